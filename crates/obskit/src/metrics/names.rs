@@ -1,0 +1,123 @@
+//! Every metric and label name obskit exports, in one place.
+//!
+//! Dashboards and alert rules are generated from these constants, and a test
+//! checks that every series they query is defined here. Names follow the
+//! OpenTelemetry semantic conventions as translated for Prometheus (dots
+//! become underscores, the unit becomes a suffix, counters end in `_total`).
+
+// ---------------------------------------------------------------- metrics
+
+/// Histogram of server request durations in seconds (semconv `http.server.request.duration`).
+pub const HTTP_SERVER_REQUEST_DURATION: &str = "http_server_request_duration_seconds";
+/// Gauge of in-flight server requests (semconv `http.server.active_requests`).
+pub const HTTP_SERVER_ACTIVE_REQUESTS: &str = "http_server_active_requests";
+/// Histogram of outgoing request durations in seconds (semconv `http.client.request.duration`).
+pub const HTTP_CLIENT_REQUEST_DURATION: &str = "http_client_request_duration_seconds";
+/// Gauge of in-flight outgoing requests (semconv `http.client.active_requests`).
+pub const HTTP_CLIENT_ACTIVE_REQUESTS: &str = "http_client_active_requests";
+
+/// Counter of requests classified per SLO, labelled [`SLO`] and [`SLO_RESULT`].
+pub const SLO_REQUESTS_TOTAL: &str = "obskit_slo_requests_total";
+/// Gauge holding each SLO's objective as a ratio in (0, 1), labelled [`SLO`].
+pub const SLO_OBJECTIVE_RATIO: &str = "obskit_slo_objective_ratio";
+/// Gauge holding a latency SLO's threshold in seconds, labelled [`SLO`].
+/// Availability SLOs do not export it.
+pub const SLO_LATENCY_THRESHOLD: &str = "obskit_slo_latency_threshold_seconds";
+
+/// Gauge, always 1, whose labels carry the build: [`SERVICE_VERSION`],
+/// [`VCS_REVISION`] and [`OBSKIT_VERSION`].
+pub const BUILD_INFO: &str = "obskit_build_info";
+/// Counter of log lines dropped because the non-blocking writer was full.
+pub const LOG_LINES_DROPPED_TOTAL: &str = "obskit_log_lines_dropped_total";
+/// Counter of spans handed to the exporter and acknowledged.
+pub const SPANS_EXPORTED_TOTAL: &str = "obskit_spans_exported_total";
+/// Counter of spans lost: queue full, export failed or timed out.
+pub const SPANS_DROPPED_TOTAL: &str = "obskit_spans_dropped_total";
+/// Gauge: 1 while the readiness probe reports ready, 0 otherwise.
+pub const HEALTH_READY: &str = "obskit_health_ready";
+/// Gauge per dependency check: 1 when it last passed, 0 when it failed,
+/// labelled [`HEALTH_CHECK`] and [`HEALTH_CHECK_CRITICAL`].
+pub const HEALTH_CHECK_UP: &str = "obskit_health_check_up";
+
+/// Counter of CPU seconds (from `metrics-process`).
+pub const PROCESS_CPU_SECONDS_TOTAL: &str = "process_cpu_seconds_total";
+/// Gauge of resident memory in bytes (from `metrics-process`).
+pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "process_resident_memory_bytes";
+/// Gauge of open file descriptors (from `metrics-process`).
+pub const PROCESS_OPEN_FDS: &str = "process_open_fds";
+/// Gauge of OS threads (from `metrics-process`).
+pub const PROCESS_THREADS: &str = "process_threads";
+/// Gauge of the process start time in seconds since the Unix epoch (from `metrics-process`).
+pub const PROCESS_START_TIME_SECONDS: &str = "process_start_time_seconds";
+
+// ---------------------------------------------------------------- labels
+
+/// Service name label set by obskit itself on every series, so dashboards
+/// and rules never depend on the scrape job's name. Mirrors `service.name`.
+pub const SERVICE_NAME: &str = "service_name";
+/// HTTP method, normalised; unknown methods become [`METHOD_OTHER`].
+pub const HTTP_REQUEST_METHOD: &str = "http_request_method";
+/// Matched route template (never the raw path); unmatched requests get [`ROUTE_UNMATCHED`].
+pub const HTTP_ROUTE: &str = "http_route";
+/// HTTP response status code.
+pub const HTTP_RESPONSE_STATUS_CODE: &str = "http_response_status_code";
+/// Error class: the status code for 5xx server / 4xx-5xx client responses,
+/// or a transport error kind. Absent (empty) on success.
+pub const ERROR_TYPE: &str = "error_type";
+/// URL scheme (`http` or `https`).
+pub const URL_SCHEME: &str = "url_scheme";
+/// Peer host of an outgoing call (never its path).
+pub const SERVER_ADDRESS: &str = "server_address";
+/// SLO name.
+pub const SLO: &str = "slo";
+/// SLO classification result: [`SLO_RESULT_GOOD`] or [`SLO_RESULT_BAD`].
+pub const SLO_RESULT: &str = "result";
+/// Service version (from `OTEL_RESOURCE_ATTRIBUTES` `service.version`, else the crate version).
+pub const SERVICE_VERSION: &str = "service_version";
+/// Source revision the service was built from, when known.
+pub const VCS_REVISION: &str = "vcs_revision";
+/// Version of obskit compiled into the service.
+pub const OBSKIT_VERSION: &str = "obskit_version";
+/// Health check name.
+pub const HEALTH_CHECK: &str = "check";
+/// Whether a health check gates readiness (`"true"` / `"false"`).
+pub const HEALTH_CHECK_CRITICAL: &str = "critical";
+
+// ---------------------------------------------------------------- values
+
+/// Method label value for methods outside the well-known set.
+pub const METHOD_OTHER: &str = "_OTHER";
+/// Route label value shared by every request that matched no route.
+pub const ROUTE_UNMATCHED: &str = "_unmatched";
+/// [`SLO_RESULT`] value for a request that met the objective.
+pub const SLO_RESULT_GOOD: &str = "good";
+/// [`SLO_RESULT`] value for a request that missed the objective.
+pub const SLO_RESULT_BAD: &str = "bad";
+
+/// Histogram bucket boundaries in seconds for HTTP durations, as the
+/// semantic conventions recommend for `http.server.request.duration`.
+pub const HTTP_DURATION_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Every metric name obskit defines, for tools that validate queries.
+pub const ALL_METRICS: &[&str] = &[
+    HTTP_SERVER_REQUEST_DURATION,
+    HTTP_SERVER_ACTIVE_REQUESTS,
+    HTTP_CLIENT_REQUEST_DURATION,
+    HTTP_CLIENT_ACTIVE_REQUESTS,
+    SLO_REQUESTS_TOTAL,
+    SLO_OBJECTIVE_RATIO,
+    SLO_LATENCY_THRESHOLD,
+    BUILD_INFO,
+    LOG_LINES_DROPPED_TOTAL,
+    SPANS_EXPORTED_TOTAL,
+    SPANS_DROPPED_TOTAL,
+    HEALTH_READY,
+    HEALTH_CHECK_UP,
+    PROCESS_CPU_SECONDS_TOTAL,
+    PROCESS_RESIDENT_MEMORY_BYTES,
+    PROCESS_OPEN_FDS,
+    PROCESS_THREADS,
+    PROCESS_START_TIME_SECONDS,
+];
