@@ -1,4 +1,4 @@
-//! Every metric and label name obskit exports, in one place.
+//! Every metric and label name obskit exports, in one place (re-exported as `obskit::metrics::names`).
 //!
 //! Dashboards and alert rules are generated from these constants, and a test
 //! checks that every series they query is defined here. Names follow the
