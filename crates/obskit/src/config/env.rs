@@ -1,0 +1,81 @@
+//! The environment variables obskit reads, as public constants.
+//!
+//! Standard OpenTelemetry variables come first; `OBSKIT_*` variables exist
+//! only for what the OpenTelemetry specification does not define.
+
+/// `service.name` resource attribute; wins over `OTEL_RESOURCE_ATTRIBUTES`.
+pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+/// Comma-separated `key=value` resource attributes, values percent-encoded.
+pub const OTEL_RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
+/// `true` disables the OpenTelemetry SDK: no spans are exported; logs and metrics stay.
+pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
+/// Where spans go: `otlp` (default), `console` or `none`.
+pub const OTEL_TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
+/// Sampler name, as the specification lists them.
+pub const OTEL_TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
+/// Sampler argument: the ratio for the `traceidratio` samplers.
+pub const OTEL_TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
+/// Comma-separated propagators: `tracecontext`, `baggage`, `none`.
+pub const OTEL_PROPAGATORS: &str = "OTEL_PROPAGATORS";
+
+/// Base OTLP endpoint for every signal (HTTP adds `/v1/traces`).
+pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+/// OTLP endpoint for traces, used exactly as given.
+pub const OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+/// OTLP transport: `grpc`, `http/protobuf` (default) or `http/json`.
+pub const OTEL_EXPORTER_OTLP_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
+/// OTLP transport for traces.
+pub const OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
+/// Comma-separated `key=value` headers sent with every export, values percent-encoded.
+pub const OTEL_EXPORTER_OTLP_HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
+/// Headers sent with every trace export.
+pub const OTEL_EXPORTER_OTLP_TRACES_HEADERS: &str = "OTEL_EXPORTER_OTLP_TRACES_HEADERS";
+/// Export timeout in milliseconds (default 10000).
+pub const OTEL_EXPORTER_OTLP_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
+/// Export timeout for traces in milliseconds.
+pub const OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
+
+/// Batch span processor: delay between exports in milliseconds (default 5000).
+pub const OTEL_BSP_SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
+/// Batch span processor: export timeout in milliseconds (default 30000).
+pub const OTEL_BSP_EXPORT_TIMEOUT: &str = "OTEL_BSP_EXPORT_TIMEOUT";
+/// Batch span processor: spans held before new ones are dropped (default 2048).
+pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
+/// Batch span processor: most spans in one export (default 512).
+pub const OTEL_BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
+
+/// Log filter directives, as `tracing_subscriber::EnvFilter` reads them (default `info`).
+pub const RUST_LOG: &str = "RUST_LOG";
+/// Log format: `json` (default) or `pretty`.
+pub const OBSKIT_LOG_FORMAT: &str = "OBSKIT_LOG_FORMAT";
+/// Bound on the whole shutdown, as a duration such as `5s` or `500ms` (default `5s`).
+pub const OBSKIT_SHUTDOWN_TIMEOUT: &str = "OBSKIT_SHUTDOWN_TIMEOUT";
+/// Source revision the service was built from (the `vcs_revision` build-info label).
+pub const OBSKIT_VCS_REVISION: &str = "OBSKIT_VCS_REVISION";
+
+/// Every variable obskit reads, for documentation and the configuration table test.
+pub const ALL: &[&str] = &[
+    OTEL_SERVICE_NAME,
+    OTEL_RESOURCE_ATTRIBUTES,
+    OTEL_SDK_DISABLED,
+    OTEL_TRACES_EXPORTER,
+    OTEL_TRACES_SAMPLER,
+    OTEL_TRACES_SAMPLER_ARG,
+    OTEL_PROPAGATORS,
+    OTEL_EXPORTER_OTLP_ENDPOINT,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    OTEL_EXPORTER_OTLP_PROTOCOL,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+    OTEL_EXPORTER_OTLP_HEADERS,
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+    OTEL_EXPORTER_OTLP_TIMEOUT,
+    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+    OTEL_BSP_SCHEDULE_DELAY,
+    OTEL_BSP_EXPORT_TIMEOUT,
+    OTEL_BSP_MAX_QUEUE_SIZE,
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+    RUST_LOG,
+    OBSKIT_LOG_FORMAT,
+    OBSKIT_SHUTDOWN_TIMEOUT,
+    OBSKIT_VCS_REVISION,
+];

@@ -1,0 +1,608 @@
+//! Configuration: a builder with sane defaults, filled from the standard
+//! `OTEL_*` environment variables by [`Config::from_env`].
+//!
+//! ```
+//! use std::time::Duration;
+//! use obskit::config::{Config, Sampler};
+//!
+//! let config = Config::default()
+//!     .service_name("payments")?
+//!     .sampler(Sampler::ParentBasedTraceIdRatio(0.25))?
+//!     .shutdown_timeout(Duration::from_secs(3));
+//! # Ok::<(), obskit::ConfigError>(())
+//! ```
+
+pub mod env;
+mod options;
+pub(crate) mod parse;
+
+use std::fmt;
+use std::time::Duration;
+
+pub use options::{LogFormat, OtlpProtocol, Propagator, Sampler, TracesExporter};
+
+use crate::error::ConfigError;
+
+/// What a service is and which build it runs, captured at compile time by
+/// [`build_info!`](crate::build_info).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildInfo {
+    /// The crate name of the binary.
+    pub name: &'static str,
+    /// The crate version of the binary.
+    pub version: &'static str,
+    /// The source revision, when the build knew it.
+    pub vcs_revision: Option<&'static str>,
+}
+
+/// Captures the calling crate's [`BuildInfo`]: its name, its version, and
+/// the revision from `OBSKIT_VCS_REVISION`, `GIT_COMMIT` or `GITHUB_SHA` if
+/// one was set when it was compiled.
+#[macro_export]
+macro_rules! build_info {
+    () => {
+        $crate::config::BuildInfo {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+            vcs_revision: match option_env!("OBSKIT_VCS_REVISION") {
+                Some(rev) => Some(rev),
+                None => match option_env!("GIT_COMMIT") {
+                    Some(rev) => Some(rev),
+                    None => option_env!("GITHUB_SHA"),
+                },
+            },
+        }
+    };
+}
+
+/// The OTLP batch processor's limits (the `OTEL_BSP_*` variables).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchConfig {
+    /// Spans held before new ones are dropped.
+    pub max_queue_size: usize,
+    /// Most spans sent in one export.
+    pub max_export_batch_size: usize,
+    /// Longest wait before a partial batch is sent.
+    pub scheduled_delay: Duration,
+    /// Bound on one export, on top of the transport timeout.
+    pub export_timeout: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self {
+            max_queue_size: 2048,
+            max_export_batch_size: 512,
+            scheduled_delay: Duration::from_millis(5000),
+            export_timeout: Duration::from_millis(30_000),
+        }
+    }
+}
+
+/// Everything [`install`](Config::install) needs. Build one with
+/// [`Config::from_env`] or [`Config::default`] and the setters.
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) service_name: Option<String>,
+    pub(crate) build: Option<BuildInfo>,
+    pub(crate) service_version: Option<String>,
+    pub(crate) vcs_revision: Option<String>,
+    pub(crate) resource_attributes: Vec<(String, String)>,
+    pub(crate) log_filter: String,
+    pub(crate) log_format: LogFormat,
+    pub(crate) log_buffer_lines: usize,
+    pub(crate) sdk_disabled: bool,
+    pub(crate) exporters: Vec<TracesExporter>,
+    pub(crate) protocol: OtlpProtocol,
+    /// Base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`): HTTP appends `/v1/traces`.
+    pub(crate) base_endpoint: Option<url::Url>,
+    /// Traces endpoint used as given.
+    pub(crate) traces_endpoint: Option<url::Url>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) export_timeout: Duration,
+    pub(crate) sampler: Sampler,
+    pub(crate) propagators: Vec<Propagator>,
+    pub(crate) batch: BatchConfig,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            service_name: None,
+            build: None,
+            service_version: None,
+            vcs_revision: None,
+            resource_attributes: Vec::new(),
+            log_filter: "info".to_owned(),
+            log_format: LogFormat::Json,
+            log_buffer_lines: 16_384,
+            sdk_disabled: false,
+            exporters: vec![TracesExporter::Otlp],
+            protocol: OtlpProtocol::default(),
+            base_endpoint: None,
+            traces_endpoint: None,
+            headers: Vec::new(),
+            export_timeout: Duration::from_millis(10_000),
+            sampler: Sampler::default(),
+            propagators: vec![Propagator::TraceContext, Propagator::Baggage],
+            batch: BatchConfig::default(),
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    /// Redacted: header values never appear.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("service_name", &self.resolved_service_name())
+            .field("service_version", &self.resolved_service_version())
+            .field("log_filter", &self.log_filter)
+            .field("log_format", &self.log_format)
+            .field("sdk_disabled", &self.sdk_disabled)
+            .field("exporters", &self.exporters)
+            .field("protocol", &self.protocol)
+            .field("endpoint", &self.otlp_traces_endpoint())
+            .field("header_names", &self.header_names())
+            .field("export_timeout", &self.export_timeout)
+            .field("sampler", &self.sampler)
+            .field("propagators", &self.propagators)
+            .field("batch", &self.batch)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads the process environment; see [`env`] for the variables.
+    ///
+    /// A variable set to the empty string counts as unset, as the
+    /// specification says.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup`
+    /// instead of the process environment (for tests and for layered config).
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut c = Self::default();
+        use env::*;
+
+        if let Some(v) = get(OTEL_RESOURCE_ATTRIBUTES) {
+            c.resource_attributes = parse::key_values(OTEL_RESOURCE_ATTRIBUTES, &v)?;
+        }
+        if let Some(v) = get(OTEL_SERVICE_NAME) {
+            c = c.service_name_from(OTEL_SERVICE_NAME, v)?;
+        }
+        if let Some(v) = get(OBSKIT_VCS_REVISION) {
+            c.vcs_revision = Some(v.trim().to_owned());
+        }
+        if let Some(v) = get(RUST_LOG) {
+            c = c.log_filter_from(RUST_LOG, v)?;
+        }
+        if let Some(v) = get(OBSKIT_LOG_FORMAT) {
+            c.log_format = LogFormat::parse(OBSKIT_LOG_FORMAT, &v)?;
+        }
+        if let Some(v) = get(OTEL_SDK_DISABLED) {
+            c.sdk_disabled = parse::boolean(OTEL_SDK_DISABLED, &v)?;
+        }
+        if let Some(v) = get(OTEL_TRACES_EXPORTER) {
+            c.exporters = TracesExporter::parse_list(OTEL_TRACES_EXPORTER, &v)?;
+        }
+        if let Some(v) = get(OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) {
+            c.protocol = OtlpProtocol::parse(OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, &v)?;
+        } else if let Some(v) = get(OTEL_EXPORTER_OTLP_PROTOCOL) {
+            c.protocol = OtlpProtocol::parse(OTEL_EXPORTER_OTLP_PROTOCOL, &v)?;
+        }
+        if let Some(v) = get(OTEL_EXPORTER_OTLP_ENDPOINT) {
+            c.base_endpoint = Some(parse::endpoint(OTEL_EXPORTER_OTLP_ENDPOINT, &v)?);
+        }
+        if let Some(v) = get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
+            c.traces_endpoint = Some(parse::endpoint(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, &v)?);
+        }
+        if let Some(v) = get(OTEL_EXPORTER_OTLP_TRACES_HEADERS) {
+            c.headers = parse::headers(OTEL_EXPORTER_OTLP_TRACES_HEADERS, &v)?;
+        } else if let Some(v) = get(OTEL_EXPORTER_OTLP_HEADERS) {
+            c.headers = parse::headers(OTEL_EXPORTER_OTLP_HEADERS, &v)?;
+        }
+        if let Some(v) = get(OTEL_EXPORTER_OTLP_TRACES_TIMEOUT) {
+            c.export_timeout = parse::millis(OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, &v)?;
+        } else if let Some(v) = get(OTEL_EXPORTER_OTLP_TIMEOUT) {
+            c.export_timeout = parse::millis(OTEL_EXPORTER_OTLP_TIMEOUT, &v)?;
+        }
+        let sampler_arg = get(OTEL_TRACES_SAMPLER_ARG);
+        if let Some(v) = get(OTEL_TRACES_SAMPLER) {
+            c.sampler = Sampler::parse(
+                OTEL_TRACES_SAMPLER,
+                &v,
+                OTEL_TRACES_SAMPLER_ARG,
+                sampler_arg.as_deref(),
+            )?;
+        } else if let Some(arg) = sampler_arg.as_deref() {
+            // An argument without a sampler is meaningless but almost always
+            // a half-done configuration: validate it so the mistake surfaces.
+            parse::ratio(OTEL_TRACES_SAMPLER_ARG, arg)?;
+        }
+        if let Some(v) = lookup(OTEL_PROPAGATORS) {
+            // Unlike other variables, an explicitly empty list is not "unset"
+            // only when it says `none`; empty stays the default.
+            if !v.trim().is_empty() {
+                c.propagators = Propagator::parse_list(OTEL_PROPAGATORS, &v)?;
+            }
+        }
+        if let Some(v) = get(OTEL_BSP_MAX_QUEUE_SIZE) {
+            c.batch.max_queue_size = parse::count(OTEL_BSP_MAX_QUEUE_SIZE, &v)?;
+        }
+        if let Some(v) = get(OTEL_BSP_MAX_EXPORT_BATCH_SIZE) {
+            c.batch.max_export_batch_size = parse::count(OTEL_BSP_MAX_EXPORT_BATCH_SIZE, &v)?;
+        }
+        if let Some(v) = get(OTEL_BSP_SCHEDULE_DELAY) {
+            c.batch.scheduled_delay = parse::millis(OTEL_BSP_SCHEDULE_DELAY, &v)?;
+        }
+        if let Some(v) = get(OTEL_BSP_EXPORT_TIMEOUT) {
+            c.batch.export_timeout = parse::millis(OTEL_BSP_EXPORT_TIMEOUT, &v)?;
+        }
+        if let Some(v) = get(OBSKIT_SHUTDOWN_TIMEOUT) {
+            c.shutdown_timeout = parse::duration(OBSKIT_SHUTDOWN_TIMEOUT, &v)?;
+        }
+        Ok(c)
+    }
+
+    /// Sets `service.name`. Overrides `OTEL_SERVICE_NAME`.
+    pub fn service_name(self, name: impl Into<String>) -> Result<Self, ConfigError> {
+        self.service_name_from("Config::service_name", name.into())
+    }
+
+    fn service_name_from(mut self, setting: &'static str, name: String) -> Result<Self, ConfigError> {
+        let trimmed = name.trim();
+        if trimmed.is_empty() || trimmed.len() > 255 {
+            return Err(ConfigError::InvalidServiceName { setting, value: name });
+        }
+        self.service_name = Some(trimmed.to_owned());
+        Ok(self)
+    }
+
+    /// Records the binary's name, version and revision (see [`build_info!`](crate::build_info)).
+    /// The name is the service name unless one is configured.
+    #[must_use]
+    pub fn build_info(mut self, build: BuildInfo) -> Self {
+        self.build = Some(build);
+        self
+    }
+
+    /// Sets `service.version`. Overrides the build info and `OTEL_RESOURCE_ATTRIBUTES`.
+    #[must_use]
+    pub fn service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Some(version.into());
+        self
+    }
+
+    /// Adds a resource attribute; a later value for the same key wins.
+    #[must_use]
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.resource_attributes.push((key.into(), value.into()));
+        self
+    }
+
+    /// Sets the log filter directives (`RUST_LOG` syntax).
+    pub fn log_filter(self, directives: impl Into<String>) -> Result<Self, ConfigError> {
+        self.log_filter_from("Config::log_filter", directives.into())
+    }
+
+    fn log_filter_from(mut self, setting: &'static str, directives: String) -> Result<Self, ConfigError> {
+        if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&directives) {
+            return Err(ConfigError::InvalidFilter {
+                setting,
+                value: directives,
+                reason: e.to_string(),
+            });
+        }
+        self.log_filter = directives;
+        Ok(self)
+    }
+
+    /// Sets the log format.
+    #[must_use]
+    pub fn log_format(mut self, format: LogFormat) -> Self {
+        self.log_format = format;
+        self
+    }
+
+    /// Sets how many log lines may wait for the writer before new ones are
+    /// dropped (and counted in `obskit_log_lines_dropped_total`).
+    #[must_use]
+    pub fn log_buffer_lines(mut self, lines: usize) -> Self {
+        self.log_buffer_lines = lines.max(1);
+        self
+    }
+
+    /// Turns span export off (`OTEL_SDK_DISABLED=true`); logs and metrics stay.
+    #[must_use]
+    pub fn sdk_disabled(mut self, disabled: bool) -> Self {
+        self.sdk_disabled = disabled;
+        self
+    }
+
+    /// Chooses where spans go.
+    #[must_use]
+    pub fn traces_exporter(mut self, exporter: TracesExporter) -> Self {
+        self.exporters = vec![exporter];
+        self
+    }
+
+    /// Sets the OTLP traces endpoint, used exactly as given (like
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`).
+    pub fn otlp_endpoint(mut self, endpoint: &str) -> Result<Self, ConfigError> {
+        self.traces_endpoint = Some(parse::endpoint("Config::otlp_endpoint", endpoint)?);
+        Ok(self)
+    }
+
+    /// Sets the OTLP transport.
+    #[must_use]
+    pub fn otlp_protocol(mut self, protocol: OtlpProtocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Adds a header sent with every export.
+    pub fn otlp_header(mut self, name: &str, value: &str) -> Result<Self, ConfigError> {
+        let invalid = |reason: &str| ConfigError::InvalidKeyValueList {
+            setting: "Config::otlp_header",
+            entry: 1,
+            reason: reason.to_owned(),
+        };
+        http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| invalid("the name is not a valid HTTP header name"))?;
+        http::HeaderValue::from_str(value)
+            .map_err(|_| invalid("the value contains characters not allowed in an HTTP header"))?;
+        self.headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        Ok(self)
+    }
+
+    /// Sets the transport timeout of one export.
+    #[must_use]
+    pub fn otlp_timeout(mut self, timeout: Duration) -> Self {
+        self.export_timeout = timeout;
+        self
+    }
+
+    /// Sets the sampler; ratios must lie in `[0, 1]`.
+    pub fn sampler(mut self, sampler: Sampler) -> Result<Self, ConfigError> {
+        self.sampler = sampler.validate()?;
+        Ok(self)
+    }
+
+    /// Sets the propagators; an empty list turns propagation off.
+    #[must_use]
+    pub fn propagators(mut self, propagators: impl IntoIterator<Item = Propagator>) -> Self {
+        self.propagators = propagators.into_iter().collect();
+        self.propagators.dedup();
+        self
+    }
+
+    /// Sets the batch processor's limits.
+    #[must_use]
+    pub fn batch(mut self, batch: BatchConfig) -> Self {
+        self.batch = BatchConfig {
+            max_queue_size: batch.max_queue_size.max(1),
+            max_export_batch_size: batch.max_export_batch_size.max(1),
+            ..batch
+        };
+        self
+    }
+
+    /// Bounds the whole of [`Telemetry::shutdown`](crate::Telemetry::shutdown).
+    #[must_use]
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The service name: configured, else `service.name` from the resource
+    /// attributes, else the build's crate name, else the executable's name.
+    pub fn resolved_service_name(&self) -> String {
+        if let Some(name) = &self.service_name {
+            return name.clone();
+        }
+        if let Some(name) = self.attribute("service.name") {
+            return name.to_owned();
+        }
+        if let Some(build) = &self.build {
+            return build.name.to_owned();
+        }
+        std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .map_or_else(|| "unknown_service".to_owned(), |exe| exe)
+    }
+
+    /// The service version: configured, else from the resource attributes,
+    /// else the build's, else `unknown`.
+    pub fn resolved_service_version(&self) -> String {
+        self.service_version
+            .clone()
+            .or_else(|| self.attribute("service.version").map(str::to_owned))
+            .or_else(|| self.build.as_ref().map(|b| b.version.to_owned()))
+            .unwrap_or_else(|| "unknown".to_owned())
+    }
+
+    /// The source revision, when known.
+    pub fn resolved_vcs_revision(&self) -> Option<String> {
+        self.vcs_revision
+            .clone()
+            .or_else(|| self.attribute("vcs.ref.head.revision").map(str::to_owned))
+            .or_else(|| self.build.as_ref().and_then(|b| b.vcs_revision.map(str::to_owned)))
+    }
+
+    fn attribute(&self, key: &str) -> Option<&str> {
+        self.resource_attributes
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The URL spans are sent to, after the specification's rules: a traces
+    /// endpoint is used as given; a base endpoint gets `v1/traces` appended
+    /// for HTTP; gRPC uses the base as is.
+    pub fn otlp_traces_endpoint(&self) -> String {
+        if let Some(url) = &self.traces_endpoint {
+            return url.as_str().to_owned();
+        }
+        let base = self.base_endpoint.as_ref().map_or_else(
+            || self.protocol.default_endpoint().to_owned(),
+            |u| u.as_str().to_owned(),
+        );
+        match self.protocol {
+            OtlpProtocol::Grpc => base.trim_end_matches('/').to_owned(),
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
+                format!("{}/v1/traces", base.trim_end_matches('/'))
+            }
+        }
+    }
+
+    /// Names of the configured export headers (values are never shown).
+    pub fn header_names(&self) -> Vec<&str> {
+        self.headers.iter().map(|(k, _)| k.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_env_with(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_specification() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(c.otlp_traces_endpoint(), "http://localhost:4318/v1/traces");
+        assert_eq!(c.sampler, Sampler::ParentBasedAlwaysOn);
+        assert_eq!(c.propagators, vec![Propagator::TraceContext, Propagator::Baggage]);
+        assert_eq!(c.exporters, vec![TracesExporter::Otlp]);
+        assert_eq!(c.export_timeout, Duration::from_secs(10));
+        assert_eq!(c.log_filter, "info");
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(!c.sdk_disabled);
+        assert_eq!(c.batch, BatchConfig::default());
+        let grpc = from(&[(env::OTEL_EXPORTER_OTLP_PROTOCOL, "grpc")]).unwrap();
+        assert_eq!(grpc.otlp_traces_endpoint(), "http://localhost:4317");
+    }
+
+    #[test]
+    fn endpoint_url_rules() {
+        let c = from(&[(env::OTEL_EXPORTER_OTLP_ENDPOINT, "http://collector:4318/otlp/")]).unwrap();
+        assert_eq!(c.otlp_traces_endpoint(), "http://collector:4318/otlp/v1/traces");
+        let c = from(&[
+            (env::OTEL_EXPORTER_OTLP_ENDPOINT, "http://collector:4318"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "http://traces:9999/custom"),
+        ])
+        .unwrap();
+        assert_eq!(c.otlp_traces_endpoint(), "http://traces:9999/custom");
+        let c = from(&[
+            (env::OTEL_EXPORTER_OTLP_PROTOCOL, "grpc"),
+            (env::OTEL_EXPORTER_OTLP_ENDPOINT, "http://collector:4317"),
+        ])
+        .unwrap();
+        assert_eq!(c.otlp_traces_endpoint(), "http://collector:4317");
+        let err = from(&[(env::OTEL_EXPORTER_OTLP_ENDPOINT, "collector:4317")]).unwrap_err();
+        assert!(err.to_string().starts_with("OTEL_EXPORTER_OTLP_ENDPOINT=\"collector:4317\""));
+    }
+
+    #[test]
+    fn signal_specific_variables_win() {
+        let c = from(&[
+            (env::OTEL_EXPORTER_OTLP_PROTOCOL, "grpc"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, "http/json"),
+            (env::OTEL_EXPORTER_OTLP_HEADERS, "a=1"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_HEADERS, "b=2"),
+            (env::OTEL_EXPORTER_OTLP_TIMEOUT, "100"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, "200"),
+        ])
+        .unwrap();
+        assert_eq!(c.protocol, OtlpProtocol::HttpJson);
+        assert_eq!(c.headers, vec![("b".to_owned(), "2".to_owned())]);
+        assert_eq!(c.export_timeout, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn service_name_resolution_order() {
+        let c = from(&[(env::OTEL_RESOURCE_ATTRIBUTES, "service.name=attr,service.version=1.2.3")]).unwrap();
+        assert_eq!(c.resolved_service_name(), "attr");
+        assert_eq!(c.resolved_service_version(), "1.2.3");
+        let c = from(&[
+            (env::OTEL_RESOURCE_ATTRIBUTES, "service.name=attr"),
+            (env::OTEL_SERVICE_NAME, "env"),
+        ])
+        .unwrap();
+        assert_eq!(c.resolved_service_name(), "env");
+        let c = from(&[]).unwrap().build_info(BuildInfo {
+            name: "my-svc",
+            version: "0.3.0",
+            vcs_revision: Some("abc123"),
+        });
+        assert_eq!(c.resolved_service_name(), "my-svc");
+        assert_eq!(c.resolved_service_version(), "0.3.0");
+        assert_eq!(c.resolved_vcs_revision().as_deref(), Some("abc123"));
+        assert!(!from(&[]).unwrap().resolved_service_name().is_empty());
+        assert!(from(&[(env::OTEL_SERVICE_NAME, "  ")]).is_ok(), "blank counts as unset");
+    }
+
+    #[test]
+    fn every_bad_value_names_its_variable() {
+        let cases: &[(&str, &str)] = &[
+            (env::OTEL_SDK_DISABLED, "maybe"),
+            (env::OTEL_TRACES_EXPORTER, "kafka"),
+            (env::OTEL_TRACES_SAMPLER, "sometimes"),
+            (env::OTEL_TRACES_SAMPLER_ARG, "1.5"),
+            (env::OTEL_PROPAGATORS, "w3c"),
+            (env::OTEL_EXPORTER_OTLP_ENDPOINT, "localhost:4317"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "udp://x"),
+            (env::OTEL_EXPORTER_OTLP_PROTOCOL, "thrift"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, "http"),
+            (env::OTEL_EXPORTER_OTLP_HEADERS, "novalue"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_HEADERS, "a b=c"),
+            (env::OTEL_EXPORTER_OTLP_TIMEOUT, "10s"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, "-1"),
+            (env::OTEL_RESOURCE_ATTRIBUTES, "=x"),
+            (env::OTEL_BSP_MAX_QUEUE_SIZE, "0"),
+            (env::OTEL_BSP_MAX_EXPORT_BATCH_SIZE, "many"),
+            (env::OTEL_BSP_SCHEDULE_DELAY, "1s"),
+            (env::OTEL_BSP_EXPORT_TIMEOUT, "soon"),
+            (env::RUST_LOG, "info,[=bad"),
+            (env::OBSKIT_LOG_FORMAT, "xml"),
+            (env::OBSKIT_SHUTDOWN_TIMEOUT, "5"),
+        ];
+        for (var, value) in cases {
+            let err = from(&[(var, value)]).expect_err(var).to_string();
+            assert!(err.starts_with(var), "{var}: {err}");
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_header_values() {
+        let c = from(&[(env::OTEL_EXPORTER_OTLP_HEADERS, "authorization=Bearer%20s3cret")]).unwrap();
+        let shown = format!("{c:?}");
+        assert!(shown.contains("authorization"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn builder_setters_validate() {
+        assert!(Config::default().service_name("").is_err());
+        assert!(Config::default().log_filter("=[").is_err());
+        assert!(Config::default().sampler(Sampler::TraceIdRatio(1.1)).is_err());
+        assert!(Config::default().otlp_endpoint("nope").is_err());
+        assert!(Config::default().otlp_header("x-key", "v").is_ok());
+        assert!(Config::default().otlp_header("bad key", "v").is_err());
+    }
+}

@@ -1,0 +1,307 @@
+//! The enumerated choices of the configuration, each parsed from the words
+//! the OpenTelemetry specification uses for it.
+
+use crate::error::ConfigError;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// One JSON object per line (default): for machines and log pipelines.
+    #[default]
+    Json,
+    /// Multi-line, coloured when the output is a terminal: for humans.
+    Pretty,
+}
+
+impl LogFormat {
+    pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(Self::Json),
+            "pretty" => Ok(Self::Pretty),
+            _ => Err(ConfigError::UnknownValue {
+                setting,
+                value: value.to_owned(),
+                accepted: "json, pretty",
+            }),
+        }
+    }
+}
+
+/// Where finished spans are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TracesExporter {
+    /// To an OTLP endpoint (default).
+    #[default]
+    Otlp,
+    /// One JSON line per span on standard error: for local debugging.
+    Console,
+    /// Nowhere. Spans are still created, so log lines keep their trace ids.
+    None,
+}
+
+impl TracesExporter {
+    /// Parses the comma-separated list `OTEL_TRACES_EXPORTER` takes.
+    pub(crate) fn parse_list(setting: &'static str, value: &str) -> Result<Vec<Self>, ConfigError> {
+        let mut out = Vec::new();
+        for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            let exporter = match word.to_ascii_lowercase().as_str() {
+                "otlp" => Self::Otlp,
+                "console" => Self::Console,
+                "none" => Self::None,
+                "zipkin" | "jaeger" => {
+                    return Err(ConfigError::Unsupported {
+                        setting,
+                        value: value.to_owned(),
+                        reason: "obskit exports OTLP only; point OTEL_EXPORTER_OTLP_ENDPOINT at an OpenTelemetry Collector, Jaeger or Tempo, which all accept OTLP",
+                    });
+                }
+                _ => {
+                    return Err(ConfigError::UnknownValue {
+                        setting,
+                        value: value.to_owned(),
+                        accepted: "otlp, console, none",
+                    });
+                }
+            };
+            if !out.contains(&exporter) {
+                out.push(exporter);
+            }
+        }
+        if out.len() > 1 && out.contains(&Self::None) {
+            return Err(ConfigError::UnknownValue {
+                setting,
+                value: value.to_owned(),
+                accepted: "`none` alone, or a list of otlp and console",
+            });
+        }
+        if out.is_empty() {
+            out.push(Self::Otlp);
+        }
+        Ok(out)
+    }
+}
+
+/// The OTLP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OtlpProtocol {
+    /// OTLP over gRPC, default port 4317.
+    Grpc,
+    /// Protobuf over HTTP, default port 4318: the specification's default.
+    #[default]
+    HttpProtobuf,
+    /// JSON over HTTP, default port 4318.
+    HttpJson,
+}
+
+impl OtlpProtocol {
+    pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "grpc" => Ok(Self::Grpc),
+            "http/protobuf" => Ok(Self::HttpProtobuf),
+            "http/json" => Ok(Self::HttpJson),
+            _ => Err(ConfigError::UnknownValue {
+                setting,
+                value: value.to_owned(),
+                accepted: "grpc, http/protobuf, http/json",
+            }),
+        }
+    }
+
+    /// The specification's name for this protocol.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Grpc => "grpc",
+            Self::HttpProtobuf => "http/protobuf",
+            Self::HttpJson => "http/json",
+        }
+    }
+
+    /// The default endpoint for this protocol.
+    pub(crate) fn default_endpoint(self) -> &'static str {
+        match self {
+            Self::Grpc => "http://localhost:4317",
+            Self::HttpProtobuf | Self::HttpJson => "http://localhost:4318",
+        }
+    }
+}
+
+/// Which spans are recorded and exported.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Sampler {
+    /// Every trace.
+    AlwaysOn,
+    /// No trace.
+    AlwaysOff,
+    /// A fraction of traces, chosen by trace id.
+    TraceIdRatio(f64),
+    /// Follow the caller's decision; sample every new trace (the default).
+    ParentBasedAlwaysOn,
+    /// Follow the caller's decision; sample no new trace.
+    ParentBasedAlwaysOff,
+    /// Follow the caller's decision; sample a fraction of new traces.
+    ParentBasedTraceIdRatio(f64),
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Self::ParentBasedAlwaysOn
+    }
+}
+
+impl Sampler {
+    /// Parses `OTEL_TRACES_SAMPLER` with its `OTEL_TRACES_SAMPLER_ARG`.
+    pub(crate) fn parse(
+        setting: &'static str,
+        value: &str,
+        arg_setting: &'static str,
+        arg: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        let ratio = || match arg {
+            Some(a) => super::parse::ratio(arg_setting, a),
+            None => Ok(1.0),
+        };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "always_on" => Ok(Self::AlwaysOn),
+            "always_off" => Ok(Self::AlwaysOff),
+            "traceidratio" => Ok(Self::TraceIdRatio(ratio()?)),
+            "parentbased_always_on" => Ok(Self::ParentBasedAlwaysOn),
+            "parentbased_always_off" => Ok(Self::ParentBasedAlwaysOff),
+            "parentbased_traceidratio" => Ok(Self::ParentBasedTraceIdRatio(ratio()?)),
+            "jaeger_remote" | "parentbased_jaeger_remote" | "xray" => Err(ConfigError::Unsupported {
+                setting,
+                value: value.to_owned(),
+                reason: "remote samplers need a sampling service obskit does not talk to; use parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG, or tail sampling in an OpenTelemetry Collector",
+            }),
+            _ => Err(ConfigError::UnknownValue {
+                setting,
+                value: value.to_owned(),
+                accepted: "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio",
+            }),
+        }
+    }
+
+    /// Checks a ratio given through the builder.
+    pub(crate) fn validate(self) -> Result<Self, ConfigError> {
+        match self {
+            Self::TraceIdRatio(r) | Self::ParentBasedTraceIdRatio(r) if !(0.0..=1.0).contains(&r) => {
+                Err(ConfigError::InvalidNumber {
+                    setting: "Config::sampler",
+                    value: r.to_string(),
+                    expected: "a ratio from 0 to 1",
+                })
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// The specification's name for this sampler, with its ratio.
+    pub(crate) fn describe(self) -> String {
+        match self {
+            Self::AlwaysOn => "always_on".into(),
+            Self::AlwaysOff => "always_off".into(),
+            Self::TraceIdRatio(r) => format!("traceidratio({r})"),
+            Self::ParentBasedAlwaysOn => "parentbased_always_on".into(),
+            Self::ParentBasedAlwaysOff => "parentbased_always_off".into(),
+            Self::ParentBasedTraceIdRatio(r) => format!("parentbased_traceidratio({r})"),
+        }
+    }
+}
+
+/// A context propagation format for incoming and outgoing requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Propagator {
+    /// W3C Trace Context: `traceparent` and `tracestate`.
+    TraceContext,
+    /// W3C Baggage: `baggage`.
+    Baggage,
+}
+
+impl Propagator {
+    /// Parses the comma-separated `OTEL_PROPAGATORS` list; `none` alone means no propagation.
+    pub(crate) fn parse_list(setting: &'static str, value: &str) -> Result<Vec<Self>, ConfigError> {
+        let mut out = Vec::new();
+        let mut saw_none = false;
+        for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            match word.to_ascii_lowercase().as_str() {
+                "tracecontext" => out.push(Self::TraceContext),
+                "baggage" => out.push(Self::Baggage),
+                "none" => saw_none = true,
+                "b3" | "b3multi" | "jaeger" | "xray" | "ottrace" => {
+                    return Err(ConfigError::Unsupported {
+                        setting,
+                        value: value.to_owned(),
+                        reason: "obskit propagates W3C tracecontext and baggage only; accepted: tracecontext, baggage, none",
+                    });
+                }
+                _ => {
+                    return Err(ConfigError::UnknownValue {
+                        setting,
+                        value: value.to_owned(),
+                        accepted: "tracecontext, baggage, none",
+                    });
+                }
+            }
+        }
+        if saw_none && !out.is_empty() {
+            return Err(ConfigError::UnknownValue {
+                setting,
+                value: value.to_owned(),
+                accepted: "`none` alone, or a list of tracecontext and baggage",
+            });
+        }
+        out.dedup();
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samplers_cover_the_specification() {
+        let p = |v, a| Sampler::parse("S", v, "A", a);
+        assert_eq!(p("always_on", None).unwrap(), Sampler::AlwaysOn);
+        assert_eq!(p("always_off", None).unwrap(), Sampler::AlwaysOff);
+        assert_eq!(p("traceidratio", Some("0.5")).unwrap(), Sampler::TraceIdRatio(0.5));
+        assert_eq!(p("traceidratio", None).unwrap(), Sampler::TraceIdRatio(1.0));
+        assert_eq!(p("parentbased_always_on", None).unwrap(), Sampler::ParentBasedAlwaysOn);
+        assert_eq!(p("parentbased_always_off", None).unwrap(), Sampler::ParentBasedAlwaysOff);
+        assert_eq!(
+            p("parentbased_traceidratio", Some("0.1")).unwrap(),
+            Sampler::ParentBasedTraceIdRatio(0.1)
+        );
+        let err = p("traceidratio", Some("2")).unwrap_err().to_string();
+        assert!(err.starts_with("A=\"2\""), "{err}");
+        assert!(matches!(p("xray", None), Err(ConfigError::Unsupported { .. })));
+        assert!(matches!(p("sometimes", None), Err(ConfigError::UnknownValue { .. })));
+    }
+
+    #[test]
+    fn propagators_accept_lists_and_none() {
+        let p = |v| Propagator::parse_list("P", v);
+        assert_eq!(p("tracecontext,baggage").unwrap(), vec![Propagator::TraceContext, Propagator::Baggage]);
+        assert_eq!(p(" baggage ").unwrap(), vec![Propagator::Baggage]);
+        assert!(p("none").unwrap().is_empty());
+        assert!(p("none,baggage").is_err());
+        assert!(matches!(p("b3"), Err(ConfigError::Unsupported { .. })));
+        assert!(matches!(p("w3c"), Err(ConfigError::UnknownValue { .. })));
+    }
+
+    #[test]
+    fn exporters_and_protocols() {
+        assert_eq!(TracesExporter::parse_list("E", "otlp,console").unwrap().len(), 2);
+        assert_eq!(TracesExporter::parse_list("E", "none").unwrap(), vec![TracesExporter::None]);
+        assert!(TracesExporter::parse_list("E", "none,otlp").is_err());
+        assert!(matches!(TracesExporter::parse_list("E", "zipkin"), Err(ConfigError::Unsupported { .. })));
+        assert_eq!(OtlpProtocol::parse("P", "GRPC").unwrap(), OtlpProtocol::Grpc);
+        assert_eq!(OtlpProtocol::parse("P", "http/json").unwrap(), OtlpProtocol::HttpJson);
+        assert!(OtlpProtocol::parse("P", "http").is_err());
+        assert!(LogFormat::parse("F", "yaml").is_err());
+    }
+}

@@ -1,0 +1,292 @@
+//! Kubernetes health probes and the registry of dependency checks.
+//!
+//! - **liveness** (`/health/live`): the process answers. Never depends on
+//!   dependencies, so a database outage does not restart every pod.
+//! - **startup** (`/health/startup`): 503 until the service calls
+//!   [`Health::mark_started`] ([`serve`](crate::serve) does it once listening).
+//! - **readiness** (`/health/ready`): 503 while starting, while draining,
+//!   and while a critical check fails.
+//!
+//! ```
+//! # async fn demo(telemetry: &obskit::Telemetry) -> Result<(), obskit::health::HealthError> {
+//! use obskit::health::{Check, Status};
+//!
+//! let health = telemetry.health();
+//! health.register(Check::new("cache", || async { Ok::<(), String>(()) }).critical(false))?;
+//! health.mark_started();
+//! assert_eq!(health.readiness().await.status, Status::Up);
+//! # Ok(()) }
+//! ```
+
+mod check;
+mod report;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use check::Check;
+pub use report::{CheckResult, Report, Status};
+
+use crate::metrics::{MetricsHandle, names};
+
+/// A check could not be registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HealthError {
+    /// Two checks with one name.
+    #[error("a health check named {0:?} is already registered; give each check a unique name")]
+    DuplicateCheck(String),
+    /// A name that would not make a clean label or JSON key.
+    #[error(
+        "health check name {0:?} is invalid; use 1 to 64 characters from a-z, A-Z, 0-9, '-', '_' and '.'"
+    )]
+    InvalidName(String),
+}
+
+/// The shared probe state. Cheap to clone.
+#[derive(Clone)]
+pub struct Health {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    checks: parking_lot::RwLock<Vec<Arc<check::Registered>>>,
+    started: AtomicBool,
+    draining: AtomicBool,
+    metrics: MetricsHandle,
+    ready_gauge: metrics::Gauge,
+}
+
+impl std::fmt::Debug for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Health")
+            .field("started", &self.is_started())
+            .field("draining", &self.is_draining())
+            .field("checks", &self.inner.checks.read().len())
+            .finish()
+    }
+}
+
+impl Health {
+    pub(crate) fn new(metrics: MetricsHandle) -> Self {
+        let ready_gauge = metrics.gauge(names::HEALTH_READY, Vec::new());
+        ready_gauge.set(0.0);
+        Self {
+            inner: Arc::new(Inner {
+                checks: parking_lot::RwLock::new(Vec::new()),
+                started: AtomicBool::new(false),
+                draining: AtomicBool::new(false),
+                metrics,
+                ready_gauge,
+            }),
+        }
+    }
+
+    /// Adds a dependency check to readiness.
+    pub fn register(&self, check: Check) -> Result<(), HealthError> {
+        let valid = !check.name.is_empty()
+            && check.name.len() <= 64
+            && check
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !valid {
+            return Err(HealthError::InvalidName(check.name));
+        }
+        let mut checks = self.inner.checks.write();
+        if checks.iter().any(|c| c.check.name == check.name) {
+            return Err(HealthError::DuplicateCheck(check.name));
+        }
+        let up_gauge = self.inner.metrics.gauge(
+            names::HEALTH_CHECK_UP,
+            vec![
+                metrics::Label::new(names::HEALTH_CHECK, check.name.clone()),
+                metrics::Label::new(names::HEALTH_CHECK_CRITICAL, check.critical.to_string()),
+            ],
+        );
+        checks.push(Arc::new(check::Registered {
+            check,
+            last: tokio::sync::Mutex::new(None),
+            up_gauge,
+        }));
+        Ok(())
+    }
+
+    /// Marks start-up complete: the startup probe passes and readiness
+    /// depends on the checks from now on.
+    pub fn mark_started(&self) {
+        self.inner.started.store(true, Ordering::SeqCst);
+    }
+
+    /// Starts draining: readiness fails from now on, so load balancers stop
+    /// sending new requests while in-flight ones finish.
+    pub fn start_draining(&self) {
+        self.inner.draining.store(true, Ordering::SeqCst);
+        self.inner.ready_gauge.set(0.0);
+    }
+
+    /// Whether [`mark_started`](Self::mark_started) was called.
+    pub fn is_started(&self) -> bool {
+        self.inner.started.load(Ordering::SeqCst)
+    }
+
+    /// Whether [`start_draining`](Self::start_draining) was called.
+    pub fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::SeqCst)
+    }
+
+    /// The liveness report: always up while the process can answer.
+    pub fn liveness(&self) -> Report {
+        Report {
+            status: Status::Up,
+            reason: None,
+            checks: Vec::new(),
+        }
+    }
+
+    /// The startup report: down until started.
+    pub fn startup(&self) -> Report {
+        if self.is_started() {
+            self.liveness()
+        } else {
+            Report {
+                status: Status::Down,
+                reason: Some("starting"),
+                checks: Vec::new(),
+            }
+        }
+    }
+
+    /// The readiness report: runs (or reuses) every check, concurrently.
+    pub async fn readiness(&self) -> Report {
+        let checks: Vec<_> = self.inner.checks.read().iter().cloned().collect();
+        let results =
+            futures_util::future::join_all(checks.iter().map(|c| c.result())).await;
+        let failing = results
+            .iter()
+            .any(|r| r.critical && r.status == Status::Down);
+        let reason = if !self.is_started() {
+            Some("starting")
+        } else if self.is_draining() {
+            Some("draining")
+        } else {
+            None
+        };
+        let status = if reason.is_some() || failing {
+            Status::Down
+        } else {
+            Status::Up
+        };
+        self.inner
+            .ready_gauge
+            .set(if status == Status::Up { 1.0 } else { 0.0 });
+        Report {
+            status,
+            reason,
+            checks: results,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn health() -> Health {
+        Health::new(MetricsHandle::new("test"))
+    }
+
+    #[tokio::test]
+    async fn readiness_follows_start_checks_and_draining() {
+        let h = health();
+        let failing = Arc::new(AtomicBool::new(false));
+        let f = Arc::clone(&failing);
+        h.register(
+            Check::new("db", move || {
+                let fail = f.load(Ordering::SeqCst);
+                async move { if fail { Err("connection refused") } else { Ok(()) } }
+            })
+            .cache_for(Duration::ZERO),
+        )
+        .unwrap();
+        let r = h.readiness().await;
+        assert_eq!((r.status, r.reason), (Status::Down, Some("starting")));
+        assert_eq!(h.startup().status, Status::Down);
+        assert_eq!(h.liveness().status, Status::Up);
+
+        h.mark_started();
+        assert_eq!(h.startup().status, Status::Up);
+        assert_eq!(h.readiness().await.status, Status::Up);
+
+        failing.store(true, Ordering::SeqCst);
+        let r = h.readiness().await;
+        assert_eq!(r.status, Status::Down);
+        assert_eq!(r.checks[0].error.as_deref(), Some("connection refused"));
+        assert_eq!(h.liveness().status, Status::Up, "liveness never depends on checks");
+
+        failing.store(false, Ordering::SeqCst);
+        assert_eq!(h.readiness().await.status, Status::Up);
+
+        h.start_draining();
+        let r = h.readiness().await;
+        assert_eq!((r.status, r.reason), (Status::Down, Some("draining")));
+        assert!(h.inner.metrics.render().contains("obskit_health_ready{service_name=\"test\"} 0"));
+    }
+
+    #[tokio::test]
+    async fn a_hanging_check_fails_at_its_timeout() {
+        let h = health();
+        h.mark_started();
+        h.register(
+            Check::new("hangs", || std::future::pending::<Result<(), String>>())
+                .timeout(Duration::from_millis(50)),
+        )
+        .unwrap();
+        let r = h.readiness().await;
+        assert_eq!(r.status, Status::Down);
+        assert_eq!(r.checks[0].error.as_deref(), Some("timed out after 50ms"));
+        assert!(r.checks[0].duration_ms >= 50.0);
+    }
+
+    #[tokio::test]
+    async fn results_are_cached_and_non_critical_failures_do_not_gate() {
+        let h = health();
+        h.mark_started();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r2 = Arc::clone(&runs);
+        h.register(
+            Check::new("flaky", move || {
+                r2.fetch_add(1, Ordering::SeqCst);
+                async { Err::<(), _>("down") }
+            })
+            .critical(false)
+            .cache_for(Duration::from_secs(60)),
+        )
+        .unwrap();
+        for _ in 0..5 {
+            let r = h.readiness().await;
+            assert_eq!(r.status, Status::Up);
+            assert_eq!(r.checks[0].status, Status::Down);
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        let json = h.readiness().await.to_json();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["status"], "up");
+        assert_eq!(v["checks"][0]["name"], "flaky");
+        assert_eq!(v["checks"][0]["status"], "down");
+        assert_eq!(v["checks"][0]["cached"], true);
+    }
+
+    #[test]
+    fn names_are_validated_and_unique() {
+        let h = health();
+        let ok = || Check::new("db", || async { Ok::<(), String>(()) });
+        h.register(ok()).unwrap();
+        assert_eq!(h.register(ok()), Err(HealthError::DuplicateCheck("db".into())));
+        let bad = Check::new("has space", || async { Ok::<(), String>(()) });
+        assert!(matches!(h.register(bad), Err(HealthError::InvalidName(_))));
+    }
+}

@@ -1,0 +1,86 @@
+//! Request ids: taken from a valid incoming `x-request-id`, else generated.
+//!
+//! The id travels in the OpenTelemetry [`Context`](opentelemetry::Context)
+//! of the request, so every log line written while the request is handled
+//! carries it, whatever span it is written in.
+
+use std::fmt;
+
+/// Longest incoming id accepted; longer ones are replaced, never truncated.
+pub const MAX_LEN: usize = 128;
+
+/// A request id: 1 to [`MAX_LEN`] characters from `A-Z a-z 0-9 - _ . : + = /`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(Box<str>);
+
+impl RequestId {
+    /// Accepts `value` if it is a safe id, else `None`.
+    pub fn parse(value: &[u8]) -> Option<Self> {
+        if value.is_empty() || value.len() > MAX_LEN {
+            return None;
+        }
+        let safe = value.iter().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'+' | b'=' | b'/')
+        });
+        if !safe {
+            return None;
+        }
+        // All bytes are ASCII, so this cannot fail.
+        std::str::from_utf8(value).ok().map(|s| Self(s.into()))
+    }
+
+    /// A fresh random id: 32 lowercase hex digits.
+    pub fn generate() -> Self {
+        let mut out = String::with_capacity(32);
+        use std::fmt::Write;
+        let _ = write!(out, "{:032x}", fastrand::u128(..));
+        Self(out.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    #[cfg(test)]
+    pub(crate) fn from_valid(s: &str) -> Self {
+        Self::parse(s.as_bytes()).expect("valid test id")
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_safe_ids_and_rejects_the_rest() {
+        assert_eq!(RequestId::parse(b"abc-123_x.y:z").unwrap().as_str(), "abc-123_x.y:z");
+        assert!(RequestId::parse(b"").is_none());
+        assert!(RequestId::parse(&[b'a'; MAX_LEN + 1]).is_none());
+        assert!(RequestId::parse(&[b'a'; MAX_LEN]).is_some());
+        for bad in [&b"a b"[..], b"<script>", b"a\nb", "é".as_bytes(), b"a\"b"] {
+            assert!(RequestId::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn generated_ids_are_unique_hex() {
+        let a = RequestId::generate();
+        let b = RequestId::generate();
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().len(), 32);
+        assert!(RequestId::parse(a.as_str().as_bytes()).is_some());
+    }
+}

@@ -1,0 +1,368 @@
+//! The [`Telemetry`] guard: what `init` returns, and what flushes
+//! everything, within a bound, when it is shut down or dropped.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::{SdkTracerProvider, Tracer};
+use tracing::Subscriber;
+use tracing::level_filters::LevelFilter;
+use tracing_appender::non_blocking::{ErrorCounter, WorkerGuard};
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::config::Config;
+use crate::error::InitError;
+use crate::logs;
+use crate::metrics::{MetricsHandle, names};
+use crate::traces::{self, Traces};
+
+/// What a shutdown achieved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Spans the exporters acknowledged over the life of the process.
+    pub spans_exported: u64,
+    /// Spans lost over the life of the process: queue full, export failed, or
+    /// still queued when the bound was reached.
+    pub spans_dropped: u64,
+    /// Log lines dropped because the writer could not keep up.
+    pub log_lines_dropped: u64,
+    /// Whether the bound was reached before everything was flushed.
+    pub timed_out: bool,
+    /// How long the shutdown took.
+    pub elapsed: Duration,
+}
+
+/// Installed telemetry. Keep it alive for the life of the service; call
+/// [`shutdown`](Self::shutdown) (or drop it) at the end to flush spans and
+/// logs within the configured bound.
+#[must_use = "dropping the guard shuts telemetry down at once"]
+pub struct Telemetry {
+    pub(crate) service_name: Arc<str>,
+    pub(crate) metrics: MetricsHandle,
+    pub(crate) tracer: Tracer,
+    pub(crate) propagator: Arc<dyn TextMapPropagator + Send + Sync>,
+    pub(crate) health: crate::health::Health,
+    provider: SdkTracerProvider,
+    traces: Traces,
+    log_guard: Option<WorkerGuard>,
+    log_dropped: ErrorCounter,
+    shutdown_timeout: Duration,
+    done: bool,
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("service_name", &self.service_name)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Installs telemetry configured from the environment: the first rung of the
+/// ladder (`init` → [`Config::install`] → [`Config::build`]).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), obskit::InitError> {
+/// let telemetry = obskit::init()?;
+/// // ... serve ...
+/// telemetry.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub fn init() -> Result<Telemetry, InitError> {
+    Config::from_env()?.install()
+}
+
+impl Config {
+    /// Builds everything and installs it process-wide: the `tracing`
+    /// subscriber, the `metrics` recorder (unless one is already set), the
+    /// OpenTelemetry tracer provider and propagator.
+    pub fn install(self) -> Result<Telemetry, InitError> {
+        self.install_to(logs::Output::Stdout)
+    }
+
+    /// Like [`install`](Self::install), writing log lines to `output`
+    /// instead of standard output.
+    pub fn install_with_writer(
+        self,
+        output: impl std::io::Write + Send + 'static,
+    ) -> Result<Telemetry, InitError> {
+        self.install_to(logs::Output::Writer(Box::new(output)))
+    }
+
+    fn install_to(self, output: logs::Output) -> Result<Telemetry, InitError> {
+        let summary = Summary::of(&self);
+        let (telemetry, layer) = self.build_to::<tracing_subscriber::Registry>(output)?;
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        tracing::dispatcher::set_global_default(dispatch.clone())
+            .map_err(|_| InitError::SubscriberAlreadySet)?;
+        let _ = tracing_log::LogTracer::init();
+        let _ = telemetry.traces.warn.set(dispatch);
+        opentelemetry::global::set_tracer_provider(telemetry.provider.clone());
+        opentelemetry::global::set_text_map_propagator(traces::propagator(&summary.propagators));
+        let global_metrics = telemetry.metrics.install_global();
+        summary.log(global_metrics);
+        Ok(telemetry)
+    }
+
+    /// Builds everything without installing anything process-wide: for
+    /// users who compose their own subscriber. Add the returned layer to
+    /// your registry; it includes the log filter, the log formatter and the
+    /// bridge that turns `tracing` spans into OpenTelemetry spans.
+    pub fn build<S>(
+        self,
+    ) -> Result<(Telemetry, Box<dyn Layer<S> + Send + Sync + 'static>), InitError>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+    {
+        self.build_to(logs::Output::Stdout)
+    }
+
+    /// Like [`build`](Self::build), writing log lines to `output`.
+    pub fn build_with_writer<S>(
+        self,
+        output: impl std::io::Write + Send + 'static,
+    ) -> Result<(Telemetry, Box<dyn Layer<S> + Send + Sync + 'static>), InitError>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+    {
+        self.build_to(logs::Output::Writer(Box::new(output)))
+    }
+
+    fn build_to<S>(
+        self,
+        output: logs::Output,
+    ) -> Result<(Telemetry, Box<dyn Layer<S> + Send + Sync + 'static>), InitError>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+    {
+        let service_name: Arc<str> = self.resolved_service_name().into();
+        let traces = traces::build(&self)?;
+        let provider = traces.provider.clone();
+        let tracer = provider.tracer("obskit");
+
+        let metrics = MetricsHandle::new(&service_name);
+        metrics.set_build_info(&self.resolved_service_version(), self.resolved_vcs_revision().as_deref());
+        metrics.track_spans(&traces.stats);
+
+        let writer = logs::writer(&self, output);
+        let dropped = writer.dropped.clone();
+        metrics.derive_counter(names::LOG_LINES_DROPPED_TOTAL, move || dropped.dropped_lines() as u64);
+
+        // Log events inside spans reach the logs with the trace id; only
+        // warnings and errors are also copied into the span, where they mark
+        // it as failed. Copying every event costs more than the span itself.
+        let bridge = tracing_opentelemetry::layer()
+            .with_tracer(tracer.clone())
+            .with_filter(filter_fn(|meta| meta.is_span() || *meta.level() <= LevelFilter::WARN));
+        let layer = logs::filter(&self)
+            .and_then(logs::layer(&self, &service_name, writer.writer))
+            .and_then(bridge)
+            .boxed();
+
+        let health = crate::health::Health::new(metrics.clone());
+        let telemetry = Telemetry {
+            service_name,
+            metrics,
+            propagator: Arc::clone(&traces.propagator),
+            tracer,
+            health,
+            provider,
+            traces,
+            log_guard: Some(writer.guard),
+            log_dropped: writer.dropped,
+            shutdown_timeout: self.shutdown_timeout,
+            done: false,
+        };
+        Ok((telemetry, layer))
+    }
+}
+
+impl Telemetry {
+    /// The resolved `service.name`.
+    pub fn service_name(&self) -> &str {
+        &self.service_name
+    }
+
+    /// The metrics registry, for `/metrics` and for registering more series.
+    pub fn metrics_handle(&self) -> MetricsHandle {
+        self.metrics.clone()
+    }
+
+    /// The health registry and probe state.
+    pub fn health(&self) -> crate::health::Health {
+        self.health.clone()
+    }
+
+    /// The OpenTelemetry tracer obskit creates its spans with.
+    pub fn tracer(&self) -> Tracer {
+        self.tracer.clone()
+    }
+
+    /// The configured propagator (W3C trace context and baggage by default).
+    pub fn propagator(&self) -> Arc<dyn TextMapPropagator + Send + Sync> {
+        Arc::clone(&self.propagator)
+    }
+
+    /// The configured bound on [`shutdown`](Self::shutdown).
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
+    }
+
+    /// Sends every queued span and log line, then stops the exporters,
+    /// giving up when the configured bound is reached. Safe on any tokio
+    /// runtime: the blocking part runs on a thread of its own.
+    pub async fn shutdown(mut self) -> ShutdownReport {
+        self.done = true;
+        let mut parts = self.take_parts();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("obskit-shutdown".into())
+            .spawn(move || {
+                let _ = tx.send(parts.shutdown());
+            });
+        match spawned {
+            Ok(_) => match rx.await {
+                Ok(report) => report,
+                Err(_) => self.report(true, Duration::ZERO),
+            },
+            // No thread to be had: what was queued is lost, and said so.
+            Err(_) => self.report(true, Duration::ZERO),
+        }
+    }
+
+    /// The blocking form of [`shutdown`](Self::shutdown), for code outside
+    /// any async runtime.
+    pub fn shutdown_blocking(mut self) -> ShutdownReport {
+        self.done = true;
+        self.take_parts().shutdown()
+    }
+
+    fn take_parts(&mut self) -> Parts {
+        Parts {
+            provider: self.provider.clone(),
+            processors: self.traces.processors.clone(),
+            stats: Arc::clone(&self.traces.stats),
+            log_guard: self.log_guard.take(),
+            log_dropped: self.log_dropped.clone(),
+            timeout: self.shutdown_timeout,
+        }
+    }
+
+    fn report(&self, timed_out: bool, elapsed: Duration) -> ShutdownReport {
+        ShutdownReport {
+            spans_exported: self.traces.stats.exported(),
+            spans_dropped: self.traces.stats.dropped(),
+            log_lines_dropped: self.log_dropped.dropped_lines() as u64,
+            timed_out,
+            elapsed,
+        }
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if !self.done {
+            self.done = true;
+            let _ = self.take_parts().shutdown();
+        }
+    }
+}
+
+/// What a shutdown needs, detached from the guard so it can move to a thread.
+struct Parts {
+    provider: SdkTracerProvider,
+    processors: Vec<Arc<traces::pipeline::ExportProcessor>>,
+    stats: Arc<traces::pipeline::ExportStats>,
+    log_guard: Option<WorkerGuard>,
+    log_dropped: ErrorCounter,
+    timeout: Duration,
+}
+
+impl Parts {
+    fn shutdown(&mut self) -> ShutdownReport {
+        let start = Instant::now();
+        let deadline = start + self.timeout;
+        let mut timed_out = false;
+        for p in &self.processors {
+            let left = deadline.saturating_duration_since(Instant::now());
+            timed_out |= !p.shutdown_within(left);
+        }
+        // Marks the provider shut so later spans are not recorded; the
+        // processors are already stopped, so this returns at once.
+        let _ = self.provider.shutdown_with_timeout(Duration::from_millis(1));
+        let spans_exported = self.stats.exported();
+        let spans_dropped = self.stats.dropped();
+        // Dropping the writer's guard flushes the log lines still queued.
+        drop(self.log_guard.take());
+        ShutdownReport {
+            spans_exported,
+            spans_dropped,
+            log_lines_dropped: self.log_dropped.dropped_lines() as u64,
+            timed_out,
+            elapsed: start.elapsed(),
+        }
+    }
+}
+
+/// The redacted effective configuration, logged once at start-up.
+struct Summary {
+    service_name: String,
+    service_version: String,
+    exporters: String,
+    endpoint: String,
+    protocol: &'static str,
+    header_names: String,
+    sampler: String,
+    propagators: Vec<crate::config::Propagator>,
+    log_filter: String,
+    log_format: String,
+    sdk_disabled: bool,
+    shutdown_timeout: Duration,
+}
+
+impl Summary {
+    fn of(c: &Config) -> Self {
+        Self {
+            service_name: c.resolved_service_name(),
+            service_version: c.resolved_service_version(),
+            exporters: format!("{:?}", c.exporters).to_lowercase(),
+            endpoint: c.otlp_traces_endpoint(),
+            protocol: c.protocol.as_str(),
+            header_names: c.header_names().join(","),
+            sampler: c.sampler.describe(),
+            propagators: c.propagators.clone(),
+            log_filter: c.log_filter.clone(),
+            log_format: format!("{:?}", c.log_format).to_lowercase(),
+            sdk_disabled: c.sdk_disabled,
+            shutdown_timeout: c.shutdown_timeout,
+        }
+    }
+
+    fn log(&self, global_metrics: bool) {
+        let propagators = format!("{:?}", self.propagators).to_lowercase();
+        tracing::info!(
+            target: "obskit",
+            service_name = %self.service_name,
+            service_version = %self.service_version,
+            traces_exporter = %self.exporters,
+            otlp_endpoint = %self.endpoint,
+            otlp_protocol = self.protocol,
+            otlp_header_names = %self.header_names,
+            sampler = %self.sampler,
+            propagators = %propagators,
+            log_filter = %self.log_filter,
+            log_format = %self.log_format,
+            sdk_disabled = self.sdk_disabled,
+            shutdown_timeout_ms = u64::try_from(self.shutdown_timeout.as_millis()).unwrap_or(u64::MAX),
+            global_metrics_recorder = global_metrics,
+            "obskit telemetry initialised"
+        );
+    }
+}

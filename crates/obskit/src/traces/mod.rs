@@ -1,0 +1,187 @@
+//! Traces: the OpenTelemetry tracer provider, its exporters and sampler,
+//! and the propagators for incoming and outgoing context.
+
+mod console;
+pub(crate) mod pipeline;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{self as sdktrace, SdkTracerProvider};
+
+use crate::config::{Config, OtlpProtocol, Propagator, Sampler, TracesExporter};
+use crate::error::{ConfigError, InitError};
+use pipeline::{ExportProcessor, ExportStats, StartError, WarnDispatch};
+
+/// The tracing half of an installed [`Telemetry`](crate::Telemetry).
+pub(crate) struct Traces {
+    pub(crate) provider: SdkTracerProvider,
+    pub(crate) processors: Vec<Arc<ExportProcessor>>,
+    pub(crate) stats: Arc<ExportStats>,
+    pub(crate) propagator: Arc<dyn TextMapPropagator + Send + Sync>,
+    pub(crate) warn: WarnDispatch,
+}
+
+/// A shareable processor handle: the provider owns one box, the guard keeps the `Arc`.
+#[derive(Debug)]
+struct Shared(Arc<ExportProcessor>);
+
+impl sdktrace::SpanProcessor for Shared {
+    fn on_start(&self, span: &mut sdktrace::Span, cx: &opentelemetry::Context) {
+        self.0.on_start(span, cx);
+    }
+    fn on_end(&self, span: sdktrace::SpanData) {
+        self.0.on_end(span);
+    }
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.force_flush()
+    }
+    fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+}
+
+/// Builds the tracer provider for a configuration.
+pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
+    let stats = Arc::new(ExportStats::default());
+    let warn: WarnDispatch = Arc::default();
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(crate::resource::build(config))
+        .with_sampler(sampler(config.sampler));
+    let mut processors = Vec::new();
+    let exporters: &[TracesExporter] = if config.sdk_disabled { &[] } else { &config.exporters };
+    for exporter in exporters {
+        let processor = match exporter {
+            TracesExporter::None => continue,
+            TracesExporter::Console => ExportProcessor::start(
+                "console",
+                || Ok(console::ConsoleExporter),
+                config.batch,
+                Arc::clone(&stats),
+                Arc::clone(&warn),
+            ),
+            TracesExporter::Otlp => start_otlp(config, Arc::clone(&stats), Arc::clone(&warn))?,
+        };
+        let processor = Arc::new(processor.map_err(|e| start_error(config, e))?);
+        builder = builder.with_span_processor(Shared(Arc::clone(&processor)));
+        processors.push(processor);
+    }
+    Ok(Traces {
+        provider: builder.build(),
+        processors,
+        stats,
+        propagator: Arc::new(propagator(&config.propagators)),
+        warn,
+    })
+}
+
+fn start_error(config: &Config, e: StartError) -> InitError {
+    match e {
+        StartError::Thread(io) => InitError::ExportThread(io),
+        StartError::Exporter(source) => InitError::Exporter {
+            endpoint: config.otlp_traces_endpoint(),
+            source,
+        },
+    }
+}
+
+fn start_otlp(
+    config: &Config,
+    stats: Arc<ExportStats>,
+    warn: WarnDispatch,
+) -> Result<Result<ExportProcessor, StartError>, InitError> {
+    let endpoint = config.otlp_traces_endpoint();
+    if endpoint.starts_with("https://") {
+        let setting = if config.traces_endpoint.is_some() {
+            crate::config::env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+        } else {
+            crate::config::env::OTEL_EXPORTER_OTLP_ENDPOINT
+        };
+        return Err(ConfigError::Unsupported {
+            setting,
+            value: endpoint,
+            reason: "this build of obskit has no TLS; send plain http:// to a local OpenTelemetry Collector (the usual sidecar or node agent) and let it forward over TLS",
+        }
+        .into());
+    }
+    let timeout = config.export_timeout;
+    let headers: HashMap<String, String> = config.headers.iter().cloned().collect();
+    let protocol = config.protocol;
+    Ok(ExportProcessor::start(
+        "otlp",
+        move || {
+            let exporter = match protocol {
+                OtlpProtocol::Grpc => {
+                    let mut metadata = tonic::metadata::MetadataMap::new();
+                    for (k, v) in &headers {
+                        // Validated when the configuration was parsed.
+                        if let (Ok(k), Ok(v)) = (
+                            k.parse::<tonic::metadata::MetadataKey<tonic::metadata::Ascii>>(),
+                            v.parse(),
+                        ) {
+                            metadata.insert(k, v);
+                        }
+                    }
+                    opentelemetry_otlp::SpanExporter::builder()
+                        .with_tonic()
+                        .with_endpoint(endpoint)
+                        .with_timeout(timeout)
+                        .with_metadata(metadata)
+                        .build()?
+                }
+                OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
+                    let wire = if protocol == OtlpProtocol::HttpJson {
+                        opentelemetry_otlp::Protocol::HttpJson
+                    } else {
+                        opentelemetry_otlp::Protocol::HttpBinary
+                    };
+                    let client = reqwest::Client::builder()
+                        .timeout(timeout)
+                        .build()
+                        .map_err(|e| StartError::Thread(std::io::Error::other(e)))?;
+                    opentelemetry_otlp::SpanExporter::builder()
+                        .with_http()
+                        .with_endpoint(endpoint)
+                        .with_protocol(wire)
+                        .with_timeout(timeout)
+                        .with_headers(headers)
+                        .with_http_client(client)
+                        .build()?
+                }
+            };
+            Ok(exporter)
+        },
+        config.batch,
+        stats,
+        warn,
+    ))
+}
+
+fn sampler(s: Sampler) -> sdktrace::Sampler {
+    use sdktrace::Sampler as S;
+    match s {
+        Sampler::AlwaysOn => S::AlwaysOn,
+        Sampler::AlwaysOff => S::AlwaysOff,
+        Sampler::TraceIdRatio(r) => S::TraceIdRatioBased(r),
+        Sampler::ParentBasedAlwaysOn => S::ParentBased(Box::new(S::AlwaysOn)),
+        Sampler::ParentBasedAlwaysOff => S::ParentBased(Box::new(S::AlwaysOff)),
+        Sampler::ParentBasedTraceIdRatio(r) => S::ParentBased(Box::new(S::TraceIdRatioBased(r))),
+    }
+}
+
+/// The composite propagator for the configured list.
+pub(crate) fn propagator(list: &[Propagator]) -> TextMapCompositePropagator {
+    let parts: Vec<Box<dyn TextMapPropagator + Send + Sync>> = list
+        .iter()
+        .map(|p| -> Box<dyn TextMapPropagator + Send + Sync> {
+            match p {
+                Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
+                Propagator::Baggage => Box::new(BaggagePropagator::new()),
+            }
+        })
+        .collect();
+    TextMapCompositePropagator::new(parts)
+}

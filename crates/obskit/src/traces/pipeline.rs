@@ -1,0 +1,327 @@
+//! The span export pipeline: a bounded queue in front of an exporter that
+//! runs on a thread of its own.
+//!
+//! Why not the SDK's batch processor: obskit must report how many spans
+//! were exported and dropped, warn at most once a minute when the collector
+//! misbehaves, and shut down within a bound on any tokio runtime. The
+//! exporter lives on a dedicated thread with its own single-threaded tokio
+//! runtime, so a gRPC channel never depends on the application's runtime
+//! (a current-thread runtime blocked in `drop` cannot stall it), and no
+//! `tracing` data produced by the export itself (hyper, h2, tonic) can loop
+//! back into the pipeline.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use opentelemetry::Context;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::BatchConfig;
+
+/// How often, at most, a failing export is reported in the logs.
+const WARN_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Span counts of one pipeline, shared with the metrics and the shutdown report.
+#[derive(Debug, Default)]
+pub(crate) struct ExportStats {
+    /// Spans the exporter acknowledged.
+    pub(crate) exported: AtomicU64,
+    /// Spans dropped because the queue was full.
+    pub(crate) dropped_queue_full: AtomicU64,
+    /// Spans lost because their export failed or timed out.
+    pub(crate) failed: AtomicU64,
+}
+
+impl ExportStats {
+    pub(crate) fn exported(&self) -> u64 {
+        self.exported.load(Ordering::Relaxed)
+    }
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped_queue_full.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed)
+    }
+}
+
+enum Control {
+    Flush(oneshot::Sender<()>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Where warnings about export trouble are written: the application's
+/// subscriber once it is installed. The export thread itself runs with no
+/// subscriber, so the transport's own instrumentation stays silent.
+pub(crate) type WarnDispatch = Arc<OnceLock<tracing::Dispatch>>;
+
+/// A [`SpanProcessor`] feeding a bounded queue drained by the export thread.
+#[derive(Debug)]
+pub(crate) struct ExportProcessor {
+    spans: mpsc::Sender<SpanData>,
+    control: mpsc::UnboundedSender<Control>,
+    stats: Arc<ExportStats>,
+    thread: parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl ExportProcessor {
+    /// Starts the export thread. `make_exporter` runs on that thread, inside
+    /// its runtime, so exporters that need a reactor (tonic) get one.
+    pub(crate) fn start<E, F>(
+        name: &str,
+        make_exporter: F,
+        batch: BatchConfig,
+        stats: Arc<ExportStats>,
+        warn: WarnDispatch,
+    ) -> Result<Self, StartError>
+    where
+        E: SpanExporter + 'static,
+        F: FnOnce() -> Result<E, StartError> + Send + 'static,
+    {
+        let (spans_tx, spans_rx) = mpsc::channel(batch.max_queue_size);
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let worker_stats = Arc::clone(&stats);
+        let thread = std::thread::Builder::new()
+            .name(format!("obskit-export-{name}"))
+            .spawn(move || {
+                let _silence = tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::new());
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(StartError::Thread(e)));
+                        return;
+                    }
+                };
+                let exporter = {
+                    let _enter = runtime.enter();
+                    match make_exporter() {
+                        Ok(exporter) => exporter,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let worker = Worker {
+                    exporter,
+                    batch,
+                    stats: worker_stats,
+                    warn,
+                    last_warning: None,
+                    failures_since_warning: 0,
+                };
+                runtime.block_on(worker.run(spans_rx, control_rx));
+            })
+            .map_err(StartError::Thread)?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(Self {
+                spans: spans_tx,
+                control: control_tx,
+                stats,
+                thread: parking_lot::Mutex::new(Some(thread)),
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => Err(StartError::Thread(std::io::Error::other(
+                "the export thread exited before it started",
+            ))),
+        }
+    }
+
+    /// Asks the export thread to send everything queued and waits up to `timeout`.
+    pub(crate) fn flush_within(&self, timeout: Duration) -> bool {
+        self.request(Control::Flush, timeout)
+    }
+
+    /// Sends what is queued, shuts the exporter down and ends the thread,
+    /// waiting up to `timeout`. Returns `false` when the bound was hit; the
+    /// thread is then left to finish on its own and spans still queued are
+    /// counted as dropped.
+    pub(crate) fn shutdown_within(&self, timeout: Duration) -> bool {
+        let done = self.request(Control::Shutdown, timeout);
+        if done {
+            if let Some(thread) = self.thread.lock().take() {
+                let _ = thread.join();
+            }
+        } else {
+            // Whatever is still waiting will not be sent in time.
+            let pending = (self.spans.max_capacity() - self.spans.capacity()) as u64;
+            self.stats.failed.fetch_add(pending, Ordering::Relaxed);
+        }
+        done
+    }
+
+    fn request(&self, make: fn(oneshot::Sender<()>) -> Control, timeout: Duration) -> bool {
+        let (tx, rx) = oneshot::channel();
+        if self.control.send(make(tx)).is_err() {
+            return true; // Already shut down.
+        }
+        let deadline = Instant::now() + timeout;
+        let mut rx = rx;
+        loop {
+            match rx.try_recv() {
+                Ok(()) => return true,
+                Err(oneshot::error::TryRecvError::Closed) => return true,
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            std::thread::sleep((deadline - now).min(Duration::from_millis(2)));
+        }
+    }
+}
+
+impl SpanProcessor for ExportProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        if !span.span_context.is_sampled() {
+            return;
+        }
+        if self.spans.try_send(span).is_err() {
+            self.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        if self.flush_within(Duration::from_secs(5)) {
+            Ok(())
+        } else {
+            Err(OTelSdkError::Timeout(Duration::from_secs(5)))
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        if self.shutdown_within(timeout) {
+            Ok(())
+        } else {
+            Err(OTelSdkError::Timeout(timeout))
+        }
+    }
+}
+
+/// The export thread could not start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    #[error("cannot start the export thread: {0}")]
+    Thread(#[source] std::io::Error),
+    #[error(transparent)]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+}
+
+struct Worker<E> {
+    exporter: E,
+    batch: BatchConfig,
+    stats: Arc<ExportStats>,
+    warn: WarnDispatch,
+    last_warning: Option<Instant>,
+    failures_since_warning: u64,
+}
+
+impl<E: SpanExporter> Worker<E> {
+    async fn run(
+        mut self,
+        mut spans: mpsc::Receiver<SpanData>,
+        mut control: mpsc::UnboundedReceiver<Control>,
+    ) {
+        let mut batch = Vec::with_capacity(self.batch.max_export_batch_size);
+        let mut deadline = tokio::time::Instant::now() + self.batch.scheduled_delay;
+        loop {
+            tokio::select! {
+                biased;
+                request = control.recv() => match request {
+                    Some(Control::Flush(reply)) => {
+                        self.drain(&mut spans, &mut batch).await;
+                        let _ = reply.send(());
+                    }
+                    Some(Control::Shutdown(reply)) => {
+                        self.drain(&mut spans, &mut batch).await;
+                        let _ = self.exporter.shutdown();
+                        let _ = reply.send(());
+                        return;
+                    }
+                    None => {
+                        self.drain(&mut spans, &mut batch).await;
+                        return;
+                    }
+                },
+                span = spans.recv() => match span {
+                    Some(span) => {
+                        batch.push(span);
+                        if batch.len() >= self.batch.max_export_batch_size {
+                            self.export(&mut batch).await;
+                            deadline = tokio::time::Instant::now() + self.batch.scheduled_delay;
+                        }
+                    }
+                    None => {
+                        self.export(&mut batch).await;
+                        return;
+                    }
+                },
+                () = tokio::time::sleep_until(deadline) => {
+                    self.export(&mut batch).await;
+                    deadline = tokio::time::Instant::now() + self.batch.scheduled_delay;
+                }
+            }
+        }
+    }
+
+    async fn drain(&mut self, spans: &mut mpsc::Receiver<SpanData>, batch: &mut Vec<SpanData>) {
+        while let Ok(span) = spans.try_recv() {
+            batch.push(span);
+            if batch.len() >= self.batch.max_export_batch_size {
+                self.export(batch).await;
+            }
+        }
+        self.export(batch).await;
+    }
+
+    async fn export(&mut self, batch: &mut Vec<SpanData>) {
+        if batch.is_empty() {
+            return;
+        }
+        let spans = std::mem::replace(batch, Vec::with_capacity(self.batch.max_export_batch_size));
+        let count = spans.len() as u64;
+        let result = tokio::time::timeout(self.batch.export_timeout, self.exporter.export(spans)).await;
+        match result {
+            Ok(Ok(())) => {
+                self.stats.exported.fetch_add(count, Ordering::Relaxed);
+            }
+            Ok(Err(e)) => self.failed(count, &e.to_string()),
+            Err(_) => self.failed(
+                count,
+                &format!("no answer within {:?}", self.batch.export_timeout),
+            ),
+        }
+    }
+
+    fn failed(&mut self, count: u64, reason: &str) {
+        self.stats.failed.fetch_add(count, Ordering::Relaxed);
+        self.failures_since_warning += 1;
+        let due = self
+            .last_warning
+            .is_none_or(|at| at.elapsed() >= WARN_INTERVAL);
+        if !due {
+            return;
+        }
+        if let Some(dispatch) = self.warn.get() {
+            let failures = self.failures_since_warning;
+            tracing::dispatcher::with_default(dispatch, || {
+                tracing::warn!(
+                    target: "obskit::export",
+                    failed_exports = failures,
+                    spans_dropped_total = self.stats.dropped(),
+                    error = reason,
+                    "span export failed; spans are being dropped and the service is unaffected (at most one warning a minute)"
+                );
+            });
+        }
+        self.last_warning = Some(Instant::now());
+        self.failures_since_warning = 0;
+    }
+}
