@@ -1,0 +1,79 @@
+//! The OTLP/gRPC side: the official generated `TraceService` server, answering per the current behavior.
+
+use std::sync::Arc;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use tonic::{Request, Response, Status};
+
+use crate::behavior::Behavior;
+use crate::request::{Protocol, header_map};
+use crate::store::Shared;
+
+/// Implements `opentelemetry.proto.collector.trace.v1.TraceService` over the shared store.
+#[derive(Debug)]
+pub(crate) struct OtlpTraceService {
+    shared: Arc<Shared>,
+}
+
+/// The gRPC service, ready to be served on a connection.
+pub(crate) fn service(shared: Arc<Shared>) -> TraceServiceServer<OtlpTraceService> {
+    TraceServiceServer::new(OtlpTraceService { shared })
+}
+
+#[tonic::async_trait]
+impl TraceService for OtlpTraceService {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let (metadata, _extensions, request) = request.into_parts();
+        let headers = header_map(&metadata.into_headers());
+        match self.shared.record(Protocol::Grpc, headers, request) {
+            Behavior::Healthy => Ok(Response::new(ExportTraceServiceResponse::default())),
+            Behavior::Slow(delay) => {
+                tokio::time::sleep(delay).await;
+                Ok(Response::new(ExportTraceServiceResponse::default()))
+            }
+            Behavior::Error => Err(Status::unavailable(
+                "the receiver is set to Behavior::Error",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::metadata::MetadataValue;
+
+    #[tokio::test]
+    async fn export_records_metadata_and_answers_per_behavior() {
+        let shared = Arc::new(Shared::new(Behavior::Healthy));
+        let service = OtlpTraceService {
+            shared: Arc::clone(&shared),
+        };
+        let mut request = Request::new(ExportTraceServiceRequest::default());
+        request
+            .metadata_mut()
+            .insert("x-api-key", MetadataValue::from_static("Secret"));
+        assert!(service.export(request).await.is_ok());
+
+        shared.set_behavior(Behavior::Error);
+        let status = service
+            .export(Request::new(ExportTraceServiceRequest::default()))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+
+        let requests = shared.requests();
+        assert_eq!(requests[0].header("x-api-key"), Some("Secret"));
+        assert_eq!(requests[0].protocol, Protocol::Grpc);
+        assert!(requests[0].accepted);
+        assert!(!requests[1].accepted);
+    }
+}

@@ -1,0 +1,231 @@
+//! The OTLP/HTTP side: `POST /v1/traces` with a protobuf body, answered per the OTLP/HTTP spec and the current behavior.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body::Body;
+use http_body_util::{BodyExt, Full};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+
+use crate::behavior::Behavior;
+use crate::request::{Protocol, header_map};
+use crate::store::Shared;
+
+/// The only path the receiver serves, as OTLP/HTTP defines it for traces.
+pub(crate) const TRACES_PATH: &str = "/v1/traces";
+
+/// The only request and response media type the receiver speaks.
+const PROTOBUF: &str = "application/x-protobuf";
+
+/// Answers one HTTP request; never fails, every problem becomes a status code.
+pub(crate) async fn handle<B>(
+    shared: Arc<Shared>,
+    request: Request<B>,
+) -> Result<Response<Full<Bytes>>, Infallible>
+where
+    B: Body,
+    B::Error: std::fmt::Display,
+{
+    if request.uri().path() != TRACES_PATH {
+        return Ok(text(
+            StatusCode::NOT_FOUND,
+            "only POST /v1/traces is served",
+        ));
+    }
+    if request.method() != Method::POST {
+        let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "use POST for /v1/traces");
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return Ok(response);
+    }
+    if !is_protobuf(request.headers().get(header::CONTENT_TYPE)) {
+        return Ok(text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send Content-Type: application/x-protobuf (JSON is not supported)",
+        ));
+    }
+    if request.headers().contains_key(header::CONTENT_ENCODING) {
+        return Ok(text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "compressed bodies are not supported; send the protobuf uncompressed",
+        ));
+    }
+
+    let headers = header_map(request.headers());
+    let body = match request.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            return Ok(text(
+                StatusCode::BAD_REQUEST,
+                &format!("cannot read the body: {error}"),
+            ));
+        }
+    };
+    let decoded = match ExportTraceServiceRequest::decode(body) {
+        Ok(decoded) => decoded,
+        Err(error) => {
+            return Ok(text(
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not an ExportTraceServiceRequest: {error}"),
+            ));
+        }
+    };
+
+    match shared.record(Protocol::Http, headers, decoded) {
+        Behavior::Healthy => Ok(success()),
+        Behavior::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            Ok(success())
+        }
+        Behavior::Error => Ok(text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the receiver is set to Behavior::Error",
+        )),
+    }
+}
+
+/// Whether a `Content-Type` names protobuf, ignoring case and parameters.
+fn is_protobuf(content_type: Option<&HeaderValue>) -> bool {
+    content_type
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case(PROTOBUF))
+}
+
+/// `200 OK` with an empty `ExportTraceServiceResponse`, as a full-success export gets.
+fn success() -> Response<Full<Bytes>> {
+    let body = ExportTraceServiceResponse::default().encode_to_vec();
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROTOBUF));
+    response
+}
+
+/// A plain-text response explaining why the request was not accepted.
+fn text(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(message.to_owned())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+
+    fn body() -> Bytes {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span {
+                        name: "one".into(),
+                        ..Span::default()
+                    }],
+                    ..ScopeSpans::default()
+                }],
+                ..ResourceSpans::default()
+            }],
+        }
+        .encode_to_vec()
+        .into()
+    }
+
+    fn post(path: &str, content_type: &str, body: Bytes) -> Request<Full<Bytes>> {
+        Request::post(path)
+            .header(header::CONTENT_TYPE, content_type)
+            .header("X-Api-Key", "Secret")
+            .body(Full::new(body))
+            .unwrap()
+    }
+
+    async fn status(shared: &Arc<Shared>, request: Request<Full<Bytes>>) -> StatusCode {
+        handle(Arc::clone(shared), request).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn protobuf_post_is_accepted_and_recorded() {
+        let shared = Arc::new(Shared::new(Behavior::Healthy));
+        let response = handle(
+            Arc::clone(&shared),
+            post(
+                TRACES_PATH,
+                "Application/X-Protobuf; charset=binary",
+                body(),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROTOBUF);
+        let answer = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            ExportTraceServiceResponse::decode(answer).unwrap(),
+            ExportTraceServiceResponse::default()
+        );
+        let requests = shared.requests();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].header("x-api-key"), Some("Secret"));
+        assert_eq!(shared.spans()[0].name, "one");
+    }
+
+    #[tokio::test]
+    async fn wrong_path_method_type_encoding_and_body_are_refused() {
+        let shared = Arc::new(Shared::new(Behavior::Healthy));
+        assert_eq!(
+            status(&shared, post("/v1/metrics", PROTOBUF, body())).await,
+            StatusCode::NOT_FOUND
+        );
+        let get = Request::get(TRACES_PATH)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        assert_eq!(status(&shared, get).await, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            status(&shared, post(TRACES_PATH, "application/json", body())).await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        let mut gzip = post(TRACES_PATH, PROTOBUF, body());
+        gzip.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        assert_eq!(
+            status(&shared, gzip).await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        assert_eq!(
+            status(
+                &shared,
+                post(TRACES_PATH, PROTOBUF, Bytes::from_static(b"\xff\xff\xff"))
+            )
+            .await,
+            StatusCode::BAD_REQUEST
+        );
+        assert!(shared.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn error_behavior_answers_503_and_keeps_no_spans() {
+        let shared = Arc::new(Shared::new(Behavior::Error));
+        assert_eq!(
+            status(&shared, post(TRACES_PATH, PROTOBUF, body())).await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(shared.requests().len(), 1);
+        assert!(shared.spans().is_empty());
+    }
+
+    #[test]
+    fn missing_content_type_is_not_protobuf() {
+        assert!(!is_protobuf(None));
+        assert!(is_protobuf(Some(&HeaderValue::from_static(PROTOBUF))));
+    }
+}

@@ -1,0 +1,249 @@
+//! The state both servers write and the test reads: current behavior, received requests and spans, and the wake-ups for waiters.
+
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use tokio::sync::Notify;
+
+use crate::behavior::Behavior;
+use crate::request::{Protocol, ReceivedRequest};
+use crate::span::ReceivedSpan;
+use std::collections::BTreeMap;
+
+/// Shared between the receiver's servers (writers) and its handle (reader).
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// Wakes [`Shared::wait_for_spans_blocking`].
+    changed: Condvar,
+    /// Wakes [`Shared::wait_for_spans`].
+    notify: Notify,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    behavior: Behavior,
+    requests: Vec<ReceivedRequest>,
+    spans: Vec<ReceivedSpan>,
+}
+
+impl Shared {
+    /// A store that answers with `behavior` until told otherwise.
+    pub(crate) fn new(behavior: Behavior) -> Self {
+        Self {
+            state: Mutex::new(State {
+                behavior,
+                ..State::default()
+            }),
+            ..Self::default()
+        }
+    }
+
+    /// A panic in a test thread must not hide the data from the rest of the test.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn behavior(&self) -> Behavior {
+        self.lock().behavior
+    }
+
+    pub(crate) fn set_behavior(&self, behavior: Behavior) {
+        self.lock().behavior = behavior;
+    }
+
+    /// Records a request under the current behavior, keeps its spans if that
+    /// behavior accepts them, wakes waiters, and returns the behavior to answer with.
+    pub(crate) fn record(
+        &self,
+        protocol: Protocol,
+        headers: BTreeMap<String, String>,
+        request: ExportTraceServiceRequest,
+    ) -> Behavior {
+        let behavior = {
+            let mut state = self.lock();
+            let behavior = state.behavior;
+            if behavior.accepts() {
+                let spans = ReceivedSpan::from_request(&request, protocol);
+                state.spans.extend(spans);
+            }
+            state.requests.push(ReceivedRequest {
+                protocol,
+                headers,
+                accepted: behavior.accepts(),
+                request,
+            });
+            behavior
+        };
+        self.changed.notify_all();
+        self.notify.notify_waiters();
+        behavior
+    }
+
+    pub(crate) fn spans(&self) -> Vec<ReceivedSpan> {
+        self.lock().spans.clone()
+    }
+
+    pub(crate) fn requests(&self) -> Vec<ReceivedRequest> {
+        self.lock().requests.clone()
+    }
+
+    /// Forgets every request and span; the behavior stays.
+    pub(crate) fn clear(&self) {
+        let mut state = self.lock();
+        state.requests.clear();
+        state.spans.clear();
+    }
+
+    /// Returns once at least `count` spans are stored, or whatever is stored when `timeout` runs out.
+    pub(crate) async fn wait_for_spans(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<ReceivedSpan> {
+        let deadline = tokio::time::Instant::now().checked_add(timeout);
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            // Register before checking, so a record() between the check and the await still wakes us.
+            notified.as_mut().enable();
+            {
+                let state = self.lock();
+                if state.spans.len() >= count {
+                    return state.spans.clone();
+                }
+            }
+            match deadline {
+                Some(deadline) => {
+                    if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                        return self.spans();
+                    }
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    /// [`Shared::wait_for_spans`] for threads without an async runtime.
+    pub(crate) fn wait_for_spans_blocking(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<ReceivedSpan> {
+        let state = self.lock();
+        let (state, _timed_out) = self
+            .changed
+            .wait_timeout_while(state, timeout, |state| state.spans.len() < count)
+            .unwrap_or_else(PoisonError::into_inner);
+        state.spans.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    fn request(spans: usize) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span::default(); spans],
+                    ..ScopeSpans::default()
+                }],
+                ..ResourceSpans::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn error_behavior_records_the_request_but_not_its_spans() {
+        let shared = Shared::new(Behavior::Error);
+        assert_eq!(
+            shared.record(Protocol::Http, BTreeMap::new(), request(2)),
+            Behavior::Error
+        );
+        shared.set_behavior(Behavior::Healthy);
+        assert_eq!(
+            shared.record(Protocol::Grpc, BTreeMap::new(), request(3)),
+            Behavior::Healthy
+        );
+
+        let requests = shared.requests();
+        assert_eq!(requests.len(), 2);
+        assert!(!requests[0].accepted);
+        assert!(requests[1].accepted);
+        assert_eq!(shared.spans().len(), 3);
+
+        shared.clear();
+        assert!(shared.spans().is_empty());
+        assert!(shared.requests().is_empty());
+        assert_eq!(shared.behavior(), Behavior::Healthy);
+    }
+
+    #[test]
+    fn blocking_wait_returns_early_when_spans_arrive() {
+        let shared = Arc::new(Shared::new(Behavior::Healthy));
+        let writer = Arc::clone(&shared);
+        let thread = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            writer.record(Protocol::Http, BTreeMap::new(), request(2));
+        });
+        let started = Instant::now();
+        let spans = shared.wait_for_spans_blocking(2, Duration::from_secs(10));
+        assert_eq!(spans.len(), 2);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn blocking_wait_gives_up_at_the_timeout() {
+        let shared = Shared::new(Behavior::Healthy);
+        shared.record(Protocol::Http, BTreeMap::new(), request(1));
+        let started = Instant::now();
+        let spans = shared.wait_for_spans_blocking(5, Duration::from_millis(50));
+        assert_eq!(spans.len(), 1);
+        assert!(started.elapsed() >= Duration::from_millis(50));
+    }
+
+    #[tokio::test]
+    async fn async_wait_returns_early_and_gives_up_at_the_timeout() {
+        let shared = Arc::new(Shared::new(Behavior::Healthy));
+        let writer = Arc::clone(&shared);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            writer.record(Protocol::Grpc, BTreeMap::new(), request(1));
+        });
+        assert_eq!(
+            shared
+                .wait_for_spans(1, Duration::from_secs(10))
+                .await
+                .len(),
+            1
+        );
+
+        let started = Instant::now();
+        assert_eq!(
+            shared
+                .wait_for_spans(3, Duration::from_millis(50))
+                .await
+                .len(),
+            1
+        );
+        assert!(started.elapsed() >= Duration::from_millis(50));
+    }
+
+    #[tokio::test]
+    async fn async_wait_without_deadline_still_wakes() {
+        let shared = Arc::new(Shared::new(Behavior::Healthy));
+        let writer = Arc::clone(&shared);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            writer.record(Protocol::Grpc, BTreeMap::new(), request(1));
+        });
+        assert_eq!(shared.wait_for_spans(1, Duration::MAX).await.len(), 1);
+    }
+}
