@@ -1,0 +1,4 @@
+//! One module per subcommand; each takes its parsed arguments and a writer for what it
+//! reports, and returns an error with context for `main` to print.
+
+pub(crate) mod new;
