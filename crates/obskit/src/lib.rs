@@ -25,20 +25,26 @@
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod http;
 mod logs;
 pub mod metrics;
 pub mod request_id;
 mod resource;
+pub mod serve;
+pub mod slo;
 mod telemetry;
 mod traces;
 
 pub use config::{BuildInfo, Config};
 pub use error::{ConfigError, InitError};
+pub use serve::{Server, serve};
 pub use telemetry::{ShutdownReport, Telemetry, init};
 
 pub use ::metrics as metrics_rs;
 pub use opentelemetry;
 pub use opentelemetry_otlp;
 pub use opentelemetry_sdk;
+pub use reqwest;
+pub use reqwest_middleware;
 pub use tracing;
 pub use tracing_opentelemetry;

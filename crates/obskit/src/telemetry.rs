@@ -53,6 +53,8 @@ pub struct Telemetry {
     log_guard: Option<WorkerGuard>,
     log_dropped: ErrorCounter,
     shutdown_timeout: Duration,
+    pub(crate) drain_delay: Duration,
+    pub(crate) inflight_timeout: Duration,
     done: bool,
 }
 
@@ -178,6 +180,8 @@ impl Config {
             log_guard: Some(writer.guard),
             log_dropped: writer.dropped,
             shutdown_timeout: self.shutdown_timeout,
+            drain_delay: self.drain_delay,
+            inflight_timeout: self.inflight_timeout,
             done: false,
         };
         Ok((telemetry, layer))
@@ -299,6 +303,14 @@ impl Parts {
         let _ = self.provider.shutdown_with_timeout(Duration::from_millis(1));
         let spans_exported = self.stats.exported();
         let spans_dropped = self.stats.dropped();
+        tracing::info!(
+            target: "obskit",
+            spans_exported,
+            spans_dropped,
+            timed_out,
+            elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "telemetry shut down"
+        );
         // Dropping the writer's guard flushes the log lines still queued.
         drop(self.log_guard.take());
         ShutdownReport {

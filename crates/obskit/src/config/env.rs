@@ -50,6 +50,13 @@ pub const RUST_LOG: &str = "RUST_LOG";
 pub const OBSKIT_LOG_FORMAT: &str = "OBSKIT_LOG_FORMAT";
 /// Bound on the whole shutdown, as a duration such as `5s` or `500ms` (default `5s`).
 pub const OBSKIT_SHUTDOWN_TIMEOUT: &str = "OBSKIT_SHUTDOWN_TIMEOUT";
+/// How long [`serve`](crate::serve) keeps serving after a shutdown signal
+/// while readiness reports `draining`, so load balancers stop sending
+/// traffic first (default `5s`).
+pub const OBSKIT_DRAIN_DELAY: &str = "OBSKIT_DRAIN_DELAY";
+/// How long [`serve`](crate::serve) waits for in-flight requests once it
+/// stops accepting, before it closes them (default `10s`).
+pub const OBSKIT_INFLIGHT_TIMEOUT: &str = "OBSKIT_INFLIGHT_TIMEOUT";
 /// Source revision the service was built from (the `vcs_revision` build-info label).
 pub const OBSKIT_VCS_REVISION: &str = "OBSKIT_VCS_REVISION";
 
@@ -77,5 +84,7 @@ pub const ALL: &[&str] = &[
     RUST_LOG,
     OBSKIT_LOG_FORMAT,
     OBSKIT_SHUTDOWN_TIMEOUT,
+    OBSKIT_DRAIN_DELAY,
+    OBSKIT_INFLIGHT_TIMEOUT,
     OBSKIT_VCS_REVISION,
 ];

@@ -104,6 +104,8 @@ pub struct Config {
     pub(crate) propagators: Vec<Propagator>,
     pub(crate) batch: BatchConfig,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) drain_delay: Duration,
+    pub(crate) inflight_timeout: Duration,
 }
 
 impl Default for Config {
@@ -128,6 +130,8 @@ impl Default for Config {
             propagators: vec![Propagator::TraceContext, Propagator::Baggage],
             batch: BatchConfig::default(),
             shutdown_timeout: Duration::from_secs(5),
+            drain_delay: Duration::from_secs(5),
+            inflight_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -150,6 +154,8 @@ impl fmt::Debug for Config {
             .field("propagators", &self.propagators)
             .field("batch", &self.batch)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("drain_delay", &self.drain_delay)
+            .field("inflight_timeout", &self.inflight_timeout)
             .finish()
     }
 }
@@ -246,6 +252,12 @@ impl Config {
         }
         if let Some(v) = get(OBSKIT_SHUTDOWN_TIMEOUT) {
             c.shutdown_timeout = parse::duration(OBSKIT_SHUTDOWN_TIMEOUT, &v)?;
+        }
+        if let Some(v) = get(OBSKIT_DRAIN_DELAY) {
+            c.drain_delay = parse::duration(OBSKIT_DRAIN_DELAY, &v)?;
+        }
+        if let Some(v) = get(OBSKIT_INFLIGHT_TIMEOUT) {
+            c.inflight_timeout = parse::duration(OBSKIT_INFLIGHT_TIMEOUT, &v)?;
         }
         Ok(c)
     }
@@ -397,6 +409,22 @@ impl Config {
     #[must_use]
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How long [`serve`](crate::serve) keeps answering, not ready, after a
+    /// shutdown signal before it stops accepting connections.
+    #[must_use]
+    pub fn drain_delay(mut self, delay: Duration) -> Self {
+        self.drain_delay = delay;
+        self
+    }
+
+    /// How long [`serve`](crate::serve) lets in-flight requests finish once
+    /// it stops accepting connections.
+    #[must_use]
+    pub fn inflight_timeout(mut self, timeout: Duration) -> Self {
+        self.inflight_timeout = timeout;
         self
     }
 
@@ -581,6 +609,8 @@ mod tests {
             (env::RUST_LOG, "info,[=bad"),
             (env::OBSKIT_LOG_FORMAT, "xml"),
             (env::OBSKIT_SHUTDOWN_TIMEOUT, "5"),
+            (env::OBSKIT_DRAIN_DELAY, "soon"),
+            (env::OBSKIT_INFLIGHT_TIMEOUT, "-3s"),
         ];
         for (var, value) in cases {
             let err = from(&[(var, value)]).expect_err(var).to_string();

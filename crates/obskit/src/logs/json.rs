@@ -168,7 +168,7 @@ impl<W> JsonLayer<W> {
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use opentelemetry::trace::{Tracer, TracerProvider as _};
+    use opentelemetry::trace::{Span as _, Tracer, TracerProvider as _};
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;

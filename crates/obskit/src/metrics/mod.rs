@@ -271,16 +271,16 @@ mod tests {
         m.derive_counter(names::LOG_LINES_DROPPED_TOTAL, || 7);
         let text = m.render();
         assert!(
-            text.contains(r#"obskit_build_info{service_version="1.2.3",vcs_revision="abc",obskit_version=""#),
+            text.contains(r#"obskit_build_info{service_name="svc",service_version="1.2.3",vcs_revision="abc",obskit_version=""#),
             "{text}"
         );
         assert!(text.contains(r#"service_name="svc""#), "{text}");
         assert!(
-            text.contains(r#"http_server_request_duration_seconds_bucket{http_route="/a",service_name="svc",le="0.025"} 1"#),
+            text.contains(r#"http_server_request_duration_seconds_bucket{service_name="svc",http_route="/a",le="0.025"} 1"#),
             "{text}"
         );
         assert!(
-            text.contains(r#"http_server_request_duration_seconds_bucket{http_route="/a",service_name="svc",le="0.01"} 0"#),
+            text.contains(r#"http_server_request_duration_seconds_bucket{service_name="svc",http_route="/a",le="0.01"} 0"#),
             "{text}"
         );
         assert!(text.contains(r#"obskit_log_lines_dropped_total{service_name="svc"} 7"#), "{text}");

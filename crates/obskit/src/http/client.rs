@@ -1,0 +1,152 @@
+//! Outgoing calls: a `reqwest` client that opens a client span, injects
+//! `traceparent` and `baggage`, and records `http_client_*` metrics with
+//! low-cardinality labels (method, server address, status; never the path).
+//!
+//! ```no_run
+//! # async fn demo(telemetry: &obskit::Telemetry) -> Result<(), reqwest_middleware::Error> {
+//! let client = obskit::http::client(telemetry, reqwest::Client::new());
+//! let body = client.get("http://inventory:8080/items/42").send().await?.text().await?;
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::Extensions;
+use metrics::Label;
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::Tracer;
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
+
+use super::carrier::HeaderInjector;
+use super::labels;
+use crate::Telemetry;
+use crate::metrics::{MetricsHandle, names};
+
+/// A `reqwest` client with obskit's middleware.
+pub type Client = ClientWithMiddleware;
+
+/// Wraps `client` with [`ClientMiddleware`].
+pub fn client(telemetry: &Telemetry, client: reqwest::Client) -> Client {
+    ClientBuilder::new(client)
+        .with(ClientMiddleware::new(telemetry))
+        .build()
+}
+
+/// The middleware behind [`client`], for composing with other middleware.
+#[derive(Clone)]
+pub struct ClientMiddleware {
+    tracer: Tracer,
+    propagator: Arc<dyn TextMapPropagator + Send + Sync>,
+    metrics: MetricsHandle,
+}
+
+impl std::fmt::Debug for ClientMiddleware {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientMiddleware").finish_non_exhaustive()
+    }
+}
+
+impl ClientMiddleware {
+    /// Records into `telemetry`'s tracer and metrics.
+    pub fn new(telemetry: &Telemetry) -> Self {
+        Self {
+            tracer: telemetry.tracer(),
+            propagator: telemetry.propagator(),
+            metrics: telemetry.metrics_handle(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Middleware for ClientMiddleware {
+    async fn handle(
+        &self,
+        mut req: reqwest::Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let start = Instant::now();
+        let method = labels::method(req.method());
+        let host = req.url().host_str().unwrap_or("").to_owned();
+        let port = req.url().port_or_known_default();
+        let mut full = req.url().clone();
+        full.set_query(None);
+        full.set_fragment(None);
+        let _ = full.set_username("");
+        let _ = full.set_password(None);
+
+        let mut attributes = vec![
+            KeyValue::new("http.request.method", method),
+            KeyValue::new("server.address", host.clone()),
+            KeyValue::new("url.full", full.to_string()),
+        ];
+        if let Some(p) = port {
+            attributes.push(KeyValue::new("server.port", i64::from(p)));
+        }
+        let parent = Context::current();
+        let span = self.tracer.build_with_context(
+            self.tracer
+                .span_builder(if method == "_OTHER" { "HTTP" } else { method })
+                .with_kind(SpanKind::Client)
+                .with_attributes(attributes),
+            &parent,
+        );
+        let cx = parent.with_span(span);
+        self.propagator
+            .inject_context(&cx, &mut HeaderInjector(req.headers_mut()));
+
+        let active = self.metrics.gauge(
+            names::HTTP_CLIENT_ACTIVE_REQUESTS,
+            vec![
+                Label::new(names::HTTP_REQUEST_METHOD, method),
+                Label::new(names::SERVER_ADDRESS, host.clone()),
+            ],
+        );
+        active.increment(1.0);
+        let result = next.run(req, extensions).await;
+        active.decrement(1.0);
+
+        let span = cx.span();
+        let mut labels = vec![
+            Label::new(names::HTTP_REQUEST_METHOD, method),
+            Label::new(names::SERVER_ADDRESS, host),
+        ];
+        match &result {
+            Ok(response) => {
+                let code = response.status().as_u16();
+                span.set_attribute(KeyValue::new("http.response.status_code", i64::from(code)));
+                labels.push(Label::new(names::HTTP_RESPONSE_STATUS_CODE, labels::status_str(code)));
+                if let Some(e) = labels::client_error_type(code) {
+                    span.set_attribute(KeyValue::new("error.type", e));
+                    span.set_status(Status::error(""));
+                    labels.push(Label::new(names::ERROR_TYPE, e));
+                }
+            }
+            Err(e) => {
+                let kind = error_kind(e);
+                span.set_attribute(KeyValue::new("error.type", kind));
+                span.set_status(Status::error(e.to_string()));
+                labels.push(Label::new(names::ERROR_TYPE, kind));
+            }
+        }
+        self.metrics
+            .histogram(names::HTTP_CLIENT_REQUEST_DURATION, labels)
+            .record(start.elapsed().as_secs_f64());
+        span.end();
+        result
+    }
+}
+
+/// A low-cardinality class for a transport error.
+fn error_kind(e: &reqwest_middleware::Error) -> &'static str {
+    match e {
+        reqwest_middleware::Error::Reqwest(e) if e.is_timeout() => "timeout",
+        reqwest_middleware::Error::Reqwest(e) if e.is_connect() => "connect",
+        reqwest_middleware::Error::Reqwest(e) if e.is_request() => "request",
+        reqwest_middleware::Error::Reqwest(e) if e.is_body() || e.is_decode() => "body",
+        _ => "_OTHER",
+    }
+}

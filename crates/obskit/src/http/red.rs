@@ -1,0 +1,86 @@
+//! RED metric handles, cached per label set so a request costs a map
+//! lookup under a read lock, never a label vector or a registry search.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use metrics::{Gauge, Histogram, Label};
+use parking_lot::RwLock;
+
+use crate::metrics::{MetricsHandle, names};
+
+/// Server-side handles: duration histograms and active-request gauges.
+pub(crate) struct ServerMetrics {
+    metrics: MetricsHandle,
+    /// route → the (method, status, failed) series seen on it.
+    durations: RwLock<HashMap<Arc<str>, Vec<(&'static str, u16, bool, Histogram)>>>,
+    /// (method, scheme) → gauge.
+    active: RwLock<Vec<(&'static str, &'static str, Gauge)>>,
+}
+
+impl ServerMetrics {
+    pub(crate) fn new(metrics: MetricsHandle) -> Self {
+        Self {
+            metrics,
+            durations: RwLock::new(HashMap::new()),
+            active: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The duration histogram for one label set. `failed` marks a handler
+    /// error (no status from the application), reported as `error_type="_OTHER"`.
+    pub(crate) fn duration(&self, method: &'static str, route: &str, status: u16, failed: bool) -> Histogram {
+        if let Some(series) = self.durations.read().get(route) {
+            if let Some((.., h)) = series
+                .iter()
+                .find(|(m, s, f, _)| *m == method && *s == status && *f == failed)
+            {
+                return h.clone();
+            }
+        }
+        let mut labels = vec![
+            Label::new(names::HTTP_REQUEST_METHOD, method),
+            Label::new(names::HTTP_ROUTE, route.to_owned()),
+            Label::new(names::HTTP_RESPONSE_STATUS_CODE, super::labels::status_str(status)),
+        ];
+        let error_type = if failed {
+            Some("_OTHER")
+        } else {
+            super::labels::server_error_type(status)
+        };
+        if let Some(e) = error_type {
+            labels.push(Label::new(names::ERROR_TYPE, e));
+        }
+        let h = self.metrics.histogram(names::HTTP_SERVER_REQUEST_DURATION, labels);
+        let mut map = self.durations.write();
+        let series = map.entry(Arc::from(route)).or_default();
+        if !series.iter().any(|(m, s, f, _)| *m == method && *s == status && *f == failed) {
+            series.push((method, status, failed, h.clone()));
+        }
+        h
+    }
+
+    /// The active-requests gauge for one method and scheme.
+    pub(crate) fn active(&self, method: &'static str, scheme: &'static str) -> Gauge {
+        if let Some((.., g)) = self
+            .active
+            .read()
+            .iter()
+            .find(|(m, s, _)| *m == method && *s == scheme)
+        {
+            return g.clone();
+        }
+        let g = self.metrics.gauge(
+            names::HTTP_SERVER_ACTIVE_REQUESTS,
+            vec![
+                Label::new(names::HTTP_REQUEST_METHOD, method),
+                Label::new(names::URL_SCHEME, scheme),
+            ],
+        );
+        let mut active = self.active.write();
+        if !active.iter().any(|(m, s, _)| *m == method && *s == scheme) {
+            active.push((method, scheme, g.clone()));
+        }
+        g
+    }
+}

@@ -1,0 +1,310 @@
+//! Service level objectives, declared in code and measured in-process.
+//!
+//! The HTTP layer classifies every request good or bad for every SLO at the
+//! moment it records it, with the exact latency (no histogram bucket
+//! alignment), into `obskit_slo_requests_total{slo, result}`. Each
+//! objective is exported as `obskit_slo_objective_ratio{slo}` (and a latency
+//! SLO's threshold as `obskit_slo_latency_threshold_seconds{slo}`), so one
+//! set of stock alert rules serves every service: changing an SLO is a code
+//! change and a deploy, with no rules to regenerate.
+//!
+//! ```
+//! use std::time::Duration;
+//! use obskit::slo::Slo;
+//!
+//! let slos = [
+//!     Slo::availability("availability", 0.999)?,
+//!     Slo::latency("checkout-latency", Duration::from_millis(300), 0.99)?
+//!         .routes(["/checkout", "/checkout/{id}"])
+//!         .methods(["POST"]),
+//! ];
+//! # Ok::<(), obskit::slo::SloError>(())
+//! ```
+//!
+//! Classification: an availability SLO counts a request bad when the
+//! response is a 5xx or the handler failed; a latency SLO counts it bad when
+//! it took longer than the threshold, whatever its status.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics::{Counter, Label};
+
+use crate::metrics::{MetricsHandle, names};
+
+/// An SLO declaration was rejected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SloError {
+    /// The objective is not strictly between 0 and 1.
+    #[error("SLO {name:?} has objective {objective}; it must lie strictly between 0 and 1, e.g. 0.999 for 99.9 %")]
+    ObjectiveOutOfRange {
+        /// The SLO.
+        name: String,
+        /// The rejected objective.
+        objective: f64,
+    },
+    /// A latency SLO with a zero threshold.
+    #[error("SLO {name:?} has a zero latency threshold; give a positive duration such as 300 ms")]
+    ZeroThreshold {
+        /// The SLO.
+        name: String,
+    },
+    /// A name that is empty, too long or not label-safe.
+    #[error("SLO name {0:?} is invalid; use 1 to 64 characters from a-z, A-Z, 0-9, '-' and '_'")]
+    InvalidName(String),
+    /// Two SLOs with one name.
+    #[error("two SLOs are named {0:?}; SLO names must be unique within a service")]
+    Duplicate(String),
+}
+
+/// What an SLO measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum SloKind {
+    /// The share of requests that did not fail with a 5xx.
+    Availability,
+    /// The share of requests faster than the threshold.
+    Latency {
+        /// The slowest a good request may be.
+        threshold: Duration,
+    },
+}
+
+/// One service level objective.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slo {
+    name: Arc<str>,
+    kind: SloKind,
+    objective: f64,
+    routes: Option<Vec<String>>,
+    methods: Option<Vec<String>>,
+}
+
+impl Slo {
+    /// An availability SLO: `objective` of requests must not fail.
+    pub fn availability(name: impl Into<String>, objective: f64) -> Result<Self, SloError> {
+        Self::new(name.into(), SloKind::Availability, objective)
+    }
+
+    /// A latency SLO: `objective` of requests must finish within `threshold`.
+    pub fn latency(
+        name: impl Into<String>,
+        threshold: Duration,
+        objective: f64,
+    ) -> Result<Self, SloError> {
+        let name = name.into();
+        if threshold.is_zero() {
+            return Err(SloError::ZeroThreshold { name });
+        }
+        Self::new(name, SloKind::Latency { threshold }, objective)
+    }
+
+    fn new(name: String, kind: SloKind, objective: f64) -> Result<Self, SloError> {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(SloError::InvalidName(name));
+        }
+        if !(objective > 0.0 && objective < 1.0) {
+            return Err(SloError::ObjectiveOutOfRange { name, objective });
+        }
+        Ok(Self {
+            name: name.into(),
+            kind,
+            objective,
+            routes: None,
+            methods: None,
+        })
+    }
+
+    /// Limits the SLO to these route templates (as in the router, e.g. `/users/{id}`).
+    #[must_use]
+    pub fn routes<I, R>(mut self, routes: I) -> Self
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        self.routes = Some(routes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Limits the SLO to these methods (e.g. `["GET", "POST"]`).
+    #[must_use]
+    pub fn methods<I, M>(mut self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<String>,
+    {
+        self.methods = Some(
+            methods
+                .into_iter()
+                .map(|m| m.into().to_ascii_uppercase())
+                .collect(),
+        );
+        self
+    }
+
+    /// The name, the `slo` label's value.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What it measures.
+    pub fn kind(&self) -> SloKind {
+        self.kind
+    }
+
+    /// The target ratio of good requests.
+    pub fn objective(&self) -> f64 {
+        self.objective
+    }
+
+    fn applies(&self, method: &str, route: &str) -> bool {
+        self.routes
+            .as_ref()
+            .is_none_or(|r| r.iter().any(|x| x == route))
+            && self
+                .methods
+                .as_ref()
+                .is_none_or(|m| m.iter().any(|x| x == method))
+    }
+
+    fn is_good(&self, failed: bool, elapsed: Duration) -> bool {
+        match self.kind {
+            SloKind::Availability => !failed,
+            SloKind::Latency { threshold } => elapsed <= threshold,
+        }
+    }
+}
+
+/// A service's SLOs bound to their counters: what the HTTP layer holds.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SloSet {
+    entries: Arc<[Entry]>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    slo: Slo,
+    good: Counter,
+    bad: Counter,
+}
+
+impl SloSet {
+    /// Validates uniqueness, registers the counters and publishes the objectives.
+    pub(crate) fn new(slos: Vec<Slo>, metrics: &MetricsHandle) -> Result<Self, SloError> {
+        for (i, slo) in slos.iter().enumerate() {
+            if slos[..i].iter().any(|s| s.name == slo.name) {
+                return Err(SloError::Duplicate(slo.name.to_string()));
+            }
+        }
+        let entries = slos
+            .into_iter()
+            .map(|slo| {
+                let label = || Label::new(names::SLO, slo.name.to_string());
+                let counter = |result: &'static str| {
+                    metrics.counter(
+                        names::SLO_REQUESTS_TOTAL,
+                        vec![label(), Label::new(names::SLO_RESULT, result)],
+                    )
+                };
+                metrics
+                    .gauge(names::SLO_OBJECTIVE_RATIO, vec![label()])
+                    .set(slo.objective);
+                if let SloKind::Latency { threshold } = slo.kind {
+                    metrics
+                        .gauge(names::SLO_LATENCY_THRESHOLD, vec![label()])
+                        .set(threshold.as_secs_f64());
+                }
+                let good = counter(names::SLO_RESULT_GOOD);
+                let bad = counter(names::SLO_RESULT_BAD);
+                // Both series exist from the start, so ratios are defined at once.
+                good.increment(0);
+                bad.increment(0);
+                Entry { slo, good, bad }
+            })
+            .collect();
+        Ok(Self { entries })
+    }
+
+    /// Counts one request for every SLO it falls under.
+    pub(crate) fn record(&self, method: &str, route: &str, failed: bool, elapsed: Duration) {
+        for e in self.entries.iter() {
+            if e.slo.applies(method, route) {
+                if e.slo.is_good(failed, elapsed) {
+                    e.good.increment(1);
+                } else {
+                    e.bad.increment(1);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declarations_are_validated() {
+        assert!(Slo::availability("a", 0.999).is_ok());
+        for bad in [0.0, 1.0, -0.5, 1.5, f64::NAN] {
+            assert!(matches!(
+                Slo::availability("a", bad),
+                Err(SloError::ObjectiveOutOfRange { .. })
+            ));
+        }
+        assert_eq!(
+            Slo::latency("l", Duration::ZERO, 0.9),
+            Err(SloError::ZeroThreshold { name: "l".into() })
+        );
+        assert!(matches!(Slo::availability("", 0.9), Err(SloError::InvalidName(_))));
+        assert!(matches!(Slo::availability("a b", 0.9), Err(SloError::InvalidName(_))));
+        let m = MetricsHandle::new("t");
+        let dup = vec![
+            Slo::availability("x", 0.9).unwrap(),
+            Slo::latency("x", Duration::from_millis(1), 0.9).unwrap(),
+        ];
+        assert_eq!(SloSet::new(dup, &m).unwrap_err(), SloError::Duplicate("x".into()));
+    }
+
+    #[test]
+    fn classification_is_exact_and_filtered() {
+        let m = MetricsHandle::new("t");
+        let set = SloSet::new(
+            vec![
+                Slo::availability("avail", 0.999).unwrap(),
+                Slo::latency("fast", Duration::from_millis(300), 0.99).unwrap(),
+                Slo::availability("orders", 0.99)
+                    .unwrap()
+                    .routes(["/orders"])
+                    .methods(["post"]),
+            ],
+            &m,
+        )
+        .unwrap();
+        set.record("GET", "/a", false, Duration::from_millis(300));
+        set.record("GET", "/a", false, Duration::from_micros(300_001));
+        set.record("GET", "/a", true, Duration::from_millis(1));
+        set.record("POST", "/orders", true, Duration::from_millis(1));
+        set.record("GET", "/orders", true, Duration::from_millis(1));
+        let text = m.render();
+        let has = |s: &str| assert!(text.contains(s), "missing {s}\n{text}");
+        has(r#"obskit_slo_requests_total{service_name="t",slo="avail",result="good"} 2"#);
+        has(r#"obskit_slo_requests_total{service_name="t",slo="avail",result="bad"} 3"#);
+        has(r#"obskit_slo_requests_total{service_name="t",slo="fast",result="good"} 4"#);
+        has(r#"obskit_slo_requests_total{service_name="t",slo="fast",result="bad"} 1"#);
+        has(r#"obskit_slo_requests_total{service_name="t",slo="orders",result="good"} 0"#);
+        has(r#"obskit_slo_requests_total{service_name="t",slo="orders",result="bad"} 1"#);
+        has(r#"obskit_slo_objective_ratio{service_name="t",slo="avail"} 0.999"#);
+        has(r#"obskit_slo_latency_threshold_seconds{service_name="t",slo="fast"} 0.3"#);
+    }
+}
