@@ -48,8 +48,9 @@ impl sdktrace::SpanProcessor for Shared {
 pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
     let stats = Arc::new(ExportStats::default());
     let warn: WarnDispatch = Arc::default();
+    let resource = crate::resource::build(config);
     let mut builder = SdkTracerProvider::builder()
-        .with_resource(crate::resource::build(config))
+        .with_resource(resource.clone())
         .with_sampler(sampler(config.sampler));
     let mut processors = Vec::new();
     let exporters: &[TracesExporter] = if config.sdk_disabled { &[] } else { &config.exporters };
@@ -59,11 +60,17 @@ pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
             TracesExporter::Console => ExportProcessor::start(
                 "console",
                 || Ok(console::ConsoleExporter),
+                resource.clone(),
                 config.batch,
                 Arc::clone(&stats),
                 Arc::clone(&warn),
             ),
-            TracesExporter::Otlp => start_otlp(config, Arc::clone(&stats), Arc::clone(&warn))?,
+            TracesExporter::Otlp => start_otlp(
+                config,
+                resource.clone(),
+                Arc::clone(&stats),
+                Arc::clone(&warn),
+            )?,
         };
         let processor = Arc::new(processor.map_err(|e| start_error(config, e))?);
         builder = builder.with_span_processor(Shared(Arc::clone(&processor)));
@@ -90,6 +97,7 @@ fn start_error(config: &Config, e: StartError) -> InitError {
 
 fn start_otlp(
     config: &Config,
+    resource: opentelemetry_sdk::Resource,
     stats: Arc<ExportStats>,
     warn: WarnDispatch,
 ) -> Result<Result<ExportProcessor, StartError>, InitError> {
@@ -154,6 +162,7 @@ fn start_otlp(
             };
             Ok(exporter)
         },
+        resource,
         config.batch,
         stats,
         warn,

@@ -69,6 +69,7 @@ impl ExportProcessor {
     pub(crate) fn start<E, F>(
         name: &str,
         make_exporter: F,
+        resource: opentelemetry_sdk::Resource,
         batch: BatchConfig,
         stats: Arc<ExportStats>,
         warn: WarnDispatch,
@@ -95,7 +96,10 @@ impl ExportProcessor {
                 let exporter = {
                     let _enter = runtime.enter();
                     match make_exporter() {
-                        Ok(exporter) => exporter,
+                        Ok(mut exporter) => {
+                            exporter.set_resource(&resource);
+                            exporter
+                        }
                         Err(e) => {
                             let _ = ready_tx.send(Err(e));
                             return;
