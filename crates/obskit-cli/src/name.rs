@@ -3,8 +3,9 @@
 //! The name becomes a Cargo package, a Rust crate, a directory, a container image and
 //! Kubernetes object names, so it must suit all of them. Each rule that rejects a name
 //! says which rule it is and proposes a name that passes. Accepted names are written the
-//! way cargo-generate writes them (`my_svc` becomes the project `my-svc`, crate `my_svc`),
-//! so `obskit new` and `cargo generate` produce the same project for the same answer.
+//! with `-` in the project name, as Kubernetes requires (`my_svc` becomes the project
+//! `my-svc`, crate `my_svc`, which is what `cargo generate --name my-svc` produces; given
+//! `my_svc`, cargo-generate keeps the `_`, and the Kubernetes manifest would be invalid).
 
 use std::fmt;
 
@@ -136,6 +137,7 @@ pub enum NameError {
 /// A validated project name, in the two spellings the template uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectName {
+    given: String,
     project: String,
     krate: String,
 }
@@ -197,7 +199,16 @@ impl ProjectName {
                 reason,
             });
         }
-        Ok(Self { project, krate })
+        Ok(Self {
+            given: name.to_owned(),
+            project,
+            krate,
+        })
+    }
+
+    /// The name as given.
+    pub fn given(&self) -> &str {
+        &self.given
     }
 
     /// The project name (`{{project-name}}`): package, directory and Kubernetes names.
@@ -247,7 +258,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_crate_names_and_spells_them_like_cargo_generate() {
+    fn accepts_crate_names_and_spells_the_project_with_dashes() {
         for (given, project, krate) in [
             ("payments", "payments", "payments"),
             ("my-svc", "my-svc", "my_svc"),

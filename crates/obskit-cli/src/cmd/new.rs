@@ -122,6 +122,14 @@ fn report(
         writeln!(out, "  {}{note}", file.path.display())?;
     }
     writeln!(out)?;
+    if args.name.project() != args.name.given() {
+        writeln!(
+            out,
+            "note: the project is named `{}` (Kubernetes names cannot contain `_`); its crate is `{}`",
+            args.name.project(),
+            args.name.krate()
+        )?;
+    }
     writeln!(out, "{} depends on {dependency}. Next:", args.name)?;
     writeln!(out, "  cd {shown}")?;
     writeln!(

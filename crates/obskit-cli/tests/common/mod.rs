@@ -1,0 +1,130 @@
+//! Helpers shared by the integration tests: where things are, running the real `obskit`
+//! binary, and reading a directory tree into memory to compare it.
+
+#![allow(dead_code, unreachable_pub)] // each test file uses a different subset
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use obskit_cli::name::ProjectName;
+use obskit_cli::template::{Answers, GeneratedFile, Template};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The `template/` folder on disk.
+pub fn template_dir() -> PathBuf {
+    repo_root().join("template")
+}
+
+/// Runs the real `obskit` binary with `args` in `cwd`.
+pub fn obskit(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_obskit"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the obskit binary runs")
+}
+
+/// The output's stderr as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The output's stdout as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Every file under `dir`, by `/`-separated relative path, with its bytes.
+pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    if !dir.exists() {
+        return files;
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(
+                    slash_path(path.strip_prefix(dir).unwrap()),
+                    fs::read(&path).unwrap(),
+                );
+            }
+        }
+    }
+    files
+}
+
+/// Every entry (files and directories) under `dir`, relative, sorted.
+pub fn list_entries(dir: &Path) -> Vec<String> {
+    let mut entries = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            entries.push(slash_path(path.strip_prefix(dir).unwrap()));
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    entries.sort();
+    entries
+}
+
+/// A relative path written with `/` on every platform.
+pub fn slash_path(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The embedded template rendered for `name` with default options.
+pub fn render_default(name: &str) -> Vec<GeneratedFile> {
+    let name = ProjectName::parse(name).unwrap();
+    Template::embedded()
+        .unwrap()
+        .render(&Answers::new(&name))
+        .unwrap()
+}
+
+/// Rendered files as a tree like [`read_tree`] returns.
+pub fn as_tree(files: &[GeneratedFile]) -> BTreeMap<String, Vec<u8>> {
+    files
+        .iter()
+        .map(|f| (slash_path(&f.path), f.contents.clone()))
+        .collect()
+}
+
+/// Describes how two trees differ, or `None` when they are identical.
+pub fn tree_diff(
+    left: &BTreeMap<String, Vec<u8>>,
+    right: &BTreeMap<String, Vec<u8>>,
+) -> Option<String> {
+    let mut problems = Vec::new();
+    for path in left.keys().filter(|p| !right.contains_key(*p)) {
+        problems.push(format!("only on the left: {path}"));
+    }
+    for path in right.keys().filter(|p| !left.contains_key(*p)) {
+        problems.push(format!("only on the right: {path}"));
+    }
+    for (path, contents) in left {
+        if right.get(path).is_some_and(|other| other != contents) {
+            problems.push(format!("contents differ: {path}"));
+        }
+    }
+    (!problems.is_empty()).then(|| problems.join("\n"))
+}

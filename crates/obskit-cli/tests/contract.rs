@@ -1,0 +1,228 @@
+//! The template contract (design.md, "Template: one source, two renderers"): every
+//! templated file renders byte-identically with Handlebars (`obskit new`) and with Liquid
+//! (cargo-generate), uses only declared placeholders, and the manifest matches the files.
+//!
+//! Liquid runs strictly here; cargo-generate itself is lenient (an unknown variable
+//! becomes an empty string, a file it cannot parse is copied unrendered), so these checks
+//! are what keeps a mistake from shipping silently through `cargo generate`.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use obskit_cli::manifest::{self, Manifest};
+use obskit_cli::template::{self, Template};
+
+/// A value for every declared placeholder, unlike each other so mix-ups show.
+fn sample_values(manifest: &Manifest) -> BTreeMap<String, String> {
+    manifest
+        .placeholders()
+        .iter()
+        .map(|p| {
+            let value = match p.name.as_str() {
+                "project-name" => "my-svc".to_owned(),
+                "crate_name" => "my_svc".to_owned(),
+                other => p
+                    .default
+                    .clone()
+                    .unwrap_or_else(|| format!("/sample/{other}")),
+            };
+            (p.name.clone(), value)
+        })
+        .collect()
+}
+
+/// Every file either renderer treats as a template: not copied, and emitted by default
+/// or as a variant.
+fn templated_files(template: &Template) -> Vec<(PathBuf, String)> {
+    let manifest = template.manifest();
+    let variant_sources: BTreeSet<&Path> = manifest
+        .variant_names()
+        .flat_map(|name| manifest.variant(name).unwrap().values())
+        .map(PathBuf::as_path)
+        .collect();
+    template
+        .files()
+        .filter(|(source, _)| {
+            let output = template::output_path(source);
+            let emitted = variant_sources.contains(source) || !manifest.is_ignored(&output);
+            emitted && !manifest.is_copied(&output)
+        })
+        .map(|(source, bytes)| {
+            (
+                source.to_path_buf(),
+                String::from_utf8(bytes.to_vec()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn render_handlebars(text: &str, values: &BTreeMap<String, String>) -> Result<String, String> {
+    template::handlebars()
+        .render_template(text, values)
+        .map_err(|e| e.to_string())
+}
+
+fn render_liquid(text: &str, values: &BTreeMap<String, String>) -> Result<String, String> {
+    let globals: liquid::Object = values
+        .iter()
+        .map(|(k, v)| (k.clone().into(), liquid::model::Value::scalar(v.clone())))
+        .collect();
+    let parser = liquid::ParserBuilder::with_stdlib()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let parsed = parser.parse(text).map_err(|e| e.to_string())?;
+    parsed.render(&globals).map_err(|e| e.to_string())
+}
+
+#[test]
+fn every_templated_file_renders_identically_with_handlebars_and_liquid() {
+    let template = Template::embedded().unwrap();
+    let values = sample_values(template.manifest());
+    let files = templated_files(&template);
+    assert!(
+        files.len() >= 10,
+        "found only {} templated files",
+        files.len()
+    );
+    for (path, text) in files {
+        let path = path.display();
+        let handlebars =
+            render_handlebars(&text, &values).unwrap_or_else(|e| panic!("{path}: handlebars: {e}"));
+        let liquid =
+            render_liquid(&text, &values).unwrap_or_else(|e| panic!("{path}: liquid: {e}"));
+        assert_eq!(handlebars, liquid, "{path} renders differently");
+        assert!(
+            !handlebars.contains("{{"),
+            "{path} still holds `{{{{` after rendering"
+        );
+    }
+}
+
+#[test]
+fn templated_files_use_only_bare_declared_placeholders() {
+    let template = Template::embedded().unwrap();
+    let declared: BTreeSet<&str> = template
+        .manifest()
+        .placeholders()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let mut used = BTreeSet::new();
+    for (path, text) in templated_files(&template) {
+        let found =
+            template::placeholders(&text).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+        for placeholder in found {
+            assert!(
+                declared.contains(placeholder.name),
+                "{} line {}: `{}` is not declared in cargo-generate.toml",
+                path.display(),
+                placeholder.line,
+                placeholder.name
+            );
+            used.insert(placeholder.name.to_owned());
+        }
+    }
+    // A declared placeholder nobody uses would make cargo-generate ask a useless question.
+    for name in declared
+        .iter()
+        .filter(|n| !manifest::BUILTIN_PLACEHOLDERS.contains(n))
+    {
+        assert!(
+            used.contains(*name),
+            "`{name}` is declared but no templated file uses it"
+        );
+    }
+}
+
+#[test]
+fn both_engines_refuse_an_undeclared_placeholder() {
+    let template = Template::embedded().unwrap();
+    let values = sample_values(template.manifest());
+    let text = "name = \"{{project-name}}\"\nversion = \"{{undeclared}}\"\n";
+    assert!(render_handlebars(text, &values).is_err());
+    assert!(render_liquid(text, &values).is_err());
+    let found: Vec<_> = template::placeholders(text)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(found, ["project-name", "undeclared"]);
+}
+
+#[test]
+fn the_engines_agree_on_the_allowed_syntax_and_the_checker_rejects_the_rest() {
+    let values = BTreeMap::from([("project-name".to_owned(), "my-svc".to_owned())]);
+    // Allowed: same output from both.
+    for text in [
+        "{{project-name}}",
+        "a{{project-name}}b }} { } {{project-name}}",
+    ] {
+        assert_eq!(
+            render_handlebars(text, &values),
+            render_liquid(text, &values),
+            "{text}"
+        );
+        assert!(template::placeholders(text).is_ok(), "{text}");
+    }
+    // Where the engines differ, the checker refuses the text before either runs.
+    for text in [
+        "{{ project-name | upcase }}",
+        "{{{project-name}}}",
+        "\\{{project-name}}",
+        "{% if x %}{% endif %}",
+    ] {
+        assert!(template::placeholders(text).is_err(), "{text}");
+    }
+}
+
+#[test]
+fn the_manifest_names_files_that_exist() {
+    let template = Template::embedded().unwrap();
+    let manifest = template.manifest();
+    let outputs: Vec<PathBuf> = template
+        .files()
+        .map(|(p, _)| template::output_path(p))
+        .collect();
+    let sources: BTreeSet<&Path> = template.files().map(|(p, _)| p).collect();
+    for name in manifest.variant_names() {
+        for (output, source) in manifest.variant(name).unwrap() {
+            assert!(
+                sources.contains(source.as_path()),
+                "variant {name}: {} is missing",
+                source.display()
+            );
+            assert!(
+                outputs.contains(output),
+                "variant {name} replaces {}, which the template lacks",
+                output.display()
+            );
+            assert!(
+                manifest.is_ignored(&template::output_path(source)),
+                "cargo-generate would emit {}",
+                source.display()
+            );
+        }
+    }
+    assert!(sources.contains(Path::new(manifest::FILE_NAME)));
+    for copied in ["dashboards/x.json", "alerts/x.rules.yml"] {
+        assert!(
+            manifest.is_copied(Path::new(copied)),
+            "{copied} must be copied as is"
+        );
+    }
+}
+
+#[test]
+fn the_embedded_template_is_the_template_on_disk() {
+    let on_disk = common::read_tree(&common::template_dir());
+    let embedded: BTreeMap<String, Vec<u8>> = Template::embedded()
+        .unwrap()
+        .files()
+        .map(|(p, c)| (common::slash_path(p), c.to_vec()))
+        .collect();
+    if let Some(diff) = common::tree_diff(&on_disk, &embedded) {
+        panic!("rebuild obskit-cli (build.rs should have):\n{diff}");
+    }
+}
