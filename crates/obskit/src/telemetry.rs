@@ -214,6 +214,15 @@ impl Telemetry {
         Arc::clone(&self.propagator)
     }
 
+    /// Sends obskit's own warnings (span export failures) to `dispatch`.
+    ///
+    /// [`Config::install`] does this for you. After [`Config::build`] they go
+    /// to the global subscriber; call this when obskit's layer runs in a
+    /// scoped subscriber instead. Only the first call has an effect.
+    pub fn set_diagnostics_dispatch(&self, dispatch: tracing::Dispatch) {
+        let _ = self.traces.warn.set(dispatch);
+    }
+
     /// The configured bound on [`shutdown`](Self::shutdown).
     pub fn shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout
@@ -262,7 +271,7 @@ impl Telemetry {
     fn report(&self, timed_out: bool, elapsed: Duration) -> ShutdownReport {
         ShutdownReport {
             spans_exported: self.traces.stats.exported(),
-            spans_dropped: self.traces.stats.dropped(),
+            spans_dropped: self.traces.stats.unconfirmed(),
             log_lines_dropped: self.log_dropped.dropped_lines() as u64,
             timed_out,
             elapsed,
@@ -302,7 +311,7 @@ impl Parts {
         // processors are already stopped, so this returns at once.
         let _ = self.provider.shutdown_with_timeout(Duration::from_millis(1));
         let spans_exported = self.stats.exported();
-        let spans_dropped = self.stats.dropped();
+        let spans_dropped = self.stats.unconfirmed();
         tracing::info!(
             target: "obskit",
             spans_exported,

@@ -27,6 +27,8 @@ const WARN_INTERVAL: Duration = Duration::from_secs(60);
 /// Span counts of one pipeline, shared with the metrics and the shutdown report.
 #[derive(Debug, Default)]
 pub(crate) struct ExportStats {
+    /// Spans accepted into the queue.
+    pub(crate) accepted: AtomicU64,
     /// Spans the exporter acknowledged.
     pub(crate) exported: AtomicU64,
     /// Spans dropped because the queue was full.
@@ -39,8 +41,15 @@ impl ExportStats {
     pub(crate) fn exported(&self) -> u64 {
         self.exported.load(Ordering::Relaxed)
     }
+    /// Spans known to be lost: refused by a full queue, or whose export failed.
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped_queue_full.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed)
+    }
+    /// Spans not confirmed exported: refused, failed, or still queued or in
+    /// flight. After a shutdown this is what was lost.
+    pub(crate) fn unconfirmed(&self) -> u64 {
+        let accepted = self.accepted.load(Ordering::Relaxed);
+        self.dropped_queue_full.load(Ordering::Relaxed) + accepted.saturating_sub(self.exported())
     }
 }
 
@@ -142,18 +151,14 @@ impl ExportProcessor {
 
     /// Sends what is queued, shuts the exporter down and ends the thread,
     /// waiting up to `timeout`. Returns `false` when the bound was hit; the
-    /// thread is then left to finish on its own and spans still queued are
-    /// counted as dropped.
+    /// thread is then left to finish on its own, and what it still holds
+    /// counts as lost ([`ExportStats::unconfirmed`]).
     pub(crate) fn shutdown_within(&self, timeout: Duration) -> bool {
         let done = self.request(Control::Shutdown, timeout);
         if done {
             if let Some(thread) = self.thread.lock().take() {
                 let _ = thread.join();
             }
-        } else {
-            // Whatever is still waiting will not be sent in time.
-            let pending = (self.spans.max_capacity() - self.spans.capacity()) as u64;
-            self.stats.failed.fetch_add(pending, Ordering::Relaxed);
         }
         done
     }
@@ -187,7 +192,9 @@ impl SpanProcessor for ExportProcessor {
         if !span.span_context.is_sampled() {
             return;
         }
-        if self.spans.try_send(span).is_err() {
+        if self.spans.try_send(span).is_ok() {
+            self.stats.accepted.fetch_add(1, Ordering::Relaxed);
+        } else {
             self.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -313,17 +320,34 @@ impl<E: SpanExporter> Worker<E> {
         if !due {
             return;
         }
+        let failures = self.failures_since_warning;
+        let dropped = self.stats.dropped();
+        let warn = move || {
+            tracing::warn!(
+                target: "obskit::export",
+                failed_exports = failures,
+                spans_dropped_total = dropped,
+                error = reason,
+                "span export failed; spans are being dropped and the service is unaffected (at most one warning a minute)"
+            );
+        };
         if let Some(dispatch) = self.warn.get() {
-            let failures = self.failures_since_warning;
-            tracing::dispatcher::with_default(dispatch, || {
-                tracing::warn!(
-                    target: "obskit::export",
-                    failed_exports = failures,
-                    spans_dropped_total = self.stats.dropped(),
-                    error = reason,
-                    "span export failed; spans are being dropped and the service is unaffected (at most one warning a minute)"
-                );
-            });
+            tracing::dispatcher::with_default(dispatch, warn);
+        } else {
+            // This thread runs with no subscriber on purpose; a thread of
+            // its own sees the global one. Once a minute at most.
+            let reason = reason.to_owned();
+            let _ = std::thread::Builder::new()
+                .name("obskit-warn".into())
+                .spawn(move || {
+                    tracing::warn!(
+                        target: "obskit::export",
+                        failed_exports = failures,
+                        spans_dropped_total = dropped,
+                        error = %reason,
+                        "span export failed; spans are being dropped and the service is unaffected (at most one warning a minute)"
+                    );
+                });
         }
         self.last_warning = Some(Instant::now());
         self.failures_since_warning = 0;
