@@ -334,7 +334,6 @@ impl Parts {
 
 /// The redacted effective configuration, logged once at start-up.
 struct Summary {
-    service_name: String,
     service_version: String,
     exporters: String,
     endpoint: String,
@@ -351,7 +350,6 @@ struct Summary {
 impl Summary {
     fn of(c: &Config) -> Self {
         Self {
-            service_name: c.resolved_service_name(),
             service_version: c.resolved_service_version(),
             exporters: format!("{:?}", c.exporters).to_lowercase(),
             endpoint: c.otlp_traces_endpoint(),
@@ -370,7 +368,6 @@ impl Summary {
         let propagators = format!("{:?}", self.propagators).to_lowercase();
         tracing::info!(
             target: "obskit",
-            service_name = %self.service_name,
             service_version = %self.service_version,
             traces_exporter = %self.exporters,
             otlp_endpoint = %self.endpoint,

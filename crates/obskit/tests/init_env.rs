@@ -1,0 +1,146 @@
+//! `obskit::init()` in a real process configured by real environment
+//! variables: the test binary re-runs itself as the child.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use obskit_test_receiver::Receiver;
+
+const CHILD: &str = "OBSKIT_TEST_CHILD";
+
+/// Runs `child_main` in a fresh process with `vars` set (and nothing
+/// inherited from `OTEL_*`).
+fn run_child(vars: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child_main", "--nocapture", "--test-threads=1"]);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OTEL_") || k.starts_with("OBSKIT_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env(CHILD, "1");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the child runs")
+}
+
+/// The child: one line of init, a span with a log line, a clean shutdown.
+#[test]
+fn child_main() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let telemetry = match obskit::init() {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("INIT ERROR: {e}");
+                std::process::exit(3);
+            }
+        };
+        {
+            let _s = tracing::info_span!("child_work", job = "demo").entered();
+            tracing::info!(answer = 42, "hello from the child");
+        }
+        metrics::counter!("child_events_total").increment(1);
+        let text = telemetry.metrics_handle().render();
+        tracing::info!(has_global_metric = text.contains("child_events_total"), "metrics checked");
+        let report = telemetry.shutdown().await;
+        eprintln!("REPORT exported={} dropped={}", report.spans_exported, report.spans_dropped);
+    });
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        // libtest prints "test child_main ... " before the first line.
+        .filter_map(|l| l.find("{\"timestamp\"").map(|i| &l[i..]))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn init_reads_the_environment_and_exports() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rx = rt.block_on(Receiver::start()).unwrap();
+    let out = run_child(&[
+        ("OTEL_SERVICE_NAME", "env-svc"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.grpc_endpoint()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20top-secret"),
+        ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=ci"),
+        ("RUST_LOG", "info"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed: {stderr}");
+    assert!(stderr.contains("REPORT exported=1 dropped=0"), "{stderr}");
+    let spans = rt.block_on(rx.wait_for_spans(1, Duration::from_secs(5)));
+    assert_eq!(spans[0].name, "child_work");
+    assert_eq!(spans[0].service_name(), Some("env-svc"));
+    assert_eq!(spans[0].resource["deployment.environment.name"], "ci");
+    assert_eq!(rx.requests()[0].header("authorization"), Some("Bearer top-secret"));
+
+    let lines = json_lines(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("top-secret"), "a header value leaked: {stdout}");
+    let effective = lines
+        .iter()
+        .find(|l| l["message"] == "obskit telemetry initialised")
+        .unwrap_or_else(|| panic!("no effective-configuration line in:\n{stdout}"));
+    assert_eq!(effective["service_name"], "env-svc");
+    assert_eq!(effective["otlp_protocol"], "grpc");
+    assert_eq!(effective["otlp_header_names"], "authorization");
+    assert_eq!(effective["global_metrics_recorder"], true);
+    let hello = lines.iter().find(|l| l["message"] == "hello from the child").unwrap();
+    assert_eq!(hello["trace_id"], spans[0].trace_id.as_str());
+    assert_eq!(hello["span_id"], spans[0].span_id.as_str());
+    assert_eq!(hello["answer"], 42);
+    assert_eq!(hello["spans"][0]["job"], "demo");
+    let metrics = lines.iter().find(|l| l["message"] == "metrics checked").unwrap();
+    assert_eq!(metrics["has_global_metric"], true, "metrics::counter! lands in obskit's registry");
+    assert!(lines.iter().any(|l| l["message"] == "telemetry shut down"));
+}
+
+#[test]
+fn pretty_format_and_filters_come_from_the_environment() {
+    let out = run_child(&[
+        ("OTEL_TRACES_EXPORTER", "none"),
+        ("OBSKIT_LOG_FORMAT", "pretty"),
+        ("RUST_LOG", "warn"),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(json_lines(&out).is_empty(), "pretty output is not JSON: {stdout}");
+    assert!(!stdout.contains("hello from the child"), "info is filtered out at warn: {stdout}");
+
+    let out = run_child(&[("OTEL_TRACES_EXPORTER", "none"), ("OBSKIT_LOG_FORMAT", "pretty")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("hello from the child"), "{stdout}");
+}
+
+#[test]
+fn a_bad_variable_fails_init_with_a_message_naming_it() {
+    let cases = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317", "expected an absolute URL"),
+        ("OTEL_TRACES_SAMPLER", "sometimes", "accepted values: always_on"),
+        ("OTEL_TRACES_SAMPLER_ARG", "2", "expected a number from 0 to 1"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "udp", "accepted values: grpc, http/protobuf, http/json"),
+        ("OTEL_PROPAGATORS", "b3", "tracecontext and baggage only"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "api-key", "entry 1"),
+        ("RUST_LOG", "info,[=x", "not a valid log filter"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4318", "has no TLS"),
+    ];
+    for (var, value, hint) in cases {
+        let out = run_child(&[(var, value)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{var}={value}: {stderr}");
+        let line = stderr.lines().find(|l| l.starts_with("INIT ERROR")).unwrap_or_default();
+        assert!(line.contains(var), "{var}: {line}");
+        assert!(line.contains(hint), "{var}: {line}");
+    }
+}
