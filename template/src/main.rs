@@ -20,18 +20,22 @@ const DEFAULT_PORT: u16 = 8080;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // Logs, traces and metrics, configured from the OTEL_* variables (see .env.example).
-    let telemetry = obskit::init()?;
+    // Logs, traces and metrics, configured from the OTEL_* variables (see .env.example),
+    // labelled with this crate's name and version.
+    let telemetry = obskit::Config::from_env()?
+        .build_info(obskit::build_info!())
+        .install()?;
 
     let port = port_from_env()?;
-    let upstream = Upstream::from_env(port)?;
+    let upstream = Upstream::from_env(&telemetry, port)?;
     let app = app(&telemetry, upstream)?;
 
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
         .await
         .with_context(|| format!("could not listen on port {port}; set PORT to a free port"))?;
     obskit::tracing::info!(port, "listening");
-    // Serves until SIGTERM or Ctrl-C: reports not-ready, drains, then flushes telemetry.
+    // Serves until SIGTERM or Ctrl-C: reports not-ready, drains, finishes in-flight
+    // requests, then flushes telemetry, each step bounded (OBSKIT_* in .env.example).
     obskit::serve(listener, app, telemetry).await?;
     Ok(())
 }
@@ -59,7 +63,9 @@ fn port_from_env() -> anyhow::Result<u16> {
     match std::env::var("PORT") {
         Ok(value) => parse_port(&value),
         Err(std::env::VarError::NotPresent) => Ok(DEFAULT_PORT),
-        Err(err) => Err(err).context("PORT is not valid unicode; set it to a port number such as 8080"),
+        Err(err) => {
+            Err(err).context("PORT is not valid unicode; set it to a port number such as 8080")
+        }
     }
 }
 

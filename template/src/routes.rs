@@ -43,7 +43,10 @@ async fn relay(
         Err(err) => {
             let reason = format!("{err:#}");
             obskit::tracing::warn!(error = %reason, "upstream call failed");
-            Err((StatusCode::BAD_GATEWAY, format!("upstream call failed: {reason}")))
+            Err((
+                StatusCode::BAD_GATEWAY,
+                format!("upstream call failed: {reason}"),
+            ))
         }
     }
 }
@@ -56,6 +59,7 @@ mod tests {
     use tower::ServiceExt as _;
 
     use super::*;
+    use crate::upstream::plain_client;
 
     /// Sends one request through the router, without a socket.
     async fn get(router: Router, uri: &str) -> (StatusCode, String) {
@@ -76,7 +80,7 @@ mod tests {
 
     #[tokio::test]
     async fn hello_greets_by_name() {
-        let upstream = Upstream::new(&closed_port_url()).unwrap();
+        let upstream = Upstream::new(plain_client(), &closed_port_url()).unwrap();
         let (status, body) = get(router(upstream), "/hello/ada").await;
         assert_eq!(status, StatusCode::OK);
         let greeting: Greeting = serde_json::from_str(&body).unwrap();
@@ -85,14 +89,14 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_paths_are_not_found() {
-        let upstream = Upstream::new(&closed_port_url()).unwrap();
+        let upstream = Upstream::new(plain_client(), &closed_port_url()).unwrap();
         let (status, _) = get(router(upstream), "/nope").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
 
     #[tokio::test]
     async fn relay_answers_502_when_the_upstream_is_down() {
-        let upstream = Upstream::new(&closed_port_url()).unwrap();
+        let upstream = Upstream::new(plain_client(), &closed_port_url()).unwrap();
         let (status, body) = get(router(upstream), "/relay/ada").await;
         assert_eq!(status, StatusCode::BAD_GATEWAY);
         assert!(body.starts_with("upstream call failed: "), "{body}");
@@ -103,10 +107,10 @@ mod tests {
         // A real upstream on a real socket: these same routes, served on 127.0.0.1.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let upstream_url = format!("http://{}", listener.local_addr().unwrap());
-        let upstream_app = router(Upstream::new(&closed_port_url()).unwrap());
+        let upstream_app = router(Upstream::new(plain_client(), &closed_port_url()).unwrap());
         tokio::spawn(async move { axum::serve(listener, upstream_app).await });
 
-        let upstream = Upstream::new(&upstream_url).unwrap();
+        let upstream = Upstream::new(plain_client(), &upstream_url).unwrap();
         let (status, body) = get(router(upstream), "/relay/grace%20hopper").await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let greeting: Greeting = serde_json::from_str(&body).unwrap();

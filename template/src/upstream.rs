@@ -26,30 +26,32 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    /// An upstream at `base_url`, e.g. `http://payments:8080`.
-    pub fn new(base_url: &str) -> anyhow::Result<Self> {
-        let parsed = Url::parse(base_url).with_context(|| {
-            format!("UPSTREAM_URL `{base_url}` is not a URL; use one like http://payments:8080")
-        })?;
-        if parsed.cannot_be_a_base() {
-            bail!("UPSTREAM_URL `{base_url}` cannot hold a path; use one like http://payments:8080");
-        }
+    /// The upstream named by `UPSTREAM_URL`, or this service itself on `port`, called
+    /// through a client instrumented with `telemetry`.
+    pub fn from_env(telemetry: &obskit::Telemetry, port: u16) -> anyhow::Result<Self> {
+        let base_url =
+            std::env::var("UPSTREAM_URL").unwrap_or_else(|_| format!("http://127.0.0.1:{port}"));
         let client = obskit::reqwest::Client::builder()
             .timeout(CALL_TIMEOUT)
             .build()
             .context("could not build the HTTP client")?;
-        Ok(Self {
-            client: obskit::http::client(client),
-            base_url: parsed,
-        })
+        Self::new(obskit::http::client(telemetry, client), &base_url)
     }
 
-    /// The upstream named by `UPSTREAM_URL`, or this service itself on `port`.
-    pub fn from_env(port: u16) -> anyhow::Result<Self> {
-        match std::env::var("UPSTREAM_URL") {
-            Ok(url) => Self::new(&url),
-            Err(_) => Self::new(&format!("http://127.0.0.1:{port}")),
+    /// An upstream at `base_url`, e.g. `http://payments:8080`, called with `client`.
+    pub fn new(client: obskit::http::Client, base_url: &str) -> anyhow::Result<Self> {
+        let parsed = Url::parse(base_url).with_context(|| {
+            format!("UPSTREAM_URL `{base_url}` is not a URL; use one like http://payments:8080")
+        })?;
+        if parsed.cannot_be_a_base() {
+            bail!(
+                "UPSTREAM_URL `{base_url}` cannot hold a path; use one like http://payments:8080"
+            );
         }
+        Ok(Self {
+            client,
+            base_url: parsed,
+        })
     }
 
     /// Asks the upstream's `/hello/{name}` for a greeting.
@@ -62,8 +64,12 @@ impl Upstream {
             .await
             .with_context(|| format!("GET {url}"))?
             .error_for_status()?;
-        let body = response.text().await.with_context(|| format!("reading {url}"))?;
-        serde_json::from_str(&body).with_context(|| format!("{url} answered `{body}`, not a greeting"))
+        let body = response
+            .text()
+            .await
+            .with_context(|| format!("reading {url}"))?;
+        serde_json::from_str(&body)
+            .with_context(|| format!("{url} answered `{body}`, not a greeting"))
     }
 
     /// A dependency check for `/health/ready`: the upstream's liveness probe answers 2xx.
@@ -103,13 +109,19 @@ impl Upstream {
     }
 }
 
+/// A client without telemetry, for tests that exercise the routes alone.
+#[cfg(test)]
+pub fn plain_client() -> obskit::http::Client {
+    obskit::reqwest::Client::new().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn appends_encoded_segments_to_the_base_path() {
-        let upstream = Upstream::new("http://payments:8080/api/").unwrap();
+        let upstream = Upstream::new(plain_client(), "http://payments:8080/api/").unwrap();
         assert_eq!(
             upstream.url(&["hello", "ada lovelace/x"]).as_str(),
             "http://payments:8080/api/hello/ada%20lovelace%2Fx"
@@ -119,7 +131,7 @@ mod tests {
     #[test]
     fn rejects_a_base_url_that_is_not_one() {
         for bad in ["payments", "mailto:ops@example.com"] {
-            let message = format!("{:#}", Upstream::new(bad).err().unwrap());
+            let message = format!("{:#}", Upstream::new(plain_client(), bad).err().unwrap());
             assert!(message.contains("UPSTREAM_URL"), "{message}");
         }
     }

@@ -26,7 +26,10 @@ impl Service {
             .env("RUST_LOG", "info")
             .env("OBSKIT_LOG_FORMAT", "json")
             // Nothing listens there: export fails quietly, trace ids are still created.
-            .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://127.0.0.1:{}", free_port()))
+            .env(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("http://127.0.0.1:{}", free_port()),
+            )
             .env_remove("UPSTREAM_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -54,7 +57,10 @@ impl Service {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "not ready after {STARTUP_TIMEOUT:?}");
+            assert!(
+                Instant::now() < deadline,
+                "not ready after {STARTUP_TIMEOUT:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -129,10 +135,16 @@ async fn probes_and_routes_answer() {
     assert_eq!(service.get("/health/ready").await.0, 200);
 
     let (status, body) = service.get("/hello/ada").await;
-    assert_eq!((status, body.as_str()), (200, r#"{"message":"hello, ada"}"#));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"message":"hello, ada"}"#)
+    );
     // The outgoing call: this service relays to itself by default.
     let (status, body) = service.get("/relay/ada").await;
-    assert_eq!((status, body.as_str()), (200, r#"{"message":"hello, ada"}"#));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"message":"hello, ada"}"#)
+    );
     assert_eq!(service.get("/nope").await.0, 404);
 }
 
@@ -143,13 +155,30 @@ async fn metrics_show_requests_by_route_template_and_the_slos() {
 
     let (status, metrics) = service.get("/metrics").await;
     assert_eq!(status, 200);
-    let has_line = |parts: &[&str]| metrics.lines().any(|line| parts.iter().all(|part| line.contains(part)));
+    let has_line = |parts: &[&str]| {
+        metrics
+            .lines()
+            .any(|line| parts.iter().all(|part| line.contains(part)))
+    };
     assert!(
-        has_line(&["http_server_request_duration_seconds_count", r#"http_route="/hello/{name}""#]),
+        has_line(&[
+            "http_server_request_duration_seconds_count",
+            r#"http_route="/hello/{name}""#
+        ]),
         "{metrics}"
     );
-    assert!(has_line(&["obskit_slo_objective_ratio", r#"slo="availability""#, " 0.999"]), "{metrics}");
-    assert!(has_line(&["obskit_slo_objective_ratio", r#"slo="latency""#, " 0.99"]), "{metrics}");
+    assert!(
+        has_line(&[
+            "obskit_slo_objective_ratio",
+            r#"slo="availability""#,
+            " 0.999"
+        ]),
+        "{metrics}"
+    );
+    assert!(
+        has_line(&["obskit_slo_objective_ratio", r#"slo="latency""#, " 0.99"]),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

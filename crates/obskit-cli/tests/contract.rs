@@ -215,6 +215,39 @@ fn the_manifest_names_files_that_exist() {
 }
 
 #[test]
+fn rendered_rust_is_formatted_as_rustfmt_would() {
+    // A generated project should pass `cargo fmt --check` from its first commit.
+    let scratch = tempfile::tempdir().unwrap(); // no rustfmt.toml: rustfmt's defaults
+    for file in common::render_default("my-svc") {
+        if file.path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let mut child = std::process::Command::new("rustfmt")
+            .args(["--edition", "2024", "--emit", "stdout"])
+            .current_dir(scratch.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("rustfmt is installed (rustup component add rustfmt)");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), &file.contents).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            file.path.display(),
+            common::stderr(&output)
+        );
+        let formatted = common::stdout(&output);
+        assert!(
+            formatted == String::from_utf8_lossy(&file.contents),
+            "{} is not rustfmt-clean; format the template file. rustfmt would write:\n{formatted}",
+            file.path.display()
+        );
+    }
+}
+
+#[test]
 fn the_embedded_template_is_the_template_on_disk() {
     let on_disk = common::read_tree(&common::template_dir());
     let embedded: BTreeMap<String, Vec<u8>> = Template::embedded()
