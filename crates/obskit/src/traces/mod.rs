@@ -2,6 +2,8 @@
 //! and the propagators for incoming and outgoing context.
 
 mod console;
+mod otlp_http;
+mod otlp_proto;
 pub(crate) mod pipeline;
 
 use std::collections::HashMap;
@@ -117,6 +119,7 @@ fn start_otlp(
     }
     let timeout = config.export_timeout;
     let headers: HashMap<String, String> = config.headers.iter().cloned().collect();
+    let header_list = config.headers.clone();
     let protocol = config.protocol;
     Ok(ExportProcessor::start(
         "otlp",
@@ -140,12 +143,12 @@ fn start_otlp(
                         .with_metadata(metadata)
                         .build()?
                 }
-                OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                    let wire = if protocol == OtlpProtocol::HttpJson {
-                        opentelemetry_otlp::Protocol::HttpJson
-                    } else {
-                        opentelemetry_otlp::Protocol::HttpBinary
-                    };
+                OtlpProtocol::HttpProtobuf => {
+                    let exporter = otlp_http::HttpProtobufExporter::new(endpoint, &header_list, timeout)
+                        .map_err(|e| StartError::Thread(std::io::Error::other(e)))?;
+                    return Ok(AnyExporter::Proto(exporter));
+                }
+                OtlpProtocol::HttpJson => {
                     let client = reqwest::Client::builder()
                         .timeout(timeout)
                         .build()
@@ -153,14 +156,14 @@ fn start_otlp(
                     opentelemetry_otlp::SpanExporter::builder()
                         .with_http()
                         .with_endpoint(endpoint)
-                        .with_protocol(wire)
+                        .with_protocol(opentelemetry_otlp::Protocol::HttpJson)
                         .with_timeout(timeout)
                         .with_headers(headers)
                         .with_http_client(client)
                         .build()?
                 }
             };
-            Ok(exporter)
+            Ok(AnyExporter::Otlp(exporter))
         },
         resource,
         config.batch,
@@ -193,4 +196,35 @@ pub(crate) fn propagator(list: &[Propagator]) -> TextMapCompositePropagator {
         })
         .collect();
     TextMapCompositePropagator::new(parts)
+}
+
+/// The exporters obskit runs: its own OTLP/HTTP protobuf encoder, or the
+/// `opentelemetry-otlp` exporter for gRPC and HTTP/JSON.
+#[derive(Debug)]
+enum AnyExporter {
+    Proto(otlp_http::HttpProtobufExporter),
+    Otlp(opentelemetry_otlp::SpanExporter),
+}
+
+impl sdktrace::SpanExporter for AnyExporter {
+    async fn export(&self, batch: Vec<sdktrace::SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
+        match self {
+            Self::Proto(e) => e.export(batch).await,
+            Self::Otlp(e) => e.export(batch).await,
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        match self {
+            Self::Proto(e) => e.shutdown_with_timeout(timeout),
+            Self::Otlp(e) => e.shutdown_with_timeout(timeout),
+        }
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        match self {
+            Self::Proto(e) => e.set_resource(resource),
+            Self::Otlp(e) => e.set_resource(resource),
+        }
+    }
 }

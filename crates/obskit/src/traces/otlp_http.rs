@@ -1,0 +1,102 @@
+//! OTLP/HTTP with protobuf bodies, encoded by [`otlp_proto`](super::otlp_proto).
+//!
+//! Retries what the specification calls retryable (429, 502, 503, 504 and
+//! transport errors) up to three times with exponential backoff; the
+//! pipeline bounds the whole export with `OTEL_BSP_EXPORT_TIMEOUT`.
+
+use std::time::Duration;
+
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use parking_lot::Mutex;
+
+use super::otlp_proto::Encoder;
+
+/// Retries after the first attempt.
+const MAX_RETRIES: u32 = 3;
+/// Backoff before the first retry; doubles each time.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Sends spans to an OTLP/HTTP endpoint.
+#[derive(Debug)]
+pub(crate) struct HttpProtobufExporter {
+    client: reqwest::Client,
+    url: String,
+    headers: reqwest::header::HeaderMap,
+    encoder: Mutex<Encoder>,
+}
+
+impl HttpProtobufExporter {
+    pub(crate) fn new(
+        url: String,
+        headers: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (k, v) in headers {
+            // Validated when the configuration was parsed.
+            if let (Ok(k), Ok(v)) = (
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()),
+                reqwest::header::HeaderValue::from_str(v),
+            ) {
+                map.insert(k, v);
+            }
+        }
+        map.insert(
+            reqwest::header::CONTENT_TYPE,
+            reqwest::header::HeaderValue::from_static("application/x-protobuf"),
+        );
+        let client = reqwest::Client::builder().timeout(timeout).build()?;
+        Ok(Self {
+            client,
+            url,
+            headers: map,
+            encoder: Mutex::new(Encoder::default()),
+        })
+    }
+
+    async fn send(&self, body: bytes::Bytes) -> Result<(), (bool, String)> {
+        let response = self
+            .client
+            .post(&self.url)
+            .headers(self.headers.clone())
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| (true, format!("cannot reach {}: {e}", self.url)))?;
+        let status = response.status();
+        if status.is_success() {
+            // Drain the body so the connection is reused.
+            let _ = response.bytes().await;
+            return Ok(());
+        }
+        let retryable = matches!(status.as_u16(), 429 | 502 | 503 | 504);
+        Err((retryable, format!("{} answered {status}", self.url)))
+    }
+}
+
+impl SpanExporter for HttpProtobufExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let body = bytes::Bytes::from(self.encoder.lock().encode(&batch));
+        drop(batch);
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 0;
+        loop {
+            match self.send(body.clone()).await {
+                Ok(()) => return Ok(()),
+                Err((true, _)) if attempt < MAX_RETRIES => {
+                    attempt += 1;
+                    let jitter = Duration::from_millis(fastrand::u64(0..=backoff.as_millis() as u64 / 2));
+                    tokio::time::sleep(backoff + jitter).await;
+                    backoff *= 2;
+                }
+                Err((_, message)) => return Err(OTelSdkError::InternalFailure(message)),
+            }
+        }
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.encoder.get_mut().set_resource(resource);
+    }
+}
