@@ -31,7 +31,13 @@ pub(crate) fn writer(config: &Config, output: Output) -> Writer {
         .buffered_lines_limit(config.log_buffer_lines)
         .thread_name("obskit-log-writer");
     let (writer, guard) = match output {
-        Output::Stdout => builder.finish(std::io::stdout()),
+        // Buffered: the writer thread flushes whenever its queue runs dry,
+        // so lines leave promptly but a burst costs one write(2), not one
+        // per line (standard output is otherwise line-buffered).
+        Output::Stdout => builder.finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stdout(),
+        )),
         Output::Writer(w) => builder.finish(w),
     };
     let dropped = writer.error_counter();

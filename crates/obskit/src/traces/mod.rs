@@ -2,6 +2,7 @@
 //! and the propagators for incoming and outgoing context.
 
 mod console;
+mod otlp_grpc;
 mod otlp_http;
 mod otlp_proto;
 pub(crate) mod pipeline;
@@ -10,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
-use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{self as sdktrace, SdkTracerProvider};
 
@@ -126,22 +127,9 @@ fn start_otlp(
         move || {
             let exporter = match protocol {
                 OtlpProtocol::Grpc => {
-                    let mut metadata = tonic::metadata::MetadataMap::new();
-                    for (k, v) in &headers {
-                        // Validated when the configuration was parsed.
-                        if let (Ok(k), Ok(v)) = (
-                            k.parse::<tonic::metadata::MetadataKey<tonic::metadata::Ascii>>(),
-                            v.parse(),
-                        ) {
-                            metadata.insert(k, v);
-                        }
-                    }
-                    opentelemetry_otlp::SpanExporter::builder()
-                        .with_tonic()
-                        .with_endpoint(endpoint)
-                        .with_timeout(timeout)
-                        .with_metadata(metadata)
-                        .build()?
+                    let exporter = otlp_grpc::GrpcExporter::new(&endpoint, &header_list, timeout)
+                        .map_err(|e| StartError::Thread(std::io::Error::other(e)))?;
+                    return Ok(AnyExporter::Grpc(exporter));
                 }
                 OtlpProtocol::HttpProtobuf => {
                     let exporter = otlp_http::HttpProtobufExporter::new(endpoint, &header_list, timeout)
@@ -198,10 +186,11 @@ pub(crate) fn propagator(list: &[Propagator]) -> TextMapCompositePropagator {
     TextMapCompositePropagator::new(parts)
 }
 
-/// The exporters obskit runs: its own OTLP/HTTP protobuf encoder, or the
-/// `opentelemetry-otlp` exporter for gRPC and HTTP/JSON.
+/// The exporters obskit runs: its own protobuf encoder over gRPC or HTTP,
+/// or the `opentelemetry-otlp` exporter for HTTP/JSON.
 #[derive(Debug)]
 enum AnyExporter {
+    Grpc(otlp_grpc::GrpcExporter),
     Proto(otlp_http::HttpProtobufExporter),
     Otlp(opentelemetry_otlp::SpanExporter),
 }
@@ -209,6 +198,7 @@ enum AnyExporter {
 impl sdktrace::SpanExporter for AnyExporter {
     async fn export(&self, batch: Vec<sdktrace::SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
         match self {
+            Self::Grpc(e) => e.export(batch).await,
             Self::Proto(e) => e.export(batch).await,
             Self::Otlp(e) => e.export(batch).await,
         }
@@ -216,6 +206,7 @@ impl sdktrace::SpanExporter for AnyExporter {
 
     fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> opentelemetry_sdk::error::OTelSdkResult {
         match self {
+            Self::Grpc(e) => e.shutdown_with_timeout(timeout),
             Self::Proto(e) => e.shutdown_with_timeout(timeout),
             Self::Otlp(e) => e.shutdown_with_timeout(timeout),
         }
@@ -223,6 +214,7 @@ impl sdktrace::SpanExporter for AnyExporter {
 
     fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
         match self {
+            Self::Grpc(e) => e.set_resource(resource),
             Self::Proto(e) => e.set_resource(resource),
             Self::Otlp(e) => e.set_resource(resource),
         }

@@ -1,0 +1,157 @@
+//! OTLP/gRPC carrying the bodies [`otlp_proto`](super::otlp_proto) encodes:
+//! the same encoder as HTTP, sent as a unary `TraceService/Export` call
+//! through a tonic channel with a pass-through codec.
+
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use parking_lot::Mutex;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::metadata::{Ascii, MetadataKey, MetadataMap, MetadataValue};
+use tonic::transport::{Channel, Endpoint};
+
+use super::otlp_proto::Encoder as ProtoEncoder;
+
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+const MAX_RETRIES: u32 = 3;
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Sends spans to an OTLP/gRPC endpoint.
+#[derive(Debug)]
+pub(crate) struct GrpcExporter {
+    channel: Channel,
+    metadata: MetadataMap,
+    encoder: Mutex<ProtoEncoder>,
+}
+
+impl GrpcExporter {
+    /// Must run inside a tokio runtime (the channel connects lazily on it).
+    pub(crate) fn new(
+        url: &str,
+        headers: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<Self, tonic::transport::Error> {
+        let channel = Endpoint::from_shared(url.to_owned())?
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .connect_lazy();
+        let mut metadata = MetadataMap::new();
+        for (k, v) in headers {
+            // Validated when the configuration was parsed.
+            if let (Ok(k), Ok(v)) = (
+                k.parse::<MetadataKey<Ascii>>(),
+                v.parse::<MetadataValue<Ascii>>(),
+            ) {
+                metadata.insert(k, v);
+            }
+        }
+        Ok(Self {
+            channel,
+            metadata,
+            encoder: Mutex::new(ProtoEncoder::default()),
+        })
+    }
+
+    async fn send(&self, body: Bytes) -> Result<(), tonic::Status> {
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        grpc.ready()
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        let mut request = tonic::Request::new(body);
+        *request.metadata_mut() = self.metadata.clone();
+        grpc.unary(
+            request,
+            http::uri::PathAndQuery::from_static(EXPORT_PATH),
+            RawCodec,
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+impl SpanExporter for GrpcExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let body = Bytes::from(self.encoder.lock().encode(&batch));
+        drop(batch);
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 0;
+        loop {
+            match self.send(body.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(status) if retryable(status.code()) && attempt < MAX_RETRIES => {
+                    attempt += 1;
+                    let jitter =
+                        Duration::from_millis(fastrand::u64(0..=backoff.as_millis() as u64 / 2));
+                    tokio::time::sleep(backoff + jitter).await;
+                    backoff *= 2;
+                }
+                Err(status) => {
+                    return Err(OTelSdkError::InternalFailure(format!(
+                        "gRPC export failed: {}: {}",
+                        status.code(),
+                        status.message()
+                    )));
+                }
+            }
+        }
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.encoder.get_mut().set_resource(resource);
+    }
+}
+
+/// The retryable gRPC codes of the OTLP specification.
+fn retryable(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::Cancelled
+            | tonic::Code::DeadlineExceeded
+            | tonic::Code::Aborted
+            | tonic::Code::OutOfRange
+            | tonic::Code::Unavailable
+            | tonic::Code::DataLoss
+    )
+}
+
+/// Sends pre-encoded bytes; ignores the response body (partial-success
+/// details are not acted on).
+#[derive(Debug, Clone, Copy)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = ();
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = ();
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, Self::Error> {
+        src.advance(src.remaining());
+        Ok(Some(()))
+    }
+}
