@@ -18,13 +18,10 @@ use include_dir::{Dir, include_dir};
 use crate::manifest::{self, Manifest, ManifestError};
 use crate::name::ProjectName;
 
-/// The template folder, embedded at build time.
-///
-/// The path leaves the crate directory, which `cargo package` does not follow: a
-/// published `obskit-cli` must carry the template inside its own directory (copy
-/// `template/` to `crates/obskit-cli/template/` in the release step and point this macro
-/// there). `build.rs` makes Cargo rebuild the binary when a template file changes.
-static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../template");
+/// The template folder, embedded at build time. `build.rs` picks the folder (the
+/// `template` link in this crate, which `cargo package` follows, or `../../template`) and
+/// makes Cargo rebuild the binary when a template file changes.
+static EMBEDDED: Dir<'static> = include_dir!("$OBSKIT_TEMPLATE_DIR");
 
 /// Suffix cargo-generate removes from file names (it lets `Cargo.toml.liquid` sit in the
 /// repository without being taken for a real package).
