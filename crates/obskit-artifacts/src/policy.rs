@@ -1,0 +1,140 @@
+//! The alerting policy in one table: SLO windows, burn-rate tiers, RED thresholds.
+//!
+//! Rules, dashboards (threshold lines), runbooks and the promtool test generator all read these
+//! values, so a change here changes every artifact consistently.
+
+use crate::duration::Dur;
+
+/// Windows over which the stock rules record each SLO's error ratio and request rate.
+pub(crate) const SLO_WINDOWS: [Dur; 7] = [
+    Dur::mins(5),
+    Dur::mins(30),
+    Dur::hours(1),
+    Dur::hours(2),
+    Dur::hours(6),
+    Dur::days(1),
+    Dur::days(3),
+];
+
+/// Who is notified: `page` wakes someone up, `ticket` waits for working hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Severity {
+    /// Urgent: act now.
+    Page,
+    /// Not urgent: act within the working day.
+    Ticket,
+}
+
+impl Severity {
+    /// The `severity` label value.
+    pub(crate) const fn label(self) -> &'static str {
+        match self {
+            Self::Page => "page",
+            Self::Ticket => "ticket",
+        }
+    }
+}
+
+/// One multi-window burn-rate tier: fire when both windows burn the budget faster than `factor`.
+///
+/// The factors are those of the Google SRE workbook for a 30-day period (2 % of the budget in
+/// 1 h, 5 % in 6 h, 10 % in 1 d and 10 % in 3 d). They are kept for a 28-day period too: a burn
+/// rate is relative to the budget, so 14.4× still means "the budget is gone in period/14.4"; only
+/// the share of the budget a window represents changes slightly, and the annotations say so.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tier {
+    /// Stable `tier` label value.
+    pub(crate) name: &'static str,
+    /// `severity` label value.
+    pub(crate) severity: Severity,
+    /// The window that measures how much budget was spent.
+    pub(crate) long: Dur,
+    /// The window that proves the burn is still going on (resets the alert quickly).
+    pub(crate) short: Dur,
+    /// Burn-rate threshold, as a multiple of the sustainable error rate.
+    pub(crate) factor: f64,
+    /// The alert's `for` clause.
+    pub(crate) for_: Dur,
+}
+
+/// The four stock tiers, fastest first.
+pub(crate) const TIERS: [Tier; 4] = [
+    Tier {
+        name: "page-1h",
+        severity: Severity::Page,
+        long: Dur::hours(1),
+        short: Dur::mins(5),
+        factor: 14.4,
+        for_: Dur::mins(2),
+    },
+    Tier {
+        name: "page-6h",
+        severity: Severity::Page,
+        long: Dur::hours(6),
+        short: Dur::mins(30),
+        factor: 6.0,
+        for_: Dur::mins(15),
+    },
+    Tier {
+        name: "ticket-1d",
+        severity: Severity::Ticket,
+        long: Dur::days(1),
+        short: Dur::hours(2),
+        factor: 3.0,
+        for_: Dur::hours(1),
+    },
+    Tier {
+        name: "ticket-3d",
+        severity: Severity::Ticket,
+        long: Dur::days(3),
+        short: Dur::hours(6),
+        factor: 1.0,
+        for_: Dur::hours(3),
+    },
+];
+
+/// Window of the RED alerts (error ratio, latency) and of their traffic guard.
+pub(crate) const RED_WINDOW: Dur = Dur::mins(5);
+/// The error ratio above which `ObskitHighErrorRatio` fires.
+pub(crate) const RED_ERROR_RATIO: f64 = 0.01;
+/// Requests the RED window must hold before the RED alerts may fire: with fewer, one error is
+/// already 1 % and one slow request is already the p99.
+pub(crate) const RED_MIN_REQUESTS: u64 = 100;
+/// The quantile `ObskitHighLatency` compares with the latency SLO threshold.
+pub(crate) const LATENCY_QUANTILE: f64 = 0.99;
+/// `for` of `ObskitHighErrorRatio`.
+pub(crate) const ERROR_RATIO_FOR: Dur = Dur::mins(5);
+/// `for` of `ObskitHighLatency`.
+pub(crate) const LATENCY_FOR: Dur = Dur::mins(10);
+/// `for` of `ObskitTargetDown`, `ObskitServiceAbsent` and `ObskitNotReady`.
+pub(crate) const AVAILABILITY_FOR: Dur = Dur::mins(5);
+/// How long a service that stopped reporting is remembered by `ObskitTargetDown` and
+/// `ObskitServiceAbsent`: after this, a vanished service is considered decommissioned.
+pub(crate) const ABSENT_MEMORY: Dur = Dur::days(1);
+/// Evaluation interval of the period group: its 28/30-day ranges are expensive, and 2m30s keeps
+/// two samples inside Prometheus' 5-minute lookback so dashboards never see gaps.
+pub(crate) const PERIOD_GROUP_INTERVAL: Dur = Dur::secs(150);
+
+#[cfg(test)]
+mod tests {
+    use super::{SLO_WINDOWS, TIERS};
+
+    #[test]
+    fn every_tier_window_is_recorded() {
+        for tier in TIERS {
+            assert!(SLO_WINDOWS.contains(&tier.long), "{}", tier.name);
+            assert!(SLO_WINDOWS.contains(&tier.short), "{}", tier.name);
+            assert!(tier.short < tier.long, "{}", tier.name);
+        }
+    }
+
+    #[test]
+    fn tiers_spend_the_workbook_share_of_a_30_day_budget() {
+        let period_secs = 30.0 * 86_400.0;
+        let shares: Vec<f64> = TIERS
+            .iter()
+            .map(|t| (t.factor * t.long.as_secs() as f64 / period_secs * 1000.0).round() / 10.0)
+            .collect();
+        assert_eq!(shares, [2.0, 5.0, 10.0, 10.0]);
+    }
+}
