@@ -12,7 +12,10 @@ Examples:
   obskit new payments                     create ./payments, a service depending on obskit 0.1
   obskit new payments --path services     create services/payments
   obskit new payments --obskit-path ../obskit/crates/obskit
-                                          depend on a local obskit checkout";
+                                          depend on a local obskit checkout
+  obskit alerts --out .                   write ./alerts/*.rules.yml and their promtool tests
+  obskit alerts --format prometheus-rule | kubectl apply -f -
+  obskit dashboards --out .               write ./dashboards/*.json";
 
 const NEW_EXAMPLES: &str = "\
 Examples:
@@ -22,6 +25,19 @@ Examples:
   obskit new payments --force             write into an existing ./payments
 
 Then: cd payments && cargo run, and curl localhost:8080/hello/world";
+
+const ALERTS_EXAMPLES: &str = "\
+Examples:
+  obskit alerts --out .                   write ./alerts/obskit-{slo,red}.rules.yml, promtool
+                                          tests and Alertmanager inhibit rules
+  promtool test rules alerts/tests/*.yml  then check them
+  obskit alerts --period 28d --grafana-url https://grafana.example.com --out .
+  obskit alerts --format prometheus-rule | kubectl apply -n monitoring -f -";
+
+const DASHBOARDS_EXAMPLES: &str = "\
+Examples:
+  obskit dashboards --out .               write ./dashboards/*.json, ready to import
+  obskit dashboards | jq -r .title        list them";
 
 /// Instrumented axum services, with the dashboards and alert rules that go with them.
 #[derive(Debug, Parser)]
@@ -43,6 +59,19 @@ pub(crate) enum Command {
     /// `cargo generate --git <obskit repository> template`.
     #[command(after_help = NEW_EXAMPLES)]
     New(NewArgs),
+
+    /// Write the stock Prometheus alert rules: SLO burn-rate and RED alerts for every obskit
+    /// service, with their promtool tests.
+    ///
+    /// The rules read each service's objectives from its own metrics, so one set serves
+    /// every service and SLO. Without --out, the files are printed as one YAML stream.
+    #[command(after_help = ALERTS_EXAMPLES)]
+    Alerts(AlertsArgs),
+
+    /// Write the stock Grafana dashboards (service overview and SLOs), which work for every
+    /// obskit service. Without --out, they are printed as a stream of JSON documents.
+    #[command(after_help = DASHBOARDS_EXAMPLES)]
+    Dashboards(DashboardsArgs),
 }
 
 /// Arguments of `obskit new`.
@@ -70,6 +99,41 @@ pub(crate) struct NewArgs {
     /// produces are replaced, other files are kept.
     #[arg(long)]
     pub(crate) force: bool,
+}
+
+/// Arguments of `obskit alerts`.
+#[derive(Debug, Args)]
+pub(crate) struct AlertsArgs {
+    /// SLO period: the window over which error budgets are accounted.
+    #[arg(long, value_name = "PERIOD", default_value = "30d", value_parser = ["28d", "30d"])]
+    pub(crate) period: String,
+
+    /// `rules`: Prometheus rule files, promtool tests and Alertmanager inhibit rules;
+    /// `prometheus-rule`: Prometheus Operator PrometheusRule resources.
+    #[arg(long, value_name = "FORMAT", default_value = "rules", value_parser = ["rules", "prometheus-rule"])]
+    pub(crate) format: String,
+
+    /// Base URL of your Grafana, for the dashboard links in alert annotations.
+    #[arg(long, value_name = "URL", default_value = obskit_artifacts::alerts::DEFAULT_DASHBOARD_BASE_URL)]
+    pub(crate) grafana_url: String,
+
+    /// Base URL of the runbook pages the alerts link to (`<URL>/<AlertName>.md`).
+    #[arg(long, value_name = "URL", default_value = obskit_artifacts::alerts::DEFAULT_RUNBOOK_BASE_URL)]
+    pub(crate) runbook_url: String,
+
+    /// Write the files under DIR (as DIR/alerts/...) instead of printing them; existing
+    /// files of the same name are replaced, others are kept.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+/// Arguments of `obskit dashboards`.
+#[derive(Debug, Args)]
+pub(crate) struct DashboardsArgs {
+    /// Write the files under DIR (as DIR/dashboards/...) instead of printing them;
+    /// existing files of the same name are replaced, others are kept.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
 }
 
 /// Accepts what Cargo accepts as a version requirement (`0.1`, `^0.1.2`, `=0.1.0`).

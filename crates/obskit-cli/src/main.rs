@@ -39,6 +39,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     match cli.command {
         Command::New(args) => cmd::new::run(&args, &mut out),
+        Command::Alerts(args) => cmd::alerts::run(&args, &mut out),
+        Command::Dashboards(args) => cmd::dashboards::run(&args, &mut out),
     }?;
     out.flush()?;
     Ok(())

@@ -1,0 +1,16 @@
+//! `obskit dashboards`: the stock Grafana dashboards from obskit-artifacts, written under a
+//! directory or printed.
+
+use std::io::Write;
+
+use anyhow::Context as _;
+
+use crate::cli::DashboardsArgs;
+use crate::cmd::output;
+
+/// Runs `obskit dashboards`.
+pub(crate) fn run(args: &DashboardsArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let files =
+        obskit_artifacts::dashboards::render().context("could not generate the dashboards")?;
+    output::emit(&files, args.out.as_deref(), out)
+}
