@@ -113,3 +113,6 @@ pub fn run_with_stdin(program: &std::path::Path, args: &[&str], input: &str) -> 
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     child.wait_with_output().expect("wait")
 }
+
+pub mod prom;
+pub mod server;
