@@ -120,8 +120,13 @@ pub fn create_dir(
             if state == TargetState::Empty {
                 fs::remove_dir(target).map_err(io_error("replace the empty directory", target))?;
             }
-            fs::rename(staging.path(), target)
-                .map_err(io_error("move the generated files to", target))?;
+            if let Err(err) = fs::rename(staging.path(), target) {
+                if state == TargetState::Empty {
+                    // Put back the empty directory the user had.
+                    let _ = fs::create_dir(target);
+                }
+                return Err(io_error("move the generated files to", target)(err));
+            }
         }
         TargetState::NonEmpty => merge(staging.path(), target, files)?,
     }
