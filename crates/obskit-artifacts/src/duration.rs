@@ -32,7 +32,7 @@ impl Dur {
     }
     /// How many whole `step`s fit in this duration; `None` unless it is an exact multiple.
     pub(crate) fn steps_of(self, step: Dur) -> Option<usize> {
-        if step.0 == 0 || self.0 % step.0 != 0 {
+        if step.0 == 0 || !self.0.is_multiple_of(step.0) {
             return None;
         }
         usize::try_from(self.0 / step.0).ok()

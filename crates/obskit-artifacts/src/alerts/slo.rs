@@ -143,7 +143,9 @@ fn burn_alert(opts: &AlertOptions, tier: &Tier) -> Rule {
     let lasts_days = period_days / tier.factor;
     let spent = tier.factor * tier.long.as_secs() as f64 / opts.period.dur().as_secs() as f64;
     let annotations = Annotations {
-        summary: format!("{service}: SLO {slo} is burning its error budget {f}× too fast"),
+        summary: format!(
+            "{service}: SLO {slo} burns its error budget faster than {f}× the sustainable rate"
+        ),
         description: format!(
             "{VALUE_PERCENT} of the {service} requests counted by SLO {slo} failed over the last {long} \
              (and over the last {short} too), more than {f}× the error budget. \
