@@ -52,10 +52,10 @@ impl Service {
     async fn wait_until_ready(&self) {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
-            if let Ok(response) = self.client.get(self.url("/health/ready")).send().await {
-                if response.status().is_success() {
-                    return;
-                }
+            if let Ok(response) = self.client.get(self.url("/health/ready")).send().await
+                && response.status().is_success()
+            {
+                return;
             }
             assert!(
                 Instant::now() < deadline,

@@ -1,7 +1,8 @@
 //! End to end, as a user would: `obskit new` with `--obskit-path` pointing at this
-//! checkout, `cargo build` and `cargo test` of the generated service, then run it and
-//! call `/health/ready`, an example route (with an outgoing call) and `/metrics`, read
-//! its JSON logs for trace ids, and stop it with SIGTERM.
+//! checkout; `cargo build`, `cargo test`, `cargo fmt --check` and `cargo clippy` of the
+//! generated service; then run it, call `/health/ready`, an example route (with an
+//! outgoing call) and `/metrics`, read its JSON logs for trace ids, and stop it with
+//! SIGTERM.
 //!
 //! Every run shares one target directory (under Cargo's `CARGO_TARGET_TMPDIR`) and pins
 //! dependency versions to the workspace's Cargo.lock, so only the first run compiles the
@@ -236,6 +237,13 @@ fn generated_service_builds_passes_its_tests_runs_and_reports() {
 
     cargo(&project, &target, &["build", "--all-targets"]);
     cargo(&project, &target, &["test"]);
+    // What users run first: the generated code is formatted and lint-free.
+    cargo(&project, &target, &["fmt", "--check"]);
+    cargo(
+        &project,
+        &target,
+        &["clippy", "--all-targets", "--", "-D", "warnings"],
+    );
 
     let mut service = Running::start(&target.join("debug").join(NAME));
     service.wait_for_status("/health/ready", 200, Duration::from_secs(30));
