@@ -42,7 +42,7 @@ pub fn render(opts: &AlertOptions) -> Vec<GeneratedFile> {
     for (alert, body) in pages {
         files.push(GeneratedFile {
             path: PathBuf::from(format!("{RUNBOOK_DIR}/{alert}.md")),
-            contents: format!("{}\n{body}", generated_notice()),
+            contents: format!("{}{body}", generated_notice()),
         });
     }
     files
@@ -111,7 +111,7 @@ The alert has one rule per tier, told apart by the `tier` label. A tier fires wh
 
 ## Impact
 
-Users of `service_name` see failures (or, for a latency SLO, slow responses) at the shown ratio. If the tier keeps firing, the SLO is missed for the period.
+Users of the service see failures (or, for a latency SLO, slow responses) at the shown ratio. If the tier keeps firing, the SLO is missed for the period.
 
 ## Diagnose
 
