@@ -7,6 +7,10 @@
 //! annotations) are the ones Prometheus 2.x computes. The expectations are therefore computed,
 //! never hand-typed, and a case whose model contradicts its intent (a "just below" series that
 //! would fire) is a generation error.
+//!
+//! The model follows Prometheus 2.x range selection, where `[w]` includes the sample at its
+//! left edge (the promtool of Debian's `prometheus` package, which CI installs). Prometheus 3
+//! selects left-open ranges; under it some expected firing times move by one step.
 
 mod gotemplate;
 mod red_cases;
