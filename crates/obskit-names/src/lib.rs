@@ -9,11 +9,13 @@
 
 /// Histogram of server request durations in seconds (semconv `http.server.request.duration`).
 pub const HTTP_SERVER_REQUEST_DURATION: &str = "http_server_request_duration_seconds";
-/// Gauge of in-flight server requests (semconv `http.server.active_requests`).
+/// Gauge of in-flight server requests (semconv `http.server.active_requests`),
+/// labelled [`HTTP_REQUEST_METHOD`] and [`URL_SCHEME`].
 pub const HTTP_SERVER_ACTIVE_REQUESTS: &str = "http_server_active_requests";
 /// Histogram of outgoing request durations in seconds (semconv `http.client.request.duration`).
 pub const HTTP_CLIENT_REQUEST_DURATION: &str = "http_client_request_duration_seconds";
-/// Gauge of in-flight outgoing requests (semconv `http.client.active_requests`).
+/// Gauge of in-flight outgoing requests (semconv `http.client.active_requests`),
+/// labelled [`HTTP_REQUEST_METHOD`] and [`SERVER_ADDRESS`].
 pub const HTTP_CLIENT_ACTIVE_REQUESTS: &str = "http_client_active_requests";
 
 /// Counter of requests classified per SLO, labelled [`SLO`] and [`SLO_RESULT`].
@@ -120,4 +122,26 @@ pub const ALL_METRICS: &[&str] = &[
     PROCESS_OPEN_FDS,
     PROCESS_THREADS,
     PROCESS_START_TIME_SECONDS,
+];
+
+/// The metrics exported as Prometheus histograms (each also has the
+/// `_bucket`, `_sum` and `_count` series).
+pub const HISTOGRAMS: &[&str] = &[HTTP_SERVER_REQUEST_DURATION, HTTP_CLIENT_REQUEST_DURATION];
+
+/// Every label name obskit sets (Prometheus' own `le` aside).
+pub const ALL_LABELS: &[&str] = &[
+    SERVICE_NAME,
+    HTTP_REQUEST_METHOD,
+    HTTP_ROUTE,
+    HTTP_RESPONSE_STATUS_CODE,
+    ERROR_TYPE,
+    URL_SCHEME,
+    SERVER_ADDRESS,
+    SLO,
+    SLO_RESULT,
+    SERVICE_VERSION,
+    VCS_REVISION,
+    OBSKIT_VERSION,
+    HEALTH_CHECK,
+    HEALTH_CHECK_CRITICAL,
 ];

@@ -48,3 +48,4 @@ pub use reqwest;
 pub use reqwest_middleware;
 pub use tracing;
 pub use tracing_opentelemetry;
+pub use tracing_subscriber;

@@ -133,7 +133,7 @@ fn a_bad_variable_fails_init_with_a_message_naming_it() {
         ("OTEL_PROPAGATORS", "b3", "tracecontext and baggage only"),
         ("OTEL_EXPORTER_OTLP_HEADERS", "api-key", "entry 1"),
         ("RUST_LOG", "info,[=x", "not a valid log filter"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4318", "has no TLS"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://collector:4318", "neither http nor https"),
     ];
     for (var, value, hint) in cases {
         let out = run_child(&[(var, value)]);

@@ -203,3 +203,26 @@ fn rendered_metrics_pass_promtool() {
     let complaints = String::from_utf8_lossy(&out.stderr).trim().to_owned();
     assert!(complaints.is_empty(), "promtool lint: {complaints}\n{text}");
 }
+
+/// With the default `tls` feature, `https://` endpoints are accepted and
+/// spoken to over TLS: against a plain-text receiver the handshake fails,
+/// which is counted as a failed export, never a configuration error.
+#[tokio::test]
+async fn https_endpoints_are_spoken_to_over_tls() {
+    let rx = Receiver::start().await.unwrap();
+    for (protocol, endpoint) in [
+        ("http/protobuf", rx.http_endpoint()),
+        ("grpc", rx.grpc_endpoint()),
+    ] {
+        let https = endpoint.replacen("http://", "https://", 1);
+        let h = harness(config(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &https),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "500"),
+        ]));
+        drop(tracing::info_span!("secure").entered());
+        let report = h.telemetry.shutdown().await;
+        assert_eq!((report.spans_exported, report.spans_dropped), (0, 1), "{protocol}: {report:?}");
+    }
+    assert!(rx.spans().is_empty(), "a TLS handshake is not an OTLP request");
+}

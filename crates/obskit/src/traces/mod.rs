@@ -16,7 +16,9 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{self as sdktrace, SdkTracerProvider};
 
 use crate::config::{Config, OtlpProtocol, Propagator, Sampler, TracesExporter};
-use crate::error::{ConfigError, InitError};
+#[cfg(not(feature = "tls"))]
+use crate::error::ConfigError;
+use crate::error::InitError;
 use pipeline::{ExportProcessor, ExportStats, StartError, WarnDispatch};
 
 /// The tracing half of an installed [`Telemetry`](crate::Telemetry).
@@ -105,6 +107,7 @@ fn start_otlp(
     warn: WarnDispatch,
 ) -> Result<Result<ExportProcessor, StartError>, InitError> {
     let endpoint = config.otlp_traces_endpoint();
+    #[cfg(not(feature = "tls"))]
     if endpoint.starts_with("https://") {
         let setting = if config.traces_endpoint.is_some() {
             crate::config::env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
@@ -114,7 +117,7 @@ fn start_otlp(
         return Err(ConfigError::Unsupported {
             setting,
             value: endpoint,
-            reason: "this build of obskit has no TLS; send plain http:// to a local OpenTelemetry Collector (the usual sidecar or node agent) and let it forward over TLS",
+            reason: "obskit was built without its `tls` feature; enable it, or send plain http:// to a local OpenTelemetry Collector and let it forward over TLS",
         }
         .into());
     }

@@ -34,10 +34,16 @@ impl GrpcExporter {
         headers: &[(String, String)],
         timeout: Duration,
     ) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(url.to_owned())?
+        let endpoint = Endpoint::from_shared(url.to_owned())?
             .timeout(timeout)
-            .connect_timeout(timeout)
-            .connect_lazy();
+            .connect_timeout(timeout);
+        #[cfg(feature = "tls")]
+        let endpoint = if url.starts_with("https://") {
+            endpoint.tls_config(tonic::transport::ClientTlsConfig::new().with_native_roots())?
+        } else {
+            endpoint
+        };
+        let channel = endpoint.connect_lazy();
         let mut metadata = MetadataMap::new();
         for (k, v) in headers {
             // Validated when the configuration was parsed.
