@@ -265,6 +265,25 @@ async fn red_figures_are_exact_after_known_traffic() {
         ],
     );
     assert_eq!(inf, Some(3.0));
+    // The semantic-convention buckets, for the server and the client alike.
+    let les: Vec<String> = prom::matching(
+        &text,
+        "http_server_request_duration_seconds_bucket",
+        &[
+            ("http_route", "/users/{id}"),
+            ("http_request_method", "GET"),
+        ],
+    )
+    .into_iter()
+    .map(|s| s.labels["le"].clone())
+    .collect();
+    assert_eq!(
+        les,
+        [
+            "0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.25", "0.5", "0.75", "1", "2.5",
+            "5", "7.5", "10", "+Inf"
+        ]
+    );
     // No request is in flight any more.
     for m in ["GET", "POST", "DELETE"] {
         assert_eq!(
@@ -844,6 +863,36 @@ async fn a_valid_traceparent_is_continued() {
         .wait_for(LOG_WAIT, |l| l["target"] == "obskit::access")
         .expect("an access line");
     assert_eq!(access["trace_id"], tid);
+
+    // The caller decided not to sample: the trace is continued in the logs
+    // and counted in the metrics, but no span is exported.
+    let unsampled = "0af7651916cd43dd8448eb211c80319c";
+    let res = call(
+        &client,
+        "GET",
+        &format!("{base}/users/4"),
+        &[(
+            "traceparent",
+            &format!("00-{unsampled}-b7ad6b7169203331-00"),
+        )],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let line = h
+        .logs
+        .wait_for(LOG_WAIT, |l| {
+            l["target"] == "obskit::access" && l["trace_id"] == unsampled
+        })
+        .expect("the unsampled request's access line carries its trace id");
+    assert_eq!(line["http.response.status_code"], 200);
+    let text = h.telemetry.metrics_handle().render();
+    assert_eq!(
+        prom::value(&text, DURATION_COUNT, &[("http_route", "/users/{id}")]),
+        Some(2.0)
+    );
+    let report = h.telemetry.shutdown().await;
+    assert_eq!(report.spans_exported, 1, "{report:?}");
+    assert!(rx.spans().iter().all(|s| s.trace_id != unsampled));
 }
 
 #[tokio::test]
@@ -1021,5 +1070,175 @@ async fn promtool_accepts_the_exposition() {
         "promtool check metrics:\nstdout: {}\nstderr: {}\n---\n{text}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
+    );
+}
+
+#[tokio::test]
+async fn a_request_the_client_abandons_ends_its_span_and_leaves_no_active_request() {
+    let rx = Receiver::start().await.unwrap();
+    let h = traced("abandoned", &rx);
+    let router = Router::new()
+        .route("/forever", get(std::future::pending::<&'static str>))
+        .layer(ObskitLayer::new(&h.telemetry));
+    let base = support::server::spawn(router).await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let err = client
+        .get(format!("{base}/forever"))
+        .header("x-request-id", "gone-1")
+        .send()
+        .await
+        .expect_err("the handler never answers");
+    assert!(err.is_timeout(), "{err}");
+
+    // The server notices the closed connection and drops the request.
+    let active = || {
+        prom::value(
+            &h.telemetry.metrics_handle().render(),
+            "http_server_active_requests",
+            &[("http_request_method", "GET")],
+        )
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while active() != Some(0.0) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the abandoned request is still counted as active: {:?}",
+            active()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let spans = rx.wait_for_spans(1, SPAN_WAIT).await;
+    let span = span_with_request_id(&spans, "gone-1");
+    assert_eq!(span.name, "GET /forever");
+    assert_eq!(span.attributes["error.type"], "cancelled");
+    assert_eq!(span.status_code, SpanStatus::Error);
+}
+
+/// A panicking handler is the classic availability failure. axum has no
+/// panic handler of its own, so the panic unwinds through the layer's
+/// future: it must still be counted as a failed request in RED and in the
+/// availability SLO, and its span must say so.
+#[tokio::test]
+async fn a_panicking_handler_counts_as_a_failed_request() {
+    let rx = Receiver::start().await.unwrap();
+    let h = traced("panics", &rx);
+    let layer = ObskitLayer::new(&h.telemetry)
+        .with_slos([Slo::availability("availability", 0.99).unwrap()])
+        .unwrap();
+    let router = Router::new()
+        .route(
+            "/panic",
+            get(|| async {
+                if std::hint::black_box(true) {
+                    panic!("handler bug (expected by the test)");
+                }
+                "unreachable"
+            }),
+        )
+        .layer(layer);
+    let base = support::server::spawn(router).await;
+    let client = reqwest::Client::new();
+    let res = client
+        .get(format!("{base}/panic"))
+        .header("x-request-id", "panic-1")
+        .send()
+        .await;
+    assert!(res.is_err(), "the connection is dropped: {res:?}");
+
+    let spans = rx.wait_for_spans(1, SPAN_WAIT).await;
+    let span = span_with_request_id(&spans, "panic-1");
+    assert_eq!(span.status_code, SpanStatus::Error);
+    let text = h.telemetry.metrics_handle().render();
+    let counted: f64 = prom::matching(&text, DURATION_COUNT, &[("http_route", "/panic")])
+        .iter()
+        .map(|s| s.value)
+        .sum();
+    assert_eq!(
+        counted, 1.0,
+        "the panicked request is missing from RED\n{text}"
+    );
+    assert_eq!(
+        prom::value(
+            &text,
+            "obskit_slo_requests_total",
+            &[("slo", "availability"), ("result", "bad")]
+        ),
+        Some(1.0),
+        "the panicked request is missing from the availability SLO"
+    );
+}
+
+#[tokio::test]
+async fn the_access_log_level_and_exclusions_are_configurable() {
+    let h = harness(config(&[
+        ("OTEL_SERVICE_NAME", "configured"),
+        ("OTEL_TRACES_EXPORTER", "none"),
+        ("RUST_LOG", "info"),
+    ]));
+    let warn = ObskitLayer::new(&h.telemetry)
+        .access_log(Some(tracing::Level::WARN))
+        .excluded_paths(["/internal/{name}"]);
+    let quiet = ObskitLayer::new(&h.telemetry).access_log(None);
+    let debug = ObskitLayer::new(&h.telemetry).access_log(Some(tracing::Level::DEBUG));
+    let router = Router::new()
+        .route("/loud", get(|| async { "loud" }))
+        .route("/internal/{name}", get(|| async { "internal" }))
+        .route("/metrics", get(|| async { "now counted" }))
+        .layer(warn)
+        .merge(
+            Router::new()
+                .route("/quiet", get(|| async { "quiet" }))
+                .layer(quiet),
+        )
+        .merge(
+            Router::new()
+                .route("/debug", get(|| async { "debug" }))
+                .layer(debug),
+        );
+    let base = support::server::spawn(router).await;
+    let client = reqwest::Client::new();
+    for path in [
+        "/loud",
+        "/internal/a",
+        "/internal/b",
+        "/metrics",
+        "/quiet",
+        "/debug",
+    ] {
+        assert_eq!(
+            status_of(&client, "GET", &format!("{base}{path}")).await,
+            200
+        );
+    }
+    let loud = h
+        .logs
+        .wait_for(LOG_WAIT, |l| l["message"] == "GET /loud 200")
+        .expect("the /loud access line");
+    assert_eq!(loud["level"], "WARN");
+    h.logs
+        .wait_for(LOG_WAIT, |l| l["message"] == "GET /metrics 200")
+        .expect("/metrics is no longer excluded once the exclusions are replaced");
+    let logs = h.logs.clone();
+    let text = h.telemetry.metrics_handle().render();
+    h.telemetry.shutdown().await;
+    let access: Vec<String> = logs
+        .lines()
+        .iter()
+        .filter(|l| l["target"] == "obskit::access")
+        .map(|l| l["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        access,
+        ["GET /loud 200", "GET /metrics 200"],
+        "no line for excluded paths, access_log(None), or a level RUST_LOG filters out"
+    );
+    let routes = prom::label_values(&text, DURATION_COUNT, "http_route");
+    assert_eq!(
+        routes.into_iter().collect::<Vec<_>>(),
+        ["/debug", "/loud", "/metrics", "/quiet"],
+        "the access log setting does not affect RED; the excluded template does\n{text}"
     );
 }

@@ -306,3 +306,99 @@ async fn concurrent_probes_share_one_cached_run() {
     );
     assert_eq!(cached, 9);
 }
+
+/// `Server::admin` serves the probes and `/metrics` on their own port; a
+/// shutdown signal turns readiness to `draining` there while the main port
+/// keeps serving for the drain delay, then `run` returns after the flush.
+#[tokio::test]
+async fn an_admin_port_serves_probes_and_metrics_through_a_drain() {
+    use obskit::http::ObskitLayer;
+
+    let h = service("admin");
+    let health = h.telemetry.health();
+    let main = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let main_url = format!("http://{}", main.local_addr().unwrap());
+    let admin_url = format!("http://{}", admin.local_addr().unwrap());
+    let app = Router::new()
+        .route("/work", axum::routing::get(|| async { "done" }))
+        .layer(ObskitLayer::new(&h.telemetry));
+    let (signal_tx, signal_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        obskit::Server::new(main, app, h.telemetry)
+            .admin(admin)
+            .drain_delay(Duration::from_millis(400))
+            .inflight_timeout(Duration::from_secs(2))
+            .shutdown_signal(async {
+                let _ = signal_rx.await;
+            })
+            .run(),
+    );
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let get = |url: String| {
+        let client = client.clone();
+        async move { client.get(url).send().await }
+    };
+
+    // Wait until both ports answer; `run` marks the service started.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(res) = get(format!("{admin_url}/health/ready")).await {
+            assert_eq!(res.status(), 200);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the admin port never answered");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(health.is_started());
+    assert_eq!(get(format!("{main_url}/work")).await.unwrap().status(), 200);
+    let metrics = get(format!("{admin_url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        prom::value(
+            &metrics,
+            "http_server_request_duration_seconds_count",
+            &[("http_route", "/work")]
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        get(format!("{main_url}/health/ready"))
+            .await
+            .unwrap()
+            .status(),
+        404,
+        "the probes are on the admin port only"
+    );
+
+    let _ = signal_tx.send(());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let res = get(format!("{admin_url}/health/ready")).await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body: Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+    assert_eq!(body["reason"], "draining");
+    assert_eq!(
+        get(format!("{main_url}/work")).await.unwrap().status(),
+        200,
+        "the main port serves during the drain delay"
+    );
+
+    let report = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("run returns within drain + in-flight + shutdown")
+        .unwrap()
+        .expect("serve succeeded");
+    assert!(!report.timed_out, "{report:?}");
+    assert!(
+        get(format!("{main_url}/work")).await.is_err(),
+        "the main port is closed"
+    );
+}

@@ -364,3 +364,50 @@ async fn client_errors_are_classified_without_paths() {
         assert_eq!(server.trace_id, c.trace_id);
     }
 }
+
+/// Callers commonly bound a call with `tokio::time::timeout` or `select!`,
+/// which drops the request future mid-flight. The active-requests gauge
+/// must not keep counting a call nobody is waiting for any more.
+#[tokio::test]
+async fn an_abandoned_call_leaves_no_active_request() {
+    let a = harness(config(&[
+        ("OTEL_SERVICE_NAME", "svc-a"),
+        ("OTEL_TRACES_EXPORTER", "none"),
+    ]));
+    let (never_tx, never_rx) = tokio::sync::oneshot::channel::<()>();
+    let never_rx = std::sync::Arc::new(tokio::sync::Mutex::new(Some(never_rx)));
+    let slow = Router::new().route(
+        "/slow",
+        get(move || {
+            let rx = std::sync::Arc::clone(&never_rx);
+            async move {
+                if let Some(rx) = rx.lock().await.take() {
+                    let _ = rx.await;
+                }
+                "late"
+            }
+        }),
+    );
+    let base = support::server::spawn(slow).await;
+    let client = obskit::http::client(&a.telemetry, reqwest::Client::new());
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(200),
+        client.get(format!("{base}/slow")).send(),
+    )
+    .await;
+    assert!(abandoned.is_err(), "the call was expected to time out");
+    let metrics = a.telemetry.metrics_handle().render();
+    drop(never_tx);
+    assert_eq!(
+        prom::value(
+            &metrics,
+            "http_client_active_requests",
+            &[
+                ("http_request_method", "GET"),
+                ("server_address", "127.0.0.1")
+            ]
+        ),
+        Some(0.0),
+        "an abandoned call is still counted as active\n{metrics}"
+    );
+}
