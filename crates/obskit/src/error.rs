@@ -78,7 +78,9 @@ pub enum ConfigError {
         reason: String,
     },
     /// An empty or otherwise unusable service name.
-    #[error("{setting}={value:?} is not a valid service name; it must be non-empty and at most 255 characters")]
+    #[error(
+        "{setting}={value:?} is not a valid service name; it must be non-empty and at most 255 characters"
+    )]
     InvalidServiceName {
         /// Where the value came from.
         setting: &'static str,

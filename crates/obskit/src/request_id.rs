@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn accepts_safe_ids_and_rejects_the_rest() {
-        assert_eq!(RequestId::parse(b"abc-123_x.y:z").unwrap().as_str(), "abc-123_x.y:z");
+        assert_eq!(
+            RequestId::parse(b"abc-123_x.y:z").unwrap().as_str(),
+            "abc-123_x.y:z"
+        );
         assert!(RequestId::parse(b"").is_none());
         assert!(RequestId::parse(&[b'a'; MAX_LEN + 1]).is_none());
         assert!(RequestId::parse(&[b'a'; MAX_LEN]).is_some());

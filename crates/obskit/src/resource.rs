@@ -19,7 +19,10 @@ pub(crate) fn build(config: &Config) -> Resource {
         .filter(|(k, _)| k != "service.name" && k != "service.version")
         .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
         .collect();
-    attributes.push(KeyValue::new("service.version", config.resolved_service_version()));
+    attributes.push(KeyValue::new(
+        "service.version",
+        config.resolved_service_version(),
+    ));
     if let Some(rev) = config.resolved_vcs_revision() {
         attributes.push(KeyValue::new("vcs.ref.head.revision", rev));
     }

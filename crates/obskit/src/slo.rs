@@ -37,7 +37,9 @@ use crate::metrics::{MetricsHandle, names};
 #[non_exhaustive]
 pub enum SloError {
     /// The objective is not strictly between 0 and 1.
-    #[error("SLO {name:?} has objective {objective}; it must lie strictly between 0 and 1, e.g. 0.999 for 99.9 %")]
+    #[error(
+        "SLO {name:?} has objective {objective}; it must lie strictly between 0 and 1, e.g. 0.999 for 99.9 %"
+    )]
     ObjectiveOutOfRange {
         /// The SLO.
         name: String,
@@ -244,6 +246,19 @@ impl SloSet {
         }
     }
 
+    /// Counts a request abandoned before its response: bad for every latency
+    /// SLO whose threshold it outlived; unknown (not counted) otherwise.
+    pub(crate) fn record_abandoned(&self, method: &str, route: &str, elapsed: Duration) {
+        for e in self.entries.iter() {
+            if let SloKind::Latency { threshold } = e.slo.kind
+                && elapsed > threshold
+                && e.slo.applies(method, route)
+            {
+                e.bad.increment(1);
+            }
+        }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -266,14 +281,23 @@ mod tests {
             Slo::latency("l", Duration::ZERO, 0.9),
             Err(SloError::ZeroThreshold { name: "l".into() })
         );
-        assert!(matches!(Slo::availability("", 0.9), Err(SloError::InvalidName(_))));
-        assert!(matches!(Slo::availability("a b", 0.9), Err(SloError::InvalidName(_))));
+        assert!(matches!(
+            Slo::availability("", 0.9),
+            Err(SloError::InvalidName(_))
+        ));
+        assert!(matches!(
+            Slo::availability("a b", 0.9),
+            Err(SloError::InvalidName(_))
+        ));
         let m = MetricsHandle::new("t");
         let dup = vec![
             Slo::availability("x", 0.9).unwrap(),
             Slo::latency("x", Duration::from_millis(1), 0.9).unwrap(),
         ];
-        assert_eq!(SloSet::new(dup, &m).unwrap_err(), SloError::Duplicate("x".into()));
+        assert_eq!(
+            SloSet::new(dup, &m).unwrap_err(),
+            SloError::Duplicate("x".into())
+        );
     }
 
     #[test]
@@ -306,5 +330,13 @@ mod tests {
         has(r#"obskit_slo_requests_total{service_name="t",slo="orders",result="bad"} 1"#);
         has(r#"obskit_slo_objective_ratio{service_name="t",slo="avail"} 0.999"#);
         has(r#"obskit_slo_latency_threshold_seconds{service_name="t",slo="fast"} 0.3"#);
+
+        set.record_abandoned("GET", "/a", Duration::from_millis(100));
+        set.record_abandoned("GET", "/a", Duration::from_millis(400));
+        let text = m.render();
+        let has = |s: &str| assert!(text.contains(s), "missing {s}\n{text}");
+        has(r#"obskit_slo_requests_total{service_name="t",slo="fast",result="bad"} 2"#);
+        has(r#"obskit_slo_requests_total{service_name="t",slo="fast",result="good"} 4"#);
+        has(r#"obskit_slo_requests_total{service_name="t",slo="avail",result="bad"} 3"#);
     }
 }

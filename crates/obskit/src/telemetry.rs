@@ -150,19 +150,26 @@ impl Config {
         let tracer = provider.tracer("obskit");
 
         let metrics = MetricsHandle::new(&service_name);
-        metrics.set_build_info(&self.resolved_service_version(), self.resolved_vcs_revision().as_deref());
+        metrics.set_build_info(
+            &self.resolved_service_version(),
+            self.resolved_vcs_revision().as_deref(),
+        );
         metrics.track_spans(&traces.stats);
 
         let writer = logs::writer(&self, output);
         let dropped = writer.dropped.clone();
-        metrics.derive_counter(names::LOG_LINES_DROPPED_TOTAL, move || dropped.dropped_lines() as u64);
+        metrics.derive_counter(names::LOG_LINES_DROPPED_TOTAL, move || {
+            dropped.dropped_lines() as u64
+        });
 
         // Log events inside spans reach the logs with the trace id; only
         // warnings and errors are also copied into the span, where they mark
         // it as failed. Copying every event costs more than the span itself.
         let bridge = tracing_opentelemetry::layer()
             .with_tracer(tracer.clone())
-            .with_filter(filter_fn(|meta| meta.is_span() || *meta.level() <= LevelFilter::WARN));
+            .with_filter(filter_fn(|meta| {
+                meta.is_span() || *meta.level() <= LevelFilter::WARN
+            }));
         let layer = logs::filter(&self)
             .and_then(logs::layer(&self, &service_name, writer.writer))
             .and_then(bridge)
@@ -309,7 +316,9 @@ impl Parts {
         }
         // Marks the provider shut so later spans are not recorded; the
         // processors are already stopped, so this returns at once.
-        let _ = self.provider.shutdown_with_timeout(Duration::from_millis(1));
+        let _ = self
+            .provider
+            .shutdown_with_timeout(Duration::from_millis(1));
         let spans_exported = self.stats.exported();
         let spans_dropped = self.stats.unconfirmed();
         tracing::info!(

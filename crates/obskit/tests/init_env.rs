@@ -1,6 +1,8 @@
 //! `obskit::init()` in a real process configured by real environment
 //! variables: the test binary re-runs itself as the child.
 
+#![allow(clippy::print_stderr)] // The child reports to the parent on stderr.
+
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -49,9 +51,15 @@ fn child_main() {
         }
         metrics::counter!("child_events_total").increment(1);
         let text = telemetry.metrics_handle().render();
-        tracing::info!(has_global_metric = text.contains("child_events_total"), "metrics checked");
+        tracing::info!(
+            has_global_metric = text.contains("child_events_total"),
+            "metrics checked"
+        );
         let report = telemetry.shutdown().await;
-        eprintln!("REPORT exported={} dropped={}", report.spans_exported, report.spans_dropped);
+        eprintln!(
+            "REPORT exported={} dropped={}",
+            report.spans_exported, report.spans_dropped
+        );
     });
 }
 
@@ -72,7 +80,10 @@ fn init_reads_the_environment_and_exports() {
         ("OTEL_SERVICE_NAME", "env-svc"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.grpc_endpoint()),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-        ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20top-secret"),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "authorization=Bearer%20top-secret",
+        ),
         ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=ci"),
         ("RUST_LOG", "info"),
     ]);
@@ -83,11 +94,17 @@ fn init_reads_the_environment_and_exports() {
     assert_eq!(spans[0].name, "child_work");
     assert_eq!(spans[0].service_name(), Some("env-svc"));
     assert_eq!(spans[0].resource["deployment.environment.name"], "ci");
-    assert_eq!(rx.requests()[0].header("authorization"), Some("Bearer top-secret"));
+    assert_eq!(
+        rx.requests()[0].header("authorization"),
+        Some("Bearer top-secret")
+    );
 
     let lines = json_lines(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!stdout.contains("top-secret"), "a header value leaked: {stdout}");
+    assert!(
+        !stdout.contains("top-secret"),
+        "a header value leaked: {stdout}"
+    );
     let effective = lines
         .iter()
         .find(|l| l["message"] == "obskit telemetry initialised")
@@ -96,13 +113,22 @@ fn init_reads_the_environment_and_exports() {
     assert_eq!(effective["otlp_protocol"], "grpc");
     assert_eq!(effective["otlp_header_names"], "authorization");
     assert_eq!(effective["global_metrics_recorder"], true);
-    let hello = lines.iter().find(|l| l["message"] == "hello from the child").unwrap();
+    let hello = lines
+        .iter()
+        .find(|l| l["message"] == "hello from the child")
+        .unwrap();
     assert_eq!(hello["trace_id"], spans[0].trace_id.as_str());
     assert_eq!(hello["span_id"], spans[0].span_id.as_str());
     assert_eq!(hello["answer"], 42);
     assert_eq!(hello["spans"][0]["job"], "demo");
-    let metrics = lines.iter().find(|l| l["message"] == "metrics checked").unwrap();
-    assert_eq!(metrics["has_global_metric"], true, "metrics::counter! lands in obskit's registry");
+    let metrics = lines
+        .iter()
+        .find(|l| l["message"] == "metrics checked")
+        .unwrap();
+    assert_eq!(
+        metrics["has_global_metric"], true,
+        "metrics::counter! lands in obskit's registry"
+    );
     assert!(lines.iter().any(|l| l["message"] == "telemetry shut down"));
 }
 
@@ -113,12 +139,25 @@ fn pretty_format_and_filters_come_from_the_environment() {
         ("OBSKIT_LOG_FORMAT", "pretty"),
         ("RUST_LOG", "warn"),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(json_lines(&out).is_empty(), "pretty output is not JSON: {stdout}");
-    assert!(!stdout.contains("hello from the child"), "info is filtered out at warn: {stdout}");
+    assert!(
+        json_lines(&out).is_empty(),
+        "pretty output is not JSON: {stdout}"
+    );
+    assert!(
+        !stdout.contains("hello from the child"),
+        "info is filtered out at warn: {stdout}"
+    );
 
-    let out = run_child(&[("OTEL_TRACES_EXPORTER", "none"), ("OBSKIT_LOG_FORMAT", "pretty")]);
+    let out = run_child(&[
+        ("OTEL_TRACES_EXPORTER", "none"),
+        ("OBSKIT_LOG_FORMAT", "pretty"),
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("hello from the child"), "{stdout}");
 }
@@ -126,20 +165,43 @@ fn pretty_format_and_filters_come_from_the_environment() {
 #[test]
 fn a_bad_variable_fails_init_with_a_message_naming_it() {
     let cases = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317", "expected an absolute URL"),
-        ("OTEL_TRACES_SAMPLER", "sometimes", "accepted values: always_on"),
-        ("OTEL_TRACES_SAMPLER_ARG", "2", "expected a number from 0 to 1"),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "udp", "accepted values: grpc, http/protobuf, http/json"),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "collector:4317",
+            "expected an absolute URL",
+        ),
+        (
+            "OTEL_TRACES_SAMPLER",
+            "sometimes",
+            "accepted values: always_on",
+        ),
+        (
+            "OTEL_TRACES_SAMPLER_ARG",
+            "2",
+            "expected a number from 0 to 1",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "udp",
+            "accepted values: grpc, http/protobuf, http/json",
+        ),
         ("OTEL_PROPAGATORS", "b3", "tracecontext and baggage only"),
         ("OTEL_EXPORTER_OTLP_HEADERS", "api-key", "entry 1"),
         ("RUST_LOG", "info,[=x", "not a valid log filter"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://collector:4318", "neither http nor https"),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "ftp://collector:4318",
+            "neither http nor https",
+        ),
     ];
     for (var, value, hint) in cases {
         let out = run_child(&[(var, value)]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{var}={value}: {stderr}");
-        let line = stderr.lines().find(|l| l.starts_with("INIT ERROR")).unwrap_or_default();
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("INIT ERROR"))
+            .unwrap_or_default();
         assert!(line.contains(var), "{var}: {line}");
         assert!(line.contains(hint), "{var}: {line}");
     }

@@ -14,10 +14,16 @@ async fn export_over(protocol: &str, endpoint_of: fn(&Receiver) -> String, expec
     let endpoint = endpoint_of(&rx);
     let h = harness(config(&[
         ("OTEL_SERVICE_NAME", "checkout"),
-        ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test,team=payments"),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment.name=test,team=payments",
+        ),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-        ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=s3cret%20value,x-tenant=acme"),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "x-api-key=s3cret%20value,x-tenant=acme",
+        ),
     ]));
 
     {
@@ -38,7 +44,10 @@ async fn export_over(protocol: &str, endpoint_of: fn(&Receiver) -> String, expec
     let parent = spans.iter().find(|s| s.name == "place_order").unwrap();
     let child = spans.iter().find(|s| s.name == "charge_card").unwrap();
     assert_eq!(child.trace_id, parent.trace_id);
-    assert_eq!(child.parent_span_id.as_deref(), Some(parent.span_id.as_str()));
+    assert_eq!(
+        child.parent_span_id.as_deref(),
+        Some(parent.span_id.as_str())
+    );
     assert_eq!(parent.parent_span_id, None);
     assert_eq!(parent.protocol, expected);
     assert_eq!(parent.service_name(), Some("checkout"));
@@ -160,7 +169,12 @@ async fn sdk_disabled_exports_nothing_while_logs_stay() {
     let report = h.telemetry.shutdown().await;
     assert_eq!(report.spans_exported, 0);
     assert!(rx.requests().is_empty());
-    assert!(h.logs.lines().iter().any(|l| l["message"] == "still logged"));
+    assert!(
+        h.logs
+            .lines()
+            .iter()
+            .any(|l| l["message"] == "still logged")
+    );
 }
 
 #[tokio::test]
@@ -172,7 +186,12 @@ async fn exporter_none_keeps_trace_ids_in_logs() {
     }
     let report = h.telemetry.shutdown().await;
     assert_eq!(report.spans_exported, 0);
-    let line = h.logs.lines().into_iter().find(|l| l["message"] == "has ids").unwrap();
+    let line = h
+        .logs
+        .lines()
+        .into_iter()
+        .find(|l| l["message"] == "has ids")
+        .unwrap();
     assert!(line["trace_id"].is_string(), "{line}");
 }
 
@@ -187,19 +206,33 @@ async fn http_json_protocol_is_accepted_by_the_receiver_path() {
     ]));
     drop(tracing::info_span!("as_json").entered());
     let report = h.telemetry.shutdown().await;
-    assert_eq!((report.spans_exported, report.spans_dropped), (0, 1), "{report:?}");
+    assert_eq!(
+        (report.spans_exported, report.spans_dropped),
+        (0, 1),
+        "{report:?}"
+    );
     assert!(rx.spans().is_empty());
 }
 
 #[test]
 fn rendered_metrics_pass_promtool() {
-    let Some(promtool) = support::promtool() else { return };
-    let h = harness(config(&[("OTEL_TRACES_EXPORTER", "none"), ("OTEL_SERVICE_NAME", "svc")]));
+    let Some(promtool) = support::promtool() else {
+        return;
+    };
+    let h = harness(config(&[
+        ("OTEL_TRACES_EXPORTER", "none"),
+        ("OTEL_SERVICE_NAME", "svc"),
+    ]));
     let text = h.telemetry.metrics_handle().render();
     assert!(text.contains("obskit_build_info{"), "{text}");
     assert!(text.contains("process_resident_memory_bytes{"), "{text}");
     let out = support::run_with_stdin(&promtool, &["check", "metrics"], &text);
-    assert!(out.status.success(), "promtool: {}\n{}\n{text}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "promtool: {}\n{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let complaints = String::from_utf8_lossy(&out.stderr).trim().to_owned();
     assert!(complaints.is_empty(), "promtool lint: {complaints}\n{text}");
 }
@@ -222,7 +255,14 @@ async fn https_endpoints_are_spoken_to_over_tls() {
         ]));
         drop(tracing::info_span!("secure").entered());
         let report = h.telemetry.shutdown().await;
-        assert_eq!((report.spans_exported, report.spans_dropped), (0, 1), "{protocol}: {report:?}");
+        assert_eq!(
+            (report.spans_exported, report.spans_dropped),
+            (0, 1),
+            "{protocol}: {report:?}"
+        );
     }
-    assert!(rx.spans().is_empty(), "a TLS handshake is not an OTLP request");
+    assert!(
+        rx.spans().is_empty(),
+        "a TLS handshake is not an OTLP request"
+    );
 }

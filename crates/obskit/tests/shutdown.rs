@@ -17,7 +17,10 @@ fn spans(n: usize) {
 #[tokio::test]
 async fn a_healthy_collector_loses_no_span() {
     let rx = Receiver::start().await.unwrap();
-    let h = harness(config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.http_endpoint())]));
+    let h = harness(config(&[(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        &rx.http_endpoint(),
+    )]));
     spans(1000);
     let report = h.telemetry.shutdown().await;
     assert_eq!(report.spans_exported, 1000, "{report:?}");
@@ -74,7 +77,11 @@ async fn dropping_the_guard_inside_a_current_thread_runtime_is_bounded() {
     spans(5);
     let started = Instant::now();
     drop(h);
-    assert!(started.elapsed() < Duration::from_millis(2500), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -95,7 +102,11 @@ async fn a_refused_collector_drops_spans_quickly_and_counts_them() {
     let h = harness(config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]));
     spans(7);
     let report = h.telemetry.shutdown().await;
-    assert_eq!((report.spans_exported, report.spans_dropped), (0, 7), "{report:?}");
+    assert_eq!(
+        (report.spans_exported, report.spans_dropped),
+        (0, 7),
+        "{report:?}"
+    );
     assert!(!report.timed_out);
 }
 
@@ -118,7 +129,11 @@ async fn collector_errors_are_warned_about_at_most_once_a_minute() {
     let logs = h.logs.clone();
     let report = h.telemetry.shutdown().await;
     // 503 is retryable: each export is tried up to four times with backoff.
-    assert!(rx.requests().len() >= 3, "only {} exports were tried", rx.requests().len());
+    assert!(
+        rx.requests().len() >= 3,
+        "only {} exports were tried",
+        rx.requests().len()
+    );
     assert_eq!(report.spans_exported, 0);
     assert_eq!(report.spans_dropped, 20, "{report:?}");
     let warnings: Vec<_> = logs
@@ -129,7 +144,10 @@ async fn collector_errors_are_warned_about_at_most_once_a_minute() {
     assert_eq!(warnings.len(), 1, "{warnings:#?}");
     assert_eq!(warnings[0]["level"], "WARN");
     let text = metrics.render();
-    assert!(text.contains("obskit_spans_dropped_total{service_name="), "{text}");
+    assert!(
+        text.contains("obskit_spans_dropped_total{service_name="),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -154,7 +172,9 @@ async fn a_black_holed_collector_keeps_memory_bounded_and_the_app_fast() {
 
 #[tokio::test]
 async fn a_slow_collector_fails_exports_at_the_export_timeout() {
-    let rx = Receiver::start_with(Behavior::Slow(Duration::from_secs(5))).await.unwrap();
+    let rx = Receiver::start_with(Behavior::Slow(Duration::from_secs(5)))
+        .await
+        .unwrap();
     let h = harness(
         config(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.http_endpoint()),
@@ -166,6 +186,10 @@ async fn a_slow_collector_fails_exports_at_the_export_timeout() {
     spans(4);
     tokio::time::sleep(Duration::from_millis(600)).await;
     let report = h.telemetry.shutdown().await;
-    assert_eq!((report.spans_exported, report.spans_dropped), (0, 4), "{report:?}");
+    assert_eq!(
+        (report.spans_exported, report.spans_dropped),
+        (0, 4),
+        "{report:?}"
+    );
     assert!(!report.timed_out, "{report:?}");
 }

@@ -267,10 +267,17 @@ impl Config {
         self.service_name_from("Config::service_name", name.into())
     }
 
-    fn service_name_from(mut self, setting: &'static str, name: String) -> Result<Self, ConfigError> {
+    fn service_name_from(
+        mut self,
+        setting: &'static str,
+        name: String,
+    ) -> Result<Self, ConfigError> {
         let trimmed = name.trim();
         if trimmed.is_empty() || trimmed.len() > 255 {
-            return Err(ConfigError::InvalidServiceName { setting, value: name });
+            return Err(ConfigError::InvalidServiceName {
+                setting,
+                value: name,
+            });
         }
         self.service_name = Some(trimmed.to_owned());
         Ok(self)
@@ -303,7 +310,11 @@ impl Config {
         self.log_filter_from("Config::log_filter", directives.into())
     }
 
-    fn log_filter_from(mut self, setting: &'static str, directives: String) -> Result<Self, ConfigError> {
+    fn log_filter_from(
+        mut self,
+        setting: &'static str,
+        directives: String,
+    ) -> Result<Self, ConfigError> {
         if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&directives) {
             return Err(ConfigError::InvalidFilter {
                 setting,
@@ -369,7 +380,8 @@ impl Config {
             .map_err(|_| invalid("the name is not a valid HTTP header name"))?;
         http::HeaderValue::from_str(value)
             .map_err(|_| invalid("the value contains characters not allowed in an HTTP header"))?;
-        self.headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
         Ok(self)
     }
 
@@ -443,7 +455,7 @@ impl Config {
         std::env::current_exe()
             .ok()
             .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-            .map_or_else(|| "unknown_service".to_owned(), |exe| exe)
+            .unwrap_or_else(|| "unknown_service".to_owned())
     }
 
     /// The service version: configured, else from the resource attributes,
@@ -461,7 +473,11 @@ impl Config {
         self.vcs_revision
             .clone()
             .or_else(|| self.attribute("vcs.ref.head.revision").map(str::to_owned))
-            .or_else(|| self.build.as_ref().and_then(|b| b.vcs_revision.map(str::to_owned)))
+            .or_else(|| {
+                self.build
+                    .as_ref()
+                    .and_then(|b| b.vcs_revision.map(str::to_owned))
+            })
     }
 
     fn attribute(&self, key: &str) -> Option<&str> {
@@ -504,8 +520,10 @@ mod tests {
     use super::*;
 
     fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Config::from_env_with(|name| map.get(name).cloned())
     }
 
@@ -515,7 +533,10 @@ mod tests {
         assert_eq!(c.protocol, OtlpProtocol::HttpProtobuf);
         assert_eq!(c.otlp_traces_endpoint(), "http://localhost:4318/v1/traces");
         assert_eq!(c.sampler, Sampler::ParentBasedAlwaysOn);
-        assert_eq!(c.propagators, vec![Propagator::TraceContext, Propagator::Baggage]);
+        assert_eq!(
+            c.propagators,
+            vec![Propagator::TraceContext, Propagator::Baggage]
+        );
         assert_eq!(c.exporters, vec![TracesExporter::Otlp]);
         assert_eq!(c.export_timeout, Duration::from_secs(10));
         assert_eq!(c.log_filter, "info");
@@ -528,11 +549,21 @@ mod tests {
 
     #[test]
     fn endpoint_url_rules() {
-        let c = from(&[(env::OTEL_EXPORTER_OTLP_ENDPOINT, "http://collector:4318/otlp/")]).unwrap();
-        assert_eq!(c.otlp_traces_endpoint(), "http://collector:4318/otlp/v1/traces");
+        let c = from(&[(
+            env::OTEL_EXPORTER_OTLP_ENDPOINT,
+            "http://collector:4318/otlp/",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.otlp_traces_endpoint(),
+            "http://collector:4318/otlp/v1/traces"
+        );
         let c = from(&[
             (env::OTEL_EXPORTER_OTLP_ENDPOINT, "http://collector:4318"),
-            (env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "http://traces:9999/custom"),
+            (
+                env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                "http://traces:9999/custom",
+            ),
         ])
         .unwrap();
         assert_eq!(c.otlp_traces_endpoint(), "http://traces:9999/custom");
@@ -543,7 +574,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.otlp_traces_endpoint(), "http://collector:4317");
         let err = from(&[(env::OTEL_EXPORTER_OTLP_ENDPOINT, "collector:4317")]).unwrap_err();
-        assert!(err.to_string().starts_with("OTEL_EXPORTER_OTLP_ENDPOINT=\"collector:4317\""));
+        assert!(
+            err.to_string()
+                .starts_with("OTEL_EXPORTER_OTLP_ENDPOINT=\"collector:4317\"")
+        );
     }
 
     #[test]
@@ -564,7 +598,11 @@ mod tests {
 
     #[test]
     fn service_name_resolution_order() {
-        let c = from(&[(env::OTEL_RESOURCE_ATTRIBUTES, "service.name=attr,service.version=1.2.3")]).unwrap();
+        let c = from(&[(
+            env::OTEL_RESOURCE_ATTRIBUTES,
+            "service.name=attr,service.version=1.2.3",
+        )])
+        .unwrap();
         assert_eq!(c.resolved_service_name(), "attr");
         assert_eq!(c.resolved_service_version(), "1.2.3");
         let c = from(&[
@@ -582,7 +620,10 @@ mod tests {
         assert_eq!(c.resolved_service_version(), "0.3.0");
         assert_eq!(c.resolved_vcs_revision().as_deref(), Some("abc123"));
         assert!(!from(&[]).unwrap().resolved_service_name().is_empty());
-        assert!(from(&[(env::OTEL_SERVICE_NAME, "  ")]).is_ok(), "blank counts as unset");
+        assert!(
+            from(&[(env::OTEL_SERVICE_NAME, "  ")]).is_ok(),
+            "blank counts as unset"
+        );
     }
 
     #[test]
@@ -620,7 +661,11 @@ mod tests {
 
     #[test]
     fn debug_output_never_shows_header_values() {
-        let c = from(&[(env::OTEL_EXPORTER_OTLP_HEADERS, "authorization=Bearer%20s3cret")]).unwrap();
+        let c = from(&[(
+            env::OTEL_EXPORTER_OTLP_HEADERS,
+            "authorization=Bearer%20s3cret",
+        )])
+        .unwrap();
         let shown = format!("{c:?}");
         assert!(shown.contains("authorization"), "{shown}");
         assert!(!shown.contains("s3cret"), "{shown}");
@@ -630,7 +675,11 @@ mod tests {
     fn builder_setters_validate() {
         assert!(Config::default().service_name("").is_err());
         assert!(Config::default().log_filter("=[").is_err());
-        assert!(Config::default().sampler(Sampler::TraceIdRatio(1.1)).is_err());
+        assert!(
+            Config::default()
+                .sampler(Sampler::TraceIdRatio(1.1))
+                .is_err()
+        );
         assert!(Config::default().otlp_endpoint("nope").is_err());
         assert!(Config::default().otlp_header("x-key", "v").is_ok());
         assert!(Config::default().otlp_header("bad key", "v").is_err());

@@ -129,7 +129,7 @@ impl OtlpProtocol {
 }
 
 /// Which spans are recorded and exported.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[non_exhaustive]
 pub enum Sampler {
     /// Every trace.
@@ -139,17 +139,12 @@ pub enum Sampler {
     /// A fraction of traces, chosen by trace id.
     TraceIdRatio(f64),
     /// Follow the caller's decision; sample every new trace (the default).
+    #[default]
     ParentBasedAlwaysOn,
     /// Follow the caller's decision; sample no new trace.
     ParentBasedAlwaysOff,
     /// Follow the caller's decision; sample a fraction of new traces.
     ParentBasedTraceIdRatio(f64),
-}
-
-impl Default for Sampler {
-    fn default() -> Self {
-        Self::ParentBasedAlwaysOn
-    }
 }
 
 impl Sampler {
@@ -171,11 +166,13 @@ impl Sampler {
             "parentbased_always_on" => Ok(Self::ParentBasedAlwaysOn),
             "parentbased_always_off" => Ok(Self::ParentBasedAlwaysOff),
             "parentbased_traceidratio" => Ok(Self::ParentBasedTraceIdRatio(ratio()?)),
-            "jaeger_remote" | "parentbased_jaeger_remote" | "xray" => Err(ConfigError::Unsupported {
-                setting,
-                value: value.to_owned(),
-                reason: "remote samplers need a sampling service obskit does not talk to; use parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG, or tail sampling in an OpenTelemetry Collector",
-            }),
+            "jaeger_remote" | "parentbased_jaeger_remote" | "xray" => {
+                Err(ConfigError::Unsupported {
+                    setting,
+                    value: value.to_owned(),
+                    reason: "remote samplers need a sampling service obskit does not talk to; use parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG, or tail sampling in an OpenTelemetry Collector",
+                })
+            }
             _ => Err(ConfigError::UnknownValue {
                 setting,
                 value: value.to_owned(),
@@ -187,7 +184,9 @@ impl Sampler {
     /// Checks a ratio given through the builder.
     pub(crate) fn validate(self) -> Result<Self, ConfigError> {
         match self {
-            Self::TraceIdRatio(r) | Self::ParentBasedTraceIdRatio(r) if !(0.0..=1.0).contains(&r) => {
+            Self::TraceIdRatio(r) | Self::ParentBasedTraceIdRatio(r)
+                if !(0.0..=1.0).contains(&r) =>
+            {
                 Err(ConfigError::InvalidNumber {
                     setting: "Config::sampler",
                     value: r.to_string(),
@@ -268,24 +267,42 @@ mod tests {
         let p = |v, a| Sampler::parse("S", v, "A", a);
         assert_eq!(p("always_on", None).unwrap(), Sampler::AlwaysOn);
         assert_eq!(p("always_off", None).unwrap(), Sampler::AlwaysOff);
-        assert_eq!(p("traceidratio", Some("0.5")).unwrap(), Sampler::TraceIdRatio(0.5));
+        assert_eq!(
+            p("traceidratio", Some("0.5")).unwrap(),
+            Sampler::TraceIdRatio(0.5)
+        );
         assert_eq!(p("traceidratio", None).unwrap(), Sampler::TraceIdRatio(1.0));
-        assert_eq!(p("parentbased_always_on", None).unwrap(), Sampler::ParentBasedAlwaysOn);
-        assert_eq!(p("parentbased_always_off", None).unwrap(), Sampler::ParentBasedAlwaysOff);
+        assert_eq!(
+            p("parentbased_always_on", None).unwrap(),
+            Sampler::ParentBasedAlwaysOn
+        );
+        assert_eq!(
+            p("parentbased_always_off", None).unwrap(),
+            Sampler::ParentBasedAlwaysOff
+        );
         assert_eq!(
             p("parentbased_traceidratio", Some("0.1")).unwrap(),
             Sampler::ParentBasedTraceIdRatio(0.1)
         );
         let err = p("traceidratio", Some("2")).unwrap_err().to_string();
         assert!(err.starts_with("A=\"2\""), "{err}");
-        assert!(matches!(p("xray", None), Err(ConfigError::Unsupported { .. })));
-        assert!(matches!(p("sometimes", None), Err(ConfigError::UnknownValue { .. })));
+        assert!(matches!(
+            p("xray", None),
+            Err(ConfigError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            p("sometimes", None),
+            Err(ConfigError::UnknownValue { .. })
+        ));
     }
 
     #[test]
     fn propagators_accept_lists_and_none() {
         let p = |v| Propagator::parse_list("P", v);
-        assert_eq!(p("tracecontext,baggage").unwrap(), vec![Propagator::TraceContext, Propagator::Baggage]);
+        assert_eq!(
+            p("tracecontext,baggage").unwrap(),
+            vec![Propagator::TraceContext, Propagator::Baggage]
+        );
         assert_eq!(p(" baggage ").unwrap(), vec![Propagator::Baggage]);
         assert!(p("none").unwrap().is_empty());
         assert!(p("none,baggage").is_err());
@@ -295,12 +312,29 @@ mod tests {
 
     #[test]
     fn exporters_and_protocols() {
-        assert_eq!(TracesExporter::parse_list("E", "otlp,console").unwrap().len(), 2);
-        assert_eq!(TracesExporter::parse_list("E", "none").unwrap(), vec![TracesExporter::None]);
+        assert_eq!(
+            TracesExporter::parse_list("E", "otlp,console")
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            TracesExporter::parse_list("E", "none").unwrap(),
+            vec![TracesExporter::None]
+        );
         assert!(TracesExporter::parse_list("E", "none,otlp").is_err());
-        assert!(matches!(TracesExporter::parse_list("E", "zipkin"), Err(ConfigError::Unsupported { .. })));
-        assert_eq!(OtlpProtocol::parse("P", "GRPC").unwrap(), OtlpProtocol::Grpc);
-        assert_eq!(OtlpProtocol::parse("P", "http/json").unwrap(), OtlpProtocol::HttpJson);
+        assert!(matches!(
+            TracesExporter::parse_list("E", "zipkin"),
+            Err(ConfigError::Unsupported { .. })
+        ));
+        assert_eq!(
+            OtlpProtocol::parse("P", "GRPC").unwrap(),
+            OtlpProtocol::Grpc
+        );
+        assert_eq!(
+            OtlpProtocol::parse("P", "http/json").unwrap(),
+            OtlpProtocol::HttpJson
+        );
         assert!(OtlpProtocol::parse("P", "http").is_err());
         assert!(LogFormat::parse("F", "yaml").is_err());
     }

@@ -74,7 +74,11 @@ pub(crate) fn endpoint(setting: &'static str, value: &str) -> Result<url::Url, C
     let url = url::Url::parse(value.trim()).map_err(|e| invalid(e.to_string()))?;
     match url.scheme() {
         "http" | "https" => {}
-        other => return Err(invalid(format!("the scheme {other:?} is neither http nor https"))),
+        other => {
+            return Err(invalid(format!(
+                "the scheme {other:?} is neither http nor https"
+            )));
+        }
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(invalid("it has no host".to_owned()));
@@ -106,8 +110,10 @@ pub(crate) fn key_values(
         let (key, val) = entry
             .split_once('=')
             .ok_or_else(|| invalid("it has no `=`"))?;
-        let key = decode(key.trim()).ok_or_else(|| invalid("the key is not valid UTF-8 after percent-decoding"))?;
-        let val = decode(val.trim()).ok_or_else(|| invalid("the value is not valid UTF-8 after percent-decoding"))?;
+        let key = decode(key.trim())
+            .ok_or_else(|| invalid("the key is not valid UTF-8 after percent-decoding"))?;
+        let val = decode(val.trim())
+            .ok_or_else(|| invalid("the value is not valid UTF-8 after percent-decoding"))?;
         if key.is_empty() {
             return Err(invalid("the key is empty"));
         }
@@ -155,7 +161,10 @@ mod tests {
         assert!(boolean("X", "TRUE").unwrap());
         assert!(!boolean("X", " false ").unwrap());
         let err = boolean("X", "yes").unwrap_err().to_string();
-        assert_eq!(err, r#"X="yes" is not recognised; accepted values: true, false"#);
+        assert_eq!(
+            err,
+            r#"X="yes" is not recognised; accepted values: true, false"#
+        );
     }
 
     #[test]
@@ -206,7 +215,13 @@ mod tests {
             "http://collector:4318/"
         );
         assert!(endpoint("X", "https://c.example.com/otlp").is_ok());
-        for bad in ["collector:4317", "localhost", "ftp://x", "http://", "not a url"] {
+        for bad in [
+            "collector:4317",
+            "localhost",
+            "ftp://x",
+            "http://",
+            "not a url",
+        ] {
             let err = endpoint("X", bad).unwrap_err().to_string();
             assert!(err.contains("expected an absolute URL"), "{bad}: {err}");
         }

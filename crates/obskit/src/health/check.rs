@@ -95,19 +95,22 @@ impl Check {
 pub(crate) struct Registered {
     pub(crate) check: Check,
     pub(crate) last: tokio::sync::Mutex<Option<(Instant, CheckResult)>>,
-    pub(crate) up_gauge: metrics::Gauge,
+    /// Published on the first run, so a check that never ran is absent
+    /// from `/metrics` rather than reported down.
+    pub(crate) up_gauge: std::sync::OnceLock<metrics::Gauge>,
+    pub(crate) make_gauge: Box<dyn Fn() -> metrics::Gauge + Send + Sync>,
 }
 
 impl Registered {
     pub(crate) async fn result(&self) -> CheckResult {
         let mut last = self.last.lock().await;
-        if let Some((at, result)) = last.as_ref() {
-            if at.elapsed() < self.check.cache_for {
-                return CheckResult {
-                    cached: true,
-                    ..result.clone()
-                };
-            }
+        if let Some((at, result)) = last.as_ref()
+            && at.elapsed() < self.check.cache_for
+        {
+            return CheckResult {
+                cached: true,
+                ..result.clone()
+            };
         }
         let start = Instant::now();
         let outcome = tokio::time::timeout(self.check.timeout, (self.check.run)()).await;
@@ -119,13 +122,23 @@ impl Registered {
         };
         let result = CheckResult {
             name: self.check.name.clone(),
-            status: if error.is_none() { Status::Up } else { Status::Down },
+            status: if error.is_none() {
+                Status::Up
+            } else {
+                Status::Down
+            },
             critical: self.check.critical,
             duration_ms: duration.as_secs_f64() * 1000.0,
             error,
             cached: false,
         };
-        self.up_gauge.set(if result.status == Status::Up { 1.0 } else { 0.0 });
+        self.up_gauge
+            .get_or_init(|| (self.make_gauge)())
+            .set(if result.status == Status::Up {
+                1.0
+            } else {
+                0.0
+            });
         *last = Some((Instant::now(), result.clone()));
         result
     }

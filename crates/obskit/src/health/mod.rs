@@ -97,17 +97,16 @@ impl Health {
         if checks.iter().any(|c| c.check.name == check.name) {
             return Err(HealthError::DuplicateCheck(check.name));
         }
-        let up_gauge = self.inner.metrics.gauge(
-            names::HEALTH_CHECK_UP,
-            vec![
-                metrics::Label::new(names::HEALTH_CHECK, check.name.clone()),
-                metrics::Label::new(names::HEALTH_CHECK_CRITICAL, check.critical.to_string()),
-            ],
-        );
+        let metrics = self.inner.metrics.clone();
+        let labels = vec![
+            metrics::Label::new(names::HEALTH_CHECK, check.name.clone()),
+            metrics::Label::new(names::HEALTH_CHECK_CRITICAL, check.critical.to_string()),
+        ];
         checks.push(Arc::new(check::Registered {
             check,
             last: tokio::sync::Mutex::new(None),
-            up_gauge,
+            up_gauge: std::sync::OnceLock::new(),
+            make_gauge: Box::new(move || metrics.gauge(names::HEALTH_CHECK_UP, labels.clone())),
         }));
         Ok(())
     }
@@ -160,8 +159,7 @@ impl Health {
     /// The readiness report: runs (or reuses) every check, concurrently.
     pub async fn readiness(&self) -> Report {
         let checks: Vec<_> = self.inner.checks.read().iter().cloned().collect();
-        let results =
-            futures_util::future::join_all(checks.iter().map(|c| c.result())).await;
+        let results = futures_util::future::join_all(checks.iter().map(|c| c.result())).await;
         let failing = results
             .iter()
             .any(|r| r.critical && r.status == Status::Down);
@@ -207,7 +205,13 @@ mod tests {
         h.register(
             Check::new("db", move || {
                 let fail = f.load(Ordering::SeqCst);
-                async move { if fail { Err("connection refused") } else { Ok(()) } }
+                async move {
+                    if fail {
+                        Err("connection refused")
+                    } else {
+                        Ok(())
+                    }
+                }
             })
             .cache_for(Duration::ZERO),
         )
@@ -225,7 +229,11 @@ mod tests {
         let r = h.readiness().await;
         assert_eq!(r.status, Status::Down);
         assert_eq!(r.checks[0].error.as_deref(), Some("connection refused"));
-        assert_eq!(h.liveness().status, Status::Up, "liveness never depends on checks");
+        assert_eq!(
+            h.liveness().status,
+            Status::Up,
+            "liveness never depends on checks"
+        );
 
         failing.store(false, Ordering::SeqCst);
         assert_eq!(h.readiness().await.status, Status::Up);
@@ -233,7 +241,12 @@ mod tests {
         h.start_draining();
         let r = h.readiness().await;
         assert_eq!((r.status, r.reason), (Status::Down, Some("draining")));
-        assert!(h.inner.metrics.render().contains("obskit_health_ready{service_name=\"test\"} 0"));
+        assert!(
+            h.inner
+                .metrics
+                .render()
+                .contains("obskit_health_ready{service_name=\"test\"} 0")
+        );
     }
 
     #[tokio::test]
@@ -241,7 +254,7 @@ mod tests {
         let h = health();
         h.mark_started();
         h.register(
-            Check::new("hangs", || std::future::pending::<Result<(), String>>())
+            Check::new("hangs", std::future::pending::<Result<(), String>>)
                 .timeout(Duration::from_millis(50)),
         )
         .unwrap();
@@ -285,7 +298,10 @@ mod tests {
         let h = health();
         let ok = || Check::new("db", || async { Ok::<(), String>(()) });
         h.register(ok()).unwrap();
-        assert_eq!(h.register(ok()), Err(HealthError::DuplicateCheck("db".into())));
+        assert_eq!(
+            h.register(ok()),
+            Err(HealthError::DuplicateCheck("db".into()))
+        );
         let bad = Check::new("has space", || async { Ok::<(), String>(()) });
         assert!(matches!(h.register(bad), Err(HealthError::InvalidName(_))));
     }

@@ -44,7 +44,10 @@ pub(crate) fn valid_traceparent(value: &str) -> bool {
     if b.len() < 55 {
         return false;
     }
-    let hex = |s: &[u8]| s.iter().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c));
+    let hex = |s: &[u8]| {
+        s.iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+    };
     let (version, trace, span, flags) = (&b[0..2], &b[3..35], &b[36..52], &b[53..55]);
     if b[2] != b'-' || b[35] != b'-' || b[52] != b'-' {
         return false;
@@ -88,7 +91,9 @@ mod tests {
     fn traceparent_validation_follows_the_w3c_grammar() {
         let ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         assert!(valid_traceparent(ok));
-        assert!(valid_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"));
+        assert!(valid_traceparent(
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"
+        ));
         for bad in [
             "00-4bf92f3577b34da6a3ce929d0e0e47-00f067aa0ba902b7-01",
             "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",

@@ -106,8 +106,16 @@ impl Middleware for ClientMiddleware {
             ],
         );
         active.increment(1.0);
+        // Dropped with the future too, so a caller's timeout cannot leak it.
+        let in_flight = InFlight {
+            active,
+            cx: cx.clone(),
+            done: false,
+        };
         let result = next.run(req, extensions).await;
-        active.decrement(1.0);
+        let mut in_flight = in_flight;
+        in_flight.done = true;
+        drop(in_flight);
 
         let span = cx.span();
         let mut labels = vec![
@@ -118,7 +126,10 @@ impl Middleware for ClientMiddleware {
             Ok(response) => {
                 let code = response.status().as_u16();
                 span.set_attribute(KeyValue::new("http.response.status_code", i64::from(code)));
-                labels.push(Label::new(names::HTTP_RESPONSE_STATUS_CODE, labels::status_str(code)));
+                labels.push(Label::new(
+                    names::HTTP_RESPONSE_STATUS_CODE,
+                    labels::status_str(code),
+                ));
                 if let Some(e) = labels::client_error_type(code) {
                     span.set_attribute(KeyValue::new("error.type", e));
                     span.set_status(Status::error(""));
@@ -137,6 +148,26 @@ impl Middleware for ClientMiddleware {
             .record(start.elapsed().as_secs_f64());
         span.end();
         result
+    }
+}
+
+/// Decrements the active-requests gauge however the call ends, and marks
+/// the span of a call its caller abandoned.
+struct InFlight {
+    active: metrics::Gauge,
+    cx: Context,
+    done: bool,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.active.decrement(1.0);
+        if !self.done {
+            let span = self.cx.span();
+            span.set_attribute(KeyValue::new("error.type", "cancelled"));
+            span.set_status(Status::error("the caller abandoned the request"));
+            span.end();
+        }
     }
 }
 

@@ -30,18 +30,29 @@ use crate::slo::{Slo, SloError, SloSet};
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Paths left out of spans, the access log, RED and SLO figures by default.
-pub const DEFAULT_EXCLUDED_PATHS: &[&str] =
-    &["/health/live", "/health/ready", "/health/startup", "/metrics"];
+pub const DEFAULT_EXCLUDED_PATHS: &[&str] = &[
+    "/health/live",
+    "/health/ready",
+    "/health/startup",
+    "/metrics",
+];
 
 /// Headers never recorded, whatever the allow-list says.
-const NEVER_RECORDED: &[&str] = &["authorization", "proxy-authorization", "cookie", "set-cookie"];
+const NEVER_RECORDED: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
 
 /// A header name that may not be recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HeaderError {
     /// Credentials and cookies are never recorded.
-    #[error("header {0:?} carries credentials and is never recorded; remove it from the allow-list")]
+    #[error(
+        "header {0:?} carries credentials and is never recorded; remove it from the allow-list"
+    )]
     Sensitive(String),
     /// Not a valid header name.
     #[error("{0:?} is not a valid HTTP header name")]
@@ -100,7 +111,10 @@ impl ObskitLayer {
                 metrics: Arc::new(ServerMetrics::new(metrics_handle.clone())),
                 metrics_handle,
                 slos: SloSet::default(),
-                excluded: DEFAULT_EXCLUDED_PATHS.iter().map(|s| (*s).to_owned()).collect(),
+                excluded: DEFAULT_EXCLUDED_PATHS
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
                 access_log: Some(Level::INFO),
                 recorded_headers: Vec::new(),
                 scheme: "http",
@@ -200,7 +214,9 @@ where
         let shared = &self.shared;
         let matched = req.extensions().get::<MatchedPath>().cloned();
         let excluded = {
-            let path = matched.as_ref().map_or(req.uri().path(), MatchedPath::as_str);
+            let path = matched
+                .as_ref()
+                .map_or(req.uri().path(), MatchedPath::as_str);
             shared.excluded.iter().any(|p| p == path)
         };
         if excluded {
@@ -303,7 +319,10 @@ fn start_span<B>(
         attributes.push(KeyValue::new("client.address", addr.ip().to_string()));
         attributes.push(KeyValue::new("client.port", i64::from(addr.port())));
     }
-    attributes.push(KeyValue::new("http.request.header.x-request-id", request_id.as_str().to_owned()));
+    attributes.push(KeyValue::new(
+        "http.request.header.x-request-id",
+        request_id.as_str().to_owned(),
+    ));
     for (header, key) in &shared.recorded_headers {
         if let Some(v) = req.headers().get(header).and_then(|v| v.to_str().ok()) {
             attributes.push(KeyValue::new(key.clone(), v.to_owned()));
@@ -334,7 +353,10 @@ impl State {
     fn finish(self, status: Option<u16>) {
         let elapsed = self.start.elapsed();
         self.active.decrement(1.0);
-        let route = self.route.as_ref().map_or(ROUTE_UNMATCHED, MatchedPath::as_str);
+        let route = self
+            .route
+            .as_ref()
+            .map_or(ROUTE_UNMATCHED, MatchedPath::as_str);
         let failed = status.is_none();
         let code = status.unwrap_or(500);
         self.shared
@@ -357,17 +379,36 @@ impl State {
         }
         if let Some(level) = self.shared.access_log {
             let _attached = self.cx.clone().attach();
-            access_log(level, self.method, route, code, elapsed.as_secs_f64() * 1000.0);
+            access_log(
+                level,
+                self.method,
+                route,
+                code,
+                elapsed.as_secs_f64() * 1000.0,
+            );
         }
         span.end();
     }
 
-    /// The client went away before the response was ready.
+    /// The client went away (or the server gave up) before the response
+    /// was ready. There is no status to record in RED; a latency SLO still
+    /// counts the request bad once it has outlived the threshold.
     fn cancel(self) {
         self.active.decrement(1.0);
+        if !self.shared.slos.is_empty() {
+            let route = self
+                .route
+                .as_ref()
+                .map_or(ROUTE_UNMATCHED, MatchedPath::as_str);
+            self.shared
+                .slos
+                .record_abandoned(self.method, route, self.start.elapsed());
+        }
         let span = self.cx.span();
         span.set_attribute(KeyValue::new("error.type", "cancelled"));
-        span.set_status(Status::error("the request was cancelled before a response was sent"));
+        span.set_status(Status::error(
+            "the request was cancelled before a response was sent",
+        ));
         span.end();
     }
 }
@@ -407,7 +448,12 @@ pin_project_lite::pin_project! {
     impl<F> PinnedDrop for ResponseFuture<F> {
         fn drop(this: Pin<&mut Self>) {
             if let Some(state) = this.project().state.take() {
-                state.cancel();
+                if std::thread::panicking() {
+                    // The handler panicked: the most obvious failure there is.
+                    state.finish(None);
+                } else {
+                    state.cancel();
+                }
             }
         }
     }

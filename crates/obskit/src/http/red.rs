@@ -9,11 +9,14 @@ use parking_lot::RwLock;
 
 use crate::metrics::{MetricsHandle, names};
 
+/// One duration series of a route: method, status, handler failed, handle.
+type DurationSeries = (&'static str, u16, bool, Histogram);
+
 /// Server-side handles: duration histograms and active-request gauges.
 pub(crate) struct ServerMetrics {
     metrics: MetricsHandle,
     /// route → the (method, status, failed) series seen on it.
-    durations: RwLock<HashMap<Arc<str>, Vec<(&'static str, u16, bool, Histogram)>>>,
+    durations: RwLock<HashMap<Arc<str>, Vec<DurationSeries>>>,
     /// (method, scheme) → gauge.
     active: RwLock<Vec<(&'static str, &'static str, Gauge)>>,
 }
@@ -29,19 +32,27 @@ impl ServerMetrics {
 
     /// The duration histogram for one label set. `failed` marks a handler
     /// error (no status from the application), reported as `error_type="_OTHER"`.
-    pub(crate) fn duration(&self, method: &'static str, route: &str, status: u16, failed: bool) -> Histogram {
-        if let Some(series) = self.durations.read().get(route) {
-            if let Some((.., h)) = series
+    pub(crate) fn duration(
+        &self,
+        method: &'static str,
+        route: &str,
+        status: u16,
+        failed: bool,
+    ) -> Histogram {
+        if let Some(series) = self.durations.read().get(route)
+            && let Some((.., h)) = series
                 .iter()
                 .find(|(m, s, f, _)| *m == method && *s == status && *f == failed)
-            {
-                return h.clone();
-            }
+        {
+            return h.clone();
         }
         let mut labels = vec![
             Label::new(names::HTTP_REQUEST_METHOD, method),
             Label::new(names::HTTP_ROUTE, route.to_owned()),
-            Label::new(names::HTTP_RESPONSE_STATUS_CODE, super::labels::status_str(status)),
+            Label::new(
+                names::HTTP_RESPONSE_STATUS_CODE,
+                super::labels::status_str(status),
+            ),
         ];
         let error_type = if failed {
             Some("_OTHER")
@@ -51,10 +62,15 @@ impl ServerMetrics {
         if let Some(e) = error_type {
             labels.push(Label::new(names::ERROR_TYPE, e));
         }
-        let h = self.metrics.histogram(names::HTTP_SERVER_REQUEST_DURATION, labels);
+        let h = self
+            .metrics
+            .histogram(names::HTTP_SERVER_REQUEST_DURATION, labels);
         let mut map = self.durations.write();
         let series = map.entry(Arc::from(route)).or_default();
-        if !series.iter().any(|(m, s, f, _)| *m == method && *s == status && *f == failed) {
+        if !series
+            .iter()
+            .any(|(m, s, f, _)| *m == method && *s == status && *f == failed)
+        {
             series.push((method, status, failed, h.clone()));
         }
         h

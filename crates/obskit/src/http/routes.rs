@@ -34,8 +34,14 @@ where
     let startup = health.clone();
     let ready = health;
     Router::new()
-        .route("/health/live", get(move || async move { report(&live.liveness()) }))
-        .route("/health/startup", get(move || async move { report(&startup.startup()) }))
+        .route(
+            "/health/live",
+            get(move || async move { report(&live.liveness()) }),
+        )
+        .route(
+            "/health/startup",
+            get(move || async move { report(&startup.startup()) }),
+        )
         .route(
             "/health/ready",
             get(move || {

@@ -104,7 +104,11 @@ impl<W> JsonLayer<W> {
         let meta = event.metadata();
         out.push_str("{\"timestamp\":\"");
         use std::fmt::Write as _;
-        let _ = write!(out, "{}", humantime::format_rfc3339_micros(SystemTime::now()));
+        let _ = write!(
+            out,
+            "{}",
+            humantime::format_rfc3339_micros(SystemTime::now())
+        );
         out.push_str("\",\"level\":\"");
         out.push_str(meta.level().as_str());
         out.push_str("\",\"target\":");
@@ -150,11 +154,11 @@ impl<W> JsonLayer<W> {
                 first = false;
                 out.push_str("{\"name\":");
                 push_json_str(out, span.name());
-                if let Some(fields) = span.extensions().get::<SpanFields>() {
-                    if !fields.0.is_empty() {
-                        out.push(',');
-                        out.push_str(&fields.0);
-                    }
+                if let Some(fields) = span.extensions().get::<SpanFields>()
+                    && !fields.0.is_empty()
+                {
+                    out.push(',');
+                    out.push_str(&fields.0);
                 }
                 out.push('}');
             }
@@ -203,7 +207,8 @@ mod tests {
     #[test]
     fn lines_carry_fields_spans_and_otel_ids() {
         let buf = Buf::default();
-        let subscriber = tracing_subscriber::registry().with(JsonLayer::new("svc \"q\"", buf.clone()));
+        let subscriber =
+            tracing_subscriber::registry().with(JsonLayer::new("svc \"q\"", buf.clone()));
         let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
         let tracer = provider.tracer("test");
         tracing::subscriber::with_default(subscriber, || {
@@ -215,7 +220,13 @@ mod tests {
             let _attached = cx.attach();
             let span = tracing::info_span!("work", customer = "c-1", n = 3_u64);
             let _entered = span.enter();
-            tracing::warn!(level = "shadow", ratio = 0.5, ok = true, "inside {}", "span");
+            tracing::warn!(
+                level = "shadow",
+                ratio = 0.5,
+                ok = true,
+                "inside {}",
+                "span"
+            );
             drop(_entered);
             let lines = buf.lines();
             assert_eq!(lines.len(), 2);

@@ -4,7 +4,6 @@
 mod fields;
 pub(crate) mod json;
 
-
 use tracing::Subscriber;
 use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::registry::LookupSpan;

@@ -12,14 +12,17 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use metrics::{Counter, Gauge, Histogram, Key, Label, Metadata, Recorder, SharedString, Unit};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 
 use crate::traces::pipeline::ExportStats;
 
 /// How often histogram buckets are compacted between scrapes.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
-static METADATA: Metadata<'static> = Metadata::new("obskit", metrics::Level::INFO, Some(module_path!()));
+static METADATA: Metadata<'static> =
+    Metadata::new("obskit", metrics::Level::INFO, Some(module_path!()));
 
 /// A shareable handle on obskit's metrics: render them for `/metrics`, or
 /// register more series in the same registry.
@@ -199,7 +202,10 @@ impl MetricsHandle {
             names::BUILD_INFO,
             vec![
                 Label::new(names::SERVICE_VERSION, version.to_owned()),
-                Label::new(names::VCS_REVISION, revision.unwrap_or("unknown").to_owned()),
+                Label::new(
+                    names::VCS_REVISION,
+                    revision.unwrap_or("unknown").to_owned(),
+                ),
                 Label::new(names::OBSKIT_VERSION, env!("CARGO_PKG_VERSION")),
             ],
         )
@@ -207,7 +213,11 @@ impl MetricsHandle {
     }
 
     /// Publishes a counter whose total is read from `read` at every render.
-    pub(crate) fn derive_counter(&self, name: &'static str, read: impl Fn() -> u64 + Send + Sync + 'static) {
+    pub(crate) fn derive_counter(
+        &self,
+        name: &'static str,
+        read: impl Fn() -> u64 + Send + Sync + 'static,
+    ) {
         let counter = self.counter(name, Vec::new());
         counter.absolute(read());
         self.inner.derived.lock().push(Derived {
@@ -235,13 +245,23 @@ impl MetricsHandle {
 struct Forward(Arc<Inner>);
 
 impl Recorder for Forward {
-    fn describe_counter(&self, key: metrics::KeyName, unit: Option<Unit>, description: SharedString) {
+    fn describe_counter(
+        &self,
+        key: metrics::KeyName,
+        unit: Option<Unit>,
+        description: SharedString,
+    ) {
         self.0.recorder.describe_counter(key, unit, description);
     }
     fn describe_gauge(&self, key: metrics::KeyName, unit: Option<Unit>, description: SharedString) {
         self.0.recorder.describe_gauge(key, unit, description);
     }
-    fn describe_histogram(&self, key: metrics::KeyName, unit: Option<Unit>, description: SharedString) {
+    fn describe_histogram(
+        &self,
+        key: metrics::KeyName,
+        unit: Option<Unit>,
+        description: SharedString,
+    ) {
         self.0.recorder.describe_histogram(key, unit, description);
     }
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
@@ -283,8 +303,14 @@ mod tests {
             text.contains(r#"http_server_request_duration_seconds_bucket{service_name="svc",http_route="/a",le="0.01"} 0"#),
             "{text}"
         );
-        assert!(text.contains(r#"obskit_log_lines_dropped_total{service_name="svc"} 7"#), "{text}");
-        assert!(text.contains("# TYPE http_server_request_duration_seconds histogram"), "{text}");
+        assert!(
+            text.contains(r#"obskit_log_lines_dropped_total{service_name="svc"} 7"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE http_server_request_duration_seconds histogram"),
+            "{text}"
+        );
         assert!(!text.contains("summary"), "{text}");
         #[cfg(target_os = "linux")]
         for name in [
@@ -294,7 +320,10 @@ mod tests {
             names::PROCESS_THREADS,
             names::PROCESS_START_TIME_SECONDS,
         ] {
-            assert!(text.contains(&format!("{name}{{")), "{name} missing:\n{text}");
+            assert!(
+                text.contains(&format!("{name}{{")),
+                "{name} missing:\n{text}"
+            );
         }
     }
 }

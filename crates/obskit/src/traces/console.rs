@@ -20,7 +20,12 @@ impl ConsoleExporter {
         let attributes: serde_json::Map<String, serde_json::Value> = span
             .attributes
             .iter()
-            .map(|kv| (kv.key.to_string(), serde_json::Value::String(kv.value.to_string())))
+            .map(|kv| {
+                (
+                    kv.key.to_string(),
+                    serde_json::Value::String(kv.value.to_string()),
+                )
+            })
             .collect();
         let (status, message) = match &span.status {
             Status::Unset => ("unset", String::new()),

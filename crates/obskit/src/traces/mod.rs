@@ -44,7 +44,10 @@ impl sdktrace::SpanProcessor for Shared {
     fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
         self.0.force_flush()
     }
-    fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+    fn shutdown_with_timeout(
+        &self,
+        timeout: std::time::Duration,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
         self.0.shutdown_with_timeout(timeout)
     }
 }
@@ -58,7 +61,11 @@ pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
         .with_resource(resource.clone())
         .with_sampler(sampler(config.sampler));
     let mut processors = Vec::new();
-    let exporters: &[TracesExporter] = if config.sdk_disabled { &[] } else { &config.exporters };
+    let exporters: &[TracesExporter] = if config.sdk_disabled {
+        &[]
+    } else {
+        &config.exporters
+    };
     for exporter in exporters {
         let processor = match exporter {
             TracesExporter::None => continue,
@@ -135,8 +142,9 @@ fn start_otlp(
                     return Ok(AnyExporter::Grpc(exporter));
                 }
                 OtlpProtocol::HttpProtobuf => {
-                    let exporter = otlp_http::HttpProtobufExporter::new(endpoint, &header_list, timeout)
-                        .map_err(|e| StartError::Thread(std::io::Error::other(e)))?;
+                    let exporter =
+                        otlp_http::HttpProtobufExporter::new(endpoint, &header_list, timeout)
+                            .map_err(|e| StartError::Thread(std::io::Error::other(e)))?;
                     return Ok(AnyExporter::Proto(exporter));
                 }
                 OtlpProtocol::HttpJson => {
@@ -199,7 +207,10 @@ enum AnyExporter {
 }
 
 impl sdktrace::SpanExporter for AnyExporter {
-    async fn export(&self, batch: Vec<sdktrace::SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
+    async fn export(
+        &self,
+        batch: Vec<sdktrace::SpanData>,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
         match self {
             Self::Grpc(e) => e.export(batch).await,
             Self::Proto(e) => e.export(batch).await,
@@ -207,7 +218,10 @@ impl sdktrace::SpanExporter for AnyExporter {
         }
     }
 
-    fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+    fn shutdown_with_timeout(
+        &self,
+        timeout: std::time::Duration,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
         match self {
             Self::Grpc(e) => e.shutdown_with_timeout(timeout),
             Self::Proto(e) => e.shutdown_with_timeout(timeout),

@@ -87,7 +87,8 @@ impl SpanExporter for HttpProtobufExporter {
                 Ok(()) => return Ok(()),
                 Err((true, _)) if attempt < MAX_RETRIES => {
                     attempt += 1;
-                    let jitter = Duration::from_millis(fastrand::u64(0..=backoff.as_millis() as u64 / 2));
+                    let jitter =
+                        Duration::from_millis(fastrand::u64(0..=backoff.as_millis() as u64 / 2));
                     tokio::time::sleep(backoff + jitter).await;
                     backoff *= 2;
                 }

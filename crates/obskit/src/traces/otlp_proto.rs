@@ -33,7 +33,7 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
 
 fn varint_len(v: u64) -> usize {
     // 1 byte per 7 bits, at least one.
-    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 fn key_len(field: u32) -> usize {
@@ -217,10 +217,17 @@ fn span(out: &mut Vec<u8>, s: &SpanData) {
         let mut body = Vec::new();
         bytes_field(&mut body, 1, &link.span_context.trace_id().to_bytes());
         bytes_field(&mut body, 2, &link.span_context.span_id().to_bytes());
-        opt_bytes_field(&mut body, 3, link.span_context.trace_state().header().as_bytes());
+        opt_bytes_field(
+            &mut body,
+            3,
+            link.span_context.trace_state().header().as_bytes(),
+        );
         attributes(&mut body, 4, &link.attributes);
         opt_varint_field(&mut body, 5, u64::from(link.dropped_attributes_count));
-        let flags = flags(link.span_context.is_remote(), link.span_context.trace_flags().to_u8());
+        let flags = flags(
+            link.span_context.is_remote(),
+            link.span_context.trace_flags().to_u8(),
+        );
         key(&mut body, 6, FIXED32);
         body.extend_from_slice(&flags.to_le_bytes());
         nested(out, 13, &body);
@@ -232,13 +239,19 @@ fn span(out: &mut Vec<u8>, s: &SpanData) {
         Status::Ok => (1, ""),
         Status::Error { description } => (2, description),
     };
-    let status_len = if message.is_empty() { 0 } else { len_delimited_len(2, message.len()) }
-        + if code == 0 { 0 } else { 1 + varint_len(code) };
+    let status_len = if message.is_empty() {
+        0
+    } else {
+        len_delimited_len(2, message.len())
+    } + if code == 0 { 0 } else { 1 + varint_len(code) };
     key(out, 15, LEN);
     varint(out, status_len as u64);
     opt_bytes_field(out, 2, message.as_bytes());
     opt_varint_field(out, 3, code);
-    let flags = flags(s.parent_span_is_remote, s.span_context.trace_flags().to_u8());
+    let flags = flags(
+        s.parent_span_is_remote,
+        s.span_context.trace_flags().to_u8(),
+    );
     key(out, 16, FIXED32);
     out.extend_from_slice(&flags.to_le_bytes());
 }
@@ -266,7 +279,10 @@ impl Encoder {
     pub(crate) fn encode(&mut self, spans: &[SpanData]) -> Vec<u8> {
         let mut groups: Vec<(&InstrumentationScope, Vec<u8>)> = Vec::new();
         for s in spans {
-            let idx = match groups.iter().position(|(sc, _)| *sc == &s.instrumentation_scope) {
+            let idx = match groups
+                .iter()
+                .position(|(sc, _)| *sc == &s.instrumentation_scope)
+            {
                 Some(i) => i,
                 None => {
                     let mut buf = Vec::with_capacity(spans.len() * 320);
@@ -352,9 +368,15 @@ mod tests {
                 KeyValue::new("empty", ""),
                 KeyValue::new(
                     Key::from("tags"),
-                    Value::Array(Array::String(vec![StringValue::from("a"), StringValue::from("b")])),
+                    Value::Array(Array::String(vec![
+                        StringValue::from("a"),
+                        StringValue::from("b"),
+                    ])),
                 ),
-                KeyValue::new(Key::from("ints"), Value::Array(Array::I64(vec![1, -2, 300]))),
+                KeyValue::new(
+                    Key::from("ints"),
+                    Value::Array(Array::I64(vec![1, -2, 300])),
+                ),
             ],
             dropped_attributes_count: 3,
             events,
@@ -397,7 +419,10 @@ mod tests {
                     res.attributes.sort_by(|a, b| a.key.cmp(&b.key));
                 }
                 rs.scope_spans.sort_by(|a, b| {
-                    a.scope.as_ref().map(|s| s.name.clone()).cmp(&b.scope.as_ref().map(|s| s.name.clone()))
+                    a.scope
+                        .as_ref()
+                        .map(|s| s.name.clone())
+                        .cmp(&b.scope.as_ref().map(|s| s.name.clone()))
                 });
             }
         }

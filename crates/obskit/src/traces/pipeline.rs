@@ -94,8 +94,12 @@ impl ExportProcessor {
         let thread = std::thread::Builder::new()
             .name(format!("obskit-export-{name}"))
             .spawn(move || {
-                let _silence = tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::new());
-                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                let _silence =
+                    tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::new());
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
                     Ok(rt) => rt,
                     Err(e) => {
                         let _ = ready_tx.send(Err(StartError::Thread(e)));
@@ -155,10 +159,8 @@ impl ExportProcessor {
     /// counts as lost ([`ExportStats::unconfirmed`]).
     pub(crate) fn shutdown_within(&self, timeout: Duration) -> bool {
         let done = self.request(Control::Shutdown, timeout);
-        if done {
-            if let Some(thread) = self.thread.lock().take() {
-                let _ = thread.join();
-            }
+        if done && let Some(thread) = self.thread.lock().take() {
+            let _ = thread.join();
         }
         done
     }
@@ -195,7 +197,9 @@ impl SpanProcessor for ExportProcessor {
         if self.spans.try_send(span).is_ok() {
             self.stats.accepted.fetch_add(1, Ordering::Relaxed);
         } else {
-            self.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .dropped_queue_full
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -298,7 +302,8 @@ impl<E: SpanExporter> Worker<E> {
         }
         let spans = std::mem::replace(batch, Vec::with_capacity(self.batch.max_export_batch_size));
         let count = spans.len() as u64;
-        let result = tokio::time::timeout(self.batch.export_timeout, self.exporter.export(spans)).await;
+        let result =
+            tokio::time::timeout(self.batch.export_timeout, self.exporter.export(spans)).await;
         match result {
             Ok(Ok(())) => {
                 self.stats.exported.fetch_add(count, Ordering::Relaxed);

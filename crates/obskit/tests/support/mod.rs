@@ -1,6 +1,6 @@
 //! Shared helpers for the integration tests: configuration from a map of
 //! variables, log capture, and a per-test subscriber.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::print_stderr)]
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -101,7 +101,11 @@ pub fn promtool() -> Option<std::path::PathBuf> {
 }
 
 /// Runs `program args` with `input` on standard input.
-pub fn run_with_stdin(program: &std::path::Path, args: &[&str], input: &str) -> std::process::Output {
+pub fn run_with_stdin(
+    program: &std::path::Path,
+    args: &[&str],
+    input: &str,
+) -> std::process::Output {
     use std::process::{Command, Stdio};
     let mut child = Command::new(program)
         .args(args)
@@ -110,7 +114,12 @@ pub fn run_with_stdin(program: &std::path::Path, args: &[&str], input: &str) -> 
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     child.wait_with_output().expect("wait")
 }
 
