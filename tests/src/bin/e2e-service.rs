@@ -1,0 +1,132 @@
+//! e2e-service: a real obskit service for the cross-artifact tests, set up the way the
+//! template sets one up (configuration from the environment, build info, SLOs, a health
+//! check, the observability routes, `obskit::serve`), with routes that make every kind of
+//! series the stock dashboards and rules read: successes, a parameterised route, server
+//! errors, slow requests that break the latency SLO, and an outgoing call.
+//!
+//! Run with `PORT=0 OTEL_TRACES_EXPORTER=none cargo run -p obskit-e2e --bin e2e-service`;
+//! it listens on 127.0.0.1 and prints `PORT=<n>` on stderr once bound.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use obskit::health::Check;
+use obskit::http::{ObskitLayer, observability_routes};
+use obskit::slo::Slo;
+
+/// How long `GET /slow` takes: above the 300 ms latency SLO.
+const SLOW: Duration = Duration::from_millis(400);
+/// How long the outgoing call of `GET /call` may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let telemetry = obskit::Config::from_env()?
+        .build_info(obskit::build_info!())
+        .install()?;
+
+    let port = port_from_env()?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| {
+            format!("could not listen on 127.0.0.1:{port}; set PORT to a free port or 0")
+        })?;
+    let port = listener
+        .local_addr()
+        .context("the listener has no local address")?
+        .port();
+    let app = app(&telemetry, port)?;
+    announce(port);
+    obskit::serve(listener, app, telemetry).await?;
+    Ok(())
+}
+
+/// Tells the parent process which port was bound (useful with `PORT=0`).
+#[allow(clippy::print_stderr)]
+fn announce(port: u16) {
+    eprintln!("PORT={port}");
+}
+
+/// The routes, the probes and `/metrics`, behind the obskit layer with two SLOs.
+fn app(telemetry: &obskit::Telemetry, port: u16) -> anyhow::Result<Router> {
+    telemetry.health().register(
+        Check::new("self", || async { Ok::<(), String>(()) }).timeout(Duration::from_secs(1)),
+    )?;
+    let slos = [
+        Slo::availability("availability", 0.999)?,
+        Slo::latency("latency", Duration::from_millis(300), 0.99)?,
+    ];
+    let own = SelfCall {
+        client: obskit::http::client(
+            telemetry,
+            obskit::reqwest::Client::builder()
+                .timeout(CALL_TIMEOUT)
+                .build()
+                .context("could not build the HTTP client")?,
+        ),
+        ok_url: format!("http://127.0.0.1:{port}/ok"),
+    };
+    Ok(Router::new()
+        .route("/ok", get(|| async { "ok" }))
+        .route("/users/{id}", get(user))
+        .route(
+            "/fail",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "failed on purpose") }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(SLOW).await;
+                "slow"
+            }),
+        )
+        .route("/call", get(call))
+        .with_state(own)
+        .merge(observability_routes(telemetry))
+        .layer(ObskitLayer::new(telemetry).with_slos(slos)?))
+}
+
+/// `GET /users/{id}`: a route template with a parameter.
+async fn user(Path(id): Path<String>) -> String {
+    format!("user {id}")
+}
+
+/// The instrumented client and the URL `GET /call` calls: this service's own `/ok`.
+#[derive(Clone)]
+struct SelfCall {
+    client: obskit::http::Client,
+    ok_url: String,
+}
+
+/// `GET /call`: one outgoing call through the obskit client; 502 when it fails.
+async fn call(State(own): State<SelfCall>) -> Result<String, (StatusCode, String)> {
+    let response = own.client.get(&own.ok_url).send().await.map_err(|e| {
+        (
+            StatusCode::BAD_GATEWAY,
+            format!("the call to {} failed: {e}", own.ok_url),
+        )
+    })?;
+    let status = response.status();
+    let body = response.text().await.map_err(|e| {
+        (
+            StatusCode::BAD_GATEWAY,
+            format!("reading {} failed: {e}", own.ok_url),
+        )
+    })?;
+    Ok(format!("called /ok: {status} {body}"))
+}
+
+/// Reads `PORT` (0 picks a free port), defaulting to 0.
+fn port_from_env() -> anyhow::Result<u16> {
+    match std::env::var("PORT") {
+        Ok(value) => value.trim().parse().with_context(|| {
+            format!("PORT is `{value}`; set it to a port number, or 0 for any free port")
+        }),
+        Err(std::env::VarError::NotPresent) => Ok(0),
+        Err(err) => Err(err).context("PORT is not valid unicode; set it to a port number"),
+    }
+}

@@ -1,0 +1,628 @@
+//! The stock dashboards and rules against a real Prometheus.
+//!
+//! Starts the `e2e-service` binary (a real obskit service), starts Debian's Prometheus on
+//! 127.0.0.1 with a scrape job for it and the checked-in `alerts/*.rules.yml`, sends known
+//! traffic, then sends every PromQL expression of every dashboard panel, dashboard variable
+//! and rule (`obskit_artifacts::promql_expressions`) to the query API and requires that:
+//! - each one parses and evaluates (`"status": "success"`);
+//! - each dashboard expression returns a number: no dead panel;
+//! - each recording rule returns a number, and every vector selector of every rule (alerting
+//!   and recording) selects at least one series: no rule rests on a series nobody exports.
+//!   Alert expressions themselves normally return nothing (nothing is burning), which is why
+//!   they are checked selector by selector.
+//!
+//! It also checks that Prometheus loaded every rule and evaluates each without error, that the
+//! scrape is up, that every obskit series carries `service_name`, that the counters
+//! Prometheus scraped add up to the traffic sent, and that the alerts this traffic clearly
+//! implies are pending while those about a missing or unready service are not.
+//!
+//! Without Prometheus the test prints a loud SKIPPED and passes, unless `CI` is set.
+#![allow(clippy::print_stderr)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use obskit_artifacts::{promql::vector_selectors, promql_expressions, stock_files};
+
+use support::prometheus::{self, Prometheus, RuleState};
+use support::service::{SERVICE_NAME, Service};
+use support::traffic::{self, Tally};
+
+/// The scrape job's name.
+const JOB: &str = "obskit-e2e";
+/// Rounds of traffic, one a second: enough for every `rate` to see many samples.
+const ROUNDS: u64 = 24;
+/// How long the scraped counters and the rules may take to catch up with the traffic.
+const SETTLE: Duration = Duration::from_secs(30);
+/// The series Prometheus itself adds to every scrape, which carry no `service_name`.
+const SCRAPE_SERIES: [&str; 5] = [
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+];
+
+/// A query that may return nothing because it cannot in a short test, by construction.
+struct AllowedEmpty {
+    /// Where it comes from, exactly as `promql_expressions` names it.
+    place: &'static str,
+    /// The expression or vector selector that returns nothing.
+    query: &'static str,
+    /// Why it cannot return data here.
+    why: &'static str,
+}
+
+/// Every query allowed to return nothing, with the reason. An entry that no longer matches a
+/// query, or whose query does return data, fails the test, so this list cannot go stale.
+const ALLOWED_EMPTY: &[AllowedEmpty] = &[];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_dashboard_panel_and_rule_returns_data_from_a_live_prometheus() {
+    let Some(binary) = prometheus_or_skip() else {
+        return;
+    };
+    let started = Instant::now();
+    let files = stock_files().expect("the stock artifacts render");
+    let expressions = promql_expressions(&files);
+    let rule_count = expressions
+        .iter()
+        .filter(|(place, _)| !is_dashboard(place))
+        .count();
+    assert!(
+        expressions.iter().any(|(p, _)| is_dashboard(p)) && rule_count > 0,
+        "promql_expressions found no dashboard or no rule expressions: {expressions:#?}"
+    );
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service = Service::start();
+    let rule_files = copy_rule_files(dir.path());
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        prometheus::config(JOB, &format!("127.0.0.1:{}", service.port), &rule_files),
+    )
+    .expect("write prometheus.yml");
+    let prom = Prometheus::start(&binary, &config, dir.path()).await;
+    wait_for_first_scrape(&prom).await;
+
+    let tally = traffic::drive(&service.url(""), ROUNDS, Duration::from_secs(1)).await;
+    assert!(
+        tally.surprises.is_empty(),
+        "the service answered unexpectedly:\n{}\n{}",
+        tally.surprises.join("\n"),
+        service.process.tail(20)
+    );
+
+    let mut failures = Vec::new();
+    check_scrape(&prom, &mut failures).await;
+    check_counts(&prom, &tally, &mut failures).await;
+    let rules = wait_for_rules(&prom, rule_count, &mut failures).await;
+    let recording: BTreeSet<&str> = rules
+        .iter()
+        .filter(|r| r.recording)
+        .map(|r| r.name.as_str())
+        .collect();
+    check_slo_figures(&prom, &tally, &mut failures).await;
+    let checked = check_expressions(&prom, &expressions, &recording, &mut failures).await;
+    check_alert_states(&prom, &mut failures).await;
+
+    eprintln!(
+        "live Prometheus: {} expressions and {} rule selectors checked, {} allowed empty, in {:.1?}",
+        expressions.len(),
+        checked.selectors,
+        checked.allowed.len(),
+        started.elapsed()
+    );
+    for allowed in &checked.allowed {
+        eprintln!("  allowed empty: {allowed}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problem(s) with the stock dashboards and rules against a live Prometheus:\n\n{}\n\n{}\n{}",
+        failures.len(),
+        failures.join("\n\n"),
+        prom.process.tail(15),
+        service.process.tail(5)
+    );
+}
+
+/// The Prometheus binary, or `None` after a loud notice when it is missing outside CI.
+fn prometheus_or_skip() -> Option<PathBuf> {
+    if let Some(found) = prometheus::binary() {
+        return Some(found);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "prometheus is not installed and CI is set: install it (`apt-get install prometheus`); \
+         the live dashboard and rule test must run in CI"
+    );
+    eprintln!(
+        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+         !! SKIPPED: prometheus is not installed, so the stock dashboards and rules were !!\n\
+         !! NOT checked against a live Prometheus. Install it: apt-get install prometheus !!\n\
+         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+    );
+    None
+}
+
+/// Dashboard expressions come from `dashboards/…`, rule expressions from `alerts/…`.
+fn is_dashboard(place: &str) -> bool {
+    place.starts_with("dashboards/")
+}
+
+/// The rule or alert name of a rule expression's place (`file › group › name (tier)`).
+fn rule_name(place: &str) -> &str {
+    let last = place.rsplit(" › ").next().unwrap_or(place);
+    last.split(" (").next().unwrap_or(last)
+}
+
+/// Copies the checked-in `alerts/*.rules.yml` into `dir` with only their group intervals
+/// shortened (see `with_fast_group_intervals`), and returns the copies' paths.
+fn copy_rule_files(dir: &Path) -> Vec<PathBuf> {
+    let alerts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../alerts");
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&alerts)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", alerts.display()))
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|p| p.to_string_lossy().ends_with(".rules.yml"))
+        .collect();
+    sources.sort();
+    assert!(
+        !sources.is_empty(),
+        "no *.rules.yml in {}",
+        alerts.display()
+    );
+    sources
+        .iter()
+        .map(|source| {
+            let text = std::fs::read_to_string(source)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()));
+            let (copy, replaced) = prometheus::with_fast_group_intervals(&text);
+            for change in replaced {
+                eprintln!(
+                    "{}: {change} (first evaluation within the test)",
+                    source.display()
+                );
+            }
+            let target = dir.join(source.file_name().expect("a file name"));
+            std::fs::write(&target, copy).expect("write a rule file copy");
+            target
+        })
+        .collect()
+}
+
+/// Waits (bounded) for the first scrape of the service, so that Prometheus sees every
+/// counter from before the first request and the rates cover all the traffic.
+async fn wait_for_first_scrape(prom: &Prometheus) {
+    let query = format!("up{{job=\"{JOB}\"}}");
+    let deadline = Instant::now() + SETTLE;
+    while prom.query(&query).await.samples().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus did not scrape the service within {SETTLE:?}\n{}",
+            prom.process.tail(30)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The scrape is up, and every series the service exported carries its `service_name`.
+async fn check_scrape(prom: &Prometheus, failures: &mut Vec<String>) {
+    let up = prom.query(&format!("up{{job=\"{JOB}\"}}")).await;
+    let values: Vec<String> = up.samples().into_iter().map(|(_, v)| v).collect();
+    if values != ["1"] {
+        failures.push(format!(
+            "up{{job=\"{JOB}\"}} is not one series at 1: {}",
+            up.describe()
+        ));
+    }
+
+    let unlabelled = prom
+        .query(&format!(
+            "count by (__name__) ({{job=\"{JOB}\", service_name=\"\"}})"
+        ))
+        .await;
+    let stray: Vec<String> = names(&unlabelled)
+        .into_iter()
+        .filter(|n| !SCRAPE_SERIES.contains(&n.as_str()))
+        .collect();
+    if !unlabelled.success() || !stray.is_empty() {
+        failures.push(format!(
+            "series scraped from the service without service_name: {stray:?} ({})",
+            unlabelled.describe()
+        ));
+    }
+
+    let services = prom
+        .query(&format!(
+            "count by (service_name) ({{job=\"{JOB}\", service_name!=\"\"}})"
+        ))
+        .await;
+    let found: Vec<String> = services
+        .samples()
+        .iter()
+        .map(|(labels, _)| {
+            labels["service_name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    if found != [SERVICE_NAME] {
+        failures.push(format!(
+            "expected every series to carry service_name=\"{SERVICE_NAME}\", found {found:?}"
+        ));
+    }
+
+    let labelled = prom
+        .query(&format!(
+            "count by (__name__) ({{job=\"{JOB}\", service_name=\"{SERVICE_NAME}\"}})"
+        ))
+        .await;
+    let labelled = names(&labelled);
+    for expected in [
+        "obskit_build_info",
+        "obskit_slo_objective_ratio",
+        "obskit_slo_requests_total",
+        "obskit_health_ready",
+        "http_server_request_duration_seconds_count",
+        "http_server_active_requests",
+        "http_client_request_duration_seconds_count",
+        "process_cpu_seconds_total",
+    ] {
+        if !labelled.contains(expected) {
+            failures.push(format!(
+                "{expected} was not scraped with service_name=\"{SERVICE_NAME}\"; scraped: {labelled:?}"
+            ));
+        }
+    }
+}
+
+fn names(answer: &prometheus::Answer) -> BTreeSet<String> {
+    answer
+        .samples()
+        .iter()
+        .filter_map(|(labels, _)| labels.get("__name__")?.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Waits (bounded) until Prometheus has scraped the counters after the last request, then
+/// compares them with what the traffic sent.
+async fn check_counts(prom: &Prometheus, tally: &Tally, failures: &mut Vec<String>) {
+    let server = format!("http_server_request_duration_seconds_count{{job=\"{JOB}\"}}");
+    let total_query = format!("sum({server})");
+    let expected_total = tally.server_total().to_string();
+    let deadline = Instant::now() + SETTLE;
+    let mut total = prom.query(&total_query).await;
+    while total.samples().first().map(|(_, v)| v.as_str()) != Some(expected_total.as_str())
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        total = prom.query(&total_query).await;
+    }
+    if total.samples().first().map(|(_, v)| v.as_str()) != Some(expected_total.as_str()) {
+        failures.push(format!(
+            "{total_query} should be {expected_total} (the requests sent) within {SETTLE:?}, got {}",
+            total.describe()
+        ));
+        return;
+    }
+
+    let count = "http_server_request_duration_seconds_count";
+    let mut expected: Vec<(String, u64)> = Vec::new();
+    for (route, n) in &tally.server_by_route {
+        expected.push((
+            format!("sum({count}{{job=\"{JOB}\", http_route=\"{route}\"}})"),
+            *n,
+        ));
+    }
+    for (status, n) in &tally.server_by_status {
+        expected.push((
+            format!("sum({count}{{job=\"{JOB}\", http_response_status_code=\"{status}\"}})"),
+            *n,
+        ));
+    }
+    expected.push((
+        format!("sum(http_client_request_duration_seconds_count{{job=\"{JOB}\"}})"),
+        tally.client_calls,
+    ));
+    // Every request counts once per SLO, and availability counts exactly the 5xx bad. (Latency
+    // is not compared: a request may exceed 300 ms on a loaded machine without being /slow.)
+    for slo in ["availability", "latency"] {
+        expected.push((
+            format!("sum(obskit_slo_requests_total{{job=\"{JOB}\", slo=\"{slo}\"}})"),
+            tally.server_total(),
+        ));
+    }
+    expected.push((
+        format!(
+            "sum(obskit_slo_requests_total{{job=\"{JOB}\", slo=\"availability\", result=\"bad\"}})"
+        ),
+        tally
+            .server_by_status
+            .get(&500)
+            .copied()
+            .unwrap_or_default(),
+    ));
+    let mut wrong = Vec::new();
+    for (query, want) in expected {
+        let answer = prom.query(&query).await;
+        if answer.samples().first().map(|(_, v)| v.as_str()) != Some(want.to_string().as_str()) {
+            wrong.push(format!(
+                "{query} should be {want}, got {}",
+                answer.describe()
+            ));
+        }
+    }
+    failures.extend(wrong.into_iter().map(|w| format!("known traffic: {w}")));
+}
+
+/// The period figures of the availability SLO are the traffic-weighted ones the traffic
+/// implies: SLI = 1 - 5xx / requests, remaining budget = 1 - (1 - SLI) / (1 - 0.999). Exact up
+/// to rounding: every counter starts at 0 before the first scrape and all are scraped at the
+/// same instants, so `increase` extrapolates them alike and the ratio is the true one.
+async fn check_slo_figures(prom: &Prometheus, tally: &Tally, failures: &mut Vec<String>) {
+    let bad = tally
+        .server_by_status
+        .get(&500)
+        .copied()
+        .unwrap_or_default() as f64;
+    let sli = 1.0 - bad / tally.server_total() as f64;
+    let expected = [
+        ("service_name_slo:obskit_slo_sli:ratio_period", sli),
+        (
+            "service_name_slo:obskit_slo_error_budget_remaining:ratio_period",
+            1.0 - (1.0 - sli) / (1.0 - 0.999),
+        ),
+    ];
+    for (record, want) in expected {
+        let query = format!("{record}{{service_name=\"{SERVICE_NAME}\", slo=\"availability\"}}");
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            let answer = prom.query(&query).await;
+            let got = answer
+                .samples()
+                .first()
+                .and_then(|(_, v)| v.parse::<f64>().ok());
+            if got.is_some_and(|g| (g - want).abs() < 1e-6) {
+                break;
+            }
+            if Instant::now() >= deadline {
+                failures.push(format!(
+                    "known traffic: {query} should be {want:.6} ({bad} of {} requests failed), got {}",
+                    tally.server_total(),
+                    answer.describe()
+                ));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// Waits (bounded) until Prometheus has loaded every rule, evaluated each at least once
+/// without error, and every recording rule has produced a series; reports what did not.
+async fn wait_for_rules(
+    prom: &Prometheus,
+    rule_count: usize,
+    failures: &mut Vec<String>,
+) -> Vec<RuleState> {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let rules = prom.rules().await;
+        let mut waiting = Vec::new();
+        if rules.len() != rule_count {
+            waiting.push(format!(
+                "Prometheus loaded {} rules, the stock files hold {rule_count}",
+                rules.len()
+            ));
+        }
+        for rule in &rules {
+            if !rule.evaluated || rule.health != "ok" {
+                waiting.push(format!(
+                    "{} › {} › {}: health {:?}, evaluated {}, last error {:?}",
+                    rule.file, rule.group, rule.name, rule.health, rule.evaluated, rule.last_error
+                ));
+            } else if rule.recording && prom.query(&rule.name).await.samples().is_empty() {
+                waiting.push(format!(
+                    "{} › {} › {}: the recording rule has produced no series",
+                    rule.file, rule.group, rule.name
+                ));
+            }
+        }
+        if waiting.is_empty() {
+            return rules;
+        }
+        if Instant::now() >= deadline {
+            failures.extend(
+                waiting
+                    .into_iter()
+                    .map(|w| format!("rules not ready within {SETTLE:?}: {w}")),
+            );
+            return rules;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Alerts the known traffic must have started (pending or firing), each as an alert name and
+/// the labels that identify it. The traffic is far from each threshold: 1 request in 17 fails
+/// (5.9 %, against 1 % and 14.4 × 0.1 % = 1.44 %), 1 in 17 takes 400 ms (p99 ≈ 0.46 s against
+/// 300 ms), and about 400 requests pass every minimum-traffic guard these alerts have.
+const EXPECTED_ALERTS: [(&str, &[(&str, &str)]); 3] = [
+    ("ObskitHighErrorRatio", &[]),
+    ("ObskitHighLatency", &[("slo", "latency")]),
+    (
+        "ObskitSloErrorBudgetBurn",
+        &[("slo", "availability"), ("tier", "page-1h")],
+    ),
+];
+/// Alerts a healthy, scraped, probed service must not even have pending.
+const QUIET_ALERTS: [&str; 3] = ["ObskitTargetDown", "ObskitServiceAbsent", "ObskitNotReady"];
+
+/// The alert rules join the real series correctly: the alerts the traffic implies are pending
+/// or firing for this service, and the ones about a missing or unready service are quiet.
+async fn check_alert_states(prom: &Prometheus, failures: &mut Vec<String>) {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let alerts = prom.query("ALERTS").await;
+        let samples = alerts.samples();
+        let label = |labels: &serde_json::Map<String, serde_json::Value>, name: &str| {
+            labels
+                .get(name)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let mut problems = Vec::new();
+        for (name, wanted) in EXPECTED_ALERTS {
+            let found = samples.iter().any(|(labels, _)| {
+                label(labels, "alertname") == name
+                    && label(labels, "service_name") == SERVICE_NAME
+                    && wanted.iter().all(|(k, v)| label(labels, k) == *v)
+            });
+            if !found {
+                problems.push(format!(
+                    "{name} {wanted:?} for service_name=\"{SERVICE_NAME}\" should be pending or firing"
+                ));
+            }
+        }
+        for name in QUIET_ALERTS {
+            if samples
+                .iter()
+                .any(|(labels, _)| label(labels, "alertname") == name)
+            {
+                problems.push(format!(
+                    "{name} should be quiet for a healthy, scraped, probed service"
+                ));
+            }
+        }
+        if problems.is_empty() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let present: Vec<String> = samples
+                .iter()
+                .map(|(labels, _)| {
+                    let shown = ["alertname", "alertstate", "service_name", "slo", "tier"]
+                        .map(|k| format!("{k}={}", label(labels, k)));
+                    format!("{{{}}}", shown.join(", "))
+                })
+                .collect();
+            failures.extend(problems.into_iter().map(|p| {
+                format!(
+                    "alert state: {p}; ALERTS ({}): {present:?}",
+                    alerts.describe()
+                )
+            }));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// What [`check_expressions`] did besides recording failures.
+struct Checked {
+    /// How many rule selectors it queried.
+    selectors: usize,
+    /// The allow-list entries it used, described.
+    allowed: Vec<String>,
+}
+
+/// Sends every expression (and every rule's vector selectors) to Prometheus.
+async fn check_expressions(
+    prom: &Prometheus,
+    expressions: &[(String, String)],
+    recording: &BTreeSet<&str>,
+    failures: &mut Vec<String>,
+) -> Checked {
+    let mut used = vec![false; ALLOWED_EMPTY.len()];
+    let mut empty = |place: &str, query: &str, what: &str, answer: String| -> Option<String> {
+        match ALLOWED_EMPTY
+            .iter()
+            .position(|a| a.place == place && a.query == query)
+        {
+            Some(i) => {
+                used[i] = true;
+                None
+            }
+            None => Some(format!("{place}\n  {what}: {query}\n  returned: {answer}")),
+        }
+    };
+    let mut selectors = 0;
+    let mut found = Vec::new();
+    for (place, expr) in expressions {
+        let answer = prom.query(expr).await;
+        if !answer.success() {
+            found.push(format!(
+                "{place}\n  expression: {expr}\n  failed: {}",
+                answer.describe()
+            ));
+            continue;
+        }
+        if is_dashboard(place) {
+            if !answer.has_number() {
+                found.extend(empty(
+                    place,
+                    expr,
+                    "dead panel, expression",
+                    answer.describe(),
+                ));
+            }
+            continue;
+        }
+        if recording.contains(rule_name(place)) && !answer.has_number() {
+            found.extend(empty(
+                place,
+                expr,
+                "recording rule returns no number, expression",
+                answer.describe(),
+            ));
+        }
+        for selector in vector_selectors(expr) {
+            selectors += 1;
+            let answer = prom.query(&selector).await;
+            if !answer.success() || answer.samples().is_empty() {
+                found.extend(empty(
+                    place,
+                    &selector,
+                    "rule on a series that does not exist, selector",
+                    answer.describe(),
+                ));
+            }
+        }
+    }
+    let mut allowed = Vec::new();
+    for (entry, used) in ALLOWED_EMPTY.iter().zip(used) {
+        if used {
+            allowed.push(format!("{} › {}: {}", entry.place, entry.query, entry.why));
+        } else {
+            found.push(format!(
+                "stale allow-list entry (its query returned data, or no longer exists): {} › {}",
+                entry.place, entry.query
+            ));
+        }
+    }
+    failures.extend(found);
+    Checked { selectors, allowed }
+}
+
+#[test]
+fn rule_names_are_read_from_places() {
+    assert_eq!(
+        rule_name(
+            "alerts/obskit-slo.rules.yml › obskit-slo-alerts › ObskitSloErrorBudgetBurn (page-1h)"
+        ),
+        "ObskitSloErrorBudgetBurn"
+    );
+    assert_eq!(
+        rule_name("alerts/obskit-slo.rules.yml › obskit-slo-recording › a:b:rate5m"),
+        "a:b:rate5m"
+    );
+    assert!(is_dashboard("dashboards/obskit-slo.json › Objective › A"));
+    assert!(!is_dashboard("alerts/obskit-red.rules.yml › g › A"));
+}

@@ -1,0 +1,144 @@
+//! Known traffic: rounds of requests, once a second, that mix every kind of request the
+//! dashboards and rules look at (successes, a route with a parameter, server errors, requests
+//! slower than the latency SLO, outgoing calls, unmatched paths), plus the readiness probe a
+//! kubelet would send. Counts what the service should have recorded.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+/// One kind of request of a round.
+struct Kind {
+    /// The path sent (`{n}` is replaced by a counter).
+    path: &'static str,
+    /// The route template the service records it under, `None` for an unmatched path.
+    route: Option<&'static str>,
+    /// The status the service must answer.
+    status: u16,
+    /// How many of them each round sends.
+    per_round: u64,
+}
+
+/// The mix of one round: 15 requests, of which one fails and one is slow.
+const ROUND: [Kind; 6] = [
+    Kind {
+        path: "/ok",
+        route: Some("/ok"),
+        status: 200,
+        per_round: 6,
+    },
+    Kind {
+        path: "/users/{n}",
+        route: Some("/users/{id}"),
+        status: 200,
+        per_round: 4,
+    },
+    Kind {
+        path: "/fail",
+        route: Some("/fail"),
+        status: 500,
+        per_round: 1,
+    },
+    Kind {
+        path: "/slow",
+        route: Some("/slow"),
+        status: 200,
+        per_round: 1,
+    },
+    Kind {
+        path: "/call",
+        route: Some("/call"),
+        status: 200,
+        per_round: 2,
+    },
+    Kind {
+        path: "/no/such/path",
+        route: None,
+        status: 404,
+        per_round: 1,
+    },
+];
+
+/// What the traffic should have left in the service's counters.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    /// Server requests per route template, the ones `/call` makes to `/ok` included.
+    pub(crate) server_by_route: BTreeMap<&'static str, u64>,
+    /// Server requests per status code.
+    pub(crate) server_by_status: BTreeMap<u16, u64>,
+    /// Outgoing calls the service made.
+    pub(crate) client_calls: u64,
+    /// Requests whose answer was not the expected one.
+    pub(crate) surprises: Vec<String>,
+}
+
+impl Tally {
+    /// All server requests.
+    pub(crate) fn server_total(&self) -> u64 {
+        self.server_by_status.values().sum()
+    }
+}
+
+/// Sends `rounds` rounds to `base` (`http://127.0.0.1:<port>`), one every `every`; the
+/// requests of a round run concurrently.
+pub(crate) async fn drive(base: &str, rounds: u64, every: Duration) -> Tally {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("an HTTP client");
+    let mut tally = Tally::default();
+    let mut ticker = tokio::time::interval(every);
+    let mut n = 0_u64;
+    for _ in 0..rounds {
+        ticker.tick().await;
+        let mut requests = JoinSet::new();
+        // The kubelet's readiness probe: not counted by RED, but it keeps obskit_health_ready current.
+        spawn_get(&mut requests, &client, format!("{base}/health/ready"), 200);
+        for kind in &ROUND {
+            for _ in 0..kind.per_round {
+                n += 1;
+                let path = kind.path.replace("{n}", &n.to_string());
+                spawn_get(&mut requests, &client, format!("{base}{path}"), kind.status);
+            }
+            if let Some(route) = kind.route {
+                *tally.server_by_route.entry(route).or_default() += kind.per_round;
+            }
+            *tally.server_by_status.entry(kind.status).or_default() += kind.per_round;
+            if kind.path == "/call" {
+                // Each /call makes one outgoing call to /ok, which the service also serves.
+                tally.client_calls += kind.per_round;
+                *tally.server_by_route.entry("/ok").or_default() += kind.per_round;
+                *tally.server_by_status.entry(200).or_default() += kind.per_round;
+            }
+        }
+        while let Some(done) = requests.join_next().await {
+            if let Ok(Err(surprise)) = done {
+                tally.surprises.push(surprise);
+            }
+        }
+    }
+    tally
+}
+
+fn spawn_get(
+    set: &mut JoinSet<Result<(), String>>,
+    client: &reqwest::Client,
+    url: String,
+    expected: u16,
+) {
+    let client = client.clone();
+    set.spawn(async move {
+        match client.get(&url).send().await {
+            Ok(response) if response.status().as_u16() == expected => {
+                let _ = response.bytes().await;
+                Ok(())
+            }
+            Ok(response) => Err(format!(
+                "GET {url}: {} (expected {expected})",
+                response.status()
+            )),
+            Err(e) => Err(format!("GET {url}: {e}")),
+        }
+    });
+}
