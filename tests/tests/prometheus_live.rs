@@ -36,7 +36,7 @@ const JOB: &str = "obskit-e2e";
 /// Rounds of traffic, one a second: enough for every `rate` to see many samples.
 const ROUNDS: u64 = 24;
 /// How long the scraped counters and the rules may take to catch up with the traffic.
-const SETTLE: Duration = Duration::from_secs(30);
+const SETTLE: Duration = Duration::from_secs(20);
 /// The series Prometheus itself adds to every scrape, which carry no `service_name`.
 const SCRAPE_SERIES: [&str; 5] = [
     "up",
