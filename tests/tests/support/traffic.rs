@@ -93,7 +93,9 @@ pub(crate) async fn drive(base: &str, rounds: u64, every: Duration) -> Tally {
     for _ in 0..rounds {
         ticker.tick().await;
         let mut requests = JoinSet::new();
-        // The kubelet's readiness probe: not counted by RED, but it keeps obskit_health_ready current.
+        // The kubelet's readiness probe: not counted by RED. obskit only updates
+        // obskit_health_ready when /health/ready is probed; it reads 0 until the first probe,
+        // so without this a healthy service would have ObskitNotReady pending.
         spawn_get(&mut requests, &client, format!("{base}/health/ready"), 200);
         for kind in &ROUND {
             for _ in 0..kind.per_round {
