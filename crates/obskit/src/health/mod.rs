@@ -29,6 +29,9 @@ pub use report::{CheckResult, Report, Status};
 
 use crate::metrics::{MetricsHandle, names};
 
+/// How often readiness is re-evaluated in the background once started.
+pub const REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A check could not be registered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -113,8 +116,27 @@ impl Health {
 
     /// Marks start-up complete: the startup probe passes and readiness
     /// depends on the checks from now on.
+    ///
+    /// Inside a tokio runtime this also starts a background task that
+    /// re-evaluates readiness every [`REFRESH_INTERVAL`] (reusing cached
+    /// check results), so `obskit_health_ready` and `obskit_health_check_up`
+    /// stay current even where nothing probes `/health/ready`.
     pub fn mark_started(&self) {
-        self.inner.started.store(true, Ordering::SeqCst);
+        if self.inner.started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let weak = Arc::downgrade(&self.inner);
+            runtime.spawn(async move {
+                loop {
+                    let Some(inner) = weak.upgrade() else { return };
+                    let health = Health { inner };
+                    let _ = health.readiness().await;
+                    drop(health);
+                    tokio::time::sleep(REFRESH_INTERVAL).await;
+                }
+            });
+        }
     }
 
     /// Starts draining: readiness fails from now on, so load balancers stop
@@ -246,6 +268,41 @@ mod tests {
                 .metrics
                 .render()
                 .contains("obskit_health_ready{service_name=\"test\"} 0")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_ready_gauge_is_kept_current_without_probes() {
+        let h = health();
+        h.register(Check::new("db", || async { Ok::<(), String>(()) }))
+            .unwrap();
+        let text = h.inner.metrics.render();
+        assert!(
+            text.contains("obskit_health_ready{service_name=\"test\"} 0"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("obskit_health_check_up{"),
+            "never ran: {text}"
+        );
+        h.mark_started();
+        let mut text = String::new();
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            text = h.inner.metrics.render();
+            if text.contains("obskit_health_ready{service_name=\"test\"} 1") {
+                break;
+            }
+        }
+        assert!(
+            text.contains("obskit_health_ready{service_name=\"test\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"obskit_health_check_up{service_name="test",check="db",critical="true"} 1"#
+            ),
+            "{text}"
         );
     }
 
