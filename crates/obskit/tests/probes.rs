@@ -304,7 +304,9 @@ async fn concurrent_probes_share_one_cached_run() {
         1,
         "probes must not hammer the dependency"
     );
-    assert_eq!(cached, 9);
+    // Ten probes, one run: either a probe ran it and nine reused it, or the
+    // background refresh (started by `mark_started`) ran it and all ten did.
+    assert!(cached >= 9, "{cached} cached results");
 }
 
 /// `Server::admin` serves the probes and `/metrics` on their own port; a
