@@ -105,6 +105,9 @@ pub enum InitError {
         #[source]
         source: opentelemetry_otlp::ExporterBuildError,
     },
+    /// The background log writer thread could not start.
+    #[error("cannot start the log writer thread: {0}")]
+    LogWriter(#[source] std::io::Error),
     /// The background export thread could not start.
     #[error("cannot start the span export thread: {0}")]
     ExportThread(#[source] std::io::Error),

@@ -9,7 +9,6 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{SdkTracerProvider, Tracer};
 use tracing::Subscriber;
 use tracing::level_filters::LevelFilter;
-use tracing_appender::non_blocking::{ErrorCounter, WorkerGuard};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
@@ -50,8 +49,8 @@ pub struct Telemetry {
     pub(crate) health: crate::health::Health,
     provider: SdkTracerProvider,
     traces: Traces,
-    log_guard: Option<WorkerGuard>,
-    log_dropped: ErrorCounter,
+    log_guard: Option<logs::WriterGuard>,
+    log_dropped: logs::DroppedLines,
     shutdown_timeout: Duration,
     pub(crate) drain_delay: Duration,
     pub(crate) inflight_timeout: Duration,
@@ -156,11 +155,9 @@ impl Config {
         );
         metrics.track_spans(&traces.stats);
 
-        let writer = logs::writer(&self, output);
+        let writer = logs::writer(&self, output).map_err(InitError::LogWriter)?;
         let dropped = writer.dropped.clone();
-        metrics.derive_counter(names::LOG_LINES_DROPPED_TOTAL, move || {
-            dropped.dropped_lines() as u64
-        });
+        metrics.derive_counter(names::LOG_LINES_DROPPED_TOTAL, move || dropped.get());
 
         // Log events inside spans reach the logs with the trace id; only
         // warnings and errors are also copied into the span, where they mark
@@ -279,7 +276,7 @@ impl Telemetry {
         ShutdownReport {
             spans_exported: self.traces.stats.exported(),
             spans_dropped: self.traces.stats.unconfirmed(),
-            log_lines_dropped: self.log_dropped.dropped_lines() as u64,
+            log_lines_dropped: self.log_dropped.get(),
             timed_out,
             elapsed,
         }
@@ -300,8 +297,8 @@ struct Parts {
     provider: SdkTracerProvider,
     processors: Vec<Arc<traces::pipeline::ExportProcessor>>,
     stats: Arc<traces::pipeline::ExportStats>,
-    log_guard: Option<WorkerGuard>,
-    log_dropped: ErrorCounter,
+    log_guard: Option<logs::WriterGuard>,
+    log_dropped: logs::DroppedLines,
     timeout: Duration,
 }
 
@@ -329,12 +326,18 @@ impl Parts {
             elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
             "telemetry shut down"
         );
-        // Dropping the writer's guard flushes the log lines still queued.
-        drop(self.log_guard.take());
+        // Writes the log lines still buffered, within what is left of the bound.
+        if let Some(guard) = self.log_guard.take() {
+            guard.finish(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(100)),
+            );
+        }
         ShutdownReport {
             spans_exported,
             spans_dropped,
-            log_lines_dropped: self.log_dropped.dropped_lines() as u64,
+            log_lines_dropped: self.log_dropped.get(),
             timed_out,
             elapsed: start.elapsed(),
         }

@@ -3,11 +3,13 @@
 
 mod fields;
 pub(crate) mod json;
+mod writer;
 
 use tracing::Subscriber;
-use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer};
+
+pub(crate) use writer::{DroppedLines, LineWriter, WriterGuard};
 
 use crate::config::{Config, LogFormat};
 
@@ -17,34 +19,24 @@ pub(crate) enum Output {
     Writer(Box<dyn std::io::Write + Send + 'static>),
 }
 
-/// The writer half: a bounded queue drained by a background thread.
+/// The writer half: a bounded buffer drained by a background thread.
 pub(crate) struct Writer {
-    pub(crate) writer: NonBlocking,
-    pub(crate) guard: WorkerGuard,
-    pub(crate) dropped: ErrorCounter,
+    pub(crate) writer: LineWriter,
+    pub(crate) guard: WriterGuard,
+    pub(crate) dropped: DroppedLines,
 }
 
-pub(crate) fn writer(config: &Config, output: Output) -> Writer {
-    let builder = NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(config.log_buffer_lines)
-        .thread_name("obskit-log-writer");
-    let (writer, guard) = match output {
-        // Buffered: the writer thread flushes whenever its queue runs dry,
-        // so lines leave promptly but a burst costs one write(2), not one
-        // per line (standard output is otherwise line-buffered).
-        Output::Stdout => builder.finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stdout(),
-        )),
-        Output::Writer(w) => builder.finish(w),
+pub(crate) fn writer(config: &Config, output: Output) -> std::io::Result<Writer> {
+    let output: Box<dyn std::io::Write + Send> = match output {
+        Output::Stdout => Box::new(std::io::stdout()),
+        Output::Writer(w) => w,
     };
-    let dropped = writer.error_counter();
-    Writer {
+    let (writer, dropped, guard) = LineWriter::start(output, config.log_buffer_lines)?;
+    Ok(Writer {
         writer,
         guard,
         dropped,
-    }
+    })
 }
 
 /// The filter applied to the whole stack, spans and events, logs and traces alike.
@@ -59,7 +51,7 @@ pub(crate) fn filter(config: &Config) -> EnvFilter {
 pub(crate) fn layer<S>(
     config: &Config,
     service_name: &str,
-    writer: NonBlocking,
+    writer: LineWriter,
 ) -> Box<dyn Layer<S> + Send + Sync + 'static>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
