@@ -32,9 +32,8 @@ impl RequestId {
     /// A fresh random id: 32 lowercase hex digits.
     pub fn generate() -> Self {
         let mut out = String::with_capacity(32);
-        use std::fmt::Write;
-        let _ = write!(out, "{:032x}", fastrand::u128(..));
-        Self(out.into())
+        crate::logs::push_hex(&mut out, &fastrand::u128(..).to_be_bytes());
+        Self(out.into_boxed_str())
     }
 
     /// The id as text.

@@ -11,7 +11,7 @@ use std::time::Instant;
 use axum::extract::{ConnectInfo, MatchedPath};
 use http::{HeaderName, HeaderValue, Request, Response};
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::Tracer;
 use tower_layer::Layer;
@@ -274,6 +274,21 @@ fn start_span<B>(
     request_id: &RequestId,
     parent: &Context,
 ) -> opentelemetry_sdk::trace::Span {
+    // The sampler decides first, on the method alone (obskit's samplers look
+    // at the trace id and the parent, never the name or attributes); only a
+    // span that records gets its name and attributes, so an unsampled
+    // request allocates nothing for them.
+    let short_name: &'static str = if method == "_OTHER" { "HTTP" } else { method };
+    let mut span = shared.tracer.build_with_context(
+        shared
+            .tracer
+            .span_builder(short_name)
+            .with_kind(SpanKind::Server),
+        parent,
+    );
+    if !span.is_recording() {
+        return span;
+    }
     let name = match (method, route) {
         ("_OTHER", _) => "HTTP".to_owned(),
         (m, Some(r)) => {
@@ -328,14 +343,9 @@ fn start_span<B>(
             attributes.push(KeyValue::new(key.clone(), v.to_owned()));
         }
     }
-    shared.tracer.build_with_context(
-        shared
-            .tracer
-            .span_builder(name)
-            .with_kind(SpanKind::Server)
-            .with_attributes(attributes),
-        parent,
-    )
+    span.update_name(name);
+    span.set_attributes(attributes);
+    span
 }
 
 struct State {

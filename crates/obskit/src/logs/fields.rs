@@ -12,6 +12,23 @@ use tracing::field::{Field, Visit};
 /// Appends `s` as a JSON string literal, quotes included.
 pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
+    push_escaped(out, s);
+    out.push('"');
+}
+
+/// A `fmt::Write` that escapes what is written into a JSON string body, so
+/// `Debug` and `Display` values are formatted straight into the line.
+pub(crate) struct Escaped<'a>(pub(crate) &'a mut String);
+
+impl Write for Escaped<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        push_escaped(self.0, s);
+        Ok(())
+    }
+}
+
+/// Appends `s` escaped for the inside of a JSON string.
+fn push_escaped(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -33,7 +50,6 @@ pub(crate) fn push_json_str(out: &mut String, s: &str) {
         start = i + 1;
     }
     out.push_str(&s[start..]);
-    out.push('"');
 }
 
 /// Keys obskit writes itself; a field with one of these names is written
@@ -128,32 +144,92 @@ impl Visit for JsonFields<'_> {
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if self.key(field) {
-            let mut text = String::new();
-            let _ = write!(text, "{value:?}");
-            push_json_str(self.out, &text);
+            self.out.push('"');
+            let _ = write!(Escaped(self.out), "{value:?}");
+            self.out.push('"');
         }
     }
 }
 
-/// Extracts the `message` field of an event (formatted with `Display`).
+/// Writes the `message` field of an event, escaped, into a JSON string body.
 pub(crate) struct Message<'a>(pub(crate) &'a mut String);
 
 impl Visit for Message<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
-            self.0.push_str(value);
+            push_escaped(self.0, value);
         }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
-            let _ = write!(self.0, "{value:?}");
+            let _ = write!(Escaped(self.0), "{value:?}");
         }
     }
+}
+
+/// Appends `bytes` as lowercase hex.
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+}
+
+/// Appends the RFC 3339 UTC timestamp of `now` with microseconds, e.g.
+/// `2026-11-21T10:00:00.123456Z`. The date and time part is formatted
+/// once per second per thread.
+pub(crate) fn push_timestamp(out: &mut String, now: std::time::SystemTime) {
+    use std::cell::RefCell;
+    thread_local! {
+        static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let since = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since.as_secs();
+    SECOND.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.0 != secs {
+            let whole = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            cached.1 = humantime::format_rfc3339_seconds(whole).to_string();
+            cached.1.pop(); // the trailing `Z`
+            cached.0 = secs;
+        }
+        out.push_str(&cached.1);
+    });
+    let micros = since.subsec_micros();
+    out.push('.');
+    let mut digits = itoa::Buffer::new();
+    let text = digits.format(micros);
+    for _ in text.len()..6 {
+        out.push('0');
+    }
+    out.push_str(text);
+    out.push('Z');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_with_microseconds() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_micros(1_795_000_000_000_042);
+        let mut out = String::new();
+        push_timestamp(&mut out, t);
+        assert_eq!(out, humantime::format_rfc3339_micros(t).to_string());
+        out.clear();
+        push_timestamp(&mut out, t + std::time::Duration::from_micros(999_000));
+        assert!(out.ends_with(".999042Z"), "{out}");
+    }
+
+    #[test]
+    fn hex_is_lowercase_and_padded() {
+        let mut out = String::new();
+        push_hex(&mut out, &[0x00, 0x0f, 0xab, 0xff]);
+        assert_eq!(out, "000fabff");
+    }
 
     #[test]
     fn strings_are_escaped_as_json_requires() {

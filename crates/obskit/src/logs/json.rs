@@ -18,7 +18,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::fields::{JsonFields, Message, push_json_str};
+use super::fields::{JsonFields, Message, push_hex, push_json_str, push_timestamp};
 use crate::request_id::RequestId;
 
 /// A span's fields, already serialized as `"k":v,"k2":v2`.
@@ -103,12 +103,7 @@ impl<W> JsonLayer<W> {
     {
         let meta = event.metadata();
         out.push_str("{\"timestamp\":\"");
-        use std::fmt::Write as _;
-        let _ = write!(
-            out,
-            "{}",
-            humantime::format_rfc3339_micros(SystemTime::now())
-        );
+        push_timestamp(out, SystemTime::now());
         out.push_str("\",\"level\":\"");
         out.push_str(meta.level().as_str());
         out.push_str("\",\"target\":");
@@ -121,9 +116,9 @@ impl<W> JsonLayer<W> {
             let sc = span.span_context();
             if sc.is_valid() {
                 out.push_str("\"trace_id\":\"");
-                let _ = write!(out, "{}", sc.trace_id());
+                push_hex(out, &sc.trace_id().to_bytes());
                 out.push_str("\",\"span_id\":\"");
-                let _ = write!(out, "{}", sc.span_id());
+                push_hex(out, &sc.span_id().to_bytes());
                 out.push_str("\",");
             }
             if let Some(id) = cx.get::<RequestId>() {
@@ -133,10 +128,9 @@ impl<W> JsonLayer<W> {
             }
         });
 
-        let mut message = String::new();
-        event.record(&mut Message(&mut message));
-        out.push_str("\"message\":");
-        push_json_str(out, &message);
+        out.push_str("\"message\":\"");
+        event.record(&mut Message(out));
+        out.push('"');
         let mut fields = JsonFields {
             out,
             any: true,

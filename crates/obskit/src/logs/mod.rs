@@ -9,6 +9,7 @@ use tracing::Subscriber;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer};
 
+pub(crate) use fields::push_hex;
 pub(crate) use writer::{DroppedLines, LineWriter, WriterGuard};
 
 use crate::config::{Config, LogFormat};
