@@ -5,13 +5,14 @@
 //! carries it, whatever span it is written in.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Longest incoming id accepted; longer ones are replaced, never truncated.
 pub const MAX_LEN: usize = 128;
 
 /// A request id: 1 to [`MAX_LEN`] characters from `A-Z a-z 0-9 - _ . : + = /`.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct RequestId(Box<str>);
+pub struct RequestId(Arc<str>);
 
 impl RequestId {
     /// Accepts `value` if it is a safe id, else `None`.
@@ -33,12 +34,17 @@ impl RequestId {
     pub fn generate() -> Self {
         let mut out = String::with_capacity(32);
         crate::logs::push_hex(&mut out, &fastrand::u128(..).to_be_bytes());
-        Self(out.into_boxed_str())
+        Self(out.into())
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The id as shared text (cloning it does not copy).
+    pub fn as_arc(&self) -> Arc<str> {
+        Arc::clone(&self.0)
     }
 
     #[cfg(test)]

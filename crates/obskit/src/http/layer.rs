@@ -289,16 +289,13 @@ fn start_span<B>(
     if !span.is_recording() {
         return span;
     }
-    let name = match (method, route) {
-        ("_OTHER", _) => "HTTP".to_owned(),
+    let (route, name): (Option<Arc<str>>, &'static str) = match (method, route) {
+        ("_OTHER", r) => (r.map(|r| shared.metrics.intern(method, r).0), "HTTP"),
         (m, Some(r)) => {
-            let mut n = String::with_capacity(m.len() + 1 + r.len());
-            n.push_str(m);
-            n.push(' ');
-            n.push_str(r);
-            n
+            let (route, name) = shared.metrics.intern(m, r);
+            (Some(route), name)
         }
-        (m, None) => m.to_owned(),
+        (m, None) => (None, m),
     };
     let mut attributes = Vec::with_capacity(8 + shared.recorded_headers.len());
     attributes.push(KeyValue::new("http.request.method", method));
@@ -309,7 +306,10 @@ fn start_span<B>(
         ));
     }
     if let Some(r) = route {
-        attributes.push(KeyValue::new("http.route", r.to_owned()));
+        attributes.push(KeyValue::new(
+            "http.route",
+            opentelemetry::StringValue::from(r),
+        ));
     }
     attributes.push(KeyValue::new("url.scheme", shared.scheme));
     attributes.push(KeyValue::new("url.path", req.uri().path().to_owned()));
@@ -336,7 +336,7 @@ fn start_span<B>(
     }
     attributes.push(KeyValue::new(
         "http.request.header.x-request-id",
-        request_id.as_str().to_owned(),
+        opentelemetry::StringValue::from(request_id.as_arc()),
     ));
     for (header, key) in &shared.recorded_headers {
         if let Some(v) = req.headers().get(header).and_then(|v| v.to_str().ok()) {

@@ -9,6 +9,12 @@ use parking_lot::RwLock;
 
 use crate::metrics::{MetricsHandle, names};
 
+/// A route template's shared text and its span names, one per method.
+struct Interned {
+    route: Arc<str>,
+    names: Vec<(&'static str, &'static str)>,
+}
+
 /// One duration series of a route: method, status, handler failed, handle.
 type DurationSeries = (&'static str, u16, bool, Histogram);
 
@@ -17,6 +23,8 @@ pub(crate) struct ServerMetrics {
     metrics: MetricsHandle,
     /// route → the (method, status, failed) series seen on it.
     durations: RwLock<HashMap<Arc<str>, Vec<DurationSeries>>>,
+    /// route template → its shared text, and `method route` span names.
+    routes: RwLock<HashMap<Arc<str>, Interned>>,
     /// (method, scheme) → gauge.
     active: RwLock<Vec<(&'static str, &'static str, Gauge)>>,
 }
@@ -26,6 +34,7 @@ impl ServerMetrics {
         Self {
             metrics,
             durations: RwLock::new(HashMap::new()),
+            routes: RwLock::new(HashMap::new()),
             active: RwLock::new(Vec::new()),
         }
     }
@@ -74,6 +83,36 @@ impl ServerMetrics {
             series.push((method, status, failed, h.clone()));
         }
         h
+    }
+
+    /// The route template as shared text and the span name `{method} {route}`,
+    /// made once per route (and method) so requests copy neither.
+    ///
+    /// Span names are `&'static str` because the SDK takes names as
+    /// `Cow<'static, str>`: each (method, route template) pair is leaked
+    /// once; there are at most ten methods per template of the router.
+    pub(crate) fn intern(&self, method: &'static str, route: &str) -> (Arc<str>, &'static str) {
+        if let Some(i) = self.routes.read().get(route)
+            && let Some((_, name)) = i.names.iter().find(|(m, _)| *m == method)
+        {
+            return (Arc::clone(&i.route), name);
+        }
+        let mut routes = self.routes.write();
+        let entry = routes
+            .entry(Arc::from(route))
+            .or_insert_with_key(|k| Interned {
+                route: Arc::clone(k),
+                names: Vec::new(),
+            });
+        let name = match entry.names.iter().find(|(m, _)| *m == method) {
+            Some((_, name)) => *name,
+            None => {
+                let name: &'static str = Box::leak(format!("{method} {route}").into_boxed_str());
+                entry.names.push((method, name));
+                name
+            }
+        };
+        (Arc::clone(&entry.route), name)
     }
 
     /// The active-requests gauge for one method and scheme.

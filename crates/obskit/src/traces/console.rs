@@ -5,7 +5,9 @@ use std::io::Write;
 
 use opentelemetry::trace::Status;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SpanData;
+
+use super::pipeline::BatchExporter;
 
 /// Writes spans as JSON lines to standard error.
 #[derive(Debug, Default)]
@@ -50,10 +52,10 @@ impl ConsoleExporter {
     }
 }
 
-impl SpanExporter for ConsoleExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+impl BatchExporter for ConsoleExporter {
+    async fn export(&self, batch: &[SpanData]) -> OTelSdkResult {
         let mut out = String::new();
-        for span in &batch {
+        for span in batch {
             out.push_str(&Self::line(span));
             out.push('\n');
         }

@@ -206,30 +206,30 @@ enum AnyExporter {
     Otlp(opentelemetry_otlp::SpanExporter),
 }
 
-impl sdktrace::SpanExporter for AnyExporter {
+impl pipeline::BatchExporter for AnyExporter {
     async fn export(
         &self,
-        batch: Vec<sdktrace::SpanData>,
+        batch: &[sdktrace::SpanData],
     ) -> opentelemetry_sdk::error::OTelSdkResult {
+        use sdktrace::SpanExporter as _;
         match self {
             Self::Grpc(e) => e.export(batch).await,
             Self::Proto(e) => e.export(batch).await,
-            Self::Otlp(e) => e.export(batch).await,
+            // The SDK's exporter takes ownership: HTTP/JSON pays for a copy.
+            Self::Otlp(e) => e.export(batch.to_vec()).await,
         }
     }
 
-    fn shutdown_with_timeout(
-        &self,
-        timeout: std::time::Duration,
-    ) -> opentelemetry_sdk::error::OTelSdkResult {
+    fn shutdown(&mut self) -> opentelemetry_sdk::error::OTelSdkResult {
+        use sdktrace::SpanExporter as _;
         match self {
-            Self::Grpc(e) => e.shutdown_with_timeout(timeout),
-            Self::Proto(e) => e.shutdown_with_timeout(timeout),
-            Self::Otlp(e) => e.shutdown_with_timeout(timeout),
+            Self::Grpc(_) | Self::Proto(_) => Ok(()),
+            Self::Otlp(e) => e.shutdown(),
         }
     }
 
     fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        use sdktrace::SpanExporter as _;
         match self {
             Self::Grpc(e) => e.set_resource(resource),
             Self::Proto(e) => e.set_resource(resource),

@@ -7,7 +7,9 @@ use std::time::Duration;
 use bytes::{Buf, BufMut, Bytes};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SpanData;
+
+use super::pipeline::BatchExporter;
 use parking_lot::Mutex;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{Ascii, MetadataKey, MetadataMap, MetadataValue};
@@ -78,10 +80,9 @@ impl GrpcExporter {
     }
 }
 
-impl SpanExporter for GrpcExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let body = Bytes::from(self.encoder.lock().encode(&batch));
-        drop(batch);
+impl BatchExporter for GrpcExporter {
+    async fn export(&self, batch: &[SpanData]) -> OTelSdkResult {
+        let body = Bytes::from(self.encoder.lock().encode(batch));
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 0;
         loop {

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SpanData;
+
+use super::pipeline::BatchExporter;
 use parking_lot::Mutex;
 
 use super::otlp_proto::Encoder;
@@ -76,10 +78,9 @@ impl HttpProtobufExporter {
     }
 }
 
-impl SpanExporter for HttpProtobufExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let body = bytes::Bytes::from(self.encoder.lock().encode(&batch));
-        drop(batch);
+impl BatchExporter for HttpProtobufExporter {
+    async fn export(&self, batch: &[SpanData]) -> OTelSdkResult {
+        let body = bytes::Bytes::from(self.encoder.lock().encode(batch));
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 0;
         loop {

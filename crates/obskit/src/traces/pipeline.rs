@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::Context;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::BatchConfig;
@@ -90,7 +90,7 @@ impl ExportProcessor {
         warn: WarnDispatch,
     ) -> Result<Self, StartError>
     where
-        E: SpanExporter + 'static,
+        E: BatchExporter,
         F: FnOnce() -> Result<E, StartError> + Send + 'static,
     {
         let queue = Arc::new(Queue {
@@ -240,6 +240,23 @@ impl SpanProcessor for ExportProcessor {
     }
 }
 
+/// What the export thread drives: the SDK's `SpanExporter`, but borrowing
+/// the batch, so the queue's buffer is reused rather than a large buffer
+/// being allocated and freed (an `mmap` and its page faults) per export.
+pub(crate) trait BatchExporter: Send + 'static {
+    /// Sends one batch.
+    fn export<'a>(
+        &'a self,
+        batch: &'a [SpanData],
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send + 'a;
+    /// Releases the transport.
+    fn shutdown(&mut self) -> OTelSdkResult {
+        Ok(())
+    }
+    /// Receives the resource once, before the first export.
+    fn set_resource(&mut self, _resource: &opentelemetry_sdk::Resource) {}
+}
+
 /// Spans waiting for the export thread.
 #[derive(Debug)]
 struct Queue {
@@ -277,7 +294,7 @@ struct Worker<E> {
     failures_since_warning: u64,
 }
 
-impl<E: SpanExporter> Worker<E> {
+impl<E: BatchExporter> Worker<E> {
     async fn run(mut self, queue: &Queue, mut control: mpsc::UnboundedReceiver<Control>) {
         let mut spare = Vec::with_capacity(queue.capacity.min(4096));
         loop {
@@ -320,11 +337,10 @@ impl<E: SpanExporter> Worker<E> {
     async fn export_queued(&mut self, queue: &Queue, spare: &mut Vec<SpanData>) -> bool {
         let mut spans = queue.take(spare);
         let any = !spans.is_empty();
-        while !spans.is_empty() {
-            let n = spans.len().min(self.batch.max_export_batch_size);
-            let mut batch: Vec<SpanData> = spans.drain(..n).collect();
-            self.export(&mut batch).await;
+        for batch in spans.chunks(self.batch.max_export_batch_size.max(1)) {
+            self.export(batch).await;
         }
+        spans.clear();
         *spare = spans;
         any
     }
@@ -334,14 +350,10 @@ impl<E: SpanExporter> Worker<E> {
         while self.export_queued(queue, spare).await {}
     }
 
-    async fn export(&mut self, batch: &mut Vec<SpanData>) {
-        if batch.is_empty() {
-            return;
-        }
-        let spans = std::mem::take(batch);
-        let count = spans.len() as u64;
+    async fn export(&mut self, batch: &[SpanData]) {
+        let count = batch.len() as u64;
         let result =
-            tokio::time::timeout(self.batch.export_timeout, self.exporter.export(spans)).await;
+            tokio::time::timeout(self.batch.export_timeout, self.exporter.export(batch)).await;
         match result {
             Ok(Ok(())) => {
                 self.stats.exported.fetch_add(count, Ordering::Relaxed);
