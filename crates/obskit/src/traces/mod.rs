@@ -6,6 +6,7 @@ mod otlp_grpc;
 mod otlp_http;
 mod otlp_proto;
 pub(crate) mod pipeline;
+mod retry;
 
 use std::collections::HashMap;
 use std::sync::Arc;

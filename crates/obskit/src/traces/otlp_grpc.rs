@@ -18,8 +18,6 @@ use tonic::transport::{Channel, Endpoint};
 use super::otlp_proto::Encoder as ProtoEncoder;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-const MAX_RETRIES: u32 = 3;
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Sends spans to an OTLP/gRPC endpoint.
 #[derive(Debug)]
@@ -83,27 +81,18 @@ impl GrpcExporter {
 impl BatchExporter for GrpcExporter {
     async fn export(&self, batch: &[SpanData]) -> OTelSdkResult {
         let body = Bytes::from(self.encoder.lock().encode(batch));
-        let mut backoff = FIRST_BACKOFF;
-        let mut attempt = 0;
-        loop {
-            match self.send(body.clone()).await {
-                Ok(()) => return Ok(()),
-                Err(status) if retryable(status.code()) && attempt < MAX_RETRIES => {
-                    attempt += 1;
-                    let jitter =
-                        Duration::from_millis(fastrand::u64(0..=backoff.as_millis() as u64 / 2));
-                    tokio::time::sleep(backoff + jitter).await;
-                    backoff *= 2;
-                }
-                Err(status) => {
-                    return Err(OTelSdkError::InternalFailure(format!(
-                        "gRPC export failed: {}: {}",
-                        status.code(),
-                        status.message()
-                    )));
-                }
-            }
-        }
+        super::retry::with_backoff(
+            || self.send(body.clone()),
+            |status| retryable(status.code()),
+        )
+        .await
+        .map_err(|status| {
+            OTelSdkError::InternalFailure(format!(
+                "gRPC export failed: {}: {}",
+                status.code(),
+                status.message()
+            ))
+        })
     }
 
     fn set_resource(&mut self, resource: &Resource) {

@@ -1,8 +1,7 @@
 //! OTLP/HTTP with protobuf bodies, encoded by [`otlp_proto`](super::otlp_proto).
 //!
 //! Retries what the specification calls retryable (429, 502, 503, 504 and
-//! transport errors) up to three times with exponential backoff; the
-//! pipeline bounds the whole export with `OTEL_BSP_EXPORT_TIMEOUT`.
+//! transport errors), see [`retry`](super::retry).
 
 use std::time::Duration;
 
@@ -14,11 +13,6 @@ use super::pipeline::BatchExporter;
 use parking_lot::Mutex;
 
 use super::otlp_proto::Encoder;
-
-/// Retries after the first attempt.
-const MAX_RETRIES: u32 = 3;
-/// Backoff before the first retry; doubles each time.
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Sends spans to an OTLP/HTTP endpoint.
 #[derive(Debug)]
@@ -81,21 +75,9 @@ impl HttpProtobufExporter {
 impl BatchExporter for HttpProtobufExporter {
     async fn export(&self, batch: &[SpanData]) -> OTelSdkResult {
         let body = bytes::Bytes::from(self.encoder.lock().encode(batch));
-        let mut backoff = FIRST_BACKOFF;
-        let mut attempt = 0;
-        loop {
-            match self.send(body.clone()).await {
-                Ok(()) => return Ok(()),
-                Err((true, _)) if attempt < MAX_RETRIES => {
-                    attempt += 1;
-                    let jitter =
-                        Duration::from_millis(fastrand::u64(0..=backoff.as_millis() as u64 / 2));
-                    tokio::time::sleep(backoff + jitter).await;
-                    backoff *= 2;
-                }
-                Err((_, message)) => return Err(OTelSdkError::InternalFailure(message)),
-            }
-        }
+        super::retry::with_backoff(|| self.send(body.clone()), |(retryable, _)| *retryable)
+            .await
+            .map_err(|(_, message)| OTelSdkError::InternalFailure(message))
     }
 
     fn set_resource(&mut self, resource: &Resource) {
