@@ -1242,3 +1242,35 @@ async fn the_access_log_level_and_exclusions_are_configurable() {
         "the access log setting does not affect RED; the excluded template does\n{text}"
     );
 }
+
+/// `OTEL_PROPAGATORS=none`: an incoming `traceparent` is ignored (a new
+/// trace starts); `baggage` alone keeps the trace context out too.
+#[tokio::test]
+async fn propagators_from_the_environment_decide_what_is_read() {
+    let rx = Receiver::start().await.unwrap();
+    let tid = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let sid = "00f067aa0ba902b7";
+    let traceparent = format!("00-{tid}-{sid}-01");
+    for (propagators, continued) in [("none", false), ("baggage", false), ("tracecontext", true)] {
+        rx.clear();
+        let h = harness(config(&[
+            ("OTEL_SERVICE_NAME", "propagators"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.http_endpoint()),
+            ("OTEL_PROPAGATORS", propagators),
+        ]));
+        let base = support::server::spawn(app(&h, ObskitLayer::new(&h.telemetry))).await;
+        let res = call(
+            &reqwest::Client::new(),
+            "GET",
+            &format!("{base}/users/1"),
+            &[("traceparent", &traceparent)],
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+        let report = h.telemetry.shutdown().await;
+        assert_eq!(report.spans_exported, 1, "{propagators}: {report:?}");
+        let span = &rx.spans()[0];
+        assert_eq!(span.trace_id == tid, continued, "{propagators}: {span:#?}");
+        assert_eq!(span.parent_span_id.is_some(), continued, "{propagators}");
+    }
+}

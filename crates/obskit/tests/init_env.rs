@@ -206,3 +206,18 @@ fn a_bad_variable_fails_init_with_a_message_naming_it() {
         assert!(line.contains(hint), "{var}: {line}");
     }
 }
+
+#[test]
+fn the_console_exporter_writes_spans_as_json_on_stderr() {
+    let out = run_child(&[("OTEL_TRACES_EXPORTER", "console")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("REPORT exported=1 dropped=0"), "{stderr}");
+    let span: serde_json::Value = stderr
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON span line on stderr: {stderr}"));
+    assert_eq!(span["name"], "child_work");
+    assert_eq!(span["trace_id"].as_str().map(str::len), Some(32));
+    assert_eq!(span["attributes"]["job"], "demo");
+}
