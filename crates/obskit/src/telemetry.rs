@@ -54,6 +54,7 @@ pub struct Telemetry {
     shutdown_timeout: Duration,
     pub(crate) drain_delay: Duration,
     pub(crate) inflight_timeout: Duration,
+    pub(crate) access_log: Option<tracing::Level>,
     done: bool,
 }
 
@@ -186,6 +187,7 @@ impl Config {
             shutdown_timeout: self.shutdown_timeout,
             drain_delay: self.drain_delay,
             inflight_timeout: self.inflight_timeout,
+            access_log: self.access_log,
             done: false,
         };
         Ok((telemetry, layer))

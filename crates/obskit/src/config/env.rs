@@ -57,6 +57,9 @@ pub const OBSKIT_DRAIN_DELAY: &str = "OBSKIT_DRAIN_DELAY";
 /// How long [`serve`](crate::serve) waits for in-flight requests once it
 /// stops accepting, before it closes them (default `10s`).
 pub const OBSKIT_INFLIGHT_TIMEOUT: &str = "OBSKIT_INFLIGHT_TIMEOUT";
+/// Level of the HTTP access log line: `trace`, `debug`, `info` (default),
+/// `warn`, `error`, or `off`.
+pub const OBSKIT_ACCESS_LOG: &str = "OBSKIT_ACCESS_LOG";
 /// Source revision the service was built from (the `vcs_revision` build-info label).
 pub const OBSKIT_VCS_REVISION: &str = "OBSKIT_VCS_REVISION";
 
@@ -86,5 +89,6 @@ pub const ALL: &[&str] = &[
     OBSKIT_SHUTDOWN_TIMEOUT,
     OBSKIT_DRAIN_DELAY,
     OBSKIT_INFLIGHT_TIMEOUT,
+    OBSKIT_ACCESS_LOG,
     OBSKIT_VCS_REVISION,
 ];

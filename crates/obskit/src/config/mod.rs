@@ -106,6 +106,7 @@ pub struct Config {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) drain_delay: Duration,
     pub(crate) inflight_timeout: Duration,
+    pub(crate) access_log: Option<tracing::Level>,
 }
 
 impl Default for Config {
@@ -132,6 +133,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(5),
             drain_delay: Duration::from_secs(5),
             inflight_timeout: Duration::from_secs(10),
+            access_log: Some(tracing::Level::INFO),
         }
     }
 }
@@ -156,6 +158,7 @@ impl fmt::Debug for Config {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("drain_delay", &self.drain_delay)
             .field("inflight_timeout", &self.inflight_timeout)
+            .field("access_log", &self.access_log)
             .finish()
     }
 }
@@ -255,6 +258,9 @@ impl Config {
         }
         if let Some(v) = get(OBSKIT_DRAIN_DELAY) {
             c.drain_delay = parse::duration(OBSKIT_DRAIN_DELAY, &v)?;
+        }
+        if let Some(v) = get(OBSKIT_ACCESS_LOG) {
+            c.access_log = parse::level(OBSKIT_ACCESS_LOG, &v)?;
         }
         if let Some(v) = get(OBSKIT_INFLIGHT_TIMEOUT) {
             c.inflight_timeout = parse::duration(OBSKIT_INFLIGHT_TIMEOUT, &v)?;
@@ -437,6 +443,15 @@ impl Config {
     #[must_use]
     pub fn inflight_timeout(mut self, timeout: Duration) -> Self {
         self.inflight_timeout = timeout;
+        self
+    }
+
+    /// The default level of the HTTP layer's access log line; `None` turns
+    /// it off ([`ObskitLayer::access_log`](crate::http::ObskitLayer::access_log)
+    /// overrides it per layer).
+    #[must_use]
+    pub fn access_log(mut self, level: Option<tracing::Level>) -> Self {
+        self.access_log = level;
         self
     }
 
@@ -652,11 +667,21 @@ mod tests {
             (env::OBSKIT_SHUTDOWN_TIMEOUT, "5"),
             (env::OBSKIT_DRAIN_DELAY, "soon"),
             (env::OBSKIT_INFLIGHT_TIMEOUT, "-3s"),
+            (env::OBSKIT_ACCESS_LOG, "loud"),
         ];
         for (var, value) in cases {
             let err = from(&[(var, value)]).expect_err(var).to_string();
             assert!(err.starts_with(var), "{var}: {err}");
         }
+    }
+
+    #[test]
+    fn access_log_level_from_the_environment() {
+        assert_eq!(from(&[]).unwrap().access_log, Some(tracing::Level::INFO));
+        let c = from(&[(env::OBSKIT_ACCESS_LOG, "DEBUG")]).unwrap();
+        assert_eq!(c.access_log, Some(tracing::Level::DEBUG));
+        let c = from(&[(env::OBSKIT_ACCESS_LOG, "off")]).unwrap();
+        assert_eq!(c.access_log, None);
     }
 
     #[test]

@@ -52,6 +52,26 @@ pub(crate) fn duration(setting: &'static str, value: &str) -> Result<Duration, C
     })
 }
 
+/// Parses a log level, or `off`.
+pub(crate) fn level(
+    setting: &'static str,
+    value: &str,
+) -> Result<Option<tracing::Level>, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "off" | "none" => Ok(None),
+        "trace" => Ok(Some(tracing::Level::TRACE)),
+        "debug" => Ok(Some(tracing::Level::DEBUG)),
+        "info" => Ok(Some(tracing::Level::INFO)),
+        "warn" => Ok(Some(tracing::Level::WARN)),
+        "error" => Ok(Some(tracing::Level::ERROR)),
+        _ => Err(ConfigError::UnknownValue {
+            setting,
+            value: value.to_owned(),
+            accepted: "trace, debug, info, warn, error, off",
+        }),
+    }
+}
+
 /// Parses a sampling ratio in `[0, 1]`.
 pub(crate) fn ratio(setting: &'static str, value: &str) -> Result<f64, ConfigError> {
     match value.trim().parse::<f64>() {

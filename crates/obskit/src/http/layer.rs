@@ -101,7 +101,8 @@ impl std::fmt::Debug for ObskitLayer {
 
 impl ObskitLayer {
     /// A layer recording into `telemetry`'s tracer and metrics, with the
-    /// default exclusions and an access log at `INFO`.
+    /// default exclusions and the access log at the configured level
+    /// (`OBSKIT_ACCESS_LOG`, default `INFO`).
     pub fn new(telemetry: &Telemetry) -> Self {
         let metrics_handle = telemetry.metrics_handle();
         Self {
@@ -115,7 +116,7 @@ impl ObskitLayer {
                     .iter()
                     .map(|s| (*s).to_owned())
                     .collect(),
-                access_log: Some(Level::INFO),
+                access_log: telemetry.access_log,
                 recorded_headers: Vec::new(),
                 scheme: "http",
             }),
