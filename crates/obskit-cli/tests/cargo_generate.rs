@@ -65,7 +65,15 @@ fn cargo_generate_and_obskit_new_produce_the_same_tree() {
     // obskit spells `my_svc` as `my-svc` (Kubernetes names cannot hold `_`); cargo-generate
     // keeps snake_case names as given, so it is handed the spelled-out name.
     for (name, cargo_generate_name, project, obskit_args, defines) in [
-        ("my-svc", "my-svc", "my-svc", &[][..], &[][..]),
+        // Built inside this workspace, `obskit new` defaults to the checkout;
+        // cargo-generate to the template's default version, asked for here.
+        (
+            "my-svc",
+            "my-svc",
+            "my-svc",
+            &["--obskit-version", "0.1"][..],
+            &[][..],
+        ),
         (
             "my_svc",
             "my-svc",

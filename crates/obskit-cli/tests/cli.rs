@@ -85,7 +85,7 @@ fn missing_or_unknown_arguments_are_usage_errors() {
 #[test]
 fn creates_the_project_and_says_what_to_do_next() {
     let dir = tempfile::tempdir().unwrap();
-    let output = obskit(dir.path(), &["new", "my-svc"]);
+    let output = obskit(dir.path(), &["new", "my-svc", "--obskit-version", "0.1"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(output.stderr.is_empty(), "{}", stderr(&output));
     let text = stdout(&output);
@@ -266,4 +266,23 @@ fn an_unwritable_location_fails_with_the_cause_and_writes_nothing() {
     );
     assert!(!Path::new("/proc/obskit-cli-test").exists());
     assert!(list_entries(dir.path()).is_empty());
+}
+
+/// Built inside the obskit workspace (as `cargo run -p obskit-cli` does),
+/// `obskit new` depends on that checkout, so the generated service builds
+/// before obskit is published; an installed CLI takes the version.
+#[test]
+fn a_cli_built_in_the_checkout_defaults_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = obskit(dir.path(), &["new", "my-svc"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let checkout = fs::canonicalize(concat!(env!("CARGO_MANIFEST_DIR"), "/../obskit")).unwrap();
+    let manifest = fs::read_to_string(dir.path().join("my-svc/Cargo.toml")).unwrap();
+    let expected = format!("obskit = {{ path = '{}' }}", checkout.display());
+    assert!(manifest.contains(&expected), "{expected}\n{manifest}");
+    assert!(
+        stdout(&output).contains(&format!("the obskit checkout at {}", checkout.display())),
+        "{}",
+        stdout(&output)
+    );
 }

@@ -15,6 +15,8 @@ use crate::cli::NewArgs;
 const OBSKIT_VERSION: &str = "obskit_version";
 /// Placeholder holding the path of a local obskit checkout (declared in the template manifest).
 const OBSKIT_PATH: &str = "obskit_path";
+/// Where the obskit crate sits when this binary was built inside the obskit workspace.
+const BUILT_FROM_CHECKOUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../obskit");
 /// Variant that swaps in a Cargo.toml depending on obskit by path.
 const OBSKIT_PATH_VARIANT: &str = "obskit-path";
 
@@ -29,6 +31,14 @@ pub(crate) fn run(args: &NewArgs, out: &mut impl Write) -> anyhow::Result<()> {
     } else if let Some(version) = &args.obskit_version {
         answers = answers.set(OBSKIT_VERSION, version);
         format!("obskit {version}")
+    } else if let Ok(path) = local_obskit(Path::new(BUILT_FROM_CHECKOUT)) {
+        // This `obskit` was built from a checkout that is still there: the
+        // service is generated for development against it. An installed CLI
+        // (whose sources sit in Cargo's registry) takes the published version.
+        answers = answers.variant(OBSKIT_PATH_VARIANT).set(OBSKIT_PATH, &path);
+        format!(
+            "the obskit checkout at {path}, which this obskit was built from (--obskit-version picks a published release instead)"
+        )
     } else {
         let default = template
             .manifest()
