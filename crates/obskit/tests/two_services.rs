@@ -19,7 +19,7 @@ use axum::routing::get;
 use obskit::http::{Client, ObskitLayer};
 use obskit::reqwest;
 use obskit_test_receiver::{ReceivedSpan, Receiver, SpanKind, refused_endpoint};
-use support::{LogCapture, config, harness, prom};
+use support::{Harness, LogCapture, config, harness, prom};
 
 /// Service B, running on its own thread until stopped.
 struct ServiceB {
@@ -121,16 +121,21 @@ fn access_line(logs: &LogCapture, service: &str) -> serde_json::Value {
     lines[0].clone()
 }
 
+/// Service A: exports to `rx`, quickly (50 ms batches), as `svc-a`.
+fn service_a(rx: &Receiver) -> Harness {
+    harness(config(&[
+        ("OTEL_SERVICE_NAME", "svc-a"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.http_endpoint()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+    ]))
+}
+
 #[tokio::test]
 async fn one_trace_spans_both_services() {
     let rx = Receiver::start().await.unwrap();
     let b = ServiceB::start(rx.http_endpoint());
 
-    let a = harness(config(&[
-        ("OTEL_SERVICE_NAME", "svc-a"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.http_endpoint()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
-    ]));
+    let a = service_a(&rx);
     let state = AState {
         client: obskit::http::client(&a.telemetry, reqwest::Client::new()),
         b: b.base.clone(),
@@ -267,11 +272,7 @@ fn assert_client_labels_are_bounded(metrics: &str) {
 async fn client_errors_are_classified_without_paths() {
     let rx = Receiver::start().await.unwrap();
     let b = ServiceB::start(rx.http_endpoint());
-    let a = harness(config(&[
-        ("OTEL_SERVICE_NAME", "svc-a"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.http_endpoint()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
-    ]));
+    let a = service_a(&rx);
     let client = obskit::http::client(&a.telemetry, reqwest::Client::new());
 
     // Outside any server span: the client span is a root.
