@@ -50,11 +50,11 @@ pub const RUST_LOG: &str = "RUST_LOG";
 pub const OBSKIT_LOG_FORMAT: &str = "OBSKIT_LOG_FORMAT";
 /// Bound on the whole shutdown, as a duration such as `5s` or `500ms` (default `5s`).
 pub const OBSKIT_SHUTDOWN_TIMEOUT: &str = "OBSKIT_SHUTDOWN_TIMEOUT";
-/// How long [`serve`](crate::serve) keeps serving after a shutdown signal
+/// How long [`serve`](crate::serve()) keeps serving after a shutdown signal
 /// while readiness reports `draining`, so load balancers stop sending
 /// traffic first (default `5s`).
 pub const OBSKIT_DRAIN_DELAY: &str = "OBSKIT_DRAIN_DELAY";
-/// How long [`serve`](crate::serve) waits for in-flight requests once it
+/// How long [`serve`](crate::serve()) waits for in-flight requests once it
 /// stops accepting, before it closes them (default `10s`).
 pub const OBSKIT_INFLIGHT_TIMEOUT: &str = "OBSKIT_INFLIGHT_TIMEOUT";
 /// Level of the HTTP access log line: `trace`, `debug`, `info` (default),

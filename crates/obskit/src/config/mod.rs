@@ -164,7 +164,7 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
-    /// Reads the process environment; see [`env`] for the variables.
+    /// Reads the process environment; see [`env`](mod@env) for the variables.
     ///
     /// A variable set to the empty string counts as unset, as the
     /// specification says.
@@ -430,7 +430,7 @@ impl Config {
         self
     }
 
-    /// How long [`serve`](crate::serve) keeps answering, not ready, after a
+    /// How long [`serve`](crate::serve()) keeps answering, not ready, after a
     /// shutdown signal before it stops accepting connections.
     #[must_use]
     pub fn drain_delay(mut self, delay: Duration) -> Self {
@@ -438,7 +438,7 @@ impl Config {
         self
     }
 
-    /// How long [`serve`](crate::serve) lets in-flight requests finish once
+    /// How long [`serve`](crate::serve()) lets in-flight requests finish once
     /// it stops accepting connections.
     #[must_use]
     pub fn inflight_timeout(mut self, timeout: Duration) -> Self {

@@ -3,7 +3,7 @@
 //! - **liveness** (`/health/live`): the process answers. Never depends on
 //!   dependencies, so a database outage does not restart every pod.
 //! - **startup** (`/health/startup`): 503 until the service calls
-//!   [`Health::mark_started`] ([`serve`](crate::serve) does it once listening).
+//!   [`Health::mark_started`] ([`serve`](crate::serve()) does it once listening).
 //! - **readiness** (`/health/ready`): 503 while starting, while draining,
 //!   and while a critical check fails.
 //!
