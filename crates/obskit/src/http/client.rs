@@ -89,7 +89,7 @@ impl Middleware for ClientMiddleware {
         let parent = Context::current();
         let span = self.tracer.build_with_context(
             self.tracer
-                .span_builder(if method == "_OTHER" { "HTTP" } else { method })
+                .span_builder(labels::span_name(method))
                 .with_kind(SpanKind::Client)
                 .with_attributes(attributes),
             &parent,

@@ -21,6 +21,16 @@ pub(crate) fn method(m: &Method) -> &'static str {
     }
 }
 
+/// The span name when there is no route: the method, or `HTTP` for a
+/// method outside the registered set (as the semantic conventions say).
+pub(crate) fn span_name(method: &'static str) -> &'static str {
+    if method == METHOD_OTHER {
+        "HTTP"
+    } else {
+        method
+    }
+}
+
 /// `error.type` for a server response: the status code for 5xx, else none.
 pub(crate) fn server_error_type(status: u16) -> Option<&'static str> {
     (500..600).contains(&status).then(|| status_str(status))

@@ -22,7 +22,7 @@ use super::carrier::{HeaderExtractor, has_context};
 use super::labels;
 use super::red::ServerMetrics;
 use crate::Telemetry;
-use crate::metrics::names::ROUTE_UNMATCHED;
+use crate::metrics::names::{METHOD_OTHER, ROUTE_UNMATCHED};
 use crate::request_id::RequestId;
 use crate::slo::{Slo, SloError, SloSet};
 
@@ -279,7 +279,7 @@ fn start_span<B>(
     // at the trace id and the parent, never the name or attributes); only a
     // span that records gets its name and attributes, so an unsampled
     // request allocates nothing for them.
-    let short_name: &'static str = if method == "_OTHER" { "HTTP" } else { method };
+    let short_name = labels::span_name(method);
     let mut span = shared.tracer.build_with_context(
         shared
             .tracer
@@ -291,16 +291,15 @@ fn start_span<B>(
         return span;
     }
     let (route, name): (Option<Arc<str>>, &'static str) = match (method, route) {
-        ("_OTHER", r) => (r.map(|r| shared.metrics.intern(method, r).0), "HTTP"),
         (m, Some(r)) => {
             let (route, name) = shared.metrics.intern(m, r);
             (Some(route), name)
         }
-        (m, None) => (None, m),
+        (m, None) => (None, labels::span_name(m)),
     };
     let mut attributes = Vec::with_capacity(8 + shared.recorded_headers.len());
     attributes.push(KeyValue::new("http.request.method", method));
-    if method == "_OTHER" {
+    if method == METHOD_OTHER {
         attributes.push(KeyValue::new(
             "http.request.method_original",
             String::from_utf8_lossy(req.method().as_str().as_bytes()).into_owned(),

@@ -106,6 +106,12 @@ impl ServerMetrics {
             });
         let name = match entry.names.iter().find(|(m, _)| *m == method) {
             Some((_, name)) => *name,
+            // An unknown method names its span `HTTP`, whatever the route.
+            None if method == crate::metrics::names::METHOD_OTHER => {
+                let name = super::labels::span_name(method);
+                entry.names.push((method, name));
+                name
+            }
             None => {
                 let name: &'static str = Box::leak(format!("{method} {route}").into_boxed_str());
                 entry.names.push((method, name));
