@@ -7,6 +7,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+/// The request id header: read from requests, written on responses.
+pub static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+
 /// Longest incoming id accepted; longer ones are replaced, never truncated.
 pub const MAX_LEN: usize = 128;
 

@@ -1,6 +1,11 @@
 //! HTTP instrumentation: the server layer for axum, the observability
 //! routes, and the client for outgoing calls.
 //!
+//! The server side is laid out like tower-http's `trace` module: the
+//! [`ObskitLayer`] and its configuration, the [`ObskitService`] it makes,
+//! the service's [`ResponseFuture`], and the [`ObskitBody`] wrapping every
+//! response body, so a request is recorded when its body ends.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Router, routing::get};
@@ -16,15 +21,24 @@
 //! # Ok(()) }
 //! ```
 
+mod attributes;
+mod body;
 mod carrier;
 mod client;
+mod exchange;
+mod future;
 mod labels;
 mod layer;
+pub(crate) mod outcome;
 mod red;
 mod routes;
+mod service;
 
+pub use body::ObskitBody;
 pub use client::{Client, ClientMiddleware, client};
-pub use layer::{
-    DEFAULT_EXCLUDED_PATHS, HeaderError, ObskitLayer, ObskitService, ResponseFuture, X_REQUEST_ID,
-};
+pub use future::ResponseFuture;
+pub use layer::{DEFAULT_EXCLUDED_PATHS, HeaderError, ObskitLayer};
 pub use routes::{METRICS_CONTENT_TYPE, health_routes, metrics_route, observability_routes};
+pub use service::ObskitService;
+
+pub use crate::request_id::X_REQUEST_ID;
