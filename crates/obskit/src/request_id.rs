@@ -36,7 +36,7 @@ impl RequestId {
     /// A fresh random id: 32 lowercase hex digits.
     pub fn generate() -> Self {
         let mut out = String::with_capacity(32);
-        crate::logs::push_hex(&mut out, &fastrand::u128(..).to_be_bytes());
+        crate::hex::push_hex(&mut out, &fastrand::u128(..).to_be_bytes());
         Self(out.into())
     }
 

@@ -55,7 +55,7 @@ fn sse(body: Body) -> impl IntoResponse {
 }
 
 fn app(h: &Harness, slos: Vec<Slo>) -> Router {
-    let layer = ObskitLayer::new(&h.telemetry).with_slos(slos).unwrap();
+    let layer = ObskitLayer::new(&h.telemetry).slos(slos).unwrap();
     Router::new()
         .route("/events", get(|| async { sse(events(Some(CHUNKS), TICK)) }))
         .route("/feed", get(|| async { sse(events(None, TICK / 4)) }))
@@ -125,7 +125,7 @@ async fn a_response_streamed_for_two_seconds_is_recorded_as_two_seconds() {
     );
     assert!(whole >= TICK * CHUNKS, "{whole:?}");
 
-    let exposition = h.telemetry.metrics_handle().render();
+    let exposition = h.telemetry.metrics().render();
     let route = [
         ("http_route", "/events"),
         ("http_response_status_code", "200"),
@@ -192,7 +192,7 @@ async fn a_client_that_leaves_mid_stream_is_recorded_as_cancelled() {
     let line = access_line(&h, "GET /feed 200 cancelled");
     assert_eq!(line["error.type"], "cancelled");
 
-    let text = h.telemetry.metrics_handle().render();
+    let text = h.telemetry.metrics().render();
     assert_eq!(
         prom::value(
             &text,
@@ -247,7 +247,7 @@ async fn a_body_that_fails_is_a_failed_request() {
     assert_eq!(span.attributes["error.type"], "_OTHER");
     assert_eq!(span.status_code, SpanStatus::Error);
     access_line(&h, "GET /broken 200 failed");
-    let text = h.telemetry.metrics_handle().render();
+    let text = h.telemetry.metrics().render();
     assert_eq!(
         prom::exact(
             &text,
@@ -299,7 +299,7 @@ async fn bodies_the_server_does_not_read_to_the_end_are_complete() {
             span.name
         );
     }
-    let text = h.telemetry.metrics_handle().render();
+    let text = h.telemetry.metrics().render();
     for (method, route, status) in [
         ("GET", "/sized", "200"),
         ("GET", "/empty", "204"),

@@ -17,6 +17,7 @@ use tracing::Level;
 use super::red::ServerMetrics;
 use super::service::ObskitService;
 use crate::Telemetry;
+use crate::config::server;
 use crate::slo::{Slo, SloError, SloSet};
 
 /// Paths left out of spans, the access log, RED and SLO figures by default.
@@ -52,14 +53,28 @@ pub enum HeaderError {
 /// Instruments an axum router. Apply it with `Router::layer` so it sees the
 /// matched route of every request, the fallback included.
 ///
-/// ```no_run
-/// # async fn demo(telemetry: obskit::Telemetry) -> Result<(), obskit::slo::SloError> {
-/// use axum::{Router, routing::get};
+/// ```
+/// use std::time::Duration;
+/// use axum::{Router, body::Body, http::Request, routing::get};
 /// use obskit::{http::ObskitLayer, slo::Slo};
+/// use tower::ServiceExt as _;
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let telemetry = obskit::testing::TestTelemetry::new(); // obskit::init!()? in main
 /// let app: Router = Router::new()
 ///     .route("/users/{id}", get(|| async { "user" }))
-///     .layer(ObskitLayer::new(&telemetry).with_slos([Slo::availability("availability", 0.999)?])?);
+///     .layer(ObskitLayer::new(&telemetry).slos([
+///         Slo::availability("availability", 0.999)?,
+///         Slo::latency("latency", Duration::from_millis(300), 0.99)?,
+///     ])?);
+///
+/// let response = app.oneshot(Request::get("/users/7").body(Body::empty())?).await?;
+/// axum::body::to_bytes(response.into_body(), usize::MAX).await?; // the request ends with its body
+///
+/// let metrics = telemetry.metrics().render();
+/// assert!(metrics.contains(r#"http_route="/users/{id}""#));
+/// assert!(metrics.contains(r#"obskit_slo_requests_total{service_name="test",slo="availability",result="good"} 1"#));
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -99,10 +114,10 @@ impl std::fmt::Debug for ObskitLayer {
 
 impl ObskitLayer {
     /// A layer recording into `telemetry`'s tracer and metrics, with the
-    /// default exclusions and the access log at the configured level
-    /// (`OBSKIT_ACCESS_LOG`, default `INFO`).
+    /// default exclusions and the access log at the level `OBSKIT_ACCESS_LOG`
+    /// says (default `INFO`; [`access_log`](Self::access_log) overrides it).
     pub fn new(telemetry: &Telemetry) -> Self {
-        let metrics_handle = telemetry.metrics_handle();
+        let metrics_handle = telemetry.metrics();
         Self {
             shared: Arc::new(Shared {
                 tracer: telemetry.tracer(),
@@ -114,7 +129,10 @@ impl ObskitLayer {
                     .iter()
                     .map(|s| (*s).to_owned())
                     .collect(),
-                access_log: telemetry.access_log,
+                access_log: server::from_process_env(
+                    server::access_log,
+                    server::DEFAULT_ACCESS_LOG,
+                ),
                 recorded_headers: Vec::new(),
                 scheme: "http",
             }),
@@ -126,10 +144,16 @@ impl ObskitLayer {
     }
 
     /// Declares the service's SLOs; every request is classified against each.
-    pub fn with_slos(mut self, slos: impl IntoIterator<Item = Slo>) -> Result<Self, SloError> {
+    pub fn slos(mut self, slos: impl IntoIterator<Item = Slo>) -> Result<Self, SloError> {
         let set = SloSet::new(slos.into_iter().collect(), &self.shared.metrics_handle)?;
         self.shared_mut().slos = set;
         Ok(self)
+    }
+
+    /// The old name of [`slos`](Self::slos).
+    #[deprecated(since = "0.1.0", note = "renamed `slos`")]
+    pub fn with_slos(self, slos: impl IntoIterator<Item = Slo>) -> Result<Self, SloError> {
+        self.slos(slos)
     }
 
     /// Replaces the paths left out of all figures (default [`DEFAULT_EXCLUDED_PATHS`]).

@@ -6,12 +6,14 @@
 //! the service's [`ResponseFuture`], and the [`ObskitBody`] wrapping every
 //! response body, so a request is recorded when its body ends.
 //!
+//! Serving (it runs until SIGTERM, so this example is not run):
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Router, routing::get};
 //! use obskit::http::{ObskitLayer, observability_routes};
 //!
-//! let telemetry = obskit::init()?;
+//! let telemetry = obskit::init!()?;
 //! let app = Router::new()
 //!     .route("/hello/{name}", get(|| async { "hello" }))
 //!     .merge(observability_routes(&telemetry))
@@ -35,10 +37,14 @@ mod routes;
 mod service;
 
 pub use body::ObskitBody;
-pub use client::{Client, ClientMiddleware, client};
+pub use client::ClientMiddleware;
+#[allow(deprecated)]
+pub use client::{Client, client};
 pub use future::ResponseFuture;
 pub use layer::{DEFAULT_EXCLUDED_PATHS, HeaderError, ObskitLayer};
 pub use routes::{METRICS_CONTENT_TYPE, health_routes, metrics_route, observability_routes};
 pub use service::ObskitService;
 
-pub use crate::request_id::X_REQUEST_ID;
+/// The old home of [`request_id::X_REQUEST_ID`](crate::request_id::X_REQUEST_ID).
+#[deprecated(since = "0.1.0", note = "use `obskit::request_id::X_REQUEST_ID`")]
+pub static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
