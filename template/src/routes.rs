@@ -16,7 +16,7 @@ pub struct Greeting {
     pub message: String,
 }
 
-/// The example routes; `main` adds the probes, `/metrics` and the obskit layer.
+/// The example routes; [`app`](crate::app) adds the probes, `/metrics` and the obskit layer.
 pub fn router(upstream: Upstream) -> Router {
     Router::new()
         .route("/hello/{name}", get(hello))
@@ -27,7 +27,7 @@ pub fn router(upstream: Upstream) -> Router {
 /// `GET /hello/{name}`: answers locally.
 async fn hello(Path(name): Path<String>) -> Json<Greeting> {
     // Logged inside the request span, so the JSON line carries its trace_id and span_id.
-    obskit::tracing::info!(%name, "saying hello");
+    tracing::info!(%name, "saying hello");
     Json(Greeting {
         message: format!("hello, {name}"),
     })
@@ -42,7 +42,7 @@ async fn relay(
         Ok(greeting) => Ok(Json(greeting)),
         Err(err) => {
             let reason = format!("{err:#}");
-            obskit::tracing::warn!(error = %reason, "upstream call failed");
+            tracing::warn!(error = %reason, "upstream call failed");
             Err((
                 StatusCode::BAD_GATEWAY,
                 format!("upstream call failed: {reason}"),
