@@ -57,40 +57,55 @@ fn parse_port(value: &str) -> anyhow::Result<u16> {
         .with_context(|| format!("PORT is `{value}`; set it to a port number such as 8080"))
 }
 
+/// Helpers for the unit tests of every module.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_support {
+    use axum::Router;
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
     use http_body_util::BodyExt as _;
-    use obskit::testing::TestTelemetry;
     use tower::ServiceExt as _;
 
+    /// Sends one GET through `router`, without a socket, and reads the whole body (the
+    /// obskit layer records a request when its body ends).
+    pub(crate) async fn get(router: Router, uri: &str) -> (StatusCode, String) {
+        let request = Request::get(uri).body(Body::empty()).unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    /// A URL on 127.0.0.1 where nothing listens.
+    pub(crate) fn closed_port_url() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        format!("http://127.0.0.1:{port}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use obskit::testing::TestTelemetry;
+
     use super::*;
+    use crate::test_support::{closed_port_url, get};
     use crate::upstream::plain_client;
 
     /// The application as `main` builds it, recording into `telemetry`, with an upstream
     /// where nothing listens.
     fn test_app(telemetry: &TestTelemetry) -> Router {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let closed = format!("http://{}", listener.local_addr().unwrap());
-        drop(listener);
-        app(telemetry, Upstream::new(plain_client(), &closed).unwrap()).unwrap()
-    }
-
-    /// Sends one request through the application, without a socket.
-    async fn get(app: Router, uri: &str) -> (StatusCode, String) {
-        let request = Request::get(uri).body(Body::empty()).unwrap();
-        let response = app.oneshot(request).await.unwrap();
-        let status = response.status();
-        // The request is recorded when its body ends: read it whole.
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8(body.to_vec()).unwrap())
+        let upstream = Upstream::new(plain_client(), &closed_port_url()).unwrap();
+        app(telemetry, upstream).unwrap()
     }
 
     #[tokio::test]
     async fn a_request_gets_a_span_a_log_line_with_its_trace_id_and_metrics() {
         let telemetry = TestTelemetry::new();
-        let (status, _) = get(test_app(&telemetry), "/hello/ada").await;
+        let app = test_app(&telemetry);
+        let (status, _) = get(app.clone(), "/hello/ada").await;
         assert_eq!(status, StatusCode::OK);
 
         let span = telemetry
@@ -107,7 +122,7 @@ mod tests {
             .expect("the handler's log line");
         assert_eq!(hello["trace_id"], span.trace_id());
 
-        let (status, metrics) = get(test_app(&telemetry), "/metrics").await;
+        let (status, metrics) = get(app, "/metrics").await;
         assert_eq!(status, StatusCode::OK);
         assert!(
             metrics.contains(r#"http_route="/hello/{name}""#),
@@ -124,10 +139,16 @@ mod tests {
     #[tokio::test]
     async fn readiness_reports_the_upstream_check_without_failing() {
         let telemetry = TestTelemetry::new();
-        let (status, body) = get(test_app(&telemetry), "/health/ready").await;
+        let app = test_app(&telemetry);
+        // `obskit::serve` marks the service started once it listens; here, the test does.
+        telemetry.health().mark_started();
+        let (status, body) = get(app, "/health/ready").await;
         // The upstream check is not critical: down, it shows in the report only.
         assert_eq!(status, StatusCode::OK, "{body}");
-        assert!(body.contains("upstream"), "{body}");
+        assert!(
+            body.contains(r#""name":"upstream","status":"down""#),
+            "{body}"
+        );
     }
 
     #[test]
