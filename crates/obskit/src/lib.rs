@@ -28,6 +28,7 @@ pub mod health;
 pub mod http;
 mod logs;
 pub mod metrics;
+pub mod propagation;
 pub mod request_id;
 mod resource;
 pub mod serve;

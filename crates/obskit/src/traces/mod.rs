@@ -11,9 +11,8 @@ mod retry;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{self as sdktrace, SdkTracerProvider};
 
 use crate::config::{Config, OtlpProtocol, Propagator, Sampler, TracesExporter};
@@ -184,18 +183,9 @@ fn sampler(s: Sampler) -> sdktrace::Sampler {
     }
 }
 
-/// The composite propagator for the configured list.
-pub(crate) fn propagator(list: &[Propagator]) -> TextMapCompositePropagator {
-    let parts: Vec<Box<dyn TextMapPropagator + Send + Sync>> = list
-        .iter()
-        .map(|p| -> Box<dyn TextMapPropagator + Send + Sync> {
-            match p {
-                Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
-                Propagator::Baggage => Box::new(BaggagePropagator::new()),
-            }
-        })
-        .collect();
-    TextMapCompositePropagator::new(parts)
+/// obskit's propagator for the configured list.
+pub(crate) fn propagator(list: &[Propagator]) -> crate::propagation::Propagator {
+    crate::propagation::Propagator::new(list)
 }
 
 /// The exporters obskit runs: its own protobuf encoder over gRPC or HTTP,
