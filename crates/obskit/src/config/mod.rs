@@ -15,6 +15,7 @@
 pub mod env;
 mod options;
 pub(crate) mod parse;
+pub(crate) mod redact;
 
 use std::fmt;
 use std::time::Duration;
@@ -139,7 +140,8 @@ impl Default for Config {
 }
 
 impl fmt::Debug for Config {
-    /// Redacted: header values never appear.
+    /// Redacted: header values never appear, and the endpoint's user info
+    /// and query values are masked (`https://****@host`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("service_name", &self.resolved_service_name())
@@ -149,7 +151,7 @@ impl fmt::Debug for Config {
             .field("sdk_disabled", &self.sdk_disabled)
             .field("exporters", &self.exporters)
             .field("protocol", &self.protocol)
-            .field("endpoint", &self.otlp_traces_endpoint())
+            .field("endpoint", &redact::url(&self.otlp_traces_endpoint()))
             .field("header_names", &self.header_names())
             .field("export_timeout", &self.export_timeout)
             .field("sampler", &self.sampler)
@@ -694,6 +696,34 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(shown.contains("authorization"), "{shown}");
         assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn credentials_in_endpoints_are_masked_in_debug_and_errors() {
+        for var in [
+            env::OTEL_EXPORTER_OTLP_ENDPOINT,
+            env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+        ] {
+            let c = from(&[(var, "https://user:hunter2@collector:4318/?token=abc")]).unwrap();
+            let shown = format!("{c:?}");
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("abc"),
+                "{shown}"
+            );
+            assert!(shown.contains("https://****@collector:4318/"), "{shown}");
+            // The real endpoint is still used as given.
+            assert!(c.otlp_traces_endpoint().contains("user:hunter2@"));
+
+            let err = from(&[(var, "ftp://user:hunter2@collector:4318")]).unwrap_err();
+            let text = err.to_string();
+            assert!(!text.contains("hunter2"), "{text}");
+            assert!(text.contains("ftp://****@collector:4318"), "{text}");
+            assert!(!format!("{err:?}").contains("hunter2"));
+        }
+        let err = Config::default()
+            .otlp_endpoint("user:hunter2@collector:4318")
+            .unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
     #[test]

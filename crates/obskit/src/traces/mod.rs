@@ -101,7 +101,7 @@ fn start_error(config: &Config, e: StartError) -> InitError {
     match e {
         StartError::Thread(io) => InitError::ExportThread(io),
         StartError::Exporter(source) => InitError::Exporter {
-            endpoint: config.otlp_traces_endpoint(),
+            endpoint: crate::config::redact::url(&config.otlp_traces_endpoint()),
             source,
         },
     }
@@ -123,7 +123,7 @@ fn start_otlp(
         };
         return Err(ConfigError::Unsupported {
             setting,
-            value: endpoint,
+            value: crate::config::redact::url(&endpoint),
             reason: "obskit was built without its `tls` feature; enable it, or send plain http:// to a local OpenTelemetry Collector and let it forward over TLS",
         }
         .into());

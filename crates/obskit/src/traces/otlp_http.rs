@@ -19,6 +19,8 @@ use super::otlp_proto::Encoder;
 pub(crate) struct HttpProtobufExporter {
     client: reqwest::Client,
     url: String,
+    /// The URL as messages show it, credentials masked.
+    shown: String,
     headers: reqwest::header::HeaderMap,
     encoder: Mutex<Encoder>,
 }
@@ -46,6 +48,7 @@ impl HttpProtobufExporter {
         let client = reqwest::Client::builder().timeout(timeout).build()?;
         Ok(Self {
             client,
+            shown: crate::config::redact::url(&url),
             url,
             headers: map,
             encoder: Mutex::new(Encoder::default()),
@@ -60,7 +63,12 @@ impl HttpProtobufExporter {
             .body(body)
             .send()
             .await
-            .map_err(|e| (true, format!("cannot reach {}: {e}", self.url)))?;
+            .map_err(|e| {
+                (
+                    true,
+                    format!("cannot reach {}: {}", self.shown, e.without_url()),
+                )
+            })?;
         let status = response.status();
         if status.is_success() {
             // Drain the body so the connection is reused.
@@ -68,7 +76,7 @@ impl HttpProtobufExporter {
             return Ok(());
         }
         let retryable = matches!(status.as_u16(), 429 | 502 | 503 | 504);
-        Err((retryable, format!("{} answered {status}", self.url)))
+        Err((retryable, format!("{} answered {status}", self.shown)))
     }
 }
 

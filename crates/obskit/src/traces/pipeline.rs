@@ -367,6 +367,7 @@ impl<E: BatchExporter> Worker<E> {
     }
 
     fn failed(&mut self, count: u64, reason: &str) {
+        let reason = &crate::config::redact::text(reason);
         self.stats.failed.fetch_add(count, Ordering::Relaxed);
         self.failures_since_warning += 1;
         let due = self
