@@ -201,11 +201,12 @@ impl pipeline::BatchExporter for AnyExporter {
     async fn export(
         &self,
         batch: &[sdktrace::SpanData],
+        retrying: pipeline::Retrying<'_>,
     ) -> opentelemetry_sdk::error::OTelSdkResult {
         use sdktrace::SpanExporter as _;
         match self {
-            Self::Grpc(e) => e.export(batch).await,
-            Self::Proto(e) => e.export(batch).await,
+            Self::Grpc(e) => e.export(batch, retrying).await,
+            Self::Proto(e) => e.export(batch, retrying).await,
             // The SDK's exporter takes ownership: HTTP/JSON pays for a copy.
             Self::Otlp(e) => e.export(batch.to_vec()).await,
         }

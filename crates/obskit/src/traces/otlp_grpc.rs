@@ -9,7 +9,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::SpanData;
 
-use super::pipeline::BatchExporter;
+use super::pipeline::{BatchExporter, Retrying};
 use parking_lot::Mutex;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{Ascii, MetadataKey, MetadataMap, MetadataValue};
@@ -79,11 +79,18 @@ impl GrpcExporter {
 }
 
 impl BatchExporter for GrpcExporter {
-    async fn export(&self, batch: &[SpanData]) -> OTelSdkResult {
+    async fn export(&self, batch: &[SpanData], retrying: Retrying<'_>) -> OTelSdkResult {
         let body = Bytes::from(self.encoder.lock().encode(batch));
         super::retry::with_backoff(
             || self.send(body.clone()),
             |status| retryable(status.code()),
+            |status| {
+                retrying(&format!(
+                    "gRPC export failed: {}: {}",
+                    status.code(),
+                    status.message()
+                ))
+            },
         )
         .await
         .map_err(|status| {

@@ -9,7 +9,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::SpanData;
 
-use super::pipeline::BatchExporter;
+use super::pipeline::{BatchExporter, Retrying};
 use parking_lot::Mutex;
 
 use super::otlp_proto::Encoder;
@@ -81,11 +81,15 @@ impl HttpProtobufExporter {
 }
 
 impl BatchExporter for HttpProtobufExporter {
-    async fn export(&self, batch: &[SpanData]) -> OTelSdkResult {
+    async fn export(&self, batch: &[SpanData], retrying: Retrying<'_>) -> OTelSdkResult {
         let body = bytes::Bytes::from(self.encoder.lock().encode(batch));
-        super::retry::with_backoff(|| self.send(body.clone()), |(retryable, _)| *retryable)
-            .await
-            .map_err(|(_, message)| OTelSdkError::InternalFailure(message))
+        super::retry::with_backoff(
+            || self.send(body.clone()),
+            |(retryable, _)| *retryable,
+            |(_, message)| retrying(message),
+        )
+        .await
+        .map_err(|(_, message)| OTelSdkError::InternalFailure(message))
     }
 
     fn set_resource(&mut self, resource: &Resource) {
