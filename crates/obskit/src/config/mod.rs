@@ -20,7 +20,7 @@ pub(crate) mod redact;
 use std::fmt;
 use std::time::Duration;
 
-pub use options::{LogFormat, OtlpProtocol, Propagator, Sampler, TracesExporter};
+pub use options::{Compression, LogFormat, OtlpProtocol, Propagator, Sampler, TracesExporter};
 
 use crate::error::ConfigError;
 
@@ -80,6 +80,31 @@ impl Default for BatchConfig {
     }
 }
 
+/// A PEM file named by a TLS variable (or builder method), read at `init`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TlsFile {
+    /// Where the path came from, named in errors.
+    pub(crate) setting: &'static str,
+    pub(crate) path: std::path::PathBuf,
+}
+
+/// The TLS files for the OTLP exporter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TlsFiles {
+    /// Extra roots that verify the collector (a private CA).
+    pub(crate) certificate: Option<TlsFile>,
+    /// The client's key and certificate chain, for mTLS.
+    pub(crate) client_key: Option<TlsFile>,
+    pub(crate) client_certificate: Option<TlsFile>,
+}
+
+impl TlsFiles {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.certificate.is_none() && self.client_key.is_none() && self.client_certificate.is_none()
+    }
+}
+
 /// Everything [`install`](Config::install) needs. Build one with
 /// [`Config::from_env`] or [`Config::default`] and the setters.
 #[derive(Clone)]
@@ -101,6 +126,8 @@ pub struct Config {
     pub(crate) traces_endpoint: Option<url::Url>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) export_timeout: Duration,
+    pub(crate) compression: Compression,
+    pub(crate) tls: TlsFiles,
     pub(crate) sampler: Sampler,
     pub(crate) propagators: Vec<Propagator>,
     pub(crate) batch: BatchConfig,
@@ -128,6 +155,8 @@ impl Default for Config {
             traces_endpoint: None,
             headers: Vec::new(),
             export_timeout: Duration::from_millis(10_000),
+            compression: Compression::None,
+            tls: TlsFiles::default(),
             sampler: Sampler::default(),
             propagators: vec![Propagator::TraceContext, Propagator::Baggage],
             batch: BatchConfig::default(),
@@ -154,6 +183,8 @@ impl fmt::Debug for Config {
             .field("endpoint", &redact::url(&self.otlp_traces_endpoint()))
             .field("header_names", &self.header_names())
             .field("export_timeout", &self.export_timeout)
+            .field("compression", &self.compression)
+            .field("tls", &self.tls)
             .field("sampler", &self.sampler)
             .field("propagators", &self.propagators)
             .field("batch", &self.batch)
@@ -223,6 +254,34 @@ impl Config {
         } else if let Some(v) = get(OTEL_EXPORTER_OTLP_TIMEOUT) {
             c.export_timeout = parse::millis(OTEL_EXPORTER_OTLP_TIMEOUT, &v)?;
         }
+        if let Some(v) = get(OTEL_EXPORTER_OTLP_TRACES_COMPRESSION) {
+            c.compression = Compression::parse(OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, &v)?;
+        } else if let Some(v) = get(OTEL_EXPORTER_OTLP_COMPRESSION) {
+            c.compression = Compression::parse(OTEL_EXPORTER_OTLP_COMPRESSION, &v)?;
+        }
+        let file = |specific: &'static str, generic: &'static str| {
+            get(specific)
+                .map(|v| (specific, v))
+                .or_else(|| get(generic).map(|v| (generic, v)))
+                .map(|(setting, v)| TlsFile {
+                    setting,
+                    path: v.trim().into(),
+                })
+        };
+        c.tls = TlsFiles {
+            certificate: file(
+                OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
+                OTEL_EXPORTER_OTLP_CERTIFICATE,
+            ),
+            client_key: file(
+                OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY,
+                OTEL_EXPORTER_OTLP_CLIENT_KEY,
+            ),
+            client_certificate: file(
+                OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE,
+                OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+            ),
+        };
         let sampler_arg = get(OTEL_TRACES_SAMPLER_ARG);
         if let Some(v) = get(OTEL_TRACES_SAMPLER) {
             c.sampler = Sampler::parse(
@@ -397,6 +456,45 @@ impl Config {
     #[must_use]
     pub fn otlp_timeout(mut self, timeout: Duration) -> Self {
         self.export_timeout = timeout;
+        self
+    }
+
+    /// Sets the compression of export bodies (like `OTEL_EXPORTER_OTLP_COMPRESSION`).
+    #[must_use]
+    pub fn otlp_compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// Trusts the certificates in this PEM file for the collector's TLS
+    /// certificate, besides the platform's roots (like
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`). The file is read by `install`/`build`.
+    #[must_use]
+    pub fn otlp_certificate(mut self, pem_file: impl Into<std::path::PathBuf>) -> Self {
+        self.tls.certificate = Some(TlsFile {
+            setting: "Config::otlp_certificate",
+            path: pem_file.into(),
+        });
+        self
+    }
+
+    /// Presents this client certificate chain and key (PEM files) to the
+    /// collector, for mTLS (like `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and
+    /// `OTEL_EXPORTER_OTLP_CLIENT_KEY`). The files are read by `install`/`build`.
+    #[must_use]
+    pub fn otlp_client_identity(
+        mut self,
+        certificate_pem_file: impl Into<std::path::PathBuf>,
+        key_pem_file: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.tls.client_certificate = Some(TlsFile {
+            setting: "Config::otlp_client_identity",
+            path: certificate_pem_file.into(),
+        });
+        self.tls.client_key = Some(TlsFile {
+            setting: "Config::otlp_client_identity",
+            path: key_pem_file.into(),
+        });
         self
     }
 
@@ -659,6 +757,8 @@ mod tests {
             (env::OTEL_EXPORTER_OTLP_TRACES_HEADERS, "a b=c"),
             (env::OTEL_EXPORTER_OTLP_TIMEOUT, "10s"),
             (env::OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, "-1"),
+            (env::OTEL_EXPORTER_OTLP_COMPRESSION, "zip"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, "brotli"),
             (env::OTEL_RESOURCE_ATTRIBUTES, "=x"),
             (env::OTEL_BSP_MAX_QUEUE_SIZE, "0"),
             (env::OTEL_BSP_MAX_EXPORT_BATCH_SIZE, "many"),
@@ -675,6 +775,38 @@ mod tests {
             let err = from(&[(var, value)]).expect_err(var).to_string();
             assert!(err.starts_with(var), "{var}: {err}");
         }
+    }
+
+    #[test]
+    fn compression_and_tls_files_from_the_environment() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.compression, Compression::None);
+        assert!(c.tls.is_empty());
+        let c = from(&[
+            (env::OTEL_EXPORTER_OTLP_COMPRESSION, "GZIP"),
+            (env::OTEL_EXPORTER_OTLP_CERTIFICATE, "/ca.pem"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE, "/traces-ca.pem"),
+            (env::OTEL_EXPORTER_OTLP_CLIENT_KEY, " /key.pem "),
+            (env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, "/cert.pem"),
+        ])
+        .unwrap();
+        assert_eq!(c.compression, Compression::Gzip);
+        let ca = c.tls.certificate.unwrap();
+        assert_eq!(ca.setting, env::OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE);
+        assert_eq!(ca.path, std::path::Path::new("/traces-ca.pem"));
+        let key = c.tls.client_key.unwrap();
+        assert_eq!(key.setting, env::OTEL_EXPORTER_OTLP_CLIENT_KEY);
+        assert_eq!(key.path, std::path::Path::new("/key.pem"));
+        assert_eq!(
+            c.tls.client_certificate.unwrap().setting,
+            env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE
+        );
+        let c = from(&[
+            (env::OTEL_EXPORTER_OTLP_COMPRESSION, "gzip"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, "none"),
+        ])
+        .unwrap();
+        assert_eq!(c.compression, Compression::None, "the traces form wins");
     }
 
     #[test]
