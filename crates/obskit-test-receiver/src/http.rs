@@ -50,12 +50,16 @@ where
             "send Content-Type: application/x-protobuf (JSON is not supported)",
         ));
     }
-    if request.headers().contains_key(header::CONTENT_ENCODING) {
-        return Ok(text(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "compressed bodies are not supported; send the protobuf uncompressed",
-        ));
-    }
+    let gzip = match request.headers().get(header::CONTENT_ENCODING) {
+        None => false,
+        Some(v) if v.as_bytes().eq_ignore_ascii_case(b"gzip") => true,
+        Some(_) => {
+            return Ok(text(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "only gzip bodies are decoded; send gzip or the protobuf uncompressed",
+            ));
+        }
+    };
 
     let headers = header_map(request.headers());
     let body = match request.into_body().collect().await {
@@ -66,6 +70,20 @@ where
                 &format!("cannot read the body: {error}"),
             ));
         }
+    };
+    let body = if gzip {
+        let mut plain = Vec::new();
+        if let Err(error) =
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain)
+        {
+            return Ok(text(
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not valid gzip: {error}"),
+            ));
+        }
+        Bytes::from(plain)
+    } else {
+        body
     };
     let decoded = match ExportTraceServiceRequest::decode(body) {
         Ok(decoded) => decoded,
@@ -194,13 +212,18 @@ mod tests {
             status(&shared, post(TRACES_PATH, "application/json", body())).await,
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         );
-        let mut gzip = post(TRACES_PATH, PROTOBUF, body());
-        gzip.headers_mut()
-            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        let mut zstd = post(TRACES_PATH, PROTOBUF, body());
+        zstd.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("zstd"));
         assert_eq!(
-            status(&shared, gzip).await,
+            status(&shared, zstd).await,
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         );
+        let mut not_gzip = post(TRACES_PATH, PROTOBUF, body());
+        not_gzip
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        assert_eq!(status(&shared, not_gzip).await, StatusCode::BAD_REQUEST);
         assert_eq!(
             status(
                 &shared,
@@ -210,6 +233,28 @@ mod tests {
             StatusCode::BAD_REQUEST
         );
         assert!(shared.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn gzip_bodies_are_decoded_and_the_encoding_recorded() {
+        use std::io::Write as _;
+        let shared = Arc::new(Shared::new(Behavior::Healthy));
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&body()).unwrap();
+        let mut request = post(
+            TRACES_PATH,
+            PROTOBUF,
+            Bytes::from(encoder.finish().unwrap()),
+        );
+        request
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("GZIP"));
+        assert_eq!(status(&shared, request).await, StatusCode::OK);
+        assert_eq!(
+            shared.requests()[0].header("content-encoding"),
+            Some("GZIP")
+        );
+        assert_eq!(shared.spans()[0].name, "one");
     }
 
     #[tokio::test]

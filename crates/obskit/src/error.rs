@@ -119,7 +119,7 @@ pub enum InitError {
     },
     /// The gRPC channel to the collector could not be set up (an endpoint
     /// tonic refuses, or a TLS setting it rejects).
-    #[error("cannot set up the OTLP/gRPC channel to {endpoint}: {source}")]
+    #[error("cannot set up the OTLP/gRPC channel to {endpoint}: {}", chain(source))]
     GrpcChannel {
         /// The endpoint, credentials masked.
         endpoint: String,
@@ -129,7 +129,7 @@ pub enum InitError {
     },
     /// The HTTP client for OTLP/HTTP could not be built (usually its TLS
     /// setup: a certificate or key rustls rejects).
-    #[error("cannot build the OTLP/HTTP client for {endpoint}: {source}")]
+    #[error("cannot build the OTLP/HTTP client for {endpoint}: {}", chain(source))]
     HttpClient {
         /// The endpoint, credentials masked.
         endpoint: String,
@@ -148,4 +148,20 @@ pub enum InitError {
         "a global tracing subscriber is already installed; call obskit::init() once, before any other subscriber, or compose obskit's layer into yours with Config::build()"
     )]
     SubscriberAlreadySet,
+}
+
+/// An error and its causes, `: `-separated: tonic and reqwest put the
+/// useful part (which certificate, which key) in the causes.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let next = e.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = e.source();
+    }
+    text
 }
