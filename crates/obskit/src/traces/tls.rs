@@ -7,8 +7,9 @@
 use crate::config::{TlsFile, TlsFiles};
 use crate::error::InitError;
 
-/// PEM bytes, checked.
+/// PEM bytes, checked. (Empty, and unread, without the `tls` feature.)
 #[derive(Debug, Clone, Default)]
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 pub(crate) struct TlsMaterial {
     /// Extra roots for the collector's certificate.
     pub(crate) roots_pem: Option<Vec<u8>>,
@@ -17,6 +18,7 @@ pub(crate) struct TlsMaterial {
 }
 
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 pub(crate) struct Identity {
     pub(crate) certificate_pem: Vec<u8>,
     pub(crate) key_pem: Vec<u8>,
