@@ -30,7 +30,7 @@ pub const OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_TRACES_
 pub const OTEL_EXPORTER_OTLP_HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
 /// Headers sent with every trace export.
 pub const OTEL_EXPORTER_OTLP_TRACES_HEADERS: &str = "OTEL_EXPORTER_OTLP_TRACES_HEADERS";
-/// Export timeout in milliseconds (default 10000).
+/// Timeout of each export request (one attempt) in milliseconds (default 10000).
 pub const OTEL_EXPORTER_OTLP_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
 /// Export timeout for traces in milliseconds.
 pub const OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
@@ -56,7 +56,8 @@ pub const OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: &str =
 
 /// Batch span processor: delay between exports in milliseconds (default 5000).
 pub const OTEL_BSP_SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
-/// Batch span processor: export timeout in milliseconds (default 30000).
+/// Batch span processor: bound on one whole export, retries and backoff
+/// included, in milliseconds (default 30000).
 pub const OTEL_BSP_EXPORT_TIMEOUT: &str = "OTEL_BSP_EXPORT_TIMEOUT";
 /// Batch span processor: spans held before new ones are dropped (default 2048).
 pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";

@@ -65,7 +65,9 @@ pub struct BatchConfig {
     pub max_export_batch_size: usize,
     /// Longest wait before a partial batch is sent.
     pub scheduled_delay: Duration,
-    /// Bound on one export, on top of the transport timeout.
+    /// Bound on one whole export: every attempt and the backoff between them
+    /// (`OTEL_BSP_EXPORT_TIMEOUT`). Each attempt is bounded by the transport
+    /// timeout ([`Config::otlp_timeout`]).
     pub export_timeout: Duration,
 }
 
@@ -452,7 +454,9 @@ impl Config {
         Ok(self)
     }
 
-    /// Sets the transport timeout of one export.
+    /// Sets the timeout of each export request, one attempt (like
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT`); the whole export with its retries is
+    /// bounded by [`BatchConfig::export_timeout`].
     #[must_use]
     pub fn otlp_timeout(mut self, timeout: Duration) -> Self {
         self.export_timeout = timeout;
