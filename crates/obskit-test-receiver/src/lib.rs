@@ -4,7 +4,7 @@
 //! OTLP exactly as a collector does, records what arrived, and can misbehave
 //! on demand. [`Receiver`] runs an OTLP/gRPC server (the generated
 //! `TraceService`) and an OTLP/HTTP server (`POST /v1/traces`,
-//! `application/x-protobuf`) on ephemeral `127.0.0.1` ports and flattens every
+//! `application/x-protobuf` or `application/json`) on ephemeral `127.0.0.1` ports and flattens every
 //! received span into a [`ReceivedSpan`]. [`Behavior`] makes it fail or answer
 //! slowly; [`BlackHole`] accepts connections and never answers;
 //! [`refused_endpoint`] is a port nobody listens on. [`Receiver::start_tls`]

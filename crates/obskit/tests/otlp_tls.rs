@@ -72,6 +72,7 @@ async fn a_collector_behind_a_private_ca_is_reached_with_the_certificate_variabl
     for (protocol, variable) in [
         ("grpc", "OTEL_EXPORTER_OTLP_CERTIFICATE"),
         ("http/protobuf", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE"),
+        ("http/json", "OTEL_EXPORTER_OTLP_CERTIFICATE"),
     ] {
         let url = endpoint(&rx, protocol);
         assert!(url.starts_with("https://"), "{url}");
@@ -85,7 +86,7 @@ async fn a_collector_behind_a_private_ca_is_reached_with_the_certificate_variabl
         vars.push((variable, ca));
         assert_eq!(export(&vars).await, (3, 0), "{protocol} with {variable}");
     }
-    assert_eq!(rx.spans().len(), 6);
+    assert_eq!(rx.spans().len(), 9);
 }
 
 #[tokio::test]
@@ -96,7 +97,11 @@ async fn mtls_presents_the_client_certificate() {
     let ca = pki.ca_file.to_str().unwrap();
     let cert = pki.client_cert_file.to_str().unwrap();
     let key = pki.client_key_file.to_str().unwrap();
-    for (protocol, generic) in [("grpc", true), ("http/protobuf", false)] {
+    for (protocol, generic) in [
+        ("grpc", true),
+        ("http/protobuf", false),
+        ("http/json", true),
+    ] {
         let url = endpoint(&rx, protocol);
         let base = [
             ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
@@ -134,7 +139,7 @@ async fn mtls_presents_the_client_certificate() {
 }
 
 #[tokio::test]
-async fn gzip_compression_over_grpc_and_http() {
+async fn gzip_compression_over_grpc_and_http_protobuf_and_json() {
     let rx = Receiver::start().await.unwrap();
     for (protocol, header, variable) in [
         ("grpc", "grpc-encoding", "OTEL_EXPORTER_OTLP_COMPRESSION"),
@@ -142,6 +147,11 @@ async fn gzip_compression_over_grpc_and_http() {
             "http/protobuf",
             "content-encoding",
             "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+        ),
+        (
+            "http/json",
+            "content-encoding",
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
         ),
     ] {
         rx.clear();
@@ -183,7 +193,7 @@ async fn gzip_and_tls_together() {
     let dir = tempfile::tempdir().unwrap();
     let pki = pki(dir.path(), true);
     let rx = Receiver::start_tls(Behavior::Healthy, &pki.settings).unwrap();
-    for protocol in ["grpc", "http/protobuf"] {
+    for protocol in ["grpc", "http/protobuf", "http/json"] {
         let url = endpoint(&rx, protocol);
         let vars = [
             ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
