@@ -22,7 +22,9 @@ pub(crate) struct OtlpTraceService {
 
 /// The gRPC service, ready to be served on a connection.
 pub(crate) fn service(shared: Arc<Shared>) -> TraceServiceServer<OtlpTraceService> {
+    // gzip bodies are decoded; `grpc-encoding` stays in the recorded headers.
     TraceServiceServer::new(OtlpTraceService { shared })
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
 }
 
 #[tonic::async_trait]

@@ -19,8 +19,10 @@ use crate::store::Shared;
 /// The only path the receiver serves, as OTLP/HTTP defines it for traces.
 pub(crate) const TRACES_PATH: &str = "/v1/traces";
 
-/// The only request and response media type the receiver speaks.
+/// The protobuf media type, the default of OTLP/HTTP.
 const PROTOBUF: &str = "application/x-protobuf";
+/// The JSON media type of OTLP/HTTP JSON.
+const JSON: &str = "application/json";
 
 /// Answers one HTTP request; never fails, every problem becomes a status code.
 pub(crate) async fn handle<B>(
@@ -44,18 +46,26 @@ where
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return Ok(response);
     }
-    if !is_protobuf(request.headers().get(header::CONTENT_TYPE)) {
+    let json = if is_protobuf(request.headers().get(header::CONTENT_TYPE)) {
+        false
+    } else if is_media_type(request.headers().get(header::CONTENT_TYPE), JSON) {
+        true
+    } else {
         return Ok(text(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send Content-Type: application/x-protobuf (JSON is not supported)",
+            "send Content-Type: application/x-protobuf or application/json",
         ));
-    }
-    if request.headers().contains_key(header::CONTENT_ENCODING) {
-        return Ok(text(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "compressed bodies are not supported; send the protobuf uncompressed",
-        ));
-    }
+    };
+    let gzip = match request.headers().get(header::CONTENT_ENCODING) {
+        None => false,
+        Some(v) if v.as_bytes().eq_ignore_ascii_case(b"gzip") => true,
+        Some(_) => {
+            return Ok(text(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "only gzip bodies are decoded; send gzip or the protobuf uncompressed",
+            ));
+        }
+    };
 
     let headers = header_map(request.headers());
     let body = match request.into_body().collect().await {
@@ -67,7 +77,26 @@ where
             ));
         }
     };
-    let decoded = match ExportTraceServiceRequest::decode(body) {
+    let body = if gzip {
+        let mut plain = Vec::new();
+        if let Err(error) =
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain)
+        {
+            return Ok(text(
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not valid gzip: {error}"),
+            ));
+        }
+        Bytes::from(plain)
+    } else {
+        body
+    };
+    let decoded = if json {
+        serde_json::from_slice::<ExportTraceServiceRequest>(&body).map_err(|e| e.to_string())
+    } else {
+        ExportTraceServiceRequest::decode(body).map_err(|e| e.to_string())
+    };
+    let decoded = match decoded {
         Ok(decoded) => decoded,
         Err(error) => {
             return Ok(text(
@@ -77,11 +106,16 @@ where
         }
     };
 
-    match shared.record(Protocol::Http, headers, decoded) {
-        Behavior::Healthy => Ok(success()),
+    let protocol = if json {
+        Protocol::HttpJson
+    } else {
+        Protocol::Http
+    };
+    match shared.record(protocol, headers, decoded) {
+        Behavior::Healthy => Ok(success(json)),
         Behavior::Slow(delay) => {
             tokio::time::sleep(delay).await;
-            Ok(success())
+            Ok(success(json))
         }
         Behavior::Error => Ok(text(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -92,19 +126,32 @@ where
 
 /// Whether a `Content-Type` names protobuf, ignoring case and parameters.
 fn is_protobuf(content_type: Option<&HeaderValue>) -> bool {
+    is_media_type(content_type, PROTOBUF)
+}
+
+/// Whether a `Content-Type` names `media_type`, ignoring case and parameters.
+fn is_media_type(content_type: Option<&HeaderValue>, media_type: &str) -> bool {
     content_type
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
-        .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case(PROTOBUF))
+        .is_some_and(|given| given.trim().eq_ignore_ascii_case(media_type))
 }
 
-/// `200 OK` with an empty `ExportTraceServiceResponse`, as a full-success export gets.
-fn success() -> Response<Full<Bytes>> {
-    let body = ExportTraceServiceResponse::default().encode_to_vec();
+/// `200 OK` with an empty `ExportTraceServiceResponse` (in the request's
+/// encoding), as a full-success export gets.
+fn success(json: bool) -> Response<Full<Bytes>> {
+    let (body, media_type) = if json {
+        (b"{}".to_vec(), JSON)
+    } else {
+        (
+            ExportTraceServiceResponse::default().encode_to_vec(),
+            PROTOBUF,
+        )
+    };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     response
         .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROTOBUF));
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     response
 }
 
@@ -191,16 +238,26 @@ mod tests {
             .unwrap();
         assert_eq!(status(&shared, get).await, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(
-            status(&shared, post(TRACES_PATH, "application/json", body())).await,
+            status(&shared, post(TRACES_PATH, "text/plain", body())).await,
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         );
-        let mut gzip = post(TRACES_PATH, PROTOBUF, body());
-        gzip.headers_mut()
-            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         assert_eq!(
-            status(&shared, gzip).await,
+            status(&shared, post(TRACES_PATH, "application/json", body())).await,
+            StatusCode::BAD_REQUEST,
+            "protobuf bytes are not JSON"
+        );
+        let mut zstd = post(TRACES_PATH, PROTOBUF, body());
+        zstd.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("zstd"));
+        assert_eq!(
+            status(&shared, zstd).await,
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         );
+        let mut not_gzip = post(TRACES_PATH, PROTOBUF, body());
+        not_gzip
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        assert_eq!(status(&shared, not_gzip).await, StatusCode::BAD_REQUEST);
         assert_eq!(
             status(
                 &shared,
@@ -210,6 +267,50 @@ mod tests {
             StatusCode::BAD_REQUEST
         );
         assert!(shared.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn gzip_bodies_are_decoded_and_the_encoding_recorded() {
+        use std::io::Write as _;
+        let shared = Arc::new(Shared::new(Behavior::Healthy));
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&body()).unwrap();
+        let mut request = post(
+            TRACES_PATH,
+            PROTOBUF,
+            Bytes::from(encoder.finish().unwrap()),
+        );
+        request
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("GZIP"));
+        assert_eq!(status(&shared, request).await, StatusCode::OK);
+        assert_eq!(
+            shared.requests()[0].header("content-encoding"),
+            Some("GZIP")
+        );
+        assert_eq!(shared.spans()[0].name, "one");
+    }
+
+    #[tokio::test]
+    async fn json_bodies_are_decoded() {
+        let shared = Arc::new(Shared::new(Behavior::Healthy));
+        let json = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"j","traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7"}]}]}]}"#;
+        let response = handle(
+            Arc::clone(&shared),
+            post(
+                TRACES_PATH,
+                "application/json",
+                Bytes::from_static(json.as_bytes()),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], JSON);
+        let spans = shared.spans();
+        assert_eq!(spans[0].name, "j");
+        assert_eq!(spans[0].trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(spans[0].protocol, Protocol::HttpJson);
     }
 
     #[tokio::test]

@@ -4,10 +4,12 @@
 //! OTLP exactly as a collector does, records what arrived, and can misbehave
 //! on demand. [`Receiver`] runs an OTLP/gRPC server (the generated
 //! `TraceService`) and an OTLP/HTTP server (`POST /v1/traces`,
-//! `application/x-protobuf`) on ephemeral `127.0.0.1` ports and flattens every
+//! `application/x-protobuf` or `application/json`) on ephemeral `127.0.0.1` ports and flattens every
 //! received span into a [`ReceivedSpan`]. [`Behavior`] makes it fail or answer
 //! slowly; [`BlackHole`] accepts connections and never answers;
-//! [`refused_endpoint`] is a port nobody listens on.
+//! [`refused_endpoint`] is a port nobody listens on. [`Receiver::start_tls`]
+//! serves both over TLS (optionally requiring client certificates) with
+//! certificates from a [`TestCa`]; gzip bodies are decoded on both.
 //!
 //! The servers run on their own thread and runtime, so the receiver keeps
 //! answering while a test blocks its runtime (a batch span processor's
@@ -72,6 +74,7 @@ mod request;
 mod server;
 mod span;
 mod store;
+mod tls;
 
 pub use attr::AttrValue;
 pub use behavior::Behavior;
@@ -79,6 +82,7 @@ pub use black_hole::{BlackHole, refused_endpoint};
 pub use receiver::Receiver;
 pub use request::{Protocol, ReceivedRequest};
 pub use span::ReceivedSpan;
+pub use tls::{Identity, TestCa, TlsSettings};
 
 /// The generated OTLP protobuf types (`opentelemetry_proto::tonic`), re-exported
 /// so tests can build requests and read [`ReceivedSpan::raw`] without their own dependency.

@@ -13,6 +13,7 @@ use crate::request::ReceivedRequest;
 use crate::server::{Background, bind_loopback, serve};
 use crate::span::ReceivedSpan;
 use crate::store::Shared;
+use crate::tls::TlsSettings;
 use crate::{grpc, http};
 
 /// A running OTLP trace receiver: an OTLP/gRPC server and an OTLP/HTTP server
@@ -29,6 +30,7 @@ use crate::{grpc, http};
 #[derive(Debug)]
 pub struct Receiver {
     shared: Arc<Shared>,
+    scheme: &'static str,
     grpc_addr: SocketAddr,
     http_addr: SocketAddr,
     _background: Background,
@@ -59,6 +61,24 @@ impl Receiver {
     /// # Errors
     /// When a port cannot be bound or the server thread cannot start.
     pub fn start_blocking(behavior: Behavior) -> io::Result<Self> {
+        Self::start_inner(behavior, None)
+    }
+
+    /// Starts a receiver serving both protocols over TLS (`https://`
+    /// endpoints), requiring client certificates when
+    /// [`TlsSettings::client_ca_pem`] is set. A client that fails the
+    /// handshake gets its connection closed; nothing is recorded.
+    ///
+    /// # Errors
+    /// When the TLS settings are unusable, a port cannot be bound or the
+    /// server thread cannot start.
+    pub fn start_tls(behavior: Behavior, tls: &TlsSettings) -> io::Result<Self> {
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config()?);
+        Self::start_inner(behavior, Some(acceptor))
+    }
+
+    fn start_inner(behavior: Behavior, tls: Option<tokio_rustls::TlsAcceptor>) -> io::Result<Self> {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let shared = Arc::new(Shared::new(behavior));
         let grpc_listener = bind_loopback()?;
         let http_listener = bind_loopback()?;
@@ -75,35 +95,38 @@ impl Receiver {
             let http_listener = TcpListener::from_std(http_listener)?;
             Ok(async move {
                 tokio::join!(
-                    serve(grpc_listener, grpc_service),
-                    serve(http_listener, http_service),
+                    serve(grpc_listener, grpc_service, tls.clone()),
+                    serve(http_listener, http_service, tls),
                 );
             })
         })?;
         Ok(Self {
             shared,
+            scheme,
             grpc_addr,
             http_addr,
             _background: background,
         })
     }
 
-    /// The OTLP/gRPC endpoint, `http://127.0.0.1:PORT`, as
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT` takes it with `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`.
+    /// The OTLP/gRPC endpoint, `http://127.0.0.1:PORT` (`https://` when
+    /// started with TLS), as `OTEL_EXPORTER_OTLP_ENDPOINT` takes it with
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`.
     pub fn grpc_endpoint(&self) -> String {
-        format!("http://{}", self.grpc_addr)
+        format!("{}://{}", self.scheme, self.grpc_addr)
     }
 
-    /// The OTLP/HTTP base URL, `http://127.0.0.1:PORT`, as
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT` takes it (the exporter appends `/v1/traces`).
+    /// The OTLP/HTTP base URL, `http://127.0.0.1:PORT` (`https://` when
+    /// started with TLS), as `OTEL_EXPORTER_OTLP_ENDPOINT` takes it (the
+    /// exporter appends `/v1/traces`).
     pub fn http_endpoint(&self) -> String {
-        format!("http://{}", self.http_addr)
+        format!("{}://{}", self.scheme, self.http_addr)
     }
 
     /// The full OTLP/HTTP traces URL, `http://127.0.0.1:PORT/v1/traces`, as
     /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` takes it (used as is, nothing appended).
     pub fn http_traces_url(&self) -> String {
-        format!("http://{}{}", self.http_addr, http::TRACES_PATH)
+        format!("{}://{}{}", self.scheme, self.http_addr, http::TRACES_PATH)
     }
 
     /// The address the gRPC server listens on.

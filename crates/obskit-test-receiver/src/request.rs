@@ -16,6 +16,9 @@ pub enum Protocol {
     /// OTLP/HTTP with a protobuf body (`POST /v1/traces`), as sent with
     /// `OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf`.
     Http,
+    /// OTLP/HTTP with a JSON body (`POST /v1/traces`), as sent with
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL=http/json`.
+    HttpJson,
 }
 
 /// Prints the protocol as `OTEL_EXPORTER_OTLP_PROTOCOL` spells it: `grpc` or `http/protobuf`.
@@ -24,6 +27,7 @@ impl fmt::Display for Protocol {
         f.write_str(match self {
             Self::Grpc => "grpc",
             Self::Http => "http/protobuf",
+            Self::HttpJson => "http/json",
         })
     }
 }

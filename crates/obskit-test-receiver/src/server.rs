@@ -103,9 +103,13 @@ impl Drop for Background {
     }
 }
 
-/// Accepts connections forever and serves each with `service` over HTTP/1.1 or HTTP/2 (h2c, as gRPC uses).
-pub(crate) async fn serve<S, B>(listener: TcpListener, service: S)
-where
+/// Accepts connections forever and serves each with `service` over HTTP/1.1 or HTTP/2 (h2c, as gRPC uses),
+/// inside TLS when `tls` is set (a failed handshake just closes that connection).
+pub(crate) async fn serve<S, B>(
+    listener: TcpListener,
+    service: S,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) where
     S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
@@ -123,12 +127,24 @@ where
         };
         let _ = stream.set_nodelay(true);
         let service = service.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let builder = auto::Builder::new(TokioExecutor::new());
             // A client hanging up mid-request is normal in exporter tests.
-            let _ = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            match tls {
+                None => {
+                    let _ = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                }
+                Some(acceptor) => {
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                }
+            }
         });
     }
 }

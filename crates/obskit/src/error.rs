@@ -105,6 +105,38 @@ pub enum InitError {
         #[source]
         source: opentelemetry_otlp::ExporterBuildError,
     },
+    /// A TLS file (`OTEL_EXPORTER_OTLP_CERTIFICATE`, `..._CLIENT_KEY`,
+    /// `..._CLIENT_CERTIFICATE` or their `_TRACES_` forms) cannot be used:
+    /// missing, unreadable, not PEM, or half of a client identity.
+    #[error("{variable}={path:?} cannot be used for TLS: {reason}")]
+    Tls {
+        /// The variable (or builder method) that named the file.
+        variable: &'static str,
+        /// The path as given.
+        path: String,
+        /// What is wrong, and what is expected.
+        reason: String,
+    },
+    /// The gRPC channel to the collector could not be set up (an endpoint
+    /// tonic refuses, or a TLS setting it rejects).
+    #[error("cannot set up the OTLP/gRPC channel to {endpoint}: {}", chain(source))]
+    GrpcChannel {
+        /// The endpoint, credentials masked.
+        endpoint: String,
+        /// tonic's error.
+        #[source]
+        source: tonic::transport::Error,
+    },
+    /// The HTTP client for OTLP/HTTP could not be built (usually its TLS
+    /// setup: a certificate or key rustls rejects).
+    #[error("cannot build the OTLP/HTTP client for {endpoint}: {}", chain(source))]
+    HttpClient {
+        /// The endpoint, credentials masked.
+        endpoint: String,
+        /// reqwest's error.
+        #[source]
+        source: reqwest::Error,
+    },
     /// The background log writer thread could not start.
     #[error("cannot start the log writer thread: {0}")]
     LogWriter(#[source] std::io::Error),
@@ -116,4 +148,20 @@ pub enum InitError {
         "a global tracing subscriber is already installed; call obskit::init!() once, before any other subscriber, or compose obskit's layer into yours with Config::build_layer()"
     )]
     SubscriberAlreadySet,
+}
+
+/// An error and its causes, `: `-separated: tonic and reqwest put the
+/// useful part (which certificate, which key) in the causes.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let next = e.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = e.source();
+    }
+    text
 }

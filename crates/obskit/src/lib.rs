@@ -52,6 +52,7 @@ mod hex;
 pub mod http;
 mod logs;
 pub mod metrics;
+pub mod propagation;
 pub mod request_id;
 mod resource;
 pub mod serve;

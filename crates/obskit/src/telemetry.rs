@@ -454,7 +454,7 @@ impl Summary {
         Self {
             service_version: c.resolved_service_version(),
             exporters: format!("{:?}", c.exporters).to_lowercase(),
-            endpoint: c.otlp_traces_endpoint(),
+            endpoint: crate::config::redact::url(&c.otlp_traces_endpoint()),
             protocol: c.protocol.as_str(),
             header_names: c.header_names().join(","),
             sampler: c.sampler.describe(),

@@ -152,6 +152,53 @@ fn init_reads_the_environment_and_exports() {
     assert!(lines.iter().any(|l| l["message"] == "telemetry shut down"));
 }
 
+/// Credentials in the endpoint URL appear neither in the start-up line nor
+/// in export warnings; init errors mask them too.
+#[test]
+fn credentials_in_the_endpoint_never_reach_the_logs() {
+    let endpoint = obskit_test_receiver::refused_endpoint().unwrap();
+    let with_secret = endpoint.replace("http://", "http://user:hunter2@");
+    let out = run_child(&[
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            &format!("{with_secret}/v1/traces?key=s3cret"),
+        ),
+        ("OTEL_BSP_SCHEDULE_DELAY", "10"),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for secret in ["hunter2", "s3cret"] {
+        assert!(!stdout.contains(secret), "{secret} leaked: {stdout}");
+        assert!(!stderr.contains(secret), "{secret} leaked: {stderr}");
+    }
+    let lines = json_lines(&out);
+    let effective = lines
+        .iter()
+        .find(|l| l["message"] == "obskit telemetry initialised")
+        .unwrap_or_else(|| panic!("no start-up line in {stdout}"));
+    let host = endpoint.trim_start_matches("http://");
+    assert_eq!(
+        effective["otlp_endpoint"],
+        format!("http://****@{host}/v1/traces?key=****")
+    );
+    let warning = lines
+        .iter()
+        .find(|l| l["target"] == "obskit::export")
+        .unwrap_or_else(|| panic!("no export warning in {stdout}"));
+    let error = warning["error"].as_str().unwrap_or_default();
+    assert!(error.contains(&format!("http://****@{host}")), "{error}");
+
+    let out = run_child(&[(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "udp://user:hunter2@host:4317",
+    )]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(stderr.contains("udp://****@host:4317"), "{stderr}");
+}
+
 #[test]
 fn pretty_format_and_filters_come_from_the_environment() {
     let out = run_child(&[

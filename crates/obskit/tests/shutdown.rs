@@ -193,3 +193,160 @@ async fn a_slow_collector_fails_exports_at_the_export_timeout() {
     );
     assert!(!report.timed_out, "{report:?}");
 }
+
+/// The first `obskit::export` warning with `cause`, waiting up to `timeout`.
+fn export_warning(
+    logs: &support::LogCapture,
+    cause: &str,
+    timeout: Duration,
+) -> Option<serde_json::Value> {
+    logs.wait_for(timeout, |l| {
+        l["target"] == "obskit::export" && l["cause"] == cause
+    })
+}
+
+/// A collector that answers in 2 s cannot keep up: spans refused at the
+/// full queue are warned about, with the cause and the count, while the
+/// service runs (not only at shutdown).
+#[tokio::test]
+async fn a_slow_collector_warns_about_spans_dropped_at_a_full_queue() {
+    let rx = Receiver::start_with(Behavior::Slow(Duration::from_secs(2)))
+        .await
+        .unwrap();
+    let h = harness(
+        config(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.http_endpoint()),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "20"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "10"),
+        ])
+        .shutdown_timeout(Duration::from_secs(1)),
+    );
+    h.telemetry
+        .set_diagnostics_dispatch(tracing::dispatcher::get_default(Clone::clone));
+    spans(10);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    spans(200);
+    let warning = export_warning(&h.logs, "queue_full", Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("no queue-full warning in {:#?}", h.logs.lines()));
+    assert_eq!(warning["level"], "WARN");
+    let count = warning["spans_dropped_queue_full"].as_u64().unwrap();
+    assert!((150..=200).contains(&count), "{warning}");
+    assert_eq!(warning["queue_size"], 20);
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .contains("export queue is full"),
+        "{warning}"
+    );
+    // Once a minute at most: more drops soon after bring no second line.
+    spans(200);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let report = h.telemetry.shutdown().await;
+    let queue_warnings = h
+        .logs
+        .lines()
+        .into_iter()
+        .filter(|l| l["cause"] == "queue_full")
+        .count();
+    assert_eq!(queue_warnings, 1);
+    assert!(report.spans_dropped >= count + 150, "{report:?}");
+}
+
+/// With a black-holed collector the first warning comes after one
+/// transport timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`), not after the whole
+/// export with its retries (`OTEL_BSP_EXPORT_TIMEOUT`, 20 s here).
+async fn first_warning_within_the_otlp_timeout(protocol: &str) {
+    let hole = BlackHole::start().unwrap();
+    let h = harness(
+        config(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &hole.endpoint()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "300"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "20000"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "10"),
+        ])
+        .shutdown_timeout(Duration::from_millis(500)),
+    );
+    h.telemetry
+        .set_diagnostics_dispatch(tracing::dispatcher::get_default(Clone::clone));
+    let started = Instant::now();
+    spans(1);
+    let warning = export_warning(&h.logs, "export_attempt_failed", Duration::from_secs(15));
+    let took = started.elapsed();
+    let warning = warning.unwrap_or_else(|| panic!("{protocol}: no warning within 15 s"));
+    // 300 ms plus scheduling; far below the 20 s of the whole export.
+    assert!(
+        took < Duration::from_secs(10),
+        "{protocol}: first warning after {took:?}"
+    );
+    assert_eq!(warning["level"], "WARN");
+    let _ = h.telemetry.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_first_warning_comes_within_the_otlp_timeout_over_http() {
+    first_warning_within_the_otlp_timeout("http/protobuf").await;
+}
+
+#[tokio::test]
+async fn the_first_warning_comes_within_the_otlp_timeout_over_grpc() {
+    first_warning_within_the_otlp_timeout("grpc").await;
+}
+
+/// `OTEL_EXPORTER_OTLP_TIMEOUT` bounds each request: a collector slower
+/// than it sees the first attempt and every retry. `OTEL_BSP_EXPORT_TIMEOUT`
+/// bounds the whole export: a shorter one cuts the retries short and says
+/// which bound was hit.
+#[tokio::test]
+async fn the_otlp_timeout_bounds_each_request_and_the_bsp_timeout_the_whole_export() {
+    let rx = Receiver::start_with(Behavior::Slow(Duration::from_secs(2)))
+        .await
+        .unwrap();
+    let h = harness(
+        config(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.http_endpoint()),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "200"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "20000"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "10"),
+        ])
+        .shutdown_timeout(Duration::from_secs(10)),
+    );
+    spans(1);
+    let report = h.telemetry.shutdown().await;
+    // One attempt and up to three retries, each cut at 200 ms; a loaded
+    // machine may lose an attempt before it reaches the receiver.
+    let attempts = rx.requests().len();
+    assert!((2..=4).contains(&attempts), "{attempts} attempts");
+    assert_eq!((report.spans_exported, report.spans_dropped), (0, 1));
+    assert!(!report.timed_out, "{report:?}");
+
+    let rx = Receiver::start_with(Behavior::Slow(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    let h = harness(
+        config(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.http_endpoint()),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "10000"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "400"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "10"),
+        ])
+        .shutdown_timeout(Duration::from_secs(10)),
+    );
+    h.telemetry
+        .set_diagnostics_dispatch(tracing::dispatcher::get_default(Clone::clone));
+    spans(1);
+    let warning = export_warning(&h.logs, "export_failed", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no failure warning: {:#?}", h.logs.lines()));
+    assert!(
+        warning["error"]
+            .as_str()
+            .unwrap()
+            .contains("OTEL_BSP_EXPORT_TIMEOUT"),
+        "{warning}"
+    );
+    assert_eq!(rx.requests().len(), 1, "no retry after the export's bound");
+    let report = h.telemetry.shutdown().await;
+    assert_eq!((report.spans_exported, report.spans_dropped), (0, 1));
+}

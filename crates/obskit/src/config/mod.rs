@@ -16,11 +16,12 @@ pub mod env;
 mod options;
 pub(crate) mod parse;
 pub(crate) mod server;
+pub(crate) mod redact;
 
 use std::fmt;
 use std::time::Duration;
 
-pub use options::{LogFormat, OtlpProtocol, Propagator, Sampler, TracesExporter};
+pub use options::{Compression, LogFormat, OtlpProtocol, Propagator, Sampler, TracesExporter};
 
 use crate::error::ConfigError;
 
@@ -65,7 +66,9 @@ pub struct BatchConfig {
     pub max_export_batch_size: usize,
     /// Longest wait before a partial batch is sent.
     pub scheduled_delay: Duration,
-    /// Bound on one export, on top of the transport timeout.
+    /// Bound on one whole export: every attempt and the backoff between them
+    /// (`OTEL_BSP_EXPORT_TIMEOUT`). Each attempt is bounded by the transport
+    /// timeout ([`Config::otlp_timeout`]).
     pub export_timeout: Duration,
 }
 
@@ -77,6 +80,31 @@ impl Default for BatchConfig {
             scheduled_delay: Duration::from_millis(5000),
             export_timeout: Duration::from_millis(30_000),
         }
+    }
+}
+
+/// A PEM file named by a TLS variable (or builder method), read at `init`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TlsFile {
+    /// Where the path came from, named in errors.
+    pub(crate) setting: &'static str,
+    pub(crate) path: std::path::PathBuf,
+}
+
+/// The TLS files for the OTLP exporter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TlsFiles {
+    /// Extra roots that verify the collector (a private CA).
+    pub(crate) certificate: Option<TlsFile>,
+    /// The client's key and certificate chain, for mTLS.
+    pub(crate) client_key: Option<TlsFile>,
+    pub(crate) client_certificate: Option<TlsFile>,
+}
+
+impl TlsFiles {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.certificate.is_none() && self.client_key.is_none() && self.client_certificate.is_none()
     }
 }
 
@@ -101,6 +129,8 @@ pub struct Config {
     pub(crate) traces_endpoint: Option<url::Url>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) export_timeout: Duration,
+    pub(crate) compression: Compression,
+    pub(crate) tls: TlsFiles,
     pub(crate) sampler: Sampler,
     pub(crate) propagators: Vec<Propagator>,
     pub(crate) batch: BatchConfig,
@@ -125,6 +155,8 @@ impl Default for Config {
             traces_endpoint: None,
             headers: Vec::new(),
             export_timeout: Duration::from_millis(10_000),
+            compression: Compression::None,
+            tls: TlsFiles::default(),
             sampler: Sampler::default(),
             propagators: vec![Propagator::TraceContext, Propagator::Baggage],
             batch: BatchConfig::default(),
@@ -134,7 +166,8 @@ impl Default for Config {
 }
 
 impl fmt::Debug for Config {
-    /// Redacted: header values never appear.
+    /// Redacted: header values never appear, and the endpoint's user info
+    /// and query values are masked (`https://****@host`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("service_name", &self.resolved_service_name())
@@ -144,9 +177,11 @@ impl fmt::Debug for Config {
             .field("sdk_disabled", &self.sdk_disabled)
             .field("exporters", &self.exporters)
             .field("protocol", &self.protocol)
-            .field("endpoint", &self.otlp_traces_endpoint())
+            .field("endpoint", &redact::url(&self.otlp_traces_endpoint()))
             .field("header_names", &self.header_names())
             .field("export_timeout", &self.export_timeout)
+            .field("compression", &self.compression)
+            .field("tls", &self.tls)
             .field("sampler", &self.sampler)
             .field("propagators", &self.propagators)
             .field("batch", &self.batch)
@@ -213,6 +248,34 @@ impl Config {
         } else if let Some(v) = get(OTEL_EXPORTER_OTLP_TIMEOUT) {
             c.export_timeout = parse::millis(OTEL_EXPORTER_OTLP_TIMEOUT, &v)?;
         }
+        if let Some(v) = get(OTEL_EXPORTER_OTLP_TRACES_COMPRESSION) {
+            c.compression = Compression::parse(OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, &v)?;
+        } else if let Some(v) = get(OTEL_EXPORTER_OTLP_COMPRESSION) {
+            c.compression = Compression::parse(OTEL_EXPORTER_OTLP_COMPRESSION, &v)?;
+        }
+        let file = |specific: &'static str, generic: &'static str| {
+            get(specific)
+                .map(|v| (specific, v))
+                .or_else(|| get(generic).map(|v| (generic, v)))
+                .map(|(setting, v)| TlsFile {
+                    setting,
+                    path: v.trim().into(),
+                })
+        };
+        c.tls = TlsFiles {
+            certificate: file(
+                OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
+                OTEL_EXPORTER_OTLP_CERTIFICATE,
+            ),
+            client_key: file(
+                OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY,
+                OTEL_EXPORTER_OTLP_CLIENT_KEY,
+            ),
+            client_certificate: file(
+                OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE,
+                OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+            ),
+        };
         let sampler_arg = get(OTEL_TRACES_SAMPLER_ARG);
         if let Some(v) = get(OTEL_TRACES_SAMPLER) {
             c.sampler = Sampler::parse(
@@ -377,10 +440,51 @@ impl Config {
         Ok(self)
     }
 
-    /// Sets the transport timeout of one export.
+    /// Sets the timeout of each export request, one attempt (like
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT`); the whole export with its retries is
+    /// bounded by [`BatchConfig::export_timeout`].
     #[must_use]
     pub fn otlp_timeout(mut self, timeout: Duration) -> Self {
         self.export_timeout = timeout;
+        self
+    }
+
+    /// Sets the compression of export bodies (like `OTEL_EXPORTER_OTLP_COMPRESSION`).
+    #[must_use]
+    pub fn otlp_compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// Trusts the certificates in this PEM file for the collector's TLS
+    /// certificate, besides the platform's roots (like
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`). The file is read by `install`/`build`.
+    #[must_use]
+    pub fn otlp_certificate(mut self, pem_file: impl Into<std::path::PathBuf>) -> Self {
+        self.tls.certificate = Some(TlsFile {
+            setting: "Config::otlp_certificate",
+            path: pem_file.into(),
+        });
+        self
+    }
+
+    /// Presents this client certificate chain and key (PEM files) to the
+    /// collector, for mTLS (like `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and
+    /// `OTEL_EXPORTER_OTLP_CLIENT_KEY`). The files are read by `install`/`build`.
+    #[must_use]
+    pub fn otlp_client_identity(
+        mut self,
+        certificate_pem_file: impl Into<std::path::PathBuf>,
+        key_pem_file: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.tls.client_certificate = Some(TlsFile {
+            setting: "Config::otlp_client_identity",
+            path: certificate_pem_file.into(),
+        });
+        self.tls.client_key = Some(TlsFile {
+            setting: "Config::otlp_client_identity",
+            path: key_pem_file.into(),
+        });
         self
     }
 
@@ -618,6 +722,8 @@ mod tests {
             (env::OTEL_EXPORTER_OTLP_TRACES_HEADERS, "a b=c"),
             (env::OTEL_EXPORTER_OTLP_TIMEOUT, "10s"),
             (env::OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, "-1"),
+            (env::OTEL_EXPORTER_OTLP_COMPRESSION, "zip"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, "brotli"),
             (env::OTEL_RESOURCE_ATTRIBUTES, "=x"),
             (env::OTEL_BSP_MAX_QUEUE_SIZE, "0"),
             (env::OTEL_BSP_MAX_EXPORT_BATCH_SIZE, "many"),
@@ -637,6 +743,38 @@ mod tests {
     }
 
     #[test]
+    fn compression_and_tls_files_from_the_environment() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.compression, Compression::None);
+        assert!(c.tls.is_empty());
+        let c = from(&[
+            (env::OTEL_EXPORTER_OTLP_COMPRESSION, "GZIP"),
+            (env::OTEL_EXPORTER_OTLP_CERTIFICATE, "/ca.pem"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE, "/traces-ca.pem"),
+            (env::OTEL_EXPORTER_OTLP_CLIENT_KEY, " /key.pem "),
+            (env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, "/cert.pem"),
+        ])
+        .unwrap();
+        assert_eq!(c.compression, Compression::Gzip);
+        let ca = c.tls.certificate.unwrap();
+        assert_eq!(ca.setting, env::OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE);
+        assert_eq!(ca.path, std::path::Path::new("/traces-ca.pem"));
+        let key = c.tls.client_key.unwrap();
+        assert_eq!(key.setting, env::OTEL_EXPORTER_OTLP_CLIENT_KEY);
+        assert_eq!(key.path, std::path::Path::new("/key.pem"));
+        assert_eq!(
+            c.tls.client_certificate.unwrap().setting,
+            env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE
+        );
+        let c = from(&[
+            (env::OTEL_EXPORTER_OTLP_COMPRESSION, "gzip"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, "none"),
+        ])
+        .unwrap();
+        assert_eq!(c.compression, Compression::None, "the traces form wins");
+    }
+
+    #[test]
     fn debug_output_never_shows_header_values() {
         let c = from(&[(
             env::OTEL_EXPORTER_OTLP_HEADERS,
@@ -646,6 +784,34 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(shown.contains("authorization"), "{shown}");
         assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn credentials_in_endpoints_are_masked_in_debug_and_errors() {
+        for var in [
+            env::OTEL_EXPORTER_OTLP_ENDPOINT,
+            env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+        ] {
+            let c = from(&[(var, "https://user:hunter2@collector:4318/?token=abc")]).unwrap();
+            let shown = format!("{c:?}");
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("abc"),
+                "{shown}"
+            );
+            assert!(shown.contains("https://****@collector:4318/"), "{shown}");
+            // The real endpoint is still used as given.
+            assert!(c.otlp_traces_endpoint().contains("user:hunter2@"));
+
+            let err = from(&[(var, "ftp://user:hunter2@collector:4318")]).unwrap_err();
+            let text = err.to_string();
+            assert!(!text.contains("hunter2"), "{text}");
+            assert!(text.contains("ftp://****@collector:4318"), "{text}");
+            assert!(!format!("{err:?}").contains("hunter2"));
+        }
+        let err = Config::default()
+            .otlp_endpoint("user:hunter2@collector:4318")
+            .unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
     #[test]

@@ -128,6 +128,39 @@ impl OtlpProtocol {
     }
 }
 
+/// Compression of OTLP export bodies (`OTEL_EXPORTER_OTLP_COMPRESSION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Compression {
+    /// Bodies sent as they are: the specification's default.
+    #[default]
+    None,
+    /// gzip: `Content-Encoding: gzip` over HTTP, `grpc-encoding: gzip` over gRPC.
+    Gzip,
+}
+
+impl Compression {
+    pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "none" => Ok(Self::None),
+            "gzip" => Ok(Self::Gzip),
+            _ => Err(ConfigError::UnknownValue {
+                setting,
+                value: value.to_owned(),
+                accepted: "gzip, none",
+            }),
+        }
+    }
+
+    /// The specification's name for this compression.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Gzip => "gzip",
+        }
+    }
+}
+
 /// Which spans are recorded and exported.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[non_exhaustive]

@@ -88,7 +88,7 @@ pub(crate) fn ratio(setting: &'static str, value: &str) -> Result<f64, ConfigErr
 pub(crate) fn endpoint(setting: &'static str, value: &str) -> Result<url::Url, ConfigError> {
     let invalid = |reason: String| ConfigError::InvalidEndpoint {
         setting,
-        value: value.to_owned(),
+        value: super::redact::url(value),
         reason,
     };
     let url = url::Url::parse(value.trim()).map_err(|e| invalid(e.to_string()))?;

@@ -13,6 +13,10 @@ type CheckFn = dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Sen
 
 /// A dependency check to [`register`](super::Health::register).
 ///
+/// Checks run untraced: calls they make through obskit's HTTP client create
+/// no span and send no `traceparent`, so probes and the background refresh
+/// export nothing while the service is idle.
+///
 /// ```
 /// use std::time::Duration;
 /// use obskit::health::Check;
@@ -90,6 +94,17 @@ impl Check {
     }
 }
 
+/// Runs a check with telemetry suppressed in its OpenTelemetry context:
+/// calls it makes through obskit's HTTP client (or anything else built on
+/// the SDK's tracer) create no span and propagate no trace context, so an
+/// idle service with dependency checks exports nothing. The check starts
+/// from an empty context, whatever request or span happens to evaluate
+/// readiness. Metrics and log lines are unaffected.
+pub(crate) fn untraced<F: Future>(check: F) -> opentelemetry::context::WithContext<F> {
+    use opentelemetry::context::FutureExt as _;
+    check.with_context(opentelemetry::Context::new().with_telemetry_suppressed())
+}
+
 /// A registered check with its cached result. The async mutex makes
 /// concurrent probes share one run instead of starting several.
 pub(crate) struct Registered {
@@ -113,7 +128,7 @@ impl Registered {
             };
         }
         let start = Instant::now();
-        let outcome = tokio::time::timeout(self.check.timeout, (self.check.run)()).await;
+        let outcome = tokio::time::timeout(self.check.timeout, untraced((self.check.run)())).await;
         let duration = start.elapsed();
         let error = match outcome {
             Ok(Ok(())) => None,

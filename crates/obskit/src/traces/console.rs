@@ -7,7 +7,7 @@ use opentelemetry::trace::Status;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::pipeline::BatchExporter;
+use super::pipeline::{BatchExporter, Retrying};
 
 /// Writes spans as JSON lines to standard error.
 #[derive(Debug, Default)]
@@ -53,7 +53,7 @@ impl ConsoleExporter {
 }
 
 impl BatchExporter for ConsoleExporter {
-    async fn export(&self, batch: &[SpanData]) -> OTelSdkResult {
+    async fn export(&self, batch: &[SpanData], _retrying: Retrying<'_>) -> OTelSdkResult {
         let mut out = String::new();
         for span in batch {
             out.push_str(&Self::line(span));

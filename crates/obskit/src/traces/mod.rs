@@ -7,16 +7,16 @@ mod otlp_http;
 mod otlp_proto;
 pub(crate) mod pipeline;
 mod retry;
+mod tls;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{self as sdktrace, SdkTracerProvider};
 
-use crate::config::{Config, OtlpProtocol, Propagator, Sampler, TracesExporter};
+use crate::config::{Compression, Config, OtlpProtocol, Propagator, Sampler, TracesExporter};
 #[cfg(not(feature = "tls"))]
 use crate::error::ConfigError;
 use crate::error::InitError;
@@ -77,7 +77,8 @@ pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
                 config.batch,
                 Arc::clone(&stats),
                 Arc::clone(&warn),
-            ),
+            )
+            .map_err(|e| start_error(config, e))?,
             TracesExporter::Otlp => start_otlp(
                 config,
                 resource.clone(),
@@ -85,7 +86,7 @@ pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
                 Arc::clone(&warn),
             )?,
         };
-        let processor = Arc::new(processor.map_err(|e| start_error(config, e))?);
+        let processor = Arc::new(processor);
         builder = builder.with_span_processor(Shared(Arc::clone(&processor)));
         processors.push(processor);
     }
@@ -102,19 +103,22 @@ fn start_error(config: &Config, e: StartError) -> InitError {
     match e {
         StartError::Thread(io) => InitError::ExportThread(io),
         StartError::Exporter(source) => InitError::Exporter {
-            endpoint: config.otlp_traces_endpoint(),
+            endpoint: crate::config::redact::url(&config.otlp_traces_endpoint()),
             source,
         },
     }
 }
 
+/// Checks the TLS files, builds the transport (channel or client), then
+/// starts the export thread; each failure has its own error.
 fn start_otlp(
     config: &Config,
     resource: opentelemetry_sdk::Resource,
     stats: Arc<ExportStats>,
     warn: WarnDispatch,
-) -> Result<Result<ExportProcessor, StartError>, InitError> {
+) -> Result<ExportProcessor, InitError> {
     let endpoint = config.otlp_traces_endpoint();
+    let shown = crate::config::redact::url(&endpoint);
     #[cfg(not(feature = "tls"))]
     if endpoint.starts_with("https://") {
         let setting = if config.traces_endpoint.is_some() {
@@ -124,52 +128,73 @@ fn start_otlp(
         };
         return Err(ConfigError::Unsupported {
             setting,
-            value: endpoint,
+            value: shown,
             reason: "obskit was built without its `tls` feature; enable it, or send plain http:// to a local OpenTelemetry Collector and let it forward over TLS",
         }
         .into());
     }
+    let tls = tls::load(&config.tls)?;
     let timeout = config.export_timeout;
-    let headers: HashMap<String, String> = config.headers.iter().cloned().collect();
+    let compression = config.compression;
     let header_list = config.headers.clone();
-    let protocol = config.protocol;
-    Ok(ExportProcessor::start(
-        "otlp",
-        move || {
-            let exporter = match protocol {
-                OtlpProtocol::Grpc => {
-                    let exporter = otlp_grpc::GrpcExporter::new(&endpoint, &header_list, timeout)
-                        .map_err(|e| StartError::Thread(std::io::Error::other(e)))?;
-                    return Ok(AnyExporter::Grpc(exporter));
+    let make: Box<dyn FnOnce() -> Result<AnyExporter, StartError> + Send> = match config.protocol {
+        OtlpProtocol::Grpc => {
+            let channel = otlp_grpc::endpoint(&endpoint, timeout, &tls).map_err(|source| {
+                InitError::GrpcChannel {
+                    endpoint: shown.clone(),
+                    source,
                 }
-                OtlpProtocol::HttpProtobuf => {
-                    let exporter =
-                        otlp_http::HttpProtobufExporter::new(endpoint, &header_list, timeout)
-                            .map_err(|e| StartError::Thread(std::io::Error::other(e)))?;
-                    return Ok(AnyExporter::Proto(exporter));
-                }
-                OtlpProtocol::HttpJson => {
-                    let client = reqwest::Client::builder()
-                        .timeout(timeout)
-                        .build()
-                        .map_err(|e| StartError::Thread(std::io::Error::other(e)))?;
-                    opentelemetry_otlp::SpanExporter::builder()
-                        .with_http()
-                        .with_endpoint(endpoint)
-                        .with_protocol(opentelemetry_otlp::Protocol::HttpJson)
-                        .with_timeout(timeout)
-                        .with_headers(headers)
-                        .with_http_client(client)
-                        .build()?
-                }
-            };
-            Ok(AnyExporter::Otlp(exporter))
-        },
-        resource,
-        config.batch,
-        stats,
-        warn,
-    ))
+            })?;
+            Box::new(move || {
+                Ok(AnyExporter::Grpc(otlp_grpc::GrpcExporter::new(
+                    &channel,
+                    &header_list,
+                    compression,
+                )))
+            })
+        }
+        OtlpProtocol::HttpProtobuf => {
+            let client =
+                tls::http_client(timeout, &tls).map_err(|source| InitError::HttpClient {
+                    endpoint: shown.clone(),
+                    source,
+                })?;
+            Box::new(move || {
+                Ok(AnyExporter::Proto(otlp_http::HttpProtobufExporter::new(
+                    client,
+                    endpoint,
+                    &header_list,
+                    compression,
+                )))
+            })
+        }
+        OtlpProtocol::HttpJson => {
+            let client =
+                tls::http_client(timeout, &tls).map_err(|source| InitError::HttpClient {
+                    endpoint: shown.clone(),
+                    source,
+                })?;
+            let headers: HashMap<String, String> = header_list.into_iter().collect();
+            Box::new(move || {
+                let builder = opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_endpoint(endpoint)
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpJson)
+                    .with_timeout(timeout)
+                    .with_headers(headers)
+                    .with_http_client(client);
+                let builder = match compression {
+                    Compression::Gzip => {
+                        builder.with_compression(opentelemetry_otlp::Compression::Gzip)
+                    }
+                    _ => builder,
+                };
+                Ok(AnyExporter::Otlp(builder.build()?))
+            })
+        }
+    };
+    ExportProcessor::start("otlp", make, resource, config.batch, stats, warn)
+        .map_err(|e| start_error(config, e))
 }
 
 fn sampler(s: Sampler) -> sdktrace::Sampler {
@@ -184,18 +209,9 @@ fn sampler(s: Sampler) -> sdktrace::Sampler {
     }
 }
 
-/// The composite propagator for the configured list.
-pub(crate) fn propagator(list: &[Propagator]) -> TextMapCompositePropagator {
-    let parts: Vec<Box<dyn TextMapPropagator + Send + Sync>> = list
-        .iter()
-        .map(|p| -> Box<dyn TextMapPropagator + Send + Sync> {
-            match p {
-                Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
-                Propagator::Baggage => Box::new(BaggagePropagator::new()),
-            }
-        })
-        .collect();
-    TextMapCompositePropagator::new(parts)
+/// obskit's propagator for the configured list.
+pub(crate) fn propagator(list: &[Propagator]) -> crate::propagation::Propagator {
+    crate::propagation::Propagator::new(list)
 }
 
 /// The exporters obskit runs: its own protobuf encoder over gRPC or HTTP,
@@ -211,11 +227,12 @@ impl pipeline::BatchExporter for AnyExporter {
     async fn export(
         &self,
         batch: &[sdktrace::SpanData],
+        retrying: pipeline::Retrying<'_>,
     ) -> opentelemetry_sdk::error::OTelSdkResult {
         use sdktrace::SpanExporter as _;
         match self {
-            Self::Grpc(e) => e.export(batch).await,
-            Self::Proto(e) => e.export(batch).await,
+            Self::Grpc(e) => e.export(batch, retrying).await,
+            Self::Proto(e) => e.export(batch, retrying).await,
             // The SDK's exporter takes ownership: HTTP/JSON pays for a copy.
             Self::Otlp(e) => e.export(batch.to_vec()).await,
         }

@@ -9,13 +9,14 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::SpanData;
 
-use super::pipeline::BatchExporter;
+use super::pipeline::{BatchExporter, Retrying};
 use parking_lot::Mutex;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{Ascii, MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
 use super::otlp_proto::Encoder as ProtoEncoder;
+use crate::config::Compression;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -24,25 +25,38 @@ const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/
 pub(crate) struct GrpcExporter {
     channel: Channel,
     metadata: MetadataMap,
+    gzip: bool,
     encoder: Mutex<ProtoEncoder>,
+}
+
+/// The channel's settings: `timeout` bounds each request (and the connect),
+/// TLS for `https://` URLs. Needs no runtime, so its errors surface at `init`.
+pub(crate) fn endpoint(
+    url: &str,
+    timeout: Duration,
+    tls: &super::tls::TlsMaterial,
+) -> Result<Endpoint, tonic::transport::Error> {
+    let endpoint = Endpoint::from_shared(url.to_owned())?
+        .timeout(timeout)
+        .connect_timeout(timeout);
+    #[cfg(feature = "tls")]
+    let endpoint = if url.starts_with("https://") {
+        endpoint.tls_config(super::tls::grpc_tls(tls))?
+    } else {
+        endpoint
+    };
+    #[cfg(not(feature = "tls"))]
+    let _ = tls;
+    Ok(endpoint)
 }
 
 impl GrpcExporter {
     /// Must run inside a tokio runtime (the channel connects lazily on it).
     pub(crate) fn new(
-        url: &str,
+        endpoint: &Endpoint,
         headers: &[(String, String)],
-        timeout: Duration,
-    ) -> Result<Self, tonic::transport::Error> {
-        let endpoint = Endpoint::from_shared(url.to_owned())?
-            .timeout(timeout)
-            .connect_timeout(timeout);
-        #[cfg(feature = "tls")]
-        let endpoint = if url.starts_with("https://") {
-            endpoint.tls_config(tonic::transport::ClientTlsConfig::new().with_native_roots())?
-        } else {
-            endpoint
-        };
+        compression: Compression,
+    ) -> Self {
         let channel = endpoint.connect_lazy();
         let mut metadata = MetadataMap::new();
         for (k, v) in headers {
@@ -54,15 +68,19 @@ impl GrpcExporter {
                 metadata.insert(k, v);
             }
         }
-        Ok(Self {
+        Self {
             channel,
             metadata,
+            gzip: compression == Compression::Gzip,
             encoder: Mutex::new(ProtoEncoder::default()),
-        })
+        }
     }
 
     async fn send(&self, body: Bytes) -> Result<(), tonic::Status> {
         let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        if self.gzip {
+            grpc = grpc.send_compressed(tonic::codec::CompressionEncoding::Gzip);
+        }
         grpc.ready()
             .await
             .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
@@ -79,11 +97,18 @@ impl GrpcExporter {
 }
 
 impl BatchExporter for GrpcExporter {
-    async fn export(&self, batch: &[SpanData]) -> OTelSdkResult {
+    async fn export(&self, batch: &[SpanData], retrying: Retrying<'_>) -> OTelSdkResult {
         let body = Bytes::from(self.encoder.lock().encode(batch));
         super::retry::with_backoff(
             || self.send(body.clone()),
             |status| retryable(status.code()),
+            |status| {
+                retrying(&format!(
+                    "gRPC export failed: {}: {}",
+                    status.code(),
+                    status.message()
+                ))
+            },
         )
         .await
         .map_err(|status| {

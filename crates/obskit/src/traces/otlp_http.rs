@@ -3,32 +3,65 @@
 //! Retries what the specification calls retryable (429, 502, 503, 504 and
 //! transport errors), see [`retry`](super::retry).
 
-use std::time::Duration;
+use std::io::Write as _;
 
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::SpanData;
 
-use super::pipeline::BatchExporter;
+use super::pipeline::{BatchExporter, Retrying};
 use parking_lot::Mutex;
 
 use super::otlp_proto::Encoder;
+use crate::config::Compression;
+
+/// The gzip form of `body` (`Content-Encoding: gzip`).
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4 + 64),
+        flate2::Compression::fast(),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(body);
+    encoder.finish().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn gzip_round_trips() {
+        use std::io::Read as _;
+        let body = b"spans spans spans spans spans".repeat(100);
+        let packed = super::gzip(&body);
+        assert!(packed.len() < body.len() / 4);
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(packed.as_slice())
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, body);
+    }
+}
 
 /// Sends spans to an OTLP/HTTP endpoint.
 #[derive(Debug)]
 pub(crate) struct HttpProtobufExporter {
     client: reqwest::Client,
     url: String,
+    /// The URL as messages show it, credentials masked.
+    shown: String,
     headers: reqwest::header::HeaderMap,
+    gzip: bool,
     encoder: Mutex<Encoder>,
 }
 
 impl HttpProtobufExporter {
+    /// `client` carries the transport timeout and the TLS settings.
     pub(crate) fn new(
+        client: reqwest::Client,
         url: String,
         headers: &[(String, String)],
-        timeout: Duration,
-    ) -> Result<Self, reqwest::Error> {
+        compression: Compression,
+    ) -> Self {
         let mut map = reqwest::header::HeaderMap::new();
         for (k, v) in headers {
             // Validated when the configuration was parsed.
@@ -43,13 +76,20 @@ impl HttpProtobufExporter {
             reqwest::header::CONTENT_TYPE,
             reqwest::header::HeaderValue::from_static("application/x-protobuf"),
         );
-        let client = reqwest::Client::builder().timeout(timeout).build()?;
-        Ok(Self {
+        if compression == Compression::Gzip {
+            map.insert(
+                reqwest::header::CONTENT_ENCODING,
+                reqwest::header::HeaderValue::from_static("gzip"),
+            );
+        }
+        Self {
             client,
+            shown: crate::config::redact::url(&url),
             url,
             headers: map,
+            gzip: compression == Compression::Gzip,
             encoder: Mutex::new(Encoder::default()),
-        })
+        }
     }
 
     async fn send(&self, body: bytes::Bytes) -> Result<(), (bool, String)> {
@@ -60,7 +100,12 @@ impl HttpProtobufExporter {
             .body(body)
             .send()
             .await
-            .map_err(|e| (true, format!("cannot reach {}: {e}", self.url)))?;
+            .map_err(|e| {
+                (
+                    true,
+                    format!("cannot reach {}: {}", self.shown, e.without_url()),
+                )
+            })?;
         let status = response.status();
         if status.is_success() {
             // Drain the body so the connection is reused.
@@ -68,16 +113,21 @@ impl HttpProtobufExporter {
             return Ok(());
         }
         let retryable = matches!(status.as_u16(), 429 | 502 | 503 | 504);
-        Err((retryable, format!("{} answered {status}", self.url)))
+        Err((retryable, format!("{} answered {status}", self.shown)))
     }
 }
 
 impl BatchExporter for HttpProtobufExporter {
-    async fn export(&self, batch: &[SpanData]) -> OTelSdkResult {
-        let body = bytes::Bytes::from(self.encoder.lock().encode(batch));
-        super::retry::with_backoff(|| self.send(body.clone()), |(retryable, _)| *retryable)
-            .await
-            .map_err(|(_, message)| OTelSdkError::InternalFailure(message))
+    async fn export(&self, batch: &[SpanData], retrying: Retrying<'_>) -> OTelSdkResult {
+        let encoded = self.encoder.lock().encode(batch);
+        let body = bytes::Bytes::from(if self.gzip { gzip(&encoded) } else { encoded });
+        super::retry::with_backoff(
+            || self.send(body.clone()),
+            |(retryable, _)| *retryable,
+            |(_, message)| retrying(message),
+        )
+        .await
+        .map_err(|(_, message)| OTelSdkError::InternalFailure(message))
     }
 
     fn set_resource(&mut self, resource: &Resource) {

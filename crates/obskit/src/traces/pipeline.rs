@@ -135,10 +135,13 @@ impl ExportProcessor {
                 let worker = Worker {
                     exporter,
                     batch,
+                    warnings: Warnings {
+                        dispatch: warn,
+                        stats: Arc::clone(&worker_stats),
+                        queue_capacity: batch.max_queue_size,
+                        state: parking_lot::Mutex::default(),
+                    },
                     stats: worker_stats,
-                    warn,
-                    last_warning: None,
-                    failures_since_warning: 0,
                 };
                 runtime.block_on(worker.run(&worker_queue, control_rx));
             })
@@ -240,14 +243,22 @@ impl SpanProcessor for ExportProcessor {
     }
 }
 
+/// Told the reason of each failed export attempt that will be retried, so
+/// the first warning comes after one transport timeout
+/// (`OTEL_EXPORTER_OTLP_TIMEOUT`), not after the whole export with its
+/// retries (`OTEL_BSP_EXPORT_TIMEOUT`).
+pub(crate) type Retrying<'a> = &'a (dyn Fn(&str) + Sync);
+
 /// What the export thread drives: the SDK's `SpanExporter`, but borrowing
 /// the batch, so the queue's buffer is reused rather than a large buffer
 /// being allocated and freed (an `mmap` and its page faults) per export.
 pub(crate) trait BatchExporter: Send + 'static {
-    /// Sends one batch.
+    /// Sends one batch, calling `retrying` with the reason each time an
+    /// attempt failed and another will follow.
     fn export<'a>(
         &'a self,
         batch: &'a [SpanData],
+        retrying: Retrying<'a>,
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send + 'a;
     /// Releases the transport.
     fn shutdown(&mut self) -> OTelSdkResult {
@@ -289,9 +300,30 @@ struct Worker<E> {
     exporter: E,
     batch: BatchConfig,
     stats: Arc<ExportStats>,
-    warn: WarnDispatch,
-    last_warning: Option<Instant>,
+    warnings: Warnings,
+}
+
+/// Export trouble, reported at most once a minute per kind: failed exports
+/// (and failed attempts about to be retried), and spans refused by a full
+/// queue.
+struct Warnings {
+    dispatch: WarnDispatch,
+    stats: Arc<ExportStats>,
+    queue_capacity: usize,
+    state: parking_lot::Mutex<WarnState>,
+}
+
+#[derive(Default)]
+struct WarnState {
+    last_failure_warning: Option<Instant>,
     failures_since_warning: u64,
+    last_queue_warning: Option<Instant>,
+    /// `dropped_queue_full` when the last queue warning was written.
+    queue_full_reported: u64,
+}
+
+fn due(last: Option<Instant>) -> bool {
+    last.is_none_or(|at| at.elapsed() >= WARN_INTERVAL)
 }
 
 impl<E: BatchExporter> Worker<E> {
@@ -326,6 +358,7 @@ impl<E: BatchExporter> Worker<E> {
                     false
                 }
             };
+            self.warnings.queue_full();
             if shutting_down {
                 return;
             }
@@ -352,8 +385,16 @@ impl<E: BatchExporter> Worker<E> {
 
     async fn export(&mut self, batch: &[SpanData]) {
         let count = batch.len() as u64;
-        let result =
-            tokio::time::timeout(self.batch.export_timeout, self.exporter.export(batch)).await;
+        let warnings = &self.warnings;
+        let retrying = |reason: &str| {
+            warnings.attempt_failed(reason);
+            warnings.queue_full();
+        };
+        let result = tokio::time::timeout(
+            self.batch.export_timeout,
+            self.exporter.export(batch, &retrying),
+        )
+        .await;
         match result {
             Ok(Ok(())) => {
                 self.stats.exported.fetch_add(count, Ordering::Relaxed);
@@ -361,50 +402,103 @@ impl<E: BatchExporter> Worker<E> {
             Ok(Err(e)) => self.failed(count, &e.to_string()),
             Err(_) => self.failed(
                 count,
-                &format!("no answer within {:?}", self.batch.export_timeout),
+                &format!(
+                    "no answer within {:?} (OTEL_BSP_EXPORT_TIMEOUT, the bound on one export with its retries)",
+                    self.batch.export_timeout
+                ),
             ),
         }
+        self.warnings.queue_full();
     }
 
     fn failed(&mut self, count: u64, reason: &str) {
         self.stats.failed.fetch_add(count, Ordering::Relaxed);
-        self.failures_since_warning += 1;
-        let due = self
-            .last_warning
-            .is_none_or(|at| at.elapsed() >= WARN_INTERVAL);
-        if !due {
+        self.warnings.export_failed(reason);
+    }
+}
+
+impl Warnings {
+    /// A whole export failed: its spans are lost.
+    fn export_failed(&self, reason: &str) {
+        let mut state = self.state.lock();
+        state.failures_since_warning += 1;
+        if !due(state.last_failure_warning) {
             return;
         }
-        let failures = self.failures_since_warning;
+        let failures = state.failures_since_warning;
+        state.last_failure_warning = Some(Instant::now());
+        state.failures_since_warning = 0;
+        drop(state);
         let dropped = self.stats.dropped();
-        let warn = move || {
+        let reason = crate::config::redact::text(reason);
+        self.emit(move || {
             tracing::warn!(
                 target: "obskit::export",
+                cause = "export_failed",
                 failed_exports = failures,
                 spans_dropped_total = dropped,
-                error = reason,
+                error = %reason,
                 "span export failed; spans are being dropped and the service is unaffected (at most one warning a minute)"
             );
-        };
-        if let Some(dispatch) = self.warn.get() {
+        });
+    }
+
+    /// One attempt failed and will be retried: said at once (within the
+    /// transport timeout), sharing the export warnings' once-a-minute limit.
+    fn attempt_failed(&self, reason: &str) {
+        let mut state = self.state.lock();
+        if !due(state.last_failure_warning) {
+            return;
+        }
+        state.last_failure_warning = Some(Instant::now());
+        drop(state);
+        let dropped = self.stats.dropped();
+        let reason = crate::config::redact::text(reason);
+        self.emit(move || {
+            tracing::warn!(
+                target: "obskit::export",
+                cause = "export_attempt_failed",
+                spans_dropped_total = dropped,
+                error = %reason,
+                "span export attempt failed; retrying within OTEL_BSP_EXPORT_TIMEOUT, the service is unaffected (at most one warning a minute)"
+            );
+        });
+    }
+
+    /// Spans were refused by a full queue since the last warning.
+    fn queue_full(&self) {
+        let total = self.stats.dropped_queue_full.load(Ordering::Relaxed);
+        let mut state = self.state.lock();
+        if total == state.queue_full_reported || !due(state.last_queue_warning) {
+            return;
+        }
+        let since = total - state.queue_full_reported;
+        state.queue_full_reported = total;
+        state.last_queue_warning = Some(Instant::now());
+        drop(state);
+        let dropped = self.stats.dropped();
+        let capacity = self.queue_capacity;
+        self.emit(move || {
+            tracing::warn!(
+                target: "obskit::export",
+                cause = "queue_full",
+                spans_dropped_queue_full = since,
+                spans_dropped_total = dropped,
+                queue_size = capacity,
+                "spans dropped: the export queue is full because the collector accepts spans more slowly than the service makes them; the service is unaffected (raise OTEL_BSP_MAX_QUEUE_SIZE, sample less, or speed up the collector; at most one warning a minute)"
+            );
+        });
+    }
+
+    fn emit(&self, warn: impl FnOnce() + Send + 'static) {
+        if let Some(dispatch) = self.dispatch.get() {
             tracing::dispatcher::with_default(dispatch, warn);
         } else {
             // This thread runs with no subscriber on purpose; a thread of
             // its own sees the global one. Once a minute at most.
-            let reason = reason.to_owned();
             let _ = std::thread::Builder::new()
                 .name("obskit-warn".into())
-                .spawn(move || {
-                    tracing::warn!(
-                        target: "obskit::export",
-                        failed_exports = failures,
-                        spans_dropped_total = dropped,
-                        error = %reason,
-                        "span export failed; spans are being dropped and the service is unaffected (at most one warning a minute)"
-                    );
-                });
+                .spawn(warn);
         }
-        self.last_warning = Some(Instant::now());
-        self.failures_since_warning = 0;
     }
 }

@@ -1,0 +1,495 @@
+//! Context propagation: obskit's own W3C Trace Context (Level 2) and W3C
+//! Baggage, for HTTP headers and gRPC metadata alike.
+//!
+//! ```
+//! use obskit::opentelemetry::trace::TraceContextExt;
+//! use obskit::propagation::Propagator;
+//!
+//! let propagator = Propagator::default();
+//! let mut incoming = http::HeaderMap::new();
+//! incoming.insert(
+//!     "traceparent",
+//!     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03".parse().unwrap(),
+//! );
+//! incoming.append("tracestate", "congo=t61rcWkgMzE".parse().unwrap());
+//! incoming.append("tracestate", "rojo=00f067aa0ba902b7".parse().unwrap());
+//! let cx = propagator.extract(&incoming);
+//! assert!(cx.span().span_context().is_remote());
+//!
+//! let mut outgoing = http::HeaderMap::new();
+//! propagator.inject(&cx, &mut outgoing);
+//! assert_eq!(
+//!     outgoing["traceparent"],
+//!     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03"
+//! );
+//! assert_eq!(outgoing["tracestate"], "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
+//! ```
+//!
+//! What it does that the SDK's `TraceContextPropagator` does not:
+//! - a repeated `traceparent` restarts the trace; several `tracestate`
+//!   headers are combined in order (RFC 9110 §5.3);
+//! - `tracestate` keys and values follow the current grammar
+//!   (`foo@bar@baz`, 256-character keys); an empty value, an invalid member
+//!   or more than 32 members discards the whole list;
+//! - the outgoing `tracestate` is cut to 512 characters by whole entries,
+//!   longest (over 128) first, then from the end, and never sent empty;
+//! - future `traceparent` versions are read leniently up to 4 KiB;
+//! - the random flag (`0x02`) of the incoming `traceparent` is carried to
+//!   every outgoing one, unsampled spans included (the SDK clears the flags
+//!   of a span it drops); a trace obskit starts itself has a random trace
+//!   id and is sent with the flag set.
+//!
+//! The incoming `tracestate` and flags travel in the OpenTelemetry
+//! [`Context`] next to the remote span context; they apply to every span
+//! of that trace created from the context.
+
+pub(crate) mod baggage;
+pub(crate) mod carrier;
+pub(crate) mod traceparent;
+pub(crate) mod tracestate;
+
+use opentelemetry::Context;
+use opentelemetry::propagation::text_map_propagator::FieldIter;
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceId};
+
+use crate::config;
+use carrier::{HeaderExtractor, HeaderInjector};
+use traceparent::{KNOWN_FLAGS, RANDOM, SAMPLED, Traceparent};
+use tracestate::TraceState;
+
+const TRACEPARENT: &str = "traceparent";
+const TRACESTATE: &str = "tracestate";
+
+/// W3C Trace Context and W3C Baggage, as `OTEL_PROPAGATORS` selects them.
+///
+/// It is a [`TextMapPropagator`], so it works with any OpenTelemetry
+/// carrier; [`extract`](Self::extract) and [`inject`](Self::inject) take an
+/// [`http::HeaderMap`] directly (HTTP headers or gRPC metadata).
+#[derive(Debug, Clone)]
+pub struct Propagator {
+    trace_context: bool,
+    baggage: bool,
+    fields: Vec<String>,
+}
+
+impl Default for Propagator {
+    /// Trace context and baggage, the `OTEL_PROPAGATORS` default.
+    fn default() -> Self {
+        Self::new(&[
+            config::Propagator::TraceContext,
+            config::Propagator::Baggage,
+        ])
+    }
+}
+
+/// What extraction learnt about the incoming trace that the SDK's span
+/// context cannot carry: the whole `tracestate` and the random flag.
+#[derive(Debug, Clone)]
+struct Incoming {
+    trace_id: TraceId,
+    random: bool,
+    state: TraceState,
+}
+
+impl Propagator {
+    /// The propagators in `list`; an empty list propagates nothing.
+    ///
+    /// ```
+    /// use obskit::config::Propagator as Kind;
+    /// let only_baggage = obskit::propagation::Propagator::new(&[Kind::Baggage]);
+    /// # let _ = only_baggage;
+    /// ```
+    pub fn new(list: &[config::Propagator]) -> Self {
+        let trace_context = list.contains(&config::Propagator::TraceContext);
+        let baggage = list.contains(&config::Propagator::Baggage);
+        let mut fields = Vec::new();
+        if trace_context {
+            fields.extend([TRACEPARENT.to_owned(), TRACESTATE.to_owned()]);
+        }
+        if baggage {
+            fields.push(baggage::HEADER.to_owned());
+        }
+        Self {
+            trace_context,
+            baggage,
+            fields,
+        }
+    }
+
+    /// The context the headers carry (a remote parent, baggage), on top of
+    /// an empty context.
+    pub fn extract(&self, headers: &http::HeaderMap) -> Context {
+        self.extract_with_context(&Context::new(), &HeaderExtractor(headers))
+    }
+
+    /// Writes `traceparent`, `tracestate` and `baggage` for the span and
+    /// baggage of `cx`, replacing values already there. Nothing is written
+    /// for a context without a valid span, and no empty header is written.
+    pub fn inject(&self, cx: &Context, headers: &mut http::HeaderMap) {
+        self.inject_context(cx, &mut HeaderInjector(headers));
+    }
+}
+
+impl TextMapPropagator for Propagator {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        if self.trace_context {
+            inject_trace(cx, injector);
+        }
+        if self.baggage {
+            baggage::inject(cx, injector);
+        }
+    }
+
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        let mut cx = cx.clone();
+        if self.trace_context
+            && let Some((span_context, incoming)) = extract_trace(extractor)
+        {
+            cx = cx
+                .with_remote_span_context(span_context)
+                .with_value(incoming);
+        }
+        if self.baggage {
+            cx = baggage::extract(&cx, extractor);
+        }
+        cx
+    }
+
+    fn fields(&self) -> FieldIter<'_> {
+        FieldIter::new(&self.fields)
+    }
+}
+
+/// The remote parent of exactly one valid `traceparent`, with the
+/// `tracestate` that belongs to it.
+fn extract_trace(extractor: &dyn Extractor) -> Option<(SpanContext, Incoming)> {
+    let values = extractor.get_all(TRACEPARENT)?;
+    let [value] = values.as_slice() else {
+        // Two traceparents: which one is the parent cannot be known.
+        return None;
+    };
+    let parent = Traceparent::parse(value)?;
+    let state = extractor
+        .get_all(TRACESTATE)
+        .map(TraceState::from_headers)
+        .unwrap_or_default();
+    let span_context = SpanContext::new(
+        parent.trace_id,
+        parent.parent_id,
+        TraceFlags::new(parent.flags & KNOWN_FLAGS),
+        true,
+        state.to_sdk(),
+    );
+    let incoming = Incoming {
+        trace_id: parent.trace_id,
+        random: parent.flags & RANDOM != 0,
+        state,
+    };
+    Some((span_context, incoming))
+}
+
+fn inject_trace(cx: &Context, injector: &mut dyn Injector) {
+    let span = cx.span();
+    let span_context = span.span_context();
+    if !span_context.is_valid() {
+        return;
+    }
+    let incoming = cx
+        .get::<Incoming>()
+        .filter(|i| i.trace_id == span_context.trace_id());
+    let random = match incoming {
+        Some(i) => i.random,
+        // Extracted by some other propagator: trust its flags.
+        None if span_context.is_remote() => span_context.trace_flags().to_u8() & RANDOM != 0,
+        // Started here: the SDK's id generator draws random trace ids.
+        None => true,
+    };
+    let flags = (span_context.trace_flags().to_u8() & SAMPLED) | if random { RANDOM } else { 0 };
+    let header = Traceparent {
+        trace_id: span_context.trace_id(),
+        parent_id: span_context.span_id(),
+        flags,
+    }
+    .header();
+    injector.set(TRACEPARENT, header);
+    let state = match incoming {
+        Some(i) => i.state.header(),
+        None => TraceState::from_sdk(span_context.trace_state()).header(),
+    };
+    if let Some(state) = state {
+        injector.set(TRACESTATE, state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use opentelemetry::trace::{SpanId, TraceState as SdkState, Tracer as _, TracerProvider as _};
+    use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+
+    use super::*;
+
+    const TID: &str = "12345678901234567890123456789012";
+    const SID: &str = "1234567890123456";
+
+    fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    /// What a service sends on after receiving `incoming`: a child span
+    /// made by the SDK with `sampler`, then injection.
+    fn round_trip(incoming: &[(&str, &str)], sampler: Sampler) -> http::HeaderMap {
+        let provider = SdkTracerProvider::builder().with_sampler(sampler).build();
+        let tracer = provider.tracer("t");
+        let p = Propagator::default();
+        let parent = p.extract(&headers(incoming));
+        let span = tracer.start_with_context("child", &parent);
+        let cx = parent.with_span(span);
+        let mut out = http::HeaderMap::new();
+        p.inject(&cx, &mut out);
+        out
+    }
+
+    fn parent_based() -> Sampler {
+        Sampler::ParentBased(Box::new(Sampler::AlwaysOn))
+    }
+
+    fn traceparent(out: &http::HeaderMap) -> Traceparent {
+        assert_eq!(out.get_all(TRACEPARENT).iter().count(), 1);
+        Traceparent::parse(out[TRACEPARENT].to_str().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_valid_parent_is_continued_with_a_new_span_id() {
+        let out = round_trip(
+            &[(TRACEPARENT, &format!("00-{TID}-{SID}-01"))],
+            parent_based(),
+        );
+        let tp = traceparent(&out);
+        assert_eq!(format!("{:032x}", tp.trace_id), TID);
+        assert_ne!(format!("{:016x}", tp.parent_id), SID);
+        assert_eq!(tp.flags & SAMPLED, SAMPLED);
+    }
+
+    #[test]
+    fn a_repeated_traceparent_restarts_the_trace() {
+        let same = format!("00-{TID}-{SID}-01");
+        let out = round_trip(
+            &[(TRACEPARENT, &same), (TRACEPARENT, &same)],
+            parent_based(),
+        );
+        assert_ne!(format!("{:032x}", traceparent(&out).trace_id), TID);
+        let p = Propagator::default();
+        let cx = p.extract(&headers(&[(TRACEPARENT, &same), ("TraceParent", &same)]));
+        assert!(!cx.span().span_context().is_valid());
+    }
+
+    #[test]
+    fn the_random_flag_survives_an_unsampled_span() {
+        let out = round_trip(
+            &[(TRACEPARENT, &format!("00-{TID}-{SID}-02"))],
+            parent_based(),
+        );
+        let tp = traceparent(&out);
+        assert_eq!(format!("{:032x}", tp.trace_id), TID);
+        assert_eq!(tp.flags, RANDOM, "unsampled, random");
+        let out = round_trip(
+            &[(TRACEPARENT, &format!("00-{TID}-{SID}-03"))],
+            parent_based(),
+        );
+        assert_eq!(traceparent(&out).flags, SAMPLED | RANDOM);
+        let out = round_trip(
+            &[(TRACEPARENT, &format!("00-{TID}-{SID}-01"))],
+            parent_based(),
+        );
+        assert_eq!(traceparent(&out).flags, SAMPLED, "no random flag invented");
+        let out = round_trip(
+            &[(TRACEPARENT, &format!("00-{TID}-{SID}-ff"))],
+            parent_based(),
+        );
+        assert_eq!(
+            traceparent(&out).flags,
+            SAMPLED | RANDOM,
+            "reserved bits cleared"
+        );
+    }
+
+    #[test]
+    fn a_trace_started_here_is_sent_with_the_random_flag() {
+        let out = round_trip(&[], parent_based());
+        assert_eq!(traceparent(&out).flags, SAMPLED | RANDOM);
+        let out = round_trip(&[], Sampler::AlwaysOff);
+        assert_eq!(traceparent(&out).flags, RANDOM);
+    }
+
+    #[test]
+    fn tracestate_is_carried_whole_and_combined() {
+        let tp = format!("00-{TID}-{SID}-00");
+        let out = round_trip(
+            &[
+                (TRACEPARENT, &tp),
+                (TRACESTATE, "foo=1,foo@@bar=2"),
+                ("TraceState", "rojo=1"),
+                (TRACESTATE, ""),
+            ],
+            parent_based(),
+        );
+        assert_eq!(out[TRACESTATE], "foo=1,foo@@bar=2,rojo=1");
+    }
+
+    #[test]
+    fn no_tracestate_header_is_sent_empty() {
+        let tp = format!("00-{TID}-{SID}-01");
+        for incoming in [
+            vec![(TRACEPARENT, tp.as_str())],
+            vec![(TRACEPARENT, tp.as_str()), (TRACESTATE, "")],
+            vec![(TRACEPARENT, tp.as_str()), (TRACESTATE, "foo=")],
+            vec![(TRACESTATE, "foo=1")],
+            vec![],
+        ] {
+            let out = round_trip(&incoming, parent_based());
+            assert!(out.get(TRACESTATE).is_none(), "{incoming:?}: {out:?}");
+        }
+    }
+
+    #[test]
+    fn tracestate_without_traceparent_is_ignored() {
+        let cx = Propagator::default().extract(&headers(&[(TRACESTATE, "foo=1")]));
+        assert!(cx.get::<Incoming>().is_none());
+        assert!(!cx.span().span_context().is_valid());
+    }
+
+    #[test]
+    fn a_long_tracestate_is_cut_by_whole_entries() {
+        let tp = format!("00-{TID}-{SID}-01");
+        let members: Vec<String> = (0..20)
+            .map(|i| format!("k{i:02}={}", "v".repeat(40)))
+            .collect();
+        let all = members.join(",");
+        assert!(all.len() > 512);
+        let out = round_trip(&[(TRACEPARENT, &tp), (TRACESTATE, &all)], parent_based());
+        let sent = out[TRACESTATE].to_str().unwrap();
+        assert!(sent.len() <= 512);
+        assert!(all.starts_with(sent), "a prefix of whole entries: {sent}");
+        assert!(sent.split(',').all(|e| members.contains(&e.to_owned())));
+    }
+
+    #[test]
+    fn the_sdk_span_context_keeps_what_the_sdk_accepts() {
+        let tp = format!("00-{TID}-{SID}-01");
+        let cx = Propagator::default().extract(&headers(&[
+            (TRACEPARENT, &tp),
+            (TRACESTATE, "foo=1,foo@@bar=2"),
+        ]));
+        let span = cx.span();
+        assert_eq!(span.span_context().trace_state().header(), "foo=1");
+    }
+
+    #[test]
+    fn a_span_of_another_trace_uses_its_own_state() {
+        let p = Propagator::default();
+        let cx = p.extract(&headers(&[
+            (TRACEPARENT, &format!("00-{TID}-{SID}-03")),
+            (TRACESTATE, "foo=1"),
+        ]));
+        let other = SpanContext::new(
+            TraceId::from_bytes([7; 16]),
+            SpanId::from_bytes([7; 8]),
+            TraceFlags::SAMPLED,
+            true,
+            SdkState::from_key_value([("own", "x")]).unwrap(),
+        );
+        let cx = cx.with_remote_span_context(other);
+        let mut out = http::HeaderMap::new();
+        p.inject(&cx, &mut out);
+        assert_eq!(
+            out[TRACEPARENT],
+            format!("00-{}-{}-01", "07".repeat(16), "07".repeat(8))
+        );
+        assert_eq!(out[TRACESTATE], "own=x");
+    }
+
+    #[test]
+    fn the_propagator_list_decides_what_is_read_and_written() {
+        let incoming = headers(&[
+            (TRACEPARENT, &format!("00-{TID}-{SID}-01")),
+            ("baggage", "k=v"),
+        ]);
+        for (list, trace, bag) in [
+            (vec![], false, false),
+            (vec![config::Propagator::Baggage], false, true),
+            (vec![config::Propagator::TraceContext], true, false),
+        ] {
+            let p = Propagator::new(&list);
+            let cx = p.extract(&incoming);
+            let mut out = http::HeaderMap::new();
+            Propagator::default().inject(&cx, &mut out);
+            assert_eq!(out.contains_key(TRACEPARENT), trace, "{list:?}");
+            assert_eq!(out.contains_key("baggage"), bag, "{list:?}");
+            assert_eq!(
+                p.fields().count(),
+                usize::from(trace) * 2 + usize::from(bag)
+            );
+        }
+    }
+
+    #[test]
+    fn works_with_any_carrier() {
+        let mut map = HashMap::new();
+        map.insert(TRACEPARENT.to_owned(), format!("00-{TID}-{SID}-01"));
+        let cx = Propagator::default().extract_with_context(&Context::new(), &map);
+        let mut out: HashMap<String, String> = HashMap::new();
+        Propagator::default().inject_context(&cx, &mut out);
+        assert_eq!(out[TRACEPARENT], format!("00-{TID}-{SID}-01"));
+    }
+
+    #[test]
+    fn random_headers_never_panic() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let p = Propagator::default();
+        let names = [TRACEPARENT, TRACESTATE, "baggage"];
+        let pieces = [
+            format!("00-{TID}-{SID}-01"),
+            "foo=1".to_owned(),
+            ",".to_owned(),
+            "@".to_owned(),
+            " ".to_owned(),
+            "=".to_owned(),
+            "ff".to_owned(),
+        ];
+        for _ in 0..5_000 {
+            let mut h = http::HeaderMap::new();
+            for _ in 0..rng.usize(0..5) {
+                let mut v = String::new();
+                for _ in 0..rng.usize(0..6) {
+                    if rng.bool() {
+                        v.push_str(&pieces[rng.usize(0..pieces.len())]);
+                    } else {
+                        v.push(char::from(rng.u8(0x20..0x7f)));
+                    }
+                }
+                if let Ok(v) = http::HeaderValue::from_str(&v) {
+                    h.append(names[rng.usize(0..names.len())], v);
+                }
+            }
+            let cx = p.extract(&h);
+            let mut out = http::HeaderMap::new();
+            p.inject(&cx, &mut out);
+            if let Some(tp) = out.get(TRACEPARENT) {
+                assert!(traceparent::valid(tp.to_str().unwrap()));
+            }
+            if let Some(ts) = out.get(TRACESTATE) {
+                assert!(!ts.is_empty() && ts.len() <= 512);
+            }
+        }
+    }
+}
