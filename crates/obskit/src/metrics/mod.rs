@@ -503,6 +503,98 @@ mod tests {
         }
     }
 
+    /// A registry holding one series of every kind obskit publishes, plus
+    /// user series of each type, recorded with fixed values.
+    fn populated() -> MetricsHandle {
+        let m = MetricsHandle::new("svc");
+        m.set_build_info("1.2.3", Some("abc"));
+        m.derive_counter(names::SPANS_EXPORTED_TOTAL, || 3);
+        let server = |route: &str, status: &str| {
+            vec![
+                Label::new(names::HTTP_REQUEST_METHOD, "GET"),
+                Label::new(names::HTTP_ROUTE, route.to_owned()),
+                Label::new(names::HTTP_RESPONSE_STATUS_CODE, status.to_owned()),
+            ]
+        };
+        let h = m.histogram(names::HTTP_SERVER_REQUEST_DURATION, server("/a", "200"));
+        for v in [0.003, 0.02, 0.02, 1.0, 40.0] {
+            h.record(v);
+        }
+        let mut failed = server("/b/{id}", "500");
+        failed.push(Label::new(names::ERROR_TYPE, "500"));
+        m.histogram(names::HTTP_SERVER_REQUEST_DURATION, failed)
+            .record(0.4);
+        m.histogram(
+            names::HTTP_CLIENT_REQUEST_DURATION,
+            vec![
+                Label::new(names::HTTP_REQUEST_METHOD, "POST"),
+                Label::new(names::SERVER_ADDRESS, "inventory"),
+                Label::new(names::HTTP_RESPONSE_STATUS_CODE, "201"),
+            ],
+        )
+        .record(0.075);
+        m.gauge(
+            names::HTTP_SERVER_ACTIVE_REQUESTS,
+            vec![
+                Label::new(names::HTTP_REQUEST_METHOD, "GET"),
+                Label::new(names::URL_SCHEME, "http"),
+            ],
+        )
+        .increment(2.0);
+        for (result, n) in [("good", 4), ("bad", 1)] {
+            m.counter(
+                names::SLO_REQUESTS_TOTAL,
+                vec![
+                    Label::new(names::SLO, "latency"),
+                    Label::new(names::SLO_RESULT, result),
+                ],
+            )
+            .increment(n);
+        }
+        m.gauge(
+            names::SLO_OBJECTIVE_RATIO,
+            vec![Label::new(names::SLO, "latency")],
+        )
+        .set(0.99);
+        m.gauge(
+            names::SLO_LATENCY_THRESHOLD,
+            vec![Label::new(names::SLO, "latency")],
+        )
+        .set(0.3);
+        m.gauge(names::HEALTH_READY, Vec::new()).set(1.0);
+        let global = Forward(Arc::clone(&m.inner));
+        metrics::with_local_recorder(&global, || {
+            metrics::describe_counter!("jobs", "Jobs \"done\"\nso far.");
+            metrics::counter!("jobs", "queue" => "a\"b").increment(2);
+            metrics::describe_histogram!("upload_size_bytes", metrics::Unit::Bytes, "Upload sizes.");
+            metrics::histogram!("upload_size_bytes").record(f64::NAN);
+            metrics::gauge!("temperature_celsius").set(-1.5e-7);
+        });
+        m
+    }
+
+    /// `text` without the `process_*` families, whose values change by themselves.
+    fn without_process(text: &str) -> String {
+        text.lines()
+            .filter(|l| {
+                !l.starts_with("process_")
+                    && !l.starts_with("# HELP process_")
+                    && !l.starts_with("# TYPE process_")
+            })
+            .flat_map(|l| [l, "\n"])
+            .collect()
+    }
+
+    /// The Prometheus text 0.0.4 output, pinned byte for byte: `/metrics`
+    /// without an OpenMetrics `Accept` header must never change by accident.
+    #[test]
+    fn prometheus_text_is_pinned_byte_for_byte() {
+        let text = without_process(&populated().render());
+        let expected = include_str!("testdata/prometheus-0.0.4.txt")
+            .replace("OBSKIT_VERSION", env!("CARGO_PKG_VERSION"));
+        assert_eq!(text, expected, "got:\n{text}");
+    }
+
     #[test]
     fn promtool_accepts_the_exposition() {
         let m = MetricsHandle::new("svc");
