@@ -362,6 +362,7 @@ impl State {
     /// Records the outcome: metrics, SLOs, span, access log.
     fn finish(self, status: Option<u16>) {
         let elapsed = self.start.elapsed();
+        let _attached = self.cx.clone().attach(); // sampled requests leave exemplars
         self.active.decrement(1.0);
         let route = self
             .route
@@ -404,6 +405,7 @@ impl State {
     /// was ready. There is no status to record in RED; a latency SLO still
     /// counts the request bad once it has outlived the threshold.
     fn cancel(self) {
+        let _attached = self.cx.clone().attach(); // sampled requests leave exemplars
         self.active.decrement(1.0);
         if !self.shared.slos.is_empty() {
             let route = self
