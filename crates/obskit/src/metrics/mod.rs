@@ -539,6 +539,36 @@ mod tests {
     }
 
     #[test]
+    fn user_metrics_recorded_in_a_sampled_span_get_exemplars() {
+        let m = MetricsHandle::new("svc");
+        let global = Forward(Arc::clone(&m.inner));
+        metrics::with_local_recorder(&global, || {
+            let _cx = exemplar::context(0xfeed, 0xbeef, true).attach();
+            metrics::histogram!("my_duration_seconds", "step" => "parse").record(0.3);
+            metrics::counter!("my_events_total").increment(1);
+        });
+        metrics::with_local_recorder(&global, || {
+            let _cx = exemplar::context(0xdead, 0xd00d, false).attach();
+            metrics::histogram!("my_duration_seconds", "step" => "parse").record(0.3);
+            metrics::counter!("my_events_total").increment(1);
+        });
+        let text = m.render_as(Format::OpenMetrics);
+        let ids = r#"# {trace_id="0000000000000000000000000000feed",span_id="000000000000beef"}"#;
+        for sample in [
+            r#"my_duration_seconds_bucket{service_name="svc",step="parse",le="0.5"} 2 "#,
+            r#"my_events_total{service_name="svc"} 2 "#,
+        ] {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(sample))
+                .unwrap_or_else(|| panic!("no {sample}:\n{text}"));
+            assert!(line.contains(ids), "{line}");
+        }
+        assert!(!text.contains("dead"), "{text}");
+        assert_eq!(text.matches(" # {").count(), 2, "{text}");
+    }
+
+    #[test]
     fn histogram_buckets_can_be_chosen_per_name_before_first_use() {
         let m = MetricsHandle::new("svc");
         m.set_histogram_buckets("payload_bytes", &[100.0, 1000.0])
