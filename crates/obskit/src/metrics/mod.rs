@@ -538,6 +538,44 @@ mod tests {
         assert!(!text.contains("summary"), "{text}");
     }
 
+    /// The OpenMetrics output of the same registry, with exemplars from a
+    /// sampled and an unsampled request, pinned byte for byte (exemplar
+    /// times checked, then written as `T`).
+    #[test]
+    fn openmetrics_text_is_pinned_byte_for_byte() {
+        let m = populated();
+        let from = exemplar::now_millis();
+        for (trace, sampled) in [(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736, true), (0x77, false)] {
+            let _cx = exemplar::context(trace, 0x00f0_67aa_0ba9_02b7, sampled).attach();
+            m.histogram(
+                names::HTTP_SERVER_REQUEST_DURATION,
+                vec![
+                    Label::new(names::HTTP_REQUEST_METHOD, "GET"),
+                    Label::new(names::HTTP_ROUTE, "/a"),
+                    Label::new(names::HTTP_RESPONSE_STATUS_CODE, "200"),
+                ],
+            )
+            .record(0.6);
+            m.counter(
+                names::SLO_REQUESTS_TOTAL,
+                vec![
+                    Label::new(names::SLO, "latency"),
+                    Label::new(names::SLO_RESULT, "bad"),
+                ],
+            )
+            .increment(1);
+        }
+        let to = exemplar::now_millis();
+        let text = exemplar::fix_exemplar_times(
+            &without_process(&m.render_as(Format::OpenMetrics)),
+            from,
+            to,
+        );
+        let expected = include_str!("testdata/openmetrics-1.0.0.txt")
+            .replace("OBSKIT_VERSION", env!("CARGO_PKG_VERSION"));
+        assert_eq!(text, expected, "got:\n{text}");
+    }
+
     #[test]
     fn user_metrics_recorded_in_a_sampled_span_get_exemplars() {
         let m = MetricsHandle::new("svc");
@@ -729,6 +767,7 @@ mod tests {
                 !l.starts_with("process_")
                     && !l.starts_with("# HELP process_")
                     && !l.starts_with("# TYPE process_")
+                    && !l.starts_with("# UNIT process_")
             })
             .flat_map(|l| [l, "\n"])
             .collect()
