@@ -545,7 +545,10 @@ mod tests {
     fn openmetrics_text_is_pinned_byte_for_byte() {
         let m = populated();
         let from = exemplar::now_millis();
-        for (trace, sampled) in [(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736, true), (0x77, false)] {
+        for (trace, sampled) in [
+            (0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736, true),
+            (0x77, false),
+        ] {
             let _cx = exemplar::context(trace, 0x00f0_67aa_0ba9_02b7, sampled).attach();
             m.histogram(
                 names::HTTP_SERVER_REQUEST_DURATION,
