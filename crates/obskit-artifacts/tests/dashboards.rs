@@ -247,3 +247,41 @@ fn dashboards_show_what_the_issue_asks_for() {
     let alert_state = serde_json::to_string(&boards[1].1).expect("json");
     assert!(alert_state.contains(r#"ALERTS{alertname=\"ObskitSloErrorBudgetBurn\""#));
 }
+
+/// Latency panels show exemplars: every time series drawn from histogram buckets asks Grafana
+/// for them (`"exemplar": true` on each target), so a latency spike links to the traces behind
+/// it; no other panel does (exemplars of recording rules or stats do not exist or show).
+#[test]
+fn latency_time_series_and_only_they_show_exemplars() {
+    let mut with = BTreeSet::new();
+    for (path, board) in boards() {
+        for panel in panels(&board) {
+            let Some(targets) = panel["targets"].as_array() else {
+                continue;
+            };
+            let title = panel["title"].as_str().expect("a title");
+            let from_buckets = targets
+                .iter()
+                .all(|t| t["expr"].as_str().is_some_and(|e| e.contains("_bucket")));
+            let latency = panel["type"] == "timeseries" && from_buckets;
+            for target in targets {
+                assert_eq!(
+                    target["exemplar"].as_bool().unwrap_or(false),
+                    latency,
+                    "{path}: panel {title:?}, target {}",
+                    target["refId"]
+                );
+            }
+            if latency {
+                with.insert(title.to_owned());
+            }
+        }
+    }
+    assert_eq!(
+        with,
+        BTreeSet::from([
+            "Latency by route (p50, p95, p99)".to_owned(),
+            "Outgoing p99 latency".to_owned()
+        ])
+    );
+}

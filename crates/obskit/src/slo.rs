@@ -24,6 +24,11 @@
 //! Classification: an availability SLO counts a request bad when the
 //! response is a 5xx or the handler failed; a latency SLO counts it bad when
 //! it took longer than the threshold, whatever its status.
+//!
+//! Exemplars: a bad request recorded inside a sampled span leaves its trace
+//! and span ids as the exemplar of `obskit_slo_requests_total{result="bad"}`
+//! in OpenMetrics scrapes (the newest bad request wins); good requests leave
+//! none.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -208,12 +213,8 @@ impl SloSet {
             .into_iter()
             .map(|slo| {
                 let label = || Label::new(names::SLO, slo.name.to_string());
-                let counter = |result: &'static str| {
-                    metrics.counter(
-                        names::SLO_REQUESTS_TOTAL,
-                        vec![label(), Label::new(names::SLO_RESULT, result)],
-                    )
-                };
+                let labels =
+                    |result: &'static str| vec![label(), Label::new(names::SLO_RESULT, result)];
                 metrics
                     .gauge(names::SLO_OBJECTIVE_RATIO, vec![label()])
                     .set(slo.objective);
@@ -222,8 +223,14 @@ impl SloSet {
                         .gauge(names::SLO_LATENCY_THRESHOLD, vec![label()])
                         .set(threshold.as_secs_f64());
                 }
-                let good = counter(names::SLO_RESULT_GOOD);
-                let bad = counter(names::SLO_RESULT_BAD);
+                // A bad request inside a sampled span leaves its trace as the
+                // exemplar of the bad series: from a burning budget to the
+                // trace behind it. Good requests keep none.
+                let good = metrics.counter_without_exemplars(
+                    names::SLO_REQUESTS_TOTAL,
+                    labels(names::SLO_RESULT_GOOD),
+                );
+                let bad = metrics.counter(names::SLO_REQUESTS_TOTAL, labels(names::SLO_RESULT_BAD));
                 // Both series exist from the start, so ratios are defined at once.
                 good.increment(0);
                 bad.increment(0);

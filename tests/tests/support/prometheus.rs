@@ -83,6 +83,17 @@ impl Prometheus {
     /// 127.0.0.1 (a few attempts, in case another process takes the port first), and waits
     /// until `/-/ready` answers 200.
     pub(crate) async fn start(binary: &Path, config_file: &Path, data_dir: &Path) -> Self {
+        Self::start_with_features(binary, config_file, data_dir, &[]).await
+    }
+
+    /// As [`Prometheus::start`], with `--enable-feature=` for each of `features` (e.g.
+    /// `exemplar-storage`).
+    pub(crate) async fn start_with_features(
+        binary: &Path,
+        config_file: &Path,
+        data_dir: &Path,
+        features: &[&str],
+    ) -> Self {
         let client = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .build()
@@ -99,6 +110,9 @@ impl Prometheus {
                 ))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .arg("--log.level=info");
+            for feature in features {
+                command.arg(format!("--enable-feature={feature}"));
+            }
             let process = Running::spawn("prometheus", command);
             let mut prometheus = Self {
                 process,
@@ -144,6 +158,55 @@ impl Prometheus {
         let url = Url::parse_with_params(&format!("{}/api/v1/query", self.base), [("query", expr)])
             .expect("a valid URL");
         self.get(url).await
+    }
+
+    /// The exemplars of the series `selector` selects between `start` and `end` (Unix
+    /// seconds), through `GET /api/v1/query_exemplars` (needs `exemplar-storage`).
+    #[allow(dead_code)] // used by exemplars_live.rs, not by every test that shares this module
+    pub(crate) async fn query_exemplars(
+        &self,
+        selector: &str,
+        start: f64,
+        end: f64,
+    ) -> Result<Vec<SeriesExemplar>, String> {
+        let url = Url::parse_with_params(
+            &format!("{}/api/v1/query_exemplars", self.base),
+            [
+                ("query", selector.to_owned()),
+                ("start", start.to_string()),
+                ("end", end.to_string()),
+            ],
+        )
+        .expect("a valid URL");
+        let answer = self.get(url).await;
+        if !answer.success() {
+            return Err(answer.describe());
+        }
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let labels = |v: &Value| {
+            v.as_object()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), text(v))).collect())
+                .unwrap_or_default()
+        };
+        Ok(answer.body["data"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .flat_map(|series| {
+                let series_labels: std::collections::BTreeMap<String, String> =
+                    labels(&series["seriesLabels"]);
+                series["exemplars"]
+                    .as_array()
+                    .map_or(&[][..], Vec::as_slice)
+                    .iter()
+                    .map(move |e| SeriesExemplar {
+                        series: series_labels.clone(),
+                        labels: labels(&e["labels"]),
+                        value: text(&e["value"]).parse().unwrap_or(f64::NAN),
+                        timestamp: e["timestamp"].as_f64().unwrap_or(f64::NAN),
+                    })
+            })
+            .collect())
     }
 
     /// The rule groups Prometheus loaded, with each rule's state (`GET /api/v1/rules`).
@@ -206,6 +269,20 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port on 127.0.0.1")
+}
+
+/// One exemplar of `/api/v1/query_exemplars`, with the labels of the series it belongs to.
+#[derive(Debug, Clone)]
+#[allow(dead_code)] // used by exemplars_live.rs, not by every test that shares this module
+pub(crate) struct SeriesExemplar {
+    /// The series' labels, `__name__` included.
+    pub(crate) series: std::collections::BTreeMap<String, String>,
+    /// The exemplar's own labels (`trace_id`, `span_id`).
+    pub(crate) labels: std::collections::BTreeMap<String, String>,
+    /// The value it recorded.
+    pub(crate) value: f64,
+    /// When, in Unix seconds.
+    pub(crate) timestamp: f64,
 }
 
 /// What one rule looks like in `/api/v1/rules`.

@@ -20,6 +20,11 @@ pub(crate) struct Service {
 impl Service {
     /// Starts the service and waits (bounded) for the `PORT=<n>` line it prints once bound.
     pub(crate) fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// As [`Service::start`], with `env` set on top of the defaults (e.g. to export traces).
+    pub(crate) fn start_with(env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_e2e-service"));
         command
             .env("PORT", "0")
@@ -29,7 +34,8 @@ impl Service {
             .env("OBSKIT_LOG_FORMAT", "json")
             .env_remove("OTEL_SDK_DISABLED")
             .env_remove("OTEL_RESOURCE_ATTRIBUTES")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .envs(env.iter().copied());
         let mut process = Running::spawn("e2e-service", command);
         let Some(line) = process.wait_for_line("PORT=", Duration::from_secs(30)) else {
             panic!(

@@ -39,6 +39,7 @@ pub(crate) struct Spec {
     decimals: Option<u8>,
     mappings: Vec<(f64, &'static str, &'static str)>,
     text_mode: &'static str,
+    exemplars: bool,
 }
 
 impl Spec {
@@ -56,6 +57,7 @@ impl Spec {
             decimals: None,
             mappings: Vec::new(),
             text_mode: "auto",
+            exemplars: false,
         }
     }
     /// A time series panel.
@@ -111,6 +113,12 @@ impl Spec {
         self.mappings.push((value, text, color));
         self
     }
+    /// Shows the exemplars of every query (time series of histogram
+    /// buckets): each is a point linked to the trace of a sampled request.
+    pub(crate) fn exemplars(mut self) -> Self {
+        self.exemplars = true;
+        self
+    }
     /// Stat text mode (`auto`, `value_and_name`...).
     pub(crate) fn text_mode(mut self, mode: &'static str) -> Self {
         self.text_mode = mode;
@@ -130,6 +138,7 @@ impl Spec {
                 legend_format: legend,
                 range: true,
                 ref_id: ref_id.to_string(),
+                exemplar: self.exemplars,
             })
             .collect();
         let custom = match self.kind {

@@ -365,6 +365,11 @@ pub(crate) struct StateTimelineOptions {
 pub(crate) struct Target {
     pub(crate) datasource: DataSourceRef,
     pub(crate) editor_mode: String,
+    /// Asks Grafana for the exemplars of the query's series (trace ids of
+    /// sampled requests, which obskit exposes in OpenMetrics scrapes).
+    /// Written only when set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) exemplar: bool,
     pub(crate) expr: String,
     pub(crate) legend_format: String,
     pub(crate) range: bool,

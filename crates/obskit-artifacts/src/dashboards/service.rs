@@ -113,6 +113,7 @@ pub(crate) fn dashboard() -> Dashboard {
         .query(quantile(0.5, &[route], &bucket), &format!("p50 {{{{{route}}}}}"))
         .query(quantile(0.95, &[route], &bucket), &format!("p95 {{{{{route}}}}}"))
         .query(quantile(0.99, &[route], &bucket), &format!("p99 {{{{{route}}}}}"))
+        .exemplars()
         .min(0.0));
     b.add(
         12,
@@ -185,6 +186,7 @@ pub(crate) fn dashboard() -> Dashboard {
             "99th percentile duration of calls to each peer.",
         )
         .query(quantile(0.99, &[peer], &client("_bucket")), &peer_legend)
+        .exemplars()
         .min(0.0),
     );
     b.add(

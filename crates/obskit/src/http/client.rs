@@ -171,9 +171,13 @@ impl Middleware for ClientMiddleware {
                 labels.push(Label::new(names::ERROR_TYPE, kind));
             }
         }
-        self.metrics
-            .histogram(names::HTTP_CLIENT_REQUEST_DURATION, labels)
-            .record(start.elapsed().as_secs_f64());
+        {
+            // The client span's context: a sampled call leaves its exemplar.
+            let _attached = cx.clone().attach();
+            self.metrics
+                .histogram(names::HTTP_CLIENT_REQUEST_DURATION, labels)
+                .record(start.elapsed().as_secs_f64());
+        }
         span.end();
         result
     }

@@ -1,16 +1,17 @@
 //! The observability endpoints: health probes and `/metrics`.
 
 use axum::Router;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::Telemetry;
 use crate::health::{Health, Report};
-use crate::metrics::MetricsHandle;
+use crate::metrics::{Format, MetricsHandle};
 
-/// The Prometheus text exposition content type.
-pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// The Prometheus text exposition content type, what `/metrics` answers by
+/// default.
+pub const METRICS_CONTENT_TYPE: &str = crate::metrics::PROMETHEUS_CONTENT_TYPE;
 
 /// `/health/live`, `/health/ready`, `/health/startup` and `/metrics`.
 ///
@@ -52,23 +53,53 @@ where
 }
 
 /// The `/metrics` route alone.
+///
+/// It negotiates the format on `Accept` ([`Format::from_accept`]):
+/// OpenMetrics 1.0 with exemplars (`application/openmetrics-text;
+/// version=1.0.0; charset=utf-8`) for a scraper that asks for it, as
+/// Prometheus does; the Prometheus text format 0.0.4
+/// ([`METRICS_CONTENT_TYPE`]) for everyone else. Both carry `Vary: Accept`.
 pub fn metrics_route<S>(metrics: MetricsHandle) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
     Router::new().route(
         "/metrics",
-        get(move || {
+        get(move |headers: HeaderMap| {
             let metrics = metrics.clone();
             async move {
+                let format = Format::from_accept(accept(&headers).as_deref());
                 (
                     StatusCode::OK,
-                    [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
-                    metrics.render(),
+                    [
+                        (header::CONTENT_TYPE, format.content_type()),
+                        (header::VARY, "accept"),
+                    ],
+                    metrics.render_as(format),
                 )
             }
         }),
     )
+}
+
+/// Every `Accept` header of a request, joined as one list; `None` without one.
+fn accept(headers: &HeaderMap) -> Option<std::borrow::Cow<'_, str>> {
+    let mut values = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let first = values.next()?;
+    match values.next() {
+        None => Some(first.into()),
+        Some(second) => {
+            let mut joined = format!("{first},{second}");
+            for v in values {
+                joined.push(',');
+                joined.push_str(v);
+            }
+            Some(joined.into())
+        }
+    }
 }
 
 fn report(report: &Report) -> Response {

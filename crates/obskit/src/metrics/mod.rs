@@ -10,6 +10,13 @@
 //!
 //! # What `/metrics` looks like
 //!
+//! `/metrics` negotiates the format ([`Format::from_accept`]): OpenMetrics
+//! 1.0 with exemplars for a scraper that asks for it (Prometheus does), the
+//! Prometheus text format 0.0.4 otherwise. What follows describes 0.0.4;
+//! the OpenMetrics differences (family names of counters, info type, units,
+//! canonical `le` values, exemplars, `# EOF`) are listed in `openmetrics`
+//! and on [`Format`].
+//!
 //! Prometheus text format 0.0.4, sorted: families by name, a family's
 //! series by their label set. `# HELP` (for described metrics) and
 //! `# TYPE` once per family. Every series starts with obskit's
@@ -30,27 +37,84 @@
 //!   [`names::HTTP_DURATION_BUCKETS`] (0.005 s to 10 s) unless
 //!   [`MetricsHandle::set_histogram_buckets`] chose others for its name
 //!   first.
-//! - **Units** given to `describe_*` are not rendered: the 0.0.4 format
-//!   has no unit line; put the unit in the name (`_seconds`, `_bytes`).
+//! - **Units** given to `describe_*` are not rendered in 0.0.4 (the
+//!   format has no unit line; put the unit in the name: `_seconds`,
+//!   `_bytes`); OpenMetrics writes a `# UNIT` line when the name ends in it.
 //! - A name registered as two types keeps the first; the other's handles
-//!   record nothing and one warning is logged.
+//!   record nothing and one warning is logged. So does a name whose samples
+//!   could collide with another family's in either format (a counter
+//!   `x_total` and a gauge `x`, a histogram `h` and a counter `h_count`).
+//!
+//! # Exemplars
+//!
+//! A histogram observation or counter increment made while a **sampled**
+//! OpenTelemetry span is current keeps that span's trace and span ids as the
+//! exemplar of its bucket (one per bucket, one per counter series; the
+//! newest wins). obskit's HTTP layers record inside the request's context,
+//! and `metrics::histogram!` in a handler runs inside it too, so user
+//! histograms get them as well. Exemplars appear in OpenMetrics only.
+//!
+//! ```
+//! use obskit::metrics::Format;
+//! use obskit::opentelemetry::trace::{TraceContextExt, Tracer as _};
+//!
+//! # let (telemetry, _layer) = obskit::Config::default()
+//! #     .traces_exporter(obskit::config::TracesExporter::None)
+//! #     .build_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
+//! #     .unwrap();
+//! let metrics = telemetry.metrics_handle();
+//! let checkout = metrics.histogram("checkout_duration_seconds", Vec::new());
+//! let span = telemetry.tracer().start("checkout");
+//! let trace_id = span.span_context().trace_id().to_string();
+//! {
+//!     let _cx = obskit::opentelemetry::Context::current_with_span(span).attach();
+//!     checkout.record(0.42);
+//! }
+//! let text = metrics.render_as(Format::OpenMetrics);
+//! let bucket = text
+//!     .lines()
+//!     .find(|l| l.starts_with("checkout_duration_seconds_bucket{") && l.contains("le=\"0.5\""))
+//!     .unwrap();
+//! assert!(bucket.contains(&format!("# {{trace_id=\"{trace_id}\"")), "{bucket}");
+//! assert!(text.ends_with("# EOF\n"));
+//! // The Prometheus text format never carries exemplars.
+//! assert!(!metrics.render().contains("trace_id"));
+//! ```
 //!
 //! # Cost
 //!
 //! Recording through a handle is one or two atomic operations on the
-//! series (see `series`); a scrape renders into one pre-sized `String`
-//! with no allocation per series (see `render`).
+//! series (see `series`), plus one thread-local read of the current
+//! OpenTelemetry context; inside a sampled span, also the wall clock and a
+//! non-blocking write of the exemplar (see `exemplar`). Each histogram
+//! series holds a 48-byte exemplar cell per bucket (720 bytes with the
+//! default 14 bounds), each counter one. A scrape renders into one
+//! pre-sized `String` with no allocation per series (see `render`,
+//! `openmetrics`).
+//!
+//! # Layout
+//!
+//! `registry` registers series and builds a `snapshot`; `render` (0.0.4)
+//! and `openmetrics` write a snapshot; `series` and `exemplar` are the
+//! storage recording writes to; `text` holds the format's small rules;
+//! `format` picks the format from `Accept`.
 
 pub use obskit_names as names;
 
+mod exemplar;
+mod format;
+mod openmetrics;
 mod registry;
 mod render;
 mod series;
+mod snapshot;
 mod text;
 
+pub use format::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};
 pub use series::BucketsError;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The `metrics` crate's recording API: `obskit::metrics::counter!("jobs_total")`
 /// lands on obskit's `/metrics` once obskit's registry is the global recorder.
@@ -77,6 +141,8 @@ struct Inner {
     registry: Registry,
     process: metrics_process::Collector,
     derived: parking_lot::Mutex<Vec<Derived>>,
+    /// Length of the previous render in each format, to size the next one.
+    last_len: [AtomicUsize; 2],
 }
 
 /// A counter whose value is read from elsewhere at render time.
@@ -105,6 +171,7 @@ impl MetricsHandle {
                 registry,
                 process,
                 derived: parking_lot::Mutex::new(Vec::new()),
+                last_len: [AtomicUsize::new(0), AtomicUsize::new(0)],
             }),
         };
         this.describe();
@@ -183,14 +250,45 @@ impl MetricsHandle {
         );
     }
 
-    /// Renders every series in the Prometheus text format, refreshing the
-    /// process metrics and obskit's own counters first.
+    /// Renders every series in the Prometheus text format 0.0.4, refreshing
+    /// the process metrics and obskit's own counters first. The same as
+    /// `render_as(Format::Prometheus)`.
     pub fn render(&self) -> String {
+        self.render_as(Format::Prometheus)
+    }
+
+    /// Renders every series in `format`, refreshing the process metrics and
+    /// obskit's own counters first. [`Format::OpenMetrics`] carries the
+    /// exemplars of sampled requests and ends with `# EOF`; the route
+    /// behind `/metrics` picks the format with [`Format::from_accept`].
+    ///
+    /// ```
+    /// use obskit::metrics::Format;
+    /// # let (telemetry, _layer) = obskit::Config::default()
+    /// #     .traces_exporter(obskit::config::TracesExporter::None)
+    /// #     .build_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
+    /// #     .unwrap();
+    /// let metrics = telemetry.metrics_handle();
+    /// metrics.counter("jobs_total", Vec::new()).increment(3);
+    /// let text = metrics.render_as(Format::OpenMetrics);
+    /// assert!(text.contains("# TYPE jobs counter\njobs_total{service_name="));
+    /// assert!(text.ends_with("# EOF\n"));
+    /// ```
+    pub fn render_as(&self, format: Format) -> String {
         metrics::with_local_recorder(&self.inner.registry, || self.inner.process.collect());
         for d in self.inner.derived.lock().iter() {
             d.counter.absolute((d.read)());
         }
-        self.inner.registry.render()
+        let snapshot = self.inner.registry.snapshot();
+        let (last_len, write): (_, fn(&snapshot::Snapshot, &mut String)) = match format {
+            Format::Prometheus => (&self.inner.last_len[0], render::write),
+            Format::OpenMetrics => (&self.inner.last_len[1], openmetrics::write),
+        };
+        let capacity = snapshot.size_hint.max(last_len.load(Ordering::Relaxed)) + 1024;
+        let mut out = String::with_capacity(capacity);
+        write(&snapshot, &mut out);
+        last_len.store(out.len(), Ordering::Relaxed);
+        out
     }
 
     /// Sets the bucket upper bounds of the histogram `name`, for histograms
@@ -220,6 +318,22 @@ impl MetricsHandle {
             .register_counter(&Key::from_parts(name, labels), &METADATA)
     }
 
+    /// A counter in this registry that never keeps exemplars, for series
+    /// whose exemplars would only crowd out useful ones (an SLO's good
+    /// requests). Other handles on the same series still keep them.
+    pub(crate) fn counter_without_exemplars(
+        &self,
+        name: &'static str,
+        labels: Vec<Label>,
+    ) -> Counter {
+        self.inner
+            .registry
+            .counter_series(&Key::from_parts(name, labels))
+            .map_or_else(Counter::noop, |c| {
+                Counter::from_arc(Arc::new(series::WithoutExemplars(c)))
+            })
+    }
+
     /// A gauge in this registry.
     pub fn gauge(&self, name: &'static str, labels: Vec<Label>) -> Gauge {
         self.inner
@@ -234,8 +348,9 @@ impl MetricsHandle {
             .register_histogram(&Key::from_parts(name, labels), &METADATA)
     }
 
-    /// Publishes the build-info series.
+    /// Publishes the build-info series (an info metric in OpenMetrics).
     pub(crate) fn set_build_info(&self, version: &str, revision: Option<&str>) {
+        self.inner.registry.mark_info(names::BUILD_INFO);
         self.gauge(
             names::BUILD_INFO,
             vec![
@@ -426,6 +541,77 @@ mod tests {
         assert!(!text.contains("summary"), "{text}");
     }
 
+    /// The OpenMetrics output of the same registry, with exemplars from a
+    /// sampled and an unsampled request, pinned byte for byte (exemplar
+    /// times checked, then written as `T`).
+    #[test]
+    fn openmetrics_text_is_pinned_byte_for_byte() {
+        let m = populated();
+        let from = exemplar::now_millis();
+        for (trace, sampled) in [
+            (0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736, true),
+            (0x77, false),
+        ] {
+            let _cx = exemplar::context(trace, 0x00f0_67aa_0ba9_02b7, sampled).attach();
+            m.histogram(
+                names::HTTP_SERVER_REQUEST_DURATION,
+                vec![
+                    Label::new(names::HTTP_REQUEST_METHOD, "GET"),
+                    Label::new(names::HTTP_ROUTE, "/a"),
+                    Label::new(names::HTTP_RESPONSE_STATUS_CODE, "200"),
+                ],
+            )
+            .record(0.6);
+            m.counter(
+                names::SLO_REQUESTS_TOTAL,
+                vec![
+                    Label::new(names::SLO, "latency"),
+                    Label::new(names::SLO_RESULT, "bad"),
+                ],
+            )
+            .increment(1);
+        }
+        let to = exemplar::now_millis();
+        let text = exemplar::fix_exemplar_times(
+            &without_process(&m.render_as(Format::OpenMetrics)),
+            from,
+            to,
+        );
+        let expected = include_str!("testdata/openmetrics-1.0.0.txt")
+            .replace("OBSKIT_VERSION", env!("CARGO_PKG_VERSION"));
+        assert_eq!(text, expected, "got:\n{text}");
+    }
+
+    #[test]
+    fn user_metrics_recorded_in_a_sampled_span_get_exemplars() {
+        let m = MetricsHandle::new("svc");
+        let global = Forward(Arc::clone(&m.inner));
+        metrics::with_local_recorder(&global, || {
+            let _cx = exemplar::context(0xfeed, 0xbeef, true).attach();
+            metrics::histogram!("my_duration_seconds", "step" => "parse").record(0.3);
+            metrics::counter!("my_events_total").increment(1);
+        });
+        metrics::with_local_recorder(&global, || {
+            let _cx = exemplar::context(0xdead, 0xd00d, false).attach();
+            metrics::histogram!("my_duration_seconds", "step" => "parse").record(0.3);
+            metrics::counter!("my_events_total").increment(1);
+        });
+        let text = m.render_as(Format::OpenMetrics);
+        let ids = r#"# {trace_id="0000000000000000000000000000feed",span_id="000000000000beef"}"#;
+        for sample in [
+            r#"my_duration_seconds_bucket{service_name="svc",step="parse",le="0.5"} 2 "#,
+            r#"my_events_total{service_name="svc"} 2 "#,
+        ] {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(sample))
+                .unwrap_or_else(|| panic!("no {sample}:\n{text}"));
+            assert!(line.contains(ids), "{line}");
+        }
+        assert!(!text.contains("dead"), "{text}");
+        assert_eq!(text.matches(" # {").count(), 2, "{text}");
+    }
+
     #[test]
     fn histogram_buckets_can_be_chosen_per_name_before_first_use() {
         let m = MetricsHandle::new("svc");
@@ -504,6 +690,103 @@ mod tests {
                 "{expected} missing:\n{text}"
             );
         }
+    }
+
+    /// A registry holding one series of every kind obskit publishes, plus
+    /// user series of each type, recorded with fixed values.
+    fn populated() -> MetricsHandle {
+        let m = MetricsHandle::new("svc");
+        m.set_build_info("1.2.3", Some("abc"));
+        m.derive_counter(names::SPANS_EXPORTED_TOTAL, || 3);
+        let server = |route: &str, status: &str| {
+            vec![
+                Label::new(names::HTTP_REQUEST_METHOD, "GET"),
+                Label::new(names::HTTP_ROUTE, route.to_owned()),
+                Label::new(names::HTTP_RESPONSE_STATUS_CODE, status.to_owned()),
+            ]
+        };
+        let h = m.histogram(names::HTTP_SERVER_REQUEST_DURATION, server("/a", "200"));
+        for v in [0.003, 0.02, 0.02, 1.0, 40.0] {
+            h.record(v);
+        }
+        let mut failed = server("/b/{id}", "500");
+        failed.push(Label::new(names::ERROR_TYPE, "500"));
+        m.histogram(names::HTTP_SERVER_REQUEST_DURATION, failed)
+            .record(0.4);
+        m.histogram(
+            names::HTTP_CLIENT_REQUEST_DURATION,
+            vec![
+                Label::new(names::HTTP_REQUEST_METHOD, "POST"),
+                Label::new(names::SERVER_ADDRESS, "inventory"),
+                Label::new(names::HTTP_RESPONSE_STATUS_CODE, "201"),
+            ],
+        )
+        .record(0.075);
+        m.gauge(
+            names::HTTP_SERVER_ACTIVE_REQUESTS,
+            vec![
+                Label::new(names::HTTP_REQUEST_METHOD, "GET"),
+                Label::new(names::URL_SCHEME, "http"),
+            ],
+        )
+        .increment(2.0);
+        for (result, n) in [("good", 4), ("bad", 1)] {
+            m.counter(
+                names::SLO_REQUESTS_TOTAL,
+                vec![
+                    Label::new(names::SLO, "latency"),
+                    Label::new(names::SLO_RESULT, result),
+                ],
+            )
+            .increment(n);
+        }
+        m.gauge(
+            names::SLO_OBJECTIVE_RATIO,
+            vec![Label::new(names::SLO, "latency")],
+        )
+        .set(0.99);
+        m.gauge(
+            names::SLO_LATENCY_THRESHOLD,
+            vec![Label::new(names::SLO, "latency")],
+        )
+        .set(0.3);
+        m.gauge(names::HEALTH_READY, Vec::new()).set(1.0);
+        let global = Forward(Arc::clone(&m.inner));
+        metrics::with_local_recorder(&global, || {
+            metrics::describe_counter!("jobs", "Jobs \"done\"\nso far.");
+            metrics::counter!("jobs", "queue" => "a\"b").increment(2);
+            metrics::describe_histogram!(
+                "upload_size_bytes",
+                metrics::Unit::Bytes,
+                "Upload sizes."
+            );
+            metrics::histogram!("upload_size_bytes").record(f64::NAN);
+            metrics::gauge!("temperature_celsius").set(-1.5e-7);
+        });
+        m
+    }
+
+    /// `text` without the `process_*` families, whose values change by themselves.
+    fn without_process(text: &str) -> String {
+        text.lines()
+            .filter(|l| {
+                !l.starts_with("process_")
+                    && !l.starts_with("# HELP process_")
+                    && !l.starts_with("# TYPE process_")
+                    && !l.starts_with("# UNIT process_")
+            })
+            .flat_map(|l| [l, "\n"])
+            .collect()
+    }
+
+    /// The Prometheus text 0.0.4 output, pinned byte for byte: `/metrics`
+    /// without an OpenMetrics `Accept` header must never change by accident.
+    #[test]
+    fn prometheus_text_is_pinned_byte_for_byte() {
+        let text = without_process(&populated().render());
+        let expected = include_str!("testdata/prometheus-0.0.4.txt")
+            .replace("OBSKIT_VERSION", env!("CARGO_PKG_VERSION"));
+        assert_eq!(text, expected, "got:\n{text}");
     }
 
     #[test]

@@ -22,64 +22,30 @@
 //! only after a registration or a description changed it; rendering takes
 //! no lock that registration needs.
 //!
-//! Rules this registry enforces, so the exposition stays valid:
-//! - One type per family. A registration under a name already used by
-//!   another type (or whose samples would collide with a histogram's
-//!   `_bucket`/`_sum`/`_count`) gets a no-op handle, and one warning per
-//!   name and type is logged.
+//! Rules this registry enforces, so both expositions stay valid:
+//! - One type per family, and no two families whose sample names could
+//!   collide in either format. A family claims its own name and its sample
+//!   names: a histogram `h` also `h_bucket`, `h_sum`, `h_count`,
+//!   `h_created`; a counter `c_total` also `c` (its OpenMetrics family
+//!   name) and `c_created`. A registration whose claims meet another
+//!   family's gets a no-op handle, and one warning per name and type is
+//!   logged.
 //! - Label names appear once per series: the first occurrence wins, and
 //!   obskit's own `service_name` comes first; histograms drop a user `le`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use parking_lot::{Mutex, RwLock};
 
 use super::series::{Buckets, BucketsError, CounterSeries, GaugeSeries, HistogramSeries};
-use super::{render, text};
+use super::snapshot::{self, FamilyView, Help, Kind, Series, Snapshot};
+use super::text;
 
-/// The Prometheus type of a family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) enum Kind {
-    Counter,
-    Gauge,
-    Histogram,
-}
-
-impl Kind {
-    /// The word on the `# TYPE` line.
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-            Kind::Histogram => "histogram",
-        }
-    }
-}
-
-/// One registered series.
-#[derive(Debug, Clone)]
-pub(super) enum Series {
-    Counter(Arc<CounterSeries>),
-    Gauge(Arc<GaugeSeries>),
-    Histogram(Arc<HistogramSeries>),
-}
-
-impl Series {
-    fn kind(&self) -> Kind {
-        match self {
-            Series::Counter(_) => Kind::Counter,
-            Series::Gauge(_) => Kind::Gauge,
-            Series::Histogram(_) => Kind::Histogram,
-        }
-    }
-}
-
-/// Histogram sample-name suffixes, which a histogram family also claims.
-const HISTOGRAM_SUFFIXES: [&str; 3] = ["_bucket", "_sum", "_count"];
+/// Sample-name suffixes a histogram family also claims.
+const HISTOGRAM_SUFFIXES: [&str; 4] = ["_bucket", "_sum", "_count", "_created"];
 
 const SHARDS: usize = 16;
 
@@ -121,15 +87,20 @@ pub(super) struct Registry {
     default_buckets: Arc<Buckets>,
     shards: Box<[Shard]>,
     state: Mutex<State>,
-    /// Length of the previous render, to size the next one.
-    last_len: AtomicUsize,
 }
 
 #[derive(Default)]
 struct State {
     families: BTreeMap<Arc<str>, Family>,
+    /// Every name a family's samples could take in either format, with the
+    /// family that claims it (see [`claims`]).
+    claimed: HashMap<String, (Arc<str>, Kind)>,
     /// Escaped HELP text by sanitized family name.
-    help: HashMap<String, Arc<str>>,
+    help: HashMap<String, Help>,
+    /// OpenMetrics unit by sanitized family name.
+    units: HashMap<String, &'static str>,
+    /// Families published as info metrics.
+    info: HashSet<String>,
     /// Per-name bucket overrides, by sanitized family name.
     buckets: HashMap<String, Arc<Buckets>>,
     /// (name, refused type) pairs already warned about.
@@ -145,25 +116,6 @@ struct Family {
     series: BTreeMap<Arc<str>, Series>,
     /// The series in order, shared with snapshots; `None` after a change.
     view: Option<(Arc<[Series]>, usize)>,
-}
-
-/// An immutable picture of every family, for one or more renders.
-pub(super) struct Snapshot {
-    generation: u64,
-    /// Families in name order.
-    pub(super) families: Vec<FamilyView>,
-    /// About how many bytes a render of this snapshot takes.
-    pub(super) size_hint: usize,
-}
-
-/// One family in a [`Snapshot`].
-pub(super) struct FamilyView {
-    pub(super) name: Arc<str>,
-    pub(super) kind: Kind,
-    /// Escaped HELP text, when the metric was described.
-    pub(super) help: Option<Arc<str>>,
-    /// Series in label-set order.
-    pub(super) series: Arc<[Series]>,
 }
 
 /// What a refused registration conflicts with, for the warning.
@@ -193,7 +145,6 @@ impl Registry {
             ),
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
             state: Mutex::new(State::default()),
-            last_len: AtomicUsize::new(0),
         }
     }
 
@@ -287,7 +238,13 @@ impl Registry {
             _ => None,
         };
         let labels: Arc<str> = self.label_set(key, kind).into();
-        let family = st.families.entry(name.into()).or_insert_with(|| Family {
+        let name: Arc<str> = name.into();
+        if !st.families.contains_key(&name) {
+            for claim in claims(&name, kind) {
+                st.claimed.insert(claim, (Arc::clone(&name), kind));
+            }
+        }
+        let family = st.families.entry(name).or_insert_with(|| Family {
             kind,
             series: BTreeMap::new(),
             view: None,
@@ -326,16 +283,51 @@ impl Registry {
         out
     }
 
-    fn describe(&self, key: &KeyName, description: &str) {
-        let mut help = String::with_capacity(description.len());
-        text::push_help(&mut help, description);
+    fn describe(&self, key: &KeyName, unit: Option<Unit>, description: &str) {
+        let mut prometheus = String::with_capacity(description.len());
+        text::push_help(&mut prometheus, description);
+        let mut openmetrics = String::with_capacity(description.len());
+        text::push_help_openmetrics(&mut openmetrics, description);
+        let help = Help {
+            prometheus: prometheus.into(),
+            openmetrics: openmetrics.into(),
+        };
+        // A count has no unit in OpenMetrics: the name says what is counted.
+        let unit = unit.filter(|u| *u != Unit::Count).map(|u| u.as_str());
         let name = text::metric_name(key.as_str());
         let mut st = self.state.lock();
-        if st.help.get(&name).is_some_and(|h| **h == *help) {
+        if st.help.get(&name) == Some(&help) && st.units.get(&name).copied() == unit {
             return;
         }
-        st.help.insert(name, help.into());
+        match unit {
+            Some(u) => st.units.insert(name.clone(), u),
+            None => st.units.remove(&name),
+        };
+        st.help.insert(name, help);
         st.generation += 1;
+    }
+
+    /// Publishes the gauge family `name` as an info metric in OpenMetrics
+    /// (`# TYPE x info`, samples `x_info`); it stays a gauge in the
+    /// Prometheus text format. Only a name ending in `_info` qualifies.
+    pub(super) fn mark_info(&self, name: &str) {
+        let name = text::metric_name(name);
+        if !name.ends_with("_info") {
+            return;
+        }
+        let mut st = self.state.lock();
+        if st.info.insert(name) {
+            st.generation += 1;
+        }
+    }
+
+    /// The counter series registered for `key`, registering it if needed;
+    /// `None` when the name belongs to another type.
+    pub(super) fn counter_series(&self, key: &Key) -> Option<Arc<CounterSeries>> {
+        match self.register(key, Kind::Counter) {
+            Some(Series::Counter(c)) => Some(c),
+            _ => None,
+        }
     }
 
     /// The current snapshot, rebuilt if anything but values changed.
@@ -346,22 +338,33 @@ impl Registry {
         {
             return Arc::clone(s);
         }
-        let State { families, help, .. } = &mut *st;
+        let State {
+            families,
+            help,
+            units,
+            info,
+            ..
+        } = &mut *st;
         let mut views = Vec::with_capacity(families.len());
         let mut size_hint = 0;
         for (name, family) in families.iter_mut() {
             let Family { series, view, kind } = family;
             let (list, size) = view.get_or_insert_with(|| {
                 let list: Arc<[Series]> = series.values().cloned().collect();
-                let size = render::size_hint(name, &list);
+                let size = snapshot::size_hint(name, &list);
                 (list, size)
             });
             let help = help.get(&**name).cloned();
-            size_hint += *size + help.as_ref().map_or(0, |h| h.len() + name.len() + 10);
+            size_hint += *size
+                + help
+                    .as_ref()
+                    .map_or(0, |h| h.prometheus.len() + name.len() + 10);
             views.push(FamilyView {
                 name: Arc::clone(name),
                 kind: *kind,
                 help,
+                unit: units.get(&**name).copied(),
+                info: *kind == Kind::Gauge && info.contains(&**name),
                 series: Arc::clone(list),
             });
         }
@@ -373,19 +376,6 @@ impl Registry {
         st.snapshot = Some(Arc::clone(&snapshot));
         snapshot
     }
-
-    /// Every series in the Prometheus text format 0.0.4.
-    pub(super) fn render(&self) -> String {
-        let snapshot = self.snapshot();
-        let capacity = snapshot
-            .size_hint
-            .max(self.last_len.load(Ordering::Relaxed))
-            + 1024;
-        let mut out = String::with_capacity(capacity);
-        render::write(&snapshot, &mut out);
-        self.last_len.store(out.len(), Ordering::Relaxed);
-        out
-    }
 }
 
 impl State {
@@ -394,26 +384,30 @@ impl State {
         if let Some(f) = self.families.get(name) {
             return (f.kind != kind).then(|| (name.to_owned(), f.kind));
         }
-        // A new family: its sample names must not be another family's, nor
-        // another's its own (a histogram's `_bucket`, `_sum`, `_count`).
-        for suffix in HISTOGRAM_SUFFIXES {
-            if let Some(base) = name.strip_suffix(suffix)
-                && self
-                    .families
-                    .get(base)
-                    .is_some_and(|f| f.kind == Kind::Histogram)
-            {
-                return Some((base.to_owned(), Kind::Histogram));
-            }
-            if kind == Kind::Histogram {
-                let sample = format!("{name}{suffix}");
-                if let Some(f) = self.families.get(sample.as_str()) {
-                    return Some((sample, f.kind));
-                }
+        // A new family: none of the names it claims may be claimed already.
+        claims(name, kind).into_iter().find_map(|claim| {
+            self.claimed
+                .get(&claim)
+                .map(|(family, kind)| (family.to_string(), *kind))
+        })
+    }
+}
+
+/// The names a family claims: its own, and every sample or family name it
+/// could produce in either exposition format.
+fn claims(name: &str, kind: Kind) -> Vec<String> {
+    let mut out = vec![name.to_owned()];
+    match kind {
+        Kind::Histogram => out.extend(HISTOGRAM_SUFFIXES.iter().map(|s| format!("{name}{s}"))),
+        Kind::Counter => {
+            if let Some(family) = name.strip_suffix("_total") {
+                out.push(family.to_owned());
+                out.push(format!("{family}_created"));
             }
         }
-        None
+        Kind::Gauge => {}
     }
+    out
 }
 
 /// Appends `name="value"` to a rendered label set unless `name` (sanitized)
@@ -434,16 +428,16 @@ fn push_label(out: &mut String, names: &mut Vec<String>, name: &str, value: &str
 }
 
 impl Recorder for Registry {
-    fn describe_counter(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
-        self.describe(&key, &description);
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.describe(&key, unit, &description);
     }
 
-    fn describe_gauge(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
-        self.describe(&key, &description);
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.describe(&key, unit, &description);
     }
 
-    fn describe_histogram(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
-        self.describe(&key, &description);
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.describe(&key, unit, &description);
     }
 
     fn register_counter(&self, key: &Key, _metadata: &Metadata<'_>) -> Counter {

@@ -1,7 +1,9 @@
 //! Writes a registry snapshot as Prometheus text format 0.0.4, into one
 //! pre-sized `String`, allocating nothing per series: names and label sets
 //! were rendered at registration, numbers go through `itoa`/`ryu` buffers
-//! on the stack.
+//! on the stack. This is what `/metrics` answers unless the scraper asks for
+//! OpenMetrics (see `openmetrics`); it carries no exemplars, and its bytes
+//! are pinned by a test.
 //!
 //! Per family: `# HELP` (when described) and `# TYPE` once, then its series.
 //! Counters are written under the name they were registered with — the
@@ -9,8 +11,10 @@
 //! would; `promtool check metrics` lints its absence). Histograms are
 //! written as histograms, never summaries: one cumulative `_bucket` line per
 //! bound with `le` last among the labels, `le="+Inf"`, `_sum`, `_count`.
+//! Units are not written (the format has no unit line); info metrics are
+//! gauges.
 
-use super::registry::{Kind, Series, Snapshot};
+use super::snapshot::{Series, Snapshot};
 use super::text::{push_f64, push_u64};
 
 /// Appends every family of `snapshot` to `out`.
@@ -21,7 +25,7 @@ pub(super) fn write(snapshot: &Snapshot, out: &mut String) {
             out.push_str("# HELP ");
             out.push_str(name);
             out.push(' ');
-            out.push_str(help);
+            out.push_str(&help.prometheus);
             out.push('\n');
         }
         out.push_str("# TYPE ");
@@ -93,42 +97,19 @@ fn bucket_line(out: &mut String, name: &str, labels: &str, le: &str, count: u64)
     out.push('\n');
 }
 
-/// Bytes a family's lines take, about: exact for names and labels, a
-/// generous guess for the numbers.
-pub(super) fn size_hint(name: &str, series: &[Series]) -> usize {
-    const VALUE: usize = 24;
-    let header = 2 * name.len() + 24;
-    header
-        + series
-            .iter()
-            .map(|s| match s {
-                Series::Counter(c) => name.len() + c.labels.len() + 4 + VALUE,
-                Series::Gauge(g) => name.len() + g.labels.len() + 4 + VALUE,
-                Series::Histogram(h) => {
-                    let line = name.len() + h.labels.len() + 16 + VALUE;
-                    let le: usize = h.buckets.le().iter().map(|l| l.len()).sum();
-                    (h.buckets.le().len() + 3) * line + le + 4
-                }
-            })
-            .sum::<usize>()
-}
-
-impl Kind {
-    /// Sample lines per series of this kind with `bounds` buckets.
-    #[cfg(test)]
-    pub(super) fn lines(self, bounds: usize) -> usize {
-        match self {
-            Kind::Histogram => bounds + 3,
-            _ => 1,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::metrics::registry::Registry;
+    use crate::metrics::snapshot::Kind;
     use metrics::{Key, Label, Recorder};
+
+    /// Everything in `r`, as the Prometheus text format.
+    fn render(r: &Registry) -> String {
+        let mut out = String::new();
+        write(&r.snapshot(), &mut out);
+        out
+    }
 
     static META: metrics::Metadata<'static> =
         metrics::Metadata::new("t", metrics::Level::INFO, None);
@@ -159,7 +140,7 @@ mod tests {
         r.register_counter(&key("jobs_total", &[("queue", "a")]), &META)
             .increment(2);
         assert_eq!(
-            r.render(),
+            render(&r),
             "# HELP jobs_total Jobs run.\n\
              # TYPE jobs_total counter\n\
              jobs_total{service_name=\"svc\",queue=\"a\"} 5\n\
@@ -173,7 +154,7 @@ mod tests {
         r.register_counter(&key("requests", &[]), &META)
             .increment(1);
         assert_eq!(
-            r.render(),
+            render(&r),
             "# TYPE requests counter\nrequests{service_name=\"svc\"} 1\n"
         );
     }
@@ -190,7 +171,7 @@ mod tests {
             .set(f64::NEG_INFINITY);
         r.register_gauge(&key("nan", &[]), &META).set(f64::NAN);
         assert_eq!(
-            r.render(),
+            render(&r),
             "# TYPE inf gauge\n\
              inf{service_name=\"svc\"} -Inf\n\
              # TYPE nan gauge\n\
@@ -216,7 +197,7 @@ mod tests {
             h.record(v);
         }
         assert_eq!(
-            r.render(),
+            render(&r),
             "# HELP job_duration_seconds How long a job took.\n\
              # TYPE job_duration_seconds histogram\n\
              job_duration_seconds_bucket{service_name=\"svc\",queue=\"a\",le=\"0.25\"} 2\n\
@@ -233,7 +214,7 @@ mod tests {
         let r = Registry::new(&[], &[1.0]);
         let _ = r.register_histogram(&key("h", &[]), &META);
         assert_eq!(
-            r.render(),
+            render(&r),
             "# TYPE h histogram\n\
              h_bucket{le=\"1\"} 0\n\
              h_bucket{le=\"+Inf\"} 0\n\
@@ -263,7 +244,7 @@ mod tests {
         )
         .increment(1);
         assert_eq!(
-            r.render(),
+            render(&r),
             "# HELP my_app_events Events \"seen\"\\nper C:\\\\path.\n\
              # TYPE my_app_events counter\n\
              my_app_events{service_name=\"svc\",http_route=\"/a\\\"b\\\\c\\nd\",_1st_label=\"ünï\"} 1\n"
@@ -276,7 +257,7 @@ mod tests {
         r.register_histogram(&key("h", &[("le", "x"), ("a", "1")]), &META)
             .record(2.0);
         r.register_gauge(&key("g", &[("le", "x")]), &META).set(1.0);
-        let text = r.render();
+        let text = render(&r);
         assert!(text.contains("h_bucket{a=\"1\",le=\"+Inf\"} 1\n"), "{text}");
         assert!(text.contains("g{le=\"x\"} 1\n"), "{text}");
     }
@@ -296,7 +277,7 @@ mod tests {
                 r.register_counter(&key(name, &[("id", id)]), &META)
                     .increment(1);
             }
-            r.render()
+            render(&r)
         };
         let first = render(&[0, 1, 2, 3]);
         assert_eq!(first, render(&[3, 2, 1, 0]));
@@ -321,7 +302,7 @@ mod tests {
         r.register_counter(&key("c_total", &[("y", "2"), ("x", "1")]), &META)
             .increment(1);
         assert_eq!(
-            r.render(),
+            render(&r),
             "# TYPE c_total counter\nc_total{service_name=\"svc\",x=\"1\",y=\"2\"} 2\n"
         );
     }
@@ -334,7 +315,7 @@ mod tests {
         r.register_counter(&key("a_b_total", &[]), &META)
             .increment(2);
         assert_eq!(
-            r.render(),
+            render(&r),
             "# TYPE a_b_total counter\na_b_total{service_name=\"svc\"} 3\n"
         );
     }
@@ -351,7 +332,7 @@ mod tests {
         r.register_gauge(&key("g", &[]), &META).set(1.0);
         r.register_histogram(&key("g_sum", &[]), &META).record(1.0);
         r.register_histogram(&key("g", &[]), &META).record(1.0);
-        let text = r.render();
+        let text = render(&r);
         assert_eq!(
             text.lines()
                 .filter(|l| l.starts_with("# TYPE"))
@@ -382,7 +363,7 @@ mod tests {
                 .record(0.123_456_789);
         }
         let snapshot = r.snapshot();
-        let text = r.render();
+        let text = render(&r);
         assert!(
             snapshot.size_hint >= text.len(),
             "{} < {}",

@@ -10,13 +10,16 @@
 //!   even while other threads record, and recording costs one increment and
 //!   one compare-and-swap.
 //!
-//! Each series also carries its label set, pre-rendered for the exposition.
+//! Each series also carries its label set, pre-rendered for the exposition,
+//! and room for exemplars (see `exemplar`): one per histogram bucket, one
+//! per counter, filled only while a sampled span is current.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use metrics::{CounterFn, GaugeFn, HistogramFn};
 
+use super::exemplar::{Exemplar, ExemplarCell};
 use super::text;
 
 /// Bucket upper bounds of a histogram family, validated, with their `le`
@@ -24,7 +27,10 @@ use super::text;
 #[derive(Debug)]
 pub(super) struct Buckets {
     bounds: Box<[f64]>,
+    /// As the Prometheus text format writes them (`1`, `0.005`).
     le: Box<[Box<str>]>,
+    /// As OpenMetrics' canonical numbers (`1.0`, `0.005`, `1e+06`).
+    le_openmetrics: Box<[Box<str>]>,
 }
 
 /// Why a list of histogram bucket bounds was refused.
@@ -100,6 +106,10 @@ impl Buckets {
                 .iter()
                 .map(|&b| text::f64_string(b).into_boxed_str())
                 .collect(),
+            le_openmetrics: bounds
+                .iter()
+                .map(|&b| text::canonical_f64(b).into_boxed_str())
+                .collect(),
         })
     }
 
@@ -111,6 +121,11 @@ impl Buckets {
     /// The `le` label values, one per bound.
     pub(super) fn le(&self) -> &[Box<str>] {
         &self.le
+    }
+
+    /// The `le` label values in OpenMetrics' canonical form, one per bound.
+    pub(super) fn le_openmetrics(&self) -> &[Box<str>] {
+        &self.le_openmetrics
     }
 
     /// The slot a value falls in: the first bound `>= v` (a value equal to a
@@ -128,6 +143,7 @@ impl Buckets {
 pub(super) struct CounterSeries {
     pub(super) labels: Arc<str>,
     value: AtomicU64,
+    exemplar: ExemplarCell,
 }
 
 impl CounterSeries {
@@ -135,6 +151,7 @@ impl CounterSeries {
         Self {
             labels,
             value: AtomicU64::new(0),
+            exemplar: ExemplarCell::default(),
         }
     }
 
@@ -142,12 +159,22 @@ impl CounterSeries {
     pub(super) fn get(&self) -> u64 {
         self.value.load(Ordering::Relaxed)
     }
+
+    /// The latest increment made inside a sampled span, if any.
+    pub(super) fn exemplar(&self) -> Option<Exemplar> {
+        self.exemplar.get()
+    }
 }
 
 impl CounterFn for CounterSeries {
+    /// Adds `value`; inside a sampled span, an increment also becomes the
+    /// series' exemplar.
     #[inline]
     fn increment(&self, value: u64) {
         self.value.fetch_add(value, Ordering::Relaxed);
+        if value > 0 {
+            self.exemplar.offer(value as f64);
+        }
     }
 
     /// Raises the total to `value`; a counter never goes down, so a smaller
@@ -155,6 +182,23 @@ impl CounterFn for CounterSeries {
     #[inline]
     fn absolute(&self, value: u64) {
         self.value.fetch_max(value, Ordering::Relaxed);
+    }
+}
+
+/// A counter handle that never keeps exemplars, for series whose
+/// exemplars would only crowd out useful ones (an SLO's good requests).
+#[derive(Debug)]
+pub(super) struct WithoutExemplars(pub(super) Arc<CounterSeries>);
+
+impl CounterFn for WithoutExemplars {
+    #[inline]
+    fn increment(&self, value: u64) {
+        self.0.value.fetch_add(value, Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn absolute(&self, value: u64) {
+        self.0.absolute(value);
     }
 }
 
@@ -216,20 +260,26 @@ pub(super) struct HistogramSeries {
     pub(super) buckets: Arc<Buckets>,
     /// One per bound, then one for values above the last bound (and NaN).
     counts: Box<[AtomicU64]>,
+    /// One per slot of `counts`.
+    exemplars: Box<[ExemplarCell]>,
     sum: AtomicU64,
 }
 
 impl HistogramSeries {
     pub(super) fn new(labels: Arc<str>, buckets: Arc<Buckets>) -> Self {
-        let counts = (0..=buckets.bounds.len())
-            .map(|_| AtomicU64::new(0))
-            .collect();
+        let slots = buckets.bounds.len() + 1;
         Self {
             labels,
             buckets,
-            counts,
+            counts: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+            exemplars: (0..slots).map(|_| ExemplarCell::default()).collect(),
             sum: AtomicU64::new(0.0f64.to_bits()),
         }
+    }
+
+    /// The exemplar of bucket `i` alone (same numbering as [`Self::bucket`]).
+    pub(super) fn exemplar(&self, i: usize) -> Option<Exemplar> {
+        self.exemplars[i].get()
     }
 
     /// Observations in bucket `i` alone (not cumulative); `i ==
@@ -255,6 +305,9 @@ impl HistogramFn for HistogramSeries {
     fn record_many(&self, value: f64, count: usize) {
         let slot = self.buckets.slot(value);
         self.counts[slot].fetch_add(count as u64, Ordering::Relaxed);
+        // The slot's bucket is the smallest that holds `value`: the
+        // exemplar's value always lies within its bucket.
+        self.exemplars[slot].offer(value);
         // `count` copies of `value`; for one, exactly `value`.
         let total = if count == 1 {
             value

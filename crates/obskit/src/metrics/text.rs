@@ -1,6 +1,8 @@
-//! The small text rules of the Prometheus exposition format 0.0.4: valid
-//! metric and label names, escaped label values and HELP text, and numbers
-//! written the way Prometheus writes them (`1`, `0.25`, `+Inf`, `NaN`).
+//! The small text rules of the Prometheus exposition format 0.0.4 and of
+//! OpenMetrics 1.0: valid metric and label names, escaped label values and
+//! HELP text, numbers written the way Prometheus writes them (`1`, `0.25`,
+//! `+Inf`, `NaN`), OpenMetrics' canonical `le` values (`1.0`, `1e+06`),
+//! hex ids and exemplar timestamps.
 //!
 //! Names and label values are sanitized and escaped once, when a series is
 //! registered; only numbers are written at render time, straight into the
@@ -40,10 +42,16 @@ pub(super) fn push_label_value(out: &mut String, value: &str) {
     push_escaped(out, value, true);
 }
 
-/// Appends `help` escaped for a `# HELP` line: `\` → `\\`, newline → `\n`
-/// (double quotes need no escape there).
+/// Appends `help` escaped for a 0.0.4 `# HELP` line: `\` → `\\`, newline →
+/// `\n` (double quotes need no escape there).
 pub(super) fn push_help(out: &mut String, help: &str) {
     push_escaped(out, help, false);
+}
+
+/// Appends `help` escaped for an OpenMetrics `# HELP` line, which escapes
+/// double quotes too (`\"`), as label values do.
+pub(super) fn push_help_openmetrics(out: &mut String, help: &str) {
+    push_escaped(out, help, true);
 }
 
 fn push_escaped(out: &mut String, s: &str, quote: bool) {
@@ -101,6 +109,92 @@ pub(super) fn f64_string(v: f64) -> String {
     s
 }
 
+/// `v` as an OpenMetrics canonical number, which `le` label values must
+/// use: Go's `%g` of the shortest representation (exponent form when the
+/// decimal exponent is below -4 or at least 6, two exponent digits at
+/// least), with `.0` appended when there is neither a point nor an
+/// exponent: `0.0`, `0.005`, `1.0`, `10.0`, `100000.0`, `1e+06`, `1e-05`.
+/// Built once per bucket bound, so it may allocate.
+pub(super) fn canonical_f64(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".to_owned();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+    }
+    let mut out = String::new();
+    if v < 0.0 {
+        out.push('-');
+    }
+    // Rust's `{:e}` is the shortest round-trip form: `5e-3`, `1.1e23`, `0e0`.
+    let scientific = format!("{:e}", v.abs());
+    let (mantissa, exponent) = scientific
+        .split_once('e')
+        .expect("`{:e}` always writes an exponent");
+    let exp: i32 = exponent.parse().expect("`{:e}` writes an integer exponent");
+    let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+    let digit = |i: usize| char::from(digits[i]);
+    if !(-4..6).contains(&exp) {
+        out.push(digit(0));
+        if digits.len() > 1 {
+            out.push('.');
+            (1..digits.len()).for_each(|i| out.push(digit(i)));
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        if exp.abs() < 10 {
+            out.push('0');
+        }
+        out.push_str(itoa::Buffer::new().format(exp.abs()));
+        return out;
+    }
+    // Fixed notation; `point` is how many digits stand before the point.
+    let point = exp + 1;
+    if point <= 0 {
+        out.push_str("0.");
+        (0..-point).for_each(|_| out.push('0'));
+        (0..digits.len()).for_each(|i| out.push(digit(i)));
+        return out;
+    }
+    let point = point.unsigned_abs() as usize;
+    for i in 0..point {
+        out.push(if i < digits.len() { digit(i) } else { '0' });
+    }
+    out.push('.');
+    if digits.len() > point {
+        (point..digits.len()).for_each(|i| out.push(digit(i)));
+    } else {
+        out.push('0');
+    }
+    out
+}
+
+/// Appends `bytes` as lowercase hex digits.
+#[inline]
+pub(super) fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+}
+
+/// Appends a Unix time given in milliseconds as OpenMetrics writes
+/// timestamps: seconds with three decimals (`1764630000.123`).
+#[inline]
+pub(super) fn push_unix_millis(out: &mut String, millis: u64) {
+    push_u64(out, millis / 1000);
+    out.push('.');
+    let ms = millis % 1000;
+    if ms < 100 {
+        out.push('0');
+    }
+    if ms < 10 {
+        out.push('0');
+    }
+    push_u64(out, ms);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +229,75 @@ mod tests {
         ] {
             assert_eq!(f(v).parse::<f64>().unwrap(), v, "{v} reads back");
         }
+    }
+
+    #[test]
+    fn le_values_are_openmetrics_canonical_numbers() {
+        let c = canonical_f64;
+        // The examples of the OpenMetrics specification, "Canonical Numbers".
+        for (v, expected) in [
+            (0.0, "0.0"),
+            (0.001, "0.001"),
+            (0.002, "0.002"),
+            (0.01, "0.01"),
+            (0.1, "0.1"),
+            (0.9, "0.9"),
+            (0.95, "0.95"),
+            (0.99, "0.99"),
+            (0.999, "0.999"),
+            (1.0, "1.0"),
+            (1.7, "1.7"),
+            (10.0, "10.0"),
+            (1e-10, "1e-10"),
+            (1e-9, "1e-09"),
+            (1e-5, "1e-05"),
+            (0.0001, "0.0001"),
+            (100_000.0, "100000.0"),
+            (1e6, "1e+06"),
+            (1e10, "1e+10"),
+            (1e23, "1e+23"),
+            (1.1e23, "1.1e+23"),
+            (f64::INFINITY, "+Inf"),
+        ] {
+            assert_eq!(c(v), expected, "{v:?}");
+        }
+        // obskit's default duration buckets, and a few more shapes.
+        let defaults: Vec<String> = [
+            0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+        ]
+        .into_iter()
+        .map(c)
+        .collect();
+        assert_eq!(
+            defaults,
+            [
+                "0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.25", "0.5", "0.75", "1.0",
+                "2.5", "5.0", "7.5", "10.0"
+            ]
+        );
+        assert_eq!(c(-2.5), "-2.5");
+        assert_eq!(c(-0.0), "0.0");
+        assert_eq!(c(123_456.7), "123456.7");
+        assert_eq!(c(1_234_567.0), "1.234567e+06");
+        assert_eq!(c(0.000_123), "0.000123");
+        assert_eq!(c(1.5e-7), "1.5e-07");
+        assert_eq!(c(1e100), "1e+100");
+        for v in [0.005, 1.234_567e6, 1.5e-7, 123_456.7, 2.0_f64.powi(60)] {
+            assert_eq!(c(v).parse::<f64>().unwrap(), v, "{v} reads back");
+        }
+    }
+
+    #[test]
+    fn hex_ids_and_timestamps_are_written_in_place() {
+        let mut s = String::new();
+        push_hex(&mut s, &[0x00, 0x0f, 0xa5, 0xff]);
+        s.push(' ');
+        push_unix_millis(&mut s, 1_764_630_000_123);
+        s.push(' ');
+        push_unix_millis(&mut s, 1_764_630_000_007);
+        s.push(' ');
+        push_unix_millis(&mut s, 1_764_630_000_050);
+        assert_eq!(s, "000fa5ff 1764630000.123 1764630000.007 1764630000.050");
     }
 
     #[test]
@@ -183,5 +346,8 @@ mod tests {
         let mut h = String::new();
         push_help(&mut h, "say \"hi\"\\\nbye");
         assert_eq!(h, r#"say "hi"\\\nbye"#);
+        let mut h = String::new();
+        push_help_openmetrics(&mut h, "say \"hi\"\\\nbye");
+        assert_eq!(h, r#"say \"hi\"\\\nbye"#);
     }
 }

@@ -1,0 +1,175 @@
+//! What exemplars cost: recording a histogram observation and a counter
+//! increment outside any span, inside an unsampled span, and inside a
+//! sampled span (the exemplar is written), plus one request's metric work
+//! (its duration and two SLO counters) both ways; and rendering 10 000
+//! series as the Prometheus text format and as OpenMetrics with an
+//! exemplar on every bucket that has observations.
+//!
+//! Run with `cargo bench -p obskit-bench --bench exemplars`.
+
+use std::io;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use obskit::config::TracesExporter;
+use obskit::metrics::{Format, MetricsHandle, names};
+use obskit::metrics_rs::{Counter, Histogram, Label};
+use obskit::opentelemetry::Context;
+use obskit::opentelemetry::trace::{
+    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+};
+
+fn registry() -> (obskit::Telemetry, MetricsHandle) {
+    let (telemetry, _layer) = obskit::Config::default()
+        .service_name("bench")
+        .expect("a valid service name")
+        .traces_exporter(TracesExporter::None)
+        .build_with_writer::<tracing_subscriber::Registry>(io::sink())
+        .expect("obskit builds");
+    let handle = telemetry.metrics_handle();
+    (telemetry, handle)
+}
+
+/// A context whose span is remote with these flags: what a request with a
+/// `traceparent` header carries.
+fn context(sampled: bool) -> Context {
+    let flags = if sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736_u128),
+        SpanId::from(0x00f0_67aa_0ba9_02b7_u64),
+        flags,
+        false,
+        TraceState::default(),
+    ))
+}
+
+/// One request's metric work in the HTTP layer: its duration, and the bad
+/// counters of two SLOs (the worst case: both take an exemplar).
+fn request(duration: &Histogram, slo_a: &Counter, slo_b: &Counter, value: f64) {
+    duration.record(value);
+    slo_a.increment(1);
+    slo_b.increment(1);
+}
+
+fn record(c: &mut Criterion) {
+    let (_telemetry, handle) = registry();
+    let duration = handle.histogram(
+        names::HTTP_SERVER_REQUEST_DURATION,
+        vec![
+            Label::new(names::HTTP_REQUEST_METHOD, "GET"),
+            Label::new(names::HTTP_ROUTE, "/users/{id}"),
+            Label::new(names::HTTP_RESPONSE_STATUS_CODE, "200"),
+        ],
+    );
+    let slo = |name: &'static str| {
+        handle.counter(
+            names::SLO_REQUESTS_TOTAL,
+            vec![
+                Label::new(names::SLO, name),
+                Label::new(names::SLO_RESULT, names::SLO_RESULT_BAD),
+            ],
+        )
+    };
+    let (slo_a, slo_b) = (slo("availability"), slo("latency"));
+    let mut group = c.benchmark_group("exemplars/record");
+    for (name, cx) in [
+        ("no_span", None),
+        ("unsampled", Some(context(false))),
+        ("sampled", Some(context(true))),
+    ] {
+        let _attached = cx.map(Context::attach);
+        let mut v = 0.0_f64;
+        group.bench_function(BenchmarkId::new("histogram", name), |b| {
+            b.iter(|| {
+                // A different bucket now and then, as real traffic does.
+                v = if v > 0.9 { 0.001 } else { v + 0.013 };
+                duration.record(std::hint::black_box(v));
+            });
+        });
+        group.bench_function(BenchmarkId::new("counter", name), |b| {
+            b.iter(|| slo_a.increment(std::hint::black_box(1)));
+        });
+        group.bench_function(BenchmarkId::new("request", name), |b| {
+            b.iter(|| {
+                v = if v > 0.9 { 0.001 } else { v + 0.013 };
+                request(&duration, &slo_a, &slo_b, std::hint::black_box(v));
+            });
+        });
+    }
+    // What the server layer adds around its recording: attaching the
+    // request's context (a clone and a thread-local push), so that the
+    // recording sees the sampled span.
+    let sampled = context(true);
+    let mut v = 0.0_f64;
+    group.bench_function("request/sampled_with_attach", |b| {
+        b.iter(|| {
+            let _attached = sampled.clone().attach();
+            v = if v > 0.9 { 0.001 } else { v + 0.013 };
+            request(&duration, &slo_a, &slo_b, std::hint::black_box(v));
+        });
+    });
+    group.finish();
+}
+
+/// Sample lines (not `#` comments) in an exposition.
+fn sample_lines(text: &str) -> usize {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .count()
+}
+
+/// Adds `series` sample lines, half histogram, half counter, every value
+/// recorded inside a sampled span so that OpenMetrics shows exemplars
+/// (two buckets of each histogram and every counter).
+fn populate(handle: &MetricsHandle, series: usize) {
+    let _attached = context(true).attach();
+    let per_histogram = names::HTTP_DURATION_BUCKETS.len() + 3;
+    let histograms = series / 2 / per_histogram;
+    for i in 0..histograms {
+        let h = handle.histogram(
+            names::HTTP_SERVER_REQUEST_DURATION,
+            vec![
+                Label::new(names::HTTP_REQUEST_METHOD, "GET"),
+                Label::new(names::HTTP_ROUTE, format!("/route/{i}")),
+                Label::new(names::HTTP_RESPONSE_STATUS_CODE, "200"),
+            ],
+        );
+        h.record(0.004);
+        h.record(0.2);
+    }
+    for i in 0..series - histograms * per_histogram {
+        handle
+            .counter("bench_events_total", vec![Label::new("id", i.to_string())])
+            .increment(1);
+    }
+}
+
+fn render(c: &mut Criterion) {
+    let mut group = c.benchmark_group("exemplars/render_10000");
+    let (_empty_telemetry, empty) = registry();
+    let baseline = sample_lines(&empty.render());
+    let (_telemetry, handle) = registry();
+    populate(&handle, 10_000);
+    for (name, format) in [
+        ("prometheus", Format::Prometheus),
+        ("openmetrics", Format::OpenMetrics),
+    ] {
+        let text = handle.render_as(format);
+        assert_eq!(sample_lines(&text), baseline + 10_000, "{name}");
+        group.bench_function(name, |b| {
+            b.iter(|| std::hint::black_box(handle.render_as(format)));
+        });
+    }
+    let om = handle.render_as(Format::OpenMetrics);
+    assert!(
+        om.matches(" # {trace_id=").count() > 4_000,
+        "exemplars rendered"
+    );
+    group.finish();
+}
+
+criterion_group!(benches, record, render);
+criterion_main!(benches);

@@ -1,0 +1,219 @@
+//! Exemplars: the trace behind a number. When a histogram observation or a
+//! counter increment happens while a **sampled** OpenTelemetry span is the
+//! current context (`opentelemetry::Context::current()`: obskit's HTTP
+//! layers attach the request's context while they record, and while the
+//! handler runs), the series keeps that span's `trace_id` and `span_id`
+//! with the value and the time, and OpenMetrics scrapes show them as
+//! `# {trace_id="…",span_id="…"} value timestamp`.
+//!
+//! - **Sampled only.** An unsampled or invalid span context is not kept:
+//!   its trace was never exported, so its id would lead nowhere.
+//! - **Bounded.** One exemplar per histogram bucket and one per counter
+//!   series, stored inline in the series (no allocation, ever, on the
+//!   recording path).
+//! - **Newest wins.** A new observation replaces the bucket's exemplar.
+//!   When two threads record into the same bucket at the same instant, the
+//!   one that finds the cell busy keeps going without waiting and its
+//!   exemplar is dropped (the other one is as new), so recording never
+//!   blocks; a scrape copying the cell out makes a writer skip the same way.
+//! - **Cost.** Outside a sampled span: one thread-local read. Inside one:
+//!   that, the wall clock (vDSO), and a `try_lock` on a 48-byte cell.
+//!
+//! The exemplar's label set is `trace_id` (32 hex digits) and `span_id`
+//! (16): 63 characters, within OpenMetrics' limit of 128.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use opentelemetry::Context;
+use opentelemetry::trace::TraceContextExt;
+use parking_lot::Mutex;
+
+/// One exemplar: the ids of a sampled span, the value recorded inside it,
+/// and when.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Exemplar {
+    /// The trace id, big-endian as in W3C `traceparent`.
+    pub(super) trace_id: [u8; 16],
+    /// The span id, big-endian.
+    pub(super) span_id: [u8; 8],
+    /// The observed value (a counter's increment).
+    pub(super) value: f64,
+    /// Milliseconds since the Unix epoch; 0 means "no exemplar yet".
+    pub(super) unix_millis: u64,
+}
+
+impl Exemplar {
+    const EMPTY: Self = Self {
+        trace_id: [0; 16],
+        span_id: [0; 8],
+        value: 0.0,
+        unix_millis: 0,
+    };
+}
+
+/// The ids of the current context's span when it is valid and sampled.
+#[inline]
+pub(super) fn current_sampled_span() -> Option<([u8; 16], [u8; 8])> {
+    Context::map_current(|cx| {
+        let span = cx.span();
+        let sc = span.span_context();
+        (sc.is_sampled() && sc.is_valid())
+            .then(|| (sc.trace_id().to_bytes(), sc.span_id().to_bytes()))
+    })
+}
+
+/// Where one exemplar lives: a bucket of a histogram series, or a counter
+/// series.
+#[derive(Debug)]
+pub(super) struct ExemplarCell(Mutex<Exemplar>);
+
+impl Default for ExemplarCell {
+    fn default() -> Self {
+        Self(Mutex::new(Exemplar::EMPTY))
+    }
+}
+
+impl ExemplarCell {
+    /// Keeps `value` with the current span's ids if that span is sampled;
+    /// does nothing otherwise (and for NaN, which lies in no bucket).
+    #[inline]
+    pub(super) fn offer(&self, value: f64) {
+        if let Some((trace_id, span_id)) = current_sampled_span()
+            && !value.is_nan()
+        {
+            self.store(trace_id, span_id, value, unix_millis_now());
+        }
+    }
+
+    /// Replaces the exemplar unless another thread holds the cell right now.
+    #[inline]
+    pub(super) fn store(&self, trace_id: [u8; 16], span_id: [u8; 8], value: f64, unix_millis: u64) {
+        if let Some(mut cell) = self.0.try_lock() {
+            *cell = Exemplar {
+                trace_id,
+                span_id,
+                value,
+                unix_millis,
+            };
+        }
+    }
+
+    /// The exemplar kept, if any.
+    pub(super) fn get(&self) -> Option<Exemplar> {
+        let e = *self.0.lock();
+        (e.unix_millis != 0).then_some(e)
+    }
+}
+
+/// Now, in milliseconds since the Unix epoch (at least 1, so that a clock
+/// set before 1970 still marks the cell as filled).
+#[inline]
+fn unix_millis_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| {
+        u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+    })
+}
+
+/// A context whose current span has these ids and sampling flag, for tests.
+#[cfg(test)]
+pub(super) fn context(trace: u128, span: u64, sampled: bool) -> Context {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    let flags = if sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(trace),
+        SpanId::from(span),
+        flags,
+        false,
+        TraceState::default(),
+    ))
+}
+
+/// `text` with the timestamp of every exemplar replaced by `T`, after
+/// checking that each lies between `from` and `to` (milliseconds since the
+/// epoch), for exact-text tests of recordings made with the real clock.
+#[cfg(test)]
+pub(super) fn fix_exemplar_times(text: &str, from: u64, to: u64) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match line.rsplit_once(' ') {
+            Some((rest, ts)) if line.contains(" # {") => {
+                let secs: f64 = ts.parse().unwrap_or_else(|_| panic!("timestamp in {line}"));
+                let millis = (secs * 1000.0).round() as u64;
+                assert!(
+                    (from..=to).contains(&millis),
+                    "exemplar time {ts} outside [{from}, {to}] ms: {line}"
+                );
+                out.push_str(rest);
+                out.push_str(" T");
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Now in milliseconds since the epoch, for tests.
+#[cfg(test)]
+pub(super) fn now_millis() -> u64 {
+    unix_millis_now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_sampled_valid_span_gives_an_exemplar() {
+        let cell = ExemplarCell::default();
+        cell.offer(1.0);
+        assert_eq!(cell.get(), None, "no span: no exemplar");
+        {
+            let _cx = context(7, 9, false).attach();
+            cell.offer(2.0);
+        }
+        assert_eq!(cell.get(), None, "unsampled: no exemplar");
+        {
+            let _cx = context(0, 0, true).attach();
+            cell.offer(3.0);
+        }
+        assert_eq!(cell.get(), None, "invalid ids: no exemplar");
+        let before = unix_millis_now();
+        {
+            let _cx = context(0xabc, 0x12, true).attach();
+            cell.offer(f64::NAN);
+            assert_eq!(cell.get(), None, "NaN lies in no bucket");
+            cell.offer(4.0);
+        }
+        let e = cell.get().expect("a sampled span leaves an exemplar");
+        assert_eq!(e.trace_id, 0xabc_u128.to_be_bytes());
+        assert_eq!(e.span_id, 0x12_u64.to_be_bytes());
+        assert_eq!(e.value, 4.0);
+        assert!(e.unix_millis >= before && e.unix_millis <= unix_millis_now());
+    }
+
+    #[test]
+    fn the_newest_exemplar_wins() {
+        let cell = ExemplarCell::default();
+        for (trace, value) in [(1_u128, 0.1), (2, 0.2), (3, 0.3)] {
+            let _cx = context(trace, 5, true).attach();
+            cell.offer(value);
+        }
+        let e = cell.get().unwrap();
+        assert_eq!((e.trace_id, e.value), (3_u128.to_be_bytes(), 0.3));
+    }
+
+    #[test]
+    fn a_busy_cell_is_skipped_not_waited_for() {
+        let cell = ExemplarCell::default();
+        cell.store([1; 16], [1; 8], 1.0, 10);
+        let held = cell.0.lock();
+        cell.store([2; 16], [2; 8], 2.0, 20);
+        drop(held);
+        assert_eq!(cell.get().unwrap().unix_millis, 10);
+    }
+}

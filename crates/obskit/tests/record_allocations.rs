@@ -1,0 +1,109 @@
+//! Recording a metric allocates nothing, exemplar included: a counting
+//! global allocator around the hot path of a histogram observation and a
+//! counter increment, inside a sampled span (the exemplar is written),
+//! inside an unsampled one, and outside any span.
+//!
+//! One test in this binary, so no other test's thread allocates while the
+//! region counts (the allocator counts every thread).
+
+use std::alloc::System;
+
+use obskit::config::TracesExporter;
+use obskit::metrics::{Format, names};
+use obskit::metrics_rs::Label;
+use obskit::opentelemetry::Context;
+use obskit::opentelemetry::trace::{
+    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+const RECORDS: usize = 10_000;
+
+fn context(trace: u128, sampled: bool) -> Context {
+    let flags = if sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(trace),
+        SpanId::from(0x00f0_67aa_0ba9_02b7_u64),
+        flags,
+        false,
+        TraceState::default(),
+    ))
+}
+
+#[test]
+fn recording_with_and_without_exemplars_does_not_allocate() {
+    let (telemetry, _layer) = obskit::Config::default()
+        .service_name("alloc")
+        .expect("a valid service name")
+        .traces_exporter(TracesExporter::None)
+        .build_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
+        .expect("obskit builds");
+    let metrics = telemetry.metrics_handle();
+    let histogram = metrics.histogram(
+        names::HTTP_SERVER_REQUEST_DURATION,
+        vec![Label::new(names::HTTP_ROUTE, "/checkout")],
+    );
+    let counter = metrics.counter(
+        names::SLO_REQUESTS_TOTAL,
+        vec![
+            Label::new(names::SLO, "latency"),
+            Label::new(names::SLO_RESULT, "bad"),
+        ],
+    );
+    // Values across every bucket, +Inf included.
+    let values: Vec<f64> = (0..RECORDS).map(|i| (i % 1300) as f64 / 100.0).collect();
+
+    for (name, cx) in [
+        ("outside any span", None),
+        ("in an unsampled span", Some(context(0x1, false))),
+        (
+            "in a sampled span",
+            Some(context(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736, true)),
+        ),
+    ] {
+        let _attached = cx.map(Context::attach);
+        // Warm-up: the first touch of thread-locals may allocate once.
+        histogram.record(0.1);
+        counter.increment(1);
+
+        let region = Region::new(GLOBAL);
+        for &v in &values {
+            histogram.record(v);
+            counter.increment(1);
+        }
+        let change = region.change();
+        assert_eq!(
+            (change.allocations, change.reallocations),
+            (0, 0),
+            "recording {name} allocated: {change:?}"
+        );
+    }
+
+    // The sampled pass did write exemplars, into every bucket it touched.
+    let text = metrics.render_as(Format::OpenMetrics);
+    let with_exemplar = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("http_server_request_duration_seconds_bucket{")
+                && l.contains("# {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\"")
+        })
+        .count();
+    assert_eq!(
+        with_exemplar,
+        names::HTTP_DURATION_BUCKETS.len() + 1,
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("obskit_slo_requests_total{")
+                && l.contains("trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\"")),
+        "{text}"
+    );
+}
