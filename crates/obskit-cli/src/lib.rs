@@ -8,3 +8,5 @@ pub mod manifest;
 pub mod name;
 pub mod template;
 pub mod write;
+#[cfg(feature = "dev")]
+pub mod dev;
