@@ -79,7 +79,7 @@ pub struct LogLine {
     pub trace_id: Option<TraceId>,
     /// The span the line was written in, when it carries a valid `span_id`.
     pub span_id: Option<SpanId>,
-    /// Every other field, values as text (strings unquoted, the rest as JSON).
+    /// Every other field in key order, values as text (strings unquoted, the rest as JSON).
     pub fields: Vec<(String, String)>,
     /// Whether the line was a JSON object.
     pub structured: bool,
@@ -206,12 +206,13 @@ mod tests {
         assert_eq!(line.level, Level::Error);
         assert_eq!(line.target, "svc::db");
         assert_eq!(line.span_id.unwrap().to_string(), "00f067aa0ba902b7");
+        // In key order (serde_json's map is sorted).
         assert_eq!(
             line.fields,
             [
+                ("retry".to_owned(), "true".to_owned()),
                 ("service_name".to_owned(), "svc".to_owned()),
                 ("spans".to_owned(), r#"[{"name":"q"}]"#.to_owned()),
-                ("retry".to_owned(), "true".to_owned()),
             ]
         );
         assert!(line.contains("retry"));

@@ -261,6 +261,7 @@ mod tests {
         let kv = |key: &str, value| KeyValue {
             key: key.to_owned(),
             value: Some(AnyValue { value: Some(value) }),
+            ..Default::default()
         };
         span.attributes = vec![
             kv("s", any_value::Value::StringValue("<b>".to_owned())),
