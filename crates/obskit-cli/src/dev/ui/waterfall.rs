@@ -76,11 +76,12 @@ pub fn body(trace_id: &TraceId, spans: &[Arc<Span>], lines: &[Arc<LogLine>]) -> 
     let _ = write!(
         out,
         "</h1><p><span class=\"mono\" id=\"trace-id\">{trace_id}</span> · started {} UTC · {} · <span id=\"span-count\">{}</span> spans · \
-         <a href=\"/logs?trace_id={trace_id}\">{} log lines</a></p>",
+         <a href=\"/logs?trace_id={trace_id}\">{} log line{}</a></p>",
         time_of_day(start),
         duration(total),
         spans.len(),
         lines.len(),
+        if lines.len() == 1 { "" } else { "s" },
     );
     out.push_str(
         "<table id=\"waterfall\"><thead><tr><th>Span</th><th class=\"bar-cell\">Timeline</th>\
