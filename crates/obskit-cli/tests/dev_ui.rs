@@ -36,7 +36,7 @@ fn service_values_are_text_in_a_real_browser_and_sigterm_stops_the_command_first
     let script = format!(
         "printf '%s\\n' '{log_line}'; trap 'echo got-term; exit 0' TERM; while :; do sleep 0.1; done"
     );
-    let mut dev = Dev::start(&["--logs", "raw", "--", "sh", "-c", &script], &[]);
+    let mut dev = Dev::start(None, &["--logs", "raw", "--", "sh", "-c", &script], &[]);
 
     let body = otlp_json();
     let (status, answer) = request(

@@ -86,8 +86,8 @@ fn lines_of(output: impl std::io::Read + Send + 'static) -> Receiver<String> {
 }
 
 impl Dev {
-    /// Starts `obskit dev` with free ports and `args`, `env` set; waits for its UI URL.
-    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+    /// Starts `obskit dev` in `cwd` with free ports and `args`, `env` set; waits for its UI URL.
+    pub fn start(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Self {
         let http_port = free_port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_obskit"));
         command
@@ -100,6 +100,9 @@ impl Dev {
             .stderr(Stdio::piped());
         for (name, value) in env {
             command.env(name, value);
+        }
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
         }
         let mut child = command.spawn().expect("obskit dev starts");
         let stdout = lines_of(child.stdout.take().unwrap());
