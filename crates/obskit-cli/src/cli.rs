@@ -110,7 +110,12 @@ pub(crate) struct DevArgs {
     pub(crate) ui_port: u16,
 
     /// Address to listen on; the default keeps everything on this machine.
-    #[arg(long, value_name = "IP", default_value = "127.0.0.1", conflicts_with = "listen_all")]
+    #[arg(
+        long,
+        value_name = "IP",
+        default_value = "127.0.0.1",
+        conflicts_with = "listen_all"
+    )]
     pub(crate) address: std::net::IpAddr,
 
     /// Listen on every interface (0.0.0.0): other machines can send spans and see the UI.
@@ -164,8 +169,12 @@ pub(crate) struct DevArgs {
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     match humantime::parse_duration(text) {
         Ok(duration) if !duration.is_zero() => Ok(duration),
-        Ok(_) => Err(format!("`{text}` is zero; use a duration such as 5s or 500ms")),
-        Err(err) => Err(format!("`{text}` is not a duration ({err}); use one such as 5s or 500ms")),
+        Ok(_) => Err(format!(
+            "`{text}` is zero; use a duration such as 5s or 500ms"
+        )),
+        Err(err) => Err(format!(
+            "`{text}` is not a duration ({err}); use one such as 5s or 500ms"
+        )),
     }
 }
 
@@ -260,12 +269,25 @@ mod tests {
     #[cfg(feature = "dev")]
     #[test]
     fn dev_takes_a_command_after_the_separator() {
-        let cli = Cli::try_parse_from(["obskit", "dev", "--ui-port", "0", "--", "cargo", "run", "--release"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "obskit",
+            "dev",
+            "--ui-port",
+            "0",
+            "--",
+            "cargo",
+            "run",
+            "--release",
+        ])
+        .unwrap();
         let Command::Dev(args) = cli.command else {
             panic!("not dev: {cli:?}");
         };
         assert_eq!(args.command, ["cargo", "run", "--release"]);
-        assert_eq!((args.grpc_port, args.http_port, args.ui_port), (4317, 4318, 0));
+        assert_eq!(
+            (args.grpc_port, args.http_port, args.ui_port),
+            (4317, 4318, 0)
+        );
         assert_eq!(args.address.to_string(), "127.0.0.1");
         let err = Cli::try_parse_from(["obskit", "dev", "--scrape-interval", "soon"]).unwrap_err();
         assert!(err.to_string().contains("use one such as 5s"), "{err}");

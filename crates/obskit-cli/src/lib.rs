@@ -4,9 +4,9 @@
 //!
 //! The binary (`src/main.rs`) parses arguments and prints; everything it decides is here.
 
+#[cfg(feature = "dev")]
+pub mod dev;
 pub mod manifest;
 pub mod name;
 pub mod template;
 pub mod write;
-#[cfg(feature = "dev")]
-pub mod dev;

@@ -10,6 +10,7 @@
 //! Builds share e2e.rs's target directory, so the dependencies compile once.
 
 #![cfg(feature = "dev")]
+#![allow(clippy::print_stderr)] // prints the measured delays into the test log
 
 mod common;
 mod dev_support;
@@ -32,10 +33,17 @@ fn cargo_bin() -> std::ffi::OsString {
 /// Generates the service against this checkout and builds it in the shared target directory.
 fn generated_service(work: &Path, target: &Path) -> PathBuf {
     let local = common::repo_root().join("crates/obskit");
-    let output = common::obskit(work, &["new", NAME, "--obskit-path", local.to_str().unwrap()]);
+    let output = common::obskit(
+        work,
+        &["new", NAME, "--obskit-path", local.to_str().unwrap()],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
     let project = work.join(NAME);
-    fs::copy(common::repo_root().join("Cargo.lock"), project.join("Cargo.lock")).unwrap();
+    fs::copy(
+        common::repo_root().join("Cargo.lock"),
+        project.join("Cargo.lock"),
+    )
+    .unwrap();
     let output = Command::new(cargo_bin())
         .args(["build", "--quiet"])
         .current_dir(&project)
@@ -43,7 +51,11 @@ fn generated_service(work: &Path, target: &Path) -> PathBuf {
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();
-    assert!(output.status.success(), "cargo build: {}", common::stderr(&output));
+    assert!(
+        output.status.success(),
+        "cargo build: {}",
+        common::stderr(&output)
+    );
     project
 }
 
@@ -70,7 +82,16 @@ fn a_request_to_a_service_run_under_obskit_dev_shows_its_trace_logs_and_red_figu
     let cargo = cargo_bin();
     let mut dev = Dev::start(
         Some(&project),
-        &["--logs", "raw", "--scrape-interval", "250ms", "--", cargo.to_str().unwrap(), "run", "--quiet"],
+        &[
+            "--logs",
+            "raw",
+            "--scrape-interval",
+            "250ms",
+            "--",
+            cargo.to_str().unwrap(),
+            "run",
+            "--quiet",
+        ],
         &[
             ("PORT", &port.to_string()),
             ("CARGO_TARGET_DIR", target.to_str().unwrap()),
@@ -86,7 +107,10 @@ fn a_request_to_a_service_run_under_obskit_dev_shows_its_trace_logs_and_red_figu
     });
 
     let (status, body) = get(port, "/relay/grace");
-    assert_eq!((status, body.as_str()), (200, r#"{"message":"hello, grace"}"#));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"message":"hello, grace"}"#)
+    );
     let asked = Instant::now();
 
     // The trace id, from the service's own JSON log line (passed through raw).
@@ -103,18 +127,29 @@ fn a_request_to_a_service_run_under_obskit_dev_shows_its_trace_logs_and_red_figu
     // Within 2 s of the response: the trace with all three spans, its log lines, the RED row.
     let ui = dev.ui_port;
     let waterfall_path = format!("/traces/{trace_id}");
-    let (_, trace_after) = within(WITHIN.saturating_sub(asked.elapsed()), "the whole trace with its log lines", || {
-        let (status, page) = get(ui, &waterfall_path);
-        (status == 200
-            && page.contains("id=\"span-count\">3<")
-            && page.contains("saying hello"))
-        .then_some(())
-    });
-    let (_, red_after) = within(WITHIN.saturating_sub(asked.elapsed()), "the route's RED figures", || {
-        let (_, page) = get(ui, "/service");
-        page.contains("data-route=\"/relay/{name}\"").then_some(())
-    });
-    eprintln!("trace and logs shown {trace_after:?} after polling began, RED {red_after:?} later; {:?} after the response", asked.elapsed());
+    let (_, trace_after) = within(
+        WITHIN.saturating_sub(asked.elapsed()),
+        "the whole trace with its log lines",
+        || {
+            let (status, page) = get(ui, &waterfall_path);
+            (status == 200
+                && page.contains("id=\"span-count\">3<")
+                && page.contains("saying hello"))
+            .then_some(())
+        },
+    );
+    let (_, red_after) = within(
+        WITHIN.saturating_sub(asked.elapsed()),
+        "the route's RED figures",
+        || {
+            let (_, page) = get(ui, "/service");
+            page.contains("data-route=\"/relay/{name}\"").then_some(())
+        },
+    );
+    eprintln!(
+        "trace and logs shown {trace_after:?} after polling began, RED {red_after:?} later; {:?} after the response",
+        asked.elapsed()
+    );
 
     // The pages in a real browser.
     let base = dev.ui_url();
@@ -125,25 +160,50 @@ fn a_request_to_a_service_run_under_obskit_dev_shows_its_trace_logs_and_red_figu
             .skip(1)
             .any(|row| row.contains(&format!("data-depth=\"{depth}\"")) && row.contains(needle))
     };
-    assert!(row(0, "GET /relay/{name}"), "no server span at the root:\n{waterfall}");
+    assert!(
+        row(0, "GET /relay/{name}"),
+        "no server span at the root:\n{waterfall}"
+    );
     assert!(row(1, " · client"), "no client span under it:\n{waterfall}");
-    assert!(row(2, "GET /hello/{name}"), "no upstream server span under the client span:\n{waterfall}");
+    assert!(
+        row(2, "GET /hello/{name}"),
+        "no upstream server span under the client span:\n{waterfall}"
+    );
     assert!(waterfall.contains("http.route"), "{waterfall}");
-    assert!(waterfall.contains(&format!("<span class=\"mono\" id=\"trace-id\">{trace_id}</span>")), "{waterfall}");
+    assert!(
+        waterfall.contains(&format!(
+            "<span class=\"mono\" id=\"trace-id\">{trace_id}</span>"
+        )),
+        "{waterfall}"
+    );
     // The trace's log lines, each linking to its span on the page.
     let logs_section = waterfall.split("Log lines of this trace").nth(1).unwrap();
     assert!(logs_section.contains("saying hello"), "{waterfall}");
     assert!(logs_section.contains("href=\"#span-"), "{waterfall}");
-    assert!(waterfall.contains(&format!("/logs?trace_id={trace_id}&amp;span_id=")), "{waterfall}");
+    assert!(
+        waterfall.contains(&format!("/logs?trace_id={trace_id}&amp;span_id=")),
+        "{waterfall}"
+    );
 
     let traces = browser.dump_dom(&format!("{base}/traces?route=%2Frelay%2F%7Bname%7D"));
-    assert!(traces.contains(&format!("data-trace-id=\"{trace_id}\"")), "{traces}");
-    assert!(traces.contains(&format!("href=\"/traces/{trace_id}\">GET /relay/{{name}}</a>")), "{traces}");
+    assert!(
+        traces.contains(&format!("data-trace-id=\"{trace_id}\"")),
+        "{traces}"
+    );
+    assert!(
+        traces.contains(&format!(
+            "href=\"/traces/{trace_id}\">GET /relay/{{name}}</a>"
+        )),
+        "{traces}"
+    );
 
     let logs_url = format!("{base}/logs?trace_id={trace_id}&live=0");
     let logs = browser.dump_dom(&logs_url);
     assert!(logs.contains("saying hello"), "{logs}");
-    assert!(logs.contains(&format!("href=\"/traces/{trace_id}\"")), "{logs}");
+    assert!(
+        logs.contains(&format!("href=\"/traces/{trace_id}\"")),
+        "{logs}"
+    );
 
     let service = browser.dump_dom(&format!("{base}/service"));
     let relay_row = service
@@ -151,8 +211,14 @@ fn a_request_to_a_service_run_under_obskit_dev_shows_its_trace_logs_and_red_figu
         .find(|row| row.contains("data-route=\"/relay/{name}\""))
         .unwrap_or_else(|| panic!("no RED row for /relay/{{name}}:\n{service}"));
     assert!(relay_row.contains("<td>GET</td>"), "{relay_row}");
-    assert!(relay_row.contains("href=\"/traces?route=%2Frelay%2F%7Bname%7D\""), "{relay_row}");
-    assert!(relay_row.contains("<td class=\"num\">1</td>"), "one request: {relay_row}");
+    assert!(
+        relay_row.contains("href=\"/traces?route=%2Frelay%2F%7Bname%7D\""),
+        "{relay_row}"
+    );
+    assert!(
+        relay_row.contains("<td class=\"num\">1</td>"),
+        "one request: {relay_row}"
+    );
     assert!(service.contains("data-slo=\"availability\""), "{service}");
     assert!(service.contains("page-1h"), "{service}");
 

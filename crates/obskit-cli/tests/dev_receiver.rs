@@ -46,7 +46,8 @@ async fn export_with_obskit(protocol: &str, endpoint: &str) {
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
     ]
     .into();
-    let config = obskit::Config::from_env_with(|name| vars.get(name).map(|v| (*v).to_owned())).unwrap();
+    let config =
+        obskit::Config::from_env_with(|name| vars.get(name).map(|v| (*v).to_owned())).unwrap();
     let (telemetry, _layer) = config
         .build::<obskit::tracing_subscriber::Registry>()
         .unwrap();
@@ -61,7 +62,11 @@ async fn export_with_obskit(protocol: &str, endpoint: &str) {
         child.end();
     });
     let report = telemetry.shutdown().await;
-    assert_eq!((report.spans_exported, report.spans_dropped), (2, 0), "{report:?}");
+    assert_eq!(
+        (report.spans_exported, report.spans_dropped),
+        (2, 0),
+        "{report:?}"
+    );
 }
 
 async fn obskit_spans_arrive(protocol: &str, endpoint_of: fn(&Servers) -> String) {
@@ -135,7 +140,11 @@ async fn post(servers: &Servers, content_type: &str, body: Vec<u8>) -> (u16, Str
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
-    (status, content_type, response.bytes().await.unwrap().to_vec())
+    (
+        status,
+        content_type,
+        response.bytes().await.unwrap().to_vec(),
+    )
 }
 
 /// `google.rpc.Status` as OTLP/HTTP error bodies carry it.
@@ -152,23 +161,47 @@ async fn malformed_http_exports_get_400_with_a_message_and_change_nothing() {
     let (store, servers) = start().await;
     let good = one_span_request(vec![1; 16]).encode_to_vec();
     assert_eq!(post(&servers, "application/x-protobuf", good).await.0, 200);
-    assert_eq!(store.counts().spans_received.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(
+        store
+            .counts()
+            .spans_received
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
 
     // Not protobuf at all.
-    let (status, content_type, body) =
-        post(&servers, "application/x-protobuf", b"\xff\xff\xff not protobuf".to_vec()).await;
-    assert_eq!((status, content_type.as_str()), (400, "application/x-protobuf"));
+    let (status, content_type, body) = post(
+        &servers,
+        "application/x-protobuf",
+        b"\xff\xff\xff not protobuf".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (400, "application/x-protobuf")
+    );
     let rpc = RpcStatus::decode(body.as_slice()).unwrap();
     assert_eq!(rpc.code, 3);
-    assert!(rpc.message.contains("not an OTLP ExportTraceServiceRequest in protobuf"), "{}", rpc.message);
+    assert!(
+        rpc.message
+            .contains("not an OTLP ExportTraceServiceRequest in protobuf"),
+        "{}",
+        rpc.message
+    );
 
     // Valid protobuf with a 3-byte trace id, after a valid resource: nothing of it is kept.
     let mut mixed = one_span_request(vec![5; 16]);
-    mixed.resource_spans.extend(one_span_request(vec![1, 2, 3]).resource_spans);
+    mixed
+        .resource_spans
+        .extend(one_span_request(vec![1, 2, 3]).resource_spans);
     let (status, _, body) = post(&servers, "application/x-protobuf", mixed.encode_to_vec()).await;
     assert_eq!(status, 400);
     let rpc = RpcStatus::decode(body.as_slice()).unwrap();
-    assert!(rpc.message.contains("trace id of 3 bytes"), "{}", rpc.message);
+    assert!(
+        rpc.message.contains("trace id of 3 bytes"),
+        "{}",
+        rpc.message
+    );
 
     // OTLP/JSON with base64 ids (the generic protobuf JSON mapping), and broken JSON.
     let base64 = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"AQEBAQEBAQEBAQEBAQEBAQ==","spanId":"AgICAgICAgI=","name":"s"}]}]}]}"#;
@@ -177,7 +210,10 @@ async fn malformed_http_exports_get_400_with_a_message_and_change_nothing() {
         assert_eq!((status, content_type.as_str()), (400, "application/json"));
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["code"], 3);
-        assert!(json["message"].as_str().unwrap().contains("OTLP/JSON"), "{json}");
+        assert!(
+            json["message"].as_str().unwrap().contains("OTLP/JSON"),
+            "{json}"
+        );
     }
 
     // Neither protobuf nor JSON.
@@ -186,7 +222,13 @@ async fn malformed_http_exports_get_400_with_a_message_and_change_nothing() {
     assert!(String::from_utf8_lossy(&body).contains("application/x-protobuf"));
 
     assert_eq!(store.trace_count(), 1);
-    assert_eq!(store.counts().spans_received.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(
+        store
+            .counts()
+            .spans_received
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
     servers.stop().await;
 }
 
@@ -202,7 +244,11 @@ async fn malformed_grpc_exports_get_invalid_argument_and_change_nothing() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
-    assert!(status.message().contains("trace id of 20 bytes"), "{}", status.message());
+    assert!(
+        status.message().contains("trace id of 20 bytes"),
+        "{}",
+        status.message()
+    );
     assert_eq!(store.trace_count(), 1);
     servers.stop().await;
 }

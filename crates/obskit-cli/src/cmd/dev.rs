@@ -97,8 +97,14 @@ mod tests {
     #[test]
     fn the_metrics_port_comes_from_the_flag_then_port_then_8080() {
         let url = |args: &[&str], env| options(dev_args(args), env).unwrap().metrics_url;
-        assert_eq!(url(&["--", "svc"], None).as_deref(), Some("http://127.0.0.1:8080/metrics"));
-        assert_eq!(url(&["--", "svc"], Some("3000")).as_deref(), Some("http://127.0.0.1:3000/metrics"));
+        assert_eq!(
+            url(&["--", "svc"], None).as_deref(),
+            Some("http://127.0.0.1:8080/metrics")
+        );
+        assert_eq!(
+            url(&["--", "svc"], Some("3000")).as_deref(),
+            Some("http://127.0.0.1:3000/metrics")
+        );
         assert_eq!(
             url(&["--metrics-port", "9", "--", "svc"], Some("3000")).as_deref(),
             Some("http://127.0.0.1:9/metrics")

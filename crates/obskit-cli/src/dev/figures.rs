@@ -35,12 +35,12 @@ impl Coverage {
 /// When history is shorter than the window, counters count from zero: the service was
 /// started after the viewer, so everything it counted happened inside the window. `since`
 /// is when the viewer started scraping (seconds since the epoch).
-pub fn increases<'a>(
-    scrapes: &'a [Arc<Scrape>],
+pub fn increases(
+    scrapes: &[Arc<Scrape>],
     window: Duration,
     since: f64,
     keep: impl Fn(&str) -> bool,
-) -> (Vec<(&'a Sample, f64)>, Coverage) {
+) -> (Vec<(&Sample, f64)>, Coverage) {
     let window_secs = window.as_secs_f64();
     let Some(last) = scrapes.last() else {
         return (
@@ -57,7 +57,11 @@ pub fn increases<'a>(
         .iter()
         .rposition(|scrape| scrape.at_unix_secs <= start_at);
     let (mut previous, rest, covered_secs) = match base {
-        Some(index) => (values(&scrapes[index], &keep), &scrapes[index + 1..], window_secs),
+        Some(index) => (
+            values(&scrapes[index], &keep),
+            &scrapes[index + 1..],
+            window_secs,
+        ),
         None => (
             HashMap::new(),
             scrapes,
@@ -151,7 +155,9 @@ pub fn quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
             if count == lower_count {
                 return Some(le);
             }
-            return Some(lower_bound + (le - lower_bound) * (rank - lower_count) / (count - lower_count));
+            return Some(
+                lower_bound + (le - lower_bound) * (rank - lower_count) / (count - lower_count),
+            );
         }
         lower_bound = le;
         lower_count = count;
@@ -224,11 +230,18 @@ pub fn red(scrapes: &[Arc<Scrape>], window: Duration, since: f64) -> (Vec<RouteF
         if sample.name == count_name {
             let entry = totals.entry(key).or_default();
             entry.0 += increase;
-            if sample.label(names::ERROR_TYPE).is_some_and(|e| !e.is_empty()) {
+            if sample
+                .label(names::ERROR_TYPE)
+                .is_some_and(|e| !e.is_empty())
+            {
                 entry.1 += increase;
             }
-        } else if let Some(le) = sample.label("le").and_then(|le| parse_le(le)) {
-            *buckets.entry(key).or_default().entry(le.to_bits()).or_default() += increase;
+        } else if let Some(le) = sample.label("le").and_then(parse_le) {
+            *buckets
+                .entry(key)
+                .or_default()
+                .entry(le.to_bits())
+                .or_default() += increase;
         }
     }
     let exemplars = latest_exemplars(scrapes, &bucket_name, key_of);
@@ -349,6 +362,9 @@ pub struct SloFigures {
     pub tiers: Vec<TierFigures>,
 }
 
+/// Requests and bad requests by (service, SLO).
+type SloCounts = HashMap<(String, String), (f64, f64)>;
+
 /// Every SLO the latest scrape declares, with the stock tiers' windows and burn rates.
 pub fn slos(scrapes: &[Arc<Scrape>], since: f64) -> Vec<SloFigures> {
     let Some(last) = scrapes.last() else {
@@ -359,20 +375,28 @@ pub fn slos(scrapes: &[Arc<Scrape>], since: f64) -> Vec<SloFigures> {
         .samples
         .iter()
         .filter(|s| s.name == names::SLO_LATENCY_THRESHOLD)
-        .map(|s| ((label(s, names::SERVICE_NAME), label(s, names::SLO)), s.value))
+        .map(|s| {
+            (
+                (label(s, names::SERVICE_NAME), label(s, names::SLO)),
+                s.value,
+            )
+        })
         .collect();
     let tiers = obskit_artifacts::burn_rate_tiers();
     let mut windows: Vec<Duration> = tiers.iter().flat_map(|t| [t.short, t.long]).collect();
     windows.sort();
     windows.dedup();
-    let per_window: Vec<(Duration, HashMap<(String, String), (f64, f64)>, Coverage)> = windows
+    let per_window: Vec<(Duration, SloCounts, Coverage)> = windows
         .iter()
         .map(|&window| {
             let (increases, coverage) =
                 increases(scrapes, window, since, |n| n == names::SLO_REQUESTS_TOTAL);
             let mut counts: HashMap<(String, String), (f64, f64)> = HashMap::new();
             for (sample, increase) in increases {
-                let key = (label(sample, names::SERVICE_NAME), label(sample, names::SLO));
+                let key = (
+                    label(sample, names::SERVICE_NAME),
+                    label(sample, names::SLO),
+                );
                 let entry = counts.entry(key).or_default();
                 entry.0 += increase;
                 if sample.label(names::SLO_RESULT) == Some(names::SLO_RESULT_BAD) {
@@ -468,7 +492,10 @@ mod tests {
         // 70 of 100 under 0.1 s: p50 is inside the first bucket, p95 inside the second.
         assert!((route.quantiles[0].unwrap() - 0.1 * 50.0 / 70.0).abs() < 1e-9);
         assert!((route.quantiles[1].unwrap() - (0.1 + 0.9 * 25.0 / 30.0)).abs() < 1e-9);
-        assert_eq!(route.exemplars[0].trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(
+            route.exemplars[0].trace_id,
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
     }
 
     #[test]
@@ -512,6 +539,9 @@ mod tests {
     fn quantiles_follow_histogram_quantile() {
         assert_eq!(quantile(0.5, &[(f64::INFINITY, 0.0)]), None);
         // Everything above the last finite bound: that bound.
-        assert_eq!(quantile(0.99, &[(1.0, 0.0), (f64::INFINITY, 3.0)]), Some(1.0));
+        assert_eq!(
+            quantile(0.99, &[(1.0, 0.0), (f64::INFINITY, 3.0)]),
+            Some(1.0)
+        );
     }
 }

@@ -145,9 +145,7 @@ impl LogLine {
     /// Whether `needle` occurs (case-insensitively) in the message, target or a field.
     pub fn contains(&self, needle_lowercase: &str) -> bool {
         let hit = |text: &str| text.to_lowercase().contains(needle_lowercase);
-        hit(&self.message)
-            || hit(&self.target)
-            || self.fields.iter().any(|(k, v)| hit(k) || hit(v))
+        hit(&self.message) || hit(&self.target) || self.fields.iter().any(|(k, v)| hit(k) || hit(v))
     }
 
     /// The line for a human: `time LEVEL target: message key=value ... trace=<first 8>`.
@@ -222,7 +220,8 @@ mod tests {
 
     #[test]
     fn invalid_or_zero_ids_are_not_links() {
-        let line = LogLine::parse(r#"{"message":"m","trace_id":"xyz","span_id":"0000000000000000"}"#);
+        let line =
+            LogLine::parse(r#"{"message":"m","trace_id":"xyz","span_id":"0000000000000000"}"#);
         assert_eq!((line.trace_id, line.span_id), (None, None));
         let zero = LogLine::parse(&format!(r#"{{"trace_id":"{}"}}"#, "0".repeat(32)));
         assert_eq!(zero.trace_id, None);

@@ -124,10 +124,11 @@ pub async fn run(options: Options) -> Result<Option<ExitStatus>, DevError> {
     } else {
         let command_line = options.command.join(" ");
         let env = child::otel_env(&endpoint, &options.protocol);
-        let mut process = child::spawn(&options.command, &env).map_err(|source| DevError::Spawn {
-            command: command_line.clone(),
-            source,
-        })?;
+        let mut process =
+            child::spawn(&options.command, &env).map_err(|source| DevError::Spawn {
+                command: command_line.clone(),
+                source,
+            })?;
         say(&format!(
             "running `{command_line}` with OTEL_EXPORTER_OTLP_ENDPOINT={endpoint} OTEL_EXPORTER_OTLP_PROTOCOL={}{}",
             options.protocol,
@@ -137,10 +138,9 @@ pub async fn run(options: Options) -> Result<Option<ExitStatus>, DevError> {
                 .map(|url| format!("; scraping {url} every {:?}", options.scrape_interval))
                 .unwrap_or_default()
         ));
-        let pump = process
-            .stdout
-            .take()
-            .map(|stdout| tokio::spawn(child::pump(stdout, Arc::clone(&store), options.passthrough)));
+        let pump = process.stdout.take().map(|stdout| {
+            tokio::spawn(child::pump(stdout, Arc::clone(&store), options.passthrough))
+        });
         tokio::select! {
             status = process.wait() => {
                 let status = status.ok();

@@ -55,18 +55,28 @@ pub struct Servers {
     tasks: Vec<JoinHandle<()>>,
 }
 
-async fn bind(address: SocketAddr, what: &'static str, hint: &'static str) -> Result<TcpListener, BindError> {
-    TcpListener::bind(address).await.map_err(|source| BindError {
-        address,
-        what,
-        hint,
-        source,
-    })
+async fn bind(
+    address: SocketAddr,
+    what: &'static str,
+    hint: &'static str,
+) -> Result<TcpListener, BindError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| BindError {
+            address,
+            what,
+            hint,
+            source,
+        })
 }
 
 impl Servers {
     /// Binds all three listeners (all or none) and serves them on the current runtime.
-    pub async fn start(ports: Ports, store: Arc<Store>, ui_state: UiState) -> Result<Self, BindError> {
+    pub async fn start(
+        ports: Ports,
+        store: Arc<Store>,
+        ui_state: UiState,
+    ) -> Result<Self, BindError> {
         let grpc = bind(
             SocketAddr::new(ports.address, ports.grpc),
             "OTLP/gRPC",
@@ -108,18 +118,25 @@ impl Servers {
         tasks.push(tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
                 .add_service(grpc_service)
-                .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(grpc), signal)
+                .serve_with_incoming_shutdown(
+                    tonic::transport::server::TcpIncoming::from(grpc),
+                    signal,
+                )
                 .await;
         }));
         let http_app = receiver::http::router(store);
         let signal = until_stopped(stopped.clone());
         tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(http, http_app).with_graceful_shutdown(signal).await;
+            let _ = axum::serve(http, http_app)
+                .with_graceful_shutdown(signal)
+                .await;
         }));
         let ui_app = ui::router(ui_state);
         let signal = until_stopped(stopped);
         tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(ui_listener, ui_app).with_graceful_shutdown(signal).await;
+            let _ = axum::serve(ui_listener, ui_app)
+                .with_graceful_shutdown(signal)
+                .await;
         }));
         Ok(Self {
             grpc: grpc_addr,

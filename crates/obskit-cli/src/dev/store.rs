@@ -261,7 +261,9 @@ impl Store {
         self.counts
             .spans_received
             .fetch_add(received, Ordering::Relaxed);
-        self.counts.spans_dropped.fetch_add(dropped, Ordering::Relaxed);
+        self.counts
+            .spans_dropped
+            .fetch_add(dropped, Ordering::Relaxed);
         self.counts
             .traces_evicted
             .fetch_add(evicted, Ordering::Relaxed);

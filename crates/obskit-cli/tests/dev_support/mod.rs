@@ -17,7 +17,13 @@ pub fn free_port() -> u16 {
 }
 
 /// A plain HTTP/1.1 request on 127.0.0.1; returns status and body (chunked bodies decoded).
-pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, String)> {
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut head = format!(
@@ -34,11 +40,22 @@ pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bo
     stream.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let chunked = head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked");
-    Ok((status, if chunked { dechunk(body) } else { body.to_owned() }))
+    Ok((
+        status,
+        if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        },
+    ))
 }
 
 /// A GET; panics when the connection fails.
@@ -118,7 +135,11 @@ impl Dev {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while dev.ui_port == 0 {
-            assert!(Instant::now() < deadline, "no UI URL printed:\n{}", dev.err_lines.join("\n"));
+            assert!(
+                Instant::now() < deadline,
+                "no UI URL printed:\n{}",
+                dev.err_lines.join("\n")
+            );
             if let Ok(line) = dev.stderr.recv_timeout(Duration::from_millis(100)) {
                 if let Some(url) = line.strip_prefix("obskit dev: UI at http://127.0.0.1:") {
                     dev.ui_port = url.trim_end_matches('/').parse().unwrap();
@@ -143,7 +164,13 @@ impl Dev {
     /// Sends SIGTERM to `obskit dev` and waits (up to `within`) for it to exit.
     pub fn terminate(&mut self, within: Duration) -> ExitStatus {
         let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -151,7 +178,10 @@ impl Dev {
                 self.collect();
                 return status;
             }
-            assert!(Instant::now() < deadline, "obskit dev still running {within:?} after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "obskit dev still running {within:?} after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -209,7 +239,11 @@ impl Chromium {
     /// The DOM of `url` after load, serialised.
     pub fn dump_dom(&self, url: &str) -> String {
         let output = self.command().arg("--dump-dom").arg(url).output().unwrap();
-        assert!(output.status.success(), "chromium --dump-dom {url}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "chromium --dump-dom {url}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         String::from_utf8(output.stdout).unwrap()
     }
 
@@ -222,8 +256,16 @@ impl Chromium {
             .arg(url)
             .output()
             .unwrap();
-        assert!(output.status.success(), "chromium --screenshot {url}: {}", String::from_utf8_lossy(&output.stderr));
-        assert!(std::fs::metadata(file).is_ok_and(|m| m.len() > 0), "no screenshot at {}", file.display());
+        assert!(
+            output.status.success(),
+            "chromium --screenshot {url}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            std::fs::metadata(file).is_ok_and(|m| m.len() > 0),
+            "no screenshot at {}",
+            file.display()
+        );
     }
 }
 

@@ -99,7 +99,9 @@ async fn export(State(store): State<Arc<Store>>, headers: HeaderMap, body: Bytes
             store.insert_spans(spans);
             match encoding {
                 // An empty ExportTraceServiceResponse encodes as no bytes.
-                Encoding::Protobuf => ([(header::CONTENT_TYPE, PROTOBUF)], Vec::new()).into_response(),
+                Encoding::Protobuf => {
+                    ([(header::CONTENT_TYPE, PROTOBUF)], Vec::new()).into_response()
+                }
                 Encoding::Json => ([(header::CONTENT_TYPE, JSON)], "{}").into_response(),
             }
         }
@@ -118,7 +120,12 @@ fn refuse(status: StatusCode, encoding: Encoding, message: String) -> Response {
         message,
     };
     match encoding {
-        Encoding::Protobuf => (status, [(header::CONTENT_TYPE, PROTOBUF)], body.encode_to_vec()).into_response(),
+        Encoding::Protobuf => (
+            status,
+            [(header::CONTENT_TYPE, PROTOBUF)],
+            body.encode_to_vec(),
+        )
+            .into_response(),
         Encoding::Json => (
             status,
             [(header::CONTENT_TYPE, JSON)],

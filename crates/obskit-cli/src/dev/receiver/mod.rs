@@ -31,7 +31,9 @@ pub enum ReceiveError {
     )]
     Json(#[from] serde_json::Error),
     /// A trace id does not have 16 bytes.
-    #[error("span `{span}` has a trace id of {len} bytes; a trace id has 16 (32 hex digits in OTLP/JSON)")]
+    #[error(
+        "span `{span}` has a trace id of {len} bytes; a trace id has 16 (32 hex digits in OTLP/JSON)"
+    )]
     TraceId {
         /// The span's name.
         span: String,
@@ -39,7 +41,9 @@ pub enum ReceiveError {
         len: usize,
     },
     /// A span id does not have 8 bytes.
-    #[error("span `{span}` has a span id of {len} bytes; a span id has 8 (16 hex digits in OTLP/JSON)")]
+    #[error(
+        "span `{span}` has a span id of {len} bytes; a span id has 8 (16 hex digits in OTLP/JSON)"
+    )]
     SpanId {
         /// The span's name.
         span: String,
@@ -47,7 +51,9 @@ pub enum ReceiveError {
         len: usize,
     },
     /// A parent span id is neither empty nor 8 bytes.
-    #[error("span `{span}` has a parent span id of {len} bytes; it must be empty (a root span) or 8 bytes")]
+    #[error(
+        "span `{span}` has a parent span id of {len} bytes; it must be empty (a root span) or 8 bytes"
+    )]
     ParentSpanId {
         /// The span's name.
         span: String,
@@ -205,7 +211,9 @@ fn value_text(value: &AnyValue) -> String {
 /// An array or map item: strings quoted, the rest as [`value_text`].
 fn json_item(value: &AnyValue) -> String {
     match &value.value {
-        Some(any_value::Value::StringValue(text)) => serde_json::Value::from(text.as_str()).to_string(),
+        Some(any_value::Value::StringValue(text)) => {
+            serde_json::Value::from(text.as_str()).to_string()
+        }
         _ => value_text(value),
     }
 }
@@ -243,9 +251,18 @@ mod tests {
     fn ids_of_the_wrong_length_refuse_the_whole_export() {
         let good = proto_span(vec![1; 16], vec![2; 8], vec![]);
         for (bad, expected) in [
-            (proto_span(vec![1; 15], vec![2; 8], vec![]), "trace id of 15 bytes"),
-            (proto_span(vec![1; 16], vec![], vec![]), "span id of 0 bytes"),
-            (proto_span(vec![1; 16], vec![2; 8], vec![3; 4]), "parent span id of 4 bytes"),
+            (
+                proto_span(vec![1; 15], vec![2; 8], vec![]),
+                "trace id of 15 bytes",
+            ),
+            (
+                proto_span(vec![1; 16], vec![], vec![]),
+                "span id of 0 bytes",
+            ),
+            (
+                proto_span(vec![1; 16], vec![2; 8], vec![3; 4]),
+                "parent span id of 4 bytes",
+            ),
         ] {
             let err = convert(request(vec![good.clone(), bad])).unwrap_err();
             assert!(err.to_string().contains(expected), "{err}");
@@ -289,7 +306,12 @@ mod tests {
             .collect();
         assert_eq!(
             text,
-            [("s", "<b>"), ("i", "-3"), ("b", "true"), ("a", r#"["x",1.5]"#)]
+            [
+                ("s", "<b>"),
+                ("i", "-3"),
+                ("b", "true"),
+                ("a", r#"["x",1.5]"#)
+            ]
         );
         assert_eq!(spans[0].parent_span_id, Some(SpanId([3; 8])));
     }
@@ -302,7 +324,10 @@ mod tests {
             )
         };
         let spans = decode_json(json("5B8EFFF798038103D269B633813FC60C").as_bytes()).unwrap();
-        assert_eq!(spans[0].trace_id.to_string(), "5b8efff798038103d269b633813fc60c");
+        assert_eq!(
+            spans[0].trace_id.to_string(),
+            "5b8efff798038103d269b633813fc60c"
+        );
         assert_eq!(spans[0].kind, SpanKind::Client);
         assert_eq!(spans[0].status, StatusCode::Error);
         assert_eq!(spans[0].status_message, "boom");

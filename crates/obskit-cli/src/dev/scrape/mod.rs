@@ -11,7 +11,8 @@ use parse::Sample;
 use super::store::Store;
 
 /// `Accept` header: OpenMetrics first (exemplars), Prometheus text otherwise.
-pub const ACCEPT: &str = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
+pub const ACCEPT: &str =
+    "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
 
 /// The series the service page reads; everything else in a scrape is not kept.
 pub fn is_kept(name: &str) -> bool {

@@ -78,9 +78,7 @@ pub fn parse(text: &str, keep: impl Fn(&str) -> bool) -> Result<Vec<Sample>, Par
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let name_end = line
-            .find(|c: char| c == '{' || c == ' ')
-            .unwrap_or(line.len());
+        let name_end = line.find(['{', ' ']).unwrap_or(line.len());
         if !keep(&line[..name_end]) {
             continue;
         }
@@ -95,9 +93,7 @@ pub fn parse(text: &str, keep: impl Fn(&str) -> bool) -> Result<Vec<Sample>, Par
 }
 
 fn parse_sample(line: &str) -> Result<Sample, &'static str> {
-    let name_end = line
-        .find(|c: char| c == '{' || c == ' ')
-        .ok_or("no value")?;
+    let name_end = line.find(['{', ' ']).ok_or("no value")?;
     let name = line[..name_end].to_owned();
     let mut rest = &line[name_end..];
     let mut labels = Vec::new();
@@ -131,7 +127,10 @@ fn parse_exemplar(text: &str) -> Result<Exemplar, &'static str> {
     }
     let (labels, rest) = parse_labels(text)?;
     let mut parts = rest.split_whitespace();
-    let value = parts.next().ok_or("an exemplar needs a value").and_then(parse_value)?;
+    let value = parts
+        .next()
+        .ok_or("an exemplar needs a value")
+        .and_then(parse_value)?;
     let timestamp = parts.next().map(parse_value).transpose()?;
     Ok(Exemplar {
         labels,
@@ -149,8 +148,11 @@ fn parse_value(text: &str) -> Result<f64, &'static str> {
     }
 }
 
+/// Label pairs in the order written.
+type Labels = Vec<(String, String)>;
+
 /// Parses `{a="x",b="y"}` at the start of `text`; returns the labels and what follows.
-fn parse_labels(text: &str) -> Result<(Vec<(String, String)>, &str), &'static str> {
+fn parse_labels(text: &str) -> Result<(Labels, &str), &'static str> {
     let mut labels = Vec::new();
     let mut rest = &text[1..];
     loop {

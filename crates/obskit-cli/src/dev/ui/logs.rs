@@ -59,8 +59,12 @@ impl LogFilter {
 impl Compiled {
     fn matches(&self, line: &LogLine) -> bool {
         self.level.is_none_or(|min| line.level >= min)
-            && self.trace_id.is_none_or(|id| id.is_some() && line.trace_id == id)
-            && self.span_id.is_none_or(|id| id.is_some() && line.span_id == id)
+            && self
+                .trace_id
+                .is_none_or(|id| id.is_some() && line.trace_id == id)
+            && self
+                .span_id
+                .is_none_or(|id| id.is_some() && line.span_id == id)
             && (self.text.is_empty() || line.contains(&self.text))
     }
 }
@@ -76,10 +80,24 @@ pub fn body(lines: &[Arc<LogLine>], filter: &LogFilter) -> String {
         .collect();
     let mut out = String::with_capacity(shown.len().min(MAX_ROWS) * 400 + 4096);
     out.push_str("<h1>Logs</h1><form class=\"filters\" method=\"get\" action=\"/logs\"><label>Level at least<select name=\"level\"><option value=\"\">any</option>");
-    for level in [Level::Trace, Level::Debug, Level::Info, Level::Warn, Level::Error] {
+    for level in [
+        Level::Trace,
+        Level::Debug,
+        Level::Info,
+        Level::Warn,
+        Level::Error,
+    ] {
         let name = level.as_str().to_ascii_lowercase();
-        let selected = if compiled.level == Some(level) { " selected" } else { "" };
-        let _ = write!(out, "<option value=\"{name}\"{selected}>{}</option>", level.as_str());
+        let selected = if compiled.level == Some(level) {
+            " selected"
+        } else {
+            ""
+        };
+        let _ = write!(
+            out,
+            "<option value=\"{name}\"{selected}>{}</option>",
+            level.as_str()
+        );
     }
     let _ = write!(
         out,
@@ -102,7 +120,10 @@ pub fn body(lines: &[Arc<LogLine>], filter: &LogFilter) -> String {
         if filter.is_live() { "" } else { " selected" }
     );
     if let Some(trace) = compiled.trace_id.flatten() {
-        let _ = write!(out, "<p>Lines of trace <a href=\"/traces/{trace}\" class=\"mono\">{trace}</a></p>");
+        let _ = write!(
+            out,
+            "<p>Lines of trace <a href=\"/traces/{trace}\" class=\"mono\">{trace}</a></p>"
+        );
     }
     let _ = write!(
         out,
@@ -156,7 +177,10 @@ pub fn log_rows<'a>(out: &mut String, lines: impl Iterator<Item = &'a LogLine>, 
         out.push_str("</td><td>");
         match (line.trace_id, line.span_id, in_trace) {
             (Some(_), Some(span), true) => {
-                let _ = write!(out, "<a class=\"span-link mono\" href=\"#span-{span}\">span {span}</a>");
+                let _ = write!(
+                    out,
+                    "<a class=\"span-link mono\" href=\"#span-{span}\">span {span}</a>"
+                );
             }
             (Some(trace), _, false) => {
                 let _ = write!(

@@ -62,17 +62,32 @@ fn footer(store: &Store) -> String {
     )
 }
 
-async fn traces_page(State(state): State<UiState>, Query(filter): Query<traces::TraceFilter>) -> Html<String> {
+async fn traces_page(
+    State(state): State<UiState>,
+    Query(filter): Query<traces::TraceFilter>,
+) -> Html<String> {
     let summaries = state.store.trace_summaries();
     let body = traces::body(&summaries, &filter);
-    Html(html::page("Traces", Nav::Traces, &body, &footer(&state.store), Some(5)))
+    Html(html::page(
+        "Traces",
+        Nav::Traces,
+        &body,
+        &footer(&state.store),
+        Some(5),
+    ))
 }
 
 async fn trace_page(State(state): State<UiState>, Path(trace_id): Path<String>) -> Response {
     let spans = TraceId::parse(&trace_id).and_then(|id| Some((id, state.store.trace(&id)?)));
     let Some((id, spans)) = spans else {
         let body = waterfall::missing(&trace_id);
-        let page = html::page("Trace not found", Nav::Traces, &body, &footer(&state.store), None);
+        let page = html::page(
+            "Trace not found",
+            Nav::Traces,
+            &body,
+            &footer(&state.store),
+            None,
+        );
         return (StatusCode::NOT_FOUND, Html(page)).into_response();
     };
     let lines: Vec<_> = state
@@ -83,17 +98,36 @@ async fn trace_page(State(state): State<UiState>, Path(trace_id): Path<String>) 
         .collect();
     let body = waterfall::body(&id, &spans, &lines);
     let title = format!("Trace {id}");
-    Html(html::page(&title, Nav::Traces, &body, &footer(&state.store), None)).into_response()
+    Html(html::page(
+        &title,
+        Nav::Traces,
+        &body,
+        &footer(&state.store),
+        None,
+    ))
+    .into_response()
 }
 
-async fn logs_page(State(state): State<UiState>, Query(filter): Query<logs::LogFilter>) -> Html<String> {
+async fn logs_page(
+    State(state): State<UiState>,
+    Query(filter): Query<logs::LogFilter>,
+) -> Html<String> {
     let lines = state.store.logs();
     let body = logs::body(&lines, &filter);
     let refresh = filter.is_live().then_some(2);
-    Html(html::page("Logs", Nav::Logs, &body, &footer(&state.store), refresh))
+    Html(html::page(
+        "Logs",
+        Nav::Logs,
+        &body,
+        &footer(&state.store),
+        refresh,
+    ))
 }
 
-async fn service_page(State(state): State<UiState>, Query(query): Query<service::ServiceQuery>) -> Html<String> {
+async fn service_page(
+    State(state): State<UiState>,
+    Query(query): Query<service::ServiceQuery>,
+) -> Html<String> {
     let scrapes = state.store.scrapes();
     let (last_ok, error) = state.scrape_status.get();
     let info = service::ScrapeInfo {
@@ -103,5 +137,11 @@ async fn service_page(State(state): State<UiState>, Query(query): Query<service:
         error,
     };
     let body = service::body(&scrapes, &query, &info, scrape::now_unix_secs());
-    Html(html::page("Service", Nav::Service, &body, &footer(&state.store), Some(5)))
+    Html(html::page(
+        "Service",
+        Nav::Service,
+        &body,
+        &footer(&state.store),
+        Some(5),
+    ))
 }

@@ -72,8 +72,16 @@ pub fn body(scrapes: &[Arc<Scrape>], query: &ServiceQuery, info: &ScrapeInfo, no
     let (routes, coverage) = figures::red(scrapes, window, info.since);
     out.push_str("<h2>RED by route</h2><form class=\"filters\" method=\"get\" action=\"/service\"><label>Window<select name=\"window\">");
     for secs in RED_WINDOWS {
-        let selected = if secs == window.as_secs() { " selected" } else { "" };
-        let _ = write!(out, "<option value=\"{secs}\"{selected}>{}</option>", window_name(secs));
+        let selected = if secs == window.as_secs() {
+            " selected"
+        } else {
+            ""
+        };
+        let _ = write!(
+            out,
+            "<option value=\"{secs}\"{selected}>{}</option>",
+            window_name(secs)
+        );
     }
     let _ = write!(
         out,
@@ -101,7 +109,11 @@ pub fn body(scrapes: &[Arc<Scrape>], query: &ServiceQuery, info: &ScrapeInfo, no
             escape(&route.route),
             route.requests,
             route.rate,
-            if route.error_ratio() > threshold { " error" } else { "" },
+            if route.error_ratio() > threshold {
+                " error"
+            } else {
+                ""
+            },
             percent(route.error_ratio()),
         );
         for q in route.quantiles {
@@ -155,7 +167,11 @@ fn slo_section(out: &mut String, slos: &[SloFigures]) {
             out.push_str("</td><td>");
             push_escaped(out, &slo.slo);
             if let Some(threshold) = slo.latency_threshold {
-                let _ = write!(out, " <span class=\"muted\">(≤ {})</span>", duration(threshold * 1e9));
+                let _ = write!(
+                    out,
+                    " <span class=\"muted\">(≤ {})</span>",
+                    duration(threshold * 1e9)
+                );
             }
             let _ = write!(
                 out,

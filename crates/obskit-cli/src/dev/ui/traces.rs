@@ -89,7 +89,15 @@ pub fn body(traces: &[TraceSummary], filter: &TraceFilter) -> String {
             id = trace.trace_id,
             start = time_of_day(trace.start_unix_nanos),
         );
-        push_escaped(&mut out, &trace.services.iter().map(|s| &**s).collect::<Vec<_>>().join(", "));
+        push_escaped(
+            &mut out,
+            &trace
+                .services
+                .iter()
+                .map(|s| &**s)
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
         let _ = write!(out, "</td><td><a href=\"/traces/{}\">", trace.trace_id);
         push_escaped(&mut out, &head.name);
         out.push_str("</a>");
@@ -130,7 +138,10 @@ pub fn status_class(status: StatusCode) -> &'static str {
 
 /// A `<select>` of `options` with an "any" entry, `current` selected.
 fn select(out: &mut String, name: &str, label: &str, options: &BTreeSet<&str>, current: &str) {
-    let _ = write!(out, "<label>{label}<select name=\"{name}\"><option value=\"\">any</option>");
+    let _ = write!(
+        out,
+        "<label>{label}<select name=\"{name}\"><option value=\"\">any</option>"
+    );
     let mut listed = false;
     for option in options {
         let selected = if *option == current {
@@ -139,10 +150,18 @@ fn select(out: &mut String, name: &str, label: &str, options: &BTreeSet<&str>, c
         } else {
             ""
         };
-        let _ = write!(out, "<option value=\"{0}\"{selected}>{0}</option>", escape(option));
+        let _ = write!(
+            out,
+            "<option value=\"{0}\"{selected}>{0}</option>",
+            escape(option)
+        );
     }
     if !current.is_empty() && !listed {
-        let _ = write!(out, "<option value=\"{0}\" selected>{0}</option>", escape(current));
+        let _ = write!(
+            out,
+            "<option value=\"{0}\" selected>{0}</option>",
+            escape(current)
+        );
     }
     out.push_str("</select></label>");
 }

@@ -59,7 +59,11 @@ pub fn tree_order(spans: &[Arc<Span>]) -> Vec<(&Span, usize)> {
 pub fn body(trace_id: &TraceId, spans: &[Arc<Span>], lines: &[Arc<LogLine>]) -> String {
     let order = tree_order(spans);
     let start = spans.iter().map(|s| s.start_unix_nanos).min().unwrap_or(0);
-    let end = spans.iter().map(|s| s.end_unix_nanos).max().unwrap_or(start);
+    let end = spans
+        .iter()
+        .map(|s| s.end_unix_nanos)
+        .max()
+        .unwrap_or(start);
     let total = end.saturating_sub(start).max(1) as f64;
     let mut lines_per_span: HashMap<SpanId, usize> = HashMap::new();
     for line in lines {
@@ -88,7 +92,15 @@ pub fn body(trace_id: &TraceId, spans: &[Arc<Span>], lines: &[Arc<LogLine>]) -> 
          <th class=\"num\">Start</th><th class=\"num\">Duration</th></tr></thead><tbody>",
     );
     for (span, depth) in order {
-        row(&mut out, trace_id, span, depth, start, total, &lines_per_span);
+        row(
+            &mut out,
+            trace_id,
+            span,
+            depth,
+            start,
+            total,
+            &lines_per_span,
+        );
     }
     out.push_str("</tbody></table><h2>Log lines of this trace</h2>");
     if lines.is_empty() {
@@ -132,7 +144,9 @@ fn row(
         out,
         "<dt>span id</dt><dd>{}</dd><dt>parent</dt><dd>{}</dd><dt>status</dt><dd class=\"{}\">{}",
         span.span_id,
-        span.parent_span_id.map(|p| p.to_string()).unwrap_or_else(|| "none (root)".to_owned()),
+        span.parent_span_id
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "none (root)".to_owned()),
         span.status.as_str(),
         span.status.as_str(),
     );
@@ -232,8 +246,10 @@ mod tests {
             .map(|(s, d)| (s.name.clone(), d))
             .collect();
         let expected = [("s9", 0), ("s1", 0), ("s2", 1), ("s4", 2), ("s3", 1)];
-        let expected: Vec<(String, usize)> =
-            expected.iter().map(|(n, d)| ((*n).to_owned(), *d)).collect();
+        let expected: Vec<(String, usize)> = expected
+            .iter()
+            .map(|(n, d)| ((*n).to_owned(), *d))
+            .collect();
         assert_eq!(order, expected);
     }
 
