@@ -252,3 +252,99 @@ async fn malformed_grpc_exports_get_invalid_argument_and_change_nothing() {
     assert_eq!(store.trace_count(), 1);
     servers.stop().await;
 }
+
+/// Sends raw bytes as the `Export` message, as a broken exporter would.
+#[derive(Debug, Clone, Copy)]
+struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let remaining = bytes::Buf::remaining(src);
+        Ok(Some(bytes::Buf::copy_to_bytes(src, remaining).to_vec()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_grpc_exports_get_invalid_argument_too() {
+    let (store, servers) = start().await;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", servers.grpc))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = tonic::client::Grpc::new(channel);
+    let path = |p: &'static str| http::uri::PathAndQuery::from_static(p);
+    client.ready().await.unwrap();
+    let status = client
+        .unary(
+            tonic::Request::new(b"\xff\xff\xff not protobuf".to_vec()),
+            path("/opentelemetry.proto.collector.trace.v1.TraceService/Export"),
+            RawCodec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert!(
+        status
+            .message()
+            .contains("not an OTLP ExportTraceServiceRequest"),
+        "{}",
+        status.message()
+    );
+
+    // A valid export, raw: accepted.
+    client.ready().await.unwrap();
+    let good = one_span_request(vec![1; 16]).encode_to_vec();
+    client
+        .unary(
+            tonic::Request::new(good),
+            path("/opentelemetry.proto.collector.trace.v1.TraceService/Export"),
+            RawCodec,
+        )
+        .await
+        .unwrap();
+    // Other signals are not received.
+    client.ready().await.unwrap();
+    let status = client
+        .unary(
+            tonic::Request::new(Vec::new()),
+            path("/opentelemetry.proto.collector.logs.v1.LogsService/Export"),
+            RawCodec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
+    assert_eq!(store.trace_count(), 1);
+    servers.stop().await;
+}

@@ -49,7 +49,11 @@ async fn openmetrics_exemplars_link_the_red_figures_to_a_trace() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/metrics", listener.local_addr().unwrap());
     let server = tokio::spawn(async move {
-        axum::serve(listener, axum::Router::new().route("/metrics", get(metrics))).await
+        axum::serve(
+            listener,
+            axum::Router::new().route("/metrics", get(metrics)),
+        )
+        .await
     });
     let store = Arc::new(Store::new(Limits::default()));
     let status = Arc::new(ScrapeStatus::default());
@@ -74,7 +78,12 @@ async fn openmetrics_exemplars_link_the_red_figures_to_a_trace() {
     let exemplar = bucket.exemplar.as_ref().expect("OpenMetrics was asked for");
     assert_eq!(exemplar.label("trace_id"), Some(TRACE_ID));
     // Only the RED and SLO series are kept.
-    assert!(scrapes[0].samples.iter().all(|s| s.name != "process_threads"));
+    assert!(
+        scrapes[0]
+            .samples
+            .iter()
+            .all(|s| s.name != "process_threads")
+    );
 
     let (last_ok, error) = status.get();
     let info = ScrapeInfo {
@@ -83,13 +92,23 @@ async fn openmetrics_exemplars_link_the_red_figures_to_a_trace() {
         last_ok,
         error,
     };
-    let page = service::body(&scrapes, &ServiceQuery::default(), &info, scrape::now_unix_secs());
+    let page = service::body(
+        &scrapes,
+        &ServiceQuery::default(),
+        &info,
+        scrape::now_unix_secs(),
+    );
     let row = page
         .split("<tr class=\"route\"")
         .nth(1)
         .unwrap_or_else(|| panic!("no route row:\n{page}"));
     assert!(row.contains("/orders/{id}"), "{row}");
-    assert!(row.contains(&format!("class=\"exemplar mono\" href=\"/traces/{TRACE_ID}\"")), "{row}");
+    assert!(
+        row.contains(&format!(
+            "class=\"exemplar mono\" href=\"/traces/{TRACE_ID}\""
+        )),
+        "{row}"
+    );
     assert!(row.contains("42.0 ms"), "{row}");
 }
 
