@@ -17,6 +17,7 @@ pub mod store;
 pub mod ui;
 
 use std::io::{self, Write as _};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,13 +91,16 @@ pub async fn run(options: Options) -> Result<Option<ExitStatus>, DevError> {
     let mut interrupt = signal(SignalKind::interrupt()).map_err(DevError::Signals)?;
     let mut terminate = signal(SignalKind::terminate()).map_err(DevError::Signals)?;
 
-    let local = |port: u16| format!("http://127.0.0.1:{port}");
-    let ui_host = if servers.ui.ip().is_unspecified() {
-        "127.0.0.1".to_owned()
-    } else {
-        servers.ui.ip().to_string()
+    // Where this machine reaches a listener: the bound address, or loopback for "every interface".
+    let local = |bound: SocketAddr| {
+        let ip = if bound.ip().is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            bound.ip()
+        };
+        format!("http://{}", SocketAddr::new(ip, bound.port()))
     };
-    say(&format!("UI at http://{ui_host}:{}/", servers.ui.port()));
+    say(&format!("UI at {}/", local(servers.ui)));
     say(&format!(
         "OTLP receiver on {} (gRPC) and {} (HTTP: {}, protobuf or JSON)",
         servers.grpc,
@@ -104,8 +108,8 @@ pub async fn run(options: Options) -> Result<Option<ExitStatus>, DevError> {
         receiver::http::TRACES_PATH
     ));
     let endpoint = match options.protocol.as_str() {
-        "grpc" => local(servers.grpc.port()),
-        _ => local(servers.http.port()),
+        "grpc" => local(servers.grpc),
+        _ => local(servers.http),
     };
 
     let scraper = options.metrics_url.clone().map(|url| {
