@@ -165,3 +165,66 @@ fn select(out: &mut String, name: &str, label: &str, options: &BTreeSet<&str>, c
     }
     out.push_str("</select></label>");
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::dev::model::{Attribute, Span, SpanId, SpanKind, TraceId};
+    use crate::dev::store::{Limits, Store};
+
+    fn span(trace: u8, service: &str, millis: u64, status: StatusCode, route: &str) -> Span {
+        Span {
+            trace_id: TraceId([trace; 16]),
+            span_id: SpanId([trace; 8]),
+            parent_span_id: None,
+            name: format!("GET {route}"),
+            kind: SpanKind::Server,
+            start_unix_nanos: 0,
+            end_unix_nanos: millis * 1_000_000,
+            status,
+            status_message: String::new(),
+            service: Arc::from(service),
+            attributes: vec![Attribute {
+                key: "http.route".to_owned(),
+                value: route.to_owned(),
+            }],
+            events: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn every_filter_narrows_the_list() {
+        let store = Store::new(Limits::default());
+        store.insert_spans(vec![
+            span(1, "a", 5, StatusCode::Unset, "/x"),
+            span(2, "b", 50, StatusCode::Error, "/y"),
+            span(3, "a", 500, StatusCode::Ok, "/y"),
+        ]);
+        let traces = store.trace_summaries();
+        let shown = |filter: TraceFilter| -> Vec<u8> {
+            traces
+                .iter()
+                .filter(|t| filter.matches(t))
+                .map(|t| t.trace_id.0[0])
+                .collect()
+        };
+        assert_eq!(shown(TraceFilter::default()), [3, 2, 1]);
+        let by = |f: fn(&mut TraceFilter)| {
+            let mut filter = TraceFilter::default();
+            f(&mut filter);
+            filter
+        };
+        assert_eq!(shown(by(|f| f.service = "a".to_owned())), [3, 1]);
+        assert_eq!(shown(by(|f| f.status = "error".to_owned())), [2]);
+        assert_eq!(shown(by(|f| f.min_ms = Some(50.0))), [3, 2]);
+        assert_eq!(shown(by(|f| f.route = "/y".to_owned())), [3, 2]);
+        let page = body(&traces, &by(|f| f.route = "/y".to_owned()));
+        assert!(page.contains("2 of 3 traces"), "{page}");
+        assert!(
+            page.contains("<option value=\"/y\" selected>/y</option>"),
+            "{page}"
+        );
+    }
+}
