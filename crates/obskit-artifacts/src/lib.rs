@@ -29,6 +29,7 @@ mod yaml;
 
 pub use error::Error;
 pub use extract::{GRAFANA_MATCH_ALL, GRAFANA_RATE_INTERVAL, promql_expressions};
+pub use policy::{BurnRateTier, RED_ERROR_RATIO_THRESHOLD, burn_rate_tiers, red_window};
 
 use std::path::PathBuf;
 

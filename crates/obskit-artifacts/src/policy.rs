@@ -115,6 +115,52 @@ pub(crate) const ABSENT_MEMORY: Dur = Dur::days(1);
 /// two samples inside Prometheus' 5-minute lookback so dashboards never see gaps.
 pub(crate) const PERIOD_GROUP_INTERVAL: Dur = Dur::secs(150);
 
+/// A burn-rate tier of the stock rules, as tools outside this crate read it (`obskit dev` computes
+/// the same figures live from a service's metrics).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct BurnRateTier {
+    /// The `tier` label value, e.g. `page-1h`.
+    pub name: &'static str,
+    /// The `severity` label value: `page` or `ticket`.
+    pub severity: &'static str,
+    /// The window that measures how much budget was spent.
+    pub long: std::time::Duration,
+    /// The window that proves the burn is still going on.
+    pub short: std::time::Duration,
+    /// The burn rate both windows must exceed for the alert to fire.
+    pub factor: f64,
+}
+
+/// The stock rules' burn-rate tiers, fastest first: one table for the rules and every tool.
+///
+/// ```
+/// let tiers = obskit_artifacts::burn_rate_tiers();
+/// assert_eq!(tiers[0].name, "page-1h");
+/// assert!(tiers.iter().all(|t| t.short < t.long));
+/// ```
+pub fn burn_rate_tiers() -> [BurnRateTier; 4] {
+    TIERS.map(|tier| BurnRateTier {
+        name: tier.name,
+        severity: tier.severity.label(),
+        long: std::time::Duration::from_secs(tier.long.as_secs()),
+        short: std::time::Duration::from_secs(tier.short.as_secs()),
+        factor: tier.factor,
+    })
+}
+
+/// The window of the stock RED alerts (error ratio, latency), e.g. for a "last minutes" view.
+///
+/// ```
+/// assert_eq!(obskit_artifacts::red_window().as_secs(), 300);
+/// ```
+pub fn red_window() -> std::time::Duration {
+    std::time::Duration::from_secs(RED_WINDOW.as_secs())
+}
+
+/// The error ratio above which the stock RED alert fires.
+pub const RED_ERROR_RATIO_THRESHOLD: f64 = RED_ERROR_RATIO;
+
 #[cfg(test)]
 mod tests {
     use super::{SLO_WINDOWS, TIERS};

@@ -15,7 +15,16 @@ Examples:
                                           depend on a local obskit checkout
   obskit alerts --out .                   write ./alerts/*.rules.yml and their promtool tests
   obskit alerts --format prometheus-rule | kubectl apply -f -
-  obskit dashboards --out .               write ./dashboards/*.json";
+  obskit dashboards --out .               write ./dashboards/*.json
+  obskit dev -- cargo run                 run a service and see its traces, logs and RED figures";
+
+#[cfg(feature = "dev")]
+const DEV_EXAMPLES: &str = "\
+Examples:
+  obskit dev -- cargo run                 run the service in this directory; open the printed URL
+  obskit dev --metrics-port 3000 -- cargo run --release
+  obskit dev                              receive OTLP only (another process exports to :4317/:4318)
+  obskit dev --logs raw --ui-port 0 -- ./target/debug/my-svc";
 
 const NEW_EXAMPLES: &str = "\
 Examples:
@@ -72,6 +81,101 @@ pub(crate) enum Command {
     /// obskit service. Without --out, they are printed as a stream of JSON documents.
     #[command(after_help = DASHBOARDS_EXAMPLES)]
     Dashboards(DashboardsArgs),
+
+    /// See a service's traces, logs and RED/SLO figures on one local web page.
+    ///
+    /// Starts an OTLP receiver (gRPC on 4317, HTTP on 4318) and a web UI, all on 127.0.0.1.
+    /// With a command after `--`, runs it with OTEL_EXPORTER_OTLP_ENDPOINT pointing here,
+    /// reads its JSON log lines from stdout and scrapes its /metrics. Ctrl-C stops the
+    /// command with SIGTERM, waits for it to exit (so its last spans arrive), then stops.
+    #[cfg(feature = "dev")]
+    #[command(after_help = DEV_EXAMPLES)]
+    Dev(DevArgs),
+}
+
+/// Arguments of `obskit dev`.
+#[cfg(feature = "dev")]
+#[derive(Debug, Args)]
+pub(crate) struct DevArgs {
+    /// Port of the OTLP/gRPC receiver (0 picks a free one).
+    #[arg(long, value_name = "PORT", default_value_t = 4317)]
+    pub(crate) grpc_port: u16,
+
+    /// Port of the OTLP/HTTP receiver, protobuf and JSON (0 picks a free one).
+    #[arg(long, value_name = "PORT", default_value_t = 4318)]
+    pub(crate) http_port: u16,
+
+    /// Port of the web UI (0 picks a free one).
+    #[arg(long, value_name = "PORT", default_value_t = 18888)]
+    pub(crate) ui_port: u16,
+
+    /// Address to listen on; the default keeps everything on this machine.
+    #[arg(
+        long,
+        value_name = "IP",
+        default_value = "127.0.0.1",
+        conflicts_with = "listen_all"
+    )]
+    pub(crate) address: std::net::IpAddr,
+
+    /// Listen on every interface (0.0.0.0): other machines can send spans and see the UI.
+    #[arg(long)]
+    pub(crate) listen_all: bool,
+
+    /// OTLP protocol the command is told to export with.
+    #[arg(long, value_name = "PROTOCOL", default_value = "http/protobuf", value_parser = ["grpc", "http/protobuf", "http/json"])]
+    pub(crate) protocol: String,
+
+    /// How the command's log lines appear here: `pretty` (one readable line per JSON line),
+    /// `raw` (as written) or `none` (the UI only).
+    #[arg(long, value_name = "FORMAT", default_value = "pretty", value_parser = ["pretty", "raw", "none"])]
+    pub(crate) logs: String,
+
+    /// Port of the command's /metrics [default: $PORT, else 8080].
+    #[arg(long, value_name = "PORT", conflicts_with = "metrics_url")]
+    pub(crate) metrics_port: Option<u16>,
+
+    /// Full URL of the metrics to scrape, instead of http://127.0.0.1:<port>/metrics.
+    #[arg(long, value_name = "URL")]
+    pub(crate) metrics_url: Option<String>,
+
+    /// Time between scrapes of /metrics.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub(crate) scrape_interval: std::time::Duration,
+
+    /// How long the command may take to exit after SIGTERM before it is killed.
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    pub(crate) grace: std::time::Duration,
+
+    /// Traces kept (the oldest go first).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_traces: u64,
+
+    /// Spans kept per trace (further spans of a trace are dropped and counted).
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_spans_per_trace: u64,
+
+    /// Log lines kept (the oldest go first).
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_log_lines: u64,
+
+    /// The service to run, e.g. `cargo run`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub(crate) command: Vec<String>,
+}
+
+/// A duration such as `5s`, `500ms` or `1m`.
+#[cfg(feature = "dev")]
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        Ok(_) => Err(format!(
+            "`{text}` is zero; use a duration such as 5s or 500ms"
+        )),
+        Err(err) => Err(format!(
+            "`{text}` is not a duration ({err}); use one such as 5s or 500ms"
+        )),
+    }
 }
 
 /// Arguments of `obskit new`.
@@ -160,6 +264,33 @@ mod tests {
         assert_eq!(parse_version_req(">=0.1, <0.3").unwrap(), ">=0.1, <0.3");
         let err = parse_version_req("0.1\"\n").unwrap_err();
         assert!(err.contains("is not a Cargo version requirement"), "{err}");
+    }
+
+    #[cfg(feature = "dev")]
+    #[test]
+    fn dev_takes_a_command_after_the_separator() {
+        let cli = Cli::try_parse_from([
+            "obskit",
+            "dev",
+            "--ui-port",
+            "0",
+            "--",
+            "cargo",
+            "run",
+            "--release",
+        ])
+        .unwrap();
+        let Command::Dev(args) = cli.command else {
+            panic!("not dev: {cli:?}");
+        };
+        assert_eq!(args.command, ["cargo", "run", "--release"]);
+        assert_eq!(
+            (args.grpc_port, args.http_port, args.ui_port),
+            (4317, 4318, 0)
+        );
+        assert_eq!(args.address.to_string(), "127.0.0.1");
+        let err = Cli::try_parse_from(["obskit", "dev", "--scrape-interval", "soon"]).unwrap_err();
+        assert!(err.to_string().contains("use one such as 5s"), "{err}");
     }
 
     #[test]

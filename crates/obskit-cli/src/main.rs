@@ -41,6 +41,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::New(args) => cmd::new::run(&args, &mut out),
         Command::Alerts(args) => cmd::alerts::run(&args, &mut out),
         Command::Dashboards(args) => cmd::dashboards::run(&args, &mut out),
+        #[cfg(feature = "dev")]
+        Command::Dev(args) => {
+            drop(out);
+            return cmd::dev::run(args);
+        }
     }?;
     out.flush()?;
     Ok(())

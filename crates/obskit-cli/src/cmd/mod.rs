@@ -3,5 +3,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod dashboards;
+#[cfg(feature = "dev")]
+pub(crate) mod dev;
 pub(crate) mod new;
 mod output;

@@ -1,0 +1,350 @@
+//! The `obskit dev` receiver against real OTLP exports over real sockets: obskit's own
+//! exporter (a real `Telemetry`) over gRPC, HTTP/protobuf and HTTP/JSON; and malformed
+//! exports, which are refused with a message and change nothing.
+
+#![cfg(feature = "dev")]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use obskit::opentelemetry::KeyValue;
+use obskit::opentelemetry::trace::{Span as _, Status, TraceContextExt as _, Tracer as _};
+use obskit_cli::dev::model::{SpanKind, StatusCode};
+use obskit_cli::dev::scrape::ScrapeStatus;
+use obskit_cli::dev::servers::{Ports, Servers};
+use obskit_cli::dev::store::{Limits, Store};
+use obskit_cli::dev::ui::UiState;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as ProtoSpan};
+use prost::Message as _;
+
+/// A store and the three listeners on free loopback ports.
+async fn start() -> (Arc<Store>, Servers) {
+    let store = Arc::new(Store::new(Limits::default()));
+    let ui = UiState {
+        store: Arc::clone(&store),
+        scrape_url: None,
+        scrape_status: Arc::new(ScrapeStatus::default()),
+        since: 0.0,
+    };
+    let ports = Ports {
+        address: [127, 0, 0, 1].into(),
+        grpc: 0,
+        http: 0,
+        ui: 0,
+    };
+    let servers = Servers::start(ports, Arc::clone(&store), ui).await.unwrap();
+    (store, servers)
+}
+
+/// Exports a parent span and a failed child with obskit's own exporter over `protocol`.
+async fn export_with_obskit(protocol: &str, endpoint: &str) {
+    let vars: HashMap<&str, &str> = [
+        ("OTEL_SERVICE_NAME", "checkout"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+    ]
+    .into();
+    let config =
+        obskit::Config::from_env_with(|name| vars.get(name).map(|v| (*v).to_owned())).unwrap();
+    let (telemetry, _layer) = config
+        .build::<obskit::tracing_subscriber::Registry>()
+        .unwrap();
+    let tracer = telemetry.tracer();
+    tracer.in_span("place order", |cx| {
+        cx.span().set_attribute(KeyValue::new("order.id", 42));
+        cx.span()
+            .set_attribute(KeyValue::new("note", "<script>alert(1)</script>"));
+        let mut child = tracer.start_with_context("charge card", &cx);
+        child.add_event("declined", vec![KeyValue::new("code", "card_declined")]);
+        child.set_status(Status::error("the card was declined"));
+        child.end();
+    });
+    let report = telemetry.shutdown().await;
+    assert_eq!(
+        (report.spans_exported, report.spans_dropped),
+        (2, 0),
+        "{report:?}"
+    );
+}
+
+async fn obskit_spans_arrive(protocol: &str, endpoint_of: fn(&Servers) -> String) {
+    let (store, servers) = start().await;
+    export_with_obskit(protocol, &endpoint_of(&servers)).await;
+    let summaries = store.trace_summaries();
+    assert_eq!(summaries.len(), 1, "{summaries:#?}");
+    let summary = &summaries[0];
+    assert_eq!(summary.span_count, 2);
+    assert_eq!(summary.head().name, "place order");
+    assert_eq!(summary.status(), StatusCode::Error);
+    assert_eq!(&*summary.services[0], "checkout");
+    let spans = store.trace(&summary.trace_id).unwrap();
+    let parent = spans.iter().find(|s| s.name == "place order").unwrap();
+    let child = spans.iter().find(|s| s.name == "charge card").unwrap();
+    assert_eq!(child.parent_span_id, Some(parent.span_id));
+    assert_eq!(parent.parent_span_id, None);
+    assert_eq!(parent.attribute("order.id"), Some("42"));
+    assert_eq!(parent.kind, SpanKind::Internal);
+    assert_eq!(child.status_message, "the card was declined");
+    assert_eq!(child.events[0].name, "declined");
+    assert_eq!(child.events[0].attributes[0].value, "card_declined");
+    assert!(child.start_unix_nanos >= parent.start_unix_nanos);
+    assert!(child.end_unix_nanos <= parent.end_unix_nanos);
+    servers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn obskit_exports_over_grpc_arrive() {
+    obskit_spans_arrive("grpc", |s| format!("http://{}", s.grpc)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn obskit_exports_over_http_protobuf_arrive() {
+    obskit_spans_arrive("http/protobuf", |s| format!("http://{}", s.http)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn obskit_exports_over_http_json_arrive() {
+    obskit_spans_arrive("http/json", |s| format!("http://{}", s.http)).await;
+}
+
+fn one_span_request(trace_id: Vec<u8>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![ProtoSpan {
+                    trace_id,
+                    span_id: vec![2; 8],
+                    name: "s".to_owned(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+async fn post(servers: &Servers, content_type: &str, body: Vec<u8>) -> (u16, String, Vec<u8>) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/v1/traces", servers.http))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (
+        status,
+        content_type,
+        response.bytes().await.unwrap().to_vec(),
+    )
+}
+
+/// `google.rpc.Status` as OTLP/HTTP error bodies carry it.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_http_exports_get_400_with_a_message_and_change_nothing() {
+    let (store, servers) = start().await;
+    let good = one_span_request(vec![1; 16]).encode_to_vec();
+    assert_eq!(post(&servers, "application/x-protobuf", good).await.0, 200);
+    assert_eq!(
+        store
+            .counts()
+            .spans_received
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+
+    // Not protobuf at all.
+    let (status, content_type, body) = post(
+        &servers,
+        "application/x-protobuf",
+        b"\xff\xff\xff not protobuf".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (400, "application/x-protobuf")
+    );
+    let rpc = RpcStatus::decode(body.as_slice()).unwrap();
+    assert_eq!(rpc.code, 3);
+    assert!(
+        rpc.message
+            .contains("not an OTLP ExportTraceServiceRequest in protobuf"),
+        "{}",
+        rpc.message
+    );
+
+    // Valid protobuf with a 3-byte trace id, after a valid resource: nothing of it is kept.
+    let mut mixed = one_span_request(vec![5; 16]);
+    mixed
+        .resource_spans
+        .extend(one_span_request(vec![1, 2, 3]).resource_spans);
+    let (status, _, body) = post(&servers, "application/x-protobuf", mixed.encode_to_vec()).await;
+    assert_eq!(status, 400);
+    let rpc = RpcStatus::decode(body.as_slice()).unwrap();
+    assert!(
+        rpc.message.contains("trace id of 3 bytes"),
+        "{}",
+        rpc.message
+    );
+
+    // OTLP/JSON with base64 ids (the generic protobuf JSON mapping), and broken JSON.
+    let base64 = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"AQEBAQEBAQEBAQEBAQEBAQ==","spanId":"AgICAgICAgI=","name":"s"}]}]}]}"#;
+    for body in [base64.to_vec(), b"{\"resourceSpans\":[".to_vec()] {
+        let (status, content_type, body) = post(&servers, "application/json", body).await;
+        assert_eq!((status, content_type.as_str()), (400, "application/json"));
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["code"], 3);
+        assert!(
+            json["message"].as_str().unwrap().contains("OTLP/JSON"),
+            "{json}"
+        );
+    }
+
+    // Neither protobuf nor JSON.
+    let (status, _, body) = post(&servers, "text/plain", b"hello".to_vec()).await;
+    assert_eq!(status, 415);
+    assert!(String::from_utf8_lossy(&body).contains("application/x-protobuf"));
+
+    assert_eq!(store.trace_count(), 1);
+    assert_eq!(
+        store
+            .counts()
+            .spans_received
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    servers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_grpc_exports_get_invalid_argument_and_change_nothing() {
+    let (store, servers) = start().await;
+    let mut client = TraceServiceClient::connect(format!("http://{}", servers.grpc))
+        .await
+        .unwrap();
+    client.export(one_span_request(vec![1; 16])).await.unwrap();
+    let status = client
+        .export(one_span_request(vec![9; 20]))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status.message().contains("trace id of 20 bytes"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(store.trace_count(), 1);
+    servers.stop().await;
+}
+
+/// Sends raw bytes as the `Export` message, as a broken exporter would.
+#[derive(Debug, Clone, Copy)]
+struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let remaining = bytes::Buf::remaining(src);
+        Ok(Some(bytes::Buf::copy_to_bytes(src, remaining).to_vec()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_grpc_exports_get_invalid_argument_too() {
+    let (store, servers) = start().await;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", servers.grpc))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = tonic::client::Grpc::new(channel);
+    let path = |p: &'static str| http::uri::PathAndQuery::from_static(p);
+    client.ready().await.unwrap();
+    let status = client
+        .unary(
+            tonic::Request::new(b"\xff\xff\xff not protobuf".to_vec()),
+            path("/opentelemetry.proto.collector.trace.v1.TraceService/Export"),
+            RawCodec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert!(
+        status
+            .message()
+            .contains("not an OTLP ExportTraceServiceRequest"),
+        "{}",
+        status.message()
+    );
+
+    // A valid export, raw: accepted.
+    client.ready().await.unwrap();
+    let good = one_span_request(vec![1; 16]).encode_to_vec();
+    client
+        .unary(
+            tonic::Request::new(good),
+            path("/opentelemetry.proto.collector.trace.v1.TraceService/Export"),
+            RawCodec,
+        )
+        .await
+        .unwrap();
+    // Other signals are not received.
+    client.ready().await.unwrap();
+    let status = client
+        .unary(
+            tonic::Request::new(Vec::new()),
+            path("/opentelemetry.proto.collector.logs.v1.LogsService/Export"),
+            RawCodec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
+    assert_eq!(store.trace_count(), 1);
+    servers.stop().await;
+}
