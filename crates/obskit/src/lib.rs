@@ -24,6 +24,8 @@
 
 pub mod config;
 pub mod error;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 pub mod health;
 pub mod http;
 mod logs;

@@ -16,7 +16,7 @@
 //! # Ok(()) }
 //! ```
 
-mod carrier;
+pub(crate) mod carrier;
 mod client;
 mod labels;
 mod layer;
