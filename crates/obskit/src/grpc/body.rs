@@ -80,7 +80,9 @@ impl<B: Body> Body for ResponseBody<B> {
                 Some(Err(_)) => Some(Code::Internal),
                 None => Some(Code::Unknown),
             };
-            if let (Some(code), Some(call)) = (ending, this.call.take()) {
+            if let Some(code) = ending
+                && let Some(call) = this.call.take()
+            {
                 call.end(Ending::Status(code));
             }
         }
