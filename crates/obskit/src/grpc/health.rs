@@ -15,7 +15,9 @@
 //!
 //! `Check` for the empty service name (the server as a whole) or a named
 //! service answers the readiness status; any other name is NOT_FOUND.
-//! `Watch` sends the current status at once, then every change.
+//! `Watch` sends the current status at once, then every change; it ends
+//! after reporting NOT_SERVING for a drain, so open watches do not hold a
+//! graceful shutdown open (clients retry, and find the server gone).
 
 use std::pin::Pin;
 
@@ -131,6 +133,11 @@ impl HealthApi for HealthService {
         changes.mark_changed();
         let state = (self.health.clone(), changes, None::<ServingStatus>);
         let updates = futures_util::stream::unfold(state, |(health, mut changes, last)| async move {
+            // Once a drain has been reported the stream ends, so it does
+            // not hold the server's graceful shutdown open.
+            if last == Some(ServingStatus::NotServing) && health.is_draining() {
+                return None;
+            }
             loop {
                 changes.changed().await.ok()?;
                 let now = Self::status(&health).await;
