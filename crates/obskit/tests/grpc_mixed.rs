@@ -1,0 +1,121 @@
+//! One process serving HTTP routes and gRPC services on one port, as the
+//! `obskit::grpc` docs show: each call counted once, by the layer of its
+//! kind, and one drain for both (readiness 503 and NOT_SERVING together).
+
+mod grpc_support;
+mod support;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use grpc_support::{UNARY, channel, client, req};
+use obskit::grpc::{GrpcLayer, HealthService};
+use obskit::http::{ObskitLayer, observability_routes};
+use obskit::slo::Slo;
+use obskit_grpc_testing::EchoService;
+use support::{config, harness, prom};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+#[tokio::test]
+async fn http_and_grpc_on_one_port_are_counted_once_each_and_drain_together() {
+    let h = harness(config(&[
+        ("OTEL_SERVICE_NAME", "mixed"),
+        ("OTEL_TRACES_EXPORTER", "none"),
+    ]));
+    let t = &h.telemetry;
+    let slos = || [Slo::availability("availability", 0.99).unwrap()];
+    let grpc = tonic::service::Routes::new(HealthService::new(t).into_server())
+        .add_service(EchoService::new().server())
+        .prepare()
+        .into_axum_router()
+        .layer(GrpcLayer::new(t).with_slos(slos()).unwrap());
+    let http = Router::new()
+        .route("/hello", get(|| async { "hello" }))
+        .merge(observability_routes(t))
+        .layer(ObskitLayer::new(t).with_slos(slos()).unwrap());
+    let app = http.merge(grpc);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let metrics = t.metrics_handle();
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        obskit::Server::new(listener, app, h.telemetry)
+            .drain_delay(Duration::from_millis(500))
+            .shutdown_signal(async move {
+                let _ = stop_rx.await;
+            })
+            .run(),
+    );
+    let web = obskit::reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let mut ready = false;
+    for _ in 0..200 {
+        if let Ok(r) = web.get(format!("{base}/health/ready")).send().await
+            && r.status() == 200
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(ready);
+
+    for _ in 0..3 {
+        assert_eq!(web.get(format!("{base}/hello")).send().await.unwrap().status(), 200);
+    }
+    let mut echo = client(addr).await;
+    for _ in 0..2 {
+        echo.unary(req("x", 0, 0)).await.expect("OK");
+    }
+    echo.unary(req("x", 14, 0)).await.unwrap_err();
+
+    let text = metrics.render();
+    assert_eq!(
+        prom::value(&text, "http_server_request_duration_seconds_count", &[]),
+        Some(3.0),
+        "gRPC calls are not HTTP requests here: {text}"
+    );
+    assert_eq!(
+        prom::value(
+            &text,
+            "rpc_server_call_duration_seconds_count",
+            &[("rpc_method", UNARY), ("rpc_status_code", "OK")]
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    let slo = |result: &str| {
+        prom::exact(
+            &text,
+            "obskit_slo_requests_total",
+            &[("service_name", "mixed"), ("slo", "availability"), ("result", result)],
+        )
+    };
+    assert_eq!(slo("good"), Some(5.0), "3 HTTP + 2 gRPC: {text}");
+    assert_eq!(slo("bad"), Some(1.0), "the UNAVAILABLE call: {text}");
+
+    let mut health = HealthClient::new(channel(addr).await);
+    stop.send(()).expect("the server waits");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let status = health
+        .check(HealthCheckRequest { service: String::new() })
+        .await
+        .expect("still served during the drain")
+        .into_inner()
+        .status();
+    assert_eq!(status, ServingStatus::NotServing);
+    assert_eq!(
+        web.get(format!("{base}/health/ready")).send().await.unwrap().status(),
+        503
+    );
+    let report = tokio::time::timeout(Duration::from_secs(20), server)
+        .await
+        .expect("stops in time")
+        .expect("task")
+        .expect("no serve error");
+    assert!(!report.timed_out);
+}
