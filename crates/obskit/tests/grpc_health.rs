@@ -14,18 +14,20 @@ use obskit::grpc::{GrpcLayer, GrpcServer, HealthService};
 use obskit_grpc_testing::{EchoRequest, EchoServer, EchoService};
 use obskit_test_receiver::Receiver;
 use support::{config, harness, prom};
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 async fn check(
     c: &mut HealthClient<tonic::transport::Channel>,
     service: &str,
 ) -> Result<ServingStatus, tonic::Code> {
-    c.check(HealthCheckRequest { service: service.into() })
-        .await
-        .map(|r| r.into_inner().status())
-        .map_err(|s| s.code())
+    c.check(HealthCheckRequest {
+        service: service.into(),
+    })
+    .await
+    .map(|r| r.into_inner().status())
+    .map_err(|s| s.code())
 }
 
 #[tokio::test]
@@ -37,12 +39,23 @@ async fn check_and_watch_follow_start_up_and_the_drain() {
         ("OTEL_BSP_SCHEDULE_DELAY", "50"),
     ]));
     let health = HealthService::new(&h.telemetry).service::<EchoServer<EchoService>>();
-    let addr = spawn_tonic(GrpcLayer::new(&h.telemetry), EchoService::new(), Some(health)).await;
+    let addr = spawn_tonic(
+        GrpcLayer::new(&h.telemetry),
+        EchoService::new(),
+        Some(health),
+    )
+    .await;
     let mut c = HealthClient::new(channel(addr).await);
 
-    assert_eq!(check(&mut c, "").await, Ok(ServingStatus::NotServing), "starting");
+    assert_eq!(
+        check(&mut c, "").await,
+        Ok(ServingStatus::NotServing),
+        "starting"
+    );
     let mut watch = c
-        .watch(HealthCheckRequest { service: String::new() })
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
         .await
         .expect("watch")
         .into_inner();
@@ -59,11 +72,18 @@ async fn check_and_watch_follow_start_up_and_the_drain() {
     h.telemetry.health().mark_started();
     assert_eq!(next().await, ServingStatus::Serving);
     assert_eq!(check(&mut c, "").await, Ok(ServingStatus::Serving));
-    assert_eq!(check(&mut c, "obskit.test.v1.Echo").await, Ok(ServingStatus::Serving));
+    assert_eq!(
+        check(&mut c, "obskit.test.v1.Echo").await,
+        Ok(ServingStatus::Serving)
+    );
     assert_eq!(check(&mut c, "no.Such").await, Err(tonic::Code::NotFound));
 
     h.telemetry.health().start_draining();
-    assert_eq!(next().await, ServingStatus::NotServing, "from the first moment of the drain");
+    assert_eq!(
+        next().await,
+        ServingStatus::NotServing,
+        "from the first moment of the drain"
+    );
     let end = tokio::time::timeout(Duration::from_secs(10), watch.next()).await;
     assert!(
         matches!(end, Ok(None)),
@@ -72,11 +92,17 @@ async fn check_and_watch_follow_start_up_and_the_drain() {
     assert_eq!(check(&mut c, "").await, Ok(ServingStatus::NotServing));
 
     let mut unknown = c
-        .watch(HealthCheckRequest { service: "no.Such".into() })
+        .watch(HealthCheckRequest {
+            service: "no.Such".into(),
+        })
         .await
         .expect("watch")
         .into_inner();
-    let first = unknown.next().await.expect("one message").expect("a status");
+    let first = unknown
+        .next()
+        .await
+        .expect("one message")
+        .expect("a status");
     assert_eq!(first.status(), ServingStatus::ServiceUnknown);
 
     // An Echo call is instrumented; the health calls are not.
@@ -104,7 +130,9 @@ async fn a_grpc_server_drains_like_obskit_serve() {
         ("OTEL_SERVICE_NAME", "grpc-drain"),
         ("OTEL_TRACES_EXPORTER", "none"),
     ]));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("address");
     let routes = tonic::service::Routes::new(HealthService::new(&h.telemetry).into_server())
         .add_service(EchoService::new().server());
@@ -134,7 +162,12 @@ async fn a_grpc_server_drains_like_obskit_serve() {
 
     // A stream in flight when the signal comes finishes, and is counted.
     let in_flight = echo
-        .server_stream(EchoRequest { message: "s".into(), code: 0, delay_ms: 200, count: 4 })
+        .server_stream(EchoRequest {
+            message: "s".into(),
+            code: 0,
+            delay_ms: 200,
+            count: 4,
+        })
         .await
         .expect("stream")
         .into_inner();
@@ -200,7 +233,9 @@ fn python_with_grpc() -> Option<&'static str> {
     );
     #[allow(clippy::print_stderr)]
     {
-        eprintln!("SKIPPED: python3 with grpcio is not installed (pip install grpcio grpcio-health-checking)");
+        eprintln!(
+            "SKIPPED: python3 with grpcio is not installed (pip install grpcio grpcio-health-checking)"
+        );
     }
     None
 }
@@ -230,7 +265,12 @@ async fn python_grpcio_sees_serving_then_not_serving() {
     .expect("telemetry builds");
     let health = telemetry.health();
     let service = HealthService::new(&telemetry).services(["obskit.test.v1.Echo"]);
-    let addr = spawn_tonic(GrpcLayer::new(&telemetry), EchoService::new(), Some(service)).await;
+    let addr = spawn_tonic(
+        GrpcLayer::new(&telemetry),
+        EchoService::new(),
+        Some(service),
+    )
+    .await;
     health.mark_started();
     let ask = |service: &'static str| {
         let target = addr.to_string();
@@ -239,8 +279,15 @@ async fn python_grpcio_sees_serving_then_not_serving() {
                 .args(["-c", PY_CHECK, &target, service])
                 .output()
                 .expect("python3 runs");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout)
+                .expect("utf-8")
+                .trim()
+                .to_owned()
         })
     };
     assert_eq!(ask("").await.unwrap(), "SERVING");

@@ -38,7 +38,9 @@ async fn http_and_grpc_on_one_port_are_counted_once_each_and_drain_together() {
         .layer(ObskitLayer::new(t).with_slos(slos()).unwrap());
     let app = http.merge(grpc);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("address");
     let metrics = t.metrics_handle();
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -65,7 +67,14 @@ async fn http_and_grpc_on_one_port_are_counted_once_each_and_drain_together() {
     assert!(ready);
 
     for _ in 0..3 {
-        assert_eq!(web.get(format!("{base}/hello")).send().await.unwrap().status(), 200);
+        assert_eq!(
+            web.get(format!("{base}/hello"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
     let mut echo = client(addr).await;
     for _ in 0..2 {
@@ -92,7 +101,11 @@ async fn http_and_grpc_on_one_port_are_counted_once_each_and_drain_together() {
         prom::exact(
             &text,
             "obskit_slo_requests_total",
-            &[("service_name", "mixed"), ("slo", "availability"), ("result", result)],
+            &[
+                ("service_name", "mixed"),
+                ("slo", "availability"),
+                ("result", result),
+            ],
         )
     };
     assert_eq!(slo("good"), Some(5.0), "3 HTTP + 2 gRPC: {text}");
@@ -102,14 +115,20 @@ async fn http_and_grpc_on_one_port_are_counted_once_each_and_drain_together() {
     stop.send(()).expect("the server waits");
     tokio::time::sleep(Duration::from_millis(20)).await;
     let status = health
-        .check(HealthCheckRequest { service: String::new() })
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
         .await
         .expect("still served during the drain")
         .into_inner()
         .status();
     assert_eq!(status, ServingStatus::NotServing);
     assert_eq!(
-        web.get(format!("{base}/health/ready")).send().await.unwrap().status(),
+        web.get(format!("{base}/health/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         503
     );
     let report = tokio::time::timeout(Duration::from_secs(20), server)

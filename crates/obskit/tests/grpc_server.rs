@@ -92,14 +92,36 @@ async fn red_figures_are_exact_per_status_code() {
     let e = c.unary(req("gone", 14, 0)).await.unwrap_err();
     assert_eq!(e.code(), Code::Unavailable);
 
-    let text = settle(&h, |t| calls(t, "grpc-red", UNARY, "UNAVAILABLE") == Some(1.0)).await;
+    let text = settle(&h, |t| {
+        calls(t, "grpc-red", UNARY, "UNAVAILABLE") == Some(1.0)
+    })
+    .await;
     assert_eq!(calls(&text, "grpc-red", UNARY, "OK"), Some(3.0), "{text}");
-    assert_eq!(calls(&text, "grpc-red", UNARY, "NOT_FOUND"), Some(2.0), "{text}");
-    assert_eq!(calls(&text, "grpc-red", UNARY, "INTERNAL"), Some(1.0), "{text}");
-    assert_eq!(calls(&text, "grpc-red", UNARY, "UNAVAILABLE"), Some(1.0), "{text}");
+    assert_eq!(
+        calls(&text, "grpc-red", UNARY, "NOT_FOUND"),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        calls(&text, "grpc-red", UNARY, "INTERNAL"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        calls(&text, "grpc-red", UNARY, "UNAVAILABLE"),
+        Some(1.0),
+        "{text}"
+    );
     // NOT_FOUND is the caller's problem: no error_type on the server side.
     assert_eq!(
-        prom::value(&text, COUNT, &[("rpc_status_code", "NOT_FOUND"), ("error_type", "NOT_FOUND")]),
+        prom::value(
+            &text,
+            COUNT,
+            &[
+                ("rpc_status_code", "NOT_FOUND"),
+                ("error_type", "NOT_FOUND")
+            ]
+        ),
         None,
         "{text}"
     );
@@ -108,12 +130,19 @@ async fn red_figures_are_exact_per_status_code() {
         prom::exact(
             &text,
             ACTIVE,
-            &[("service_name", "grpc-red"), ("rpc_system_name", "grpc"), ("rpc_method", UNARY)]
+            &[
+                ("service_name", "grpc-red"),
+                ("rpc_system_name", "grpc"),
+                ("rpc_method", UNARY)
+            ]
         ),
         Some(0.0),
         "{text}"
     );
-    assert!(text.contains("# TYPE rpc_server_call_duration_seconds histogram"), "{text}");
+    assert!(
+        text.contains("# TYPE rpc_server_call_duration_seconds histogram"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -125,14 +154,24 @@ async fn statuses_come_from_trailers_only_answers_and_from_trailers_after_a_stre
 
     // An error before any message: tonic answers trailers-only.
     let e = c
-        .server_stream(EchoRequest { message: "x".into(), code: 7, delay_ms: 0, count: 0 })
+        .server_stream(EchoRequest {
+            message: "x".into(),
+            code: 7,
+            delay_ms: 0,
+            count: 0,
+        })
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
 
     // Two messages, then DATA_LOSS in the trailers.
     let mut stream = c
-        .server_stream(EchoRequest { message: "y".into(), code: 15, delay_ms: 0, count: 2 })
+        .server_stream(EchoRequest {
+            message: "y".into(),
+            code: 15,
+            delay_ms: 0,
+            count: 2,
+        })
         .await
         .expect("the stream starts OK")
         .into_inner();
@@ -140,12 +179,26 @@ async fn statuses_come_from_trailers_only_answers_and_from_trailers_after_a_stre
     while let Some(item) = stream.next().await {
         got.push(item.map(|r| r.message).map_err(|s| s.code()));
     }
-    assert_eq!(got, [Ok("y 0".into()), Ok("y 1".into()), Err(Code::DataLoss)]);
+    assert_eq!(
+        got,
+        [Ok("y 0".into()), Ok("y 1".into()), Err(Code::DataLoss)]
+    );
 
     let method = "obskit.test.v1.Echo/ServerStream";
-    let text = settle(&h, |t| calls(t, "grpc-trailers", method, "DATA_LOSS") == Some(1.0)).await;
-    assert_eq!(calls(&text, "grpc-trailers", method, "PERMISSION_DENIED"), Some(1.0), "{text}");
-    assert_eq!(calls(&text, "grpc-trailers", method, "DATA_LOSS"), Some(1.0), "{text}");
+    let text = settle(&h, |t| {
+        calls(t, "grpc-trailers", method, "DATA_LOSS") == Some(1.0)
+    })
+    .await;
+    assert_eq!(
+        calls(&text, "grpc-trailers", method, "PERMISSION_DENIED"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        calls(&text, "grpc-trailers", method, "DATA_LOSS"),
+        Some(1.0),
+        "{text}"
+    );
 
     let spans = rx.wait_for_spans(2, SPAN_WAIT).await;
     let by_code = |code: &str| {
@@ -161,10 +214,22 @@ async fn statuses_come_from_trailers_only_answers_and_from_trailers_after_a_stre
     assert_eq!(denied.attr("error.type"), None);
     let lost = by_code("DATA_LOSS");
     assert_eq!(lost.status_code, SpanStatus::Error);
-    assert_eq!(lost.attr("error.type").and_then(|v| v.as_str()), Some("DATA_LOSS"));
-    assert_eq!(lost.attr("rpc.system.name").and_then(|v| v.as_str()), Some("grpc"));
-    assert_eq!(lost.attr("rpc.method").and_then(|v| v.as_str()), Some(method));
-    assert_eq!(lost.attr("server.address").and_then(|v| v.as_str()), Some("127.0.0.1"));
+    assert_eq!(
+        lost.attr("error.type").and_then(|v| v.as_str()),
+        Some("DATA_LOSS")
+    );
+    assert_eq!(
+        lost.attr("rpc.system.name").and_then(|v| v.as_str()),
+        Some("grpc")
+    );
+    assert_eq!(
+        lost.attr("rpc.method").and_then(|v| v.as_str()),
+        Some(method)
+    );
+    assert_eq!(
+        lost.attr("server.address").and_then(|v| v.as_str()),
+        Some("127.0.0.1")
+    );
     assert_eq!(
         lost.attr("server.port").and_then(|v| v.as_i64()),
         Some(i64::from(addr.port()))
@@ -173,7 +238,11 @@ async fn statuses_come_from_trailers_only_answers_and_from_trailers_after_a_stre
         lost.attr("network.peer.address").and_then(|v| v.as_str()),
         Some("127.0.0.1")
     );
-    assert!(lost.attr("network.peer.port").and_then(|v| v.as_i64()).is_some());
+    assert!(
+        lost.attr("network.peer.port")
+            .and_then(|v| v.as_i64())
+            .is_some()
+    );
     let report = h.telemetry.shutdown().await;
     assert_eq!(report.spans_dropped, 0);
 }
@@ -187,7 +256,12 @@ async fn a_streaming_call_is_measured_to_the_end_of_its_stream() {
 
     // Server streaming: three replies 150 ms apart, so at least 450 ms.
     let stream = c
-        .server_stream(EchoRequest { message: "s".into(), code: 0, delay_ms: 150, count: 3 })
+        .server_stream(EchoRequest {
+            message: "s".into(),
+            code: 0,
+            delay_ms: 150,
+            count: 3,
+        })
         .await
         .expect("stream")
         .into_inner();
@@ -197,15 +271,29 @@ async fn a_streaming_call_is_measured_to_the_end_of_its_stream() {
     // Client streaming: the answer comes after the client's last message.
     let outbound = futures_util::stream::iter(["a", "b", "c"]).then(|m| async move {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        EchoRequest { message: m.into(), code: 0, delay_ms: 0, count: 0 }
+        EchoRequest {
+            message: m.into(),
+            code: 0,
+            delay_ms: 0,
+            count: 0,
+        }
     });
-    let joined = c.client_stream(outbound).await.expect("client stream").into_inner();
+    let joined = c
+        .client_stream(outbound)
+        .await
+        .expect("client stream")
+        .into_inner();
     assert_eq!(joined.message, "a b c");
 
     // Bidi: each message answered as it comes, 100 ms apart, then UNAVAILABLE.
     let outbound = futures_util::stream::iter([0, 0, 14]).then(|code| async move {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        EchoRequest { message: "b".into(), code, delay_ms: 0, count: 0 }
+        EchoRequest {
+            message: "b".into(),
+            code,
+            delay_ms: 0,
+            count: 0,
+        }
     });
     let replies: Vec<_> = c
         .bidi(outbound)
@@ -222,13 +310,30 @@ async fn a_streaming_call_is_measured_to_the_end_of_its_stream() {
     })
     .await;
     let sum = |method: &str| {
-        prom::value(&text, SUM, &[("rpc_method", method)]).unwrap_or_else(|| panic!("{method}: {text}"))
+        prom::value(&text, SUM, &[("rpc_method", method)])
+            .unwrap_or_else(|| panic!("{method}: {text}"))
     };
     assert!(sum("obskit.test.v1.Echo/ServerStream") >= 0.45, "{text}");
     assert!(sum("obskit.test.v1.Echo/ClientStream") >= 0.3, "{text}");
     assert!(sum("obskit.test.v1.Echo/Bidi") >= 0.3, "{text}");
-    assert_eq!(calls(&text, "grpc-stream", "obskit.test.v1.Echo/ServerStream", "OK"), Some(1.0));
-    assert_eq!(calls(&text, "grpc-stream", "obskit.test.v1.Echo/ClientStream", "OK"), Some(1.0));
+    assert_eq!(
+        calls(
+            &text,
+            "grpc-stream",
+            "obskit.test.v1.Echo/ServerStream",
+            "OK"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        calls(
+            &text,
+            "grpc-stream",
+            "obskit.test.v1.Echo/ClientStream",
+            "OK"
+        ),
+        Some(1.0)
+    );
 
     let spans = rx.wait_for_spans(3, SPAN_WAIT).await;
     let stream_span = spans
@@ -263,7 +368,8 @@ async fn a_call_past_its_deadline_is_deadline_exceeded_and_a_dropped_one_cancell
     );
 
     // The caller gives up without a deadline: the server sees the stream reset.
-    let abandoned = tokio::time::timeout(Duration::from_millis(100), c.unary(req("slow", 0, 2000))).await;
+    let abandoned =
+        tokio::time::timeout(Duration::from_millis(100), c.unary(req("slow", 0, 2000))).await;
     assert!(abandoned.is_err(), "the call was still running");
 
     let text = settle(&h, |t| {
@@ -271,9 +377,21 @@ async fn a_call_past_its_deadline_is_deadline_exceeded_and_a_dropped_one_cancell
             && calls(t, "grpc-deadline", UNARY, "DEADLINE_EXCEEDED").is_some()
     })
     .await;
-    assert_eq!(calls(&text, "grpc-deadline", UNARY, "DEADLINE_EXCEEDED"), Some(1.0), "{text}");
-    assert_eq!(calls(&text, "grpc-deadline", UNARY, "CANCELLED"), Some(1.0), "{text}");
-    assert_eq!(prom::value(&text, ACTIVE, &[("rpc_method", UNARY)]), Some(0.0), "{text}");
+    assert_eq!(
+        calls(&text, "grpc-deadline", UNARY, "DEADLINE_EXCEEDED"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        calls(&text, "grpc-deadline", UNARY, "CANCELLED"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        prom::value(&text, ACTIVE, &[("rpc_method", UNARY)]),
+        Some(0.0),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -281,7 +399,9 @@ async fn ten_thousand_calls_to_unknown_methods_add_at_most_one_series() {
     let h = metrics_only("grpc-unknown");
     let addr = spawn_tonic(GrpcLayer::new(&h.telemetry), EchoService::new(), None).await;
     let ch = channel(addr).await;
-    raw_unary(ch.clone(), format!("/{UNARY}")).await.expect("a known method");
+    raw_unary(ch.clone(), format!("/{UNARY}"))
+        .await
+        .expect("a known method");
     let before = prom::series(&h.telemetry.metrics_handle().render(), COUNT).len();
 
     let mut calls_made = 0;
@@ -304,7 +424,10 @@ async fn ten_thousand_calls_to_unknown_methods_add_at_most_one_series() {
         "{text}"
     );
     assert!(!text.contains("Nope"), "no unknown method name is exported");
-    assert!(!text.contains("evil"), "no unknown service name is exported");
+    assert!(
+        !text.contains("evil"),
+        "no unknown service name is exported"
+    );
 }
 
 #[tokio::test]
@@ -312,16 +435,26 @@ async fn unknown_methods_are_named_other_on_spans_with_the_original_kept() {
     let rx = Receiver::start().await.expect("receiver");
     let h = traced("grpc-other", &rx);
     let addr = spawn_tonic(GrpcLayer::new(&h.telemetry), EchoService::new(), None).await;
-    let e = raw_unary(channel(addr).await, "/pkg.Nothing/Here".into()).await.unwrap_err();
+    let e = raw_unary(channel(addr).await, "/pkg.Nothing/Here".into())
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::Unimplemented);
     let spans = rx.wait_for_spans(1, SPAN_WAIT).await;
     assert_eq!(spans[0].name, "grpc");
-    assert_eq!(spans[0].attr("rpc.method").and_then(|v| v.as_str()), Some("_OTHER"));
     assert_eq!(
-        spans[0].attr("rpc.method_original").and_then(|v| v.as_str()),
+        spans[0].attr("rpc.method").and_then(|v| v.as_str()),
+        Some("_OTHER")
+    );
+    assert_eq!(
+        spans[0]
+            .attr("rpc.method_original")
+            .and_then(|v| v.as_str()),
         Some("pkg.Nothing/Here")
     );
-    assert_eq!(spans[0].attr("rpc.status_code").and_then(|v| v.as_str()), Some("UNIMPLEMENTED"));
+    assert_eq!(
+        spans[0].attr("rpc.status_code").and_then(|v| v.as_str()),
+        Some("UNIMPLEMENTED")
+    );
     let report = h.telemetry.shutdown().await;
     assert_eq!(report.spans_dropped, 0);
 }
@@ -346,18 +479,28 @@ async fn malformed_traceparent_metadata_starts_a_fresh_trace_and_a_valid_one_is_
         r.metadata_mut().insert("traceparent", bad.parse().unwrap());
         let reply = c.unary(r).await.expect("OK").into_inner();
         assert_ne!(reply.trace_id, hostile_trace, "{bad}");
-        assert_eq!(reply.trace_id.len(), 32, "the handler runs inside a fresh trace");
+        assert_eq!(
+            reply.trace_id.len(),
+            32,
+            "the handler runs inside a fresh trace"
+        );
     }
     let valid_trace = "0af7651916cd43dd8448eb211c80319c";
     let mut r = tonic::Request::new(req("good", 0, 0));
     r.metadata_mut().insert(
         "traceparent",
-        format!("00-{valid_trace}-b7ad6b7169203331-01").parse().unwrap(),
+        format!("00-{valid_trace}-b7ad6b7169203331-01")
+            .parse()
+            .unwrap(),
     );
-    r.metadata_mut().insert("x-request-id", "order-42".parse().unwrap());
+    r.metadata_mut()
+        .insert("x-request-id", "order-42".parse().unwrap());
     let response = c.unary(r).await.expect("OK");
     assert_eq!(
-        response.metadata().get("x-request-id").and_then(|v| v.to_str().ok()),
+        response
+            .metadata()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
         Some("order-42"),
         "the request id comes back in the response metadata"
     );
@@ -366,11 +509,23 @@ async fn malformed_traceparent_metadata_starts_a_fresh_trace_and_a_valid_one_is_
     let spans = rx.wait_for_spans(5, SPAN_WAIT).await;
     let fresh: Vec<_> = spans.iter().filter(|s| s.trace_id != valid_trace).collect();
     assert_eq!(fresh.len(), 4, "{spans:#?}");
-    assert!(fresh.iter().all(|s| s.parent_span_id.is_none() && s.trace_id != hostile_trace));
-    let continued = spans.iter().find(|s| s.trace_id == valid_trace).expect("continued");
-    assert_eq!(continued.parent_span_id.as_deref(), Some("b7ad6b7169203331"));
+    assert!(
+        fresh
+            .iter()
+            .all(|s| s.parent_span_id.is_none() && s.trace_id != hostile_trace)
+    );
+    let continued = spans
+        .iter()
+        .find(|s| s.trace_id == valid_trace)
+        .expect("continued");
     assert_eq!(
-        continued.attr("rpc.request.metadata.x-request-id").and_then(|v| v.as_str()),
+        continued.parent_span_id.as_deref(),
+        Some("b7ad6b7169203331")
+    );
+    assert_eq!(
+        continued
+            .attr("rpc.request.metadata.x-request-id")
+            .and_then(|v| v.as_str()),
         Some("order-42")
     );
     let report = h.telemetry.shutdown().await;
@@ -402,11 +557,16 @@ async fn slo_counters_classify_exactly_the_server_error_codes_and_exact_latency(
         prom::exact(
             text,
             "obskit_slo_requests_total",
-            &[("service_name", "grpc-slo"), ("slo", name), ("result", result)],
+            &[
+                ("service_name", "grpc-slo"),
+                ("slo", name),
+                ("result", result),
+            ],
         )
     };
     let text = settle(&h, |t| {
-        slo(t, "availability", "good").unwrap_or(0.0) + slo(t, "availability", "bad").unwrap_or(0.0) >= 18.0
+        slo(t, "availability", "good").unwrap_or(0.0) + slo(t, "availability", "bad").unwrap_or(0.0)
+            >= 18.0
     })
     .await;
     assert_eq!(slo(&text, "availability", "good"), Some(12.0), "{text}");

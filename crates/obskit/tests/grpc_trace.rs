@@ -39,7 +39,10 @@ fn second_service(name: &str, rx: &Receiver) -> Telemetry {
 }
 
 /// An instrumented client of the Echo service at `addr`.
-async fn traced_client(t: &Telemetry, addr: std::net::SocketAddr) -> EchoClient<GrpcClient<Channel>> {
+async fn traced_client(
+    t: &Telemetry,
+    addr: std::net::SocketAddr,
+) -> EchoClient<GrpcClient<Channel>> {
     let channel = grpc_support::channel(addr).await;
     let layer = GrpcClientLayer::new(t).target(&format!("http://{addr}"));
     EchoClient::new(layer.layer(channel))
@@ -70,7 +73,12 @@ async fn one_trace_spans_a_grpc_call_and_the_grpc_call_it_makes() {
         let mut c = downstream.clone();
         Box::pin(async move { c.unary(r).await.map(tonic::Response::into_inner) })
     });
-    let a_addr = spawn_tonic(GrpcLayer::new(&a.telemetry), EchoService::forwarding(forward), None).await;
+    let a_addr = spawn_tonic(
+        GrpcLayer::new(&a.telemetry),
+        EchoService::forwarding(forward),
+        None,
+    )
+    .await;
 
     let reply = client(a_addr)
         .await
@@ -89,18 +97,34 @@ async fn one_trace_spans_a_grpc_call_and_the_grpc_call_it_makes() {
     assert_eq!(e.code(), tonic::Code::NotFound);
 
     let spans = rx.wait_for_spans(6, SPAN_WAIT).await;
-    let trace: Vec<_> = spans.iter().filter(|s| s.trace_id == reply.trace_id).cloned().collect();
+    let trace: Vec<_> = spans
+        .iter()
+        .filter(|s| s.trace_id == reply.trace_id)
+        .cloned()
+        .collect();
     let a_server = one(&trace, "grpc-a", SpanKind::Server);
     let a_client = one(&trace, "grpc-a", SpanKind::Client);
     let b_server = one(&trace, "grpc-b", SpanKind::Server);
     assert_eq!(a_server.parent_span_id, None);
-    assert_eq!(a_client.parent_span_id.as_deref(), Some(a_server.span_id.as_str()));
-    assert_eq!(b_server.parent_span_id.as_deref(), Some(a_client.span_id.as_str()));
+    assert_eq!(
+        a_client.parent_span_id.as_deref(),
+        Some(a_server.span_id.as_str())
+    );
+    assert_eq!(
+        b_server.parent_span_id.as_deref(),
+        Some(a_client.span_id.as_str())
+    );
     for s in [a_server, a_client, b_server] {
         assert_eq!(s.name, UNARY, "{s:#?}");
-        assert_eq!(s.attr("rpc.status_code").and_then(|v| v.as_str()), Some("OK"));
+        assert_eq!(
+            s.attr("rpc.status_code").and_then(|v| v.as_str()),
+            Some("OK")
+        );
     }
-    assert_eq!(a_client.attr("server.address").and_then(|v| v.as_str()), Some("127.0.0.1"));
+    assert_eq!(
+        a_client.attr("server.address").and_then(|v| v.as_str()),
+        Some("127.0.0.1")
+    );
     assert_eq!(
         a_client.attr("server.port").and_then(|v| v.as_i64()),
         Some(i64::from(b_addr.port()))
@@ -121,13 +145,21 @@ async fn one_trace_spans_a_grpc_call_and_the_grpc_call_it_makes() {
     };
     assert_eq!(client_calls("OK", None), Some(1.0), "{text}");
     // On the client side every status but OK is an error.
-    assert_eq!(client_calls("NOT_FOUND", Some("NOT_FOUND")), Some(1.0), "{text}");
+    assert_eq!(
+        client_calls("NOT_FOUND", Some("NOT_FOUND")),
+        Some(1.0),
+        "{text}"
+    );
     assert!(
         prom::label_values(&text, CLIENT_COUNT, "server_address").is_empty(),
         "never by peer: {text}"
     );
     assert_eq!(
-        prom::value(&text, "obskit_rpc_client_active_calls", &[("rpc_method", UNARY)]),
+        prom::value(
+            &text,
+            "obskit_rpc_client_active_calls",
+            &[("rpc_method", UNARY)]
+        ),
         Some(0.0),
         "{text}"
     );
@@ -150,12 +182,14 @@ async fn one_trace_spans_an_http_request_and_the_grpc_call_it_makes() {
     let app = Router::new()
         .route(
             "/echo",
-            get(|State(mut c): State<EchoClient<GrpcClient<Channel>>>| async move {
-                match c.unary(req("from http", 0, 0)).await {
-                    Ok(r) => r.into_inner().trace_id,
-                    Err(e) => e.to_string(),
-                }
-            }),
+            get(
+                |State(mut c): State<EchoClient<GrpcClient<Channel>>>| async move {
+                    match c.unary(req("from http", 0, 0)).await {
+                        Ok(r) => r.into_inner().trace_id,
+                        Err(e) => e.to_string(),
+                    }
+                },
+            ),
         )
         .with_state(backend)
         .layer(ObskitLayer::new(&h.telemetry));
@@ -170,16 +204,28 @@ async fn one_trace_spans_an_http_request_and_the_grpc_call_it_makes() {
         .text()
         .await
         .expect("body");
-    assert_eq!(seen_by_backend, incoming, "the backend's handler ran in the caller's trace");
+    assert_eq!(
+        seen_by_backend, incoming,
+        "the backend's handler ran in the caller's trace"
+    );
 
     let spans = rx.wait_for_spans(3, SPAN_WAIT).await;
     let http_server = one(&spans, "http-front", SpanKind::Server);
     let grpc_client = one(&spans, "http-front", SpanKind::Client);
     let grpc_server = one(&spans, "grpc-backend", SpanKind::Server);
     assert!(spans.iter().all(|s| s.trace_id == incoming), "{spans:#?}");
-    assert_eq!(http_server.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
-    assert_eq!(grpc_client.parent_span_id.as_deref(), Some(http_server.span_id.as_str()));
-    assert_eq!(grpc_server.parent_span_id.as_deref(), Some(grpc_client.span_id.as_str()));
+    assert_eq!(
+        http_server.parent_span_id.as_deref(),
+        Some("00f067aa0ba902b7")
+    );
+    assert_eq!(
+        grpc_client.parent_span_id.as_deref(),
+        Some(http_server.span_id.as_str())
+    );
+    assert_eq!(
+        grpc_server.parent_span_id.as_deref(),
+        Some(grpc_client.span_id.as_str())
+    );
     assert_eq!(grpc_client.name, UNARY);
     assert_eq!(http_server.name, "GET /echo");
     assert_eq!(b.shutdown().await.spans_dropped, 0);

@@ -253,7 +253,8 @@ pin_project_lite::pin_project! {
 
 impl<F> std::fmt::Debug for ClientResponseFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientResponseFuture").finish_non_exhaustive()
+        f.debug_struct("ClientResponseFuture")
+            .finish_non_exhaustive()
     }
 }
 

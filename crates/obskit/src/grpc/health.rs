@@ -125,27 +125,29 @@ impl HealthApi for HealthService {
     ) -> Result<Response<Self::WatchStream>, Status> {
         let service = request.into_inner().service;
         if !self.knows(&service) {
-            let once = futures_util::stream::once(async { Ok(reply(ServingStatus::ServiceUnknown)) })
-                .chain(futures_util::stream::pending());
+            let once =
+                futures_util::stream::once(async { Ok(reply(ServingStatus::ServiceUnknown)) })
+                    .chain(futures_util::stream::pending());
             return Ok(Response::new(Box::pin(once)));
         }
         let mut changes = self.health.subscribe();
         changes.mark_changed();
         let state = (self.health.clone(), changes, None::<ServingStatus>);
-        let updates = futures_util::stream::unfold(state, |(health, mut changes, last)| async move {
-            // Once a drain has been reported the stream ends, so it does
-            // not hold the server's graceful shutdown open.
-            if last == Some(ServingStatus::NotServing) && health.is_draining() {
-                return None;
-            }
-            loop {
-                changes.changed().await.ok()?;
-                let now = Self::status(&health).await;
-                if last != Some(now) {
-                    return Some((Ok(reply(now)), (health, changes, Some(now))));
+        let updates =
+            futures_util::stream::unfold(state, |(health, mut changes, last)| async move {
+                // Once a drain has been reported the stream ends, so it does
+                // not hold the server's graceful shutdown open.
+                if last == Some(ServingStatus::NotServing) && health.is_draining() {
+                    return None;
                 }
-            }
-        });
+                loop {
+                    changes.changed().await.ok()?;
+                    let now = Self::status(&health).await;
+                    if last != Some(now) {
+                        return Some((Ok(reply(now)), (health, changes, Some(now))));
+                    }
+                }
+            });
         Ok(Response::new(Box::pin(updates)))
     }
 }

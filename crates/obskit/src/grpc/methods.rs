@@ -29,8 +29,7 @@ pub(crate) fn from_path(path: &str) -> Option<&str> {
     let ident = |s: &str| {
         !s.is_empty()
             && s.len() <= 256
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
     };
     (ident(service) && ident(method) && !method.contains('.')).then_some(full)
@@ -132,7 +131,16 @@ mod tests {
     fn paths_have_the_grpc_shape() {
         assert_eq!(from_path("/pkg.Svc/Do"), Some("pkg.Svc/Do"));
         assert_eq!(from_path("/Svc/Do"), Some("Svc/Do"));
-        for bad in ["", "/", "pkg.Svc/Do", "/pkg.Svc", "/pkg.Svc/", "/a/b/c", "/a b/c", "/a/b.c"] {
+        for bad in [
+            "",
+            "/",
+            "pkg.Svc/Do",
+            "/pkg.Svc",
+            "/pkg.Svc/",
+            "/a/b/c",
+            "/a b/c",
+            "/a/b.c",
+        ] {
             assert_eq!(from_path(bad), None, "{bad}");
         }
         assert_eq!(service_of("pkg.Svc/Do"), "pkg.Svc");
