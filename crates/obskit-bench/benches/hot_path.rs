@@ -50,7 +50,7 @@ fn instrumented(config: obskit::Config) -> (Telemetry, tracing::Dispatch, Router
     let (telemetry, layer) = config
         .service_name("bench")
         .expect("a valid service name")
-        .build_with_writer::<tracing_subscriber::Registry>(io::sink())
+        .build_layer_with_writer::<tracing_subscriber::Registry>(io::sink())
         .expect("obskit builds");
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     telemetry.set_diagnostics_dispatch(dispatch.clone());
@@ -58,11 +58,7 @@ fn instrumented(config: obskit::Config) -> (Telemetry, tracing::Dispatch, Router
         Slo::availability("availability", 0.999).expect("a valid SLO"),
         Slo::latency("latency", std::time::Duration::from_millis(300), 0.99).expect("a valid SLO"),
     ];
-    let router = app::routes().layer(
-        ObskitLayer::new(&telemetry)
-            .with_slos(slos)
-            .expect("valid SLOs"),
-    );
+    let router = app::routes().layer(ObskitLayer::new(&telemetry).slos(slos).expect("valid SLOs"));
     (telemetry, dispatch, router)
 }
 

@@ -48,7 +48,7 @@ fn json_log(c: &mut Criterion) {
         .service_name("bench")
         .expect("a valid service name")
         .traces_exporter(TracesExporter::None)
-        .build_with_writer::<tracing_subscriber::Registry>(io::sink())
+        .build_layer_with_writer::<tracing_subscriber::Registry>(io::sink())
         .expect("obskit builds");
     let obskit_dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let request_span = telemetry.tracer().start("GET /orders/{id}");

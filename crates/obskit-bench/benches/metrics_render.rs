@@ -13,8 +13,8 @@ use std::io;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use obskit::config::TracesExporter;
+use obskit::metrics::Label;
 use obskit::metrics::{MetricsHandle, names};
-use obskit::metrics_rs::Label;
 
 /// Sample lines (not `#` comments) in an exposition.
 fn sample_lines(text: &str) -> usize {
@@ -28,9 +28,9 @@ fn registry() -> (obskit::Telemetry, MetricsHandle) {
         .service_name("bench")
         .expect("a valid service name")
         .traces_exporter(TracesExporter::None)
-        .build_with_writer::<tracing_subscriber::Registry>(io::sink())
+        .build_layer_with_writer::<tracing_subscriber::Registry>(io::sink())
         .expect("obskit builds");
-    let handle = telemetry.metrics_handle();
+    let handle = telemetry.metrics();
     (telemetry, handle)
 }
 

@@ -113,7 +113,7 @@ pub enum InitError {
     ExportThread(#[source] std::io::Error),
     /// A global `tracing` subscriber is already installed.
     #[error(
-        "a global tracing subscriber is already installed; call obskit::init() once, before any other subscriber, or compose obskit's layer into yours with Config::build()"
+        "a global tracing subscriber is already installed; call obskit::init!() once, before any other subscriber, or compose obskit's layer into yours with Config::build_layer()"
     )]
     SubscriberAlreadySet,
 }

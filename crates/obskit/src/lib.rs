@@ -2,9 +2,9 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), obskit::InitError> {
-//! let telemetry = obskit::init()?; // JSON logs with trace ids, OTLP traces, Prometheus metrics
+//! let telemetry = obskit::init!()?; // JSON logs with trace ids, OTLP traces, Prometheus metrics
 //! // ... build the router, serve ...
-//! telemetry.shutdown().await;      // flushes within a bound (or just drop it)
+//! telemetry.shutdown().await;       // flushes within a bound (or just drop it)
 //! # Ok(()) }
 //! ```
 //!
@@ -16,17 +16,41 @@
 //!   sampled and propagated as the `OTEL_*` variables say.
 //! - **Metrics**: a Prometheus registry with the semantic-convention
 //!   histogram buckets, `process_*` series and a build-info series.
+//! - **HTTP**: [`http::ObskitLayer`] gives every request a server span, RED
+//!   metrics, SLO counters, a request id and an access line, recorded when
+//!   the response body ends; [`serve()`] adds probes and a graceful drain.
 //!
-//! The ladder: [`init`] reads the environment and installs everything;
-//! [`Config::install`] does the same for a configuration you built;
-//! [`Config::build`] installs nothing and hands you a layer for your own
-//! subscriber.
+//! # The ladder
+//!
+//! From the most done for you to the most in your hands; each rung is the
+//! one above with a step taken out:
+//!
+//! 1. [`init!()`](init!) reads the environment ([`Config::from_env`]),
+//!    labels everything with the calling crate's name and version
+//!    ([`build_info!`]) and installs it process-wide. The one line.
+//! 2. [`Config::install`] installs a configuration you built with the
+//!    setters: `Config::from_env()?.service_name("payments")?.install()?`.
+//!    [`Config::install_with_writer`] writes the log lines elsewhere.
+//! 3. [`Config::build_layer`] installs nothing: it returns the
+//!    [`Telemetry`] and a `tracing` layer (filter, formatter, OpenTelemetry
+//!    bridge) for a subscriber you compose yourself.
+//!
+//! For tests, [`testing::TestTelemetry`] builds the same [`Telemetry`] with
+//! nothing global and nothing on the network, keeping log lines and spans
+//! in memory:
+//!
+//! ```
+//! let telemetry = obskit::testing::TestTelemetry::new();
+//! tracing::info!(answer = 42, "computed");
+//! assert_eq!(telemetry.logs()[0]["answer"], 42);
+//! ```
 
 pub mod config;
 pub mod error;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 pub mod health;
+mod hex;
 pub mod http;
 mod logs;
 pub mod metrics;
@@ -35,14 +59,26 @@ mod resource;
 pub mod serve;
 pub mod slo;
 mod telemetry;
+pub mod testing;
 mod traces;
 
 pub use config::{BuildInfo, Config};
 pub use error::{ConfigError, InitError};
-pub use serve::{Server, serve};
-pub use telemetry::{ShutdownReport, Telemetry, init};
+pub use serve::{ServeError, Server, serve};
+#[allow(deprecated)]
+pub use telemetry::init;
+pub use telemetry::{ShutdownReport, Telemetry};
 
-pub use ::metrics as metrics_rs;
+/// The `metrics` crate, whole. Its recording API (`counter!`, `gauge!`,
+/// `histogram!`, the handle and label types) is in [`obskit::metrics`](metrics).
+#[deprecated(
+    since = "0.1.0",
+    note = "`obskit::metrics` has the recording API (`obskit::metrics::counter!`, `Label`, ...); for the rest, depend on the `metrics` crate"
+)]
+pub mod metrics_rs {
+    pub use ::metrics::*;
+}
+
 pub use opentelemetry;
 pub use opentelemetry_otlp;
 pub use opentelemetry_sdk;

@@ -7,6 +7,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+/// The request id header: read from requests, written on responses.
+pub static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+
 /// Longest incoming id accepted; longer ones are replaced, never truncated.
 pub const MAX_LEN: usize = 128;
 
@@ -33,7 +36,7 @@ impl RequestId {
     /// A fresh random id: 32 lowercase hex digits.
     pub fn generate() -> Self {
         let mut out = String::with_capacity(32);
-        crate::logs::push_hex(&mut out, &fastrand::u128(..).to_be_bytes());
+        crate::hex::push_hex(&mut out, &fastrand::u128(..).to_be_bytes());
         Self(out.into())
     }
 

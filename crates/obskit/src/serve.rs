@@ -18,6 +18,7 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::config::server;
 use crate::{ShutdownReport, Telemetry};
 
 /// Serving failed.
@@ -62,11 +63,17 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// A server with the drain delay and in-flight timeout from the configuration.
+    /// A server with the drain delay and in-flight timeout from
+    /// `OBSKIT_DRAIN_DELAY` and `OBSKIT_INFLIGHT_TIMEOUT` (default 5 s and
+    /// 10 s); [`drain_delay`](Self::drain_delay) and
+    /// [`inflight_timeout`](Self::inflight_timeout) override them.
     pub fn new(listener: TcpListener, router: Router, telemetry: Telemetry) -> Self {
         Self {
-            drain_delay: telemetry.drain_delay,
-            inflight_timeout: telemetry.inflight_timeout,
+            drain_delay: server::from_process_env(server::drain_delay, server::DEFAULT_DRAIN_DELAY),
+            inflight_timeout: server::from_process_env(
+                server::inflight_timeout,
+                server::DEFAULT_INFLIGHT_TIMEOUT,
+            ),
             listener,
             router,
             telemetry,
@@ -90,14 +97,14 @@ impl Server {
         self
     }
 
-    /// Overrides the drain delay.
+    /// Overrides the drain delay (`OBSKIT_DRAIN_DELAY`).
     #[must_use]
     pub fn drain_delay(mut self, delay: Duration) -> Self {
         self.drain_delay = delay;
         self
     }
 
-    /// Overrides the in-flight timeout.
+    /// Overrides the in-flight timeout (`OBSKIT_INFLIGHT_TIMEOUT`).
     #[must_use]
     pub fn inflight_timeout(mut self, timeout: Duration) -> Self {
         self.inflight_timeout = timeout;

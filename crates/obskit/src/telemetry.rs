@@ -52,9 +52,6 @@ pub struct Telemetry {
     log_guard: Option<logs::WriterGuard>,
     log_dropped: logs::DroppedLines,
     shutdown_timeout: Duration,
-    pub(crate) drain_delay: Duration,
-    pub(crate) inflight_timeout: Duration,
-    pub(crate) access_log: Option<tracing::Level>,
     done: bool,
 }
 
@@ -67,19 +64,48 @@ impl std::fmt::Debug for Telemetry {
     }
 }
 
-/// Installs telemetry configured from the environment: the first rung of the
-/// ladder (`init` → [`Config::install`] → [`Config::build`]).
+/// Installs telemetry configured from the environment, labelled with the
+/// calling crate's name and version: the first rung of the
+/// [ladder](crate#the-ladder), and the one line a service needs.
+///
+/// Expands to `Config::from_env()?.build_info(obskit::build_info!()).install()`
+/// and evaluates to a `Result<`[`Telemetry`]`, `[`InitError`]`>`.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), obskit::InitError> {
-/// let telemetry = obskit::init()?;
+/// let telemetry = obskit::init!()?;
 /// // ... serve ...
 /// telemetry.shutdown().await;
 /// # Ok(()) }
 /// ```
+#[macro_export]
+macro_rules! init {
+    () => {
+        $crate::Config::from_env()
+            .map_err($crate::InitError::from)
+            .and_then(|config| config.build_info($crate::build_info!()).install())
+    };
+}
+
+/// Installs telemetry configured from the environment, without the calling
+/// crate's name and version (a function cannot see them): the service is
+/// named after its executable and its version is `unknown` unless
+/// `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` say otherwise.
+#[deprecated(
+    since = "0.1.0",
+    note = "use `obskit::init!()`, which also records the calling crate's name and version"
+)]
 pub fn init() -> Result<Telemetry, InitError> {
     Config::from_env()?.install()
 }
+
+/// What [`Config::assemble`] makes: the guard, the `tracing` layer, and
+/// the lines of an in-memory log writer.
+pub(crate) type Assembled<S> = (
+    Telemetry,
+    Box<dyn Layer<S> + Send + Sync + 'static>,
+    Option<logs::CapturedLines>,
+);
 
 impl Config {
     /// Builds everything and installs it process-wide: the `tracing`
@@ -114,10 +140,24 @@ impl Config {
     }
 
     /// Builds everything without installing anything process-wide: for
-    /// users who compose their own subscriber. Add the returned layer to
-    /// your registry; it includes the log filter, the log formatter and the
-    /// bridge that turns `tracing` spans into OpenTelemetry spans.
-    pub fn build<S>(
+    /// users who compose their own subscriber (the last rung of the
+    /// [ladder](crate#the-ladder)). Add the returned layer to your registry;
+    /// it includes the log filter, the log formatter and the bridge that
+    /// turns `tracing` spans into OpenTelemetry spans.
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::SubscriberExt as _;
+    ///
+    /// let config = obskit::Config::default()
+    ///     .service_name("payments")?
+    ///     .traces_exporter(obskit::config::TracesExporter::None);
+    /// let (telemetry, layer) = config.build_layer::<tracing_subscriber::Registry>()?;
+    /// let subscriber = tracing_subscriber::registry().with(layer);
+    /// tracing::subscriber::with_default(subscriber, || tracing::info!("composed"));
+    /// # drop(telemetry);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn build_layer<S>(
         self,
     ) -> Result<(Telemetry, Box<dyn Layer<S> + Send + Sync + 'static>), InitError>
     where
@@ -126,8 +166,8 @@ impl Config {
         self.build_to(logs::Output::Stdout)
     }
 
-    /// Like [`build`](Self::build), writing log lines to `output`.
-    pub fn build_with_writer<S>(
+    /// Like [`build_layer`](Self::build_layer), writing log lines to `output`.
+    pub fn build_layer_with_writer<S>(
         self,
         output: impl std::io::Write + Send + 'static,
     ) -> Result<(Telemetry, Box<dyn Layer<S> + Send + Sync + 'static>), InitError>
@@ -137,6 +177,29 @@ impl Config {
         self.build_to(logs::Output::Writer(Box::new(output)))
     }
 
+    /// The old name of [`build_layer`](Self::build_layer).
+    #[deprecated(since = "0.1.0", note = "renamed `build_layer`")]
+    pub fn build<S>(
+        self,
+    ) -> Result<(Telemetry, Box<dyn Layer<S> + Send + Sync + 'static>), InitError>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+    {
+        self.build_layer()
+    }
+
+    /// The old name of [`build_layer_with_writer`](Self::build_layer_with_writer).
+    #[deprecated(since = "0.1.0", note = "renamed `build_layer_with_writer`")]
+    pub fn build_with_writer<S>(
+        self,
+        output: impl std::io::Write + Send + 'static,
+    ) -> Result<(Telemetry, Box<dyn Layer<S> + Send + Sync + 'static>), InitError>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+    {
+        self.build_layer_with_writer(output)
+    }
+
     fn build_to<S>(
         self,
         output: logs::Output,
@@ -144,8 +207,23 @@ impl Config {
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
-        let service_name: Arc<str> = self.resolved_service_name().into();
         let traces = traces::build(&self)?;
+        let (telemetry, layer, _) = self.assemble(output, traces)?;
+        Ok((telemetry, layer))
+    }
+
+    /// Puts the parts together around `traces`: metrics, the log writer, the
+    /// `tracing` layer and the guard. Also returns the lines of an
+    /// in-memory writer ([`logs::Output::Memory`]).
+    pub(crate) fn assemble<S>(
+        self,
+        output: logs::Output,
+        traces: Traces,
+    ) -> Result<Assembled<S>, InitError>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+    {
+        let service_name: Arc<str> = self.resolved_service_name().into();
         let provider = traces.provider.clone();
         let tracer = provider.tracer("obskit");
 
@@ -185,12 +263,9 @@ impl Config {
             log_guard: Some(writer.guard),
             log_dropped: writer.dropped,
             shutdown_timeout: self.shutdown_timeout,
-            drain_delay: self.drain_delay,
-            inflight_timeout: self.inflight_timeout,
-            access_log: self.access_log,
             done: false,
         };
-        Ok((telemetry, layer))
+        Ok((telemetry, layer, writer.captured))
     }
 }
 
@@ -201,8 +276,21 @@ impl Telemetry {
     }
 
     /// The metrics registry, for `/metrics` and for registering more series.
-    pub fn metrics_handle(&self) -> MetricsHandle {
+    ///
+    /// ```
+    /// let telemetry = obskit::testing::TestTelemetry::new();
+    /// let jobs = telemetry.metrics().counter("jobs_total", vec![]);
+    /// jobs.increment(3);
+    /// assert!(telemetry.metrics().render().contains("jobs_total{service_name=\"test\"} 3"));
+    /// ```
+    pub fn metrics(&self) -> MetricsHandle {
         self.metrics.clone()
+    }
+
+    /// The old name of [`metrics`](Self::metrics).
+    #[deprecated(since = "0.1.0", note = "renamed `metrics`")]
+    pub fn metrics_handle(&self) -> MetricsHandle {
+        self.metrics()
     }
 
     /// The health registry and probe state.
@@ -222,7 +310,7 @@ impl Telemetry {
 
     /// Sends obskit's own warnings (span export failures) to `dispatch`.
     ///
-    /// [`Config::install`] does this for you. After [`Config::build`] they go
+    /// [`Config::install`] does this for you. After [`Config::build_layer`] they go
     /// to the global subscriber; call this when obskit's layer runs in a
     /// scoped subscriber instead. Only the first call has an effect.
     pub fn set_diagnostics_dispatch(&self, dispatch: tracing::Dispatch) {

@@ -112,7 +112,7 @@ async fn check_and_watch_follow_start_up_and_the_drain() {
     let spans_after = rx.spans();
     assert_eq!(spans_after.len(), 1, "only the Echo call: {spans:#?}");
     assert_eq!(spans_after[0].name, UNARY);
-    let text = h.telemetry.metrics_handle().render();
+    let text = h.telemetry.metrics().render();
     assert!(!text.contains("grpc.health"), "{text}");
     let access: Vec<_> = h
         .logs
@@ -136,7 +136,7 @@ async fn a_grpc_server_drains_like_obskit_serve() {
     let addr = listener.local_addr().expect("address");
     let routes = tonic::service::Routes::new(HealthService::new(&h.telemetry).into_server())
         .add_service(EchoService::new().server());
-    let metrics = h.telemetry.metrics_handle();
+    let metrics = h.telemetry.metrics();
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (telemetry, logs) = (h.telemetry, h.logs);
     let server = tokio::spawn(
@@ -261,7 +261,7 @@ async fn python_grpcio_sees_serving_then_not_serving() {
         ("OTEL_SERVICE_NAME", "grpc-python"),
         ("OTEL_TRACES_EXPORTER", "none"),
     ])
-    .build_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
+    .build_layer_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
     .expect("telemetry builds");
     let health = telemetry.health();
     let service = HealthService::new(&telemetry).services(["obskit.test.v1.Echo"]);

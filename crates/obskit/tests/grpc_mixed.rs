@@ -31,18 +31,18 @@ async fn http_and_grpc_on_one_port_are_counted_once_each_and_drain_together() {
         .add_service(EchoService::new().server())
         .prepare()
         .into_axum_router()
-        .layer(GrpcLayer::new(t).with_slos(slos()).unwrap());
+        .layer(GrpcLayer::new(t).slos(slos()).unwrap());
     let http = Router::new()
         .route("/hello", get(|| async { "hello" }))
         .merge(observability_routes(t))
-        .layer(ObskitLayer::new(t).with_slos(slos()).unwrap());
+        .layer(ObskitLayer::new(t).slos(slos()).unwrap());
     let app = http.merge(grpc);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("address");
-    let metrics = t.metrics_handle();
+    let metrics = t.metrics();
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(
         obskit::Server::new(listener, app, h.telemetry)

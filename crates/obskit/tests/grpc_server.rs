@@ -64,7 +64,7 @@ fn calls(metrics: &str, service: &str, method: &str, code: &str) -> Option<f64> 
 /// Polls the exposition until `pred` holds (a call ends when its stream
 /// does, which the client may see a moment before the server records it).
 async fn settle(h: &Harness, pred: impl Fn(&str) -> bool) -> String {
-    let metrics = h.telemetry.metrics_handle();
+    let metrics = h.telemetry.metrics();
     for _ in 0..500 {
         let text = metrics.render();
         if pred(&text) {
@@ -402,7 +402,7 @@ async fn ten_thousand_calls_to_unknown_methods_add_at_most_one_series() {
     raw_unary(ch.clone(), format!("/{UNARY}"))
         .await
         .expect("a known method");
-    let before = prom::series(&h.telemetry.metrics_handle().render(), COUNT).len();
+    let before = prom::series(&h.telemetry.metrics().render(), COUNT).len();
 
     let mut calls_made = 0;
     for i in 0..10_000 {
@@ -415,7 +415,7 @@ async fn ten_thousand_calls_to_unknown_methods_add_at_most_one_series() {
         assert_eq!(e.code(), Code::Unimplemented);
         calls_made += 1;
     }
-    let text = h.telemetry.metrics_handle().render();
+    let text = h.telemetry.metrics().render();
     let after = prom::series(&text, COUNT).len();
     assert!(after <= before + 1, "{before} -> {after}:\n{text}");
     assert_eq!(
@@ -536,7 +536,7 @@ async fn malformed_traceparent_metadata_starts_a_fresh_trace_and_a_valid_one_is_
 async fn slo_counters_classify_exactly_the_server_error_codes_and_exact_latency() {
     let h = metrics_only("grpc-slo");
     let layer = GrpcLayer::new(&h.telemetry)
-        .with_slos([
+        .slos([
             Slo::availability("availability", 0.999).unwrap(),
             Slo::latency("fast", Duration::from_millis(150), 0.99).unwrap(),
         ])

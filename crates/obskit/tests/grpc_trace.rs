@@ -33,7 +33,7 @@ fn second_service(name: &str, rx: &Receiver) -> Telemetry {
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.http_endpoint()),
         ("OTEL_BSP_SCHEDULE_DELAY", "50"),
     ])
-    .build_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
+    .build_layer_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
     .expect("telemetry builds");
     telemetry
 }
@@ -130,7 +130,7 @@ async fn one_trace_spans_a_grpc_call_and_the_grpc_call_it_makes() {
         Some(i64::from(b_addr.port()))
     );
 
-    let text = a.telemetry.metrics_handle().render();
+    let text = a.telemetry.metrics().render();
     let client_calls = |code: &str, error: Option<&str>| {
         let mut labels = vec![
             ("service_name", "grpc-a"),

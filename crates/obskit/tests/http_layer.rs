@@ -168,7 +168,7 @@ async fn red_figures_are_exact_after_known_traffic() {
         405
     );
 
-    let text = h.telemetry.metrics_handle().render();
+    let text = h.telemetry.metrics().render();
     let svc = ("service_name", "red");
     let count = |labels: &[(&str, &str)]| prom::exact(&text, DURATION_COUNT, labels);
     assert_eq!(
@@ -323,7 +323,7 @@ async fn active_requests_follow_an_in_flight_request() {
     });
     let gauge = || {
         prom::value(
-            &h.telemetry.metrics_handle().render(),
+            &h.telemetry.metrics().render(),
             "http_server_active_requests",
             &[("http_request_method", "GET")],
         )
@@ -355,7 +355,7 @@ async fn ten_thousand_random_unmatched_paths_add_at_most_one_series() {
         500
     );
 
-    let before = h.telemetry.metrics_handle().render();
+    let before = h.telemetry.metrics().render();
     let series_before = prom::series(&before, "http_server_request_duration_seconds");
     let routes_before = prom::label_values(&before, DURATION_COUNT, "http_route");
 
@@ -379,7 +379,7 @@ async fn ten_thousand_random_unmatched_paths_add_at_most_one_series() {
     });
     futures_util::future::join_all(workers).await;
 
-    let after = h.telemetry.metrics_handle().render();
+    let after = h.telemetry.metrics().render();
     let series_after = prom::series(&after, "http_server_request_duration_seconds");
     let routes_after = prom::label_values(&after, DURATION_COUNT, "http_route");
     assert!(
@@ -423,7 +423,7 @@ async fn an_unknown_method_becomes_other() {
         200
     );
 
-    let text = h.telemetry.metrics_handle().render();
+    let text = h.telemetry.metrics().render();
     assert_eq!(
         prom::exact(
             &text,
@@ -455,7 +455,7 @@ async fn an_unknown_method_becomes_other() {
 async fn slo_counters_classify_both_sides_of_the_threshold() {
     let h = metrics_only("slo");
     let layer = ObskitLayer::new(&h.telemetry)
-        .with_slos([
+        .slos([
             Slo::availability("availability", 0.99).unwrap(),
             Slo::latency("latency", Duration::from_millis(50), 0.95).unwrap(),
             Slo::availability("users", 0.9)
@@ -469,7 +469,7 @@ async fn slo_counters_classify_both_sides_of_the_threshold() {
     let base = support::server::spawn(app(&h, layer)).await;
     let client = reqwest::Client::new();
 
-    let text = h.telemetry.metrics_handle().render();
+    let text = h.telemetry.metrics().render();
     let slo = |text: &str, name: &str, result: &str| {
         prom::exact(
             text,
@@ -520,7 +520,7 @@ async fn slo_counters_classify_both_sides_of_the_threshold() {
         call(&client, "GET", &format!("{base}{path}"), &[]).await;
     }
 
-    let text = h.telemetry.metrics_handle().render();
+    let text = h.telemetry.metrics().render();
     // 9 requests: /boom is the only 5xx; /slow ×2 are the only slow ones.
     assert_eq!(slo(&text, "availability", "good"), Some(8.0), "{text}");
     assert_eq!(slo(&text, "availability", "bad"), Some(1.0));
@@ -562,7 +562,7 @@ async fn probe_and_metrics_paths_stay_out_of_every_figure() {
     let rx = Receiver::start().await.unwrap();
     let h = traced("excluded", &rx);
     let layer = ObskitLayer::new(&h.telemetry)
-        .with_slos([Slo::availability("availability", 0.99).unwrap()])
+        .slos([Slo::availability("availability", 0.99).unwrap()])
         .unwrap();
     let base = support::server::spawn(app(&h, layer)).await;
     let client = reqwest::Client::new();
@@ -586,7 +586,7 @@ async fn probe_and_metrics_paths_stay_out_of_every_figure() {
         200
     );
 
-    let text = h.telemetry.metrics_handle().render();
+    let text = h.telemetry.metrics().render();
     let routes = prom::label_values(&text, DURATION_COUNT, "http_route");
     assert_eq!(
         routes.into_iter().collect::<Vec<_>>(),
@@ -885,7 +885,7 @@ async fn a_valid_traceparent_is_continued() {
         })
         .expect("the unsampled request's access line carries its trace id");
     assert_eq!(line["http.response.status_code"], 200);
-    let text = h.telemetry.metrics_handle().render();
+    let text = h.telemetry.metrics().render();
     assert_eq!(
         prom::value(&text, DURATION_COUNT, &[("http_route", "/users/{id}")]),
         Some(2.0)
@@ -1019,7 +1019,7 @@ async fn server_spans_carry_the_semantic_convention_attributes() {
 async fn promtool_accepts_the_exposition() {
     let h = metrics_only("promtool");
     let layer = ObskitLayer::new(&h.telemetry)
-        .with_slos([
+        .slos([
             Slo::availability("availability", 0.999).unwrap(),
             Slo::latency("latency", Duration::from_millis(50), 0.99).unwrap(),
         ])
@@ -1043,7 +1043,7 @@ async fn promtool_accepts_the_exposition() {
         call(&client, "GET", &format!("{base}{path}"), &[]).await;
     }
     call(&client, "PURGE", &format!("{base}/cache/x"), &[]).await;
-    let outgoing = obskit::http::client(&h.telemetry, reqwest::Client::new());
+    let outgoing = obskit::http::ClientMiddleware::new(&h.telemetry).wrap(reqwest::Client::new());
     outgoing
         .get(format!("{base}/users/2"))
         .send()
@@ -1096,7 +1096,7 @@ async fn a_request_the_client_abandons_ends_its_span_and_leaves_no_active_reques
     // The server notices the closed connection and drops the request.
     let active = || {
         prom::value(
-            &h.telemetry.metrics_handle().render(),
+            &h.telemetry.metrics().render(),
             "http_server_active_requests",
             &[("http_request_method", "GET")],
         )
@@ -1126,7 +1126,7 @@ async fn a_panicking_handler_counts_as_a_failed_request() {
     let rx = Receiver::start().await.unwrap();
     let h = traced("panics", &rx);
     let layer = ObskitLayer::new(&h.telemetry)
-        .with_slos([Slo::availability("availability", 0.99).unwrap()])
+        .slos([Slo::availability("availability", 0.99).unwrap()])
         .unwrap();
     let router = Router::new()
         .route(
@@ -1151,7 +1151,7 @@ async fn a_panicking_handler_counts_as_a_failed_request() {
     let spans = rx.wait_for_spans(1, SPAN_WAIT).await;
     let span = span_with_request_id(&spans, "panic-1");
     assert_eq!(span.status_code, SpanStatus::Error);
-    let text = h.telemetry.metrics_handle().render();
+    let text = h.telemetry.metrics().render();
     let counted: f64 = prom::matching(&text, DURATION_COUNT, &[("http_route", "/panic")])
         .iter()
         .map(|s| s.value)
@@ -1222,7 +1222,7 @@ async fn the_access_log_level_and_exclusions_are_configurable() {
         .wait_for(LOG_WAIT, |l| l["message"] == "GET /metrics 200")
         .expect("/metrics is no longer excluded once the exclusions are replaced");
     let logs = h.logs.clone();
-    let text = h.telemetry.metrics_handle().render();
+    let text = h.telemetry.metrics().render();
     h.telemetry.shutdown().await;
     let access: Vec<String> = logs
         .lines()

@@ -1,4 +1,4 @@
-//! `obskit::init()` in a real process configured by real environment
+//! `obskit::init!()` in a real process configured by real environment
 //! variables: the test binary re-runs itself as the child.
 
 #![allow(clippy::print_stderr)] // The child reports to the parent on stderr.
@@ -9,6 +9,8 @@ use std::time::Duration;
 use obskit_test_receiver::Receiver;
 
 const CHILD: &str = "OBSKIT_TEST_CHILD";
+/// Set: the child also serves one request through `ObskitLayer::new`.
+const CHILD_REQUEST: &str = "OBSKIT_TEST_CHILD_REQUEST";
 
 /// Runs `child_main` in a fresh process with `vars` set (and nothing
 /// inherited from `OTEL_*`).
@@ -38,7 +40,7 @@ fn child_main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let telemetry = match obskit::init() {
+        let telemetry = match obskit::init!() {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("INIT ERROR: {e}");
@@ -50,11 +52,24 @@ fn child_main() {
             tracing::info!(answer = 42, "hello from the child");
         }
         metrics::counter!("child_events_total").increment(1);
-        let text = telemetry.metrics_handle().render();
+        let text = telemetry.metrics().render();
         tracing::info!(
             has_global_metric = text.contains("child_events_total"),
             "metrics checked"
         );
+        if std::env::var_os(CHILD_REQUEST).is_some() {
+            use tower::ServiceExt as _;
+            let app = axum::Router::new()
+                .route("/ping", axum::routing::get(|| async { "pong" }))
+                .layer(obskit::http::ObskitLayer::new(&telemetry));
+            let request = axum::http::Request::get("/ping")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+        }
         let report = telemetry.shutdown().await;
         eprintln!(
             "REPORT exported={} dropped={}",
@@ -110,6 +125,11 @@ fn init_reads_the_environment_and_exports() {
         .find(|l| l["message"] == "obskit telemetry initialised")
         .unwrap_or_else(|| panic!("no effective-configuration line in:\n{stdout}"));
     assert_eq!(effective["service_name"], "env-svc");
+    assert_eq!(
+        effective["service_version"],
+        env!("CARGO_PKG_VERSION"),
+        "init!() records the calling crate's version"
+    );
     assert_eq!(effective["otlp_protocol"], "grpc");
     assert_eq!(effective["otlp_header_names"], "authorization");
     assert_eq!(effective["global_metrics_recorder"], true);
@@ -193,6 +213,10 @@ fn a_bad_variable_fails_init_with_a_message_naming_it() {
             "ftp://collector:4318",
             "neither http nor https",
         ),
+        // Read by the server and the layer, refused at init all the same.
+        ("OBSKIT_ACCESS_LOG", "loud", "accepted values: trace"),
+        ("OBSKIT_DRAIN_DELAY", "soon", "a duration with a unit"),
+        ("OBSKIT_INFLIGHT_TIMEOUT", "10", "a duration with a unit"),
     ];
     for (var, value, hint) in cases {
         let out = run_child(&[(var, value)]);
@@ -205,6 +229,32 @@ fn a_bad_variable_fails_init_with_a_message_naming_it() {
         assert!(line.contains(var), "{var}: {line}");
         assert!(line.contains(hint), "{var}: {line}");
     }
+}
+
+/// `OBSKIT_ACCESS_LOG` belongs to the layer: `ObskitLayer::new` reads it.
+#[test]
+fn the_layer_takes_its_access_log_level_from_the_environment() {
+    let access = |level: &str| -> Vec<serde_json::Value> {
+        let out = run_child(&[
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OBSKIT_ACCESS_LOG", level),
+            (CHILD_REQUEST, "1"),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_lines(&out)
+            .into_iter()
+            .filter(|l| l["target"] == "obskit::access")
+            .collect()
+    };
+    let warn = access("warn");
+    assert_eq!(warn.len(), 1, "{warn:?}");
+    assert_eq!(warn[0]["message"], "GET /ping 200");
+    assert_eq!(warn[0]["level"], "WARN");
+    assert_eq!(access("off"), Vec::<serde_json::Value>::new());
 }
 
 #[test]

@@ -223,7 +223,7 @@ fn rendered_metrics_pass_promtool() {
         ("OTEL_TRACES_EXPORTER", "none"),
         ("OTEL_SERVICE_NAME", "svc"),
     ]));
-    let text = h.telemetry.metrics_handle().render();
+    let text = h.telemetry.metrics().render();
     assert!(text.contains("obskit_build_info{"), "{text}");
     assert!(text.contains("process_resident_memory_bytes{"), "{text}");
     let out = support::run_with_stdin(&promtool, &["check", "metrics"], &text);

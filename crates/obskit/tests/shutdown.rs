@@ -125,7 +125,7 @@ async fn collector_errors_are_warned_about_at_most_once_a_minute() {
         spans(1);
         tokio::time::sleep(Duration::from_millis(15)).await;
     }
-    let metrics = h.telemetry.metrics_handle();
+    let metrics = h.telemetry.metrics();
     let logs = h.logs.clone();
     let report = h.telemetry.shutdown().await;
     // 503 is retryable: each export is tried up to four times with backoff.

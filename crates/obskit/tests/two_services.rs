@@ -16,8 +16,9 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use obskit::http::{Client, ObskitLayer};
+use obskit::http::{ClientMiddleware, ObskitLayer};
 use obskit::reqwest;
+use obskit::reqwest_middleware::ClientWithMiddleware;
 use obskit_test_receiver::{ReceivedSpan, Receiver, SpanKind, refused_endpoint};
 use support::{Harness, LogCapture, config, harness, prom};
 
@@ -80,7 +81,7 @@ impl ServiceB {
 
 #[derive(Clone)]
 struct AState {
-    client: Client,
+    client: ClientWithMiddleware,
     b: String,
 }
 
@@ -153,7 +154,7 @@ async fn one_trace_spans_both_services() {
 
     let a = service_a(&rx);
     let state = AState {
-        client: obskit::http::client(&a.telemetry, reqwest::Client::new()),
+        client: ClientMiddleware::new(&a.telemetry).wrap(reqwest::Client::new()),
         b: b.base.clone(),
     };
     let app = Router::new()
@@ -173,7 +174,7 @@ async fn one_trace_spans_both_services() {
         "B said 200 OK: sku-42: 7 in stock"
     );
 
-    let metrics = a.telemetry.metrics_handle().render();
+    let metrics = a.telemetry.metrics().render();
     let a_logs = a.logs.clone();
     let report = a.telemetry.shutdown().await;
     assert_eq!(report.spans_dropped, 0, "{report:?}");
@@ -280,7 +281,7 @@ async fn client_errors_are_classified_without_paths() {
     let rx = Receiver::start().await.unwrap();
     let b = ServiceB::start(rx.http_endpoint());
     let a = service_a(&rx);
-    let client = obskit::http::client(&a.telemetry, reqwest::Client::new());
+    let client = ClientMiddleware::new(&a.telemetry).wrap(reqwest::Client::new());
 
     // Outside any server span: the client span is a root.
     for path in ["/missing/1", "/missing/2"] {
@@ -295,7 +296,7 @@ async fn client_errors_are_classified_without_paths() {
     let err = client.get(format!("{refused}/x")).send().await;
     assert!(err.is_err());
 
-    let metrics = a.telemetry.metrics_handle().render();
+    let metrics = a.telemetry.metrics().render();
     assert_eq!(
         a_to_local_gets(
             &metrics,
@@ -381,14 +382,14 @@ async fn an_abandoned_call_leaves_no_active_request() {
         }),
     );
     let base = support::server::spawn(slow).await;
-    let client = obskit::http::client(&a.telemetry, reqwest::Client::new());
+    let client = ClientMiddleware::new(&a.telemetry).wrap(reqwest::Client::new());
     let abandoned = tokio::time::timeout(
         Duration::from_millis(200),
         client.get(format!("{base}/slow")).send(),
     )
     .await;
     assert!(abandoned.is_err(), "the call was expected to time out");
-    let metrics = a.telemetry.metrics_handle().render();
+    let metrics = a.telemetry.metrics().render();
     drop(never_tx);
     assert_eq!(
         prom::value(

@@ -25,9 +25,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let telemetry = obskit::Config::from_env()?
-        .build_info(obskit::build_info!())
-        .install()?;
+    let telemetry = obskit::init!()?;
 
     let port = port_from_env()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -61,8 +59,7 @@ fn app(telemetry: &obskit::Telemetry, port: u16) -> anyhow::Result<Router> {
         Slo::latency("latency", Duration::from_millis(300), 0.99)?,
     ];
     let own = SelfCall {
-        client: obskit::http::client(
-            telemetry,
+        client: obskit::http::ClientMiddleware::new(telemetry).wrap(
             obskit::reqwest::Client::builder()
                 .timeout(CALL_TIMEOUT)
                 .build()
@@ -87,7 +84,7 @@ fn app(telemetry: &obskit::Telemetry, port: u16) -> anyhow::Result<Router> {
         .route("/call", get(call))
         .with_state(own)
         .merge(observability_routes(telemetry))
-        .layer(ObskitLayer::new(telemetry).with_slos(slos)?))
+        .layer(ObskitLayer::new(telemetry).slos(slos)?))
 }
 
 /// `GET /users/{id}`: a route template with a parameter.
@@ -98,7 +95,7 @@ async fn user(Path(id): Path<String>) -> String {
 /// The instrumented client and the URL `GET /call` calls: this service's own `/ok`.
 #[derive(Clone)]
 struct SelfCall {
-    client: obskit::http::Client,
+    client: obskit::reqwest_middleware::ClientWithMiddleware,
     ok_url: String,
 }
 

@@ -52,13 +52,14 @@ pub const OBSKIT_LOG_FORMAT: &str = "OBSKIT_LOG_FORMAT";
 pub const OBSKIT_SHUTDOWN_TIMEOUT: &str = "OBSKIT_SHUTDOWN_TIMEOUT";
 /// How long [`serve`](crate::serve()) keeps serving after a shutdown signal
 /// while readiness reports `draining`, so load balancers stop sending
-/// traffic first (default `5s`).
+/// traffic first (default `5s`). Read by [`Server::new`](crate::Server::new).
 pub const OBSKIT_DRAIN_DELAY: &str = "OBSKIT_DRAIN_DELAY";
 /// How long [`serve`](crate::serve()) waits for in-flight requests once it
-/// stops accepting, before it closes them (default `10s`).
+/// stops accepting, before it closes them (default `10s`). Read by
+/// [`Server::new`](crate::Server::new).
 pub const OBSKIT_INFLIGHT_TIMEOUT: &str = "OBSKIT_INFLIGHT_TIMEOUT";
 /// Level of the HTTP access log line: `trace`, `debug`, `info` (default),
-/// `warn`, `error`, or `off`.
+/// `warn`, `error`, or `off`. Read by [`ObskitLayer::new`](crate::http::ObskitLayer::new).
 pub const OBSKIT_ACCESS_LOG: &str = "OBSKIT_ACCESS_LOG";
 /// Source revision the service was built from (the `vcs_revision` build-info label).
 pub const OBSKIT_VCS_REVISION: &str = "OBSKIT_VCS_REVISION";

@@ -15,6 +15,7 @@
 pub mod env;
 mod options;
 pub(crate) mod parse;
+pub(crate) mod server;
 
 use std::fmt;
 use std::time::Duration;
@@ -104,9 +105,6 @@ pub struct Config {
     pub(crate) propagators: Vec<Propagator>,
     pub(crate) batch: BatchConfig,
     pub(crate) shutdown_timeout: Duration,
-    pub(crate) drain_delay: Duration,
-    pub(crate) inflight_timeout: Duration,
-    pub(crate) access_log: Option<tracing::Level>,
 }
 
 impl Default for Config {
@@ -131,9 +129,6 @@ impl Default for Config {
             propagators: vec![Propagator::TraceContext, Propagator::Baggage],
             batch: BatchConfig::default(),
             shutdown_timeout: Duration::from_secs(5),
-            drain_delay: Duration::from_secs(5),
-            inflight_timeout: Duration::from_secs(10),
-            access_log: Some(tracing::Level::INFO),
         }
     }
 }
@@ -156,9 +151,6 @@ impl fmt::Debug for Config {
             .field("propagators", &self.propagators)
             .field("batch", &self.batch)
             .field("shutdown_timeout", &self.shutdown_timeout)
-            .field("drain_delay", &self.drain_delay)
-            .field("inflight_timeout", &self.inflight_timeout)
-            .field("access_log", &self.access_log)
             .finish()
     }
 }
@@ -256,15 +248,9 @@ impl Config {
         if let Some(v) = get(OBSKIT_SHUTDOWN_TIMEOUT) {
             c.shutdown_timeout = parse::duration(OBSKIT_SHUTDOWN_TIMEOUT, &v)?;
         }
-        if let Some(v) = get(OBSKIT_DRAIN_DELAY) {
-            c.drain_delay = parse::duration(OBSKIT_DRAIN_DELAY, &v)?;
-        }
-        if let Some(v) = get(OBSKIT_ACCESS_LOG) {
-            c.access_log = parse::level(OBSKIT_ACCESS_LOG, &v)?;
-        }
-        if let Some(v) = get(OBSKIT_INFLIGHT_TIMEOUT) {
-            c.inflight_timeout = parse::duration(OBSKIT_INFLIGHT_TIMEOUT, &v)?;
-        }
+        // Read by the server and the HTTP layer; checked here so a bad
+        // value stops the service at start.
+        server::validate(&get)?;
         Ok(c)
     }
 
@@ -427,31 +413,6 @@ impl Config {
     #[must_use]
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
-        self
-    }
-
-    /// How long [`serve`](crate::serve()) keeps answering, not ready, after a
-    /// shutdown signal before it stops accepting connections.
-    #[must_use]
-    pub fn drain_delay(mut self, delay: Duration) -> Self {
-        self.drain_delay = delay;
-        self
-    }
-
-    /// How long [`serve`](crate::serve()) lets in-flight requests finish once
-    /// it stops accepting connections.
-    #[must_use]
-    pub fn inflight_timeout(mut self, timeout: Duration) -> Self {
-        self.inflight_timeout = timeout;
-        self
-    }
-
-    /// The default level of the HTTP layer's access log line; `None` turns
-    /// it off ([`ObskitLayer::access_log`](crate::http::ObskitLayer::access_log)
-    /// overrides it per layer).
-    #[must_use]
-    pub fn access_log(mut self, level: Option<tracing::Level>) -> Self {
-        self.access_log = level;
         self
     }
 
@@ -673,15 +634,6 @@ mod tests {
             let err = from(&[(var, value)]).expect_err(var).to_string();
             assert!(err.starts_with(var), "{var}: {err}");
         }
-    }
-
-    #[test]
-    fn access_log_level_from_the_environment() {
-        assert_eq!(from(&[]).unwrap().access_log, Some(tracing::Level::INFO));
-        let c = from(&[(env::OBSKIT_ACCESS_LOG, "DEBUG")]).unwrap();
-        assert_eq!(c.access_log, Some(tracing::Level::DEBUG));
-        let c = from(&[(env::OBSKIT_ACCESS_LOG, "off")]).unwrap();
-        assert_eq!(c.access_log, None);
     }
 
     #[test]

@@ -1,18 +1,22 @@
-//! One call's state from its start to its end, and the one place where a
-//! call is finished: metrics, SLO counters, span and access line, for
-//! whatever way it ended.
+//! One call's state from its start to its end. A server call ends through
+//! the same [`Finish`] as an HTTP request (metrics, SLO counters, span,
+//! access line, in one place); gRPC adds how its statuses read and where
+//! its figures go ([`GrpcCall`]).
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opentelemetry::trace::{Status as SpanStatus, TraceContextExt};
+use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, KeyValue};
 use tonic::Code;
 use tracing::Level;
 
 use super::layer::Shared;
 use super::status;
+use crate::http::outcome::{Finish, Outcome, Protocol, log_millis};
 use crate::metrics::names::RPC_METHOD_OTHER;
+use crate::slo::SloSet;
 
 /// How a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,15 +40,15 @@ pub(crate) enum Method {
     Unknown(Option<Box<str>>),
 }
 
-/// A server call in flight.
+/// A server call in flight: obskit's one finishing path
+/// ([`Finish`](crate::http::outcome::Finish)) with what gRPC adds, the
+/// method to name once the answer is known and the call's deadline.
 pub(crate) struct ServerCall {
-    pub(crate) cx: Context,
+    pub(crate) finish: Finish<GrpcCall>,
     pub(crate) start: Instant,
     pub(crate) method: Method,
     /// The deadline the client set (`grpc-timeout`), if any.
     pub(crate) deadline: Option<Duration>,
-    pub(crate) active: metrics::Gauge,
-    pub(crate) shared: Arc<Shared>,
 }
 
 /// Slack for deciding that a dropped call hit its deadline: tonic's own
@@ -52,10 +56,17 @@ pub(crate) struct ServerCall {
 const DEADLINE_SLACK: Duration = Duration::from_millis(2);
 
 impl ServerCall {
-    /// Records the call's outcome everywhere it is reported.
+    /// The call's OpenTelemetry context.
+    pub(crate) fn context(&self) -> &Context {
+        self.finish.context()
+    }
+
+    /// Records the call's outcome everywhere it is reported. Every ending
+    /// of a gRPC call has a status: the one answered, CANCELLED or
+    /// DEADLINE_EXCEEDED for a call dropped before its end, INTERNAL for a
+    /// handler that panicked.
     pub(crate) fn end(self, ending: Ending) {
         let elapsed = self.start.elapsed();
-        self.active.decrement(1.0);
         let code = match ending {
             Ending::Status(code) => code,
             Ending::Panicked => Code::Internal,
@@ -64,88 +75,96 @@ impl ServerCall {
                 _ => Code::Cancelled,
             },
         };
-        let shared = &self.shared;
-        let (label, original) = match &self.method {
-            Method::Known(name) => (*name, None),
-            Method::Unknown(raw) => {
-                // Only a real answer can teach the layer a method: not a
-                // drop, and not the router's UNIMPLEMENTED for unknown paths.
-                let answered = matches!(ending, Ending::Status(c) if c != Code::Unimplemented);
-                let label = shared.known.label(raw.as_deref(), !answered);
-                (label, raw.as_deref())
-            }
-        };
-        let failed = status::is_server_error(code);
-        {
-            // Recorded inside the call's context, so exemplars can name its trace.
-            let _attached = self.cx.clone().attach();
-            shared
-                .metrics
-                .duration(label, code)
-                .record(elapsed.as_secs_f64());
-        }
-        if !shared.slos.is_empty() {
-            if code == Code::Cancelled && ending == Ending::Dropped {
-                shared.slos.record_abandoned("POST", label, elapsed);
-            } else {
-                shared.slos.record("POST", label, failed, elapsed);
-            }
-        }
-        let span = self.cx.span();
-        if span.is_recording() {
-            if let Method::Unknown(_) = self.method {
+        let protocol = self.finish.protocol();
+        if let Method::Unknown(raw) = &self.method {
+            // Only a real answer can teach the layer a method: not a drop,
+            // and not the router's UNIMPLEMENTED for unknown paths.
+            let answered = matches!(ending, Ending::Status(c) if c != Code::Unimplemented);
+            let label = protocol.shared.known.label(raw.as_deref(), !answered);
+            protocol.label.set(label);
+            let span = self.finish.context().span();
+            if span.is_recording() {
                 span.set_attribute(KeyValue::new("rpc.method", label));
                 if label == RPC_METHOD_OTHER {
-                    if let Some(o) = original {
-                        span.set_attribute(KeyValue::new("rpc.method_original", o.to_owned()));
+                    if let Some(o) = raw {
+                        span.set_attribute(KeyValue::new("rpc.method_original", o.to_string()));
                     }
                 } else {
                     span.update_name(label);
                 }
             }
-            span.set_attribute(KeyValue::new("rpc.status_code", status::name(code)));
-            if failed {
-                span.set_attribute(KeyValue::new("error.type", status::name(code)));
-                span.set_status(SpanStatus::error(match ending {
-                    Ending::Panicked => "the handler panicked",
-                    Ending::Dropped => "the call was dropped at its deadline",
-                    Ending::Status(_) => "",
-                }));
-            }
         }
-        if let Some(level) = shared.access_log {
-            let _attached = self.cx.clone().attach();
-            access_log(
-                level,
-                label,
-                status::name(code),
-                elapsed.as_secs_f64() * 1000.0,
-            );
-        }
-        span.end();
+        self.finish.finish(Outcome::Completed(code));
     }
 }
 
-fn access_log(level: Level, method: &str, status: &str, duration_ms: f64) {
-    macro_rules! line {
-        ($lvl:expr) => {
-            tracing::event!(
-                target: "obskit::access",
-                $lvl,
-                rpc.system.name = "grpc",
-                rpc.method = method,
-                rpc.status_code = status,
-                duration_ms,
-                "{method} {status}"
-            )
-        };
+/// What the end of one gRPC call records: the [`Protocol`] of gRPC.
+pub(crate) struct GrpcCall {
+    pub(crate) shared: Arc<Shared>,
+    /// `rpc.method`: the method's name, or `_OTHER`; final once the call ends.
+    pub(crate) label: Cell<&'static str>,
+}
+
+impl Protocol for GrpcCall {
+    type Status = Code;
+
+    fn slo_key(&self) -> (&str, &str) {
+        // gRPC runs over HTTP POST; a route filter matches `package.Service/Method`.
+        ("POST", self.label.get())
     }
-    match level {
-        Level::TRACE => line!(Level::TRACE),
-        Level::DEBUG => line!(Level::DEBUG),
-        Level::INFO => line!(Level::INFO),
-        Level::WARN => line!(Level::WARN),
-        Level::ERROR => line!(Level::ERROR),
+
+    fn slos(&self) -> &SloSet {
+        &self.shared.slos
+    }
+
+    fn error_type(&self, code: Code) -> Option<&'static str> {
+        status::is_server_error(code).then(|| status::name(code))
+    }
+
+    fn status_attribute(&self, code: Code) -> KeyValue {
+        KeyValue::new("rpc.status_code", status::name(code))
+    }
+
+    fn record_duration(&self, code: Option<Code>, _failed: bool, elapsed: Duration) {
+        self.shared
+            .metrics
+            .duration(self.label.get(), code.unwrap_or(Code::Internal))
+            .record(elapsed.as_secs_f64());
+    }
+
+    fn access_line(
+        &self,
+        outcome: Outcome<Code>,
+        error_type: Option<&'static str>,
+        elapsed: Duration,
+    ) {
+        let Some(level) = self.shared.access_log else {
+            return;
+        };
+        let method = self.label.get();
+        let status = status::name(outcome.status().unwrap_or(Code::Internal));
+        let duration_ms = log_millis(elapsed);
+        macro_rules! line {
+            ($lvl:expr) => {
+                tracing::event!(
+                    target: "obskit::access",
+                    $lvl,
+                    rpc.system.name = "grpc",
+                    rpc.method = method,
+                    rpc.status_code = status,
+                    error.type = error_type,
+                    duration_ms,
+                    "{method} {status}"
+                )
+            };
+        }
+        match level {
+            Level::TRACE => line!(Level::TRACE),
+            Level::DEBUG => line!(Level::DEBUG),
+            Level::INFO => line!(Level::INFO),
+            Level::WARN => line!(Level::WARN),
+            Level::ERROR => line!(Level::ERROR),
+        }
     }
 }
 
@@ -169,7 +188,7 @@ impl Call {
     /// a streaming handler carry its trace; none for a client call.
     pub(crate) fn poll_context(&self) -> Option<&Context> {
         match self {
-            Self::Server(c) => Some(&c.cx),
+            Self::Server(c) => Some(c.context()),
             Self::Client(_) => None,
         }
     }

@@ -69,7 +69,7 @@ impl GrpcClientLayer {
             shared: Arc::new(ClientShared {
                 tracer: telemetry.tracer(),
                 propagator: telemetry.propagator(),
-                metrics: CallMetrics::new(telemetry.metrics_handle(), Side::Client),
+                metrics: CallMetrics::new(telemetry.metrics(), Side::Client),
                 known: KnownMethods::default(),
                 server: None,
             }),

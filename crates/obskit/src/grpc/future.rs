@@ -11,8 +11,7 @@ use tonic::Code;
 use super::body::ResponseBody;
 use super::call::{Call, Ending, ServerCall};
 use super::status;
-use crate::http::X_REQUEST_ID;
-use crate::request_id::RequestId;
+use crate::request_id::{RequestId, X_REQUEST_ID};
 
 pin_project_lite::pin_project! {
     /// The future of [`GrpcService`](super::GrpcService).
@@ -64,7 +63,7 @@ where
         let this = self.project();
         let result = match this.call.as_ref() {
             Some((call, _)) => {
-                let _attached = call.cx.clone().attach();
+                let _attached = call.context().clone().attach();
                 ready!(this.inner.poll(cx))
             }
             None => return this.inner.poll(cx).map_ok(|r| r.map(ResponseBody::plain)),

@@ -12,6 +12,7 @@ use super::methods::KnownMethods;
 use super::red::{CallMetrics, Side};
 use super::service::GrpcService;
 use crate::Telemetry;
+use crate::config::server;
 use crate::slo::{Slo, SloError, SloSet};
 
 /// Services left out of spans, the access log, RED and SLO figures by
@@ -36,7 +37,7 @@ pub const DEFAULT_EXCLUDED_SERVICES: &[&str] = &[
 /// use obskit::grpc::GrpcLayer;
 /// use obskit::slo::Slo;
 ///
-/// let layer = GrpcLayer::new(&telemetry).with_slos([Slo::availability("availability", 0.999)?])?;
+/// let layer = GrpcLayer::new(&telemetry).slos([Slo::availability("availability", 0.999)?])?;
 /// let server = tonic::transport::Server::builder().layer(layer);
 /// // server.add_service(MyServer::new(MyService)).serve(addr).await?;
 /// # Ok(()) }
@@ -75,9 +76,10 @@ impl std::fmt::Debug for GrpcLayer {
 
 impl GrpcLayer {
     /// A layer recording into `telemetry`'s tracer and metrics, with the
-    /// default exclusions and the access log at the configured level.
+    /// default exclusions and the access log at the level
+    /// `OBSKIT_ACCESS_LOG` says (default `INFO`).
     pub fn new(telemetry: &Telemetry) -> Self {
-        let metrics_handle = telemetry.metrics_handle();
+        let metrics_handle = telemetry.metrics();
         Self {
             shared: Arc::new(Shared {
                 tracer: telemetry.tracer(),
@@ -90,7 +92,10 @@ impl GrpcLayer {
                     .iter()
                     .map(|s| (*s).to_owned())
                     .collect(),
-                access_log: telemetry.access_log,
+                access_log: server::from_process_env(
+                    server::access_log,
+                    server::DEFAULT_ACCESS_LOG,
+                ),
             }),
         }
     }
@@ -105,7 +110,7 @@ impl GrpcLayer {
     /// counts a call bad when it ends UNKNOWN, DEADLINE_EXCEEDED,
     /// UNIMPLEMENTED, INTERNAL, UNAVAILABLE or DATA_LOSS; a route filter
     /// matches `package.Service/Method`, a method filter `POST`.
-    pub fn with_slos(mut self, slos: impl IntoIterator<Item = Slo>) -> Result<Self, SloError> {
+    pub fn slos(mut self, slos: impl IntoIterator<Item = Slo>) -> Result<Self, SloError> {
         let set = SloSet::new(slos.into_iter().collect(), &self.shared.metrics_handle)?;
         self.shared_mut().slos = set;
         Ok(self)

@@ -1,6 +1,7 @@
 //! The server service: starts a call's span, context, request id and
 //! in-flight count.
 
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -12,14 +13,14 @@ use opentelemetry::{Context, KeyValue};
 use tower_service::Service;
 
 use super::body::ResponseBody;
-use super::call::{Method, ServerCall};
+use super::call::{GrpcCall, Method, ServerCall};
 use super::future::ResponseFuture;
 use super::layer::Shared;
 use super::methods;
-use crate::http::X_REQUEST_ID;
 use crate::http::carrier::{HeaderExtractor, has_context};
+use crate::http::outcome::Finish;
 use crate::metrics::names::{RPC_METHOD_OTHER, RPC_SYSTEM_GRPC};
-use crate::request_id::RequestId;
+use crate::request_id::{RequestId, X_REQUEST_ID};
 
 /// The service [`GrpcLayer`](super::GrpcLayer) wraps around a tonic router or service.
 #[derive(Clone)]
@@ -90,15 +91,21 @@ where
             let _attached = cx.clone().attach();
             self.inner.call(req)
         };
+        let label = match method {
+            Method::Known(name) => name,
+            Method::Unknown(_) => RPC_METHOD_OTHER,
+        };
+        let protocol = GrpcCall {
+            shared: Arc::clone(&self.shared),
+            label: Cell::new(label),
+        };
         ResponseFuture::open(
             inner,
             ServerCall {
-                cx,
+                finish: Finish::new(cx, start, active, protocol),
                 start,
                 method,
                 deadline,
-                active,
-                shared: Arc::clone(&self.shared),
             },
             request_id,
         )

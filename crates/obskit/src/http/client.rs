@@ -2,10 +2,22 @@
 //! `traceparent` and `baggage`, and records `http_client_*` metrics with
 //! low-cardinality labels (method, server address, status; never the path).
 //!
-//! ```no_run
-//! # async fn demo(telemetry: &obskit::Telemetry) -> Result<(), reqwest_middleware::Error> {
-//! let client = obskit::http::client(telemetry, reqwest::Client::new());
-//! let body = client.get("http://inventory:8080/items/42").send().await?.text().await?;
+//! ```
+//! use obskit::http::ClientMiddleware;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! # let inventory = format!("http://{}", listener.local_addr()?);
+//! # let items = axum::Router::new().route("/items/{id}", axum::routing::get(|| async { "item" }));
+//! # tokio::spawn(async move { axum::serve(listener, items).await });
+//! let telemetry = obskit::testing::TestTelemetry::new(); // or obskit::init!()?
+//! let client = ClientMiddleware::new(&telemetry).wrap(reqwest::Client::new());
+//! let body = client.get(format!("{inventory}/items/42")).send().await?.text().await?;
+//! assert_eq!(body, "item");
+//!
+//! let span = telemetry.span("GET").expect("a client span");
+//! assert_eq!(span.attribute("http.response.status_code").as_deref(), Some("200"));
 //! # Ok(()) }
 //! ```
 
@@ -25,17 +37,28 @@ use super::labels;
 use crate::Telemetry;
 use crate::metrics::{MetricsHandle, names};
 
-/// A `reqwest` client with obskit's middleware.
+/// The old name of `reqwest_middleware::ClientWithMiddleware`, what
+/// [`ClientMiddleware::wrap`] returns.
+#[deprecated(
+    since = "0.1.0",
+    note = "it is `reqwest_middleware::ClientWithMiddleware` (also `obskit::reqwest_middleware::ClientWithMiddleware`)"
+)]
 pub type Client = ClientWithMiddleware;
 
-/// Wraps `client` with [`ClientMiddleware`].
-pub fn client(telemetry: &Telemetry, client: reqwest::Client) -> Client {
-    ClientBuilder::new(client)
-        .with(ClientMiddleware::new(telemetry))
-        .build()
+/// The old name of [`ClientMiddleware::wrap`].
+#[deprecated(
+    since = "0.1.0",
+    note = "use `ClientMiddleware::new(&telemetry).wrap(client)`"
+)]
+pub fn client(telemetry: &Telemetry, client: reqwest::Client) -> ClientWithMiddleware {
+    ClientMiddleware::new(telemetry).wrap(client)
 }
 
-/// The middleware behind [`client`], for composing with other middleware.
+/// obskit's `reqwest` middleware: a client span, propagation headers and
+/// the `http_client_*` RED series for every outgoing call.
+///
+/// [`wrap`](Self::wrap) gives a client with it alone; add it with
+/// `reqwest_middleware::ClientBuilder::with` to compose it with others.
 #[derive(Clone)]
 pub struct ClientMiddleware {
     tracer: Tracer,
@@ -55,8 +78,13 @@ impl ClientMiddleware {
         Self {
             tracer: telemetry.tracer(),
             propagator: telemetry.propagator(),
-            metrics: telemetry.metrics_handle(),
+            metrics: telemetry.metrics(),
         }
+    }
+
+    /// `client` with this middleware alone.
+    pub fn wrap(self, client: reqwest::Client) -> ClientWithMiddleware {
+        ClientBuilder::new(client).with(self).build()
     }
 }
 

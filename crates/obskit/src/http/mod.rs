@@ -1,12 +1,19 @@
 //! HTTP instrumentation: the server layer for axum, the observability
 //! routes, and the client for outgoing calls.
 //!
+//! The server side is laid out like tower-http's `trace` module: the
+//! [`ObskitLayer`] and its configuration, the [`ObskitService`] it makes,
+//! the service's [`ResponseFuture`], and the [`ObskitBody`] wrapping every
+//! response body, so a request is recorded when its body ends.
+//!
+//! Serving (it runs until SIGTERM, so this example is not run):
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Router, routing::get};
 //! use obskit::http::{ObskitLayer, observability_routes};
 //!
-//! let telemetry = obskit::init()?;
+//! let telemetry = obskit::init!()?;
 //! let app = Router::new()
 //!     .route("/hello/{name}", get(|| async { "hello" }))
 //!     .merge(observability_routes(&telemetry))
@@ -16,15 +23,28 @@
 //! # Ok(()) }
 //! ```
 
+mod attributes;
+mod body;
 pub(crate) mod carrier;
 mod client;
+mod exchange;
+mod future;
 mod labels;
 mod layer;
+pub(crate) mod outcome;
 mod red;
 mod routes;
+mod service;
 
-pub use client::{Client, ClientMiddleware, client};
-pub use layer::{
-    DEFAULT_EXCLUDED_PATHS, HeaderError, ObskitLayer, ObskitService, ResponseFuture, X_REQUEST_ID,
-};
+pub use body::ObskitBody;
+pub use client::ClientMiddleware;
+#[allow(deprecated)]
+pub use client::{Client, client};
+pub use future::ResponseFuture;
+pub use layer::{DEFAULT_EXCLUDED_PATHS, HeaderError, ObskitLayer};
 pub use routes::{METRICS_CONTENT_TYPE, health_routes, metrics_route, observability_routes};
+pub use service::ObskitService;
+
+/// The old home of [`request_id::X_REQUEST_ID`](crate::request_id::X_REQUEST_ID).
+#[deprecated(since = "0.1.0", note = "use `obskit::request_id::X_REQUEST_ID`")]
+pub static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");

@@ -22,7 +22,7 @@ pub fn observability_routes<S>(telemetry: &Telemetry) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    health_routes(telemetry.health()).merge(metrics_route(telemetry.metrics_handle()))
+    health_routes(telemetry.health()).merge(metrics_route(telemetry.metrics()))
 }
 
 /// The three probe routes alone.

@@ -167,15 +167,6 @@ impl Visit for Message<'_> {
     }
 }
 
-/// Appends `bytes` as lowercase hex.
-pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
-}
-
 /// Appends the RFC 3339 UTC timestamp of `now` with microseconds, e.g.
 /// `2026-11-21T10:00:00.123456Z`. The date and time part is formatted
 /// once per second per thread.
@@ -222,13 +213,6 @@ mod tests {
         out.clear();
         push_timestamp(&mut out, t + std::time::Duration::from_micros(999_000));
         assert!(out.ends_with(".999042Z"), "{out}");
-    }
-
-    #[test]
-    fn hex_is_lowercase_and_padded() {
-        let mut out = String::new();
-        push_hex(&mut out, &[0x00, 0x0f, 0xab, 0xff]);
-        assert_eq!(out, "000fabff");
     }
 
     #[test]

@@ -18,7 +18,8 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::fields::{JsonFields, Message, push_hex, push_json_str, push_timestamp};
+use super::fields::{JsonFields, Message, push_json_str, push_timestamp};
+use crate::hex::push_hex;
 use crate::request_id::RequestId;
 
 /// A span's fields, already serialized as `"k":v,"k2":v2`.

@@ -9,8 +9,7 @@ use tracing::Subscriber;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer};
 
-pub(crate) use fields::push_hex;
-pub(crate) use writer::{DroppedLines, LineWriter, WriterGuard};
+pub(crate) use writer::{CapturedLines, DroppedLines, LineWriter, WriterGuard};
 
 use crate::config::{Config, LogFormat};
 
@@ -18,6 +17,8 @@ use crate::config::{Config, LogFormat};
 pub(crate) enum Output {
     Stdout,
     Writer(Box<dyn std::io::Write + Send + 'static>),
+    /// Kept in memory, written by no thread: for tests.
+    Memory,
 }
 
 /// The writer half: a bounded buffer drained by a background thread.
@@ -25,18 +26,30 @@ pub(crate) struct Writer {
     pub(crate) writer: LineWriter,
     pub(crate) guard: WriterGuard,
     pub(crate) dropped: DroppedLines,
+    /// The lines, for an [`Output::Memory`] writer.
+    pub(crate) captured: Option<CapturedLines>,
 }
 
 pub(crate) fn writer(config: &Config, output: Output) -> std::io::Result<Writer> {
     let output: Box<dyn std::io::Write + Send> = match output {
         Output::Stdout => Box::new(std::io::stdout()),
         Output::Writer(w) => w,
+        Output::Memory => {
+            let (writer, dropped, guard, captured) = LineWriter::in_memory();
+            return Ok(Writer {
+                writer,
+                guard,
+                dropped,
+                captured: Some(captured),
+            });
+        }
     };
     let (writer, dropped, guard) = LineWriter::start(output, config.log_buffer_lines)?;
     Ok(Writer {
         writer,
         guard,
         dropped,
+        captured: None,
     })
 }
 

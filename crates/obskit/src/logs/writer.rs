@@ -50,6 +50,17 @@ impl DroppedLines {
     }
 }
 
+/// The lines of an [in-memory](LineWriter::in_memory) writer.
+#[derive(Clone)]
+pub(crate) struct CapturedLines(Arc<Shared>);
+
+impl CapturedLines {
+    /// Every byte written so far: whole lines, in order.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.buffer.lock().bytes).into_owned()
+    }
+}
+
 /// Flushes what is buffered and stops the writer thread, within a bound.
 pub(crate) struct WriterGuard {
     shared: Arc<Shared>,
@@ -87,6 +98,32 @@ impl LineWriter {
                 thread: Some(thread),
             },
         ))
+    }
+
+    /// A writer that keeps every line in memory, with no thread: for
+    /// tests, which read the lines back through [`CapturedLines`].
+    pub(crate) fn in_memory() -> (Self, DroppedLines, WriterGuard, CapturedLines) {
+        let shared = Arc::new(Shared {
+            buffer: Mutex::new(Buffer {
+                bytes: Vec::new(),
+                lines: 0,
+            }),
+            max_lines: usize::MAX,
+            dropped: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            thread: std::sync::OnceLock::new(),
+        });
+        (
+            Self {
+                shared: Arc::clone(&shared),
+            },
+            DroppedLines(Arc::clone(&shared)),
+            WriterGuard {
+                shared: Arc::clone(&shared),
+                thread: None,
+            },
+            CapturedLines(shared),
+        )
     }
 
     /// Appends one or more complete lines.
@@ -200,6 +237,17 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn an_in_memory_writer_keeps_every_line_at_once() {
+        let (w, dropped, guard, lines) = LineWriter::in_memory();
+        w.append(b"one\n");
+        w.append(b"two\n");
+        assert_eq!(lines.text(), "one\ntwo\n");
+        guard.finish(Duration::from_secs(1));
+        assert_eq!(lines.text(), "one\ntwo\n", "kept after the guard is gone");
+        assert_eq!(dropped.get(), 0);
     }
 
     #[test]

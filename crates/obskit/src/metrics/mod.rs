@@ -52,7 +52,13 @@ pub use series::BucketsError;
 
 use std::sync::Arc;
 
-use metrics::{Counter, Gauge, Histogram, Key, Label, Metadata, Recorder, SharedString, Unit};
+/// The `metrics` crate's recording API: `obskit::metrics::counter!("jobs_total")`
+/// lands on obskit's `/metrics` once obskit's registry is the global recorder.
+pub use ::metrics::{
+    Counter, Gauge, Histogram, Label, Unit, counter, describe_counter, describe_gauge,
+    describe_histogram, gauge, histogram,
+};
+use ::metrics::{Key, Metadata, Recorder, SharedString};
 
 use self::registry::Registry;
 use crate::traces::pipeline::ExportStats;
@@ -195,11 +201,8 @@ impl MetricsHandle {
     /// Histograms without a setting use [`names::HTTP_DURATION_BUCKETS`].
     ///
     /// ```
-    /// # let (telemetry, _layer) = obskit::Config::default()
-    /// #     .traces_exporter(obskit::config::TracesExporter::None)
-    /// #     .build_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
-    /// #     .unwrap();
-    /// let metrics = telemetry.metrics_handle();
+    /// # let telemetry = obskit::testing::TestTelemetry::new();
+    /// let metrics = telemetry.metrics();
     /// metrics
     ///     .set_histogram_buckets("upload_size_bytes", &[1e3, 1e4, 1e5, 1e6])
     ///     .expect("valid bounds");

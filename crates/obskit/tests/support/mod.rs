@@ -73,7 +73,7 @@ pub fn harness(config: Config) -> Harness {
     use tracing_subscriber::layer::SubscriberExt;
     let logs = LogCapture::default();
     let (telemetry, layer) = config
-        .build_with_writer::<tracing_subscriber::Registry>(logs.clone())
+        .build_layer_with_writer::<tracing_subscriber::Registry>(logs.clone())
         .expect("telemetry builds");
     let default = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
     Harness {

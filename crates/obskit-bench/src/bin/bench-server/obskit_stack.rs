@@ -35,7 +35,7 @@ pub(crate) fn run(port: u16, otlp: &str, sampled: bool) -> anyhow::Result<()> {
     ];
     let app = app::routes()
         .merge(observability_routes(&telemetry))
-        .layer(ObskitLayer::new(&telemetry).with_slos(slos)?);
+        .layer(ObskitLayer::new(&telemetry).slos(slos)?);
 
     let runtime = super::runtime()?;
     let workers = runtime.metrics().num_workers();

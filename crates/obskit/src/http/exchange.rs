@@ -1,0 +1,104 @@
+//! What the HTTP layer records at the end of one request: its RED series,
+//! its status attribute and its access line (the [`Protocol`] of HTTP).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::MatchedPath;
+use opentelemetry::KeyValue;
+use tracing::Level;
+
+use super::labels;
+use super::layer::Shared;
+use super::outcome::{Outcome, Protocol, log_millis};
+use crate::metrics::names::ROUTE_UNMATCHED;
+use crate::slo::SloSet;
+
+/// One HTTP request as the end of it needs it.
+pub(crate) struct Exchange {
+    pub(crate) method: &'static str,
+    pub(crate) route: Option<MatchedPath>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Exchange {
+    fn route(&self) -> &str {
+        self.route
+            .as_ref()
+            .map_or(ROUTE_UNMATCHED, MatchedPath::as_str)
+    }
+}
+
+impl Protocol for Exchange {
+    type Status = u16;
+
+    fn slo_key(&self) -> (&str, &str) {
+        (self.method, self.route())
+    }
+
+    fn slos(&self) -> &SloSet {
+        &self.shared.slos
+    }
+
+    fn error_type(&self, status: u16) -> Option<&'static str> {
+        labels::server_error_type(status)
+    }
+
+    fn status_attribute(&self, status: u16) -> KeyValue {
+        KeyValue::new("http.response.status_code", i64::from(status))
+    }
+
+    fn record_duration(&self, status: Option<u16>, failed: bool, elapsed: Duration) {
+        // A handler that failed sent nothing; its series says 500 with
+        // `error_type="_OTHER"`, as a server error it is.
+        self.shared
+            .metrics
+            .duration(self.method, self.route(), status.unwrap_or(500), failed)
+            .record(elapsed.as_secs_f64());
+    }
+
+    fn access_line(
+        &self,
+        outcome: Outcome<u16>,
+        error_type: Option<&'static str>,
+        elapsed: Duration,
+    ) {
+        let Some(level) = self.shared.access_log else {
+            return;
+        };
+        let route = self.route();
+        let method = self.method;
+        let status = outcome.status();
+        let duration_ms = log_millis(elapsed);
+        // `GET /users/{id} 200`; a request that did not complete says how
+        // it ended: `GET /feed 200 cancelled`, `GET /panic failed`.
+        let status_text = status.map_or("", labels::status_str);
+        let space = if status.is_some() { " " } else { "" };
+        let end = match outcome {
+            Outcome::Completed(_) => "",
+            Outcome::Failed(_) => " failed",
+            Outcome::Cancelled(_) => " cancelled",
+        };
+        macro_rules! line {
+            ($lvl:expr) => {
+                tracing::event!(
+                    target: "obskit::access",
+                    $lvl,
+                    http.request.method = method,
+                    http.route = route,
+                    http.response.status_code = status,
+                    error.type = error_type,
+                    duration_ms,
+                    "{method} {route}{space}{status_text}{end}"
+                )
+            };
+        }
+        match level {
+            Level::TRACE => line!(Level::TRACE),
+            Level::DEBUG => line!(Level::DEBUG),
+            Level::INFO => line!(Level::INFO),
+            Level::WARN => line!(Level::WARN),
+            Level::ERROR => line!(Level::ERROR),
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The future of [`ObskitService`](super::ObskitService): polls the handler
+//! inside the request's OpenTelemetry context, then hands the request's
+//! [`Finish`] to the response body, which records the end.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll, ready};
+
+use http::header::CONTENT_LENGTH;
+use http::{HeaderValue, Response, StatusCode};
+
+use super::body::ObskitBody;
+use super::exchange::Exchange;
+use super::outcome::{Finish, Outcome};
+use crate::request_id::{RequestId, X_REQUEST_ID};
+
+pin_project_lite::pin_project! {
+    /// The future of [`ObskitService`](super::ObskitService): polls the
+    /// handler inside the request's OpenTelemetry context and wraps the
+    /// response body in an [`ObskitBody`], which records the request when
+    /// the body ends.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        state: Option<(Finish<Exchange>, RequestId)>,
+    }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some((finish, _)) = this.project().state.take() {
+                finish.finish(if std::thread::panicking() {
+                    // The handler panicked: the most obvious failure there is.
+                    Outcome::Failed(None)
+                } else {
+                    Outcome::Cancelled(None)
+                });
+            }
+        }
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    /// `state` is `None` for a request left out of every figure.
+    pub(crate) fn new(inner: F, state: Option<(Finish<Exchange>, RequestId)>) -> Self {
+        Self { inner, state }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: http_body::Body,
+{
+    type Output = Result<Response<ObskitBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = match this.state.as_ref() {
+            Some((finish, _)) => {
+                let _attached = finish.context().clone().attach();
+                ready!(this.inner.poll(cx))
+            }
+            None => ready!(this.inner.poll(cx)),
+        };
+        let Some((finish, request_id)) = this.state.take() else {
+            return Poll::Ready(result.map(|r| r.map(ObskitBody::untracked)));
+        };
+        match result {
+            Ok(mut response) => {
+                if let Ok(v) = HeaderValue::from_str(request_id.as_str()) {
+                    response.headers_mut().insert(X_REQUEST_ID.clone(), v);
+                }
+                let status = response.status();
+                let length = response
+                    .headers()
+                    .get(CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                let sent = finish.protocol().method != "HEAD"
+                    && !status.is_informational()
+                    && status != StatusCode::NO_CONTENT
+                    && status != StatusCode::NOT_MODIFIED;
+                Poll::Ready(Ok(response.map(|body| {
+                    ObskitBody::new(body, finish, status.as_u16(), length, sent)
+                })))
+            }
+            Err(e) => {
+                finish.finish(Outcome::Failed(None));
+                Poll::Ready(Err(e))
+            }
+        }
+    }
+}

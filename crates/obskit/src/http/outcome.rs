@@ -1,0 +1,197 @@
+//! The end of a request, recorded once: duration, RED, SLO classification,
+//! span status and end, access line.
+//!
+//! Every server layer (HTTP here, gRPC alike) starts a [`Finish`] when a
+//! request arrives and hands it on, from the response future to the body
+//! wrapper, until the exchange ends one way or another. The protocol only
+//! says what its statuses mean and where its figures go ([`Protocol`]);
+//! the order of the steps, the clock and the context the figures are
+//! recorded in are decided here, in one place.
+
+use std::time::{Duration, Instant};
+
+use metrics::Gauge;
+use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+
+use crate::slo::SloSet;
+
+/// How an exchange ended, with the protocol's status when one was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome<S> {
+    /// The whole response went out with this status.
+    Completed(S),
+    /// The handler failed (no status), or the response body failed after
+    /// the status was sent.
+    Failed(Option<S>),
+    /// Dropped before its end: the client went away, or the server gave up,
+    /// before the response (or its body) was complete.
+    Cancelled(Option<S>),
+}
+
+impl<S: Copy> Outcome<S> {
+    /// The status that was sent, if any.
+    pub(crate) fn status(&self) -> Option<S> {
+        match *self {
+            Self::Completed(s) => Some(s),
+            Self::Failed(s) | Self::Cancelled(s) => s,
+        }
+    }
+}
+
+/// `error.type` of a request dropped before its end.
+pub(crate) const CANCELLED: &str = "cancelled";
+/// `error.type` of a handler or body failure (no better class is known).
+pub(crate) const FAILED: &str = "_OTHER";
+
+/// What one protocol's server layer knows about a request, and how it
+/// records the parts that differ between protocols.
+pub(crate) trait Protocol {
+    /// The protocol's status: an HTTP status code, a gRPC code.
+    type Status: Copy;
+
+    /// The method and route SLOs filter on.
+    fn slo_key(&self) -> (&str, &str);
+
+    /// The service's SLOs.
+    fn slos(&self) -> &SloSet;
+
+    /// `error.type` of a completed exchange with `status`, if the status is
+    /// a server-side failure (it then counts against availability).
+    fn error_type(&self, status: Self::Status) -> Option<&'static str>;
+
+    /// The span attribute that reports `status`.
+    fn status_attribute(&self, status: Self::Status) -> KeyValue;
+
+    /// Records the duration in the protocol's RED histogram. `failed` marks
+    /// a handler or body failure; `status` is what was sent, if anything.
+    /// Never called for a cancelled exchange, which has no outcome to count.
+    fn record_duration(&self, status: Option<Self::Status>, failed: bool, elapsed: Duration);
+
+    /// Writes the access line, if the layer writes one. `error_type` is
+    /// what the span says (set for failures and cancellations).
+    fn access_line(
+        &self,
+        outcome: Outcome<Self::Status>,
+        error_type: Option<&'static str>,
+        elapsed: Duration,
+    );
+}
+
+/// A request in progress: what its end needs, whoever ends it.
+pub(crate) struct Finish<P> {
+    cx: Context,
+    start: Instant,
+    active: Gauge,
+    protocol: P,
+}
+
+impl<P: Protocol> Finish<P> {
+    /// Starts the clock's record: `start` is when the request arrived,
+    /// `active` the in-flight gauge already incremented for it, `cx` the
+    /// OpenTelemetry context holding the request's span.
+    pub(crate) fn new(cx: Context, start: Instant, active: Gauge, protocol: P) -> Self {
+        Self {
+            cx,
+            start,
+            active,
+            protocol,
+        }
+    }
+
+    /// What the protocol knows about the request.
+    pub(crate) fn protocol(&self) -> &P {
+        &self.protocol
+    }
+
+    /// The request's OpenTelemetry context, to attach while its code runs.
+    pub(crate) fn context(&self) -> &Context {
+        &self.cx
+    }
+
+    /// Records the outcome. The request's context is attached meanwhile, so
+    /// metrics (trace-id exemplars) and the access line see its trace.
+    pub(crate) fn finish(self, outcome: Outcome<P::Status>) {
+        let elapsed = self.start.elapsed();
+        self.active.decrement(1.0);
+        let _attached = self.cx.clone().attach();
+        let p = &self.protocol;
+        let status = outcome.status();
+        let error_type = match outcome {
+            Outcome::Completed(s) => p.error_type(s),
+            Outcome::Failed(_) => Some(FAILED),
+            Outcome::Cancelled(_) => Some(CANCELLED),
+        };
+        let slos = p.slos();
+        let (method, route) = p.slo_key();
+        match outcome {
+            Outcome::Cancelled(_) => {
+                // No outcome to count in RED; a latency SLO still counts the
+                // request bad once it has outlived the threshold.
+                if !slos.is_empty() {
+                    slos.record_abandoned(method, route, elapsed);
+                }
+            }
+            Outcome::Completed(_) | Outcome::Failed(_) => {
+                let failed = matches!(outcome, Outcome::Failed(_));
+                p.record_duration(status, failed, elapsed);
+                if !slos.is_empty() {
+                    slos.record(method, route, failed || error_type.is_some(), elapsed);
+                }
+            }
+        }
+        let span = self.cx.span();
+        if let Some(s) = status {
+            span.set_attribute(p.status_attribute(s));
+        }
+        if let Some(e) = error_type {
+            span.set_attribute(KeyValue::new("error.type", e));
+            span.set_status(Status::error(match outcome {
+                Outcome::Completed(_) => "",
+                Outcome::Failed(None) => "the handler failed",
+                Outcome::Failed(Some(_)) => "the response body failed",
+                Outcome::Cancelled(None) => "the request was cancelled before a response was sent",
+                Outcome::Cancelled(Some(_)) => {
+                    "the request was cancelled before its response body was complete"
+                }
+            }));
+        }
+        p.access_line(outcome, error_type, elapsed);
+        span.end();
+    }
+}
+
+/// A duration in milliseconds, rounded to the microsecond, for log lines:
+/// `0.322`, never `0.32178799999999996`.
+pub(crate) fn log_millis(d: Duration) -> f64 {
+    let micros = (d.as_nanos() + 500) / 1000;
+    // Exact below 2^53 µs (285 years); the division gives the f64 nearest
+    // to the decimal, which the JSON writer prints in its shortest form.
+    #[allow(clippy::cast_precision_loss)]
+    let micros = micros as f64;
+    micros / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_durations_are_rounded_to_the_microsecond() {
+        assert_eq!(log_millis(Duration::from_nanos(321_788)), 0.322);
+        assert_eq!(log_millis(Duration::from_nanos(321_499)), 0.321);
+        assert_eq!(log_millis(Duration::from_millis(2_000)), 2000.0);
+        assert_eq!(log_millis(Duration::ZERO), 0.0);
+        assert_eq!(
+            ryu::Buffer::new().format(log_millis(Duration::from_nanos(1_234_567_891))),
+            "1234.568"
+        );
+    }
+
+    #[test]
+    fn the_status_of_each_outcome() {
+        assert_eq!(Outcome::Completed(200).status(), Some(200));
+        assert_eq!(Outcome::<u16>::Failed(None).status(), None);
+        assert_eq!(Outcome::Cancelled(Some(200)).status(), Some(200));
+    }
+}

@@ -1,0 +1,102 @@
+//! The service [`ObskitLayer`](super::ObskitLayer) wraps around the router:
+//! it starts the request's span and clock, then hands them to the
+//! [`ResponseFuture`].
+
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+
+use axum::extract::MatchedPath;
+use http::{Request, Response};
+use opentelemetry::Context;
+use opentelemetry::trace::TraceContextExt;
+use tower_service::Service;
+
+use super::attributes::start_span;
+use super::body::ObskitBody;
+use super::carrier::{HeaderExtractor, has_context};
+use super::exchange::Exchange;
+use super::future::ResponseFuture;
+use super::labels;
+use super::layer::Shared;
+use super::outcome::Finish;
+use crate::request_id::{RequestId, X_REQUEST_ID};
+
+/// The service [`ObskitLayer`](super::ObskitLayer) wraps around each route.
+#[derive(Clone)]
+pub struct ObskitService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> ObskitService<S> {
+    pub(crate) fn new(inner: S, shared: Arc<Shared>) -> Self {
+        Self { inner, shared }
+    }
+}
+
+impl<S> std::fmt::Debug for ObskitService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObskitService").finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ObskitService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: http_body::Body,
+{
+    type Response = Response<ObskitBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let shared = &self.shared;
+        let matched = req.extensions().get::<MatchedPath>().cloned();
+        let path = matched
+            .as_ref()
+            .map_or(req.uri().path(), MatchedPath::as_str);
+        if shared.is_excluded(path) {
+            return ResponseFuture::new(self.inner.call(req), None);
+        }
+        let start = Instant::now();
+        let method = labels::method(req.method());
+        let request_id = req
+            .headers()
+            .get(&X_REQUEST_ID)
+            .and_then(|v| RequestId::parse(v.as_bytes()))
+            .unwrap_or_else(RequestId::generate);
+
+        let parent = if has_context(req.headers()) {
+            shared
+                .propagator
+                .extract_with_context(&Context::new(), &HeaderExtractor(req.headers()))
+        } else {
+            Context::new()
+        };
+        let route = matched.as_ref().map(MatchedPath::as_str);
+        let span = start_span(shared, &req, method, route, &request_id, &parent);
+        let cx = parent.with_span(span).with_value(request_id.clone());
+        req.extensions_mut().insert(request_id.clone());
+
+        let active = shared.metrics.active(method, shared.scheme);
+        active.increment(1.0);
+        let inner = {
+            let _attached = cx.clone().attach();
+            self.inner.call(req)
+        };
+        let exchange = Exchange {
+            method,
+            route: matched,
+            shared: Arc::clone(&self.shared),
+        };
+        ResponseFuture::new(
+            inner,
+            Some((Finish::new(cx, start, active, exchange), request_id)),
+        )
+    }
+}

@@ -1,0 +1,251 @@
+//! Telemetry for tests: nothing installed process-wide, nothing sent over
+//! the network, log lines and finished spans kept in memory to assert on.
+//!
+//! [`TestTelemetry`] is a real [`Telemetry`] (it dereferences to one), built
+//! by the same code as the one `init!` installs: the same JSON log lines, the
+//! same spans, the same `/metrics`. Its `tracing` subscriber is the default
+//! of the thread that made it, for as long as it lives, so run async tests
+//! on a current-thread runtime (`#[tokio::test]`'s default) where every task
+//! runs on that thread.
+//!
+//! ```
+//! use axum::{Router, body::Body, http::Request, routing::get};
+//! use obskit::http::ObskitLayer;
+//! use obskit::testing::TestTelemetry;
+//! use tower::ServiceExt as _;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let telemetry = TestTelemetry::new();
+//! let app = Router::new()
+//!     .route("/hello/{name}", get(|| async {
+//!         tracing::info!("saying hello");
+//!         "hello"
+//!     }))
+//!     .layer(ObskitLayer::new(&telemetry));
+//!
+//! let response = app
+//!     .oneshot(Request::get("/hello/ada").body(Body::empty()).unwrap())
+//!     .await
+//!     .unwrap();
+//! assert_eq!(response.status(), 200);
+//! // The request ends with its body: read it, then look.
+//! axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+//!
+//! let span = telemetry.span("GET /hello/{name}").expect("the server span");
+//! assert_eq!(span.attribute("http.response.status_code").as_deref(), Some("200"));
+//! let logs = telemetry.logs();
+//! let hello = logs.iter().find(|l| l["message"] == "saying hello").unwrap();
+//! assert_eq!(hello["trace_id"], span.trace_id());
+//! assert!(logs.iter().any(|l| l["message"] == "GET /hello/{name} 200"));
+//! # }
+//! ```
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanProcessor};
+use parking_lot::Mutex;
+use tracing_subscriber::layer::SubscriberExt as _;
+
+use crate::config::Config;
+use crate::error::InitError;
+use crate::logs::{self, CapturedLines};
+use crate::telemetry::Telemetry;
+use crate::traces::{self, Traces};
+
+/// A [`Telemetry`] for tests, keeping its log lines and finished spans in
+/// memory. See the [module docs](self).
+///
+/// Every span is recorded (the sampler is `always_on`), and nothing is
+/// installed globally: not the `tracing` subscriber (it is this thread's
+/// default while the value lives), not the `metrics` recorder, not the
+/// OpenTelemetry tracer provider or propagator.
+#[must_use = "dropping it ends the capture"]
+pub struct TestTelemetry {
+    telemetry: Telemetry,
+    logs: CapturedLines,
+    spans: Arc<Mutex<Vec<SpanData>>>,
+    _default: tracing::subscriber::DefaultGuard,
+}
+
+impl std::fmt::Debug for TestTelemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestTelemetry")
+            .field("telemetry", &self.telemetry)
+            .field("spans", &self.spans.lock().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for TestTelemetry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestTelemetry {
+    /// Telemetry for a service called `test`, logging at `info` and above.
+    pub fn new() -> Self {
+        let config = Config::default()
+            .service_name("test")
+            .expect("`test` is a valid service name");
+        Self::from_config(config).expect("in-memory telemetry starts no thread and cannot fail")
+    }
+
+    /// Telemetry built from `config` (its service name, log filter and
+    /// format, propagators, resource), with spans and log lines kept in
+    /// memory instead of exported and written.
+    pub fn from_config(config: Config) -> Result<Self, InitError> {
+        let spans = Arc::new(Mutex::new(Vec::new()));
+        let provider = SdkTracerProvider::builder()
+            .with_resource(crate::resource::build(&config))
+            .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
+            .with_span_processor(Capture(Arc::clone(&spans)))
+            .build();
+        let traces = Traces {
+            provider,
+            processors: Vec::new(),
+            stats: Arc::default(),
+            propagator: Arc::new(traces::propagator(&config.propagators)),
+            warn: Arc::default(),
+        };
+        let (telemetry, layer, logs) =
+            config.assemble::<tracing_subscriber::Registry>(logs::Output::Memory, traces)?;
+        let logs = logs.expect("an in-memory writer returns its lines");
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        telemetry.set_diagnostics_dispatch(dispatch.clone());
+        let default = tracing::dispatcher::set_default(&dispatch);
+        Ok(Self {
+            telemetry,
+            logs,
+            spans,
+            _default: default,
+        })
+    }
+
+    /// Every log line so far, as written: one JSON object per line (or the
+    /// pretty format, if the configuration chose it).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.logs.text().lines().map(str::to_owned).collect()
+    }
+
+    /// Every log line so far, parsed; a line that is not JSON comes back as
+    /// a JSON string.
+    pub fn logs(&self) -> Vec<serde_json::Value> {
+        self.log_lines()
+            .into_iter()
+            .map(|line| serde_json::from_str(&line).unwrap_or(serde_json::Value::String(line)))
+            .collect()
+    }
+
+    /// Every span ended so far, in the order they ended.
+    pub fn spans(&self) -> Vec<FinishedSpan> {
+        self.spans
+            .lock()
+            .iter()
+            .cloned()
+            .map(FinishedSpan)
+            .collect()
+    }
+
+    /// The first span ended with this name.
+    pub fn span(&self, name: &str) -> Option<FinishedSpan> {
+        self.spans
+            .lock()
+            .iter()
+            .find(|s| s.name == name)
+            .cloned()
+            .map(FinishedSpan)
+    }
+}
+
+impl Deref for TestTelemetry {
+    type Target = Telemetry;
+
+    fn deref(&self) -> &Telemetry {
+        &self.telemetry
+    }
+}
+
+/// A span that has ended, as the exporter would have received it.
+#[derive(Debug, Clone)]
+pub struct FinishedSpan(SpanData);
+
+impl FinishedSpan {
+    /// The span's name, e.g. `GET /users/{id}`.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// An attribute's value as text (`"200"` for the number 200), if set.
+    pub fn attribute(&self, key: &str) -> Option<String> {
+        self.0
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.to_string())
+    }
+
+    /// Whether the span's status is an error.
+    pub fn is_error(&self) -> bool {
+        matches!(self.0.status, Status::Error { .. })
+    }
+
+    /// The span's kind (`Server` for a request the layer instrumented).
+    pub fn kind(&self) -> SpanKind {
+        self.0.span_kind.clone()
+    }
+
+    /// The trace id as 32 lowercase hex digits, as log lines show it.
+    pub fn trace_id(&self) -> String {
+        self.0.span_context.trace_id().to_string()
+    }
+
+    /// The span id as 16 lowercase hex digits.
+    pub fn span_id(&self) -> String {
+        self.0.span_context.span_id().to_string()
+    }
+
+    /// The parent's span id, `None` for a root span.
+    pub fn parent_span_id(&self) -> Option<String> {
+        let parent = self.0.parent_span_id;
+        (parent != opentelemetry::trace::SpanId::INVALID).then(|| parent.to_string())
+    }
+
+    /// How long the span lasted.
+    pub fn duration(&self) -> Duration {
+        self.0
+            .end_time
+            .duration_since(self.0.start_time)
+            .unwrap_or_default()
+    }
+
+    /// Everything the SDK recorded.
+    pub fn data(&self) -> &SpanData {
+        &self.0
+    }
+}
+
+/// Keeps every ended span.
+#[derive(Debug)]
+struct Capture(Arc<Mutex<Vec<SpanData>>>);
+
+impl SpanProcessor for Capture {
+    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        self.0.lock().push(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
