@@ -27,7 +27,7 @@
 //! use obskit::grpc::{GrpcLayer, HealthService};
 //! use obskit::http::{ObskitLayer, observability_routes};
 //!
-//! let telemetry = obskit::init()?;
+//! let telemetry = obskit::init!()?;
 //! let grpc = tonic::service::Routes::new(HealthService::new(&telemetry).into_server())
 //!     // .add_service(GreeterServer::new(MyGreeter))
 //!     .prepare()

@@ -8,7 +8,7 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use obskit::grpc::HealthService;
 //!
-//! let telemetry = obskit::init()?;
+//! let telemetry = obskit::init!()?;
 //! let routes = tonic::service::Routes::new(HealthService::new(&telemetry).into_server());
 //! // let routes = routes.add_service(GreeterServer::new(MyGreeter));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:50051").await?;
