@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use grpc_support::{UNARY, channel, client, req};
-use obskit::grpc::{GrpcLayer, HealthService};
+use obskit::grpc::{GrpcLayer, GrpcRoutes, HealthService};
 use obskit::http::{ObskitLayer, observability_routes};
 use obskit::slo::Slo;
 use obskit_grpc_testing::EchoService;
@@ -27,16 +27,16 @@ async fn http_and_grpc_on_one_port_are_counted_once_each_and_drain_together() {
     ]));
     let t = &h.telemetry;
     let slos = || [Slo::availability("availability", 0.99).unwrap()];
-    let grpc = tonic::service::Routes::new(HealthService::new(t).into_server())
+    let grpc = GrpcRoutes::new()
+        .add_service(HealthService::new(t).into_server())
         .add_service(EchoService::new().server())
-        .prepare()
-        .into_axum_router()
-        .layer(GrpcLayer::new(t).slos(slos()).unwrap());
-    let http = Router::new()
+        .into_router()
+        .route_layer(GrpcLayer::new(t).slos(slos()).unwrap());
+    let app = Router::new()
         .route("/hello", get(|| async { "hello" }))
         .merge(observability_routes(t))
+        .merge(grpc)
         .layer(ObskitLayer::new(t).slos(slos()).unwrap());
-    let app = http.merge(grpc);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -82,7 +82,16 @@ async fn http_and_grpc_on_one_port_are_counted_once_each_and_drain_together() {
     }
     echo.unary(req("x", 14, 0)).await.unwrap_err();
 
-    let text = metrics.render();
+    // A request ends when its response body has gone out, a moment after
+    // the client has read it.
+    let mut text = metrics.render();
+    for _ in 0..500 {
+        if prom::value(&text, "http_server_request_duration_seconds_count", &[]) == Some(3.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        text = metrics.render();
+    }
     assert_eq!(
         prom::value(&text, "http_server_request_duration_seconds_count", &[]),
         Some(3.0),

@@ -314,8 +314,10 @@ async fn a_streaming_call_is_measured_to_the_end_of_its_stream() {
             .unwrap_or_else(|| panic!("{method}: {text}"))
     };
     assert!(sum("obskit.test.v1.Echo/ServerStream") >= 0.45, "{text}");
-    assert!(sum("obskit.test.v1.Echo/ClientStream") >= 0.3, "{text}");
-    assert!(sum("obskit.test.v1.Echo/Bidi") >= 0.3, "{text}");
+    // The client may send its headers with its first message, 100 ms in;
+    // the two gaps after it are measured whatever the machine's load.
+    assert!(sum("obskit.test.v1.Echo/ClientStream") >= 0.2, "{text}");
+    assert!(sum("obskit.test.v1.Echo/Bidi") >= 0.2, "{text}");
     assert_eq!(
         calls(
             &text,

@@ -324,7 +324,11 @@ mod tests {
                 rule.expr
             );
         }
-        assert!(group.rules[2].expr.contains("rpc_server_call_duration_seconds_count{error_type!=\"\"}"));
+        assert!(
+            group.rules[2]
+                .expr
+                .contains("rpc_server_call_duration_seconds_count{error_type!=\"\"}")
+        );
         assert!(group.rules[0].expr.contains(r#"{error_type!=""}"#));
     }
 }

@@ -101,22 +101,48 @@ fn grpc_rows(b: &mut Board) {
             "Calls being served right now, per method.",
         )
         .query(
-            sum_by(&[method], &of_service(n::RPC_SERVER_ACTIVE_CALLS).to_string()),
+            sum_by(
+                &[method],
+                &of_service(n::RPC_SERVER_ACTIVE_CALLS).to_string(),
+            ),
             &legend,
         )
         .min(0.0),
     );
     let client_count = rpc(n::RPC_CLIENT_CALL_DURATION, "_count");
     b.row("Outgoing gRPC calls");
-    b.add(8, 8, Spec::timeseries("Outgoing gRPC call rate", "reqps", "Calls per second this service makes, per method.")
+    b.add(
+        8,
+        8,
+        Spec::timeseries(
+            "Outgoing gRPC call rate",
+            "reqps",
+            "Calls per second this service makes, per method.",
+        )
         .query(sum_rate(&[method], &client_count), &legend)
-        .min(0.0));
+        .min(0.0),
+    );
     b.add(8, 8, Spec::timeseries("Outgoing gRPC error ratio", "percentunit", "Share of outgoing calls per method that did not end OK (on the client side every code but OK is an error).")
         .query(error_ratio(&[method], &client_count), &legend)
         .min(0.0));
-    b.add(8, 8, Spec::timeseries("Outgoing gRPC p99 latency", "s", "99th percentile duration of outgoing calls per method.")
-        .query(quantile(0.99, &[method], &rpc(n::RPC_CLIENT_CALL_DURATION, "_bucket")), &legend)
-        .min(0.0));
+    b.add(
+        8,
+        8,
+        Spec::timeseries(
+            "Outgoing gRPC p99 latency",
+            "s",
+            "99th percentile duration of outgoing calls per method.",
+        )
+        .query(
+            quantile(
+                0.99,
+                &[method],
+                &rpc(n::RPC_CLIENT_CALL_DURATION, "_bucket"),
+            ),
+            &legend,
+        )
+        .min(0.0),
+    );
 }
 
 /// The service overview dashboard.

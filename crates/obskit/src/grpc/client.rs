@@ -12,6 +12,7 @@
 //!     .layer(GrpcClientLayer::new(telemetry).target("inventory:50051"))
 //!     .service(channel);
 //! // let mut client = InventoryClient::new(channel);
+//! // or, without tower: GrpcClientLayer::new(telemetry).wrap(channel)
 //! # Ok(()) }
 //! ```
 
@@ -97,6 +98,14 @@ impl GrpcClientLayer {
                 server: Some(server),
             }),
         }
+    }
+}
+
+impl GrpcClientLayer {
+    /// Wraps `channel` (what `tower::ServiceBuilder::layer` does), for code
+    /// that does not use tower itself.
+    pub fn wrap<S>(&self, channel: S) -> GrpcClient<S> {
+        self.layer(channel)
     }
 }
 

@@ -24,28 +24,31 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Router, routing::get};
-//! use obskit::grpc::{GrpcLayer, HealthService};
+//! use obskit::grpc::{GrpcLayer, GrpcRoutes, HealthService};
 //! use obskit::http::{ObskitLayer, observability_routes};
 //!
 //! let telemetry = obskit::init!()?;
-//! let grpc = tonic::service::Routes::new(HealthService::new(&telemetry).into_server())
+//! let grpc = GrpcRoutes::new()
+//!     .add_service(HealthService::new(&telemetry).into_server())
 //!     // .add_service(GreeterServer::new(MyGreeter))
-//!     .prepare()
-//!     .into_axum_router()
+//!     .into_router()
 //!     .layer(GrpcLayer::new(&telemetry));
-//! let http = Router::new()
+//! // ObskitLayer goes outside, so it also sees unmatched paths; it leaves
+//! // gRPC calls (content-type application/grpc) to the GrpcLayer inside.
+//! let app = Router::new()
 //!     .route("/hello", get(|| async { "hello" }))
 //!     .merge(observability_routes(&telemetry))
+//!     .merge(grpc)
 //!     .layer(ObskitLayer::new(&telemetry));
-//! // Each layer sees only its own routes, so every call is counted once.
-//! let app = http.merge(grpc);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! obskit::serve(listener, app, telemetry).await?;
 //! # Ok(()) }
 //! ```
 //!
 //! axum serves HTTP/1.1 and HTTP/2 (prior knowledge) on the same port, so
-//! gRPC clients connect to it like to any tonic server.
+//! gRPC clients connect to it like to any tonic server. Use [`GrpcRoutes`]
+//! rather than tonic's `Routes` here: tonic's answers every unknown path,
+//! HTTP ones included, with a gRPC UNIMPLEMENTED.
 
 mod body;
 mod call;
@@ -55,6 +58,7 @@ mod health;
 mod layer;
 mod methods;
 mod red;
+mod routes;
 mod serve;
 mod service;
 mod status;
@@ -65,5 +69,6 @@ pub use future::ResponseFuture;
 pub use health::{HealthService, WatchStream};
 pub use layer::{DEFAULT_EXCLUDED_SERVICES, GrpcLayer};
 pub use methods::MAX_KNOWN_METHODS;
+pub use routes::GrpcRoutes;
 pub use serve::{GrpcServer, serve};
 pub use service::GrpcService;

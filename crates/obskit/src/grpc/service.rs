@@ -18,6 +18,7 @@ use super::future::ResponseFuture;
 use super::layer::Shared;
 use super::methods;
 use crate::http::carrier::{HeaderExtractor, has_context};
+use crate::http::is_grpc;
 use crate::http::outcome::Finish;
 use crate::metrics::names::{RPC_METHOD_OTHER, RPC_SYSTEM_GRPC};
 use crate::request_id::{RequestId, X_REQUEST_ID};
@@ -50,10 +51,13 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let shared = &self.shared;
         let full = methods::from_path(req.uri().path());
-        let excluded = full.is_some_and(|m| {
-            let service = methods::service_of(m);
-            shared.excluded.iter().any(|s| s == service)
-        });
+        // Plain HTTP requests (an axum fallback's 404 when the layer wraps a
+        // merged router) are the HTTP layer's, not calls.
+        let excluded = !is_grpc(req.headers())
+            || full.is_some_and(|m| {
+                let service = methods::service_of(m);
+                shared.excluded.iter().any(|s| s == service)
+            });
         if excluded {
             return ResponseFuture::plain(self.inner.call(req));
         }
