@@ -16,7 +16,7 @@ pub struct Greeting {
     pub message: String,
 }
 
-/// The example routes; `main` adds the probes, `/metrics` and the obskit layer.
+/// The example routes; [`app`](crate::app) adds the probes, `/metrics` and the obskit layer.
 pub fn router(upstream: Upstream) -> Router {
     Router::new()
         .route("/hello/{name}", get(hello))
@@ -27,7 +27,7 @@ pub fn router(upstream: Upstream) -> Router {
 /// `GET /hello/{name}`: answers locally.
 async fn hello(Path(name): Path<String>) -> Json<Greeting> {
     // Logged inside the request span, so the JSON line carries its trace_id and span_id.
-    obskit::tracing::info!(%name, "saying hello");
+    tracing::info!(%name, "saying hello");
     Json(Greeting {
         message: format!("hello, {name}"),
     })
@@ -42,7 +42,7 @@ async fn relay(
         Ok(greeting) => Ok(Json(greeting)),
         Err(err) => {
             let reason = format!("{err:#}");
-            obskit::tracing::warn!(error = %reason, "upstream call failed");
+            tracing::warn!(error = %reason, "upstream call failed");
             Err((
                 StatusCode::BAD_GATEWAY,
                 format!("upstream call failed: {reason}"),
@@ -53,30 +53,9 @@ async fn relay(
 
 #[cfg(test)]
 mod tests {
-    use axum::body::Body;
-    use axum::http::Request;
-    use http_body_util::BodyExt as _;
-    use tower::ServiceExt as _;
-
     use super::*;
+    use crate::test_support::{closed_port_url, get};
     use crate::upstream::plain_client;
-
-    /// Sends one request through the router, without a socket.
-    async fn get(router: Router, uri: &str) -> (StatusCode, String) {
-        let request = Request::get(uri).body(Body::empty()).unwrap();
-        let response = router.oneshot(request).await.unwrap();
-        let status = response.status();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8(body.to_vec()).unwrap())
-    }
-
-    /// A URL on 127.0.0.1 where nothing listens.
-    fn closed_port_url() -> String {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        drop(listener);
-        format!("http://127.0.0.1:{port}")
-    }
 
     #[tokio::test]
     async fn hello_greets_by_name() {

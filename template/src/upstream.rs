@@ -1,7 +1,7 @@
 //! The example outgoing call: `/relay/{name}` asks an upstream service for a greeting.
 //!
-//! Calls go through [`obskit::http::client`], which sends the trace context
-//! (`traceparent`) and records the `http_client_*` metrics. By default the upstream is
+//! Calls go through a client with [`obskit::http::ClientMiddleware`], which sends the
+//! trace context (`traceparent`) and records the `http_client_*` metrics. By default the upstream is
 //! this service itself, so the example works out of the box and one trace shows both
 //! sides of the call; set `UPSTREAM_URL` to point it at a real dependency.
 
@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use obskit::health::Check;
+use obskit::http::ClientMiddleware;
 use obskit::reqwest::Url;
+use obskit::reqwest_middleware::ClientWithMiddleware;
 
 use crate::routes::Greeting;
 
@@ -21,7 +23,7 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// An upstream HTTP service, reached through the instrumented obskit client.
 #[derive(Clone)]
 pub struct Upstream {
-    client: obskit::http::Client,
+    client: ClientWithMiddleware,
     base_url: Url,
 }
 
@@ -35,11 +37,11 @@ impl Upstream {
             .timeout(CALL_TIMEOUT)
             .build()
             .context("could not build the HTTP client")?;
-        Self::new(obskit::http::client(telemetry, client), &base_url)
+        Self::new(ClientMiddleware::new(telemetry).wrap(client), &base_url)
     }
 
     /// An upstream at `base_url`, e.g. `http://payments:8080`, called with `client`.
-    pub fn new(client: obskit::http::Client, base_url: &str) -> anyhow::Result<Self> {
+    pub fn new(client: ClientWithMiddleware, base_url: &str) -> anyhow::Result<Self> {
         let parsed = Url::parse(base_url).with_context(|| {
             format!("UPSTREAM_URL `{base_url}` is not a URL; use one like http://payments:8080")
         })?;
@@ -55,6 +57,10 @@ impl Upstream {
     }
 
     /// Asks the upstream's `/hello/{name}` for a greeting.
+    ///
+    /// `#[tracing::instrument]` makes a span of the call, a child of the request's span,
+    /// with `name` as a field (`self` left out).
+    #[tracing::instrument(skip(self))]
     pub async fn greeting(&self, name: &str) -> anyhow::Result<Greeting> {
         let url = self.url(&["hello", name]);
         let response = self
@@ -111,7 +117,7 @@ impl Upstream {
 
 /// A client without telemetry, for tests that exercise the routes alone.
 #[cfg(test)]
-pub fn plain_client() -> obskit::http::Client {
+pub fn plain_client() -> ClientWithMiddleware {
     obskit::reqwest::Client::new().into()
 }
 

@@ -1,5 +1,6 @@
 //! The second renderer for real: `cargo generate --path template` must produce the same
-//! tree as `obskit new` for the same answers (design.md, "one source, two renderers").
+//! tree as `obskit new` for the same answers: one template source, two renderers (see
+//! template/cargo-generate.toml).
 //!
 //! Needs `cargo-generate` on PATH (`.ci/run` installs it). Without it the test says so and
 //! passes locally, but fails when `CI=true`, so CI cannot skip it silently.

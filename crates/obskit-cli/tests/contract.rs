@@ -1,4 +1,4 @@
-//! The template contract (design.md, "Template: one source, two renderers"): every
+//! The template contract (one source, two renderers; rules in template/cargo-generate.toml): every
 //! templated file renders byte-identically with Handlebars (`obskit new`) and with Liquid
 //! (cargo-generate), uses only declared placeholders, and the manifest matches the files.
 //!

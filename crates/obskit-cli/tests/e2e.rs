@@ -1,6 +1,7 @@
 //! End to end, as a user would: `obskit new` with `--obskit-path` pointing at this
-//! checkout; `cargo build`, `cargo test`, `cargo fmt --check` and `cargo clippy` of the
-//! generated service; then run it, call `/health/ready`, an example route (with an
+//! checkout; a user's first edit (functions with `#[tracing::instrument]`, written as the
+//! tracing docs write them); `cargo build`, `cargo test`, `cargo fmt --check` and
+//! `cargo clippy` of the generated service; then run it, call `/health/ready`, an example route (with an
 //! outgoing call) and `/metrics`, read its JSON logs for trace ids, and stop it with
 //! SIGTERM.
 //!
@@ -23,6 +24,42 @@ use std::time::{Duration, Instant};
 const NAME: &str = "e2e-svc";
 /// A W3C trace id this test sends, to find it again in the logs.
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+/// A module a user might add first: `#[tracing::instrument]` as the tracing docs write it,
+/// which needs `tracing` as a direct dependency of the service.
+const INSTRUMENTED: &str = r#"//! Added by obskit's end-to-end test: `#[tracing::instrument]` as the tracing docs write it.
+
+/// A function with a span of its own, a child of the request's span when called in one.
+#[tracing::instrument]
+pub fn shout(word: &str) -> String {
+    tracing::info!("shouting");
+    word.to_uppercase()
+}
+
+/// An async function with a span, an argument left out of it, a field and the error recorded.
+#[tracing::instrument(skip(client), fields(attempt = 1), err)]
+pub async fn status_of(
+    client: &obskit::reqwest::Client,
+    url: &str,
+) -> Result<u16, obskit::reqwest::Error> {
+    let response = client.get(url).send().await?;
+    Ok(response.status().as_u16())
+}
+"#;
+
+/// Adds [`INSTRUMENTED`] to the generated service as `src/instrumented.rs`.
+fn add_instrumented_module(project: &Path) {
+    fs::write(project.join("src/instrumented.rs"), INSTRUMENTED).unwrap();
+    let lib = project.join("src/lib.rs");
+    let text = fs::read_to_string(&lib).unwrap();
+    assert!(text.contains("pub mod routes;\n"), "{text}");
+    let text = text.replacen(
+        "pub mod routes;\n",
+        "pub mod instrumented;\npub mod routes;\n",
+        1,
+    );
+    fs::write(lib, text).unwrap();
+}
 
 /// Runs cargo in `project` with the shared target directory, asserting success.
 fn cargo(project: &Path, target: &Path, args: &[&str]) {
@@ -234,6 +271,7 @@ fn generated_service_builds_passes_its_tests_runs_and_reports() {
     // The workspace's versions: reproducible, and the shared target directory stays warm.
     fs::copy(root.join("Cargo.lock"), project.join("Cargo.lock")).unwrap();
     let target: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("obskit-e2e-target");
+    add_instrumented_module(&project);
 
     cargo(&project, &target, &["build", "--all-targets"]);
     cargo(&project, &target, &["test"]);

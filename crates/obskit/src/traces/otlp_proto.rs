@@ -2,8 +2,8 @@
 //!
 //! The generic path converts every span into owned `prost` structs (a
 //! `String` per attribute key and value) and then walks them twice to
-//! encode. Export is the largest per-request cost of full tracing (design.md,
-//! "Hot path"), so obskit writes the wire format directly, once. The output
+//! encode. Export is the largest per-request cost of full tracing (see
+//! BENCHMARKS.md), so obskit writes the wire format directly, once. The output
 //! decodes to exactly what `opentelemetry-proto`'s conversion produces; a
 //! test holds the two together.
 
