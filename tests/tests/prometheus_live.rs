@@ -330,12 +330,29 @@ async fn check_counts(prom: &Prometheus, tally: &Tally, failures: &mut Vec<Strin
         format!("sum(http_client_request_duration_seconds_count{{job=\"{JOB}\"}})"),
         tally.client_calls,
     ));
-    // Every request counts once per SLO, and availability counts exactly the 5xx bad. (Latency
-    // is not compared: a request may exceed 300 ms on a loaded machine without being /slow.)
+    // gRPC: calls served by status code, calls made.
+    let grpc_count = "rpc_server_call_duration_seconds_count";
+    for (code, n) in [
+        ("OK", tally.grpc_ok),
+        ("UNAVAILABLE", tally.grpc_unavailable),
+    ] {
+        expected.push((
+            format!("sum({grpc_count}{{job=\"{JOB}\", rpc_status_code=\"{code}\"}})"),
+            n,
+        ));
+    }
+    expected.push((
+        format!("sum(rpc_client_call_duration_seconds_count{{job=\"{JOB}\"}})"),
+        tally.grpc_ok + tally.grpc_unavailable,
+    ));
+    let grpc_total = tally.grpc_ok + tally.grpc_unavailable;
+    // Every request and gRPC call counts once per SLO, and availability counts exactly the 5xx
+    // and UNAVAILABLE calls bad. (Latency is not compared: a request may exceed 300 ms on a
+    // loaded machine without being /slow.)
     for slo in ["availability", "latency"] {
         expected.push((
             format!("sum(obskit_slo_requests_total{{job=\"{JOB}\", slo=\"{slo}\"}})"),
-            tally.server_total(),
+            tally.server_total() + grpc_total,
         ));
     }
     expected.push((
@@ -346,7 +363,8 @@ async fn check_counts(prom: &Prometheus, tally: &Tally, failures: &mut Vec<Strin
             .server_by_status
             .get(&500)
             .copied()
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            + tally.grpc_unavailable,
     ));
     let mut wrong = Vec::new();
     for (query, want) in expected {
@@ -366,12 +384,14 @@ async fn check_counts(prom: &Prometheus, tally: &Tally, failures: &mut Vec<Strin
 /// to rounding: every counter starts at 0 before the first scrape and all are scraped at the
 /// same instants, so `increase` extrapolates them alike and the ratio is the true one.
 async fn check_slo_figures(prom: &Prometheus, tally: &Tally, failures: &mut Vec<String>) {
-    let bad = tally
+    let bad = (tally
         .server_by_status
         .get(&500)
         .copied()
-        .unwrap_or_default() as f64;
-    let sli = 1.0 - bad / tally.server_total() as f64;
+        .unwrap_or_default()
+        + tally.grpc_unavailable) as f64;
+    let total = (tally.server_total() + tally.grpc_ok + tally.grpc_unavailable) as f64;
+    let sli = 1.0 - bad / total;
     let expected = [
         ("service_name_slo:obskit_slo_sli:ratio_period", sli),
         (
@@ -393,8 +413,7 @@ async fn check_slo_figures(prom: &Prometheus, tally: &Tally, failures: &mut Vec<
             }
             if Instant::now() >= deadline {
                 failures.push(format!(
-                    "known traffic: {query} should be {want:.6} ({bad} of {} requests failed), got {}",
-                    tally.server_total(),
+                    "known traffic: {query} should be {want:.6} ({bad} of {total} requests and gRPC calls failed), got {}",
                     answer.describe()
                 ));
                 break;

@@ -67,6 +67,10 @@ pub(crate) const ALERT_SLO_BURN: &str = "ObskitSloErrorBudgetBurn";
 pub(crate) const ALERT_HIGH_ERROR_RATIO: &str = "ObskitHighErrorRatio";
 /// p99 above the latency SLO threshold.
 pub(crate) const ALERT_HIGH_LATENCY: &str = "ObskitHighLatency";
+/// Ratio of gRPC calls answered with a server-error code above 1 %.
+pub(crate) const ALERT_GRPC_HIGH_ERROR_RATIO: &str = "ObskitGrpcHighErrorRatio";
+/// gRPC p99 above the latency SLO threshold.
+pub(crate) const ALERT_GRPC_HIGH_LATENCY: &str = "ObskitGrpcHighLatency";
 /// A scrape target of an obskit service is down.
 pub(crate) const ALERT_TARGET_DOWN: &str = "ObskitTargetDown";
 /// No instance of a service reports metrics any more.
@@ -75,10 +79,12 @@ pub(crate) const ALERT_SERVICE_ABSENT: &str = "ObskitServiceAbsent";
 pub(crate) const ALERT_NOT_READY: &str = "ObskitNotReady";
 
 /// Every alert name, in the order the rule files define them.
-pub(crate) const ALL_ALERTS: [&str; 6] = [
+pub(crate) const ALL_ALERTS: [&str; 8] = [
     ALERT_SLO_BURN,
     ALERT_HIGH_ERROR_RATIO,
     ALERT_HIGH_LATENCY,
+    ALERT_GRPC_HIGH_ERROR_RATIO,
+    ALERT_GRPC_HIGH_LATENCY,
     ALERT_TARGET_DOWN,
     ALERT_SERVICE_ABSENT,
     ALERT_NOT_READY,

@@ -34,6 +34,11 @@ pub fn render(opts: &AlertOptions) -> Vec<GeneratedFile> {
         (names::ALERT_SLO_BURN, slo_burn(opts, &slo_board)),
         (names::ALERT_HIGH_ERROR_RATIO, high_error_ratio(&overview)),
         (names::ALERT_HIGH_LATENCY, high_latency(&overview)),
+        (
+            names::ALERT_GRPC_HIGH_ERROR_RATIO,
+            grpc_high_error_ratio(&overview),
+        ),
+        (names::ALERT_GRPC_HIGH_LATENCY, grpc_high_latency(&overview)),
         (names::ALERT_TARGET_DOWN, target_down(&overview)),
         (names::ALERT_SERVICE_ABSENT, service_absent()),
         (names::ALERT_NOT_READY, not_ready(&overview)),
@@ -202,6 +207,74 @@ Scale out, fix or bypass the slow dependency, roll back a regression.
         threshold = n::SLO_LATENCY_THRESHOLD,
         slo = n::SLO,
         metric = n::HTTP_SERVER_REQUEST_DURATION,
+        window = RED_WINDOW,
+        min = RED_MIN_REQUESTS,
+    )
+}
+
+fn grpc_high_error_ratio(board: &str) -> String {
+    format!(
+        r#"
+# {alert}
+
+**Meaning:** more than {threshold} of the gRPC calls a service served over {window} failed, for {for_}.
+
+A call fails when it ends with one of the codes the OpenTelemetry gRPC conventions treat as server errors: UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE or DATA_LOSS (a call dropped at its deadline counts as DEADLINE_EXCEEDED). The kit sets `{error_type}` on those calls of `{metric}_count`; the caller's errors (NOT_FOUND, INVALID_ARGUMENT, ...) and cancellations do not count. The alert needs at least {min} calls in the {window} window.
+
+## Impact
+
+Callers get errors. If the service declares an availability SLO, `ObskitSloErrorBudgetBurn` measures the damage against the budget and pages when it matters; this alert is a `ticket` and is muted while such a page fires.
+
+## Diagnose
+
+1. Service overview: {board}?var-service=SERVICE — the gRPC panels show calls by method and by status code.
+2. UNIMPLEMENTED under `rpc_method="_OTHER"`: clients call methods this version does not serve (a client deployed ahead of the server, or a removed method).
+3. DEADLINE_EXCEEDED: the calls are slower than their callers allow; see the gRPC latency panel and the outgoing calls.
+4. Logs: the access line of each call carries its method, status and trace id; follow the trace of a failing call.
+
+## Mitigate
+
+Roll back, fix or fail over the failing dependency, or scale out if the errors come from overload (UNAVAILABLE, DEADLINE_EXCEEDED).
+"#,
+        alert = names::ALERT_GRPC_HIGH_ERROR_RATIO,
+        threshold = percent(RED_ERROR_RATIO),
+        window = RED_WINDOW,
+        for_ = ERROR_RATIO_FOR,
+        error_type = n::ERROR_TYPE,
+        metric = n::RPC_SERVER_CALL_DURATION,
+        min = RED_MIN_REQUESTS,
+    )
+}
+
+fn grpc_high_latency(board: &str) -> String {
+    format!(
+        r#"
+# {alert}
+
+**Meaning:** the p99 duration of the gRPC calls a service served, all methods together, is above the threshold of one of its latency SLOs, for {for_}.
+
+The threshold is the one the service exports for the SLO (`{threshold}{{{slo}}}`); a service without a latency SLO never fires this alert. p99 is interpolated from the `{metric}` histogram over {window}, with at least {min} calls in the window. A streaming call is measured to the end of its stream, so long-lived streams raise the p99: give such services a latency SLO limited to their unary methods.
+
+## Impact
+
+At least 1 % of calls are slower than the SLO allows; callers with deadlines see DEADLINE_EXCEEDED. `ObskitSloErrorBudgetBurn` for the same SLO tells whether the budget is at risk; this `ticket` is muted while that SLO pages.
+
+## Diagnose
+
+1. Service overview: {board}?var-service=SERVICE — gRPC latency by method shows which methods are slow.
+2. Outgoing call latency: a slow dependency is the usual cause.
+3. CPU and in-flight calls: saturation makes everything slow.
+4. Traces of slow calls show where the time goes.
+
+## Mitigate
+
+Scale out, fix or bypass the slow dependency, roll back a regression.
+"#,
+        alert = names::ALERT_GRPC_HIGH_LATENCY,
+        for_ = LATENCY_FOR,
+        threshold = n::SLO_LATENCY_THRESHOLD,
+        slo = n::SLO,
+        metric = n::RPC_SERVER_CALL_DURATION,
         window = RED_WINDOW,
         min = RED_MIN_REQUESTS,
     )

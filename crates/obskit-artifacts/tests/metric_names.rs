@@ -9,13 +9,15 @@ use obskit_names as n;
 use std::collections::BTreeSet;
 
 /// The obskit metrics that are histograms, exported as `_bucket`, `_sum` and `_count`.
-const HISTOGRAMS: [&str; 2] = [
+const HISTOGRAMS: [&str; 4] = [
     n::HTTP_SERVER_REQUEST_DURATION,
     n::HTTP_CLIENT_REQUEST_DURATION,
+    n::RPC_SERVER_CALL_DURATION,
+    n::RPC_CLIENT_CALL_DURATION,
 ];
 
 /// Every label name obskit sets.
-const OBSKIT_LABELS: [&str; 14] = [
+const OBSKIT_LABELS: [&str; 17] = [
     n::SERVICE_NAME,
     n::HTTP_REQUEST_METHOD,
     n::HTTP_ROUTE,
@@ -23,6 +25,9 @@ const OBSKIT_LABELS: [&str; 14] = [
     n::ERROR_TYPE,
     n::URL_SCHEME,
     n::SERVER_ADDRESS,
+    n::RPC_SYSTEM_NAME,
+    n::RPC_METHOD,
+    n::RPC_STATUS_CODE,
     n::SLO,
     n::SLO_RESULT,
     n::SERVICE_VERSION,

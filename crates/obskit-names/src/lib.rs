@@ -18,6 +18,22 @@ pub const HTTP_CLIENT_REQUEST_DURATION: &str = "http_client_request_duration_sec
 /// labelled [`HTTP_REQUEST_METHOD`] and [`SERVER_ADDRESS`].
 pub const HTTP_CLIENT_ACTIVE_REQUESTS: &str = "http_client_active_requests";
 
+/// Histogram of gRPC server call durations in seconds (semconv
+/// `rpc.server.call.duration`), labelled [`RPC_SYSTEM_NAME`], [`RPC_METHOD`],
+/// [`RPC_STATUS_CODE`] and, for the server-error codes, [`ERROR_TYPE`].
+/// A streaming call is measured to the end of its response stream.
+pub const RPC_SERVER_CALL_DURATION: &str = "rpc_server_call_duration_seconds";
+/// Gauge of in-flight gRPC server calls, labelled [`RPC_SYSTEM_NAME`] and
+/// [`RPC_METHOD`]. The semantic conventions define no such instrument, so
+/// the name carries obskit's prefix.
+pub const RPC_SERVER_ACTIVE_CALLS: &str = "obskit_rpc_server_active_calls";
+/// Histogram of outgoing gRPC call durations in seconds (semconv
+/// `rpc.client.call.duration`), labelled like [`RPC_SERVER_CALL_DURATION`]
+/// (every code but `OK` sets [`ERROR_TYPE`]); never by peer.
+pub const RPC_CLIENT_CALL_DURATION: &str = "rpc_client_call_duration_seconds";
+/// Gauge of in-flight outgoing gRPC calls, labelled [`RPC_SYSTEM_NAME`] and [`RPC_METHOD`].
+pub const RPC_CLIENT_ACTIVE_CALLS: &str = "obskit_rpc_client_active_calls";
+
 /// Counter of requests classified per SLO, labelled [`SLO`] and [`SLO_RESULT`].
 pub const SLO_REQUESTS_TOTAL: &str = "obskit_slo_requests_total";
 /// Gauge holding each SLO's objective as a ratio in (0, 1), labelled [`SLO`].
@@ -70,6 +86,13 @@ pub const ERROR_TYPE: &str = "error_type";
 pub const URL_SCHEME: &str = "url_scheme";
 /// Peer host of an outgoing call (never its path).
 pub const SERVER_ADDRESS: &str = "server_address";
+/// RPC system (semconv `rpc.system.name`): [`RPC_SYSTEM_GRPC`].
+pub const RPC_SYSTEM_NAME: &str = "rpc_system_name";
+/// Fully qualified RPC method, `package.Service/Method` (semconv
+/// `rpc.method`); methods the server does not serve become [`RPC_METHOD_OTHER`].
+pub const RPC_METHOD: &str = "rpc_method";
+/// gRPC status code name, e.g. `OK`, `NOT_FOUND` (semconv `rpc.status_code`).
+pub const RPC_STATUS_CODE: &str = "rpc_status_code";
 /// SLO name.
 pub const SLO: &str = "slo";
 /// SLO classification result: [`SLO_RESULT_GOOD`] or [`SLO_RESULT_BAD`].
@@ -91,6 +114,10 @@ pub const HEALTH_CHECK_CRITICAL: &str = "critical";
 pub const METHOD_OTHER: &str = "_OTHER";
 /// Route label value shared by every request that matched no route.
 pub const ROUTE_UNMATCHED: &str = "_unmatched";
+/// [`RPC_SYSTEM_NAME`] value for gRPC.
+pub const RPC_SYSTEM_GRPC: &str = "grpc";
+/// [`RPC_METHOD`] value shared by every call to a method the server does not serve.
+pub const RPC_METHOD_OTHER: &str = "_OTHER";
 /// [`SLO_RESULT`] value for a request that met the objective.
 pub const SLO_RESULT_GOOD: &str = "good";
 /// [`SLO_RESULT`] value for a request that missed the objective.
@@ -108,6 +135,10 @@ pub const ALL_METRICS: &[&str] = &[
     HTTP_SERVER_ACTIVE_REQUESTS,
     HTTP_CLIENT_REQUEST_DURATION,
     HTTP_CLIENT_ACTIVE_REQUESTS,
+    RPC_SERVER_CALL_DURATION,
+    RPC_SERVER_ACTIVE_CALLS,
+    RPC_CLIENT_CALL_DURATION,
+    RPC_CLIENT_ACTIVE_CALLS,
     SLO_REQUESTS_TOTAL,
     SLO_OBJECTIVE_RATIO,
     SLO_LATENCY_THRESHOLD,
@@ -126,7 +157,12 @@ pub const ALL_METRICS: &[&str] = &[
 
 /// The metrics exported as Prometheus histograms (each also has the
 /// `_bucket`, `_sum` and `_count` series).
-pub const HISTOGRAMS: &[&str] = &[HTTP_SERVER_REQUEST_DURATION, HTTP_CLIENT_REQUEST_DURATION];
+pub const HISTOGRAMS: &[&str] = &[
+    HTTP_SERVER_REQUEST_DURATION,
+    HTTP_CLIENT_REQUEST_DURATION,
+    RPC_SERVER_CALL_DURATION,
+    RPC_CLIENT_CALL_DURATION,
+];
 
 /// Every label name obskit sets (Prometheus' own `le` aside).
 pub const ALL_LABELS: &[&str] = &[
@@ -137,6 +173,9 @@ pub const ALL_LABELS: &[&str] = &[
     ERROR_TYPE,
     URL_SCHEME,
     SERVER_ADDRESS,
+    RPC_SYSTEM_NAME,
+    RPC_METHOD,
+    RPC_STATUS_CODE,
     SLO,
     SLO_RESULT,
     SERVICE_VERSION,

@@ -47,6 +47,8 @@
 
 pub mod config;
 pub mod error;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 pub mod health;
 mod hex;
 pub mod http;

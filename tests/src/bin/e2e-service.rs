@@ -2,7 +2,10 @@
 //! template sets one up (configuration from the environment, build info, SLOs, a health
 //! check, the observability routes, `obskit::serve`), with routes that make every kind of
 //! series the stock dashboards and rules read: successes, a parameterised route, server
-//! errors, slow requests that break the latency SLO, and an outgoing call.
+//! errors, slow requests that break the latency SLO, and an outgoing call. It also serves
+//! gRPC on the same port (the test service `obskit.test.v1.Echo` and `grpc.health.v1`,
+//! behind obskit's gRPC layer with the same SLOs), and `GET /grpc/{ok,fail}` makes one gRPC
+//! call to itself through obskit's gRPC client, answered OK or UNAVAILABLE.
 //!
 //! Run with `PORT=0 OTEL_TRACES_EXPORTER=none cargo run -p obskit-e2e --bin e2e-service`;
 //! it listens on 127.0.0.1 and prints `PORT=<n>` on stderr once bound.
@@ -14,9 +17,12 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
+use obskit::grpc::{GrpcClient, GrpcClientLayer, GrpcLayer, GrpcRoutes, HealthService};
 use obskit::health::Check;
 use obskit::http::{ObskitLayer, observability_routes};
 use obskit::slo::Slo;
+use obskit_grpc_testing::{EchoClient, EchoRequest, EchoService};
+use tonic::transport::{Channel, Endpoint};
 
 /// How long `GET /slow` takes: above the 300 ms latency SLO.
 const SLOW: Duration = Duration::from_millis(400);
@@ -54,10 +60,20 @@ fn app(telemetry: &obskit::Telemetry, port: u16) -> anyhow::Result<Router> {
     telemetry.health().register(
         Check::new("self", || async { Ok::<(), String>(()) }).timeout(Duration::from_secs(1)),
     )?;
-    let slos = [
-        Slo::availability("availability", 0.999)?,
-        Slo::latency("latency", Duration::from_millis(300), 0.99)?,
-    ];
+    let slos = || -> anyhow::Result<[Slo; 2]> {
+        Ok([
+            Slo::availability("availability", 0.999)?,
+            Slo::latency("latency", Duration::from_millis(300), 0.99)?,
+        ])
+    };
+    let channel = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+        .context("the gRPC endpoint")?
+        .connect_lazy();
+    let grpc_client = EchoClient::new(
+        GrpcClientLayer::new(telemetry)
+            .target(&format!("127.0.0.1:{port}"))
+            .wrap(channel),
+    );
     let own = SelfCall {
         client: obskit::http::ClientMiddleware::new(telemetry).wrap(
             obskit::reqwest::Client::builder()
@@ -66,7 +82,13 @@ fn app(telemetry: &obskit::Telemetry, port: u16) -> anyhow::Result<Router> {
                 .context("could not build the HTTP client")?,
         ),
         ok_url: format!("http://127.0.0.1:{port}/ok"),
+        grpc: grpc_client,
     };
+    let grpc = GrpcRoutes::new()
+        .add_service(EchoService::new().server())
+        .add_service(HealthService::new(telemetry).into_server())
+        .into_router()
+        .layer(GrpcLayer::new(telemetry).slos(slos()?)?);
     Ok(Router::new()
         .route("/ok", get(|| async { "ok" }))
         .route("/users/{id}", get(user))
@@ -82,9 +104,11 @@ fn app(telemetry: &obskit::Telemetry, port: u16) -> anyhow::Result<Router> {
             }),
         )
         .route("/call", get(call))
+        .route("/grpc/{outcome}", get(grpc_call))
         .with_state(own)
         .merge(observability_routes(telemetry))
-        .layer(ObskitLayer::new(telemetry).slos(slos)?))
+        .merge(grpc)
+        .layer(ObskitLayer::new(telemetry).slos(slos()?)?))
 }
 
 /// `GET /users/{id}`: a route template with a parameter.
@@ -97,6 +121,36 @@ async fn user(Path(id): Path<String>) -> String {
 struct SelfCall {
     client: obskit::reqwest_middleware::ClientWithMiddleware,
     ok_url: String,
+    grpc: EchoClient<GrpcClient<Channel>>,
+}
+
+/// `GET /grpc/{ok,fail}`: one gRPC call to this service's own Echo, answered OK or
+/// UNAVAILABLE; the HTTP answer is 200 either way, with the gRPC outcome in the body.
+async fn grpc_call(
+    State(own): State<SelfCall>,
+    Path(outcome): Path<String>,
+) -> Result<String, (StatusCode, String)> {
+    let code = match outcome.as_str() {
+        "ok" => 0,
+        "fail" => 14,
+        other => {
+            return Err((
+                StatusCode::NOT_FOUND,
+                format!("no outcome {other:?}; use ok or fail"),
+            ));
+        }
+    };
+    let mut client = own.grpc.clone();
+    let request = EchoRequest {
+        message: "e2e".into(),
+        code,
+        delay_ms: 0,
+        count: 0,
+    };
+    Ok(match client.unary(request).await {
+        Ok(reply) => format!("gRPC OK: {}", reply.into_inner().message),
+        Err(status) => format!("gRPC {:?}: {}", status.code(), status.message()),
+    })
 }
 
 /// `GET /call`: one outgoing call through the obskit client; 502 when it fails.

@@ -20,8 +20,9 @@ struct Kind {
     per_round: u64,
 }
 
-/// The mix of one round: 15 requests, of which one fails and one is slow.
-const ROUND: [Kind; 6] = [
+/// The mix of one round: 18 requests, of which one fails and one is slow; three make a gRPC
+/// call (one answered UNAVAILABLE).
+const ROUND: [Kind; 8] = [
     Kind {
         path: "/ok",
         route: Some("/ok"),
@@ -53,6 +54,18 @@ const ROUND: [Kind; 6] = [
         per_round: 2,
     },
     Kind {
+        path: "/grpc/ok",
+        route: Some("/grpc/{outcome}"),
+        status: 200,
+        per_round: 2,
+    },
+    Kind {
+        path: "/grpc/fail",
+        route: Some("/grpc/{outcome}"),
+        status: 200,
+        per_round: 1,
+    },
+    Kind {
         path: "/no/such/path",
         route: None,
         status: 404,
@@ -69,6 +82,10 @@ pub(crate) struct Tally {
     pub(crate) server_by_status: BTreeMap<u16, u64>,
     /// Outgoing calls the service made.
     pub(crate) client_calls: u64,
+    /// gRPC calls the service made to itself and served, answered OK.
+    pub(crate) grpc_ok: u64,
+    /// gRPC calls the service made to itself and served, answered UNAVAILABLE.
+    pub(crate) grpc_unavailable: u64,
     /// Requests whose answer was not the expected one.
     pub(crate) surprises: Vec<String>,
 }
@@ -107,6 +124,11 @@ pub(crate) async fn drive(base: &str, rounds: u64, every: Duration) -> Tally {
                 *tally.server_by_route.entry(route).or_default() += kind.per_round;
             }
             *tally.server_by_status.entry(kind.status).or_default() += kind.per_round;
+            match kind.path {
+                "/grpc/ok" => tally.grpc_ok += kind.per_round,
+                "/grpc/fail" => tally.grpc_unavailable += kind.per_round,
+                _ => {}
+            }
             if kind.path == "/call" {
                 // Each /call makes one outgoing call to /ok, which the service also serves.
                 tally.client_calls += kind.per_round;

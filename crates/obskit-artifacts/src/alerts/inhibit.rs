@@ -43,13 +43,18 @@ pub(crate) fn file() -> InhibitFile {
                 target_matchers: vec![any_obskit, severity(Severity::Ticket)],
                 equal: vec![n::SERVICE_NAME.to_owned(), n::SLO.to_owned()],
             },
-            // A burn-rate page already says the service fails requests: mute its error-ratio ticket.
+            // A burn-rate page already says the service fails requests: mute its error-ratio
+            // tickets (HTTP and gRPC).
             InhibitRule {
                 source_matchers: vec![
                     alertname_is(names::ALERT_SLO_BURN),
                     severity(Severity::Page),
                 ],
-                target_matchers: vec![alertname_is(names::ALERT_HIGH_ERROR_RATIO)],
+                target_matchers: vec![format!(
+                    "alertname=~\"{}|{}\"",
+                    names::ALERT_HIGH_ERROR_RATIO,
+                    names::ALERT_GRPC_HIGH_ERROR_RATIO
+                )],
                 equal: vec![n::SERVICE_NAME.to_owned()],
             },
         ],

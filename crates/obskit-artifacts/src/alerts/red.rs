@@ -1,5 +1,6 @@
 //! The RED and availability alerts backend teams expect: error ratio, p99 latency against the
-//! latency SLO threshold, a target down, a whole service absent, an instance not ready.
+//! latency SLO threshold (for HTTP requests and for gRPC calls), a target down, a whole service
+//! absent, an instance not ready.
 
 use super::AlertOptions;
 use super::annotations::{self, VALUE_DURATION, VALUE_PERCENT};
@@ -21,8 +22,10 @@ pub(crate) fn groups(opts: &AlertOptions) -> Vec<RuleGroup> {
         name: GROUP.to_owned(),
         interval: None,
         rules: vec![
-            high_error_ratio(opts),
-            high_latency(opts),
+            high_error_ratio(opts, Traffic::Http),
+            high_latency(opts, Traffic::Http),
+            high_error_ratio(opts, Traffic::Grpc),
+            high_latency(opts, Traffic::Grpc),
             target_down(opts),
             service_absent(opts),
             not_ready(opts),
@@ -30,20 +33,81 @@ pub(crate) fn groups(opts: &AlertOptions) -> Vec<RuleGroup> {
     }]
 }
 
-pub(crate) fn server_count() -> String {
-    format!("{}_count", n::HTTP_SERVER_REQUEST_DURATION)
+/// The served traffic a RED alert watches: HTTP requests or gRPC calls. Both set `error_type`
+/// exactly on server failures (5xx; the gRPC server-error codes), and both histograms share the
+/// semantic-convention buckets, so the same expressions fit both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Traffic {
+    /// `http_server_request_duration_seconds`.
+    Http,
+    /// `rpc_server_call_duration_seconds`.
+    Grpc,
 }
 
-pub(crate) fn server_bucket() -> String {
-    format!("{}_bucket", n::HTTP_SERVER_REQUEST_DURATION)
+impl Traffic {
+    /// The duration histogram.
+    pub(crate) fn histogram(self) -> &'static str {
+        match self {
+            Self::Http => n::HTTP_SERVER_REQUEST_DURATION,
+            Self::Grpc => n::RPC_SERVER_CALL_DURATION,
+        }
+    }
+
+    /// What one unit of traffic is called in annotations.
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Http => "requests",
+            Self::Grpc => "gRPC calls",
+        }
+    }
+
+    fn error_ratio_alert(self) -> &'static str {
+        match self {
+            Self::Http => names::ALERT_HIGH_ERROR_RATIO,
+            Self::Grpc => names::ALERT_GRPC_HIGH_ERROR_RATIO,
+        }
+    }
+
+    fn latency_alert(self) -> &'static str {
+        match self {
+            Self::Http => names::ALERT_HIGH_LATENCY,
+            Self::Grpc => names::ALERT_GRPC_HIGH_LATENCY,
+        }
+    }
+
+    /// What counts as a failure, for annotations.
+    fn failure(self) -> &'static str {
+        match self {
+            Self::Http => "5xx or an error before the response",
+            Self::Grpc => {
+                "UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE or DATA_LOSS"
+            }
+        }
+    }
+
+    /// What the latency is taken over, for annotations.
+    fn scope(self) -> &'static str {
+        match self {
+            Self::Http => "all routes together",
+            Self::Grpc => "all methods together",
+        }
+    }
+
+    pub(crate) fn count(self) -> String {
+        format!("{}_count", self.histogram())
+    }
+
+    pub(crate) fn bucket(self) -> String {
+        format!("{}_bucket", self.histogram())
+    }
 }
 
-/// `and on (service_name) <requests in the RED window> >= RED_MIN_REQUESTS`.
-fn traffic_guard() -> String {
+/// `and on (service_name) <traffic in the RED window> >= RED_MIN_REQUESTS`.
+fn traffic_guard(traffic: Traffic) -> String {
     let s = n::SERVICE_NAME;
     format!(
         "and on ({s})\n{} >= {RED_MIN_REQUESTS}\n",
-        sum_by(&[s], &increase(&Selector::new(server_count()), RED_WINDOW))
+        sum_by(&[s], &increase(&Selector::new(traffic.count()), RED_WINDOW))
     )
 }
 
@@ -61,20 +125,22 @@ fn annotations(
     }
 }
 
-fn high_error_ratio(opts: &AlertOptions) -> Rule {
+fn high_error_ratio(opts: &AlertOptions, traffic: Traffic) -> Rule {
     let s = n::SERVICE_NAME;
-    let all = Selector::new(server_count());
+    let all = Selector::new(traffic.count());
     let errors = all.clone().ne(n::ERROR_TYPE, "");
     let expr = format!(
         "(\n  {}\n  /\n  {}\n) > {}\n{}",
         sum_by(&[s], &rate(&errors, RED_WINDOW)),
         sum_by(&[s], &rate(&all, RED_WINDOW)),
         number(RED_ERROR_RATIO),
-        traffic_guard()
+        traffic_guard(traffic)
     );
     let service = annotations::label(s);
     let threshold = annotations::short_number(RED_ERROR_RATIO * 100.0);
-    let alert = names::ALERT_HIGH_ERROR_RATIO;
+    let alert = traffic.error_ratio_alert();
+    let noun = traffic.noun();
+    let failure = traffic.failure();
     Rule::alert(
         alert,
         expr,
@@ -82,33 +148,38 @@ fn high_error_ratio(opts: &AlertOptions) -> Rule {
         annotations(
             opts,
             alert,
-            format!("{service}: more than {threshold}% of requests fail"),
+            format!("{service}: more than {threshold}% of {noun} fail"),
             format!(
-                "{VALUE_PERCENT} of the requests {service} served over the last {RED_WINDOW} failed \
-                 (5xx or an error before the response), above the {threshold}% threshold, \
-                 for {ERROR_RATIO_FOR}. Only counted when the window holds at least {RED_MIN_REQUESTS} requests."
+                "{VALUE_PERCENT} of the {noun} {service} served over the last {RED_WINDOW} failed \
+                 ({failure}), above the {threshold}% threshold, \
+                 for {ERROR_RATIO_FOR}. Only counted when the window holds at least {RED_MIN_REQUESTS} {noun}."
             ),
         ),
     )
     .label(names::SEVERITY_LABEL, Severity::Ticket.label())
 }
 
-fn high_latency(opts: &AlertOptions) -> Rule {
+fn high_latency(opts: &AlertOptions, traffic: Traffic) -> Rule {
     let s = n::SERVICE_NAME;
     let buckets = sum_by(
         &[s, "le"],
-        &rate(&Selector::new(server_bucket()), RED_WINDOW),
+        &rate(&Selector::new(traffic.bucket()), RED_WINDOW),
     );
     let expr = format!(
         "histogram_quantile({}, {buckets})\n  > on ({s}) group_right ()\n  max by ({s}, {slo}) ({})\n{}",
         number(LATENCY_QUANTILE),
         n::SLO_LATENCY_THRESHOLD,
-        traffic_guard(),
+        traffic_guard(traffic),
         slo = n::SLO,
     );
     let service = annotations::label(s);
     let slo = annotations::label(n::SLO);
-    let alert = names::ALERT_HIGH_LATENCY;
+    let alert = traffic.latency_alert();
+    let scope = traffic.scope();
+    let prefix = match traffic {
+        Traffic::Http => "",
+        Traffic::Grpc => "gRPC ",
+    };
     Rule::alert(
         alert,
         expr,
@@ -116,9 +187,9 @@ fn high_latency(opts: &AlertOptions) -> Rule {
         annotations(
             opts,
             alert,
-            format!("{service}: p99 latency is above the threshold of SLO {slo}"),
+            format!("{service}: {prefix}p99 latency is above the threshold of SLO {slo}"),
             format!(
-                "The p99 latency of {service} over the last {RED_WINDOW}, all routes together, is \
+                "The {prefix}p99 latency of {service} over the last {RED_WINDOW}, {scope}, is \
                  {VALUE_DURATION}: above the latency threshold of SLO {slo} for {LATENCY_FOR}."
             ),
         ),
@@ -242,11 +313,22 @@ mod tests {
     #[test]
     fn ratio_and_latency_alerts_are_guarded_by_traffic() {
         let group = &groups(&AlertOptions::default())[0];
-        for rule in &group.rules[..2] {
-            assert!(rule.expr.contains(
-                "and on (service_name)\nsum by (service_name) (increase(http_server_request_duration_seconds_count[5m])) >= 100"
-            ), "{}", rule.expr);
+        for rule in &group.rules[..4] {
+            assert!(
+                rule.expr.contains(
+                    "and on (service_name)\nsum by (service_name) (increase(http_server_request_duration_seconds_count[5m])) >= 100"
+                ) || rule.expr.contains(
+                    "and on (service_name)\nsum by (service_name) (increase(rpc_server_call_duration_seconds_count[5m])) >= 100"
+                ),
+                "{}",
+                rule.expr
+            );
         }
+        assert!(
+            group.rules[2]
+                .expr
+                .contains("rpc_server_call_duration_seconds_count{error_type!=\"\"}")
+        );
         assert!(group.rules[0].expr.contains(r#"{error_type!=""}"#));
     }
 }

@@ -1,6 +1,6 @@
 //! The service overview: RED for incoming requests (rate, errors, latency by route, status
-//! codes, in-flight), RED for outgoing calls, readiness, process CPU and memory, and the
-//! running version.
+//! codes, in-flight), RED for gRPC calls served and made (by method and status code), RED for
+//! outgoing calls, readiness, process CPU and memory, and the running version.
 
 use super::RATE_INTERVAL;
 use super::build::{Board, Spec, dashboard as skeleton, label_values_variable};
@@ -60,6 +60,89 @@ fn quantile(q: f64, by: &[&str], buckets: &Selector) -> String {
         "histogram_quantile({q}, {})",
         sum_by(&labels, &rate(buckets, RATE_INTERVAL))
     )
+}
+
+/// gRPC calls of the selected service, as `<metric><suffix>`.
+fn rpc(metric: &str, suffix: &str) -> Selector {
+    Selector::new(format!("{metric}{suffix}")).re(n::SERVICE_NAME, service())
+}
+
+/// The gRPC rows: calls served (rate, errors by status code, latency by method, in flight) and
+/// calls made, by method.
+fn grpc_rows(b: &mut Board) {
+    let count = rpc(n::RPC_SERVER_CALL_DURATION, "_count");
+    let bucket = rpc(n::RPC_SERVER_CALL_DURATION, "_bucket");
+    let method = n::RPC_METHOD;
+    let legend = format!("{{{{{method}}}}}");
+    b.row("Incoming gRPC calls");
+    b.add(8, 8, Spec::timeseries("gRPC call rate by method", "reqps", "Calls per second per fully qualified method (package.Service/Method); calls to methods the server does not serve share the value _OTHER. Health and reflection calls are not counted.")
+        .query(sum_rate(&[method], &count), &legend)
+        .min(0.0));
+    b.add(8, 8, Spec::timeseries("gRPC error ratio by method", "percentunit", "Share of each method's calls that ended with a server-error code (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS). The dashed line is the 1% threshold of ObskitGrpcHighErrorRatio.")
+        .query(error_ratio(&[method], &count), &legend)
+        .thresholds("green", &[("red", RED_ERROR_RATIO)])
+        .threshold_lines()
+        .min(0.0));
+    b.add(8, 8, Spec::timeseries("gRPC calls by status code", "reqps", "Calls per second by gRPC status code, stacked: OK, the caller's errors (NOT_FOUND, INVALID_ARGUMENT, ...) and the server's.")
+        .query(sum_rate(&[n::RPC_STATUS_CODE], &count), &format!("{{{{{}}}}}", n::RPC_STATUS_CODE))
+        .stacked()
+        .min(0.0));
+    b.add(12, 8, Spec::timeseries("gRPC latency by method (p50, p95, p99)", "s", "Median, 95th and 99th percentile call duration per method. A streaming call is measured to the end of its stream.")
+        .query(quantile(0.5, &[method], &bucket), &format!("p50 {legend}"))
+        .query(quantile(0.95, &[method], &bucket), &format!("p95 {legend}"))
+        .query(quantile(0.99, &[method], &bucket), &format!("p99 {legend}"))
+        .min(0.0));
+    b.add(
+        12,
+        8,
+        Spec::timeseries(
+            "gRPC calls in flight",
+            "short",
+            "Calls being served right now, per method.",
+        )
+        .query(
+            sum_by(
+                &[method],
+                &of_service(n::RPC_SERVER_ACTIVE_CALLS).to_string(),
+            ),
+            &legend,
+        )
+        .min(0.0),
+    );
+    let client_count = rpc(n::RPC_CLIENT_CALL_DURATION, "_count");
+    b.row("Outgoing gRPC calls");
+    b.add(
+        8,
+        8,
+        Spec::timeseries(
+            "Outgoing gRPC call rate",
+            "reqps",
+            "Calls per second this service makes, per method.",
+        )
+        .query(sum_rate(&[method], &client_count), &legend)
+        .min(0.0),
+    );
+    b.add(8, 8, Spec::timeseries("Outgoing gRPC error ratio", "percentunit", "Share of outgoing calls per method that did not end OK (on the client side every code but OK is an error).")
+        .query(error_ratio(&[method], &client_count), &legend)
+        .min(0.0));
+    b.add(
+        8,
+        8,
+        Spec::timeseries(
+            "Outgoing gRPC p99 latency",
+            "s",
+            "99th percentile duration of outgoing calls per method.",
+        )
+        .query(
+            quantile(
+                0.99,
+                &[method],
+                &rpc(n::RPC_CLIENT_CALL_DURATION, "_bucket"),
+            ),
+            &legend,
+        )
+        .min(0.0),
+    );
 }
 
 /// The service overview dashboard.
@@ -151,6 +234,8 @@ pub(crate) fn dashboard() -> Dashboard {
         .query(sum_by(&[INSTANCE], &of_service(n::HEALTH_READY).to_string()), &format!("{{{{{INSTANCE}}}}}"))
         .mapping(0.0, "not ready", "red")
         .mapping(1.0, "ready", "green"));
+
+    grpc_rows(&mut b);
 
     let peer = n::SERVER_ADDRESS;
     let peer_legend = format!("{{{{{peer}}}}}");

@@ -58,6 +58,10 @@ struct Inner {
     draining: AtomicBool,
     metrics: MetricsHandle,
     ready_gauge: metrics::Gauge,
+    /// Ticks whenever readiness may have changed (start, drain, a check
+    /// result), for watchers such as the gRPC health service's Watch.
+    changes: tokio::sync::watch::Sender<()>,
+    last_ready: AtomicBool,
 }
 
 impl std::fmt::Debug for Health {
@@ -81,6 +85,8 @@ impl Health {
                 draining: AtomicBool::new(false),
                 metrics,
                 ready_gauge,
+                changes: tokio::sync::watch::Sender::new(()),
+                last_ready: AtomicBool::new(false),
             }),
         }
     }
@@ -125,6 +131,7 @@ impl Health {
         if self.inner.started.swap(true, Ordering::SeqCst) {
             return;
         }
+        self.inner.changes.send_replace(());
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let weak = Arc::downgrade(&self.inner);
             runtime.spawn(async move {
@@ -144,6 +151,7 @@ impl Health {
     pub fn start_draining(&self) {
         self.inner.draining.store(true, Ordering::SeqCst);
         self.inner.ready_gauge.set(0.0);
+        self.inner.changes.send_replace(());
     }
 
     /// Whether [`mark_started`](Self::mark_started) was called.
@@ -154,6 +162,13 @@ impl Health {
     /// Whether [`start_draining`](Self::start_draining) was called.
     pub fn is_draining(&self) -> bool {
         self.inner.draining.load(Ordering::SeqCst)
+    }
+
+    /// A receiver that is marked changed whenever readiness may have
+    /// changed: start-up, the start of a drain, a readiness result that
+    /// differs from the last one.
+    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<()> {
+        self.inner.changes.subscribe()
     }
 
     /// The liveness report: always up while the process can answer.
@@ -197,9 +212,11 @@ impl Health {
         } else {
             Status::Up
         };
-        self.inner
-            .ready_gauge
-            .set(if status == Status::Up { 1.0 } else { 0.0 });
+        let ready = status == Status::Up;
+        self.inner.ready_gauge.set(if ready { 1.0 } else { 0.0 });
+        if self.inner.last_ready.swap(ready, Ordering::SeqCst) != ready {
+            self.inner.changes.send_replace(());
+        }
         Report {
             status,
             reason,

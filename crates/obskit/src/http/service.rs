@@ -60,7 +60,8 @@ where
         let path = matched
             .as_ref()
             .map_or(req.uri().path(), MatchedPath::as_str);
-        if shared.is_excluded(path) {
+        // gRPC calls are measured by `obskit::grpc::GrpcLayer`, never twice.
+        if shared.is_excluded(path) || is_grpc(req.headers()) {
             return ResponseFuture::new(self.inner.call(req), None);
         }
         let start = Instant::now();
@@ -99,4 +100,15 @@ where
             Some((Finish::new(cx, start, active, exchange), request_id)),
         )
     }
+}
+
+/// Whether a request is a gRPC call (`content-type: application/grpc` or `application/grpc+…`).
+pub(crate) fn is_grpc(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.strip_prefix("application/grpc")
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['+', ';']))
+        })
 }

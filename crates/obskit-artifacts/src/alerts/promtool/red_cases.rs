@@ -8,7 +8,7 @@ use super::{
 };
 use crate::Error;
 use crate::alerts::RED_RULES;
-use crate::alerts::red::{GROUP, server_bucket, server_count};
+use crate::alerts::red::{GROUP, Traffic};
 use crate::alerts::rule_file::{Rule, RuleFile};
 use crate::duration::Dur;
 use crate::names::{self, INSTANCE, JOB};
@@ -37,8 +37,10 @@ pub(crate) fn file(rules: &RuleFile) -> Result<TestOut, Error> {
             evaluation_interval: STEP.to_string(),
             group_eval_order: vec![GROUP.to_owned()],
             tests: vec![
-                error_ratio(rules)?,
-                latency(rules)?,
+                error_ratio(rules, Traffic::Http)?,
+                latency(rules, Traffic::Http)?,
+                error_ratio(rules, Traffic::Grpc)?,
+                latency(rules, Traffic::Grpc)?,
                 target_down(rules)?,
                 service_absent(rules)?,
                 not_ready(rules)?,
@@ -47,12 +49,41 @@ pub(crate) fn file(rules: &RuleFile) -> Result<TestOut, Error> {
     })
 }
 
-fn server_labels(service: &str) -> Labels {
-    Labels::of(&[
-        (n::SERVICE_NAME, service),
-        (n::HTTP_REQUEST_METHOD, "GET"),
-        (n::HTTP_ROUTE, "/orders"),
-    ])
+fn server_labels(service: &str, traffic: Traffic) -> Labels {
+    match traffic {
+        Traffic::Http => Labels::of(&[
+            (n::SERVICE_NAME, service),
+            (n::HTTP_REQUEST_METHOD, "GET"),
+            (n::HTTP_ROUTE, "/orders"),
+        ]),
+        Traffic::Grpc => Labels::of(&[
+            (n::SERVICE_NAME, service),
+            (n::RPC_SYSTEM_NAME, n::RPC_SYSTEM_GRPC),
+            (n::RPC_METHOD, "shop.v1.Orders/Get"),
+        ]),
+    }
+}
+
+/// The labels of a successful answer.
+fn ok_labels(service: &str, traffic: Traffic) -> Labels {
+    let base = server_labels(service, traffic);
+    match traffic {
+        Traffic::Http => base.with(n::HTTP_RESPONSE_STATUS_CODE, "200"),
+        Traffic::Grpc => base.with(n::RPC_STATUS_CODE, "OK"),
+    }
+}
+
+/// The labels of a server failure.
+fn error_labels(service: &str, traffic: Traffic) -> Labels {
+    let base = server_labels(service, traffic);
+    match traffic {
+        Traffic::Http => base
+            .with(n::HTTP_RESPONSE_STATUS_CODE, "500")
+            .with(n::ERROR_TYPE, "500"),
+        Traffic::Grpc => base
+            .with(n::RPC_STATUS_CODE, "UNAVAILABLE")
+            .with(n::ERROR_TYPE, "UNAVAILABLE"),
+    }
 }
 
 /// Per-service firing state of one alert over the horizon.
@@ -134,20 +165,14 @@ impl Requests {
             err: self.err.run(err, steps),
         }
     }
-    fn series(&self, service: &str) -> Vec<InputSeries> {
-        let base = server_labels(service);
+    fn series(&self, service: &str, traffic: Traffic) -> Vec<InputSeries> {
         vec![
             InputSeries {
-                series: base
-                    .with(n::HTTP_RESPONSE_STATUS_CODE, "200")
-                    .series(&server_count()),
+                series: ok_labels(service, traffic).series(&traffic.count()),
                 values: self.ok.notation(),
             },
             InputSeries {
-                series: base
-                    .with(n::HTTP_RESPONSE_STATUS_CODE, "500")
-                    .with(n::ERROR_TYPE, "500")
-                    .series(&server_count()),
+                series: error_labels(service, traffic).series(&traffic.count()),
                 values: self.err.notation(),
             },
         ]
@@ -167,9 +192,26 @@ impl Requests {
     }
 }
 
-fn error_ratio(rules: &RuleFile) -> Result<TestGroup, Error> {
+/// The error-ratio alert of `traffic`.
+fn error_ratio_alert(traffic: Traffic) -> &'static str {
+    match traffic {
+        Traffic::Http => names::ALERT_HIGH_ERROR_RATIO,
+        Traffic::Grpc => names::ALERT_GRPC_HIGH_ERROR_RATIO,
+    }
+}
+
+/// The latency alert of `traffic`.
+fn latency_alert(traffic: Traffic) -> &'static str {
+    match traffic {
+        Traffic::Http => names::ALERT_HIGH_LATENCY,
+        Traffic::Grpc => names::ALERT_GRPC_HIGH_LATENCY,
+    }
+}
+
+fn error_ratio(rules: &RuleFile, traffic: Traffic) -> Result<TestGroup, Error> {
     let case = "error ratio";
-    let rule = alert_rule(rules, names::ALERT_HIGH_ERROR_RATIO, None)?;
+    let alert = error_ratio_alert(traffic);
+    let rule = alert_rule(rules, alert, None)?;
     let burst = (RPM as f64 * RED_ERROR_RATIO * 2.0).round() as u64;
     let background = (RPM as f64 * RED_ERROR_RATIO / 2.0).round() as u64;
     let window = steps(case, RED_WINDOW, STEP)?;
@@ -217,13 +259,13 @@ fn error_ratio(rules: &RuleFile) -> Result<TestGroup, Error> {
     Ok(TestGroup {
         name: format!(
             "{}: {burst}‰ errors fire at {} ({ERROR_RATIO_FOR} after the {RED_WINDOW} ratio crosses {RED_ERROR_RATIO}); {background}‰ does not; 50% of {quiet_rpm} req/min is under the {RED_MIN_REQUESTS}-request guard",
-            names::ALERT_HIGH_ERROR_RATIO,
+            alert,
             STEP.times(at as u64)
         ),
         interval: STEP.to_string(),
         input_series: services
             .iter()
-            .flat_map(|(name, r)| r.series(name))
+            .flat_map(|(name, r)| r.series(name, traffic))
             .collect(),
         alert_rule_test: vec![
             fired.test_at(case, rule, at - 1)?,
@@ -297,19 +339,19 @@ impl Histogram {
             format!("{bound}")
         }
     }
-    fn series(&self, service: &str) -> Vec<InputSeries> {
-        let base = server_labels(service).with(n::HTTP_RESPONSE_STATUS_CODE, "200");
+    fn series(&self, service: &str, traffic: Traffic) -> Vec<InputSeries> {
+        let base = ok_labels(service, traffic);
         let mut out: Vec<InputSeries> = self
             .buckets
             .iter()
             .map(|(bound, c)| InputSeries {
-                series: base.with("le", &Self::le(*bound)).series(&server_bucket()),
+                series: base.with("le", &Self::le(*bound)).series(&traffic.bucket()),
                 values: c.notation(),
             })
             .collect();
         if let Some((_, total)) = self.buckets.last() {
             out.push(InputSeries {
-                series: base.series(&server_count()),
+                series: base.series(&traffic.count()),
                 values: total.notation(),
             });
         }
@@ -331,9 +373,10 @@ impl Histogram {
     }
 }
 
-fn latency(rules: &RuleFile) -> Result<TestGroup, Error> {
+fn latency(rules: &RuleFile, traffic: Traffic) -> Result<TestGroup, Error> {
     let case = "latency";
-    let rule = alert_rule(rules, names::ALERT_HIGH_LATENCY, None)?;
+    let alert = latency_alert(traffic);
+    let rule = alert_rule(rules, alert, None)?;
     let bounds = n::HTTP_DURATION_BUCKETS;
     // A duration inside the highest bucket at or below the threshold, and one inside the first
     // bucket entirely above it.
@@ -388,7 +431,7 @@ fn latency(rules: &RuleFile) -> Result<TestGroup, Error> {
     fired.never_fires(case, 2)?;
     let mut input_series: Vec<InputSeries> = services
         .iter()
-        .flat_map(|(name, h, _)| h.series(name))
+        .flat_map(|(name, h, _)| h.series(name, traffic))
         .collect();
     for (name, _, has_slo) in &services {
         if *has_slo {
@@ -402,7 +445,7 @@ fn latency(rules: &RuleFile) -> Result<TestGroup, Error> {
     Ok(TestGroup {
         name: format!(
             "{}: requests of {slow}s against a {LATENCY_THRESHOLD}s SLO threshold fire at {}; {fast}s requests do not; a service without a latency SLO never does",
-            names::ALERT_HIGH_LATENCY,
+            alert,
             STEP.times(at as u64)
         ),
         interval: STEP.to_string(),
@@ -671,10 +714,13 @@ mod tests {
         assert_eq!(times[0], ["17m", "18m", "40m"]);
         // Latency: the first slow minute already moves p99 (11m); for 10m -> 21m.
         assert_eq!(times[1], ["20m", "21m"]);
+        // The gRPC twins fire exactly when the HTTP ones do.
+        assert_eq!(times[2], times[0]);
+        assert_eq!(times[3], times[1]);
         // Availability: down/absent/unready from 31m (11m); for 5m.
-        assert_eq!(times[2], ["35m", "36m", "36m"]);
-        assert_eq!(times[3], ["35m", "36m"]);
-        assert_eq!(times[4], ["15m", "16m", "40m"]);
+        assert_eq!(times[4], ["35m", "36m", "36m"]);
+        assert_eq!(times[5], ["35m", "36m"]);
+        assert_eq!(times[6], ["15m", "16m", "40m"]);
         let latency = &out.file.tests[1].alert_rule_test[1].exp_alerts[0];
         assert_eq!(latency.exp_labels["slo"], "latency");
         assert!(

@@ -1,0 +1,171 @@
+//! The server service: starts a call's span, context, request id and
+//! in-flight count.
+
+use std::cell::Cell;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+
+use http::{Request, Response};
+use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use tower_service::Service;
+
+use super::body::ResponseBody;
+use super::call::{GrpcCall, Method, ServerCall};
+use super::future::ResponseFuture;
+use super::layer::Shared;
+use super::methods;
+use crate::http::carrier::{HeaderExtractor, has_context};
+use crate::http::is_grpc;
+use crate::http::outcome::Finish;
+use crate::metrics::names::{RPC_METHOD_OTHER, RPC_SYSTEM_GRPC};
+use crate::request_id::{RequestId, X_REQUEST_ID};
+
+/// The service [`GrpcLayer`](super::GrpcLayer) wraps around a tonic router or service.
+#[derive(Clone)]
+pub struct GrpcService<S> {
+    pub(crate) inner: S,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl<S> std::fmt::Debug for GrpcService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcService").finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for GrpcService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let shared = &self.shared;
+        let full = methods::from_path(req.uri().path());
+        // Plain HTTP requests (an axum fallback's 404 when the layer wraps a
+        // merged router) are the HTTP layer's, not calls.
+        let excluded = !is_grpc(req.headers())
+            || full.is_some_and(|m| {
+                let service = methods::service_of(m);
+                shared.excluded.iter().any(|s| s == service)
+            });
+        if excluded {
+            return ResponseFuture::plain(self.inner.call(req));
+        }
+        let start = Instant::now();
+        let method = match full {
+            Some(m) => match shared.known.get(m) {
+                Some(name) => Method::Known(name),
+                None => Method::Unknown(Some(m.into())),
+            },
+            None => Method::Unknown(None),
+        };
+        let request_id = req
+            .headers()
+            .get(&X_REQUEST_ID)
+            .and_then(|v| RequestId::parse(v.as_bytes()))
+            .unwrap_or_else(RequestId::generate);
+        let parent = if has_context(req.headers()) {
+            shared
+                .propagator
+                .extract_with_context(&Context::new(), &HeaderExtractor(req.headers()))
+        } else {
+            Context::new()
+        };
+        let span = start_span(shared, &req, &method, &request_id, &parent);
+        let cx = parent.with_span(span).with_value(request_id.clone());
+        req.extensions_mut().insert(request_id.clone());
+
+        let active = shared.metrics.active(match method {
+            Method::Known(name) => name,
+            Method::Unknown(_) => RPC_METHOD_OTHER,
+        });
+        active.increment(1.0);
+        let deadline = super::status::timeout(req.headers());
+        let inner = {
+            let _attached = cx.clone().attach();
+            self.inner.call(req)
+        };
+        let label = match method {
+            Method::Known(name) => name,
+            Method::Unknown(_) => RPC_METHOD_OTHER,
+        };
+        let protocol = GrpcCall {
+            shared: Arc::clone(&self.shared),
+            label: Cell::new(label),
+        };
+        ResponseFuture::open(
+            inner,
+            ServerCall {
+                finish: Finish::new(cx, start, active, protocol),
+                start,
+                method,
+                deadline,
+            },
+            request_id,
+        )
+    }
+}
+
+fn start_span<B>(
+    shared: &Shared,
+    req: &Request<B>,
+    method: &Method,
+    request_id: &RequestId,
+    parent: &Context,
+) -> opentelemetry_sdk::trace::Span {
+    // The name of a method not known yet is set when the call ends; the
+    // sampler decides on the trace id and parent alone.
+    let name: &'static str = match method {
+        Method::Known(name) => name,
+        Method::Unknown(_) => RPC_SYSTEM_GRPC,
+    };
+    let mut span = shared.tracer.build_with_context(
+        shared.tracer.span_builder(name).with_kind(SpanKind::Server),
+        parent,
+    );
+    if !span.is_recording() {
+        return span;
+    }
+    let mut attributes = Vec::with_capacity(8);
+    attributes.push(KeyValue::new("rpc.system.name", RPC_SYSTEM_GRPC));
+    if let Method::Known(name) = method {
+        attributes.push(KeyValue::new("rpc.method", *name));
+    }
+    if let Some(authority) = req.uri().authority() {
+        attributes.push(KeyValue::new("server.address", authority.host().to_owned()));
+        if let Some(port) = authority.port_u16() {
+            attributes.push(KeyValue::new("server.port", i64::from(port)));
+        }
+    }
+    if let Some(peer) = peer_addr(req) {
+        attributes.push(KeyValue::new("network.peer.address", peer.ip().to_string()));
+        attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
+    }
+    attributes.push(KeyValue::new(
+        "rpc.request.metadata.x-request-id",
+        opentelemetry::StringValue::from(request_id.as_arc()),
+    ));
+    span.set_attributes(attributes);
+    span
+}
+
+/// The peer's address: from tonic's transport, or from axum's connect info.
+fn peer_addr<B>(req: &Request<B>) -> Option<SocketAddr> {
+    let ext = req.extensions();
+    ext.get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(tonic::transport::server::TcpConnectInfo::remote_addr)
+        .or_else(|| {
+            ext.get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|c| c.0)
+        })
+}
