@@ -10,6 +10,7 @@
 #
 # Settings (environment): BENCH_ROUNDS (3), BENCH_DURATION (10s, the /users/42 run),
 # BENCH_HELLO_DURATION (3s), BENCH_WARMUP (2s), BENCH_CONNECTIONS (32),
+# BENCH_ORDERS_DURATION (5s, the /orders/42 run: a #[tracing::instrument] child span),
 # BENCH_THREADS (1, wrk threads), BENCH_STACKS ("plain obskit obskit-unsampled popular"),
 # BENCH_PORT (18080), BENCH_SINK_PORT (14318), BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1),
 # BENCH_OUT (a new directory under /tmp: raw wrk output, server stderr, results.tsv),
@@ -27,6 +28,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-10s}
 HELLO_DURATION=${BENCH_HELLO_DURATION:-3s}
+ORDERS_DURATION=${BENCH_ORDERS_DURATION:-5s}
 WARMUP=${BENCH_WARMUP:-2s}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-1}
@@ -58,6 +60,7 @@ SERVER_PID=
 SINK_PID=
 AUTOGROUP_NICE=
 cleanup() {
+    [[ -n ${PERF_PID:-} ]] && kill -INT "$PERF_PID" 2>/dev/null
     [[ -n $SERVER_PID ]] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
     [[ -n $SINK_PID ]] && kill -TERM "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null
     [[ -n $AUTOGROUP_NICE ]] && echo "$AUTOGROUP_NICE" >/proc/self/autogroup 2>/dev/null
@@ -85,6 +88,34 @@ wait_ready() {
 }
 # utime + stime of a process, all threads, in clock ticks.
 cpu_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# utime and stime of a process, all threads, in clock ticks: "user system".
+cpu_split() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{print $12, $13}'; }
+# Whether perf can count syscalls and context switches of another process here.
+PERF=0
+if command -v perf >/dev/null && perf stat -x, -e raw_syscalls:sys_enter,context-switches true >/dev/null 2>&1; then
+    PERF=1
+fi
+# Counts syscalls and context switches of process $1 (all its threads) while
+# wrk runs; prints "syscalls context_switches", or "n/a n/a" without perf.
+# $2 is the output file of perf stat.
+perf_start() {
+    if ((PERF)); then
+        taskset -c "$LOAD_CPU" perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$1" -o "$2" &
+        PERF_PID=$!
+        sleep 0.2
+    fi
+}
+perf_stop() {
+    if ((PERF)) && [[ -n $PERF_PID ]]; then
+        kill -INT "$PERF_PID" 2>/dev/null
+        wait "$PERF_PID" 2>/dev/null || true
+        PERF_PID=
+        awk -F, '$3 == "raw_syscalls:sys_enter" { s = $1 } $3 == "context-switches" { c = $1 } END { print s + 0, c + 0 }' "$1"
+    else
+        echo "n/a n/a"
+    fi
+}
+PERF_PID=
 # Peak resident set size of a process in KiB.
 peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 sink_spans() { curl -sf "$SINK/stats" | sed -E 's/^spans=([0-9]+).*/\1/'; }
@@ -133,10 +164,14 @@ run_stack() {
     local sanity_requests=3
 
     load "$WARMUP" /users/42 "$prefix.warmup.txt"
-    local t0 t1 t2
+    local t0 t1 t2 us0 ss0 us1 ss1 syscalls switches
+    perf_start "$SERVER_PID" "$prefix.perf.csv"
+    read -r us0 ss0 < <(cpu_split "$SERVER_PID")
     t0=$(cpu_ticks "$SERVER_PID")
     load "$DURATION" /users/42 "$prefix.users.txt"
     t1=$(cpu_ticks "$SERVER_PID")
+    read -r us1 ss1 < <(cpu_split "$SERVER_PID")
+    read -r syscalls switches < <(perf_stop "$prefix.perf.csv")
     load "$HELLO_DURATION" /hello "$prefix.hello.txt"
     t2=$(cpu_ticks "$SERVER_PID")
     local rss
@@ -171,7 +206,62 @@ run_stack() {
                 sprintf("%.1f", rss / 1024), sprintf("%.3f", spans / total), sprintf("%.3f", lines / total), \
                 u_err + h_err, h_rps, h_p50, h_p99, sprintf("%.2f", dh / hz * 1e6 / h_req), load
         }' >>"$OUT/results.tsv"
-    echo "  round $round $stack: $u_rps req/s, p99 $u_p99 ms, $(tail -n 1 "$OUT/results.tsv" | cut -f6) µs CPU/req" >&2
+    awk -v round="$round" -v stack="$stack" -v u_req="$u_req" -v hz="$CLK_TCK" \
+        -v du="$((us1 - us0))" -v ds="$((ss1 - ss0))" -v sc="$syscalls" -v cs="$switches" 'BEGIN {
+            OFS = "\t"
+            print round, stack, sprintf("%.2f", du / hz * 1e6 / u_req), sprintf("%.2f", ds / hz * 1e6 / u_req), \
+                sc == "n/a" ? "n/a" : sprintf("%.2f", sc / u_req), cs == "n/a" ? "n/a" : sprintf("%.3f", cs / u_req)
+        }' >>"$OUT/split.tsv"
+    echo "  round $round $stack: $u_rps req/s, p99 $u_p99 ms, $(tail -n 1 "$OUT/results.tsv" | cut -f6) µs CPU/req" \
+        "($(tail -n 1 "$OUT/split.tsv" | cut -f3) user + $(tail -n 1 "$OUT/split.tsv" | cut -f4) system)" >&2
+}
+
+# --- one stack, GET /orders/42 ------------------------------------------------------------
+# The same stack in a process of its own, loaded on the route whose handler
+# adds a #[tracing::instrument] span, so its spans per request are exact
+# (2 for sampled stacks). Appends one row to $OUT/orders.tsv.
+run_orders() {
+    local round=$1 stack=$2 prefix=$OUT/round$1-$2-orders sampler=always_on
+    [[ $stack == obskit-unsampled ]] && sampler=always_off
+    curl -s -o /dev/null "$BASE/hello" && die "something already answers on port $PORT"
+    local spans_before
+    spans_before=$(sink_spans)
+    OTEL_TRACES_SAMPLER=$sampler RUST_LOG=info OTEL_SERVICE_NAME=bench-$stack \
+        taskset -c "$SERVER_CPU" "$BIN/bench-server" --stack "$stack" --port "$PORT" --otlp "$SINK" \
+        >"$prefix.log" 2>"$prefix.stderr" &
+    SERVER_PID=$!
+    wait_ready "$BASE/hello" "$SERVER_PID" || { cat "$prefix.stderr" >&2; die "$stack did not start"; }
+    [[ $(curl -sf "$BASE/orders/42") == "$USER_JSON" ]] || die "$stack: GET /orders/42 answered wrongly"
+    load "$WARMUP" /orders/42 "$prefix.warmup.txt"
+    local us0 ss0 us1 ss1 syscalls switches
+    perf_start "$SERVER_PID" "$prefix.perf.csv"
+    read -r us0 ss0 < <(cpu_split "$SERVER_PID")
+    load "$ORDERS_DURATION" /orders/42 "$prefix.orders.txt"
+    read -r us1 ss1 < <(cpu_split "$SERVER_PID")
+    read -r syscalls switches < <(perf_stop "$prefix.perf.csv")
+    kill -TERM "$SERVER_PID"
+    local rc=0
+    wait "$SERVER_PID" || rc=$?
+    SERVER_PID=
+    ((rc == 0)) || { cat "$prefix.stderr" >&2; die "$stack exited with status $rc"; }
+    local o_req o_secs o_rps o_p50 o_p99 o_err w_req
+    read -r o_req o_secs o_rps o_p50 o_p99 o_err < <(parse_wrk "$prefix.orders.txt")
+    read -r w_req _ < <(parse_wrk "$prefix.warmup.txt")
+    ((o_req > 0)) || die "$stack: wrk completed no request; see $prefix.orders.txt"
+    local spans=$(($(sink_spans) - spans_before))
+    local lines
+    lines=$(wc -l <"$prefix.log")
+    tail -n 3 "$prefix.log" >"$prefix.log-sample" && rm -f "$prefix.log"
+    awk -v round="$round" -v stack="$stack" -v rps="$o_rps" -v p99="$o_p99" -v req="$o_req" -v err="$o_err" \
+        -v du="$((us1 - us0))" -v ds="$((ss1 - ss0))" -v hz="$CLK_TCK" -v sc="$syscalls" -v cs="$switches" \
+        -v spans="$spans" -v lines="$lines" -v total="$((1 + w_req + o_req))" 'BEGIN {
+            OFS = "\t"
+            print round, stack, rps, p99, sprintf("%.2f", (du + ds) / hz * 1e6 / req), \
+                sprintf("%.2f", du / hz * 1e6 / req), sprintf("%.2f", ds / hz * 1e6 / req), \
+                sc == "n/a" ? "n/a" : sprintf("%.2f", sc / req), cs == "n/a" ? "n/a" : sprintf("%.3f", cs / req), \
+                sprintf("%.3f", spans / total), sprintf("%.3f", lines / total), err
+        }' >>"$OUT/orders.tsv"
+    echo "  round $round $stack /orders: $o_rps req/s, $(tail -n 1 "$OUT/orders.tsv" | cut -f5) µs CPU/req" >&2
 }
 
 # --- tables -------------------------------------------------------------------------------
@@ -251,6 +341,43 @@ summary() {
     check obskit-unsampled 4 "<=" 1.5 "obskit unsampled, p99 × plain"
 }
 
+# Median per stack of a column of a file whose first two columns are round and stack.
+# The medians of user and system CPU, syscalls and context switches per request (GET /users/42).
+split_summary() {
+    echo
+    echo "### Where the server's CPU goes (GET /users/42, medians): user and system time, syscalls and context switches per request"
+    echo
+    echo "Machine-independent counts come from \`perf stat -e raw_syscalls:sys_enter,context-switches -p PID\` over the timed run (all threads of the server)."
+    echo
+    echo "| stack | user µs/req | system µs/req | + user vs plain | + system vs plain | syscalls/req | context switches/req |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    local s S=$OUT/split.tsv pu ps u sy
+    pu=$(med "$S" plain 3)
+    ps=$(med "$S" plain 4)
+    for s in "${STACKS[@]}"; do
+        u=$(med "$S" "$s" 3)
+        sy=$(med "$S" "$s" 4)
+        echo "| $s | $(fmt %.2f "$u") | $(fmt %.2f "$sy") | $(delta "$u" "$pu") | $(delta "$sy" "$ps") | $(fmt %.2f "$(med "$S" "$s" 5)") | $(fmt %.3f "$(med "$S" "$s" 6)") |"
+    done
+}
+# delta VALUE BASE: VALUE - BASE with a sign, or n/a.
+delta() { [[ $1 == n/a || $2 == n/a ]] && echo n/a || LC_ALL=C awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.2f", a - b }'; }
+
+orders_summary() {
+    echo
+    echo "### GET /orders/42: the same JSON built inside a \`#[tracing::instrument]\` function (medians, $ORDERS_DURATION per run)"
+    echo
+    echo "The bridged span's own cost is this route's server CPU per request minus GET /users/42's, per stack."
+    echo
+    echo "| stack | req/s | p99 ms | server CPU µs/req | user µs/req | system µs/req | + µs vs /users/42 | syscalls/req | context switches/req | spans/req | log lines/req | errors |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    local s O=$OUT/orders.tsv R=$OUT/results.tsv c
+    for s in "${STACKS[@]}"; do
+        c=$(med "$O" "$s" 5)
+        echo "| $s | $(fmt %.0f "$(med "$O" "$s" 3)") | $(fmt %.3f "$(med "$O" "$s" 4)") | $(fmt %.2f "$c") | $(fmt %.2f "$(med "$O" "$s" 6)") | $(fmt %.2f "$(med "$O" "$s" 7)") | $(delta "$c" "$(med "$R" "$s" 6)") | $(fmt %.2f "$(med "$O" "$s" 8)") | $(fmt %.3f "$(med "$O" "$s" 9)") | $(fmt %.3f "$(med "$O" "$s" 10)") | $(fmt %.3f "$(med "$O" "$s" 11)") | $(fmt %.0f "$(med "$O" "$s" 12)") |"
+    done
+}
+
 # --- run ----------------------------------------------------------------------------------
 PRIORITY="default priority"
 if [[ -n $NICE && -r /proc/self/autogroup ]]; then
@@ -268,6 +395,8 @@ SINK_PID=$!
 wait_ready "$SINK/stats" "$SINK_PID" || { cat "$OUT/sink.stderr" >&2; die "the OTLP sink did not start on port $SINK_PORT"; }
 
 : >"$OUT/results.tsv"
+: >"$OUT/split.tsv"
+: >"$OUT/orders.tsv"
 echo "bench: $ROUNDS round(s), wrk -t$THREADS -c$CONNECTIONS -d$DURATION on /users/42 (+ -d$HELLO_DURATION on /hello, $WARMUP warm-up)," \
     "server on CPU $SERVER_CPU, wrk and sink on CPU $LOAD_CPU, $PRIORITY; raw output in $OUT" >&2
 n=${#STACKS[@]}
@@ -275,6 +404,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     # Each round starts one stack later, so no stack always runs first or last.
     for ((i = 0; i < n; i++)); do
         run_stack "$round" "${STACKS[$(((i + round - 1) % n))]}"
+        [[ $ORDERS_DURATION == 0 ]] || run_orders "$round" "${STACKS[$(((i + round - 1) % n))]}"
     done
 done
 
@@ -291,6 +421,8 @@ ratios
     echo "Server CPU is utime+stime of the whole server process (all threads) during the timed run, divided by the requests wrk completed."
     for ((round = 1; round <= ROUNDS; round++)); do round_table "$round"; done
     summary
+    split_summary
+    [[ $ORDERS_DURATION == 0 ]] || orders_summary
     echo
     echo "OTLP sink at exit: $(cat "$OUT/sink.out")"
 } | tee "$OUT/report.md"

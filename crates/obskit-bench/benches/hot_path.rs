@@ -1,6 +1,9 @@
 //! The per-request cost of `ObskitLayer`: one `GET /users/42` through the
 //! bench routes with `oneshot`, bare and with obskit (every span sampled and
-//! exported to an in-process OTLP sink; sampled with no exporter; unsampled).
+//! exported to an in-process OTLP sink; sampled with no exporter; unsampled);
+//! and the same for `GET /orders/42`, whose handler adds one
+//! `#[tracing::instrument]` span: the difference between the two is what a
+//! user's own bridged span costs.
 //!
 //! Run with `cargo bench -p obskit-bench --bench hot_path`.
 //!
@@ -23,13 +26,16 @@ use obskit_bench::{app, sink::Sink};
 use tower::ServiceExt;
 use tracing_subscriber::layer::SubscriberExt;
 
+/// The two routes timed: without and with a `#[tracing::instrument]` child span.
+const PATHS: [(&str, &str); 2] = [("users", "/users/42"), ("orders", "/orders/42")];
+
 /// One request, its body read to the end.
-fn request(runtime: &tokio::runtime::Runtime, router: &Router) {
+fn request(runtime: &tokio::runtime::Runtime, router: &Router, path: &str) {
     runtime.block_on(async {
         let response = router
             .clone()
             .oneshot(
-                Request::get("/users/42")
+                Request::get(path)
                     .body(Body::empty())
                     .expect("a valid request"),
             )
@@ -72,7 +78,11 @@ fn hot_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("hot_path");
 
     let bare = app::routes();
-    group.bench_function("bare", |b| b.iter(|| request(&runtime, &bare)));
+    for (route, path) in PATHS {
+        group.bench_function(format!("bare/{route}"), |b| {
+            b.iter(|| request(&runtime, &bare, path));
+        });
+    }
 
     let variants = [
         (
@@ -98,7 +108,11 @@ fn hot_path(c: &mut Criterion) {
         let (telemetry, dispatch, router) = instrumented(config.expect("a valid configuration"));
         let spans_before = sink.counts().spans();
         tracing::dispatcher::with_default(&dispatch, || {
-            group.bench_function(name, |b| b.iter(|| request(&runtime, &router)));
+            for (route, path) in PATHS {
+                group.bench_function(format!("{name}/{route}"), |b| {
+                    b.iter(|| request(&runtime, &router, path));
+                });
+            }
         });
         let report = telemetry.shutdown_blocking();
         eprintln!(

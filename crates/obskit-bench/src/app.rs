@@ -29,11 +29,15 @@ pub struct User {
 }
 
 /// `GET /hello` (static text), `GET /users/{id}` (path parameter, JSON
-/// through serde_json) and `POST /echo` (returns the body it was sent).
+/// through serde_json), `GET /orders/{id}` (the same JSON, built inside a
+/// `#[tracing::instrument]` function: one child span per request, the way
+/// users instrument their own code) and `POST /echo` (returns the body it
+/// was sent).
 pub fn routes() -> Router {
     Router::new()
         .route("/hello", get(hello))
         .route("/users/{id}", get(user))
+        .route("/orders/{id}", get(order))
         .route("/echo", post(echo))
 }
 
@@ -42,12 +46,30 @@ async fn hello() -> &'static str {
 }
 
 async fn user(Path(id): Path<u64>) -> Json<User> {
-    Json(User {
-        id,
-        name: format!("user-{id}"),
-        email: format!("user-{id}@example.com"),
-        active: true,
-    })
+    Json(User::new(id))
+}
+
+impl User {
+    /// The user `GET /users/{id}` and `GET /orders/{id}` answer with.
+    pub fn new(id: u64) -> Self {
+        Self {
+            id,
+            name: format!("user-{id}"),
+            email: format!("user-{id}@example.com"),
+            active: true,
+        }
+    }
+}
+
+async fn order(Path(id): Path<u64>) -> Json<User> {
+    Json(load_user(id))
+}
+
+/// The work of `GET /orders/{id}` in a span of its own, as
+/// `#[tracing::instrument]` makes it: what a user's first own span costs.
+#[tracing::instrument(level = "info")]
+fn load_user(id: u64) -> User {
+    User::new(id)
 }
 
 async fn echo(body: Bytes) -> Bytes {
@@ -96,6 +118,16 @@ mod tests {
             body,
             r#"{"id":42,"name":"user-42","email":"user-42@example.com","active":true}"#
         );
+    }
+
+    #[tokio::test]
+    async fn order_answers_like_user() {
+        let (status, content_type, body) =
+            call(Request::get("/orders/42").body(Body::empty()).unwrap()).await;
+        let (_, _, user) = call(Request::get("/users/42").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(content_type.as_deref(), Some("application/json"));
+        assert_eq!(body, user);
     }
 
     #[tokio::test]

@@ -28,28 +28,71 @@ impl Write for Escaped<'_> {
 }
 
 /// Appends `s` escaped for the inside of a JSON string.
+///
+/// Most text needs no escaping, so the scan looks at eight bytes at a time
+/// and copies clean runs whole; only a word that holds a quote, a
+/// backslash or a control character is looked at byte by byte.
 fn push_escaped(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f | 0x7f => "",
-            _ => continue,
-        };
-        out.push_str(&s[start..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escape);
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(word) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+            if !word_needs_escape(word) {
+                i += 8;
+                continue;
+            }
         }
-        start = i + 1;
+        let end = (i + 8).min(bytes.len());
+        while i < end {
+            if let Some(escape) = escape_of(bytes[i]) {
+                out.push_str(&s[start..i]);
+                match escape {
+                    Escape::Short(e) => out.push_str(e),
+                    Escape::Unicode(b) => {
+                        let _ = write!(out, "\\u{b:04x}");
+                    }
+                }
+                start = i + 1;
+            }
+            i += 1;
+        }
     }
     out.push_str(&s[start..]);
+}
+
+/// How one byte is written inside a JSON string, when it must be escaped.
+enum Escape {
+    /// A two-character escape such as `\n`.
+    Short(&'static str),
+    /// `\u00XX`.
+    Unicode(u8),
+}
+
+fn escape_of(b: u8) -> Option<Escape> {
+    Some(match b {
+        b'"' => Escape::Short("\\\""),
+        b'\\' => Escape::Short("\\\\"),
+        b'\n' => Escape::Short("\\n"),
+        b'\r' => Escape::Short("\\r"),
+        b'\t' => Escape::Short("\\t"),
+        0..=0x1f | 0x7f => Escape::Unicode(b),
+        _ => return None,
+    })
+}
+
+/// Whether any of the eight bytes of `word` is `"`, `\\`, below 0x20 or 0x7f
+/// (the classic "has zero byte" and "has byte less than" bit tricks).
+fn word_needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0;
+    below_space
+        || has_zero(word ^ (ONES * u64::from(b'"')))
+        || has_zero(word ^ (ONES * u64::from(b'\\')))
+        || has_zero(word ^ (ONES * 0x7f))
 }
 
 /// Keys obskit writes itself; a field with one of these names is written
@@ -84,14 +127,12 @@ impl JsonFields<'_> {
             self.out.push(',');
         }
         self.any = true;
+        self.out.push('"');
         if RESERVED.contains(&name) {
-            let mut prefixed = String::with_capacity(name.len() + 6);
-            prefixed.push_str("field.");
-            prefixed.push_str(name);
-            push_json_str(self.out, &prefixed);
-        } else {
-            push_json_str(self.out, name);
+            self.out.push_str("field.");
         }
+        push_escaped(self.out, name);
+        self.out.push('"');
         self.out.push(':');
         true
     }
@@ -203,6 +244,66 @@ pub(crate) fn push_timestamp(out: &mut String, now: std::time::SystemTime) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte-at-a-time escape the word-at-a-time one must equal.
+    fn escaped_bytewise(s: &str) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                    out.push_str(&format!("\\u{:04x}", c as u32));
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn word_at_a_time_escaping_equals_the_bytewise_rule() {
+        let specials = [
+            '"', '\\', '\n', '\r', '\t', '\u{0}', '\u{1f}', '\u{7f}', ' ', '~', 'é', '€', 'a',
+        ];
+        // Every special at every offset of strings long enough to span words.
+        for len in 0..20 {
+            for at in 0..len.max(1) {
+                for special in specials {
+                    let s: String = (0..len)
+                        .map(|i| {
+                            if i == at {
+                                special
+                            } else {
+                                (b'a' + (i % 26) as u8) as char
+                            }
+                        })
+                        .collect();
+                    let mut out = String::new();
+                    push_escaped(&mut out, &s);
+                    assert_eq!(out, escaped_bytewise(&s), "input {s:?}");
+                }
+            }
+        }
+        // Pseudo-random text over every byte class.
+        let mut x: u32 = 0x1234_5678;
+        for _ in 0..2000 {
+            let s: String = (0..(x % 40))
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    char::from_u32(x % 0x90).unwrap_or('?')
+                })
+                .collect();
+            let mut out = String::new();
+            push_escaped(&mut out, &s);
+            assert_eq!(out, escaped_bytewise(&s), "input {s:?}");
+        }
+    }
 
     #[test]
     fn timestamps_are_rfc3339_with_microseconds() {

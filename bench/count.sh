@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# What a request costs in units that do not depend on the CPU: instructions
+# (valgrind's callgrind), syscalls and context switches (perf's kernel
+# tracepoints) and heap allocations (a counting allocator), for each stack and
+# route, driven in-process by the `per-request` binary (no sockets, so the
+# figures are the router's and the instrumentation's: export and log writes
+# included). Each count is the difference between a run of 2N and a run of N
+# requests, divided by N, so start-up and shutdown cancel out. See BENCHMARKS.md.
+#
+#   bench/count.sh                      # N=2000 under callgrind, 20000 for perf and allocations
+#
+# Settings (environment): COUNT_STACKS ("plain obskit obskit-unsampled popular"),
+# COUNT_PATHS ("/users/42 /orders/42"), COUNT_N (20000), COUNT_CALLGRIND_N (2000),
+# COUNT_SINK_PORT (14319), COUNT_BUILD (1), COUNT_OUT (a new directory under /tmp).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+read -r -a STACKS <<<"${COUNT_STACKS:-plain obskit obskit-unsampled popular}"
+read -r -a PATHS <<<"${COUNT_PATHS:-/users/42 /orders/42}"
+N=${COUNT_N:-20000}
+CN=${COUNT_CALLGRIND_N:-2000}
+SINK_PORT=${COUNT_SINK_PORT:-14319}
+BUILD=${COUNT_BUILD:-1}
+OUT=${COUNT_OUT:-$(mktemp -d /tmp/obskit-count.XXXXXX)}
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
+SINK=http://127.0.0.1:$SINK_PORT
+
+die() { echo "bench/count.sh: $*" >&2; exit 1; }
+command -v curl >/dev/null || die "curl is missing; install it with: apt-get install -y curl"
+VALGRIND=0
+command -v valgrind >/dev/null && VALGRIND=1
+PERF=0
+if command -v perf >/dev/null && perf stat -x, -e raw_syscalls:sys_enter,context-switches true >/dev/null 2>&1; then
+    PERF=1
+fi
+mkdir -p "$OUT"
+
+SINK_PID=
+cleanup() { [[ -n $SINK_PID ]] && kill -TERM "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null; return 0; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [[ $BUILD == 1 ]]; then
+    echo "building (cargo build --profile bench -p obskit-bench --bins) ..." >&2
+    (cd "$ROOT" && cargo build --profile bench -p obskit-bench --bins) >&2
+fi
+[[ -x $BIN/per-request && -x $BIN/otlp-sink ]] || die "no binaries in $BIN; run with COUNT_BUILD=1"
+
+"$BIN/otlp-sink" --port "$SINK_PORT" >"$OUT/sink.out" 2>"$OUT/sink.stderr" &
+SINK_PID=$!
+for _ in $(seq 100); do curl -sf -o /dev/null "$SINK/stats" && break; sleep 0.05; done
+curl -sf -o /dev/null "$SINK/stats" || die "the OTLP sink did not start on port $SINK_PORT"
+
+# per_request STACK PATH REQUESTS [WRAPPER...]: runs the binary, its log lines to a file.
+per_request() {
+    local stack=$1 path=$2 n=$3
+    shift 3
+    OTEL_SERVICE_NAME=count-$stack RUST_LOG=info "$@" "$BIN/per-request" --stack "$stack" --path "$path" \
+        --requests "$n" --warmup 500 --otlp "$SINK" >"$OUT/last.stdout" 2>"$OUT/last.stderr" ||
+        { cat "$OUT/last.stderr" >&2; die "per-request failed for $stack $path"; }
+}
+# Instructions of a whole run under callgrind (all threads).
+instructions() {
+    per_request "$1" "$2" "$3" valgrind --tool=callgrind --callgrind-out-file=/dev/null
+    sed -nE 's/^==[0-9]+== Collected : ([0-9]+)$/\1/p' "$OUT/last.stderr"
+}
+# Syscalls and context switches of a whole run: "syscalls switches".
+kernel_counts() {
+    per_request "$1" "$2" "$3" perf stat -x, -e raw_syscalls:sys_enter,context-switches -o "$OUT/perf.csv" --
+    awk -F, '$3 == "raw_syscalls:sys_enter" { s = $1 } $3 == "context-switches" { c = $1 } END { print s + 0, c + 0 }' "$OUT/perf.csv"
+}
+
+{
+echo "| stack | route | instructions/req | syscalls/req | context switches/req | allocations/req | bytes allocated/req |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+for stack in "${STACKS[@]}"; do
+    for path in "${PATHS[@]}"; do
+        ins=n/a sys=n/a cs=n/a
+        if ((VALGRIND)); then
+            i1=$(instructions "$stack" "$path" "$CN")
+            i2=$(instructions "$stack" "$path" $((2 * CN)))
+            ins=$(awk -v a="$i1" -v b="$i2" -v n="$CN" 'BEGIN { printf "%.0f", (b - a) / n }')
+        fi
+        if ((PERF)); then
+            read -r s1 c1 < <(kernel_counts "$stack" "$path" "$N")
+            read -r s2 c2 < <(kernel_counts "$stack" "$path" $((2 * N)))
+            sys=$(awk -v a="$s1" -v b="$s2" -v n="$N" 'BEGIN { printf "%.3f", (b - a) / n }')
+            cs=$(awk -v a="$c1" -v b="$c2" -v n="$N" 'BEGIN { printf "%.4f", (b - a) / n }')
+        fi
+        per_request "$stack" "$path" "$N"
+        line=$(grep '^stack=' "$OUT/last.stdout" | tail -n 1)
+        allocs=$(sed -E 's/.* allocs_per_req=([0-9.]+).*/\1/' <<<"$line")
+        bytes=$(sed -E 's/.* bytes_per_req=([0-9.]+).*/\1/' <<<"$line")
+        echo "| $stack | GET $path | $ins | $sys | $cs | $allocs | $bytes |"
+    done
+done
+} | tee "$OUT/counts.md"
+echo >&2
+echo "bench/count.sh: raw output in $OUT; OTLP sink at exit: $(curl -sf "$SINK/stats")" >&2
