@@ -86,10 +86,15 @@ async fn bad_requests_get_404_415_and_400_and_are_not_recorded() {
     assert_eq!(response.status(), 404);
 
     let url = receiver.http_traces_url();
-    let response = post(&client, &url, "application/json", b"{}".to_vec())
+    let response = post(&client, &url, "text/plain", b"{}".to_vec())
         .await
         .unwrap();
     assert_eq!(response.status(), 415);
+
+    let response = post(&client, &url, "application/json", b"[1,2]".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400, "JSON that is not a request");
 
     let response = post(&client, &url, PROTOBUF, vec![0xff, 0xff, 0xff])
         .await
