@@ -23,9 +23,9 @@ fn registry() -> (obskit::Telemetry, MetricsHandle) {
         .service_name("bench")
         .expect("a valid service name")
         .traces_exporter(TracesExporter::None)
-        .build_with_writer::<tracing_subscriber::Registry>(io::sink())
+        .build_layer_with_writer::<tracing_subscriber::Registry>(io::sink())
         .expect("obskit builds");
-    let handle = telemetry.metrics_handle();
+    let handle = telemetry.metrics();
     (telemetry, handle)
 }
 

@@ -37,8 +37,7 @@ async fn main() -> anyhow::Result<()> {
         config = config.traces_exporter(TracesExporter::None);
     }
     let telemetry = config.install_with_writer(std::io::stderr())?;
-    let client = obskit::http::client(
-        &telemetry,
+    let client = obskit::http::ClientMiddleware::new(&telemetry).wrap(
         reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()?,

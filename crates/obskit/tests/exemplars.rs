@@ -43,11 +43,11 @@ fn traced(name: &str, rx: &Receiver) -> Harness {
 /// histogram), `/call` (an outgoing call to `/fast` through the obskit
 /// client), `/fast`, and the observability routes.
 fn app(h: &Harness, base: &str) -> Router {
-    let client = obskit::http::client(&h.telemetry, reqwest::Client::new());
+    let client = obskit::http::ClientMiddleware::new(&h.telemetry).wrap(reqwest::Client::new());
     let fast = format!("{base}/fast");
     // A user's own histogram in obskit's registry (what `metrics::histogram!`
     // lands in once `install()` made obskit the global recorder).
-    let work = h.telemetry.metrics_handle().histogram(
+    let work = h.telemetry.metrics().histogram(
         "work_step_seconds",
         vec![obskit::metrics_rs::Label::new("step", "parse")],
     );
@@ -88,9 +88,7 @@ fn app(h: &Harness, base: &str) -> Router {
         .merge(observability_routes(&h.telemetry))
         .layer(
             ObskitLayer::new(&h.telemetry)
-                .with_slos([
-                    Slo::latency("fast", Duration::from_millis(50), 0.99).expect("a valid SLO")
-                ])
+                .slos([Slo::latency("fast", Duration::from_millis(50), 0.99).expect("a valid SLO")])
                 .expect("valid SLOs"),
         )
 }

@@ -220,7 +220,7 @@ async fn gzip_and_tls_together() {
 type Vars<'a> = Vec<(&'a str, &'a str)>;
 
 fn init_error(vars: &[(&str, &str)]) -> InitError {
-    match config(vars).build_with_writer::<tracing_subscriber::Registry>(std::io::sink()) {
+    match config(vars).build_layer_with_writer::<tracing_subscriber::Registry>(std::io::sink()) {
         Ok(_) => panic!("init succeeded with {vars:?}"),
         Err(e) => e,
     }

@@ -43,7 +43,7 @@ async fn incoming_context_is_carried_to_outgoing_calls() {
         ("OTEL_BSP_SCHEDULE_DELAY", "10"),
     ]));
     let (upstream, seen) = upstream().await;
-    let client = obskit::http::client(&h.telemetry, reqwest::Client::new());
+    let client = obskit::http::ClientMiddleware::new(&h.telemetry).wrap(reqwest::Client::new());
     let app = Router::new()
         .route(
             "/relay",

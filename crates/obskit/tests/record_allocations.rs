@@ -43,9 +43,9 @@ fn recording_with_and_without_exemplars_does_not_allocate() {
         .service_name("alloc")
         .expect("a valid service name")
         .traces_exporter(TracesExporter::None)
-        .build_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
+        .build_layer_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
         .expect("obskit builds");
-    let metrics = telemetry.metrics_handle();
+    let metrics = telemetry.metrics();
     let histogram = metrics.histogram(
         names::HTTP_SERVER_REQUEST_DURATION,
         vec![Label::new(names::HTTP_ROUTE, "/checkout")],

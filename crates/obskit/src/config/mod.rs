@@ -15,8 +15,8 @@
 pub mod env;
 mod options;
 pub(crate) mod parse;
-pub(crate) mod server;
 pub(crate) mod redact;
+pub(crate) mod server;
 
 use std::fmt;
 use std::time::Duration;
