@@ -1,6 +1,6 @@
 //! The `obskit dev` UI in a real headless Chromium, fed by the real binary: values a service
 //! sends (span names, attributes, service names, log messages) are shown as text, never as
-//! markup; log lines link to their trace; and SIGTERM stops the command first.
+//! markup; log lines link to their trace; and Ctrl-C stops the command with SIGTERM first.
 
 #![cfg(feature = "dev")]
 
@@ -28,7 +28,7 @@ fn otlp_json() -> String {
 }
 
 #[test]
-fn service_values_are_text_in_a_real_browser_and_sigterm_stops_the_command_first() {
+fn service_values_are_text_in_a_real_browser_and_ctrl_c_stops_the_command_first() {
     let Some(browser) = chromium() else { return };
     let log_line = format!(
         r#"{{"timestamp":"2026-12-01T10:04:05.123456Z","level":"WARN","target":"svc","message":"<b>bold</b> move","trace_id":"{TRACE_ID}","span_id":"0102030405060708","user":"<u>x</u>"}}"#
@@ -124,8 +124,9 @@ fn service_values_are_text_in_a_real_browser_and_sigterm_stops_the_command_first
         &shots.join("hostile-waterfall.png"),
     );
 
-    // SIGTERM: the command gets SIGTERM first and its last output still arrives.
-    let status = dev.terminate(Duration::from_secs(20));
+    // Ctrl-C (SIGINT to obskit dev): the command gets SIGTERM first and its last output
+    // still arrives. (dev_e2e.rs sends SIGTERM instead.)
+    let status = dev.signal("-INT", Duration::from_secs(20));
     assert!(status.success(), "{status}\n{}", dev.err_lines.join("\n"));
     assert!(
         dev.out_lines.iter().any(|l| l == "got-term"),

@@ -217,11 +217,15 @@ impl Store {
     pub fn insert_spans(&self, spans: Vec<Span>) {
         // Grouped and wrapped before taking the lock.
         let mut groups: Vec<(TraceId, Vec<Arc<Span>>)> = Vec::new();
+        let mut group_of: HashMap<TraceId, usize> = HashMap::new();
         for span in spans {
             let span = Arc::new(span);
-            match groups.iter_mut().find(|(id, _)| *id == span.trace_id) {
-                Some((_, group)) => group.push(span),
-                None => groups.push((span.trace_id, vec![span])),
+            match group_of.get(&span.trace_id) {
+                Some(&index) => groups[index].1.push(span),
+                None => {
+                    group_of.insert(span.trace_id, groups.len());
+                    groups.push((span.trace_id, vec![span]));
+                }
             }
         }
         let mut received = 0u64;

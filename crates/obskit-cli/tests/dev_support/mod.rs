@@ -163,10 +163,15 @@ impl Dev {
 
     /// Sends SIGTERM to `obskit dev` and waits (up to `within`) for it to exit.
     pub fn terminate(&mut self, within: Duration) -> ExitStatus {
+        self.signal("-TERM", within)
+    }
+
+    /// Sends `signal` (`-INT` is Ctrl-C) to `obskit dev` and waits (up to `within`) for it to exit.
+    pub fn signal(&mut self, signal: &str, within: Duration) -> ExitStatus {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
-                .args(["-TERM", &pid])
+                .args([signal, &pid])
                 .status()
                 .unwrap()
                 .success()
