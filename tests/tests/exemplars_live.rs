@@ -87,18 +87,12 @@ async fn a_slow_requests_trace_is_found_through_query_exemplars() {
             status
         }
     };
-    for round in 0..3 {
+    for unsampled in UNSAMPLED_TRACES {
         assert_eq!(get("/ok", None).await, 200);
         assert_eq!(get("/users/7", None).await, 200);
         assert_eq!(get("/fail", None).await, 500);
-        assert_eq!(
-            get("/ok", Some((UNSAMPLED_TRACES[round], false))).await,
-            200
-        );
-        assert_eq!(
-            get("/fail", Some((UNSAMPLED_TRACES[round], false))).await,
-            500
-        );
+        assert_eq!(get("/ok", Some((unsampled, false))).await, 200);
+        assert_eq!(get("/fail", Some((unsampled, false))).await, 500);
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     // The deliberately slow request, sampled, then an unsampled one in the same bucket: with

@@ -56,7 +56,7 @@
 //!
 //! ```
 //! use obskit::metrics::Format;
-//! use obskit::opentelemetry::trace::{TraceContextExt, Tracer as _};
+//! use obskit::opentelemetry::trace::{Span as _, TraceContextExt, Tracer as _};
 //!
 //! # let (telemetry, _layer) = obskit::Config::default()
 //! #     .traces_exporter(obskit::config::TracesExporter::None)
