@@ -49,7 +49,7 @@ async fn export_with_obskit(protocol: &str, endpoint: &str) {
     let config =
         obskit::Config::from_env_with(|name| vars.get(name).map(|v| (*v).to_owned())).unwrap();
     let (telemetry, _layer) = config
-        .build::<obskit::tracing_subscriber::Registry>()
+        .build_layer::<obskit::tracing_subscriber::Registry>()
         .unwrap();
     let tracer = telemetry.tracer();
     tracer.in_span("place order", |cx| {
