@@ -281,7 +281,9 @@ fn latency_time_series_and_only_they_show_exemplars() {
         with,
         BTreeSet::from([
             "Latency by route (p50, p95, p99)".to_owned(),
-            "Outgoing p99 latency".to_owned()
+            "Outgoing p99 latency".to_owned(),
+            "gRPC latency by method (p50, p95, p99)".to_owned(),
+            "Outgoing gRPC p99 latency".to_owned(),
         ])
     );
 }

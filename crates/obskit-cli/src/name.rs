@@ -67,6 +67,7 @@ pub const TEMPLATE_DEPENDENCIES: &[&str] = &[
     "tokio",
     "http_body_util",
     "tower",
+    "tracing",
 ];
 
 /// Why a name was rejected; each message names the rule and a name that passes.

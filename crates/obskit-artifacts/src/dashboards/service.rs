@@ -91,6 +91,7 @@ fn grpc_rows(b: &mut Board) {
         .query(quantile(0.5, &[method], &bucket), &format!("p50 {legend}"))
         .query(quantile(0.95, &[method], &bucket), &format!("p95 {legend}"))
         .query(quantile(0.99, &[method], &bucket), &format!("p99 {legend}"))
+        .exemplars()
         .min(0.0));
     b.add(
         12,
@@ -141,6 +142,7 @@ fn grpc_rows(b: &mut Board) {
             ),
             &legend,
         )
+        .exemplars()
         .min(0.0),
     );
 }

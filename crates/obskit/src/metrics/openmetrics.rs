@@ -31,7 +31,7 @@
 
 use super::exemplar::Exemplar;
 use super::snapshot::{FamilyView, Kind, Series, Snapshot};
-use super::text::{push_f64, push_hex, push_u64, push_unix_millis};
+use super::text::{bucket_start, push_f64, push_hex, push_u64, push_unix_millis, sample_start};
 
 /// Appends every family of `snapshot` to `out`, then `# EOF`.
 pub(super) fn write(snapshot: &Snapshot, out: &mut String) {
@@ -150,32 +150,6 @@ fn metadata(out: &mut String, family: &FamilyView, base: &str, word: &str) {
         out.push_str(&help.openmetrics);
         out.push('\n');
     }
-}
-
-/// `name` + `suffix` + `{labels} `, the braces left out for no labels.
-#[inline]
-fn sample_start(out: &mut String, name: &str, suffix: &str, labels: &str) {
-    out.push_str(name);
-    out.push_str(suffix);
-    if !labels.is_empty() {
-        out.push('{');
-        out.push_str(labels);
-        out.push('}');
-    }
-    out.push(' ');
-}
-
-#[inline]
-fn bucket_start(out: &mut String, name: &str, labels: &str, le: &str) {
-    out.push_str(name);
-    out.push_str("_bucket{");
-    if !labels.is_empty() {
-        out.push_str(labels);
-        out.push(',');
-    }
-    out.push_str("le=\"");
-    out.push_str(le);
-    out.push_str("\"} ");
 }
 
 /// ` # {trace_id="…",span_id="…"} value timestamp`.

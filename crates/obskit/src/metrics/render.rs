@@ -15,7 +15,7 @@
 //! gauges.
 
 use super::snapshot::{Series, Snapshot};
-use super::text::{push_f64, push_u64};
+use super::text::{bucket_start, push_f64, push_u64, sample_start};
 
 /// Appends every family of `snapshot` to `out`.
 pub(super) fn write(snapshot: &Snapshot, out: &mut String) {
@@ -69,30 +69,10 @@ pub(super) fn write(snapshot: &Snapshot, out: &mut String) {
     }
 }
 
-/// `name` + `suffix` + `{labels} `, the braces left out for no labels.
-#[inline]
-fn sample_start(out: &mut String, name: &str, suffix: &str, labels: &str) {
-    out.push_str(name);
-    out.push_str(suffix);
-    if !labels.is_empty() {
-        out.push('{');
-        out.push_str(labels);
-        out.push('}');
-    }
-    out.push(' ');
-}
-
+/// One `_bucket` sample line.
 #[inline]
 fn bucket_line(out: &mut String, name: &str, labels: &str, le: &str, count: u64) {
-    out.push_str(name);
-    out.push_str("_bucket{");
-    if !labels.is_empty() {
-        out.push_str(labels);
-        out.push(',');
-    }
-    out.push_str("le=\"");
-    out.push_str(le);
-    out.push_str("\"} ");
+    bucket_start(out, name, labels, le);
     push_u64(out, count);
     out.push('\n');
 }

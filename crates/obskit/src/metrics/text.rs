@@ -195,6 +195,33 @@ pub(super) fn push_unix_millis(out: &mut String, millis: u64) {
     push_u64(out, ms);
 }
 
+/// `name` + `suffix` + `{labels} `, the braces left out for no labels.
+#[inline]
+pub(super) fn sample_start(out: &mut String, name: &str, suffix: &str, labels: &str) {
+    out.push_str(name);
+    out.push_str(suffix);
+    if !labels.is_empty() {
+        out.push('{');
+        out.push_str(labels);
+        out.push('}');
+    }
+    out.push(' ');
+}
+
+/// `name_bucket{labels,le="…"} `, the start of a bucket sample in both formats.
+#[inline]
+pub(super) fn bucket_start(out: &mut String, name: &str, labels: &str, le: &str) {
+    out.push_str(name);
+    out.push_str("_bucket{");
+    if !labels.is_empty() {
+        out.push_str(labels);
+        out.push(',');
+    }
+    out.push_str("le=\"");
+    out.push_str(le);
+    out.push_str("\"} ");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
