@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, KeyValue};
 use tonic::Code;
-use tracing::Level;
 
 use super::layer::Shared;
 use super::status;
@@ -144,27 +143,15 @@ impl Protocol for GrpcCall {
         let method = self.label.get();
         let status = status::name(outcome.status().unwrap_or(Code::Internal));
         let duration_ms = log_millis(elapsed);
-        macro_rules! line {
-            ($lvl:expr) => {
-                tracing::event!(
-                    target: "obskit::access",
-                    $lvl,
-                    rpc.system.name = "grpc",
-                    rpc.method = method,
-                    rpc.status_code = status,
-                    error.type = error_type,
-                    duration_ms,
-                    "{method} {status}"
-                )
-            };
-        }
-        match level {
-            Level::TRACE => line!(Level::TRACE),
-            Level::DEBUG => line!(Level::DEBUG),
-            Level::INFO => line!(Level::INFO),
-            Level::WARN => line!(Level::WARN),
-            Level::ERROR => line!(Level::ERROR),
-        }
+        crate::logs::access_event!(
+            level,
+            rpc.system.name = "grpc",
+            rpc.method = method,
+            rpc.status_code = status,
+            error.type = error_type,
+            duration_ms,
+            "{method} {status}"
+        );
     }
 }
 

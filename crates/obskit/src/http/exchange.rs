@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use axum::extract::MatchedPath;
 use opentelemetry::KeyValue;
-use tracing::Level;
 
 use super::labels;
 use super::layer::Shared;
@@ -79,26 +78,14 @@ impl Protocol for Exchange {
             Outcome::Failed(_) => " failed",
             Outcome::Cancelled(_) => " cancelled",
         };
-        macro_rules! line {
-            ($lvl:expr) => {
-                tracing::event!(
-                    target: "obskit::access",
-                    $lvl,
-                    http.request.method = method,
-                    http.route = route,
-                    http.response.status_code = status,
-                    error.type = error_type,
-                    duration_ms,
-                    "{method} {route}{space}{status_text}{end}"
-                )
-            };
-        }
-        match level {
-            Level::TRACE => line!(Level::TRACE),
-            Level::DEBUG => line!(Level::DEBUG),
-            Level::INFO => line!(Level::INFO),
-            Level::WARN => line!(Level::WARN),
-            Level::ERROR => line!(Level::ERROR),
-        }
+        crate::logs::access_event!(
+            level,
+            http.request.method = method,
+            http.route = route,
+            http.response.status_code = status,
+            error.type = error_type,
+            duration_ms,
+            "{method} {route}{space}{status_text}{end}"
+        );
     }
 }

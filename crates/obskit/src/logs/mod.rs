@@ -78,3 +78,29 @@ where
             .boxed(),
     }
 }
+
+/// Writes an access line (`target: obskit::access`) at a level chosen at run
+/// time; `tracing::event!` needs its level as a constant. The HTTP and gRPC
+/// layers each pass their own fields and message.
+macro_rules! access_event {
+    ($level:expr, $($fields:tt)+) => {
+        match $level {
+            ::tracing::Level::TRACE => {
+                ::tracing::event!(target: "obskit::access", ::tracing::Level::TRACE, $($fields)+)
+            }
+            ::tracing::Level::DEBUG => {
+                ::tracing::event!(target: "obskit::access", ::tracing::Level::DEBUG, $($fields)+)
+            }
+            ::tracing::Level::INFO => {
+                ::tracing::event!(target: "obskit::access", ::tracing::Level::INFO, $($fields)+)
+            }
+            ::tracing::Level::WARN => {
+                ::tracing::event!(target: "obskit::access", ::tracing::Level::WARN, $($fields)+)
+            }
+            ::tracing::Level::ERROR => {
+                ::tracing::event!(target: "obskit::access", ::tracing::Level::ERROR, $($fields)+)
+            }
+        }
+    };
+}
+pub(crate) use access_event;
