@@ -1,5 +1,5 @@
 //! Formatting one JSON log line with five fields inside a span: obskit's
-//! layer (built with `Config::build_with_writer`, writing to `io::sink`)
+//! layer (built with `Config::build_layer_with_writer`, writing to `io::sink`)
 //! against tracing-subscriber's `fmt().json()`.
 //!
 //! Run with `cargo bench -p obskit-bench --bench json_log`.

@@ -249,3 +249,73 @@ impl SpanProcessor for Capture {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use http::Request;
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use crate::http::ObskitLayer;
+
+    #[tracing::instrument]
+    async fn load(id: u32) -> String {
+        tracing::info!("loading");
+        format!("user {id}")
+    }
+
+    /// The user's own `#[tracing::instrument]` span is a child of the server
+    /// span, in the same trace, and its log line carries both ids.
+    #[tokio::test]
+    async fn a_users_span_is_a_child_of_the_request_span() {
+        let telemetry = TestTelemetry::new();
+        let app = Router::new()
+            .route("/users/{id}", get(|| load(7)))
+            .layer(ObskitLayer::new(&telemetry));
+        let response = app
+            .oneshot(Request::get("/users/7").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+
+        let server = telemetry.span("GET /users/{id}").expect("server span");
+        let own = telemetry.span("load").expect("the instrumented span");
+        assert_eq!(server.kind(), SpanKind::Server);
+        assert_eq!(server.parent_span_id(), None);
+        assert_eq!(own.trace_id(), server.trace_id());
+        assert_eq!(own.parent_span_id(), Some(server.span_id()));
+        assert!(!server.is_error());
+        assert_eq!(telemetry.spans().len(), 2);
+
+        let logs = telemetry.logs();
+        let line = logs.iter().find(|l| l["message"] == "loading").unwrap();
+        assert_eq!(line["trace_id"], server.trace_id());
+        assert_eq!(line["span_id"], own.span_id());
+        assert!(
+            telemetry.log_lines().iter().all(|l| l.starts_with('{')),
+            "JSON lines"
+        );
+    }
+
+    /// Two test telemetries on two threads do not see each other's lines.
+    #[test]
+    fn captures_are_per_telemetry() {
+        let a = TestTelemetry::new();
+        tracing::info!("for a");
+        let b = std::thread::spawn(|| {
+            let b = TestTelemetry::new();
+            tracing::info!("for b");
+            b.log_lines()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(a.logs().len(), 1);
+        assert_eq!(a.logs()[0]["message"], "for a");
+        assert_eq!(b.len(), 1);
+    }
+}
