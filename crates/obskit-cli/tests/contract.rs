@@ -193,9 +193,11 @@ fn the_manifest_names_files_that_exist() {
                 "variant {name}: {} is missing",
                 source.display()
             );
+            // A variant replaces a file of the template or adds one; either way the output
+            // must be emitted, not under an ignored path.
             assert!(
-                outputs.contains(output),
-                "variant {name} replaces {}, which the template lacks",
+                outputs.contains(output) || !manifest.is_ignored(output),
+                "variant {name} writes {}, which is never emitted",
                 output.display()
             );
             assert!(
@@ -218,7 +220,9 @@ fn the_manifest_names_files_that_exist() {
 fn rendered_rust_is_formatted_as_rustfmt_would() {
     // A generated project should pass `cargo fmt --check` from its first commit.
     let scratch = tempfile::tempdir().unwrap(); // no rustfmt.toml: rustfmt's defaults
-    for file in common::render_default("my-svc") {
+    let mut files = common::render_default("my-svc");
+    files.extend(common::render_grpc("my-svc"));
+    for file in files {
         if file.path.extension().is_none_or(|e| e != "rs") {
             continue;
         }
