@@ -216,6 +216,64 @@ fn the_manifest_names_files_that_exist() {
     }
 }
 
+/// The moves `emit("from", "to")` of a cargo-generate hook script, in order.
+fn hook_moves(script: &str) -> Vec<(String, String)> {
+    script
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("emit(\""))
+        .map(|rest| {
+            let parts: Vec<&str> = rest.split('"').collect();
+            assert!(parts.len() >= 3, "unreadable emit line: {rest}");
+            (parts[0].to_owned(), parts[2].to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn each_cargo_generate_switch_moves_exactly_the_files_of_its_variant() {
+    let template = Template::embedded().unwrap();
+    let manifest = template.manifest();
+    assert_eq!(manifest.switches(), ["grpc"]);
+    let files: BTreeMap<PathBuf, &[u8]> = template
+        .files()
+        .map(|(p, c)| (p.to_path_buf(), c))
+        .collect();
+    for switch in manifest.switches() {
+        let script = files
+            .get(Path::new(&format!("variants/{switch}.rhai")))
+            .unwrap_or_else(|| panic!("no hook variants/{switch}.rhai"));
+        let script = std::str::from_utf8(script).unwrap();
+        assert!(
+            script.contains(&format!("if variable::get(\"{switch}\") {{")),
+            "{script}"
+        );
+        // Each move, expanded to the files under it (a directory moves whole), as
+        // output path -> template path with the `.liquid` suffix cargo-generate drops.
+        let mut moved = BTreeMap::new();
+        for (from, to) in hook_moves(script) {
+            let mut found = false;
+            for source in files.keys() {
+                let stripped = template::output_path(source);
+                if let Ok(rest) = stripped.strip_prefix(&from) {
+                    moved.insert(Path::new(&to).join(rest), source.clone());
+                    found = true;
+                }
+            }
+            assert!(found, "the hook moves {from}, which the template lacks");
+        }
+        let variant: BTreeMap<PathBuf, PathBuf> = manifest
+            .variant(switch)
+            .unwrap()
+            .iter()
+            .map(|(output, source)| (output.clone(), source.clone()))
+            .collect();
+        assert_eq!(
+            moved, variant,
+            "variants/{switch}.rhai vs [obskit.variants.{switch}]"
+        );
+    }
+}
+
 #[test]
 fn rendered_rust_is_formatted_as_rustfmt_would() {
     // A generated project should pass `cargo fmt --check` from its first commit.
