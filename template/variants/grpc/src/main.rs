@@ -21,8 +21,9 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("could not listen on port {port}; set PORT to a free port"))?;
     tracing::info!(port, "listening");
-    // HTTP and gRPC on one port. Serves until SIGTERM or Ctrl-C: reports not-ready, drains, finishes in-flight
-    // requests, then flushes telemetry, each step bounded (OBSKIT_* in .env.example).
+    // HTTP and gRPC on one port. Serves until SIGTERM or Ctrl-C: reports not-ready (and
+    // NOT_SERVING over gRPC), drains, finishes in-flight requests and calls, then flushes
+    // telemetry, each step bounded (OBSKIT_* in .env.example).
     obskit::serve(listener, app, telemetry).await?;
     Ok(())
 }
