@@ -275,6 +275,44 @@ fn each_cargo_generate_switch_moves_exactly_the_files_of_its_variant() {
 }
 
 #[test]
+fn grpc_copies_of_default_files_keep_in_step_with_them() {
+    // `--grpc` replaces some default files with copies that add to them. A change to a
+    // default file must reach its copy: every line of the default file is in the copy,
+    // except the few the copy replaces (counted here).
+    let template = Template::embedded().unwrap();
+    let files: BTreeMap<&Path, &[u8]> = template.files().collect();
+    let text = |path: &str| {
+        std::str::from_utf8(files[Path::new(path)])
+            .unwrap()
+            .to_owned()
+    };
+    for (default, copy, replaced) in [
+        ("Cargo.toml.liquid", "variants/grpc/Cargo.toml.liquid", 0),
+        (
+            "variants/obskit-path/Cargo.toml.liquid",
+            "variants/grpc/obskit-path/Cargo.toml.liquid",
+            0,
+        ),
+        ("src/lib.rs", "variants/grpc/src/lib.rs", 13),
+        ("src/main.rs", "variants/grpc/src/main.rs", 5),
+    ] {
+        let copy_text = text(copy);
+        let copy_lines: BTreeSet<&str> = copy_text.lines().collect();
+        let default_text = text(default);
+        let missing: Vec<&str> = default_text
+            .lines()
+            .filter(|line| !copy_lines.contains(line))
+            .collect();
+        assert_eq!(
+            missing.len(),
+            replaced,
+            "lines of {default} that {copy} lacks; make the same change there:\n{}",
+            missing.join("\n")
+        );
+    }
+}
+
+#[test]
 fn rendered_rust_is_formatted_as_rustfmt_would() {
     // A generated project should pass `cargo fmt --check` from its first commit.
     let scratch = tempfile::tempdir().unwrap(); // no rustfmt.toml: rustfmt's defaults
