@@ -124,7 +124,7 @@ fn a_request_to_a_service_run_under_obskit_dev_shows_its_trace_logs_and_red_figu
         })
     });
 
-    // Within 2 s of the response: the trace with all three spans, its log lines, the RED row.
+    // Within 2 s of the response: the trace with all four spans, its log lines, the RED row.
     let ui = dev.ui_port;
     let waterfall_path = format!("/traces/{trace_id}");
     let (_, trace_after) = within(
@@ -133,7 +133,7 @@ fn a_request_to_a_service_run_under_obskit_dev_shows_its_trace_logs_and_red_figu
         || {
             let (status, page) = get(ui, &waterfall_path);
             (status == 200
-                && page.contains("id=\"span-count\">3<")
+                && page.contains("id=\"span-count\">4<")
                 && page.contains("saying hello"))
             .then_some(())
         },
@@ -164,9 +164,14 @@ fn a_request_to_a_service_run_under_obskit_dev_shows_its_trace_logs_and_red_figu
         row(0, "GET /relay/{name}"),
         "no server span at the root:\n{waterfall}"
     );
-    assert!(row(1, " · client"), "no client span under it:\n{waterfall}");
+    // `Upstream::greeting` is `#[tracing::instrument]`ed: its span sits between them.
     assert!(
-        row(2, "GET /hello/{name}"),
+        row(1, "greeting"),
+        "no `greeting` span under it:\n{waterfall}"
+    );
+    assert!(row(2, " · client"), "no client span under it:\n{waterfall}");
+    assert!(
+        row(3, "GET /hello/{name}"),
         "no upstream server span under the client span:\n{waterfall}"
     );
     assert!(waterfall.contains("http.route"), "{waterfall}");
