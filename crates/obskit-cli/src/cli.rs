@@ -13,6 +13,7 @@ Examples:
   obskit new payments --path services     create services/payments
   obskit new payments --obskit-path ../obskit/crates/obskit
                                           depend on a local obskit checkout
+  obskit new payments --grpc              add a gRPC service (tonic, proto/, health service)
   obskit alerts --out .                   write ./alerts/*.rules.yml and their promtool tests
   obskit alerts --format prometheus-rule | kubectl apply -f -
   obskit dashboards --out .               write ./dashboards/*.json
@@ -31,6 +32,8 @@ Examples:
   obskit new payments
   obskit new payments --path services --obskit-version 0.1.2
   obskit new payments --obskit-path ../obskit/crates/obskit
+  obskit new payments --grpc              HTTP and gRPC on one port: proto/greeter.proto,
+                                          a tonic server, the gRPC health service
   obskit new payments --force             write into an existing ./payments
 
 Then: cd payments && cargo run, and curl localhost:8080/hello/world";
@@ -198,6 +201,12 @@ pub(crate) struct NewArgs {
     /// Version requirement for the obskit dependency [default: the template's, 0.1].
     #[arg(long, value_name = "V", value_parser = parse_version_req)]
     pub(crate) obskit_version: Option<String>,
+
+    /// Also serve gRPC on the same port: a `.proto` compiled in build.rs (no system
+    /// protoc needed), a tonic service, the standard gRPC health service, and an HTTP
+    /// route that calls the service through an instrumented gRPC client.
+    #[arg(long)]
+    pub(crate) grpc: bool,
 
     /// Write into DIR/<NAME> even if it exists and is not empty: files the template
     /// produces are replaced, other files are kept.

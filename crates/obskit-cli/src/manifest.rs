@@ -59,6 +59,14 @@ pub enum ManifestError {
         /// The placeholder.
         name: String,
     },
+    /// A `type = "bool"` placeholder has no boolean default, or no variant of its name.
+    #[error(
+        "{FILE_NAME} placeholder `{name}` is a bool; give it a `default = false` and declare [obskit.variants.{name}], the files it emits"
+    )]
+    BadSwitch {
+        /// The placeholder.
+        name: String,
+    },
     /// A variant path is not a plain relative path.
     #[error(
         "{FILE_NAME} variant `{variant}` maps `{path}`, which is not a plain relative path; use one like `Cargo.toml`"
@@ -87,6 +95,7 @@ pub struct Manifest {
     copied: Vec<ExcludeRule>,
     ignored: Vec<PathBuf>,
     placeholders: Vec<Placeholder>,
+    switches: Vec<String>,
     variants: BTreeMap<String, BTreeMap<PathBuf, PathBuf>>,
 }
 
@@ -126,7 +135,15 @@ impl Manifest {
             placeholders.push(placeholder);
             Ok(())
         };
+        let mut switches = Vec::new();
         for (name, table) in raw.placeholders {
+            if table.get("type").and_then(toml::Value::as_str) == Some("bool") {
+                if table.get("default").and_then(toml::Value::as_bool) != Some(false) {
+                    return Err(ManifestError::BadSwitch { name });
+                }
+                switches.push(name);
+                continue;
+            }
             let default = table.get("default").and_then(toml::Value::as_str);
             let Some(default) = default else {
                 return Err(ManifestError::NoDefault { name });
@@ -156,10 +173,14 @@ impl Manifest {
             variants.insert(variant, mapped);
         }
 
+        if let Some(name) = switches.iter().find(|name| !variants.contains_key(*name)) {
+            return Err(ManifestError::BadSwitch { name: name.clone() });
+        }
         Ok(Self {
             copied,
             ignored,
             placeholders,
+            switches,
             variants,
         })
     }
@@ -181,6 +202,13 @@ impl Manifest {
     /// Every placeholder a templated file may use: the built-ins, then the declared ones.
     pub fn placeholders(&self) -> &[Placeholder] {
         &self.placeholders
+    }
+
+    /// Names of the `type = "bool"` placeholders: cargo-generate's yes/no questions. Each
+    /// chooses the files of the variant of its name (a pre hook moves them into place for
+    /// cargo-generate); none may be used as `{{name}}` in a file.
+    pub fn switches(&self) -> &[String] {
+        &self.switches
     }
 
     /// The variant files `--<variant>` swaps in: output path → template path.
@@ -385,6 +413,32 @@ mod tests {
             manifest.variant_names().collect::<Vec<_>>(),
             ["obskit-path"]
         );
+    }
+
+    #[test]
+    fn bool_placeholders_are_switches_that_name_a_variant() {
+        let manifest = Manifest::parse(&format!(
+            "{SAMPLE}\n[placeholders.obskit-path]\ntype = \"bool\"\ndefault = false\n"
+        ))
+        .unwrap();
+        assert_eq!(manifest.switches(), ["obskit-path"]);
+        assert!(
+            manifest
+                .placeholders()
+                .iter()
+                .all(|p| p.name != "obskit-path")
+        );
+        for bad in [
+            "[placeholders.x]\ntype = \"bool\"\ndefault = false",
+            "[placeholders.x]\ntype = \"bool\"\n[obskit.variants.x]",
+            "[placeholders.x]\ntype = \"bool\"\ndefault = true\n[obskit.variants.x]",
+        ] {
+            let err = Manifest::parse(bad).unwrap_err();
+            assert!(
+                matches!(err, ManifestError::BadSwitch { .. }),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -68,6 +68,13 @@ pub const TEMPLATE_DEPENDENCIES: &[&str] = &[
     "http_body_util",
     "tower",
     "tracing",
+    // `obskit new --grpc`
+    "tonic",
+    "tonic_prost",
+    "prost",
+    "protox",
+    "tonic_prost_build",
+    "tonic_health",
 ];
 
 /// Why a name was rejected; each message names the rule and a name that passes.

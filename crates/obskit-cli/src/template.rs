@@ -153,6 +153,11 @@ impl Answers {
         self.variants.insert(name.to_owned());
         self
     }
+
+    /// Whether the variant `name` was chosen.
+    pub fn has_variant(&self, name: &str) -> bool {
+        self.variants.contains(name)
+    }
 }
 
 /// How a generated file was produced.
@@ -647,25 +652,32 @@ mod tests {
         assert_eq!(output_path(Path::new("a/b.rs")), Path::new("a/b.rs"));
     }
 
-    /// Rendered Cargo.toml of the embedded template, parsed, for default and path variants.
+    /// Rendered Cargo.toml of the embedded template, parsed, for the default and path
+    /// variants, without and with gRPC.
     fn embedded_manifests() -> Vec<toml::Table> {
         let template = Template::embedded().unwrap();
         let name = ProjectName::parse("my-svc").unwrap();
-        let default = Answers::new(&name);
-        let local = Answers::new(&name)
-            .variant("obskit-path")
-            .set("obskit_path", "/src/obskit");
-        [default, local]
-            .iter()
-            .map(|answers| {
-                let files = template.render(answers).unwrap();
-                let cargo = files
-                    .iter()
-                    .find(|f| f.path == Path::new("Cargo.toml"))
-                    .unwrap();
-                toml::from_str(std::str::from_utf8(&cargo.contents).unwrap()).unwrap()
-            })
-            .collect()
+        let local = |variant| {
+            Answers::new(&name)
+                .variant(variant)
+                .set("obskit_path", "/src/obskit")
+        };
+        [
+            Answers::new(&name),
+            local("obskit-path"),
+            Answers::new(&name).variant("grpc"),
+            local("grpc-obskit-path"),
+        ]
+        .iter()
+        .map(|answers| {
+            let files = template.render(answers).unwrap();
+            let cargo = files
+                .iter()
+                .find(|f| f.path == Path::new("Cargo.toml"))
+                .unwrap();
+            toml::from_str(std::str::from_utf8(&cargo.contents).unwrap()).unwrap()
+        })
+        .collect()
     }
 
     #[test]
@@ -681,27 +693,64 @@ mod tests {
                     .unwrap()
             })
             .collect();
-        assert_eq!(obskit[0].as_str(), Some("0.1"));
-        assert_eq!(obskit[1]["path"].as_str(), Some("/src/obskit"));
-        assert_eq!(manifests[0], manifests[1]);
+        for pair in [0, 2] {
+            assert_eq!(obskit[pair].as_str(), Some("0.1"));
+            assert_eq!(obskit[pair + 1]["path"].as_str(), Some("/src/obskit"));
+            assert_eq!(manifests[pair], manifests[pair + 1]);
+        }
+        assert_ne!(manifests[0], manifests[2], "--grpc adds dependencies");
+    }
+
+    #[test]
+    fn grpc_variants_emit_the_grpc_files_and_keep_the_others() {
+        let template = Template::embedded().unwrap();
+        let name = ProjectName::parse("my-svc").unwrap();
+        let paths = |answers: &Answers| -> BTreeSet<PathBuf> {
+            template
+                .render(answers)
+                .unwrap()
+                .into_iter()
+                .map(|f| f.path)
+                .collect()
+        };
+        let plain = paths(&Answers::new(&name));
+        let grpc = paths(&Answers::new(&name).variant("grpc"));
+        let added: Vec<_> = grpc.difference(&plain).collect();
+        assert_eq!(
+            added,
+            [
+                Path::new("build.rs"),
+                Path::new("proto/greeter.proto"),
+                Path::new("src/greeter.rs"),
+                Path::new("tests/grpc.rs"),
+            ]
+        );
+        assert!(plain.is_subset(&grpc));
+        let local = Answers::new(&name)
+            .variant("grpc-obskit-path")
+            .set("obskit_path", "/src/obskit");
+        assert_eq!(paths(&local), grpc);
     }
 
     #[test]
     fn names_of_template_dependencies_are_reserved() {
-        for manifest in embedded_manifests() {
-            let mut names: Vec<String> = ["dependencies", "dev-dependencies"]
-                .iter()
-                .flat_map(|section| manifest[*section].as_table().unwrap().keys())
-                .map(|k| k.replace('-', "_"))
-                .collect();
-            names.sort();
-            names.dedup();
-            let mut reserved: Vec<_> = TEMPLATE_DEPENDENCIES
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect();
-            reserved.sort();
-            assert_eq!(names, reserved);
-        }
+        let mut names: Vec<String> = embedded_manifests()
+            .iter()
+            .flat_map(|manifest| {
+                ["dependencies", "dev-dependencies", "build-dependencies"]
+                    .iter()
+                    .filter_map(|section| manifest.get(*section)?.as_table())
+                    .flat_map(|table| table.keys().map(|k| k.replace('-', "_")))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        let mut reserved: Vec<_> = TEMPLATE_DEPENDENCIES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        reserved.sort();
+        assert_eq!(names, reserved);
     }
 }

@@ -82,6 +82,14 @@ fn cargo_generate_and_obskit_new_produce_the_same_tree() {
             &["--obskit-version", "0.2"][..],
             &["obskit_version=0.2"][..],
         ),
+        // `--grpc` is cargo-generate's `grpc` question answered yes.
+        (
+            "my-svc",
+            "my-svc",
+            "my-svc",
+            &["--obskit-version", "0.1", "--grpc"][..],
+            &["grpc=true"][..],
+        ),
     ] {
         let generated = tempfile::tempdir().unwrap();
         run_cargo_generate(cargo_generate_name, generated.path(), defines);

@@ -41,7 +41,9 @@ fn help_shows_examples() {
     assert_eq!(help.status.code(), Some(0));
     let text = stdout(&help);
     assert!(
-        text.contains("--obskit-path <PATH>") && text.contains("--force"),
+        text.contains("--obskit-path <PATH>")
+            && text.contains("--force")
+            && text.contains("--grpc"),
         "{text}"
     );
     assert!(text.contains("obskit new payments --obskit-path"), "{text}");
@@ -150,6 +152,55 @@ fn obskit_path_switches_to_the_path_variant_of_cargo_toml() {
     );
     assert!(!cargo.contains("obskit = \"0.1\""), "{cargo}");
     assert!(!dir.path().join("svc/variants").exists());
+}
+
+#[test]
+fn grpc_adds_the_grpc_service_with_either_obskit_dependency() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = common::repo_root().join("crates/obskit");
+    for (name, options) in [
+        ("published", vec!["--grpc", "--obskit-version", "0.1"]),
+        (
+            "local",
+            vec!["--obskit-path", local.to_str().unwrap(), "--grpc"],
+        ),
+    ] {
+        let mut args = vec!["new", name];
+        args.extend(options);
+        let output = obskit(dir.path(), &args);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert!(
+            stdout(&output).contains("curl localhost:8080/grpc-hello/world"),
+            "{}",
+            stdout(&output)
+        );
+        let project = dir.path().join(name);
+        for file in [
+            "build.rs",
+            "proto/greeter.proto",
+            "src/greeter.rs",
+            "tests/grpc.rs",
+        ] {
+            assert!(project.join(file).is_file(), "{name}: no {file}");
+        }
+        let cargo = fs::read_to_string(project.join("Cargo.toml")).unwrap();
+        assert!(cargo.contains("tonic = \"0.14\""), "{cargo}");
+        assert!(cargo.contains("protox = "), "{cargo}");
+        let lib = fs::read_to_string(project.join("src/lib.rs")).unwrap();
+        assert!(lib.contains("pub mod greeter;"), "{lib}");
+        assert!(!project.join("variants").exists());
+    }
+    let cargo = fs::read_to_string(dir.path().join("local/Cargo.toml")).unwrap();
+    assert!(
+        cargo.contains(&format!("obskit = {{ path = '{}' }}\n", local.display())),
+        "{cargo}"
+    );
+    // Without --grpc: none of it.
+    let output = obskit(dir.path(), &["new", "plain", "--obskit-version", "0.1"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!dir.path().join("plain/proto").exists());
+    assert!(!dir.path().join("plain/build.rs").exists());
+    assert!(!stdout(&output).contains("grpc-hello"));
 }
 
 #[test]

@@ -193,9 +193,11 @@ fn the_manifest_names_files_that_exist() {
                 "variant {name}: {} is missing",
                 source.display()
             );
+            // A variant replaces a file of the template or adds one; either way the output
+            // must be emitted, not under an ignored path.
             assert!(
-                outputs.contains(output),
-                "variant {name} replaces {}, which the template lacks",
+                outputs.contains(output) || !manifest.is_ignored(output),
+                "variant {name} writes {}, which is never emitted",
                 output.display()
             );
             assert!(
@@ -214,11 +216,109 @@ fn the_manifest_names_files_that_exist() {
     }
 }
 
+/// The moves `emit("from", "to")` of a cargo-generate hook script, in order.
+fn hook_moves(script: &str) -> Vec<(String, String)> {
+    script
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("emit(\""))
+        .map(|rest| {
+            let parts: Vec<&str> = rest.split('"').collect();
+            assert!(parts.len() >= 3, "unreadable emit line: {rest}");
+            (parts[0].to_owned(), parts[2].to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn each_cargo_generate_switch_moves_exactly_the_files_of_its_variant() {
+    let template = Template::embedded().unwrap();
+    let manifest = template.manifest();
+    assert_eq!(manifest.switches(), ["grpc"]);
+    let files: BTreeMap<PathBuf, &[u8]> = template
+        .files()
+        .map(|(p, c)| (p.to_path_buf(), c))
+        .collect();
+    for switch in manifest.switches() {
+        let script = files
+            .get(Path::new(&format!("variants/{switch}.rhai")))
+            .unwrap_or_else(|| panic!("no hook variants/{switch}.rhai"));
+        let script = std::str::from_utf8(script).unwrap();
+        assert!(
+            script.contains(&format!("if variable::get(\"{switch}\") {{")),
+            "{script}"
+        );
+        // Each move, expanded to the files under it (a directory moves whole), as
+        // output path -> template path with the `.liquid` suffix cargo-generate drops.
+        let mut moved = BTreeMap::new();
+        for (from, to) in hook_moves(script) {
+            let mut found = false;
+            for source in files.keys() {
+                let stripped = template::output_path(source);
+                if let Ok(rest) = stripped.strip_prefix(&from) {
+                    moved.insert(Path::new(&to).join(rest), source.clone());
+                    found = true;
+                }
+            }
+            assert!(found, "the hook moves {from}, which the template lacks");
+        }
+        let variant: BTreeMap<PathBuf, PathBuf> = manifest
+            .variant(switch)
+            .unwrap()
+            .iter()
+            .map(|(output, source)| (output.clone(), source.clone()))
+            .collect();
+        assert_eq!(
+            moved, variant,
+            "variants/{switch}.rhai vs [obskit.variants.{switch}]"
+        );
+    }
+}
+
+#[test]
+fn grpc_copies_of_default_files_keep_in_step_with_them() {
+    // `--grpc` replaces some default files with copies that add to them. A change to a
+    // default file must reach its copy: every line of the default file is in the copy,
+    // except the few the copy replaces (counted here).
+    let template = Template::embedded().unwrap();
+    let files: BTreeMap<&Path, &[u8]> = template.files().collect();
+    let text = |path: &str| {
+        std::str::from_utf8(files[Path::new(path)])
+            .unwrap()
+            .to_owned()
+    };
+    for (default, copy, replaced) in [
+        ("Cargo.toml.liquid", "variants/grpc/Cargo.toml.liquid", 0),
+        (
+            "variants/obskit-path/Cargo.toml.liquid",
+            "variants/grpc/obskit-path/Cargo.toml.liquid",
+            0,
+        ),
+        ("src/lib.rs", "variants/grpc/src/lib.rs", 13),
+        ("src/main.rs", "variants/grpc/src/main.rs", 5),
+    ] {
+        let copy_text = text(copy);
+        let copy_lines: BTreeSet<&str> = copy_text.lines().collect();
+        let default_text = text(default);
+        let missing: Vec<&str> = default_text
+            .lines()
+            .filter(|line| !copy_lines.contains(line))
+            .collect();
+        assert_eq!(
+            missing.len(),
+            replaced,
+            "lines of {default} that {copy} lacks; make the same change there:\n{}",
+            missing.join("\n")
+        );
+    }
+}
+
 #[test]
 fn rendered_rust_is_formatted_as_rustfmt_would() {
     // A generated project should pass `cargo fmt --check` from its first commit.
     let scratch = tempfile::tempdir().unwrap(); // no rustfmt.toml: rustfmt's defaults
-    for file in common::render_default("my-svc") {
+    let mut files = common::render_default("my-svc");
+    files.extend(common::render_grpc("my-svc"));
+    for file in files {
         if file.path.extension().is_none_or(|e| e != "rs") {
             continue;
         }

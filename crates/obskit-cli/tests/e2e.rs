@@ -3,7 +3,10 @@
 //! tracing docs write them); `cargo build`, `cargo test`, `cargo fmt --check` and
 //! `cargo clippy` of the generated service; then run it, call `/health/ready`, an example route (with an
 //! outgoing call) and `/metrics`, read its JSON logs for trace ids, and stop it with
-//! SIGTERM.
+//! SIGTERM. The same for `obskit new --grpc`: one trace (exported to the test receiver)
+//! spans the HTTP request, the gRPC call it makes and the gRPC server's handling; `/metrics`
+//! shows the gRPC RED and SLO series; the gRPC health service answers SERVING, then
+//! NOT_SERVING on SIGTERM.
 //!
 //! Every run shares one target directory (under Cargo's `CARGO_TARGET_TMPDIR`) and pins
 //! dependency versions to the workspace's Cargo.lock, so only the first run compiles the
@@ -19,6 +22,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
+
+use obskit_test_receiver::{Behavior, Receiver as OtlpReceiver, SpanKind};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 
 /// The project name; also the binary's.
 const NAME: &str = "e2e-svc";
@@ -149,7 +157,8 @@ struct Running {
 }
 
 impl Running {
-    fn start(binary: &Path) -> Self {
+    /// Starts `binary` with `env` on top of the test's defaults.
+    fn start(binary: &Path, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let mut child = Command::new(binary)
             .env("PORT", port.to_string())
@@ -164,6 +173,7 @@ impl Running {
             .env_remove("UPSTREAM_URL")
             .env_remove("OTEL_SDK_DISABLED")
             .env_remove("OTEL_TRACES_EXPORTER")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -257,20 +267,59 @@ fn has_series(metrics: &str, parts: &[&str]) -> bool {
         .any(|line| !line.starts_with('#') && parts.iter().all(|p| line.contains(p)))
 }
 
-#[test]
-fn generated_service_builds_passes_its_tests_runs_and_reports() {
+/// `obskit new NAME` with `options`, against this checkout, in `work`; returns the project
+/// directory and the shared target directory.
+fn generate(work: &Path, name: &str, options: &[&str]) -> (PathBuf, PathBuf) {
     let root = common::repo_root();
-    let work = tempfile::tempdir().unwrap();
     let local = root.join("crates/obskit");
-    let output = common::obskit(
-        work.path(),
-        &["new", NAME, "--obskit-path", local.to_str().unwrap()],
-    );
+    let mut args = vec!["new", name, "--obskit-path", local.to_str().unwrap()];
+    args.extend_from_slice(options);
+    let output = common::obskit(work, &args);
     assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
-    let project = work.path().join(NAME);
+    let project = work.join(name);
     // The workspace's versions: reproducible, and the shared target directory stays warm.
     fs::copy(root.join("Cargo.lock"), project.join("Cargo.lock")).unwrap();
     let target: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("obskit-e2e-target");
+    (project, target)
+}
+
+/// Builds, tests, format-checks and lints the generated project.
+fn build_and_check(project: &Path, target: &Path) {
+    cargo(project, target, &["build", "--all-targets"]);
+    cargo(project, target, &["test"]);
+    // What users run first: the generated code is formatted and lint-free.
+    cargo(project, target, &["fmt", "--check"]);
+    cargo(
+        project,
+        target,
+        &["clippy", "--all-targets", "--", "-D", "warnings"],
+    );
+}
+
+/// Sends SIGTERM and waits for a clean exit.
+fn stop(service: &mut Running, after_signal: impl FnOnce(&mut Running)) {
+    let pid = service.child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    after_signal(service);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = service.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 30 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "exit after SIGTERM: {status}");
+}
+
+#[test]
+fn generated_service_builds_passes_its_tests_runs_and_reports() {
+    let work = tempfile::tempdir().unwrap();
+    let (project, target) = generate(work.path(), NAME, &[]);
     add_instrumented_module(&project);
 
     cargo(&project, &target, &["build", "--all-targets"]);
@@ -283,7 +332,7 @@ fn generated_service_builds_passes_its_tests_runs_and_reports() {
         &["clippy", "--all-targets", "--", "-D", "warnings"],
     );
 
-    let mut service = Running::start(&target.join("debug").join(NAME));
+    let mut service = Running::start(&target.join("debug").join(NAME), &[]);
     service.wait_for_status("/health/ready", 200, Duration::from_secs(30));
     assert_eq!(service.get("/health/live", &[]).status, 200);
     assert_eq!(service.get("/health/startup", &[]).status, 200);
@@ -374,20 +423,182 @@ fn generated_service_builds_passes_its_tests_runs_and_reports() {
     );
 
     // SIGTERM: not ready while draining, then a clean exit.
-    let pid = service.child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    service.wait_for_status("/health/ready", 503, Duration::from_secs(3));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = service.child.try_wait().unwrap() {
-            break status;
+    stop(&mut service, |service| {
+        service.wait_for_status("/health/ready", 503, Duration::from_secs(3));
+    });
+}
+
+/// The project name of the `--grpc` run; also its binary's.
+const GRPC_NAME: &str = "e2e-grpc-svc";
+/// The trace id the `--grpc` run sends.
+const GRPC_TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
+/// The method of the generated gRPC service.
+const SAY_HELLO: &str = "greeter.v1.Greeter/SayHello";
+
+/// The status the gRPC health service of the process on `port` gives for the whole
+/// server, or `None` when it does not answer.
+fn grpc_health(runtime: &tokio::runtime::Runtime, port: u16) -> Option<ServingStatus> {
+    runtime.block_on(async {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+            .ok()?
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .ok()?;
+        let reply = HealthClient::new(channel)
+            .check(HealthCheckRequest::default())
+            .await
+            .ok()?;
+        Some(reply.into_inner().status())
+    })
+}
+
+/// Polls the gRPC health service until it answers `wanted`.
+fn wait_for_grpc_health(
+    runtime: &tokio::runtime::Runtime,
+    service: &Running,
+    wanted: ServingStatus,
+    within: Duration,
+) {
+    let deadline = Instant::now() + within;
+    loop {
+        let status = grpc_health(runtime, service.port);
+        if status == Some(wanted) {
+            return;
         }
         assert!(
             Instant::now() < deadline,
-            "still running 30 s after SIGTERM"
+            "gRPC health is {status:?}, not {wanted:?}, after {within:?}"
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn generated_grpc_service_builds_passes_its_tests_and_traces_http_to_grpc() {
+    let work = tempfile::tempdir().unwrap();
+    let (project, target) = generate(work.path(), GRPC_NAME, &["--grpc"]);
+    for file in [
+        "proto/greeter.proto",
+        "build.rs",
+        "src/greeter.rs",
+        "tests/grpc.rs",
+    ] {
+        assert!(project.join(file).is_file(), "--grpc wrote no {file}");
+    }
+    build_and_check(&project, &target);
+
+    let receiver = OtlpReceiver::start_blocking(Behavior::Healthy).unwrap();
+    let endpoint = receiver.http_endpoint();
+    let mut service = Running::start(
+        &target.join("debug").join(GRPC_NAME),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ],
+    );
+    service.wait_for_status("/health/ready", 200, Duration::from_secs(30));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    wait_for_grpc_health(
+        &runtime,
+        &service,
+        ServingStatus::Serving,
+        Duration::from_secs(10),
+    );
+
+    // The HTTP route answers through a gRPC call to the service (itself, by default).
+    let traceparent = format!("00-{GRPC_TRACE_ID}-00f067aa0ba902b7-01");
+    let hello = service.get("/grpc-hello/ada", &[("traceparent", &traceparent)]);
+    assert_eq!(
+        (hello.status, hello.body.as_str()),
+        (200, r#"{"message":"hello, ada"}"#)
+    );
+
+    let metrics = service.get("/metrics", &[]);
+    assert_eq!(metrics.status, 200);
+    let metrics = metrics.body;
+    let method = format!(r#"rpc_method="{SAY_HELLO}""#);
+    for parts in [
+        &[
+            "rpc_server_call_duration_seconds_count",
+            &method,
+            r#"rpc_status_code="OK""#,
+        ][..],
+        &["rpc_client_call_duration_seconds_count", &method],
+        // The in-flight gauge (labelled `_OTHER` until a method has answered once).
+        &[
+            "obskit_rpc_server_active_calls",
+            r#"rpc_system_name="grpc""#,
+        ],
+        &[
+            "http_server_request_duration_seconds_count",
+            r#"http_route="/grpc-hello/{name}""#,
+        ],
+        &[
+            "obskit_slo_requests_total",
+            r#"slo="availability""#,
+            r#"result="good""#,
+        ],
+        &["obskit_slo_objective_ratio", r#"slo="latency""#, " 0.99"],
+    ] {
+        assert!(
+            has_series(&metrics, parts),
+            "no series with {parts:?} in:\n{metrics}"
+        );
+    }
+    // Health checks stay out of the RED figures.
+    assert!(!metrics.contains("grpc.health.v1"), "{metrics}");
+
+    // SIGTERM: the gRPC health service says NOT_SERVING while the service drains.
+    stop(&mut service, |service| {
+        wait_for_grpc_health(
+            &runtime,
+            service,
+            ServingStatus::NotServing,
+            Duration::from_secs(3),
+        );
+    });
+
+    // Flushed at shutdown: HTTP server span → gRPC client span → gRPC server span, all in
+    // the trace the request started.
+    let spans: Vec<_> = receiver
+        .wait_for_spans_blocking(3, Duration::from_secs(10))
+        .into_iter()
+        .filter(|s| s.trace_id == GRPC_TRACE_ID)
+        .collect();
+    let find = |name: &str, kind: SpanKind| {
+        spans
+            .iter()
+            .find(|s| s.name == name && s.kind == kind)
+            .unwrap_or_else(|| {
+                panic!("no {kind:?} span {name} in trace {GRPC_TRACE_ID}: {spans:#?}")
+            })
     };
-    assert!(status.success(), "exit after SIGTERM: {status}");
+    let http = find("GET /grpc-hello/{name}", SpanKind::Server);
+    let client = find(SAY_HELLO, SpanKind::Client);
+    let server = find(SAY_HELLO, SpanKind::Server);
+    assert_eq!(http.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
+    assert_eq!(
+        client.parent_span_id.as_deref(),
+        Some(http.span_id.as_str())
+    );
+    assert_eq!(
+        server.parent_span_id.as_deref(),
+        Some(client.span_id.as_str())
+    );
+    assert_eq!(
+        server.attr("rpc.status_code").and_then(|v| v.as_str()),
+        Some("OK")
+    );
+    assert!(
+        receiver
+            .spans()
+            .iter()
+            .all(|s| !s.name.starts_with("grpc.health.v1")),
+        "health checks are not traced"
+    );
 }

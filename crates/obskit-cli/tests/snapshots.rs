@@ -1,6 +1,7 @@
 //! Snapshots of the project `obskit new my-svc` generates with default options: the file
 //! list, and the contents of every rendered file (the copied dashboards and alert rules
-//! are checked against the stock ones by `stock_copies.rs` instead).
+//! are checked against the stock ones by `stock_copies.rs` instead); and, for `--grpc`,
+//! every file that it adds or changes.
 //!
 //! Review changes with `cargo insta review`, or accept them with
 //! `INSTA_UPDATE=always cargo test -p obskit-cli --test snapshots`.
@@ -64,9 +65,47 @@ fn cargo_toml_with_a_local_obskit() {
     insta::assert_snapshot!(String::from_utf8(cargo.contents.clone()).unwrap());
 }
 
+/// Snapshot name of a file `--grpc` adds or changes.
+fn grpc_snapshot_name(path: &str) -> String {
+    format!("grpc__{}", path.replace('/', "__"))
+}
+
+/// The rendered files of `--grpc` that are new or differ from the default project's.
+fn grpc_changes() -> Vec<(String, String)> {
+    let default = common::as_tree(&common::render_default("my-svc"));
+    common::render_grpc("my-svc")
+        .into_iter()
+        .filter(|f| f.kind == Kind::Rendered)
+        .map(|f| (common::slash_path(&f.path), f.contents))
+        .filter(|(path, contents)| default.get(path) != Some(contents))
+        .map(|(path, contents)| (path, String::from_utf8(contents).unwrap()))
+        .collect()
+}
+
+#[test]
+fn grpc_adds_and_changes_these_files() {
+    let changes = grpc_changes();
+    let paths: Vec<&str> = changes.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "Cargo.toml",
+            "build.rs",
+            "proto/greeter.proto",
+            "src/greeter.rs",
+            "src/lib.rs",
+            "src/main.rs",
+            "tests/grpc.rs"
+        ]
+    );
+    for (path, text) in changes {
+        insta::assert_snapshot!(grpc_snapshot_name(&path), text);
+    }
+}
+
 #[test]
 fn no_snapshot_is_left_over_from_a_removed_file() {
-    let rendered: BTreeSet<String> = common::render_default("my-svc")
+    let mut rendered: BTreeSet<String> = common::render_default("my-svc")
         .iter()
         .filter(|f| f.kind == Kind::Rendered)
         .map(|f| {
@@ -76,10 +115,17 @@ fn no_snapshot_is_left_over_from_a_removed_file() {
             )
         })
         .collect();
+    rendered.extend(
+        grpc_changes()
+            .iter()
+            .map(|(path, _)| format!("snapshots__{}.snap", grpc_snapshot_name(path))),
+    );
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
     for entry in std::fs::read_dir(dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if name.starts_with("snapshots__rendered__") && name.ends_with(".snap") {
+        let per_file =
+            name.starts_with("snapshots__rendered__") || name.starts_with("snapshots__grpc__");
+        if per_file && name.ends_with(".snap") {
             assert!(
                 rendered.contains(&name),
                 "{name} belongs to no rendered file; delete it"

@@ -101,6 +101,15 @@ pub fn render_default(name: &str) -> Vec<GeneratedFile> {
         .unwrap()
 }
 
+/// The project `obskit new NAME --grpc` renders (with the published-version Cargo.toml).
+pub fn render_grpc(name: &str) -> Vec<GeneratedFile> {
+    let name = ProjectName::parse(name).unwrap();
+    Template::embedded()
+        .unwrap()
+        .render(&Answers::new(&name).variant("grpc"))
+        .unwrap()
+}
+
 /// Rendered files as a tree like [`read_tree`] returns.
 pub fn as_tree(files: &[GeneratedFile]) -> BTreeMap<String, Vec<u8>> {
     files

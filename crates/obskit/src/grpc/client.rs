@@ -41,7 +41,20 @@ use crate::http::carrier::HeaderInjector;
 use crate::metrics::names::{RPC_METHOD_OTHER, RPC_SYSTEM_GRPC};
 
 /// Instruments outgoing calls on a tonic `Channel` (or any gRPC client
-/// service); see the [module docs](self).
+/// service): a client span, W3C trace context and baggage injected into the
+/// metadata, and `rpc_client_call_duration_seconds` by method and status
+/// (never by peer), each call ended when its response stream ends.
+///
+/// ```no_run
+/// # async fn demo(telemetry: &obskit::Telemetry) -> Result<(), Box<dyn std::error::Error>> {
+/// use obskit::grpc::GrpcClientLayer;
+///
+/// let channel = tonic::transport::Channel::from_static("http://inventory:50051").connect_lazy();
+/// let channel = GrpcClientLayer::new(telemetry).target("inventory:50051").wrap(channel);
+/// // let mut client = InventoryClient::new(channel);
+/// // (or `tower::ServiceBuilder::new().layer(layer).service(channel)`)
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct GrpcClientLayer {
     shared: Arc<ClientShared>,

@@ -31,7 +31,23 @@ use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use crate::Telemetry;
 use crate::health::Health;
 
-/// The `grpc.health.v1.Health` service over obskit's health registry.
+/// The `grpc.health.v1.Health` service over obskit's health registry:
+/// SERVING while readiness is up, NOT_SERVING while starting, while a
+/// critical check fails, and from the first moment of a drain.
+///
+/// `Check` for the empty service name (the server as a whole) or a named
+/// service answers the readiness status; any other name is NOT_FOUND.
+/// `Watch` sends the current status at once, then every change; it ends
+/// after reporting NOT_SERVING for a drain.
+///
+/// ```no_run
+/// # fn demo(telemetry: &obskit::Telemetry) {
+/// use obskit::grpc::{GrpcRoutes, HealthService};
+///
+/// let routes = GrpcRoutes::new()
+///     .add_service(HealthService::new(telemetry).services(["helloworld.Greeter"]).into_server());
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct HealthService {
     health: Health,

@@ -108,7 +108,10 @@ impl GrpcLayer {
     /// into the same `obskit_slo_requests_total` as HTTP requests (give
     /// `ObskitLayer` the same declarations to count both). Availability
     /// counts a call bad when it ends UNKNOWN, DEADLINE_EXCEEDED,
-    /// UNIMPLEMENTED, INTERNAL, UNAVAILABLE or DATA_LOSS; a route filter
+    /// UNIMPLEMENTED, INTERNAL, UNAVAILABLE or DATA_LOSS (a call dropped
+    /// once its deadline has passed is DEADLINE_EXCEEDED; one the caller
+    /// cancelled before is CANCELLED, not a server error); latency is the
+    /// exact duration to the end of the response stream. A route filter
     /// matches `package.Service/Method`, a method filter `POST`.
     pub fn slos(mut self, slos: impl IntoIterator<Item = Slo>) -> Result<Self, SloError> {
         let set = SloSet::new(slos.into_iter().collect(), &self.shared.metrics_handle)?;

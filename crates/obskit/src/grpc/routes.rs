@@ -15,8 +15,10 @@ use tonic::server::NamedService;
 use tower::ServiceExt as _;
 use tower_service::Service;
 
-/// gRPC services routed for an axum `Router` that also serves HTTP; see
-/// the [module docs](self) and the [`grpc`](super) example.
+/// gRPC services routed for an axum `Router` that also serves HTTP: each
+/// service under `/{package.Service}/`, and no catch-all fallback, so
+/// unknown HTTP paths stay 404 (tonic's own `Routes` answers them with a
+/// gRPC UNIMPLEMENTED). See the [`grpc`](super) module for an example.
 #[derive(Debug, Clone, Default)]
 pub struct GrpcRoutes {
     router: axum::Router,

@@ -1,0 +1,193 @@
+//! {{project-name}}: an axum and gRPC service with obskit telemetry: JSON logs with trace
+//! ids, OTLP traces, Prometheus RED and SLO metrics, Kubernetes probes and the gRPC health
+//! service, HTTP and gRPC on one port.
+//!
+//! The application is [`app`]; `main.rs` only installs telemetry, reads the port and
+//! serves it. Tests drive [`app`] directly with `tower::ServiceExt::oneshot` (below) or
+//! start the binary and call it over a socket (`tests/http.rs`, `tests/grpc.rs`).
+
+pub mod greeter;
+pub mod routes;
+pub mod upstream;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use obskit::grpc::{GrpcLayer, GrpcRoutes, HealthService};
+use obskit::http::{ObskitLayer, observability_routes};
+use obskit::slo::Slo;
+
+pub use upstream::Upstream;
+
+/// Port the service listens on when `PORT` is not set.
+pub const DEFAULT_PORT: u16 = 8080;
+
+/// The whole application: the example routes, the probes and `/metrics` behind the obskit
+/// HTTP layer, and the gRPC services (`greeter.v1.Greeter` and the standard
+/// `grpc.health.v1.Health`) behind the gRPC layer (server spans, RED metrics, SLO
+/// counters, access log). `greeter` is the client `GET /grpc-hello/{name}` calls through.
+pub fn app(
+    telemetry: &obskit::Telemetry,
+    upstream: Upstream,
+    greeter: greeter::Client,
+) -> anyhow::Result<Router> {
+    // `/health/ready` reports this check; add one per dependency (database, queue, ...).
+    telemetry.health().register(upstream.health_check())?;
+
+    // The service's objectives. They are exported on `/metrics`, where the stock alert
+    // rules in alerts/ find them: changing an objective is a code change, not a rule change.
+    // gRPC calls count against the same objectives as HTTP requests.
+    let slos = || -> anyhow::Result<[Slo; 2]> {
+        Ok([
+            Slo::availability("availability", 0.999)?,
+            Slo::latency("latency", Duration::from_millis(300), 0.99)?,
+        ])
+    };
+
+    // gRPC services answer on the same port as HTTP (HTTP/2 with content-type
+    // application/grpc). The health service answers SERVING while `/health/ready` is
+    // ready, and NOT_SERVING from the first moment of a shutdown.
+    let grpc = GrpcRoutes::new()
+        .add_service(HealthService::new(telemetry).into_server())
+        .add_service(greeter::GreeterService.into_server())
+        .into_router()
+        .layer(GrpcLayer::new(telemetry).slos(slos()?)?);
+
+    // The HTTP layer goes outside, so it also sees unknown paths; it leaves gRPC calls to
+    // the gRPC layer inside.
+    Ok(routes::router(upstream)
+        .merge(greeter::router(greeter))
+        .merge(observability_routes(telemetry))
+        .merge(grpc)
+        .layer(ObskitLayer::new(telemetry).slos(slos()?)?))
+}
+
+/// Reads the listening port from `PORT`, defaulting to [`DEFAULT_PORT`].
+pub fn port_from_env() -> anyhow::Result<u16> {
+    match std::env::var("PORT") {
+        Ok(value) => parse_port(&value),
+        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_PORT),
+        Err(err) => {
+            Err(err).context("PORT is not valid unicode; set it to a port number such as 8080")
+        }
+    }
+}
+
+/// Parses a port number, naming the variable and the fix when it is not one.
+fn parse_port(value: &str) -> anyhow::Result<u16> {
+    value
+        .trim()
+        .parse()
+        .with_context(|| format!("PORT is `{value}`; set it to a port number such as 8080"))
+}
+
+/// Helpers for the unit tests of every module.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    /// Sends one GET through `router`, without a socket, and reads the whole body (the
+    /// obskit layer records a request when its body ends).
+    pub(crate) async fn get(router: Router, uri: &str) -> (StatusCode, String) {
+        let request = Request::get(uri).body(Body::empty()).unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    /// A URL on 127.0.0.1 where nothing listens.
+    pub(crate) fn closed_port_url() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        format!("http://127.0.0.1:{port}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use obskit::testing::TestTelemetry;
+
+    use super::*;
+    use crate::test_support::{closed_port_url, get};
+    use crate::upstream::plain_client;
+
+    /// The application as `main` builds it, recording into `telemetry`, with an upstream
+    /// and a Greeter where nothing listens.
+    fn test_app(telemetry: &TestTelemetry) -> Router {
+        let upstream = Upstream::new(plain_client(), &closed_port_url()).unwrap();
+        let greeter = greeter::client(telemetry, &closed_port_url()).unwrap();
+        app(telemetry, upstream, greeter).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_request_gets_a_span_a_log_line_with_its_trace_id_and_metrics() {
+        let telemetry = TestTelemetry::new();
+        let app = test_app(&telemetry);
+        let (status, _) = get(app.clone(), "/hello/ada").await;
+        assert_eq!(status, StatusCode::OK);
+
+        let span = telemetry
+            .span("GET /hello/{name}")
+            .expect("the server span");
+        assert_eq!(
+            span.attribute("http.response.status_code").as_deref(),
+            Some("200")
+        );
+        let logs = telemetry.logs();
+        let hello = logs
+            .iter()
+            .find(|line| line["message"] == "saying hello")
+            .expect("the handler's log line");
+        assert_eq!(hello["trace_id"], span.trace_id());
+
+        let (status, metrics) = get(app, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            metrics.contains(r#"http_route="/hello/{name}""#),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains(
+                r#"obskit_slo_objective_ratio{service_name="test",slo="availability"} 0.999"#
+            ),
+            "{metrics}"
+        );
+    }
+
+    #[tokio::test]
+    async fn readiness_reports_the_upstream_check_without_failing() {
+        let telemetry = TestTelemetry::new();
+        let app = test_app(&telemetry);
+        // `obskit::serve` marks the service started once it listens; here, the test does.
+        telemetry.health().mark_started();
+        let (status, body) = get(app, "/health/ready").await;
+        // The upstream check is not critical: down, it shows in the report only.
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(
+            body.contains(r#""name":"upstream","status":"down""#),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn parses_a_port_number() {
+        assert_eq!(parse_port("8080").unwrap(), 8080);
+        assert_eq!(parse_port(" 3000\n").unwrap(), 3000);
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_port_and_says_how_to_fix_it() {
+        for bad in ["", "http", "65536", "-1"] {
+            let message = format!("{:#}", parse_port(bad).unwrap_err());
+            assert!(message.contains("set it to a port number"), "{message}");
+        }
+    }
+}

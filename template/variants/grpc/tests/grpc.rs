@@ -1,0 +1,212 @@
+//! gRPC over a real socket on 127.0.0.1: the HTTP route that calls the Greeter, one trace
+//! across HTTP and gRPC, the gRPC metrics, and the health service Kubernetes probes.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use obskit::opentelemetry::trace::SpanKind;
+use obskit::testing::{FinishedSpan, TestTelemetry};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use {{crate_name}}::{Upstream, app, greeter};
+
+/// How long the service may take to start, and a shutdown to show.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves [`app`] on 127.0.0.1, its Greeter client calling this same server, and returns
+/// its base URL.
+async fn serve(telemetry: &TestTelemetry) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = Upstream::new(obskit::reqwest::Client::new().into(), &base_url).unwrap();
+    let greeter = greeter::client(telemetry, &base_url).unwrap();
+    let app = app(telemetry, upstream, greeter).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base_url
+}
+
+/// Waits until `telemetry` has recorded a span named `name` of `kind` (a server span ends
+/// when its response has been sent, which may be just after the client has read it).
+async fn wait_for_span(telemetry: &TestTelemetry, name: &str, kind: SpanKind) -> FinishedSpan {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Some(span) = telemetry
+            .spans()
+            .into_iter()
+            .find(|s| s.name() == name && s.kind() == kind)
+        {
+            return span;
+        }
+        assert!(Instant::now() < deadline, "no {kind:?} span `{name}`");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_http_request_and_the_grpc_call_it_makes_share_one_trace() {
+    let telemetry = TestTelemetry::new();
+    let base_url = serve(&telemetry).await;
+    let web = obskit::reqwest::Client::new();
+
+    let response = web
+        .get(format!("{base_url}/grpc-hello/ada"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"message":"hello, ada"}"#
+    );
+
+    // HTTP server span → gRPC client span → gRPC server span, in one trace.
+    let http = wait_for_span(&telemetry, "GET /grpc-hello/{name}", SpanKind::Server).await;
+    let method = "greeter.v1.Greeter/SayHello";
+    let client = wait_for_span(&telemetry, method, SpanKind::Client).await;
+    let server = wait_for_span(&telemetry, method, SpanKind::Server).await;
+    assert_eq!(client.trace_id(), http.trace_id());
+    assert_eq!(server.trace_id(), http.trace_id());
+    assert_eq!(client.parent_span_id(), Some(http.span_id()));
+    assert_eq!(server.parent_span_id(), Some(client.span_id()));
+    assert_eq!(server.attribute("rpc.status_code").as_deref(), Some("OK"));
+
+    let metrics = web
+        .get(format!("{base_url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let has_line = |parts: &[&str]| {
+        metrics
+            .lines()
+            .any(|line| parts.iter().all(|part| line.contains(part)))
+    };
+    for side in [
+        "rpc_server_call_duration_seconds_count",
+        "rpc_client_call_duration_seconds_count",
+    ] {
+        assert!(
+            has_line(&[side, r#"rpc_method="greeter.v1.Greeter/SayHello""#, "} 1"]),
+            "{metrics}"
+        );
+    }
+    // The gRPC call counts against the service's objectives, as HTTP requests do.
+    assert!(
+        has_line(&[
+            "obskit_slo_requests_total",
+            r#"slo="availability""#,
+            r#"result="good""#
+        ]),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_grpc_call_answers_502_and_is_recorded_with_its_status() {
+    let telemetry = TestTelemetry::new();
+    let base_url = serve(&telemetry).await;
+    let mut client = greeter::client(&telemetry, &base_url).unwrap();
+
+    let status = client
+        .say_hello(greeter::pb::HelloRequest {
+            name: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    let server = wait_for_span(&telemetry, "greeter.v1.Greeter/SayHello", SpanKind::Server).await;
+    assert_eq!(
+        server.attribute("rpc.status_code").as_deref(),
+        Some("INVALID_ARGUMENT")
+    );
+}
+
+/// The service binary on a free port; killed when dropped.
+struct Service {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Service {
+    fn start() -> Self {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_{{project-name}}"))
+            .env("PORT", port.to_string())
+            // A shutdown stays visible this long before the server stops listening.
+            .env("OBSKIT_DRAIN_DELAY", "10s")
+            .env("OTEL_TRACES_EXPORTER", "none")
+            .env("OTEL_METRICS_EXPORTER", "none")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the service binary starts");
+        Self { child, port }
+    }
+
+    /// The health status of the whole server (`service = ""`), or `None` while it does
+    /// not answer.
+    async fn health(&self) -> Option<ServingStatus> {
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{}", self.port))
+                .unwrap()
+                .connect()
+                .await
+                .ok()?;
+        let response = HealthClient::new(channel)
+            .check(HealthCheckRequest::default())
+            .await
+            .ok()?;
+        Some(response.into_inner().status())
+    }
+
+    async fn wait_for_health(&self, wanted: ServingStatus) {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let status = self.health().await;
+            if status == Some(wanted) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "health is {status:?}, not {wanted:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A port on 127.0.0.1 that nothing listens on right now.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn grpc_health_answers_serving_then_not_serving_on_sigterm() {
+    let mut service = Service::start();
+    service.wait_for_health(ServingStatus::Serving).await;
+
+    let pid = service.child.id().to_string();
+    let kill = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(kill.success());
+    // Draining: still listening, no longer serving, so load balancers move away.
+    service.wait_for_health(ServingStatus::NotServing).await;
+
+    let deadline = Instant::now() + TIMEOUT;
+    while service.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(service.child.wait().unwrap().success());
+}
