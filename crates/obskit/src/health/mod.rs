@@ -166,7 +166,8 @@ impl Health {
 
     /// A receiver that is marked changed whenever readiness may have
     /// changed: start-up, the start of a drain, a readiness result that
-    /// differs from the last one.
+    /// differs from the last one. The gRPC health service's `Watch` reads it.
+    #[cfg(feature = "grpc")]
     pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<()> {
         self.inner.changes.subscribe()
     }

@@ -44,6 +44,7 @@ pub use future::ResponseFuture;
 pub use layer::{DEFAULT_EXCLUDED_PATHS, HeaderError, ObskitLayer};
 pub use routes::{METRICS_CONTENT_TYPE, health_routes, metrics_route, observability_routes};
 pub use service::ObskitService;
+#[cfg(feature = "grpc")]
 pub(crate) use service::is_grpc;
 
 /// The old home of [`request_id::X_REQUEST_ID`](crate::request_id::X_REQUEST_ID).
