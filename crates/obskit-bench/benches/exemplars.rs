@@ -7,27 +7,13 @@
 //!
 //! Run with `cargo bench -p obskit-bench --bench exemplars`.
 
-use std::io;
-
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use obskit::config::TracesExporter;
-use obskit::metrics::{Format, MetricsHandle, names};
-use obskit::metrics_rs::{Counter, Histogram, Label};
+use obskit::metrics::{Counter, Format, Histogram, Label, names};
 use obskit::opentelemetry::Context;
 use obskit::opentelemetry::trace::{
     SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
 };
-
-fn registry() -> (obskit::Telemetry, MetricsHandle) {
-    let (telemetry, _layer) = obskit::Config::default()
-        .service_name("bench")
-        .expect("a valid service name")
-        .traces_exporter(TracesExporter::None)
-        .build_layer_with_writer::<tracing_subscriber::Registry>(io::sink())
-        .expect("obskit builds");
-    let handle = telemetry.metrics();
-    (telemetry, handle)
-}
+use obskit_bench::series::{populate, registry, sample_lines};
 
 /// A context whose span is remote with these flags: what a request with a
 /// `traceparent` header carries.
@@ -114,45 +100,16 @@ fn record(c: &mut Criterion) {
     group.finish();
 }
 
-/// Sample lines (not `#` comments) in an exposition.
-fn sample_lines(text: &str) -> usize {
-    text.lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .count()
-}
-
-/// Adds `series` sample lines, half histogram, half counter, every value
-/// recorded inside a sampled span so that OpenMetrics shows exemplars
-/// (two buckets of each histogram and every counter).
-fn populate(handle: &MetricsHandle, series: usize) {
-    let _attached = context(true).attach();
-    let per_histogram = names::HTTP_DURATION_BUCKETS.len() + 3;
-    let histograms = series / 2 / per_histogram;
-    for i in 0..histograms {
-        let h = handle.histogram(
-            names::HTTP_SERVER_REQUEST_DURATION,
-            vec![
-                Label::new(names::HTTP_REQUEST_METHOD, "GET"),
-                Label::new(names::HTTP_ROUTE, format!("/route/{i}")),
-                Label::new(names::HTTP_RESPONSE_STATUS_CODE, "200"),
-            ],
-        );
-        h.record(0.004);
-        h.record(0.2);
-    }
-    for i in 0..series - histograms * per_histogram {
-        handle
-            .counter("bench_events_total", vec![Label::new("id", i.to_string())])
-            .increment(1);
-    }
-}
-
 fn render(c: &mut Criterion) {
     let mut group = c.benchmark_group("exemplars/render_10000");
     let (_empty_telemetry, empty) = registry();
     let baseline = sample_lines(&empty.render());
     let (_telemetry, handle) = registry();
-    populate(&handle, 10_000);
+    {
+        // Recorded inside a sampled span: every histogram and counter keeps an exemplar.
+        let _attached = context(true).attach();
+        populate(&handle, 10_000);
+    }
     for (name, format) in [
         ("prometheus", Format::Prometheus),
         ("openmetrics", Format::OpenMetrics),

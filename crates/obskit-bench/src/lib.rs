@@ -11,5 +11,6 @@
 //! criterion benches in `benches/` reuse both modules in-process.
 
 pub mod app;
+pub mod series;
 pub mod sink;
 pub mod stacks;
