@@ -33,6 +33,15 @@ impl RequestId {
         std::str::from_utf8(value).ok().map(|s| Self(s.into()))
     }
 
+    /// The id of an incoming request (HTTP headers or gRPC metadata): its
+    /// `x-request-id` when that is a safe id, else a fresh one.
+    pub(crate) fn from_headers(headers: &http::HeaderMap) -> Self {
+        headers
+            .get(&X_REQUEST_ID)
+            .and_then(|v| Self::parse(v.as_bytes()))
+            .unwrap_or_else(Self::generate)
+    }
+
     /// A fresh random id: 32 lowercase hex digits.
     pub fn generate() -> Self {
         let mut out = String::with_capacity(32);

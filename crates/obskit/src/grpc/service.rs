@@ -17,11 +17,11 @@ use super::call::{GrpcCall, Method, ServerCall};
 use super::future::ResponseFuture;
 use super::layer::Shared;
 use super::methods;
-use crate::http::carrier::{HeaderExtractor, has_context};
+use crate::http::carrier::extract_parent;
 use crate::http::is_grpc;
 use crate::http::outcome::Finish;
 use crate::metrics::names::{RPC_METHOD_OTHER, RPC_SYSTEM_GRPC};
-use crate::request_id::{RequestId, X_REQUEST_ID};
+use crate::request_id::RequestId;
 
 /// The service [`GrpcLayer`](super::GrpcLayer) wraps around a tonic router or service.
 #[derive(Clone)]
@@ -69,18 +69,8 @@ where
             },
             None => Method::Unknown(None),
         };
-        let request_id = req
-            .headers()
-            .get(&X_REQUEST_ID)
-            .and_then(|v| RequestId::parse(v.as_bytes()))
-            .unwrap_or_else(RequestId::generate);
-        let parent = if has_context(req.headers()) {
-            shared
-                .propagator
-                .extract_with_context(&Context::new(), &HeaderExtractor(req.headers()))
-        } else {
-            Context::new()
-        };
+        let request_id = RequestId::from_headers(req.headers());
+        let parent = extract_parent(shared.propagator.as_ref(), req.headers());
         let span = start_span(shared, &req, &method, &request_id, &parent);
         let cx = parent.with_span(span).with_value(request_id.clone());
         req.extensions_mut().insert(request_id.clone());

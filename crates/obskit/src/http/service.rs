@@ -8,19 +8,18 @@ use std::time::Instant;
 
 use axum::extract::MatchedPath;
 use http::{Request, Response};
-use opentelemetry::Context;
 use opentelemetry::trace::TraceContextExt;
 use tower_service::Service;
 
 use super::attributes::start_span;
 use super::body::ObskitBody;
-use super::carrier::{HeaderExtractor, has_context};
+use super::carrier::extract_parent;
 use super::exchange::Exchange;
 use super::future::ResponseFuture;
 use super::labels;
 use super::layer::Shared;
 use super::outcome::Finish;
-use crate::request_id::{RequestId, X_REQUEST_ID};
+use crate::request_id::RequestId;
 
 /// The service [`ObskitLayer`](super::ObskitLayer) wraps around each route.
 #[derive(Clone)]
@@ -66,19 +65,9 @@ where
         }
         let start = Instant::now();
         let method = labels::method(req.method());
-        let request_id = req
-            .headers()
-            .get(&X_REQUEST_ID)
-            .and_then(|v| RequestId::parse(v.as_bytes()))
-            .unwrap_or_else(RequestId::generate);
+        let request_id = RequestId::from_headers(req.headers());
 
-        let parent = if has_context(req.headers()) {
-            shared
-                .propagator
-                .extract_with_context(&Context::new(), &HeaderExtractor(req.headers()))
-        } else {
-            Context::new()
-        };
+        let parent = extract_parent(shared.propagator.as_ref(), req.headers());
         let route = matched.as_ref().map(MatchedPath::as_str);
         let span = start_span(shared, &req, method, route, &request_id, &parent);
         let cx = parent.with_span(span).with_value(request_id.clone());

@@ -2,7 +2,8 @@
 //! request headers and gRPC metadata, so both layers share them.
 
 use http::HeaderMap;
-use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::Context;
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 
 /// Stands in for a header value that is not visible ASCII: invalid in every
 /// propagation grammar, so such a header is refused, and still counted
@@ -53,8 +54,19 @@ impl Injector for HeaderInjector<'_> {
 }
 
 /// Whether the headers carry anything a propagator would read.
-pub(crate) fn has_context(headers: &HeaderMap) -> bool {
+fn has_context(headers: &HeaderMap) -> bool {
     headers.contains_key("traceparent") || headers.contains_key("baggage")
+}
+
+/// The remote context an incoming request (HTTP headers or gRPC metadata)
+/// carries, or an empty one; the propagator is not asked when there is
+/// nothing for it to read.
+pub(crate) fn extract_parent(propagator: &dyn TextMapPropagator, headers: &HeaderMap) -> Context {
+    if has_context(headers) {
+        propagator.extract_with_context(&Context::new(), &HeaderExtractor(headers))
+    } else {
+        Context::new()
+    }
 }
 
 #[cfg(test)]
