@@ -47,6 +47,9 @@ pub struct Telemetry {
     pub(crate) tracer: Tracer,
     pub(crate) propagator: Arc<dyn TextMapPropagator + Send + Sync>,
     pub(crate) health: crate::health::Health,
+    /// Where the server layers write access lines without `tracing`: only
+    /// when obskit's subscriber is the one installed.
+    pub(crate) direct_lines: Option<logs::DirectLines>,
     provider: SdkTracerProvider,
     traces: Traces,
     log_guard: Option<logs::WriterGuard>,
@@ -99,6 +102,15 @@ pub fn init() -> Result<Telemetry, InitError> {
     Config::from_env()?.install()
 }
 
+/// Who puts obskit's layer into a subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SubscriberOwner {
+    /// obskit itself, with no other layer: access lines may skip `tracing`.
+    Obskit,
+    /// The caller, with layers of their own.
+    Composed,
+}
+
 /// What [`Config::assemble`] makes: the guard, the `tracing` layer, and
 /// the lines of an in-memory log writer.
 pub(crate) type Assembled<S> = (
@@ -126,7 +138,8 @@ impl Config {
 
     fn install_to(self, output: logs::Output) -> Result<Telemetry, InitError> {
         let summary = Summary::of(&self);
-        let (telemetry, layer) = self.build_to::<tracing_subscriber::Registry>(output)?;
+        let (telemetry, layer) =
+            self.build_to::<tracing_subscriber::Registry>(output, SubscriberOwner::Obskit)?;
         let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         tracing::dispatcher::set_global_default(dispatch.clone())
             .map_err(|_| InitError::SubscriberAlreadySet)?;
@@ -163,7 +176,7 @@ impl Config {
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
-        self.build_to(logs::Output::Stdout)
+        self.build_to(logs::Output::Stdout, SubscriberOwner::Composed)
     }
 
     /// Like [`build_layer`](Self::build_layer), writing log lines to `output`.
@@ -174,7 +187,10 @@ impl Config {
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
-        self.build_to(logs::Output::Writer(Box::new(output)))
+        self.build_to(
+            logs::Output::Writer(Box::new(output)),
+            SubscriberOwner::Composed,
+        )
     }
 
     /// The old name of [`build_layer`](Self::build_layer).
@@ -203,12 +219,18 @@ impl Config {
     fn build_to<S>(
         self,
         output: logs::Output,
+        owner: SubscriberOwner,
     ) -> Result<(Telemetry, Box<dyn Layer<S> + Send + Sync + 'static>), InitError>
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
         let traces = traces::build(&self)?;
-        let (telemetry, layer, _) = self.assemble(output, traces)?;
+        let (mut telemetry, layer, _) = self.assemble(output, traces)?;
+        if owner == SubscriberOwner::Composed {
+            // Other layers of the caller's subscriber may expect the access
+            // lines as events.
+            telemetry.direct_lines = None;
+        }
         Ok((telemetry, layer))
     }
 
@@ -235,6 +257,7 @@ impl Config {
         metrics.track_spans(&traces.stats);
 
         let writer = logs::writer(&self, output).map_err(InitError::LogWriter)?;
+        let direct_lines = logs::direct_lines(&self, &service_name, &writer.writer);
         let dropped = writer.dropped.clone();
         metrics.derive_counter(names::LOG_LINES_DROPPED_TOTAL, move || dropped.get());
 
@@ -264,6 +287,7 @@ impl Config {
             propagator: Arc::clone(&traces.propagator),
             tracer,
             health,
+            direct_lines,
             provider,
             traces,
             log_guard: Some(writer.guard),

@@ -14,6 +14,7 @@ use tonic::Code;
 use super::layer::Shared;
 use super::status;
 use crate::http::outcome::{Finish, Outcome, Protocol, log_millis};
+use crate::logs::LineValue;
 use crate::metrics::names::RPC_METHOD_OTHER;
 use crate::slo::SloSet;
 
@@ -143,15 +144,30 @@ impl Protocol for GrpcCall {
         let method = self.label.get();
         let status = status::name(outcome.status().unwrap_or(Code::Internal));
         let duration_ms = log_millis(elapsed);
-        crate::logs::access_event!(
-            level,
-            rpc.system.name = "grpc",
-            rpc.method = method,
-            rpc.status_code = status,
-            error.type = error_type,
-            duration_ms,
-            "{method} {status}"
-        );
+        let message = [method, " ", status];
+        if let Some(direct) = &self.shared.direct_lines {
+            let fields = [
+                ("rpc.system.name", Some(LineValue::Str("grpc"))),
+                ("rpc.method", Some(LineValue::Str(method))),
+                ("rpc.status_code", Some(LineValue::Str(status))),
+                ("error.type", error_type.map(LineValue::Str)),
+                ("duration_ms", Some(LineValue::Millis(elapsed))),
+            ];
+            if direct.write(level, &message, &fields) {
+                return;
+            }
+        }
+        crate::logs::with_message(&message, |message| {
+            crate::logs::access_event!(
+                level,
+                rpc.system.name = "grpc",
+                rpc.method = method,
+                rpc.status_code = status,
+                error.type = error_type,
+                duration_ms,
+                message
+            );
+        });
     }
 }
 

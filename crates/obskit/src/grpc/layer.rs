@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     pub(crate) slos: SloSet,
     pub(crate) excluded: Vec<String>,
     pub(crate) access_log: Option<Level>,
+    /// Writes access lines without `tracing` when obskit owns the subscriber.
+    pub(crate) direct_lines: Option<crate::logs::DirectLines>,
 }
 
 impl std::fmt::Debug for GrpcLayer {
@@ -96,6 +98,7 @@ impl GrpcLayer {
                     server::access_log,
                     server::DEFAULT_ACCESS_LOG,
                 ),
+                direct_lines: telemetry.direct_lines.clone(),
             }),
         }
     }

@@ -10,6 +10,7 @@ use opentelemetry::KeyValue;
 use super::labels;
 use super::layer::Shared;
 use super::outcome::{Outcome, Protocol, log_millis};
+use crate::logs::LineValue;
 use crate::metrics::names::ROUTE_UNMATCHED;
 use crate::slo::SloSet;
 
@@ -78,14 +79,32 @@ impl Protocol for Exchange {
             Outcome::Failed(_) => " failed",
             Outcome::Cancelled(_) => " cancelled",
         };
-        crate::logs::access_event!(
-            level,
-            http.request.method = method,
-            http.route = route,
-            http.response.status_code = status,
-            error.type = error_type,
-            duration_ms,
-            "{method} {route}{space}{status_text}{end}"
-        );
+        let message = [method, " ", route, space, status_text, end];
+        if let Some(direct) = &self.shared.direct_lines {
+            let fields = [
+                ("http.request.method", Some(LineValue::Str(method))),
+                ("http.route", Some(LineValue::Str(route))),
+                (
+                    "http.response.status_code",
+                    status.map(|s| LineValue::U64(u64::from(s))),
+                ),
+                ("error.type", error_type.map(LineValue::Str)),
+                ("duration_ms", Some(LineValue::Millis(elapsed))),
+            ];
+            if direct.write(level, &message, &fields) {
+                return;
+            }
+        }
+        crate::logs::with_message(&message, |message| {
+            crate::logs::access_event!(
+                level,
+                http.request.method = method,
+                http.route = route,
+                http.response.status_code = status,
+                error.type = error_type,
+                duration_ms,
+                message
+            );
+        });
     }
 }

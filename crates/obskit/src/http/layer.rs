@@ -92,6 +92,8 @@ pub(crate) struct Shared {
     pub(crate) slos: SloSet,
     pub(crate) excluded: Vec<String>,
     pub(crate) access_log: Option<Level>,
+    /// Writes access lines without `tracing` when obskit owns the subscriber.
+    pub(crate) direct_lines: Option<crate::logs::DirectLines>,
     pub(crate) recorded_headers: Vec<(HeaderName, opentelemetry::Key)>,
     pub(crate) scheme: &'static str,
 }
@@ -133,6 +135,7 @@ impl ObskitLayer {
                     server::access_log,
                     server::DEFAULT_ACCESS_LOG,
                 ),
+                direct_lines: telemetry.direct_lines.clone(),
                 recorded_headers: Vec::new(),
                 scheme: "http",
             }),

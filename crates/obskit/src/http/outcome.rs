@@ -161,10 +161,16 @@ impl<P: Protocol> Finish<P> {
     }
 }
 
+/// A duration in whole microseconds, rounded to the nearest: what
+/// [`log_millis`] prints.
+pub(crate) fn log_micros(d: Duration) -> u128 {
+    (d.as_nanos() + 500) / 1000
+}
+
 /// A duration in milliseconds, rounded to the microsecond, for log lines:
 /// `0.322`, never `0.32178799999999996`.
 pub(crate) fn log_millis(d: Duration) -> f64 {
-    let micros = (d.as_nanos() + 500) / 1000;
+    let micros = log_micros(d);
     // Exact below 2^53 µs (285 years); the division gives the f64 nearest
     // to the decimal, which the JSON writer prints in its shortest form.
     #[allow(clippy::cast_precision_loss)]

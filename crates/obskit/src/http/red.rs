@@ -1,11 +1,13 @@
 //! RED metric handles, cached per label set so a request costs a map
 //! lookup under a read lock, never a label vector or a registry search.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use metrics::{Gauge, Histogram, Label};
 use parking_lot::RwLock;
+// Keys are route templates of the service's own router, never text a
+// client chose, so a fast non-keyed hash is safe here.
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::metrics::{MetricsHandle, names};
 
@@ -33,8 +35,8 @@ impl ServerMetrics {
     pub(crate) fn new(metrics: MetricsHandle) -> Self {
         Self {
             metrics,
-            durations: RwLock::new(HashMap::new()),
-            routes: RwLock::new(HashMap::new()),
+            durations: RwLock::new(HashMap::default()),
+            routes: RwLock::new(HashMap::default()),
             active: RwLock::new(Vec::new()),
         }
     }

@@ -29,34 +29,52 @@ impl Write for Escaped<'_> {
 
 /// Appends `s` escaped for the inside of a JSON string.
 ///
-/// Most text needs no escaping, so the scan looks at eight bytes at a time
-/// and copies clean runs whole; only a word that holds a quote, a
-/// backslash or a control character is looked at byte by byte.
-fn push_escaped(out: &mut String, s: &str) {
+/// Most text needs no escaping: the scan looks at eight bytes at a time
+/// (the last, short word padded with spaces) and copies a clean string in
+/// one piece. Only a string that holds a quote, a backslash or a control
+/// character is escaped byte by byte.
+pub(crate) fn push_escaped(out: &mut String, s: &str) {
+    if needs_escape(s.as_bytes()) {
+        push_escaped_slow(out, s);
+    } else {
+        out.push_str(s);
+    }
+}
+
+/// Whether any byte of `bytes` must be escaped.
+fn needs_escape(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut w = [0; 8];
+        w.copy_from_slice(word);
+        if word_needs_escape(u64::from_le_bytes(w)) {
+            return true;
+        }
+    }
+    let tail = words.remainder();
+    if tail.is_empty() {
+        return false;
+    }
+    let mut w = [b' '; 8];
+    for (to, from) in w.iter_mut().zip(tail) {
+        *to = *from;
+    }
+    word_needs_escape(u64::from_le_bytes(w))
+}
+
+fn push_escaped_slow(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(word) = bytes.get(i..i + 8) {
-            let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
-            if !word_needs_escape(word) {
-                i += 8;
-                continue;
-            }
-        }
-        let end = (i + 8).min(bytes.len());
-        while i < end {
-            if let Some(escape) = escape_of(bytes[i]) {
-                out.push_str(&s[start..i]);
-                match escape {
-                    Escape::Short(e) => out.push_str(e),
-                    Escape::Unicode(b) => {
-                        let _ = write!(out, "\\u{b:04x}");
-                    }
+    for (i, &b) in bytes.iter().enumerate() {
+        if let Some(escape) = escape_of(b) {
+            out.push_str(&s[start..i]);
+            match escape {
+                Escape::Short(e) => out.push_str(e),
+                Escape::Unicode(b) => {
+                    let _ = write!(out, "\\u{b:04x}");
                 }
-                start = i + 1;
             }
-            i += 1;
+            start = i + 1;
         }
     }
     out.push_str(&s[start..]);
@@ -95,18 +113,22 @@ fn word_needs_escape(word: u64) -> bool {
         || has_zero(word ^ (ONES * 0x7f))
 }
 
-/// Keys obskit writes itself; a field with one of these names is written
-/// as `field.<name>` so the line stays valid, unambiguous JSON.
-const RESERVED: &[&str] = &[
-    "timestamp",
-    "level",
-    "target",
-    "service_name",
-    "trace_id",
-    "span_id",
-    "request_id",
-    "spans",
-];
+/// Whether obskit writes the key `name` itself; a field with one of these
+/// names is written as `field.<name>` so the line stays valid, unambiguous
+/// JSON.
+fn is_reserved(name: &str) -> bool {
+    matches!(
+        name,
+        "timestamp"
+            | "level"
+            | "target"
+            | "service_name"
+            | "trace_id"
+            | "span_id"
+            | "request_id"
+            | "spans"
+    )
+}
 
 /// A [`Visit`]or appending `"name":value` pairs, comma-separated, to a buffer.
 pub(crate) struct JsonFields<'a> {
@@ -128,7 +150,7 @@ impl JsonFields<'_> {
         }
         self.any = true;
         self.out.push('"');
-        if RESERVED.contains(&name) {
+        if is_reserved(name) {
             self.out.push_str("field.");
         }
         push_escaped(self.out, name);
@@ -171,11 +193,7 @@ impl Visit for JsonFields<'_> {
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
         if self.key(field) {
-            if value.is_finite() {
-                self.out.push_str(ryu::Buffer::new().format_finite(value));
-            } else {
-                push_json_str(self.out, &value.to_string());
-            }
+            push_f64(self.out, value);
         }
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
@@ -190,6 +208,48 @@ impl Visit for JsonFields<'_> {
             self.out.push('"');
         }
     }
+}
+
+/// Appends `value` as a JSON number, or as a string (`"NaN"`, `"inf"`)
+/// when JSON has no number for it.
+pub(crate) fn push_f64(out: &mut String, value: f64) {
+    if value.is_finite() {
+        out.push_str(ryu::Buffer::new().format_finite(value));
+    } else {
+        push_json_str(out, &value.to_string());
+    }
+}
+
+/// Appends `micros` microseconds as milliseconds, exactly as [`push_f64`]
+/// prints the `f64` `micros / 1000.0` (`0.322`, `1.5`, `2000.0`), with
+/// integer arithmetic instead of a float-to-text conversion.
+pub(crate) fn push_millis(out: &mut String, micros: u128) {
+    // Below 2^40 µs (12.7 days) the float's spacing is far below a
+    // thousandth, so its shortest form is the three-decimal value; a longer
+    // duration is printed from the float itself.
+    if micros >= 1 << 40 {
+        #[allow(clippy::cast_precision_loss)]
+        push_f64(out, micros as f64 / 1000.0);
+        return;
+    }
+    out.push_str(itoa::Buffer::new().format(micros / 1000));
+    out.push('.');
+    let mut frac = micros % 1000;
+    if frac == 0 {
+        out.push('0');
+        return;
+    }
+    let mut digits = 3;
+    while frac % 10 == 0 {
+        frac /= 10;
+        digits -= 1;
+    }
+    let mut buf = itoa::Buffer::new();
+    let text = buf.format(frac);
+    for _ in text.len()..digits {
+        out.push('0');
+    }
+    out.push_str(&text);
 }
 
 /// Writes the `message` field of an event, escaped, into a JSON string body.
@@ -302,6 +362,30 @@ mod tests {
             let mut out = String::new();
             push_escaped(&mut out, &s);
             assert_eq!(out, escaped_bytewise(&s), "input {s:?}");
+        }
+    }
+
+    #[test]
+    fn milliseconds_are_written_as_the_float_would_be() {
+        let check = |micros: u128| {
+            let mut fast = String::new();
+            push_millis(&mut fast, micros);
+            let mut float = String::new();
+            #[allow(clippy::cast_precision_loss)]
+            push_f64(&mut float, micros as f64 / 1000.0);
+            assert_eq!(fast, float, "{micros} µs");
+        };
+        (0..200_000).for_each(check);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            check(u128::from(x >> (x % 40)));
+            check(u128::from(x % (1 << 40)));
+        }
+        for micros in [(1 << 40) - 1, 1 << 40, 1 << 53, u128::from(u64::MAX)] {
+            check(micros);
         }
     }
 

@@ -10,15 +10,18 @@
 
 use std::cell::RefCell;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use opentelemetry::trace::TraceContextExt;
-use tracing::{Event, Subscriber, span};
+use tracing::{Event, Level, Subscriber, span};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::fields::{JsonFields, Message, push_json_str, push_timestamp};
+use super::fields::{
+    JsonFields, Message, push_escaped, push_json_str, push_millis, push_timestamp,
+};
 use crate::hex::push_hex;
 use crate::request_id::RequestId;
 
@@ -34,18 +37,34 @@ pub(crate) struct JsonLayer<W> {
 
 impl<W> JsonLayer<W> {
     pub(crate) fn new(service_name: &str, make_writer: W) -> Self {
-        let mut service_field = String::from("\"service_name\":");
-        push_json_str(&mut service_field, service_name);
-        service_field.push(',');
         Self {
             make_writer,
-            service_field,
+            service_field: service_field(service_name),
         }
     }
 }
 
 thread_local! {
     static LINE: RefCell<String> = RefCell::new(String::with_capacity(512));
+}
+
+/// Calls `f` with this thread's empty line buffer (a fresh one when a line
+/// is logged while another is formatted); a buffer grown past 64 KiB by a
+/// huge line is let go afterwards.
+fn with_line(f: impl FnOnce(&mut String)) {
+    LINE.with(|line| {
+        let mut fresh = String::new();
+        let mut guard = line.try_borrow_mut();
+        let out: &mut String = match guard.as_deref_mut() {
+            Ok(buf) => buf,
+            Err(_) => &mut fresh,
+        };
+        out.clear();
+        f(out);
+        if out.capacity() > 64 * 1024 {
+            *out = String::with_capacity(512);
+        }
+    });
 }
 
 impl<S, W> Layer<S> for JsonLayer<W>
@@ -78,21 +97,10 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        LINE.with(|line| {
-            // A re-entrant event (one logged while formatting) gets a fresh buffer.
-            let mut fresh = String::new();
-            let mut guard = line.try_borrow_mut();
-            let out: &mut String = match guard.as_deref_mut() {
-                Ok(buf) => buf,
-                Err(_) => &mut fresh,
-            };
-            out.clear();
+        with_line(|out| {
             self.format(event, &ctx, out);
             let mut writer = self.make_writer.make_writer_for(event.metadata());
             let _ = writer.write_all(out.as_bytes());
-            if out.capacity() > 64 * 1024 {
-                *out = String::with_capacity(512);
-            }
         });
     }
 }
@@ -103,32 +111,7 @@ impl<W> JsonLayer<W> {
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let meta = event.metadata();
-        out.push_str("{\"timestamp\":\"");
-        push_timestamp(out, SystemTime::now());
-        out.push_str("\",\"level\":\"");
-        out.push_str(meta.level().as_str());
-        out.push_str("\",\"target\":");
-        push_json_str(out, meta.target());
-        out.push(',');
-        out.push_str(&self.service_field);
-
-        opentelemetry::Context::map_current(|cx| {
-            let span = cx.span();
-            let sc = span.span_context();
-            if sc.is_valid() {
-                out.push_str("\"trace_id\":\"");
-                push_hex(out, &sc.trace_id().to_bytes());
-                out.push_str("\",\"span_id\":\"");
-                push_hex(out, &sc.span_id().to_bytes());
-                out.push_str("\",");
-            }
-            if let Some(id) = cx.get::<RequestId>() {
-                out.push_str("\"request_id\":");
-                push_json_str(out, id.as_str());
-                out.push(',');
-            }
-        });
-
+        push_header(out, &self.service_field, *meta.level(), meta.target());
         out.push_str("\"message\":\"");
         event.record(&mut Message(out));
         out.push('"');
@@ -161,6 +144,155 @@ impl<W> JsonLayer<W> {
         }
         out.push_str("}\n");
     }
+}
+
+/// Starts a line: `{"timestamp":…,"level":…,"target":…,"service_name":…,`
+/// and the trace, span and request ids of the current OpenTelemetry
+/// context, each followed by a comma.
+fn push_header(out: &mut String, service_field: &str, level: Level, target: &str) {
+    out.push_str("{\"timestamp\":\"");
+    push_timestamp(out, SystemTime::now());
+    out.push_str("\",\"level\":\"");
+    out.push_str(level.as_str());
+    out.push_str("\",\"target\":");
+    push_json_str(out, target);
+    out.push(',');
+    out.push_str(service_field);
+
+    opentelemetry::Context::map_current(|cx| {
+        let span = cx.span();
+        let sc = span.span_context();
+        if sc.is_valid() {
+            out.push_str("\"trace_id\":\"");
+            push_hex(out, &sc.trace_id().to_bytes());
+            out.push_str("\",\"span_id\":\"");
+            push_hex(out, &sc.span_id().to_bytes());
+            out.push_str("\",");
+        }
+        if let Some(id) = cx.get::<RequestId>() {
+            out.push_str("\"request_id\":");
+            push_json_str(out, id.as_str());
+            out.push(',');
+        }
+    });
+}
+
+/// `"service_name":"…",` for `service_name`, rendered once.
+fn service_field(service_name: &str) -> String {
+    let mut field = String::from("\"service_name\":");
+    push_json_str(&mut field, service_name);
+    field.push(',');
+    field
+}
+
+/// A value of an access-line field.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Value<'a> {
+    Str(&'a str),
+    U64(u64),
+    /// A duration, written in milliseconds to the microsecond, as an
+    /// event's `f64` field `log_millis(d)` would be.
+    Millis(std::time::Duration),
+}
+
+/// Access lines written straight to the log writer, without a `tracing`
+/// event: the layer already holds every value, so the line is formatted
+/// once, with no field visitor, no dispatch and no message formatting.
+/// The line is byte for byte the one the JSON layer would write for the
+/// same event.
+///
+/// Only obskit's own subscriber gets one (see `Telemetry`): a subscriber
+/// composed by the user may have other layers that expect the event.
+#[derive(Clone)]
+pub(crate) struct DirectLines {
+    writer: super::LineWriter,
+    service_field: Arc<str>,
+    /// Whether the log filter lets `obskit::access` through, by level
+    /// (`TRACE` first).
+    enabled: [bool; 5],
+}
+
+impl DirectLines {
+    pub(crate) fn new(service_name: &str, writer: super::LineWriter, enabled: [bool; 5]) -> Self {
+        Self {
+            writer,
+            service_field: service_field(service_name).into(),
+            enabled,
+        }
+    }
+
+    /// Writes the access line `message` (its parts joined) with `fields`
+    /// (a `None` value is left out, as `tracing` leaves out an empty
+    /// `Option`) at `level`, unless the filter turns that level off.
+    ///
+    /// Returns `false`, writing nothing, when a `tracing` span is current:
+    /// the line then goes through `tracing`, so it lists the spans and
+    /// the bridge sees it.
+    pub(crate) fn write(
+        &self,
+        level: Level,
+        message: &[&str],
+        fields: &[(&str, Option<Value<'_>>)],
+    ) -> bool {
+        if !tracing::Span::current().is_none() {
+            return false;
+        }
+        if !self.enabled[level_index(level)] {
+            return true;
+        }
+        with_line(|out| {
+            push_header(out, &self.service_field, level, ACCESS_TARGET);
+            out.push_str("\"message\":\"");
+            for part in message {
+                push_escaped(out, part);
+            }
+            out.push('"');
+            for (key, value) in fields {
+                let Some(value) = value else { continue };
+                // Keys are obskit's own attribute names: nothing to escape.
+                out.push_str(",\"");
+                out.push_str(key);
+                out.push_str("\":");
+                match *value {
+                    Value::Str(s) => push_json_str(out, s),
+                    Value::U64(n) => out.push_str(itoa::Buffer::new().format(n)),
+                    Value::Millis(d) => push_millis(out, crate::http::outcome::log_micros(d)),
+                }
+            }
+            out.push_str("}\n");
+            let _ = self.writer.make_writer().write_all(out.as_bytes());
+        });
+        true
+    }
+}
+
+/// The target of access lines.
+pub(crate) const ACCESS_TARGET: &str = "obskit::access";
+
+fn level_index(level: Level) -> usize {
+    match level {
+        Level::TRACE => 0,
+        Level::DEBUG => 1,
+        Level::INFO => 2,
+        Level::WARN => 3,
+        Level::ERROR => 4,
+    }
+}
+
+/// Which levels of `obskit::access` `filter` lets through (`TRACE` first),
+/// asked once of a subscriber holding only that filter.
+pub(crate) fn access_levels(filter: tracing_subscriber::EnvFilter) -> [bool; 5] {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(filter));
+    tracing::dispatcher::with_default(&dispatch, || {
+        [
+            tracing::enabled!(target: "obskit::access", Level::TRACE),
+            tracing::enabled!(target: "obskit::access", Level::DEBUG),
+            tracing::enabled!(target: "obskit::access", Level::INFO),
+            tracing::enabled!(target: "obskit::access", Level::WARN),
+            tracing::enabled!(target: "obskit::access", Level::ERROR),
+        ]
+    })
 }
 
 #[cfg(test)]
@@ -245,5 +377,103 @@ mod tests {
             assert_eq!(inside["spans"][0]["customer"], "c-1");
             assert_eq!(inside["spans"][0]["n"], 3);
         });
+    }
+
+    /// The line without its timestamp, which differs between two writes.
+    fn without_timestamp(line: &str) -> String {
+        let start = line.find("\"level\"").expect("a level after the timestamp");
+        line[start..].to_owned()
+    }
+
+    #[test]
+    fn direct_access_lines_equal_the_lines_of_the_event() {
+        let (writer, _dropped, _guard, captured) = super::super::LineWriter::in_memory();
+        let direct = DirectLines::new("svc \"q\"", writer, [true; 5]);
+        let buf = Buf::default();
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::registry().with(JsonLayer::new("svc \"q\"", buf.clone())),
+        );
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let otel_span = provider.tracer("test").start("request");
+        let cx = opentelemetry::Context::current_with_span(otel_span)
+            .with_value(RequestId::from_valid("req-1"));
+        let _attached = cx.attach();
+        let cases: [(Option<u64>, Option<&str>, u64, &str); 4] = [
+            (Some(200), None, 321_788, ""),
+            (Some(503), Some("503"), 12_500_000, ""),
+            (None, Some("_OTHER"), 1_000_000, " failed"),
+            (Some(200), Some("cancelled"), 7_000_400_000, " cancelled"),
+        ];
+        for (status, error_type, nanos, end) in cases {
+            let elapsed = std::time::Duration::from_nanos(nanos);
+            let duration_ms = crate::http::outcome::log_millis(elapsed);
+            let status_text = status.map(|s| s.to_string()).unwrap_or_default();
+            let space = if status.is_some() { " " } else { "" };
+            let message = ["GET", " ", "/a \"b\"/{id}", space, &status_text, end];
+            let fields = [
+                ("http.request.method", Some(Value::Str("GET"))),
+                ("http.route", Some(Value::Str("/a \"b\"/{id}"))),
+                ("http.response.status_code", status.map(Value::U64)),
+                ("error.type", error_type.map(Value::Str)),
+                ("duration_ms", Some(Value::Millis(elapsed))),
+            ];
+            assert!(direct.write(Level::WARN, &message, &fields));
+            tracing::dispatcher::with_default(&dispatch, || {
+                let joined = message.concat();
+                tracing::event!(
+                    target: "obskit::access",
+                    Level::WARN,
+                    http.request.method = "GET",
+                    http.route = "/a \"b\"/{id}",
+                    http.response.status_code = status,
+                    error.type = error_type,
+                    duration_ms,
+                    message = joined.as_str()
+                );
+            });
+        }
+        let direct_text = captured.text();
+        let direct_lines: Vec<&str> = direct_text.lines().collect();
+        let event_text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let event_lines: Vec<&str> = event_text.lines().collect();
+        assert_eq!(direct_lines.len(), 4);
+        assert_eq!(event_lines.len(), 4);
+        for (d, e) in direct_lines.iter().zip(&event_lines) {
+            assert_eq!(without_timestamp(d), without_timestamp(e));
+            serde_json::from_str::<serde_json::Value>(d).unwrap_or_else(|err| panic!("{err}: {d}"));
+        }
+        assert!(
+            direct_lines[0].contains("\"message\":\"GET /a \\\"b\\\"/{id} 200\""),
+            "{}",
+            direct_lines[0]
+        );
+    }
+
+    #[test]
+    fn direct_access_lines_leave_a_current_span_to_tracing_and_honour_the_filter() {
+        let (writer, _dropped, _guard, captured) = super::super::LineWriter::in_memory();
+        let levels = access_levels(tracing_subscriber::EnvFilter::new(
+            "info,obskit::access=warn",
+        ));
+        assert_eq!(levels, [false, false, false, true, true]);
+        let direct = DirectLines::new("svc", writer, levels);
+        let fields = [("k", Some(Value::U64(1)))];
+        assert!(
+            direct.write(Level::INFO, &["m"], &fields),
+            "a filtered level is done with"
+        );
+        assert_eq!(captured.text(), "");
+        let subscriber = tracing_subscriber::registry().with(JsonLayer::new("svc", Buf::default()));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("user work");
+            let _entered = span.enter();
+            assert!(
+                !direct.write(Level::WARN, &["m"], &fields),
+                "a current span goes through tracing"
+            );
+        });
+        assert_eq!(captured.text(), "");
+        assert!(direct.write(Level::ERROR, &["m"], &fields));
+        assert!(captured.text().contains("\"level\":\"ERROR\""));
     }
 }

@@ -9,6 +9,7 @@ use tracing::Subscriber;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer};
 
+pub(crate) use json::{DirectLines, Value as LineValue};
 pub(crate) use writer::{CapturedLines, DroppedLines, LineWriter, WriterGuard};
 
 use crate::config::{Config, LogFormat};
@@ -61,6 +62,22 @@ pub(crate) fn filter(config: &Config) -> EnvFilter {
         .unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
+/// Access lines written without a `tracing` event, for JSON logs.
+pub(crate) fn direct_lines(
+    config: &Config,
+    service_name: &str,
+    writer: &LineWriter,
+) -> Option<DirectLines> {
+    match config.log_format {
+        LogFormat::Json => Some(DirectLines::new(
+            service_name,
+            writer.clone(),
+            json::access_levels(filter(config)),
+        )),
+        LogFormat::Pretty => None,
+    }
+}
+
 /// The log layer for the configured format.
 pub(crate) fn layer<S>(
     config: &Config,
@@ -77,6 +94,30 @@ where
             .with_writer(writer)
             .boxed(),
     }
+}
+
+/// Calls `f` with `parts` joined into one message, built in a buffer kept
+/// per thread: an access line's message costs neither an allocation nor the
+/// `fmt` machinery.
+pub(crate) fn with_message<R>(parts: &[&str], f: impl FnOnce(&str) -> R) -> R {
+    use std::cell::RefCell;
+    thread_local! {
+        static MESSAGE: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    MESSAGE.with(|cell| {
+        // Re-entered (a line logged while one is written): a fresh buffer.
+        let mut fresh = String::new();
+        let mut guard = cell.try_borrow_mut();
+        let message: &mut String = match guard.as_deref_mut() {
+            Ok(buf) => buf,
+            Err(_) => &mut fresh,
+        };
+        message.clear();
+        for part in parts {
+            message.push_str(part);
+        }
+        f(message)
+    })
 }
 
 /// Writes an access line (`target: obskit::access`) at a level chosen at run

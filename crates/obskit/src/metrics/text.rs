@@ -169,15 +169,7 @@ pub(super) fn canonical_f64(v: f64) -> String {
     out
 }
 
-/// Appends `bytes` as lowercase hex digits.
-#[inline]
-pub(super) fn push_hex(out: &mut String, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for &b in bytes {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-}
+pub(super) use crate::hex::push_hex;
 
 /// Appends a Unix time given in milliseconds as OpenMetrics writes
 /// timestamps: seconds with three decimals (`1764630000.123`).
