@@ -240,7 +240,7 @@ pub(crate) fn push_millis(out: &mut String, micros: u128) {
         return;
     }
     let mut digits = 3;
-    while frac % 10 == 0 {
+    while frac.is_multiple_of(10) {
         frac /= 10;
         digits -= 1;
     }
@@ -249,7 +249,7 @@ pub(crate) fn push_millis(out: &mut String, micros: u128) {
     for _ in text.len()..digits {
         out.push('0');
     }
-    out.push_str(&text);
+    out.push_str(text);
 }
 
 /// Writes the `message` field of an event, escaped, into a JSON string body.
