@@ -59,6 +59,7 @@ pub mod request_id;
 mod resource;
 pub mod serve;
 pub mod slo;
+mod span_ext;
 mod telemetry;
 pub mod testing;
 mod traces;
@@ -66,6 +67,7 @@ mod traces;
 pub use config::{BuildInfo, Config};
 pub use error::{ConfigError, InitError};
 pub use serve::{ServeError, Server, serve};
+pub use span_ext::{SetParentError, SpanExt};
 #[allow(deprecated)]
 pub use telemetry::init;
 pub use telemetry::{ShutdownReport, Telemetry};

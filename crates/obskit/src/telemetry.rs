@@ -14,7 +14,7 @@ use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::config::Config;
+use crate::config::{Config, SpanBridge};
 use crate::error::InitError;
 use crate::logs;
 use crate::metrics::{MetricsHandle, names};
@@ -264,17 +264,24 @@ impl Config {
         // Log events inside spans reach the logs with the trace id; only
         // warnings and errors are also copied into the span, where they mark
         // it as failed. Copying every event costs more than the span itself.
-        // Inactivity tracking (two clock reads per enter/exit, `busy_ns` and
-        // `idle_ns` attributes) and thread attributes (a `String` per span)
-        // are the bridge's most expensive defaults and the least read; the
-        // code location stays (static strings, no allocation).
-        let bridge = tracing_opentelemetry::layer()
-            .with_tracer(tracer.clone())
-            .with_tracked_inactivity(false)
-            .with_threads(false)
-            .with_filter(filter_fn(|meta| {
-                meta.is_span() || *meta.level() <= LevelFilter::WARN
-            }));
+        // obskit's bridge builds nothing for a span under an unsampled
+        // parent. tracing-opentelemetry's, kept for its `OpenTelemetrySpanExt`,
+        // runs without its most expensive defaults: inactivity tracking (two
+        // clock reads per enter/exit, `busy_ns`/`idle_ns`) and thread
+        // attributes (a `String` per span); the code location stays.
+        let bridge: Box<dyn Layer<S> + Send + Sync> = match self.span_bridge {
+            SpanBridge::Obskit => {
+                traces::bridge::SpanBridge::new(tracer.clone(), traces.follows_parent).boxed()
+            }
+            SpanBridge::TracingOpentelemetry => tracing_opentelemetry::layer()
+                .with_tracer(tracer.clone())
+                .with_tracked_inactivity(false)
+                .with_threads(false)
+                .with_filter(filter_fn(|meta| {
+                    meta.is_span() || *meta.level() <= LevelFilter::WARN
+                }))
+                .boxed(),
+        };
         let layer = logs::filter(&self)
             .and_then(logs::layer(&self, &service_name, writer.writer))
             .and_then(bridge)

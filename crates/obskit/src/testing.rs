@@ -112,6 +112,8 @@ impl TestTelemetry {
             stats: Arc::default(),
             propagator: Arc::new(traces::propagator(&config.propagators)),
             warn: Arc::default(),
+            // The test provider samples every span, whatever its parent says.
+            follows_parent: false,
         };
         let (telemetry, layer, logs) =
             config.assemble::<tracing_subscriber::Registry>(logs::Output::Memory, traces)?;

@@ -81,6 +81,9 @@ pub const OBSKIT_INFLIGHT_TIMEOUT: &str = "OBSKIT_INFLIGHT_TIMEOUT";
 /// Level of the HTTP access log line: `trace`, `debug`, `info` (default),
 /// `warn`, `error`, or `off`. Read by [`ObskitLayer::new`](crate::http::ObskitLayer::new).
 pub const OBSKIT_ACCESS_LOG: &str = "OBSKIT_ACCESS_LOG";
+/// What turns `tracing` spans into OpenTelemetry spans: `obskit` (default)
+/// or `tracing-opentelemetry` (for code using its `OpenTelemetrySpanExt`).
+pub const OBSKIT_SPAN_BRIDGE: &str = "OBSKIT_SPAN_BRIDGE";
 /// Source revision the service was built from (the `vcs_revision` build-info label).
 pub const OBSKIT_VCS_REVISION: &str = "OBSKIT_VCS_REVISION";
 
@@ -119,5 +122,6 @@ pub const ALL: &[&str] = &[
     OBSKIT_DRAIN_DELAY,
     OBSKIT_INFLIGHT_TIMEOUT,
     OBSKIT_ACCESS_LOG,
+    OBSKIT_SPAN_BRIDGE,
     OBSKIT_VCS_REVISION,
 ];

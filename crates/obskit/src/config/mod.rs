@@ -21,7 +21,9 @@ pub(crate) mod server;
 use std::fmt;
 use std::time::Duration;
 
-pub use options::{Compression, LogFormat, OtlpProtocol, Propagator, Sampler, TracesExporter};
+pub use options::{
+    Compression, LogFormat, OtlpProtocol, Propagator, Sampler, SpanBridge, TracesExporter,
+};
 
 use crate::error::ConfigError;
 
@@ -120,6 +122,7 @@ pub struct Config {
     pub(crate) log_filter: String,
     pub(crate) log_format: LogFormat,
     pub(crate) log_buffer_lines: usize,
+    pub(crate) span_bridge: SpanBridge,
     pub(crate) sdk_disabled: bool,
     pub(crate) exporters: Vec<TracesExporter>,
     pub(crate) protocol: OtlpProtocol,
@@ -148,6 +151,7 @@ impl Default for Config {
             log_filter: "info".to_owned(),
             log_format: LogFormat::Json,
             log_buffer_lines: 16_384,
+            span_bridge: SpanBridge::Obskit,
             sdk_disabled: false,
             exporters: vec![TracesExporter::Otlp],
             protocol: OtlpProtocol::default(),
@@ -174,6 +178,7 @@ impl fmt::Debug for Config {
             .field("service_version", &self.resolved_service_version())
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
+            .field("span_bridge", &self.span_bridge)
             .field("sdk_disabled", &self.sdk_disabled)
             .field("exporters", &self.exporters)
             .field("protocol", &self.protocol)
@@ -220,6 +225,9 @@ impl Config {
         }
         if let Some(v) = get(OBSKIT_LOG_FORMAT) {
             c.log_format = LogFormat::parse(OBSKIT_LOG_FORMAT, &v)?;
+        }
+        if let Some(v) = get(OBSKIT_SPAN_BRIDGE) {
+            c.span_bridge = SpanBridge::parse(OBSKIT_SPAN_BRIDGE, &v)?;
         }
         if let Some(v) = get(OTEL_SDK_DISABLED) {
             c.sdk_disabled = parse::boolean(OTEL_SDK_DISABLED, &v)?;
@@ -385,6 +393,20 @@ impl Config {
     #[must_use]
     pub fn log_format(mut self, format: LogFormat) -> Self {
         self.log_format = format;
+        self
+    }
+
+    /// Chooses what turns `tracing` spans into OpenTelemetry spans
+    /// (`OBSKIT_SPAN_BRIDGE`).
+    ///
+    /// ```
+    /// use obskit::config::SpanBridge;
+    /// let config = obskit::Config::default().span_bridge(SpanBridge::TracingOpentelemetry);
+    /// # drop(config);
+    /// ```
+    #[must_use]
+    pub fn span_bridge(mut self, bridge: SpanBridge) -> Self {
+        self.span_bridge = bridge;
         self
     }
 
@@ -735,6 +757,7 @@ mod tests {
             (env::OBSKIT_DRAIN_DELAY, "soon"),
             (env::OBSKIT_INFLIGHT_TIMEOUT, "-3s"),
             (env::OBSKIT_ACCESS_LOG, "loud"),
+            (env::OBSKIT_SPAN_BRIDGE, "otel"),
         ];
         for (var, value) in cases {
             let err = from(&[(var, value)]).expect_err(var).to_string();

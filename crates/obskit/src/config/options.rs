@@ -28,6 +28,35 @@ impl LogFormat {
     }
 }
 
+/// What turns `tracing` spans (a `#[tracing::instrument]` function's)
+/// into OpenTelemetry spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SpanBridge {
+    /// obskit's own bridge (default): a span under an unsampled parent
+    /// costs next to nothing; [`SpanExt`](crate::SpanExt) reaches the
+    /// OpenTelemetry side of a span.
+    #[default]
+    Obskit,
+    /// tracing-opentelemetry's layer, for code that uses its
+    /// `OpenTelemetrySpanExt`; every span costs several times more.
+    TracingOpentelemetry,
+}
+
+impl SpanBridge {
+    pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "obskit" => Ok(Self::Obskit),
+            "tracing-opentelemetry" | "tracing_opentelemetry" => Ok(Self::TracingOpentelemetry),
+            _ => Err(ConfigError::UnknownValue {
+                setting,
+                value: value.to_owned(),
+                accepted: "obskit, tracing-opentelemetry",
+            }),
+        }
+    }
+}
+
 /// Where finished spans are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -370,5 +399,12 @@ mod tests {
         );
         assert!(OtlpProtocol::parse("P", "http").is_err());
         assert!(LogFormat::parse("F", "yaml").is_err());
+        assert_eq!(SpanBridge::parse("B", " Obskit ").unwrap(), SpanBridge::Obskit);
+        assert_eq!(
+            SpanBridge::parse("B", "tracing-opentelemetry").unwrap(),
+            SpanBridge::TracingOpentelemetry
+        );
+        let err = SpanBridge::parse("B", "otel").unwrap_err().to_string();
+        assert!(err.contains("obskit, tracing-opentelemetry"), "{err}");
     }
 }

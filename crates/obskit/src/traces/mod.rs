@@ -1,6 +1,7 @@
 //! Traces: the OpenTelemetry tracer provider, its exporters and sampler,
 //! and the propagators for incoming and outgoing context.
 
+pub(crate) mod bridge;
 mod console;
 mod otlp_grpc;
 mod otlp_http;
@@ -29,6 +30,8 @@ pub(crate) struct Traces {
     pub(crate) stats: Arc<ExportStats>,
     pub(crate) propagator: Arc<dyn TextMapPropagator + Send + Sync>,
     pub(crate) warn: WarnDispatch,
+    /// Whether the sampler never samples a child of an unsampled parent.
+    pub(crate) follows_parent: bool,
 }
 
 /// A shareable processor handle: the provider owns one box, the guard keeps the `Arc`.
@@ -96,6 +99,7 @@ pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
         stats,
         propagator: Arc::new(propagator(&config.propagators)),
         warn,
+        follows_parent: follows_parent(config.sampler),
     })
 }
 
@@ -195,6 +199,20 @@ fn start_otlp(
     };
     ExportProcessor::start("otlp", make, resource, config.batch, stats, warn)
         .map_err(|e| start_error(config, e))
+}
+
+/// Whether `s` never samples a child of an unsampled parent: the
+/// parent-based samplers follow the parent, `always_off` samples nothing.
+/// (`always_on` and a bare ratio may sample a child of a remote parent that
+/// was not sampled.)
+fn follows_parent(s: Sampler) -> bool {
+    match s {
+        Sampler::AlwaysOff
+        | Sampler::ParentBasedAlwaysOn
+        | Sampler::ParentBasedAlwaysOff
+        | Sampler::ParentBasedTraceIdRatio(_) => true,
+        Sampler::AlwaysOn | Sampler::TraceIdRatio(_) => false,
+    }
 }
 
 fn sampler(s: Sampler) -> sdktrace::Sampler {

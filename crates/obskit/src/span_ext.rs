@@ -1,0 +1,147 @@
+//! The OpenTelemetry side of a `tracing` span: its context, a remote
+//! parent, attributes, status and links set from code.
+//!
+//! obskit turns `tracing` spans into OpenTelemetry spans with a bridge of
+//! its own, so this trait takes the place of tracing-opentelemetry's
+//! `OpenTelemetrySpanExt` (which finds only tracing-opentelemetry's layer;
+//! set `OBSKIT_SPAN_BRIDGE=tracing-opentelemetry` to keep using it).
+
+use opentelemetry::trace::{SpanContext, Status, TraceContextExt as _};
+use opentelemetry::{Context, Key, KeyValue, Value};
+use opentelemetry_sdk::trace::Tracer;
+use tracing_subscriber::registry::LookupSpan as _;
+
+use crate::traces::bridge::{Bridged, Pending, SpanBridge};
+
+/// Why [`SpanExt::set_parent`] did not take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetParentError {
+    /// The span was already started (entered, or asked for its context):
+    /// its parent is fixed. Set the parent right after creating the span.
+    #[error(
+        "the span already started, so its parent is fixed; call set_parent right after creating the span, before entering it"
+    )]
+    AlreadyStarted,
+    /// No obskit bridge sees the span: obskit is not installed, the span is
+    /// disabled, or tracing-opentelemetry bridges spans instead.
+    #[error(
+        "no obskit span bridge sees this span; install obskit (obskit::init!()), or use tracing-opentelemetry's OpenTelemetrySpanExt when OBSKIT_SPAN_BRIDGE=tracing-opentelemetry"
+    )]
+    NoBridge,
+}
+
+/// OpenTelemetry operations on a `tracing` span bridged by obskit.
+///
+/// ```
+/// use obskit::SpanExt as _;
+/// use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId};
+///
+/// let telemetry = obskit::testing::TestTelemetry::new();
+///
+/// // A message handler continues the trace its producer started.
+/// let remote = SpanContext::new(
+///     TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736_u128),
+///     SpanId::from(0x00f0_67aa_0ba9_02b7_u64),
+///     TraceFlags::SAMPLED,
+///     true,
+///     Default::default(),
+/// );
+/// let span = tracing::info_span!("handle_message");
+/// span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote.clone()))?;
+/// span.set_attribute("messaging.system", "kafka");
+/// span.in_scope(|| tracing::info!("handled"));
+/// drop(span);
+///
+/// let handled = telemetry.span("handle_message").expect("exported");
+/// assert_eq!(handled.trace_id(), remote.trace_id().to_string());
+/// assert_eq!(handled.parent_span_id(), Some(remote.span_id().to_string()));
+/// assert_eq!(handled.attribute("messaging.system").as_deref(), Some("kafka"));
+/// # Ok::<(), obskit::SetParentError>(())
+/// ```
+pub trait SpanExt {
+    /// The span's OpenTelemetry context (the span started if it was not):
+    /// what to inject into an outgoing request by hand. Empty when no obskit
+    /// bridge sees the span.
+    fn context(&self) -> Context;
+
+    /// Makes `parent` (typically extracted from an incoming message) the
+    /// span's parent. Call it before the span is first entered.
+    ///
+    /// A span created inside a trace that is not sampled records nothing;
+    /// given a parent afterwards, it starts with its name and location and
+    /// the fields recorded from then on, not the ones it was created with.
+    fn set_parent(&self, parent: Context) -> Result<(), SetParentError>;
+
+    /// Sets an attribute, whatever its name (no `tracing` field needed).
+    fn set_attribute(&self, key: impl Into<Key>, value: impl Into<Value>);
+
+    /// Sets the span's status.
+    fn set_status(&self, status: Status);
+
+    /// Links the span to another span (a batch job to the messages it reads).
+    fn add_link(&self, span_context: SpanContext);
+}
+
+/// Runs `f` on the span's bridged state, if obskit's bridge sees the span.
+fn with_bridged<R>(
+    span: &tracing::Span,
+    f: impl FnOnce(&Tracer, &mut Bridged) -> R,
+) -> Option<R> {
+    span.with_subscriber(|(id, dispatch)| {
+        let bridge = dispatch.downcast_ref::<SpanBridge>()?;
+        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+        let data = registry.span(id)?;
+        let mut extensions = data.extensions_mut();
+        let bridged = extensions.get_mut::<Bridged>()?;
+        Some(f(bridge.tracer(), bridged))
+    })
+    .flatten()
+}
+
+impl SpanExt for tracing::Span {
+    fn context(&self) -> Context {
+        with_bridged(self, |tracer, bridged| bridged.context(tracer)).unwrap_or_default()
+    }
+
+    fn set_parent(&self, parent: Context) -> Result<(), SetParentError> {
+        let meta = self.metadata().ok_or(SetParentError::NoBridge)?;
+        with_bridged(self, |_, bridged| match bridged {
+            Bridged::Pending(pending) => {
+                pending.set_parent(parent);
+                Ok(())
+            }
+            Bridged::Unsampled { .. } => {
+                *bridged = Bridged::Pending(Box::new(Pending::new(meta, parent)));
+                Ok(())
+            }
+            Bridged::Started { .. } => Err(SetParentError::AlreadyStarted),
+        })
+        .unwrap_or(Err(SetParentError::NoBridge))
+    }
+
+    fn set_attribute(&self, key: impl Into<Key>, value: impl Into<Value>) {
+        let attribute = KeyValue::new(key, value);
+        with_bridged(self, |_, bridged| match bridged {
+            Bridged::Pending(pending) => pending.push_attribute(attribute),
+            Bridged::Started { cx, .. } => cx.span().set_attribute(attribute),
+            Bridged::Unsampled { .. } => {}
+        });
+    }
+
+    fn set_status(&self, status: Status) {
+        with_bridged(self, |_, bridged| match bridged {
+            Bridged::Pending(pending) => pending.set_status(status),
+            Bridged::Started { cx, .. } => cx.span().set_status(status),
+            Bridged::Unsampled { .. } => {}
+        });
+    }
+
+    fn add_link(&self, span_context: SpanContext) {
+        with_bridged(self, |_, bridged| match bridged {
+            Bridged::Pending(pending) => pending.push_link(span_context),
+            Bridged::Started { cx, .. } => cx.span().add_link(span_context, Vec::new()),
+            Bridged::Unsampled { .. } => {}
+        });
+    }
+}

@@ -1,0 +1,388 @@
+//! obskit's bridge from `tracing` spans to OpenTelemetry spans: what makes
+//! a user's `#[tracing::instrument]` function a child span of the request.
+//!
+//! It does what tracing-opentelemetry does with the settings obskit used
+//! (context activation, code locations, `otel.*` fields, warnings and
+//! errors as span events, `#[instrument(err)]` failing the span), with two
+//! differences that make a span cheap:
+//!
+//! - **The sampler's answer is known before anything is built.** A span
+//!   whose parent is not sampled, under a sampler that follows its parent
+//!   (every `parentbased_*` sampler, and `always_off`), records nothing:
+//!   its fields are not visited, no span builder, attribute vector or SDK
+//!   span is made; it carries its parent's context, so log lines and
+//!   outgoing calls inside it keep the trace id and the sampling decision.
+//! - **No bookkeeping the export does not need**: no busy/idle timings, no
+//!   thread attributes, no reference-counted lock per span.
+//!
+//! A span is started lazily, on first entry (or when a child, its context
+//! or its end needs it), so [`SpanExt::set_parent`](crate::SpanExt::set_parent)
+//! can still give it a remote parent after it is created.
+
+mod fields;
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::time::SystemTime;
+
+use opentelemetry::trace::{
+    Link, SpanContext, SpanKind, Status, TraceContextExt as _, Tracer as _,
+};
+use opentelemetry::{Context, ContextGuard, KeyValue};
+use opentelemetry_sdk::trace::Tracer;
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context as LayerContext, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use fields::{EventFields, SpanFields};
+
+/// The `tracing` layer that turns spans into OpenTelemetry spans.
+#[derive(Debug, Clone)]
+pub(crate) struct SpanBridge {
+    tracer: Tracer,
+    /// Whether a child of an unsampled parent is never sampled (the
+    /// sampler follows the parent): such a child is not built at all.
+    follows_parent: bool,
+}
+
+/// A span's OpenTelemetry side, kept in the span's extensions.
+pub(crate) enum Bridged {
+    /// Not started yet: what the SDK span will be made of.
+    Pending(Box<Pending>),
+    /// Started: the context holding the SDK span, and when the span was
+    /// last exited (its end, unless it is entered again).
+    Started { cx: Context, last_exit: Option<SystemTime> },
+    /// A child of an unsampled parent under a sampler that follows the
+    /// parent: nothing is recorded; the parent's context is carried.
+    Unsampled { cx: Context },
+}
+
+/// A span not started yet.
+pub(crate) struct Pending {
+    parent: Context,
+    name: Cow<'static, str>,
+    kind: SpanKind,
+    start: SystemTime,
+    attributes: Vec<KeyValue>,
+    events: Vec<opentelemetry::trace::Event>,
+    links: Vec<Link>,
+    status: Status,
+}
+
+impl Pending {
+    /// A pending span named after `meta`, with its code location.
+    pub(crate) fn new(meta: &'static Metadata<'static>, parent: Context) -> Self {
+        let mut attributes = Vec::with_capacity(meta.fields().len() + 3);
+        fields::location(meta, &mut attributes);
+        Self {
+            parent,
+            name: Cow::Borrowed(meta.name()),
+            kind: SpanKind::Internal,
+            start: SystemTime::now(),
+            attributes,
+            events: Vec::new(),
+            links: Vec::new(),
+            status: Status::Unset,
+        }
+    }
+
+    fn apply(&mut self, fields: SpanFields) {
+        self.attributes.extend(fields.attributes);
+        if let Some(name) = fields.name {
+            self.name = name;
+        }
+        if let Some(kind) = fields.kind {
+            self.kind = kind;
+        }
+        if let Some(status) = fields.status {
+            self.status = status;
+        }
+    }
+
+    /// Sets the parent the span will start under.
+    pub(crate) fn set_parent(&mut self, parent: Context) {
+        self.parent = parent;
+    }
+
+    /// Adds an attribute the span will start with.
+    pub(crate) fn push_attribute(&mut self, attribute: KeyValue) {
+        self.attributes.push(attribute);
+    }
+
+    /// Adds a link the span will start with.
+    pub(crate) fn push_link(&mut self, span_context: SpanContext) {
+        self.links.push(Link::with_context(span_context));
+    }
+
+    /// Sets the status the span will start with.
+    pub(crate) fn set_status(&mut self, status: Status) {
+        self.status = status;
+    }
+}
+
+impl Bridged {
+    /// The span's context, starting the span first if it is pending.
+    pub(crate) fn context(&mut self, tracer: &Tracer) -> Context {
+        self.start(tracer);
+        match self {
+            Self::Started { cx, .. } | Self::Unsampled { cx } => cx.clone(),
+            Self::Pending(_) => Context::new(),
+        }
+    }
+
+    /// Starts the SDK span of a pending span; does nothing otherwise.
+    pub(crate) fn start(&mut self, tracer: &Tracer) {
+        if !matches!(self, Self::Pending(_)) {
+            return;
+        }
+        let Self::Pending(p) = std::mem::replace(self, Self::Unsampled { cx: Context::new() })
+        else {
+            return;
+        };
+        let Pending {
+            parent,
+            name,
+            kind,
+            start,
+            attributes,
+            events,
+            links,
+            status,
+        } = *p;
+        let builder = tracer
+            .span_builder(name)
+            .with_kind(kind)
+            .with_start_time(start)
+            .with_attributes(attributes)
+            .with_events(events)
+            .with_links(links);
+        let mut span = tracer.build_with_context(builder, &parent);
+        if status != Status::Unset {
+            opentelemetry::trace::Span::set_status(&mut span, status);
+        }
+        *self = Self::Started {
+            cx: parent.with_span(span),
+            last_exit: None,
+        };
+    }
+
+    /// Whether anything done to the span is kept.
+    pub(crate) fn records(&self) -> bool {
+        match self {
+            Self::Pending(_) => true,
+            Self::Started { cx, .. } => cx.span().is_recording(),
+            Self::Unsampled { .. } => false,
+        }
+    }
+}
+
+thread_local! {
+    /// The contexts attached by entered spans, innermost last.
+    static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl SpanBridge {
+    pub(crate) fn new(tracer: Tracer, follows_parent: bool) -> Self {
+        Self {
+            tracer,
+            follows_parent,
+        }
+    }
+
+    /// The tracer spans are started with.
+    pub(crate) fn tracer(&self) -> &Tracer {
+        &self.tracer
+    }
+
+    /// The context a new span starts under: its explicit parent's, the
+    /// current one (entered spans attach theirs), or none for a root.
+    fn parent_context<S>(&self, attrs: &Attributes<'_>, ctx: &LayerContext<'_, S>) -> Context
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if let Some(parent) = attrs.parent() {
+            return ctx
+                .span(parent)
+                .and_then(|span| {
+                    span.extensions_mut()
+                        .get_mut::<Bridged>()
+                        .map(|b| b.context(&self.tracer))
+                })
+                .unwrap_or_default();
+        }
+        if attrs.is_contextual() {
+            Context::current()
+        } else {
+            Context::new()
+        }
+    }
+}
+
+/// Whether `cx` holds a valid span that is not sampled.
+fn unsampled(cx: &Context) -> bool {
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid() && !sc.is_sampled()
+}
+
+impl<S> Layer<S> for SpanBridge
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        let parent = self.parent_context(attrs, &ctx);
+        let bridged = if self.follows_parent && unsampled(&parent) {
+            Bridged::Unsampled { cx: parent }
+        } else {
+            let mut pending = Pending::new(attrs.metadata(), parent);
+            let mut fields = SpanFields::default();
+            attrs.record(&mut fields);
+            pending.apply(fields);
+            Bridged::Pending(Box::new(pending))
+        };
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(bridged);
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        let Some(bridged) = ext.get_mut::<Bridged>() else {
+            return;
+        };
+        if !bridged.records() {
+            return;
+        }
+        let mut fields = SpanFields::default();
+        values.record(&mut fields);
+        match bridged {
+            Bridged::Pending(pending) => pending.apply(fields),
+            Bridged::Started { cx, .. } => {
+                let span = cx.span();
+                span.set_attributes(fields.attributes);
+                if let Some(name) = fields.name {
+                    span.update_name(name);
+                }
+                if let Some(status) = fields.status {
+                    span.set_status(status);
+                }
+            }
+            Bridged::Unsampled { .. } => {}
+        }
+    }
+
+    fn on_follows_from(&self, id: &Id, follows: &Id, ctx: LayerContext<'_, S>) {
+        let Some(follows) = ctx.span(follows) else {
+            return;
+        };
+        let Some(linked) = follows
+            .extensions_mut()
+            .get_mut::<Bridged>()
+            .map(|b| b.context(&self.tracer).span().span_context().clone())
+        else {
+            return;
+        };
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        match ext.get_mut::<Bridged>() {
+            Some(Bridged::Pending(pending)) => pending.push_link(linked),
+            Some(Bridged::Started { cx, .. }) => cx.span().add_link(linked, Vec::new()),
+            Some(Bridged::Unsampled { .. }) | None => {}
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
+        // Only warnings and errors become span events: copying every log
+        // line into the span would cost more than the span.
+        let meta = event.metadata();
+        if *meta.level() > Level::WARN {
+            return;
+        }
+        let span = match event.parent() {
+            Some(parent) => ctx.span(parent),
+            None if event.is_contextual() => ctx.lookup_current(),
+            None => None,
+        };
+        let Some(span) = span else { return };
+        let mut ext = span.extensions_mut();
+        let Some(bridged) = ext.get_mut::<Bridged>() else {
+            return;
+        };
+        if !bridged.records() {
+            return;
+        }
+        let mut fields = EventFields::new(meta.level(), meta.target());
+        event.record(&mut fields);
+        fields::location(meta, &mut fields.attributes);
+        let status = fields.status.or_else(|| {
+            (*meta.level() == Level::ERROR).then(|| Status::error(""))
+        });
+        let name = fields.name.unwrap_or(Cow::Borrowed(meta.name()));
+        match bridged {
+            Bridged::Pending(pending) => {
+                pending.events.push(opentelemetry::trace::Event::new(
+                    name,
+                    SystemTime::now(),
+                    fields.attributes,
+                    0,
+                ));
+                if let Some(status) = status
+                    && pending.status == Status::Unset
+                {
+                    pending.status = status;
+                }
+            }
+            Bridged::Started { cx, .. } => {
+                let span = cx.span();
+                span.add_event(name, fields.attributes);
+                if let Some(status) = status {
+                    span.set_status(status);
+                }
+            }
+            Bridged::Unsampled { .. } => {}
+        }
+    }
+
+    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let cx = match span.extensions_mut().get_mut::<Bridged>() {
+            Some(bridged) => bridged.context(&self.tracer),
+            None => return,
+        };
+        let guard = cx.attach();
+        ENTERED.with(|entered| entered.borrow_mut().push((id.clone(), guard)));
+    }
+
+    fn on_exit(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        let guard = ENTERED.with(|entered| {
+            let mut entered = entered.borrow_mut();
+            let at = entered.iter().rposition(|(entered, _)| entered == id)?;
+            Some(entered.remove(at).1)
+        });
+        drop(guard);
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        if let Some(Bridged::Started { cx, last_exit }) = ext.get_mut::<Bridged>()
+            && cx.span().is_recording()
+        {
+            *last_exit = Some(SystemTime::now());
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let Some(mut bridged) = span.extensions_mut().remove::<Bridged>() else {
+            return;
+        };
+        // A span never entered is started now, so it is exported too.
+        bridged.start(&self.tracer);
+        if let Bridged::Started { cx, last_exit } = bridged {
+            let span = cx.span();
+            if span.is_recording() {
+                span.end_with_timestamp(last_exit.unwrap_or_else(SystemTime::now));
+            }
+        }
+    }
+}
