@@ -171,7 +171,10 @@ run_stack() {
     load "$DURATION" /users/42 "$prefix.users.txt"
     t1=$(cpu_ticks "$SERVER_PID")
     read -r us1 ss1 < <(cpu_split "$SERVER_PID")
-    read -r syscalls switches < <(perf_stop "$prefix.perf.csv")
+    # Not in a subshell: perf is this shell's child, and only this shell can
+    # wait for it to write its counts.
+    perf_stop "$prefix.perf.csv" >"$prefix.perf.counts"
+    read -r syscalls switches <"$prefix.perf.counts"
     load "$HELLO_DURATION" /hello "$prefix.hello.txt"
     t2=$(cpu_ticks "$SERVER_PID")
     local rss
@@ -238,7 +241,10 @@ run_orders() {
     read -r us0 ss0 < <(cpu_split "$SERVER_PID")
     load "$ORDERS_DURATION" /orders/42 "$prefix.orders.txt"
     read -r us1 ss1 < <(cpu_split "$SERVER_PID")
-    read -r syscalls switches < <(perf_stop "$prefix.perf.csv")
+    # Not in a subshell: perf is this shell's child, and only this shell can
+    # wait for it to write its counts.
+    perf_stop "$prefix.perf.csv" >"$prefix.perf.counts"
+    read -r syscalls switches <"$prefix.perf.counts"
     kill -TERM "$SERVER_PID"
     local rc=0
     wait "$SERVER_PID" || rc=$?
