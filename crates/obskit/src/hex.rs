@@ -6,16 +6,23 @@
 /// line carries both.
 #[inline]
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     for chunk in bytes.chunks(16) {
         let mut digits = [0_u8; 32];
-        for (pair, b) in digits.chunks_exact_mut(2).zip(chunk) {
-            pair[0] = HEX[usize::from(b >> 4)];
-            pair[1] = HEX[usize::from(b & 0x0f)];
-        }
         let len = 2 * chunk.len();
+        write_hex(&mut digits[..len], chunk);
         // Hex digits are ASCII.
         out.push_str(std::str::from_utf8(&digits[..len]).unwrap_or_default());
+    }
+}
+
+/// Writes `bytes` as lowercase hex into `out`, two digits a byte (as many
+/// bytes as `out` has room for).
+#[inline]
+pub(crate) fn write_hex(out: &mut [u8], bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0x0f)];
     }
 }
 

@@ -44,9 +44,10 @@ impl RequestId {
 
     /// A fresh random id: 32 lowercase hex digits.
     pub fn generate() -> Self {
-        let mut out = String::with_capacity(32);
-        crate::hex::push_hex(&mut out, &fastrand::u128(..).to_be_bytes());
-        Self(out.into())
+        let mut text = [0_u8; 32];
+        crate::hex::write_hex(&mut text, &fastrand::u128(..).to_be_bytes());
+        // Hex digits are ASCII; one allocation, for the shared text.
+        Self(std::str::from_utf8(&text).unwrap_or_default().into())
     }
 
     /// The id as text.

@@ -84,10 +84,7 @@ pub trait SpanExt {
 }
 
 /// Runs `f` on the span's bridged state, if obskit's bridge sees the span.
-fn with_bridged<R>(
-    span: &tracing::Span,
-    f: impl FnOnce(&Tracer, &mut Bridged) -> R,
-) -> Option<R> {
+fn with_bridged<R>(span: &tracing::Span, f: impl FnOnce(&Tracer, &mut Bridged) -> R) -> Option<R> {
     span.with_subscriber(|(id, dispatch)| {
         let bridge = dispatch.downcast_ref::<SpanBridge>()?;
         let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
@@ -112,7 +109,7 @@ impl SpanExt for tracing::Span {
                 Ok(())
             }
             Bridged::Unsampled { .. } => {
-                *bridged = Bridged::Pending(Box::new(Pending::new(meta, parent)));
+                *bridged = Bridged::Pending(Pending::new(meta, parent));
                 Ok(())
             }
             Bridged::Started { .. } => Err(SetParentError::AlreadyStarted),

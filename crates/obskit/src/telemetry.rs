@@ -271,7 +271,8 @@ impl Config {
         // attributes (a `String` per span); the code location stays.
         let bridge: Box<dyn Layer<S> + Send + Sync> = match self.span_bridge {
             SpanBridge::Obskit => {
-                traces::bridge::SpanBridge::new(tracer.clone(), traces.follows_parent).boxed()
+                traces::bridge::SpanBridge::new(tracer.clone(), traces.sampling.follows_parent())
+                    .boxed()
             }
             SpanBridge::TracingOpentelemetry => tracing_opentelemetry::layer()
                 .with_tracer(tracer.clone())
@@ -352,6 +353,11 @@ impl Telemetry {
     /// scoped subscriber instead. Only the first call has an effect.
     pub fn set_diagnostics_dispatch(&self, dispatch: tracing::Dispatch) {
         let _ = self.traces.warn.set(dispatch);
+    }
+
+    /// What the sampler decides, as far as it can be told in advance.
+    pub(crate) fn sampling(&self) -> traces::Sampling {
+        self.traces.sampling
     }
 
     /// The configured bound on [`shutdown`](Self::shutdown).

@@ -113,7 +113,7 @@ impl TestTelemetry {
             propagator: Arc::new(traces::propagator(&config.propagators)),
             warn: Arc::default(),
             // The test provider samples every span, whatever its parent says.
-            follows_parent: false,
+            sampling: traces::Sampling::new(crate::config::Sampler::AlwaysOn),
         };
         let (telemetry, layer, logs) =
             config.assemble::<tracing_subscriber::Registry>(logs::Output::Memory, traces)?;

@@ -399,7 +399,10 @@ mod tests {
         );
         assert!(OtlpProtocol::parse("P", "http").is_err());
         assert!(LogFormat::parse("F", "yaml").is_err());
-        assert_eq!(SpanBridge::parse("B", " Obskit ").unwrap(), SpanBridge::Obskit);
+        assert_eq!(
+            SpanBridge::parse("B", " Obskit ").unwrap(),
+            SpanBridge::Obskit
+        );
         assert_eq!(
             SpanBridge::parse("B", "tracing-opentelemetry").unwrap(),
             SpanBridge::TracingOpentelemetry

@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     pub(crate) slos: SloSet,
     pub(crate) excluded: Vec<String>,
     pub(crate) access_log: Option<Level>,
+    /// What the sampler decides, as far as it can be told in advance.
+    pub(crate) sampling: crate::traces::Sampling,
     /// Writes access lines without `tracing` when obskit owns the subscriber.
     pub(crate) direct_lines: Option<crate::logs::DirectLines>,
 }
@@ -99,6 +101,7 @@ impl GrpcLayer {
                     server::DEFAULT_ACCESS_LOG,
                 ),
                 direct_lines: telemetry.direct_lines.clone(),
+                sampling: telemetry.sampling(),
             }),
         }
     }

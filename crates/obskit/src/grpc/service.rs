@@ -8,7 +8,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 use http::{Request, Response};
-use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use tower_service::Service;
 
@@ -119,13 +119,18 @@ fn start_span<B>(
         Method::Known(name) => name,
         Method::Unknown(_) => RPC_SYSTEM_GRPC,
     };
-    let mut span = shared.tracer.build_with_context(
-        shared.tracer.span_builder(name).with_kind(SpanKind::Server),
+    crate::traces::start_described(
+        &shared.tracer,
+        shared.sampling,
         parent,
-    );
-    if !span.is_recording() {
-        return span;
-    }
+        SpanKind::Server,
+        name,
+        || (name.into(), describe(req, method, request_id)),
+    )
+}
+
+/// The attributes of a recorded server span.
+fn describe<B>(req: &Request<B>, method: &Method, request_id: &RequestId) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(8);
     attributes.push(KeyValue::new("rpc.system.name", RPC_SYSTEM_GRPC));
     if let Method::Known(name) = method {
@@ -145,8 +150,7 @@ fn start_span<B>(
         "rpc.request.metadata.x-request-id",
         opentelemetry::StringValue::from(request_id.as_arc()),
     ));
-    span.set_attributes(attributes);
-    span
+    attributes
 }
 
 /// The peer's address: from tonic's transport, or from axum's connect info.

@@ -2,12 +2,13 @@
 //! attributes known when the request arrives. (What is known only at the
 //! end, the status and `error.type`, is set by [`outcome`](super::outcome).)
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::ConnectInfo;
 use http::Request;
-use opentelemetry::trace::{Span as _, SpanKind, Tracer as _};
+use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, KeyValue};
 
 use super::labels;
@@ -24,21 +25,27 @@ pub(crate) fn start_span<B>(
     request_id: &RequestId,
     parent: &Context,
 ) -> opentelemetry_sdk::trace::Span {
-    // The sampler decides first, on the method alone (obskit's samplers look
-    // at the trace id and the parent, never the name or attributes); only a
-    // span that records gets its name and attributes, so an unsampled
-    // request allocates nothing for them.
-    let short_name = labels::span_name(method);
-    let mut span = shared.tracer.build_with_context(
-        shared
-            .tracer
-            .span_builder(short_name)
-            .with_kind(SpanKind::Server),
+    // obskit's samplers look at the trace id and the parent, never the name
+    // or attributes: only a span that records gets its name and attributes,
+    // so an unsampled request allocates nothing for them.
+    crate::traces::start_described(
+        &shared.tracer,
+        shared.sampling,
         parent,
-    );
-    if !span.is_recording() {
-        return span;
-    }
+        SpanKind::Server,
+        labels::span_name(method),
+        || describe(shared, req, method, route, request_id),
+    )
+}
+
+/// The name and attributes of a recorded server span.
+fn describe<B>(
+    shared: &Shared,
+    req: &Request<B>,
+    method: &'static str,
+    route: Option<&str>,
+    request_id: &RequestId,
+) -> (Cow<'static, str>, Vec<KeyValue>) {
     let (route, name): (Option<Arc<str>>, &'static str) = match (method, route) {
         (m, Some(r)) => {
             let (route, name) = shared.metrics.intern(m, r);
@@ -86,9 +93,7 @@ pub(crate) fn start_span<B>(
             attributes.push(KeyValue::new(key.clone(), v.to_owned()));
         }
     }
-    span.update_name(name);
-    span.set_attributes(attributes);
-    span
+    (Cow::Borrowed(name), attributes)
 }
 
 /// `network.protocol.version` as the semantic conventions spell it.

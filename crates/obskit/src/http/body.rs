@@ -101,10 +101,9 @@ impl<B: Body> Body for ObskitBody<B> {
         let Some(pending) = this.state.as_mut() else {
             return this.inner.poll_frame(cx);
         };
-        let result = {
-            let _attached = pending.finish.context().clone().attach();
-            ready!(this.inner.as_mut().poll_frame(cx))
-        };
+        // Attached while the body runs, and still when the request ends.
+        let attached = pending.finish.context().clone().attach();
+        let result = ready!(this.inner.as_mut().poll_frame(cx));
         let status = pending.status;
         let outcome = match &result {
             None => Some(Outcome::Completed(status)),
@@ -121,8 +120,9 @@ impl<B: Body> Body for ObskitBody<B> {
         if let Some(outcome) = outcome
             && let Some(p) = this.state.take()
         {
-            p.finish.finish(outcome);
+            p.finish.finish_attached(outcome);
         }
+        drop(attached);
         Poll::Ready(result)
     }
 

@@ -92,6 +92,8 @@ pub(crate) struct Shared {
     pub(crate) slos: SloSet,
     pub(crate) excluded: Vec<String>,
     pub(crate) access_log: Option<Level>,
+    /// What the sampler decides, as far as it can be told in advance.
+    pub(crate) sampling: crate::traces::Sampling,
     /// Writes access lines without `tracing` when obskit owns the subscriber.
     pub(crate) direct_lines: Option<crate::logs::DirectLines>,
     pub(crate) recorded_headers: Vec<(HeaderName, opentelemetry::Key)>,
@@ -136,6 +138,7 @@ impl ObskitLayer {
                     server::DEFAULT_ACCESS_LOG,
                 ),
                 direct_lines: telemetry.direct_lines.clone(),
+                sampling: telemetry.sampling(),
                 recorded_headers: Vec::new(),
                 scheme: "http",
             }),

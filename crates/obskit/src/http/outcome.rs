@@ -112,9 +112,15 @@ impl<P: Protocol> Finish<P> {
     /// Records the outcome. The request's context is attached meanwhile, so
     /// metrics (trace-id exemplars) and the access line see its trace.
     pub(crate) fn finish(self, outcome: Outcome<P::Status>) {
+        let _attached = self.cx.clone().attach();
+        self.finish_attached(outcome);
+    }
+
+    /// [`finish`](Self::finish), for a caller that has the request's
+    /// context attached already.
+    pub(crate) fn finish_attached(self, outcome: Outcome<P::Status>) {
         let elapsed = self.start.elapsed();
         self.active.decrement(1.0);
-        let _attached = self.cx.clone().attach();
         let p = &self.protocol;
         let status = outcome.status();
         let error_type = match outcome {

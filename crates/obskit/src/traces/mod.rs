@@ -8,6 +8,7 @@ mod otlp_http;
 mod otlp_proto;
 pub(crate) mod pipeline;
 mod retry;
+mod sampling;
 mod tls;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use crate::config::{Compression, Config, OtlpProtocol, Propagator, Sampler, Trac
 use crate::error::ConfigError;
 use crate::error::InitError;
 use pipeline::{ExportProcessor, ExportStats, StartError, WarnDispatch};
+pub(crate) use sampling::{Sampling, start_described};
 
 /// The tracing half of an installed [`Telemetry`](crate::Telemetry).
 pub(crate) struct Traces {
@@ -30,8 +32,8 @@ pub(crate) struct Traces {
     pub(crate) stats: Arc<ExportStats>,
     pub(crate) propagator: Arc<dyn TextMapPropagator + Send + Sync>,
     pub(crate) warn: WarnDispatch,
-    /// Whether the sampler never samples a child of an unsampled parent.
-    pub(crate) follows_parent: bool,
+    /// What the sampler decides, as far as it can be told in advance.
+    pub(crate) sampling: Sampling,
 }
 
 /// A shareable processor handle: the provider owns one box, the guard keeps the `Arc`.
@@ -63,7 +65,7 @@ pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
     let resource = crate::resource::build(config);
     let mut builder = SdkTracerProvider::builder()
         .with_resource(resource.clone())
-        .with_sampler(sampler(config.sampler));
+        .with_sampler(sdk_sampler(config.sampler));
     let mut processors = Vec::new();
     let exporters: &[TracesExporter] = if config.sdk_disabled {
         &[]
@@ -99,7 +101,7 @@ pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
         stats,
         propagator: Arc::new(propagator(&config.propagators)),
         warn,
-        follows_parent: follows_parent(config.sampler),
+        sampling: Sampling::new(config.sampler),
     })
 }
 
@@ -201,21 +203,8 @@ fn start_otlp(
         .map_err(|e| start_error(config, e))
 }
 
-/// Whether `s` never samples a child of an unsampled parent: the
-/// parent-based samplers follow the parent, `always_off` samples nothing.
-/// (`always_on` and a bare ratio may sample a child of a remote parent that
-/// was not sampled.)
-fn follows_parent(s: Sampler) -> bool {
-    match s {
-        Sampler::AlwaysOff
-        | Sampler::ParentBasedAlwaysOn
-        | Sampler::ParentBasedAlwaysOff
-        | Sampler::ParentBasedTraceIdRatio(_) => true,
-        Sampler::AlwaysOn | Sampler::TraceIdRatio(_) => false,
-    }
-}
-
-fn sampler(s: Sampler) -> sdktrace::Sampler {
+/// The SDK's sampler for obskit's setting.
+pub(crate) fn sdk_sampler(s: Sampler) -> sdktrace::Sampler {
     use sdktrace::Sampler as S;
     match s {
         Sampler::AlwaysOn => S::AlwaysOn,

@@ -18,16 +18,26 @@ const STATUS_CODE: &str = "otel.status_code";
 /// Marks the span failed, with this description.
 const STATUS_DESCRIPTION: &str = "otel.status_description";
 
-/// The fields of a span, as OpenTelemetry takes them.
-#[derive(Debug, Default)]
-pub(super) struct SpanFields {
-    pub(super) attributes: Vec<KeyValue>,
+/// The fields of a span, as OpenTelemetry takes them: attributes appended
+/// to `attributes`, and what the `otel.*` fields set.
+#[derive(Debug)]
+pub(super) struct SpanFields<'a> {
+    pub(super) attributes: &'a mut Vec<KeyValue>,
     pub(super) name: Option<Cow<'static, str>>,
     pub(super) kind: Option<SpanKind>,
     pub(super) status: Option<Status>,
 }
 
-impl SpanFields {
+impl<'a> SpanFields<'a> {
+    pub(super) fn new(attributes: &'a mut Vec<KeyValue>) -> Self {
+        Self {
+            attributes,
+            name: None,
+            kind: None,
+            status: None,
+        }
+    }
+
     fn string(&mut self, field: &Field, value: Cow<'_, str>) {
         match field.name() {
             NAME => self.name = Some(Cow::Owned(value.into_owned())),
@@ -41,7 +51,7 @@ impl SpanFields {
     }
 }
 
-impl Visit for SpanFields {
+impl Visit for SpanFields<'_> {
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.attributes.push(KeyValue::new(field.name(), value));
     }
@@ -49,7 +59,8 @@ impl Visit for SpanFields {
         self.attributes.push(KeyValue::new(field.name(), value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.attributes.push(KeyValue::new(field.name(), int_value(value)));
+        self.attributes
+            .push(KeyValue::new(field.name(), int_value(value)));
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.attributes.push(KeyValue::new(field.name(), value));
@@ -120,7 +131,8 @@ impl Visit for EventFields {
         self.attributes.push(KeyValue::new(field.name(), value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.attributes.push(KeyValue::new(field.name(), int_value(value)));
+        self.attributes
+            .push(KeyValue::new(field.name(), int_value(value)));
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.attributes.push(KeyValue::new(field.name(), value));

@@ -49,10 +49,13 @@ pub(crate) struct SpanBridge {
 /// A span's OpenTelemetry side, kept in the span's extensions.
 pub(crate) enum Bridged {
     /// Not started yet: what the SDK span will be made of.
-    Pending(Box<Pending>),
+    Pending(Pending),
     /// Started: the context holding the SDK span, and when the span was
     /// last exited (its end, unless it is entered again).
-    Started { cx: Context, last_exit: Option<SystemTime> },
+    Started {
+        cx: Context,
+        last_exit: Option<SystemTime>,
+    },
     /// A child of an unsampled parent under a sampler that follows the
     /// parent: nothing is recorded; the parent's context is carried.
     Unsampled { cx: Context },
@@ -87,15 +90,20 @@ impl Pending {
         }
     }
 
-    fn apply(&mut self, fields: SpanFields) {
-        self.attributes.extend(fields.attributes);
-        if let Some(name) = fields.name {
+    /// Records `record`'s fields: attributes, and the `otel.*` fields.
+    fn record(&mut self, record: &dyn Fn(&mut SpanFields<'_>)) {
+        let mut fields = SpanFields::new(&mut self.attributes);
+        record(&mut fields);
+        let SpanFields {
+            name, kind, status, ..
+        } = fields;
+        if let Some(name) = name {
             self.name = name;
         }
-        if let Some(kind) = fields.kind {
+        if let Some(kind) = kind {
             self.kind = kind;
         }
-        if let Some(status) = fields.status {
+        if let Some(status) = status {
             self.status = status;
         }
     }
@@ -136,7 +144,8 @@ impl Bridged {
         if !matches!(self, Self::Pending(_)) {
             return;
         }
-        let Self::Pending(p) = std::mem::replace(self, Self::Unsampled { cx: Context::new() })
+        let Self::Pending(pending) =
+            std::mem::replace(self, Self::Unsampled { cx: Context::new() })
         else {
             return;
         };
@@ -149,7 +158,7 @@ impl Bridged {
             events,
             links,
             status,
-        } = *p;
+        } = pending;
         let builder = tracer
             .span_builder(name)
             .with_kind(kind)
@@ -236,10 +245,8 @@ where
             Bridged::Unsampled { cx: parent }
         } else {
             let mut pending = Pending::new(attrs.metadata(), parent);
-            let mut fields = SpanFields::default();
-            attrs.record(&mut fields);
-            pending.apply(fields);
-            Bridged::Pending(Box::new(pending))
+            pending.record(&|fields| attrs.record(fields));
+            Bridged::Pending(pending)
         };
         if let Some(span) = ctx.span(id) {
             span.extensions_mut().insert(bridged);
@@ -255,17 +262,19 @@ where
         if !bridged.records() {
             return;
         }
-        let mut fields = SpanFields::default();
-        values.record(&mut fields);
         match bridged {
-            Bridged::Pending(pending) => pending.apply(fields),
+            Bridged::Pending(pending) => pending.record(&|fields| values.record(fields)),
             Bridged::Started { cx, .. } => {
+                let mut attributes = Vec::new();
+                let mut fields = SpanFields::new(&mut attributes);
+                values.record(&mut fields);
+                let SpanFields { name, status, .. } = fields;
                 let span = cx.span();
-                span.set_attributes(fields.attributes);
-                if let Some(name) = fields.name {
+                span.set_attributes(attributes);
+                if let Some(name) = name {
                     span.update_name(name);
                 }
-                if let Some(status) = fields.status {
+                if let Some(status) = status {
                     span.set_status(status);
                 }
             }
@@ -316,9 +325,9 @@ where
         let mut fields = EventFields::new(meta.level(), meta.target());
         event.record(&mut fields);
         fields::location(meta, &mut fields.attributes);
-        let status = fields.status.or_else(|| {
-            (*meta.level() == Level::ERROR).then(|| Status::error(""))
-        });
+        let status = fields
+            .status
+            .or_else(|| (*meta.level() == Level::ERROR).then(|| Status::error("")));
         let name = fields.name.unwrap_or(Cow::Borrowed(meta.name()));
         match bridged {
             Bridged::Pending(pending) => {

@@ -1,0 +1,183 @@
+//! What the configured sampler will decide for a new span, when that is
+//! known without asking it: a server span whose decision is known gets its
+//! attributes in its builder (or none at all), instead of being started
+//! bare and filled in afterwards.
+
+use std::borrow::Cow;
+
+use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::{Span, Tracer};
+
+use crate::config::Sampler;
+
+/// The sampler of a tracer provider, as far as its decisions can be told
+/// in advance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Sampling(Sampler);
+
+impl Sampling {
+    pub(crate) fn new(sampler: Sampler) -> Self {
+        Self(sampler)
+    }
+
+    /// Whether a child of an unsampled parent is never sampled: the
+    /// parent-based samplers follow the parent, `always_off` samples
+    /// nothing. (`always_on` and a bare ratio may sample the child of a
+    /// remote parent that was not sampled.)
+    pub(crate) fn follows_parent(self) -> bool {
+        match self.0 {
+            Sampler::AlwaysOff
+            | Sampler::ParentBasedAlwaysOn
+            | Sampler::ParentBasedAlwaysOff
+            | Sampler::ParentBasedTraceIdRatio(_) => true,
+            Sampler::AlwaysOn | Sampler::TraceIdRatio(_) => false,
+        }
+    }
+
+    /// Whether a new span under `parent` will be sampled, when the answer
+    /// does not depend on a trace id yet to be drawn: `None` for a ratio
+    /// sampler's new trace.
+    pub(crate) fn predict(self, parent: &Context) -> Option<bool> {
+        let span = parent.span();
+        let sc = span.span_context();
+        let parent_sampled = sc.is_valid().then(|| sc.is_sampled());
+        match self.0 {
+            Sampler::AlwaysOn => Some(true),
+            Sampler::AlwaysOff => Some(false),
+            Sampler::TraceIdRatio(ratio) => certain(ratio),
+            Sampler::ParentBasedAlwaysOn => parent_sampled.or(Some(true)),
+            Sampler::ParentBasedAlwaysOff => parent_sampled.or(Some(false)),
+            Sampler::ParentBasedTraceIdRatio(ratio) => parent_sampled.or_else(|| certain(ratio)),
+        }
+    }
+}
+
+/// Starts a span of `kind` under `parent`. `describe` gives its name and
+/// attributes, and is called only for a span that records; one that does
+/// not is named `bare_name` and carries nothing. When the sampler's answer
+/// is known in advance the attributes go into the builder, where the SDK
+/// takes the vector as it is; otherwise the span is started bare and, if
+/// it records, renamed and filled in.
+pub(crate) fn start_described(
+    tracer: &Tracer,
+    sampling: Sampling,
+    parent: &Context,
+    kind: SpanKind,
+    bare_name: &'static str,
+    describe: impl FnOnce() -> (Cow<'static, str>, Vec<KeyValue>),
+) -> Span {
+    let bare = || tracer.span_builder(bare_name).with_kind(kind.clone());
+    match sampling.predict(parent) {
+        Some(false) => tracer.build_with_context(bare(), parent),
+        Some(true) => {
+            let (name, attributes) = describe();
+            let builder = tracer
+                .span_builder(name)
+                .with_kind(kind.clone())
+                .with_attributes(attributes);
+            tracer.build_with_context(builder, parent)
+        }
+        None => {
+            let mut span = tracer.build_with_context(bare(), parent);
+            if span.is_recording() {
+                let (name, attributes) = describe();
+                span.update_name(name);
+                span.set_attributes(attributes);
+            }
+            span
+        }
+    }
+}
+
+/// A ratio's decision when it does not depend on the trace id.
+fn certain(ratio: f64) -> Option<bool> {
+    if ratio >= 1.0 {
+        Some(true)
+    } else if ratio <= 0.0 {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, SpanKind, TraceFlags, TraceId, TraceState, Tracer as _,
+        TracerProvider as _,
+    };
+
+    use super::*;
+
+    fn parent(sampled: bool) -> Context {
+        Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c_u128),
+            SpanId::from(0xb7ad_6b71_6920_3331_u64),
+            if sampled {
+                TraceFlags::SAMPLED
+            } else {
+                TraceFlags::default()
+            },
+            true,
+            TraceState::default(),
+        ))
+    }
+
+    /// Every prediction the SDK's sampler, asked for real, agrees with.
+    #[test]
+    fn predictions_match_what_the_sdk_decides() {
+        let samplers = [
+            Sampler::AlwaysOn,
+            Sampler::AlwaysOff,
+            Sampler::TraceIdRatio(0.5),
+            Sampler::TraceIdRatio(1.0),
+            Sampler::TraceIdRatio(0.0),
+            Sampler::ParentBasedAlwaysOn,
+            Sampler::ParentBasedAlwaysOff,
+            Sampler::ParentBasedTraceIdRatio(0.5),
+            Sampler::ParentBasedTraceIdRatio(1.0),
+        ];
+        let parents = [Context::new(), parent(true), parent(false)];
+        for sampler in samplers {
+            let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+                .with_sampler(super::super::sdk_sampler(sampler))
+                .build();
+            let tracer = provider.tracer("test");
+            let sampling = Sampling::new(sampler);
+            for (i, cx) in parents.iter().enumerate() {
+                let Some(predicted) = sampling.predict(cx) else {
+                    continue;
+                };
+                for _ in 0..20 {
+                    let span = tracer.build_with_context(
+                        tracer.span_builder("s").with_kind(SpanKind::Server),
+                        cx,
+                    );
+                    assert_eq!(
+                        predicted,
+                        span.span_context().is_sampled(),
+                        "{sampler:?}, parent {i}"
+                    );
+                }
+            }
+            let follows = sampling.follows_parent();
+            let span = tracer.build_with_context(tracer.span_builder("s"), &parent(false));
+            if follows {
+                assert!(!span.span_context().is_sampled(), "{sampler:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_ratio_cannot_be_told_for_a_new_trace() {
+        assert_eq!(
+            Sampling::new(Sampler::TraceIdRatio(0.5)).predict(&Context::new()),
+            None
+        );
+        assert_eq!(
+            Sampling::new(Sampler::ParentBasedTraceIdRatio(0.5)).predict(&parent(false)),
+            Some(false)
+        );
+    }
+}
