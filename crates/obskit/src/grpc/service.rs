@@ -8,7 +8,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 use http::{Request, Response};
-use opentelemetry::trace::{SpanKind, TraceContextExt};
+use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, KeyValue};
 use tower_service::Service;
 
@@ -71,8 +71,8 @@ where
         };
         let request_id = RequestId::from_headers(req.headers());
         let parent = extract_parent(shared.propagator.as_ref(), req.headers());
-        let span = start_span(shared, &req, &method, &request_id, &parent);
-        let cx = parent.with_span(span).with_value(request_id.clone());
+        let cx =
+            start_span(shared, &req, &method, &request_id, &parent).with_value(request_id.clone());
         req.extensions_mut().insert(request_id.clone());
 
         let active = shared.metrics.active(match method {
@@ -112,7 +112,7 @@ fn start_span<B>(
     method: &Method,
     request_id: &RequestId,
     parent: &Context,
-) -> opentelemetry_sdk::trace::Span {
+) -> Context {
     // The name of a method not known yet is set when the call ends; the
     // sampler decides on the trace id and parent alone.
     let name: &'static str = match method {

@@ -147,10 +147,13 @@ impl<P: Protocol> Finish<P> {
             }
         }
         let span = self.cx.span();
-        if let Some(s) = status {
+        // An unsampled span keeps nothing: each call on it would only take
+        // its lock to find that out.
+        let recording = span.is_recording();
+        if recording && let Some(s) = status {
             span.set_attribute(p.status_attribute(s));
         }
-        if let Some(e) = error_type {
+        if recording && let Some(e) = error_type {
             span.set_attribute(KeyValue::new("error.type", e));
             span.set_status(Status::error(match outcome {
                 Outcome::Completed(_) => "",
@@ -163,7 +166,9 @@ impl<P: Protocol> Finish<P> {
             }));
         }
         p.access_line(outcome, error_type, elapsed);
-        span.end();
+        if recording {
+            span.end();
+        }
     }
 }
 

@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use axum::extract::MatchedPath;
 use http::{Request, Response};
-use opentelemetry::trace::TraceContextExt;
 use tower_service::Service;
 
 use super::attributes::start_span;
@@ -69,8 +68,8 @@ where
 
         let parent = extract_parent(shared.propagator.as_ref(), req.headers());
         let route = matched.as_ref().map(MatchedPath::as_str);
-        let span = start_span(shared, &req, method, route, &request_id, &parent);
-        let cx = parent.with_span(span).with_value(request_id.clone());
+        let cx = start_span(shared, &req, method, route, &request_id, &parent)
+            .with_value(request_id.clone());
         req.extensions_mut().insert(request_id.clone());
 
         let active = shared.metrics.active(method, shared.scheme);

@@ -41,8 +41,13 @@ pub(crate) fn push_escaped(out: &mut String, s: &str) {
     }
 }
 
-/// Whether any byte of `bytes` must be escaped.
+/// Whether any byte of `bytes` must be escaped: a table lookup a byte for
+/// short text (field names, methods, routes), eight bytes at a time for
+/// longer text.
 fn needs_escape(bytes: &[u8]) -> bool {
+    if bytes.len() <= 16 {
+        return bytes.iter().any(|&b| ESCAPED[usize::from(b)]);
+    }
     let mut words = bytes.chunks_exact(8);
     for word in &mut words {
         let mut w = [0; 8];
@@ -79,6 +84,20 @@ fn push_escaped_slow(out: &mut String, s: &str) {
     }
     out.push_str(&s[start..]);
 }
+
+/// The bytes a JSON string must escape: `"`, `\\`, controls and DEL.
+static ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[0x7f] = true;
+    table
+};
 
 /// How one byte is written inside a JSON string, when it must be escaped.
 enum Escape {

@@ -5,9 +5,12 @@
 
 use std::borrow::Cow;
 
-use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{
+    Span as _, SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceId,
+    TraceState, Tracer as _,
+};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{Span, Tracer};
+use opentelemetry_sdk::trace::Tracer;
 
 use crate::config::Sampler;
 
@@ -53,12 +56,18 @@ impl Sampling {
     }
 }
 
-/// Starts a span of `kind` under `parent`. `describe` gives its name and
-/// attributes, and is called only for a span that records; one that does
-/// not is named `bare_name` and carries nothing. When the sampler's answer
-/// is known in advance the attributes go into the builder, where the SDK
-/// takes the vector as it is; otherwise the span is started bare and, if
-/// it records, renamed and filled in.
+/// Starts a span of `kind` under `parent` and returns the context that
+/// holds it. `describe` gives its name and attributes, and is called only
+/// for a span that records; one that does not is named `bare_name` and
+/// carries nothing.
+///
+/// When the sampler's answer is known in advance, a span that will record
+/// gets its attributes in its builder (the SDK takes the vector as it is),
+/// and one that will not is no SDK span at all: just its span context,
+/// made as the SDK makes it (the parent's trace and trace state, or a new
+/// random trace; a new random span id; not sampled), since the SDK hands
+/// an unsampled span to no processor. Otherwise the span is started bare
+/// and, if it records, renamed and filled in.
 pub(crate) fn start_described(
     tracer: &Tracer,
     sampling: Sampling,
@@ -66,20 +75,20 @@ pub(crate) fn start_described(
     kind: SpanKind,
     bare_name: &'static str,
     describe: impl FnOnce() -> (Cow<'static, str>, Vec<KeyValue>),
-) -> Span {
-    let bare = || tracer.span_builder(bare_name).with_kind(kind.clone());
-    match sampling.predict(parent) {
-        Some(false) => tracer.build_with_context(bare(), parent),
+) -> Context {
+    let span = match sampling.predict(parent) {
+        Some(false) => return parent.with_remote_span_context(unsampled_child(parent)),
         Some(true) => {
             let (name, attributes) = describe();
             let builder = tracer
                 .span_builder(name)
-                .with_kind(kind.clone())
+                .with_kind(kind)
                 .with_attributes(attributes);
             tracer.build_with_context(builder, parent)
         }
         None => {
-            let mut span = tracer.build_with_context(bare(), parent);
+            let bare = tracer.span_builder(bare_name).with_kind(kind);
+            let mut span = tracer.build_with_context(bare, parent);
             if span.is_recording() {
                 let (name, attributes) = describe();
                 span.update_name(name);
@@ -87,7 +96,34 @@ pub(crate) fn start_described(
             }
             span
         }
-    }
+    };
+    parent.with_span(span)
+}
+
+/// The span context of an unsampled child of `parent`.
+fn unsampled_child(parent: &Context) -> SpanContext {
+    let span = parent.span();
+    let sc = span.span_context();
+    let (trace_id, flags, state) = if sc.is_valid() {
+        (
+            sc.trace_id(),
+            sc.trace_flags().with_sampled(false),
+            sc.trace_state().clone(),
+        )
+    } else {
+        (
+            TraceId::from(fastrand::u128(1..)),
+            TraceFlags::default(),
+            TraceState::default(),
+        )
+    };
+    SpanContext::new(
+        trace_id,
+        SpanId::from(fastrand::u64(1..)),
+        flags,
+        false,
+        state,
+    )
 }
 
 /// A ratio's decision when it does not depend on the trace id.
@@ -167,6 +203,70 @@ mod tests {
                 assert!(!span.span_context().is_sampled(), "{sampler:?}");
             }
         }
+    }
+
+    #[test]
+    fn an_unsampled_child_is_what_the_sdk_would_make() {
+        let tracer = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_sampler(super::super::sdk_sampler(Sampler::ParentBasedAlwaysOn))
+            .build()
+            .tracer("test");
+        let sampling = Sampling::new(Sampler::ParentBasedAlwaysOn);
+        let upstream = parent(false);
+        let cx = start_described(
+            &tracer,
+            sampling,
+            &upstream,
+            SpanKind::Server,
+            "GET",
+            || unreachable!("an unsampled span is not described"),
+        );
+        let span = cx.span();
+        let sc = span.span_context();
+        let psc = upstream.span().span_context().clone();
+        assert!(sc.is_valid() && !sc.is_sampled() && !sc.is_remote());
+        assert_eq!(sc.trace_id(), psc.trace_id());
+        assert_ne!(sc.span_id(), psc.span_id());
+        assert!(!span.is_recording());
+
+        let root = Sampling::new(Sampler::AlwaysOff);
+        let a = start_described(
+            &tracer,
+            root,
+            &Context::new(),
+            SpanKind::Server,
+            "GET",
+            || unreachable!(),
+        );
+        let b = start_described(
+            &tracer,
+            root,
+            &Context::new(),
+            SpanKind::Server,
+            "GET",
+            || unreachable!(),
+        );
+        let (a, b) = (
+            a.span().span_context().clone(),
+            b.span().span_context().clone(),
+        );
+        assert!(a.is_valid() && b.is_valid() && !a.is_sampled());
+        assert_ne!(a.trace_id(), b.trace_id(), "a new trace each time");
+
+        let sampled = start_described(
+            &tracer,
+            sampling,
+            &parent(true),
+            SpanKind::Server,
+            "GET",
+            || {
+                (
+                    "GET /users/{id}".into(),
+                    vec![KeyValue::new("http.route", "/users/{id}")],
+                )
+            },
+        );
+        assert!(sampled.span().is_recording());
     }
 
     #[test]
