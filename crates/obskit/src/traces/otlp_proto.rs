@@ -183,10 +183,9 @@ fn scope(scope: &InstrumentationScope) -> Vec<u8> {
     out
 }
 
-fn span(out: &mut Vec<u8>, s: &SpanData) {
+fn span(out: &mut Vec<u8>, s: &SpanData, state: &str) {
     bytes_field(out, 1, &s.span_context.trace_id().to_bytes());
     bytes_field(out, 2, &s.span_context.span_id().to_bytes());
-    let state = s.span_context.trace_state().header();
     opt_bytes_field(out, 3, state.as_bytes());
     if s.parent_span_id != SpanId::INVALID {
         bytes_field(out, 4, &s.parent_span_id.to_bytes());
@@ -205,45 +204,34 @@ fn span(out: &mut Vec<u8>, s: &SpanData) {
     attributes(out, 9, &s.attributes);
     opt_varint_field(out, 10, u64::from(s.dropped_attributes_count));
     for event in s.events.iter() {
-        let mut body = Vec::new();
-        fixed64_field(&mut body, 1, nanos(event.timestamp));
-        opt_bytes_field(&mut body, 2, event.name.as_bytes());
-        attributes(&mut body, 3, &event.attributes);
-        opt_varint_field(&mut body, 4, u64::from(event.dropped_attributes_count));
-        nested(out, 11, &body);
+        key(out, 11, LEN);
+        varint(out, event_len(event) as u64);
+        fixed64_field(out, 1, nanos(event.timestamp));
+        opt_bytes_field(out, 2, event.name.as_bytes());
+        attributes(out, 3, &event.attributes);
+        opt_varint_field(out, 4, u64::from(event.dropped_attributes_count));
     }
     opt_varint_field(out, 12, u64::from(s.events.dropped_count));
     for link in s.links.iter() {
-        let mut body = Vec::new();
-        bytes_field(&mut body, 1, &link.span_context.trace_id().to_bytes());
-        bytes_field(&mut body, 2, &link.span_context.span_id().to_bytes());
-        opt_bytes_field(
-            &mut body,
-            3,
-            link.span_context.trace_state().header().as_bytes(),
-        );
-        attributes(&mut body, 4, &link.attributes);
-        opt_varint_field(&mut body, 5, u64::from(link.dropped_attributes_count));
+        let state = link.span_context.trace_state().header();
+        key(out, 13, LEN);
+        varint(out, link_len(link, &state) as u64);
+        bytes_field(out, 1, &link.span_context.trace_id().to_bytes());
+        bytes_field(out, 2, &link.span_context.span_id().to_bytes());
+        opt_bytes_field(out, 3, state.as_bytes());
+        attributes(out, 4, &link.attributes);
+        opt_varint_field(out, 5, u64::from(link.dropped_attributes_count));
         let flags = flags(
             link.span_context.is_remote(),
             link.span_context.trace_flags().to_u8(),
         );
-        key(&mut body, 6, FIXED32);
-        body.extend_from_slice(&flags.to_le_bytes());
-        nested(out, 13, &body);
+        key(out, 6, FIXED32);
+        out.extend_from_slice(&flags.to_le_bytes());
     }
     opt_varint_field(out, 14, u64::from(s.links.dropped_count));
     // Status is always present (as the reference conversion sends it).
-    let (code, message): (u64, &str) = match &s.status {
-        Status::Unset => (0, ""),
-        Status::Ok => (1, ""),
-        Status::Error { description } => (2, description),
-    };
-    let status_len = if message.is_empty() {
-        0
-    } else {
-        len_delimited_len(2, message.len())
-    } + if code == 0 { 0 } else { 1 + varint_len(code) };
+    let (code, message) = status(&s.status);
+    let status_len = status_len(code, message);
     key(out, 15, LEN);
     varint(out, status_len as u64);
     opt_bytes_field(out, 2, message.as_bytes());
@@ -256,6 +244,91 @@ fn span(out: &mut Vec<u8>, s: &SpanData) {
     out.extend_from_slice(&flags.to_le_bytes());
 }
 
+/// The status code and message of a span's `Status` message.
+fn status(status: &Status) -> (u64, &str) {
+    match status {
+        Status::Unset => (0, ""),
+        Status::Ok => (1, ""),
+        Status::Error { description } => (2, description),
+    }
+}
+
+fn status_len(code: u64, message: &str) -> usize {
+    opt_bytes_len(2, message.len()) + if code == 0 { 0 } else { 1 + varint_len(code) }
+}
+
+/// The length of an optional string or bytes field (nothing when empty).
+fn opt_bytes_len(field: u32, len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        len_delimited_len(field, len)
+    }
+}
+
+fn opt_varint_len(field: u32, v: u64) -> usize {
+    if v == 0 { 0 } else { key_len(field) + varint_len(v) }
+}
+
+fn fixed64_len(field: u32, v: u64) -> usize {
+    if v == 0 { 0 } else { key_len(field) + 8 }
+}
+
+fn attributes_len(field: u32, kvs: &[KeyValue]) -> usize {
+    kvs.iter()
+        .map(|kv| len_delimited_len(field, key_value_len(kv)))
+        .sum()
+}
+
+fn event_len(event: &opentelemetry::trace::Event) -> usize {
+    fixed64_len(1, nanos(event.timestamp))
+        + opt_bytes_len(2, event.name.len())
+        + attributes_len(3, &event.attributes)
+        + opt_varint_len(4, u64::from(event.dropped_attributes_count))
+}
+
+fn link_len(link: &opentelemetry::trace::Link, state: &str) -> usize {
+    len_delimited_len(1, 16)
+        + len_delimited_len(2, 8)
+        + opt_bytes_len(3, state.len())
+        + attributes_len(4, &link.attributes)
+        + opt_varint_len(5, u64::from(link.dropped_attributes_count))
+        + 1
+        + 4
+}
+
+/// The encoded length of `span`'s `Span` message body: what [`span`]
+/// writes, counted first so every message is written once, in place,
+/// behind its length.
+fn span_len(s: &SpanData, state: &str) -> usize {
+    let mut n = len_delimited_len(1, 16) + len_delimited_len(2, 8);
+    n += opt_bytes_len(3, state.len());
+    if s.parent_span_id != SpanId::INVALID {
+        n += len_delimited_len(4, 8);
+    }
+    n += opt_bytes_len(5, s.name.len());
+    n += 2; // kind: never zero
+    n += fixed64_len(7, nanos(s.start_time)) + fixed64_len(8, nanos(s.end_time));
+    n += attributes_len(9, &s.attributes);
+    n += opt_varint_len(10, u64::from(s.dropped_attributes_count));
+    n += s
+        .events
+        .iter()
+        .map(|e| len_delimited_len(11, event_len(e)))
+        .sum::<usize>();
+    n += opt_varint_len(12, u64::from(s.events.dropped_count));
+    n += s
+        .links
+        .iter()
+        .map(|l| len_delimited_len(13, link_len(l, &l.span_context.trace_state().header())))
+        .sum::<usize>();
+    n += opt_varint_len(14, u64::from(s.links.dropped_count));
+    let (code, message) = status(&s.status);
+    n += len_delimited_len(15, status_len(code, message));
+    n += 2 + 4; // flags: a fixed32 behind a two-byte key
+    n
+}
+
 /// Span flags: the W3C trace flags plus the "is remote" bits (0x100, 0x200).
 fn flags(parent_is_remote: bool, trace_flags: u8) -> u32 {
     u32::from(trace_flags) | 0x100 | if parent_is_remote { 0x200 } else { 0 }
@@ -266,7 +339,6 @@ fn flags(parent_is_remote: bool, trace_flags: u8) -> u32 {
 pub(crate) struct Encoder {
     resource: Vec<u8>,
     schema_url: String,
-    span_buf: Vec<u8>,
 }
 
 impl Encoder {
@@ -276,36 +348,71 @@ impl Encoder {
     }
 
     /// An `ExportTraceServiceRequest` holding `spans`, grouped by scope.
+    ///
+    /// Every length is counted before anything is written, so the request
+    /// is written once, front to back, into one buffer of its exact size.
     pub(crate) fn encode(&mut self, spans: &[SpanData]) -> Vec<u8> {
-        let mut groups: Vec<(&InstrumentationScope, Vec<u8>)> = Vec::new();
+        struct Group<'a> {
+            scope: &'a InstrumentationScope,
+            scope_body: Vec<u8>,
+            spans: Vec<(&'a SpanData, String, usize)>,
+            len: usize,
+        }
+        let mut groups: Vec<Group<'_>> = Vec::new();
+        let mut last = 0;
         for s in spans {
-            let idx = match groups
-                .iter()
-                .position(|(sc, _)| *sc == &s.instrumentation_scope)
-            {
-                Some(i) => i,
-                None => {
-                    let mut buf = Vec::with_capacity(spans.len() * 320);
-                    nested(&mut buf, 1, &scope(&s.instrumentation_scope));
-                    groups.push((&s.instrumentation_scope, buf));
-                    groups.len() - 1
-                }
+            let sc = &s.instrumentation_scope;
+            // Spans of one scope usually come together: try the last first.
+            let idx = if groups.get(last).is_some_and(|g| g.scope == sc) {
+                last
+            } else if let Some(i) = groups.iter().position(|g| g.scope == sc) {
+                i
+            } else {
+                let scope_body = scope(sc);
+                let schema = sc.schema_url().unwrap_or_default().len();
+                groups.push(Group {
+                    scope: sc,
+                    len: len_delimited_len(1, scope_body.len()) + opt_bytes_len(3, schema),
+                    scope_body,
+                    spans: Vec::with_capacity(spans.len()),
+                });
+                groups.len() - 1
             };
-            self.span_buf.clear();
-            span(&mut self.span_buf, s);
-            nested(&mut groups[idx].1, 2, &self.span_buf);
+            last = idx;
+            let state = s.span_context.trace_state().header();
+            let len = span_len(s, &state);
+            let group = &mut groups[idx];
+            group.len += len_delimited_len(2, len);
+            group.spans.push((s, state, len));
         }
-        let mut body = Vec::with_capacity(
-            self.resource.len() + 16 + groups.iter().map(|(_, b)| b.len() + 8).sum::<usize>(),
-        );
-        nested(&mut body, 1, &self.resource);
-        for (sc, mut buf) in groups {
-            opt_bytes_field(&mut buf, 3, sc.schema_url().unwrap_or_default().as_bytes());
-            nested(&mut body, 2, &buf);
+        let resource_spans = len_delimited_len(1, self.resource.len())
+            + groups
+                .iter()
+                .map(|g| len_delimited_len(2, g.len))
+                .sum::<usize>()
+            + opt_bytes_len(3, self.schema_url.len());
+        let total = len_delimited_len(1, resource_spans);
+        let mut out = Vec::with_capacity(total);
+        key(&mut out, 1, LEN);
+        varint(&mut out, resource_spans as u64);
+        nested(&mut out, 1, &self.resource);
+        for group in &groups {
+            key(&mut out, 2, LEN);
+            varint(&mut out, group.len as u64);
+            nested(&mut out, 1, &group.scope_body);
+            for (s, state, len) in &group.spans {
+                key(&mut out, 2, LEN);
+                varint(&mut out, *len as u64);
+                span(&mut out, s, state);
+            }
+            opt_bytes_field(
+                &mut out,
+                3,
+                group.scope.schema_url().unwrap_or_default().as_bytes(),
+            );
         }
-        opt_bytes_field(&mut body, 3, self.schema_url.as_bytes());
-        let mut out = Vec::with_capacity(body.len() + 8);
-        nested(&mut out, 1, &body);
+        opt_bytes_field(&mut out, 3, self.schema_url.as_bytes());
+        debug_assert_eq!(out.len(), total, "the counted length is the written one");
         out
     }
 }
