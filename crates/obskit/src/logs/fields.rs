@@ -289,35 +289,43 @@ impl Visit for Message<'_> {
 
 /// Appends the RFC 3339 UTC timestamp of `now` with microseconds, e.g.
 /// `2026-11-21T10:00:00.123456Z`. The date and time part is formatted
-/// once per second per thread.
+/// once per second per thread; the line gets the whole timestamp in one
+/// copy.
 pub(crate) fn push_timestamp(out: &mut String, now: std::time::SystemTime) {
-    use std::cell::RefCell;
+    use std::cell::Cell;
+    /// `YYYY-MM-DDTHH:MM:SS.` then six digits and `Z`.
+    const LEN: usize = 27;
     thread_local! {
-        static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+        static SECOND: Cell<(u64, [u8; LEN])> = const { Cell::new((u64::MAX, [0; LEN])) };
     }
     let since = now
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     let secs = since.as_secs();
-    SECOND.with(|cell| {
-        let mut cached = cell.borrow_mut();
-        if cached.0 != secs {
-            let whole = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-            cached.1 = humantime::format_rfc3339_seconds(whole).to_string();
-            cached.1.pop(); // the trailing `Z`
-            cached.0 = secs;
+    let (cached, mut text) = SECOND.get();
+    if cached != secs {
+        let whole = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        // `YYYY-MM-DDTHH:MM:SSZ` for every year this code will see.
+        let seconds = humantime::format_rfc3339_seconds(whole).to_string();
+        let prefix = seconds.trim_end_matches('Z').as_bytes();
+        if prefix.len() != 19 {
+            // A year past 9999: no fixed width, so no cache.
+            out.push_str(&humantime::format_rfc3339_micros(now).to_string());
+            return;
         }
-        out.push_str(&cached.1);
-    });
-    let micros = since.subsec_micros();
-    out.push('.');
-    let mut digits = itoa::Buffer::new();
-    let text = digits.format(micros);
-    for _ in text.len()..6 {
-        out.push('0');
+        text[..19].copy_from_slice(prefix);
+        text[19] = b'.';
+        text[26] = b'Z';
+        SECOND.set((secs, text));
     }
-    out.push_str(text);
-    out.push('Z');
+    let mut micros = since.subsec_micros();
+    for digit in text[20..26].iter_mut().rev() {
+        // `micros % 10` is below 10.
+        *digit = b'0' + (micros % 10) as u8;
+        micros /= 10;
+    }
+    // Digits, dashes, colons, `T`, `.` and `Z`: ASCII.
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use tracing_subscriber::registry::LookupSpan;
 use super::fields::{
     JsonFields, Message, push_escaped, push_json_str, push_millis, push_timestamp,
 };
-use crate::hex::push_hex;
+use crate::hex::write_hex;
 use crate::request_id::RequestId;
 
 /// A span's fields, already serialized as `"k":v,"k2":v2`.
@@ -163,18 +163,36 @@ fn push_header(out: &mut String, service_field: &str, level: Level, target: &str
         let span = cx.span();
         let sc = span.span_context();
         if sc.is_valid() {
-            out.push_str("\"trace_id\":\"");
-            push_hex(out, &sc.trace_id().to_bytes());
-            out.push_str("\",\"span_id\":\"");
-            push_hex(out, &sc.span_id().to_bytes());
-            out.push_str("\",");
+            push_ids(out, sc.trace_id().to_bytes(), sc.span_id().to_bytes());
         }
         if let Some(id) = cx.get::<RequestId>() {
-            out.push_str("\"request_id\":");
-            push_json_str(out, id.as_str());
-            out.push(',');
+            // A request id is safe text by construction: nothing to escape.
+            out.push_str("\"request_id\":\"");
+            out.push_str(id.as_str());
+            out.push_str("\",");
         }
     });
+}
+
+/// Appends `"trace_id":"…","span_id":"…",`, built on the stack and
+/// copied once.
+fn push_ids(out: &mut String, trace_id: [u8; 16], span_id: [u8; 8]) {
+    const TRACE: &[u8] = b"\"trace_id\":\"";
+    const SPAN: &[u8] = b"\",\"span_id\":\"";
+    const END: &[u8] = b"\",";
+    const LEN: usize = TRACE.len() + 32 + SPAN.len() + 16 + END.len();
+    let mut text = [0_u8; LEN];
+    let (trace, rest) = text.split_at_mut(TRACE.len());
+    trace.copy_from_slice(TRACE);
+    let (trace_hex, rest) = rest.split_at_mut(32);
+    write_hex(trace_hex, &trace_id);
+    let (span, rest) = rest.split_at_mut(SPAN.len());
+    span.copy_from_slice(SPAN);
+    let (span_hex, end) = rest.split_at_mut(16);
+    write_hex(span_hex, &span_id);
+    end.copy_from_slice(END);
+    // Quotes, letters and hex digits: ASCII.
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 /// `"service_name":"…",` for `service_name`, rendered once.
@@ -234,7 +252,8 @@ impl DirectLines {
         message: &[&str],
         fields: &[(&str, Option<Value<'_>>)],
     ) -> bool {
-        if !tracing::Span::current().is_none() {
+        // (`current_span` takes no reference, unlike `Span::current`.)
+        if tracing::dispatcher::get_default(|d| d.current_span().id().is_some()) {
             return false;
         }
         if !self.enabled[level_index(level)] {

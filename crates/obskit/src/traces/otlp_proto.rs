@@ -267,7 +267,11 @@ fn opt_bytes_len(field: u32, len: usize) -> usize {
 }
 
 fn opt_varint_len(field: u32, v: u64) -> usize {
-    if v == 0 { 0 } else { key_len(field) + varint_len(v) }
+    if v == 0 {
+        0
+    } else {
+        key_len(field) + varint_len(v)
+    }
 }
 
 fn fixed64_len(field: u32, v: u64) -> usize {
