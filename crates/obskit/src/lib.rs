@@ -88,5 +88,8 @@ pub use opentelemetry_sdk;
 pub use reqwest;
 pub use reqwest_middleware;
 pub use tracing;
+/// For code that uses tracing-opentelemetry's `OpenTelemetrySpanExt`: set
+/// `OBSKIT_SPAN_BRIDGE=tracing-opentelemetry` so its layer bridges the spans
+/// (obskit's own bridge answers [`SpanExt`] instead).
 pub use tracing_opentelemetry;
 pub use tracing_subscriber;

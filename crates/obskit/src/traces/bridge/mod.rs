@@ -395,3 +395,6 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
