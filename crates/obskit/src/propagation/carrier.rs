@@ -54,8 +54,13 @@ impl Injector for HeaderInjector<'_> {
 }
 
 /// Whether the headers carry anything a propagator would read.
+/// Header names made once: looking a `&str` up in a `HeaderMap` parses it
+/// into a name first, on every request.
+static TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+static BAGGAGE: http::HeaderName = http::HeaderName::from_static("baggage");
+
 fn has_context(headers: &HeaderMap) -> bool {
-    headers.contains_key("traceparent") || headers.contains_key("baggage")
+    headers.contains_key(&TRACEPARENT) || headers.contains_key(&BAGGAGE)
 }
 
 /// The remote context an incoming request (HTTP headers or gRPC metadata)
