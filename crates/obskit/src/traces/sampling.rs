@@ -139,26 +139,10 @@ fn certain(ratio: f64) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{
-        SpanContext, SpanId, SpanKind, TraceFlags, TraceId, TraceState, Tracer as _,
-        TracerProvider as _,
-    };
+    use opentelemetry::trace::{SpanKind, Tracer as _, TracerProvider as _};
 
     use super::*;
-
-    fn parent(sampled: bool) -> Context {
-        Context::new().with_remote_span_context(SpanContext::new(
-            TraceId::from(0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c_u128),
-            SpanId::from(0xb7ad_6b71_6920_3331_u64),
-            if sampled {
-                TraceFlags::SAMPLED
-            } else {
-                TraceFlags::default()
-            },
-            true,
-            TraceState::default(),
-        ))
-    }
+    use crate::traces::remote_parent;
 
     /// Every prediction the SDK's sampler, asked for real, agrees with.
     #[test]
@@ -174,7 +158,7 @@ mod tests {
             Sampler::ParentBasedTraceIdRatio(0.5),
             Sampler::ParentBasedTraceIdRatio(1.0),
         ];
-        let parents = [Context::new(), parent(true), parent(false)];
+        let parents = [Context::new(), remote_parent(true), remote_parent(false)];
         for sampler in samplers {
             let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
                 .with_sampler(super::super::sdk_sampler(sampler))
@@ -198,7 +182,7 @@ mod tests {
                 }
             }
             let follows = sampling.follows_parent();
-            let span = tracer.build_with_context(tracer.span_builder("s"), &parent(false));
+            let span = tracer.build_with_context(tracer.span_builder("s"), &remote_parent(false));
             if follows {
                 assert!(!span.span_context().is_sampled(), "{sampler:?}");
             }
@@ -212,7 +196,7 @@ mod tests {
             .build()
             .tracer("test");
         let sampling = Sampling::new(Sampler::ParentBasedAlwaysOn);
-        let upstream = parent(false);
+        let upstream = remote_parent(false);
         let cx = start_described(
             &tracer,
             sampling,
@@ -256,7 +240,7 @@ mod tests {
         let sampled = start_described(
             &tracer,
             sampling,
-            &parent(true),
+            &remote_parent(true),
             SpanKind::Server,
             "GET",
             || {
@@ -276,7 +260,7 @@ mod tests {
             None
         );
         assert_eq!(
-            Sampling::new(Sampler::ParentBasedTraceIdRatio(0.5)).predict(&parent(false)),
+            Sampling::new(Sampler::ParentBasedTraceIdRatio(0.5)).predict(&remote_parent(false)),
             Some(false)
         );
     }

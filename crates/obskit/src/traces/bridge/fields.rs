@@ -18,6 +18,26 @@ const STATUS_CODE: &str = "otel.status_code";
 /// Marks the span failed, with this description.
 const STATUS_DESCRIPTION: &str = "otel.status_description";
 
+/// The `Visit` methods that keep a typed field as an attribute of its
+/// type, the same for span and event fields (`self.attributes`).
+macro_rules! typed_attributes {
+    () => {
+        fn record_bool(&mut self, field: &Field, value: bool) {
+            self.attributes.push(KeyValue::new(field.name(), value));
+        }
+        fn record_i64(&mut self, field: &Field, value: i64) {
+            self.attributes.push(KeyValue::new(field.name(), value));
+        }
+        fn record_u64(&mut self, field: &Field, value: u64) {
+            self.attributes
+                .push(KeyValue::new(field.name(), int_value(value)));
+        }
+        fn record_f64(&mut self, field: &Field, value: f64) {
+            self.attributes.push(KeyValue::new(field.name(), value));
+        }
+    };
+}
+
 /// The fields of a span, as OpenTelemetry takes them: attributes appended
 /// to `attributes`, and what the `otel.*` fields set.
 #[derive(Debug)]
@@ -52,19 +72,7 @@ impl<'a> SpanFields<'a> {
 }
 
 impl Visit for SpanFields<'_> {
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.attributes.push(KeyValue::new(field.name(), value));
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.attributes.push(KeyValue::new(field.name(), value));
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.attributes
-            .push(KeyValue::new(field.name(), int_value(value)));
-    }
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.attributes.push(KeyValue::new(field.name(), value));
-    }
+    typed_attributes!();
     fn record_str(&mut self, field: &Field, value: &str) {
         self.string(field, Cow::Borrowed(value));
     }
@@ -124,19 +132,7 @@ impl EventFields {
 }
 
 impl Visit for EventFields {
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.attributes.push(KeyValue::new(field.name(), value));
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.attributes.push(KeyValue::new(field.name(), value));
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.attributes
-            .push(KeyValue::new(field.name(), int_value(value)));
-    }
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.attributes.push(KeyValue::new(field.name(), value));
-    }
+    typed_attributes!();
     fn record_str(&mut self, field: &Field, value: &str) {
         self.string(field, value.to_owned());
     }

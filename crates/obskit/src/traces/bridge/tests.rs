@@ -4,10 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::trace::{
-    SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags, TraceId, TraceState,
-    TracerProvider as _,
-};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, TracerProvider as _};
 use opentelemetry::{Context, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanProcessor};
@@ -17,7 +14,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use super::SpanBridge;
 use crate::SpanExt as _;
 use crate::config::Sampler;
-use crate::traces::{Sampling, sdk_sampler};
+use crate::traces::{Sampling, remote_parent, sdk_sampler};
 
 #[derive(Debug, Clone, Default)]
 struct Finished(Arc<Mutex<Vec<SpanData>>>);
@@ -59,20 +56,6 @@ fn bridged(sampler: Sampler) -> (tracing::Dispatch, Finished, SdkTracerProvider)
     (dispatch, finished, provider)
 }
 
-fn remote(sampled: bool) -> Context {
-    Context::new().with_remote_span_context(SpanContext::new(
-        TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736_u128),
-        SpanId::from(0x00f0_67aa_0ba9_02b7_u64),
-        if sampled {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::default()
-        },
-        true,
-        TraceState::default(),
-    ))
-}
-
 fn attribute(span: &SpanData, key: &str) -> Option<Value> {
     span.attributes
         .iter()
@@ -95,7 +78,7 @@ fn fail(id: u64) -> Result<(), std::io::Error> {
 #[test]
 fn a_sampled_span_is_a_child_with_fields_location_and_warnings() {
     let (dispatch, finished, _provider) = bridged(Sampler::ParentBasedAlwaysOn);
-    let upstream = remote(true);
+    let upstream = remote_parent(true);
     tracing::dispatcher::with_default(&dispatch, || {
         let _request = upstream.clone().attach();
         assert_eq!(load(7, "ada"), 7);
@@ -203,7 +186,7 @@ fn a_span_ends_when_last_exited_not_when_dropped() {
 #[test]
 fn a_span_under_an_unsampled_parent_records_nothing_and_keeps_the_trace() {
     let (dispatch, finished, _provider) = bridged(Sampler::ParentBasedAlwaysOn);
-    let upstream = remote(false);
+    let upstream = remote_parent(false);
     let parent = upstream.span().span_context().clone();
     tracing::dispatcher::with_default(&dispatch, || {
         let _request = upstream.clone().attach();
@@ -230,11 +213,11 @@ fn a_span_under_an_unsampled_parent_records_nothing_and_keeps_the_trace() {
 #[test]
 fn set_parent_gives_a_span_a_remote_parent_before_it_starts() {
     let (dispatch, finished, _provider) = bridged(Sampler::ParentBasedAlwaysOn);
-    let producer = remote(true);
+    let producer = remote_parent(true);
     let parent = producer.span().span_context().clone();
     tracing::dispatcher::with_default(&dispatch, || {
         // Created inside an unsampled trace, then given a sampled parent.
-        let _unsampled = remote(false).attach();
+        let _unsampled = remote_parent(false).attach();
         let span = tracing::info_span!("consume");
         span.set_parent(producer.clone()).expect("not started yet");
         span.set_attribute("messaging.system", "kafka");
@@ -275,7 +258,7 @@ fn an_always_on_sampler_still_samples_under_an_unsampled_remote_parent() {
     // `always_on` ignores the parent's decision, so the bridge must ask it.
     let (dispatch, finished, _provider) = bridged(Sampler::AlwaysOn);
     tracing::dispatcher::with_default(&dispatch, || {
-        let _request = remote(false).attach();
+        let _request = remote_parent(false).attach();
         drop(tracing::info_span!("sampled_anyway").entered());
     });
     assert_eq!(finished.names(), ["sampled_anyway"]);
