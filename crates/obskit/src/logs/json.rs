@@ -52,19 +52,7 @@ thread_local! {
 /// is logged while another is formatted); a buffer grown past 64 KiB by a
 /// huge line is let go afterwards.
 fn with_line(f: impl FnOnce(&mut String)) {
-    LINE.with(|line| {
-        let mut fresh = String::new();
-        let mut guard = line.try_borrow_mut();
-        let out: &mut String = match guard.as_deref_mut() {
-            Ok(buf) => buf,
-            Err(_) => &mut fresh,
-        };
-        out.clear();
-        f(out);
-        if out.capacity() > 64 * 1024 {
-            *out = String::with_capacity(512);
-        }
-    });
+    super::with_buffer(&LINE, f);
 }
 
 impl<S, W> Layer<S> for JsonLayer<W>

@@ -5,6 +5,9 @@ mod fields;
 pub(crate) mod json;
 mod writer;
 
+use std::cell::RefCell;
+use std::thread::LocalKey;
+
 use tracing::Subscriber;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -100,23 +103,37 @@ where
 /// per thread: an access line's message costs neither an allocation nor the
 /// `fmt` machinery.
 pub(crate) fn with_message<R>(parts: &[&str], f: impl FnOnce(&str) -> R) -> R {
-    use std::cell::RefCell;
     thread_local! {
         static MESSAGE: RefCell<String> = const { RefCell::new(String::new()) };
     }
-    MESSAGE.with(|cell| {
-        // Re-entered (a line logged while one is written): a fresh buffer.
-        let mut fresh = String::new();
-        let mut guard = cell.try_borrow_mut();
-        let message: &mut String = match guard.as_deref_mut() {
-            Ok(buf) => buf,
-            Err(_) => &mut fresh,
-        };
-        message.clear();
+    with_buffer(&MESSAGE, |message| {
         for part in parts {
             message.push_str(part);
         }
         f(message)
+    })
+}
+
+/// Calls `f` with the empty buffer `key` holds for this thread: a fresh one
+/// when `f` is re-entered (a line logged while another is formatted). A
+/// buffer grown past 64 KiB by a huge line is let go afterwards.
+pub(crate) fn with_buffer<R>(
+    key: &'static LocalKey<RefCell<String>>,
+    f: impl FnOnce(&mut String) -> R,
+) -> R {
+    key.with(|cell| {
+        let mut fresh = String::new();
+        let mut guard = cell.try_borrow_mut();
+        let buf: &mut String = match guard.as_deref_mut() {
+            Ok(buf) => buf,
+            Err(_) => &mut fresh,
+        };
+        buf.clear();
+        let result = f(buf);
+        if buf.capacity() > 64 * 1024 {
+            *buf = String::new();
+        }
+        result
     })
 }
 
