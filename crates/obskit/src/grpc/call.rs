@@ -143,7 +143,6 @@ impl Protocol for GrpcCall {
         };
         let method = self.label.get();
         let status = status::name(outcome.status().unwrap_or(Code::Internal));
-        let duration_ms = log_millis(elapsed);
         let message = [method, " ", status];
         if let Some(direct) = &self.shared.direct_lines {
             let fields = [
@@ -157,6 +156,7 @@ impl Protocol for GrpcCall {
                 return;
             }
         }
+        let duration_ms = log_millis(elapsed);
         crate::logs::with_message(&message, |message| {
             crate::logs::access_event!(
                 level,

@@ -69,7 +69,6 @@ impl Protocol for Exchange {
         let route = self.route();
         let method = self.method;
         let status = outcome.status();
-        let duration_ms = log_millis(elapsed);
         // `GET /users/{id} 200`; a request that did not complete says how
         // it ended: `GET /feed 200 cancelled`, `GET /panic failed`.
         let status_text = status.map_or("", labels::status_str);
@@ -95,6 +94,7 @@ impl Protocol for Exchange {
                 return;
             }
         }
+        let duration_ms = log_millis(elapsed);
         crate::logs::with_message(&message, |message| {
             crate::logs::access_event!(
                 level,

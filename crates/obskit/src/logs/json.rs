@@ -240,7 +240,10 @@ impl DirectLines {
         message: &[&str],
         fields: &[(&str, Option<Value<'_>>)],
     ) -> bool {
-        // (`current_span` takes no reference, unlike `Span::current`.)
+        // Checked before the level: inside a span, `RUST_LOG`'s span
+        // directives may enable what the level mask (asked outside any span)
+        // leaves out, so `tracing` decides. (`current_span` takes no
+        // reference, unlike `Span::current`.)
         if tracing::dispatcher::get_default(|d| d.current_span().id().is_some()) {
             return false;
         }
