@@ -138,36 +138,30 @@ impl Protocol for GrpcCall {
         error_type: Option<&'static str>,
         elapsed: Duration,
     ) {
-        let Some(level) = self.shared.access_log else {
-            return;
-        };
         let method = self.label.get();
         let status = status::name(outcome.status().unwrap_or(Code::Internal));
         let message = [method, " ", status];
-        if let Some(direct) = &self.shared.direct_lines {
-            let fields = [
-                ("rpc.system.name", Some(LineValue::Str("grpc"))),
-                ("rpc.method", Some(LineValue::Str(method))),
-                ("rpc.status_code", Some(LineValue::Str(status))),
-                ("error.type", error_type.map(LineValue::Str)),
-                ("duration_ms", Some(LineValue::Millis(elapsed))),
-            ];
-            if direct.write(level, &message, &fields) {
-                return;
-            }
-        }
-        let duration_ms = log_millis(elapsed);
-        crate::logs::with_message(&message, |message| {
-            crate::logs::access_event!(
-                level,
-                rpc.system.name = "grpc",
-                rpc.method = method,
-                rpc.status_code = status,
-                error.type = error_type,
-                duration_ms,
-                message
-            );
-        });
+        let fields = [
+            ("rpc.system.name", Some(LineValue::Str("grpc"))),
+            ("rpc.method", Some(LineValue::Str(method))),
+            ("rpc.status_code", Some(LineValue::Str(status))),
+            ("error.type", error_type.map(LineValue::Str)),
+            ("duration_ms", Some(LineValue::Millis(elapsed))),
+        ];
+        self.shared
+            .access_log
+            .write(&message, &fields, |level, message| {
+                let duration_ms = log_millis(elapsed);
+                crate::logs::access_event!(
+                    level,
+                    rpc.system.name = "grpc",
+                    rpc.method = method,
+                    rpc.status_code = status,
+                    error.type = error_type,
+                    duration_ms,
+                    message
+                );
+            });
     }
 }
 

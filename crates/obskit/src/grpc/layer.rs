@@ -12,7 +12,6 @@ use super::methods::KnownMethods;
 use super::red::{CallMetrics, Side};
 use super::service::GrpcService;
 use crate::Telemetry;
-use crate::config::server;
 use crate::slo::{Slo, SloError, SloSet};
 
 /// Services left out of spans, the access log, RED and SLO figures by
@@ -62,11 +61,9 @@ pub(crate) struct Shared {
     pub(crate) known: Arc<KnownMethods>,
     pub(crate) slos: SloSet,
     pub(crate) excluded: Vec<String>,
-    pub(crate) access_log: Option<Level>,
+    pub(crate) access_log: crate::logs::AccessLog,
     /// What the sampler decides, as far as it can be told in advance.
     pub(crate) sampling: crate::traces::Sampling,
-    /// Writes access lines without `tracing` when obskit owns the subscriber.
-    pub(crate) direct_lines: Option<crate::logs::DirectLines>,
 }
 
 impl std::fmt::Debug for GrpcLayer {
@@ -96,11 +93,7 @@ impl GrpcLayer {
                     .iter()
                     .map(|s| (*s).to_owned())
                     .collect(),
-                access_log: server::from_process_env(
-                    server::access_log,
-                    server::DEFAULT_ACCESS_LOG,
-                ),
-                direct_lines: telemetry.direct_lines.clone(),
+                access_log: crate::logs::AccessLog::new(telemetry),
                 sampling: telemetry.sampling(),
             }),
         }
@@ -180,7 +173,7 @@ impl GrpcLayer {
     /// Sets the access log level; `None` turns the access log off.
     #[must_use]
     pub fn access_log(mut self, level: Option<Level>) -> Self {
-        self.shared_mut().access_log = level;
+        self.shared_mut().access_log.level = level;
         self
     }
 }

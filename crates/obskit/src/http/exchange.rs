@@ -63,9 +63,6 @@ impl Protocol for Exchange {
         error_type: Option<&'static str>,
         elapsed: Duration,
     ) {
-        let Some(level) = self.shared.access_log else {
-            return;
-        };
         let route = self.route();
         let method = self.method;
         let status = outcome.status();
@@ -79,32 +76,29 @@ impl Protocol for Exchange {
             Outcome::Cancelled(_) => " cancelled",
         };
         let message = [method, " ", route, space, status_text, end];
-        if let Some(direct) = &self.shared.direct_lines {
-            let fields = [
-                ("http.request.method", Some(LineValue::Str(method))),
-                ("http.route", Some(LineValue::Str(route))),
-                (
-                    "http.response.status_code",
-                    status.map(|s| LineValue::U64(u64::from(s))),
-                ),
-                ("error.type", error_type.map(LineValue::Str)),
-                ("duration_ms", Some(LineValue::Millis(elapsed))),
-            ];
-            if direct.write(level, &message, &fields) {
-                return;
-            }
-        }
-        let duration_ms = log_millis(elapsed);
-        crate::logs::with_message(&message, |message| {
-            crate::logs::access_event!(
-                level,
-                http.request.method = method,
-                http.route = route,
-                http.response.status_code = status,
-                error.type = error_type,
-                duration_ms,
-                message
-            );
-        });
+        let fields = [
+            ("http.request.method", Some(LineValue::Str(method))),
+            ("http.route", Some(LineValue::Str(route))),
+            (
+                "http.response.status_code",
+                status.map(|s| LineValue::U64(u64::from(s))),
+            ),
+            ("error.type", error_type.map(LineValue::Str)),
+            ("duration_ms", Some(LineValue::Millis(elapsed))),
+        ];
+        self.shared
+            .access_log
+            .write(&message, &fields, |level, message| {
+                let duration_ms = log_millis(elapsed);
+                crate::logs::access_event!(
+                    level,
+                    http.request.method = method,
+                    http.route = route,
+                    http.response.status_code = status,
+                    error.type = error_type,
+                    duration_ms,
+                    message
+                );
+            });
     }
 }

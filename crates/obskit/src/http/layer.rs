@@ -17,7 +17,6 @@ use tracing::Level;
 use super::red::ServerMetrics;
 use super::service::ObskitService;
 use crate::Telemetry;
-use crate::config::server;
 use crate::slo::{Slo, SloError, SloSet};
 
 /// Paths left out of spans, the access log, RED and SLO figures by default.
@@ -91,11 +90,9 @@ pub(crate) struct Shared {
     pub(crate) metrics_handle: crate::metrics::MetricsHandle,
     pub(crate) slos: SloSet,
     pub(crate) excluded: Vec<String>,
-    pub(crate) access_log: Option<Level>,
+    pub(crate) access_log: crate::logs::AccessLog,
     /// What the sampler decides, as far as it can be told in advance.
     pub(crate) sampling: crate::traces::Sampling,
-    /// Writes access lines without `tracing` when obskit owns the subscriber.
-    pub(crate) direct_lines: Option<crate::logs::DirectLines>,
     pub(crate) recorded_headers: Vec<(HeaderName, opentelemetry::Key)>,
     pub(crate) scheme: &'static str,
 }
@@ -133,11 +130,7 @@ impl ObskitLayer {
                     .iter()
                     .map(|s| (*s).to_owned())
                     .collect(),
-                access_log: server::from_process_env(
-                    server::access_log,
-                    server::DEFAULT_ACCESS_LOG,
-                ),
-                direct_lines: telemetry.direct_lines.clone(),
+                access_log: crate::logs::AccessLog::new(telemetry),
                 sampling: telemetry.sampling(),
                 recorded_headers: Vec::new(),
                 scheme: "http",
@@ -176,7 +169,7 @@ impl ObskitLayer {
     /// Sets the access log level; `None` turns the access log off.
     #[must_use]
     pub fn access_log(mut self, level: Option<Level>) -> Self {
-        self.shared_mut().access_log = level;
+        self.shared_mut().access_log.level = level;
         self
     }
 

@@ -6,6 +6,7 @@ pub(crate) mod json;
 mod writer;
 
 use std::cell::RefCell;
+use std::fmt;
 use std::thread::LocalKey;
 
 use tracing::Subscriber;
@@ -15,7 +16,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 pub(crate) use json::{DirectLines, Value as LineValue};
 pub(crate) use writer::{CapturedLines, DroppedLines, LineWriter, WriterGuard};
 
-use crate::config::{Config, LogFormat};
+use crate::config::{Config, LogFormat, server};
 
 /// Where log lines go.
 pub(crate) enum Output {
@@ -99,10 +100,55 @@ where
     }
 }
 
+/// A server layer's access log: the level its lines are written at
+/// (`None`: off), and the direct writer when obskit owns the subscriber.
+/// The HTTP and gRPC layers each hold one.
+#[derive(Clone)]
+pub(crate) struct AccessLog {
+    pub(crate) level: Option<tracing::Level>,
+    direct: Option<DirectLines>,
+}
+
+impl std::fmt::Debug for AccessLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fmt::Debug::fmt(&self.level, f)
+    }
+}
+
+impl AccessLog {
+    /// At the level `OBSKIT_ACCESS_LOG` says (default `INFO`), written
+    /// straight to `telemetry`'s log writer when it allows that.
+    pub(crate) fn new(telemetry: &crate::Telemetry) -> Self {
+        Self {
+            level: server::from_process_env(server::access_log, server::DEFAULT_ACCESS_LOG),
+            direct: telemetry.direct_lines.clone(),
+        }
+    }
+
+    /// Writes one access line: `message` (its parts joined) and `fields`,
+    /// formatted directly when it can be; otherwise `event` writes it
+    /// through `tracing`, given the level and the joined message. Nothing
+    /// when the log is off.
+    pub(crate) fn write(
+        &self,
+        message: &[&str],
+        fields: &[(&str, Option<LineValue<'_>>)],
+        event: impl FnOnce(tracing::Level, &str),
+    ) {
+        let Some(level) = self.level else { return };
+        if let Some(direct) = &self.direct
+            && direct.write(level, message, fields)
+        {
+            return;
+        }
+        with_message(message, |message| event(level, message));
+    }
+}
+
 /// Calls `f` with `parts` joined into one message, built in a buffer kept
 /// per thread: an access line's message costs neither an allocation nor the
 /// `fmt` machinery.
-pub(crate) fn with_message<R>(parts: &[&str], f: impl FnOnce(&str) -> R) -> R {
+fn with_message<R>(parts: &[&str], f: impl FnOnce(&str) -> R) -> R {
     thread_local! {
         static MESSAGE: RefCell<String> = const { RefCell::new(String::new()) };
     }
