@@ -104,7 +104,7 @@ pub fn init() -> Result<Telemetry, InitError> {
 
 /// Who puts obskit's layer into a subscriber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SubscriberOwner {
+pub(crate) enum SubscriberOwner {
     /// obskit itself, with no other layer: access lines may skip `tracing`.
     Obskit,
     /// The caller, with layers of their own.
@@ -225,22 +225,19 @@ impl Config {
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
         let traces = traces::build(&self)?;
-        let (mut telemetry, layer, _) = self.assemble(output, traces)?;
-        if owner == SubscriberOwner::Composed {
-            // Other layers of the caller's subscriber may expect the access
-            // lines as events.
-            telemetry.direct_lines = None;
-        }
+        let (telemetry, layer, _) = self.assemble(output, traces, owner)?;
         Ok((telemetry, layer))
     }
 
     /// Puts the parts together around `traces`: metrics, the log writer, the
-    /// `tracing` layer and the guard. Also returns the lines of an
-    /// in-memory writer ([`logs::Output::Memory`]).
+    /// `tracing` layer and the guard, for a subscriber `owner` puts
+    /// together. Also returns the lines of an in-memory writer
+    /// ([`logs::Output::Memory`]).
     pub(crate) fn assemble<S>(
         self,
         output: logs::Output,
         traces: Traces,
+        owner: SubscriberOwner,
     ) -> Result<Assembled<S>, InitError>
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
@@ -257,7 +254,12 @@ impl Config {
         metrics.track_spans(&traces.stats);
 
         let writer = logs::writer(&self, output).map_err(InitError::LogWriter)?;
-        let direct_lines = logs::direct_lines(&self, &service_name, &writer.writer);
+        // Other layers of a subscriber the caller composes may expect the
+        // access lines as events.
+        let direct_lines = match owner {
+            SubscriberOwner::Obskit => logs::direct_lines(&self, &service_name, &writer.writer),
+            SubscriberOwner::Composed => None,
+        };
         let dropped = writer.dropped.clone();
         metrics.derive_counter(names::LOG_LINES_DROPPED_TOTAL, move || dropped.get());
 

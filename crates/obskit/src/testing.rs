@@ -115,8 +115,11 @@ impl TestTelemetry {
             // The test provider samples every span, whatever its parent says.
             sampling: traces::Sampling::new(crate::config::Sampler::AlwaysOn),
         };
-        let (telemetry, layer, logs) =
-            config.assemble::<tracing_subscriber::Registry>(logs::Output::Memory, traces)?;
+        let (telemetry, layer, logs) = config.assemble::<tracing_subscriber::Registry>(
+            logs::Output::Memory,
+            traces,
+            crate::telemetry::SubscriberOwner::Obskit,
+        )?;
         let logs = logs.expect("an in-memory writer returns its lines");
         let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         telemetry.set_diagnostics_dispatch(dispatch.clone());
