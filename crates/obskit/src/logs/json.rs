@@ -10,7 +10,7 @@
 
 use std::cell::RefCell;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use opentelemetry::trace::TraceContextExt;
@@ -214,16 +214,17 @@ pub(crate) struct DirectLines {
     writer: super::LineWriter,
     service_field: Arc<str>,
     /// Whether the log filter lets `obskit::access` through, by level
-    /// (`TRACE` first).
-    enabled: [bool; 5],
+    /// (`TRACE` first): asked of the subscriber at the first line, since
+    /// asking on every line costs more than the rest of the check.
+    enabled: Arc<OnceLock<[bool; 5]>>,
 }
 
 impl DirectLines {
-    pub(crate) fn new(service_name: &str, writer: super::LineWriter, enabled: [bool; 5]) -> Self {
+    pub(crate) fn new(service_name: &str, writer: super::LineWriter) -> Self {
         Self {
             writer,
             service_field: service_field(service_name).into(),
-            enabled,
+            enabled: Arc::default(),
         }
     }
 
@@ -240,14 +241,11 @@ impl DirectLines {
         message: &[&str],
         fields: &[(&str, Option<Value<'_>>)],
     ) -> bool {
-        // Checked before the level: inside a span, `RUST_LOG`'s span
-        // directives may enable what the level mask (asked outside any span)
-        // leaves out, so `tracing` decides. (`current_span` takes no
-        // reference, unlike `Span::current`.)
+        // (`current_span` takes no reference, unlike `Span::current`.)
         if tracing::dispatcher::get_default(|d| d.current_span().id().is_some()) {
             return false;
         }
-        if !self.enabled[level_index(level)] {
+        if !self.enabled(level) {
             return true;
         }
         with_line(|out| {
@@ -276,6 +274,26 @@ impl DirectLines {
     }
 }
 
+impl DirectLines {
+    /// Whether the subscriber's filter lets an access line at `level`
+    /// through. Asked once, of the first subscriber that is not the no-op
+    /// one (a thread without a subscriber drops the line, as it would drop
+    /// the event, but does not decide for the threads that have one).
+    fn enabled(&self, level: Level) -> bool {
+        let levels = match self.enabled.get() {
+            Some(levels) => *levels,
+            None if tracing::dispatcher::get_default(|d| {
+                d.is::<tracing::subscriber::NoSubscriber>()
+            }) =>
+            {
+                return false;
+            }
+            None => *self.enabled.get_or_init(access_levels),
+        };
+        levels[level_index(level)]
+    }
+}
+
 /// The target of access lines.
 pub(crate) const ACCESS_TARGET: &str = "obskit::access";
 
@@ -289,20 +307,17 @@ fn level_index(level: Level) -> usize {
     }
 }
 
-/// Which levels of `obskit::access` `filter` lets through (`TRACE` first),
-/// asked once of a subscriber holding only that filter.
-pub(crate) fn access_levels(filter: tracing_subscriber::EnvFilter) -> [bool; 5] {
-    use tracing_subscriber::layer::SubscriberExt as _;
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(filter));
-    tracing::dispatcher::with_default(&dispatch, || {
-        [
-            tracing::enabled!(target: "obskit::access", Level::TRACE),
-            tracing::enabled!(target: "obskit::access", Level::DEBUG),
-            tracing::enabled!(target: "obskit::access", Level::INFO),
-            tracing::enabled!(target: "obskit::access", Level::WARN),
-            tracing::enabled!(target: "obskit::access", Level::ERROR),
-        ]
-    })
+/// Which levels of `obskit::access` the current subscriber's filter
+/// (`RUST_LOG`) lets through outside any span (`TRACE` first), as it would
+/// decide for the events.
+fn access_levels() -> [bool; 5] {
+    [
+        tracing::enabled!(target: "obskit::access", Level::TRACE),
+        tracing::enabled!(target: "obskit::access", Level::DEBUG),
+        tracing::enabled!(target: "obskit::access", Level::INFO),
+        tracing::enabled!(target: "obskit::access", Level::WARN),
+        tracing::enabled!(target: "obskit::access", Level::ERROR),
+    ]
 }
 
 #[cfg(test)]
@@ -398,7 +413,7 @@ mod tests {
     #[test]
     fn direct_access_lines_equal_the_lines_of_the_event() {
         let (writer, _dropped, _guard, captured) = super::super::LineWriter::in_memory();
-        let direct = DirectLines::new("svc \"q\"", writer, [true; 5]);
+        let direct = DirectLines::new("svc \"q\"", writer);
         let buf = Buf::default();
         let dispatch = tracing::Dispatch::new(
             tracing_subscriber::registry().with(JsonLayer::new("svc \"q\"", buf.clone())),
@@ -427,8 +442,8 @@ mod tests {
                 ("error.type", error_type.map(Value::Str)),
                 ("duration_ms", Some(Value::Millis(elapsed))),
             ];
-            assert!(direct.write(Level::WARN, &message, &fields));
             tracing::dispatcher::with_default(&dispatch, || {
+                assert!(direct.write(Level::WARN, &message, &fields));
                 let joined = message.concat();
                 tracing::event!(
                     target: "obskit::access",
@@ -462,28 +477,35 @@ mod tests {
     #[test]
     fn direct_access_lines_leave_a_current_span_to_tracing_and_honour_the_filter() {
         let (writer, _dropped, _guard, captured) = super::super::LineWriter::in_memory();
-        let levels = access_levels(tracing_subscriber::EnvFilter::new(
-            "info,obskit::access=warn",
-        ));
-        assert_eq!(levels, [false, false, false, true, true]);
-        let direct = DirectLines::new("svc", writer, levels);
+        let direct = DirectLines::new("svc", writer);
         let fields = [("k", Some(Value::U64(1)))];
-        assert!(
-            direct.write(Level::INFO, &["m"], &fields),
-            "a filtered level is done with"
-        );
+        // No subscriber on this thread: the line is dropped, as the event
+        // would be, and the decision is left to a thread that has one.
+        assert!(direct.write(Level::ERROR, &["m"], &fields));
         assert_eq!(captured.text(), "");
-        let subscriber = tracing_subscriber::registry().with(JsonLayer::new("svc", Buf::default()));
-        tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("user work");
-            let _entered = span.enter();
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::registry()
+                .with(tracing_subscriber::EnvFilter::new(
+                    "info,obskit::access=warn",
+                ))
+                .with(JsonLayer::new("svc", Buf::default())),
+        );
+        tracing::dispatcher::with_default(&dispatch, || {
+            assert!(
+                direct.write(Level::INFO, &["m"], &fields),
+                "a filtered level is done with"
+            );
+            assert_eq!(captured.text(), "");
+            let span = tracing::warn_span!("user work");
+            let entered = span.enter();
             assert!(
                 !direct.write(Level::WARN, &["m"], &fields),
                 "a current span goes through tracing"
             );
+            drop(entered);
+            assert_eq!(captured.text(), "");
+            assert!(direct.write(Level::ERROR, &["m"], &fields));
         });
-        assert_eq!(captured.text(), "");
-        assert!(direct.write(Level::ERROR, &["m"], &fields));
         assert!(captured.text().contains("\"level\":\"ERROR\""));
     }
 }

@@ -73,11 +73,7 @@ pub(crate) fn direct_lines(
     writer: &LineWriter,
 ) -> Option<DirectLines> {
     match config.log_format {
-        LogFormat::Json => Some(DirectLines::new(
-            service_name,
-            writer.clone(),
-            json::access_levels(filter(config)),
-        )),
+        LogFormat::Json => Some(DirectLines::new(service_name, writer.clone())),
         LogFormat::Pretty => None,
     }
 }
