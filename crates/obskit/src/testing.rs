@@ -57,6 +57,20 @@ use crate::logs::{self, CapturedLines};
 use crate::telemetry::Telemetry;
 use crate::traces::{self, Traces};
 
+/// Keeps one more dispatcher registered for the life of the process.
+///
+/// `tracing` caches whether a callsite is enabled. While a single
+/// dispatcher is registered it takes a shortcut and asks only the current
+/// thread's subscriber: a log call first reached in a test without a
+/// subscriber (a route tested bare) is then cached as disabled, and the
+/// same line is lost in a test running on another thread with its
+/// `TestTelemetry`. With two dispatchers registered, every live one is
+/// asked. The extra one is a no-op subscriber, never the default anywhere.
+fn keep_callsite_interest_per_dispatcher() {
+    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+}
+
 /// A [`Telemetry`] for tests, keeping its log lines and finished spans in
 /// memory. See the [module docs](self).
 ///
@@ -121,6 +135,7 @@ impl TestTelemetry {
             crate::telemetry::SubscriberOwner::Obskit,
         )?;
         let logs = logs.expect("an in-memory writer returns its lines");
+        keep_callsite_interest_per_dispatcher();
         let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         telemetry.set_diagnostics_dispatch(dispatch.clone());
         let default = tracing::dispatcher::set_default(&dispatch);
