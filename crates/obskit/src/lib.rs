@@ -68,19 +68,7 @@ pub use config::{BuildInfo, Config};
 pub use error::{ConfigError, InitError};
 pub use serve::{ServeError, Server, serve};
 pub use span_ext::{SetParentError, SpanExt};
-#[allow(deprecated)]
-pub use telemetry::init;
 pub use telemetry::{ShutdownReport, Telemetry};
-
-/// The `metrics` crate, whole. Its recording API (`counter!`, `gauge!`,
-/// `histogram!`, the handle and label types) is in [`obskit::metrics`](metrics).
-#[deprecated(
-    since = "0.1.0",
-    note = "`obskit::metrics` has the recording API (`obskit::metrics::counter!`, `Label`, ...); for the rest, depend on the `metrics` crate"
-)]
-pub mod metrics_rs {
-    pub use ::metrics::*;
-}
 
 pub use opentelemetry;
 pub use opentelemetry_otlp;

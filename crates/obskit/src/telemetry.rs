@@ -90,18 +90,6 @@ macro_rules! init {
     };
 }
 
-/// Installs telemetry configured from the environment, without the calling
-/// crate's name and version (a function cannot see them): the service is
-/// named after its executable and its version is `unknown` unless
-/// `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` say otherwise.
-#[deprecated(
-    since = "0.1.0",
-    note = "use `obskit::init!()`, which also records the calling crate's name and version"
-)]
-pub fn init() -> Result<Telemetry, InitError> {
-    Config::from_env()?.install()
-}
-
 /// Who puts obskit's layer into a subscriber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SubscriberOwner {
@@ -191,29 +179,6 @@ impl Config {
             logs::Output::Writer(Box::new(output)),
             SubscriberOwner::Composed,
         )
-    }
-
-    /// The old name of [`build_layer`](Self::build_layer).
-    #[deprecated(since = "0.1.0", note = "renamed `build_layer`")]
-    pub fn build<S>(
-        self,
-    ) -> Result<(Telemetry, Box<dyn Layer<S> + Send + Sync + 'static>), InitError>
-    where
-        S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
-    {
-        self.build_layer()
-    }
-
-    /// The old name of [`build_layer_with_writer`](Self::build_layer_with_writer).
-    #[deprecated(since = "0.1.0", note = "renamed `build_layer_with_writer`")]
-    pub fn build_with_writer<S>(
-        self,
-        output: impl std::io::Write + Send + 'static,
-    ) -> Result<(Telemetry, Box<dyn Layer<S> + Send + Sync + 'static>), InitError>
-    where
-        S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
-    {
-        self.build_layer_with_writer(output)
     }
 
     fn build_to<S>(
@@ -325,12 +290,6 @@ impl Telemetry {
     /// ```
     pub fn metrics(&self) -> MetricsHandle {
         self.metrics.clone()
-    }
-
-    /// The old name of [`metrics`](Self::metrics).
-    #[deprecated(since = "0.1.0", note = "renamed `metrics`")]
-    pub fn metrics_handle(&self) -> MetricsHandle {
-        self.metrics()
     }
 
     /// The health registry and probe state.

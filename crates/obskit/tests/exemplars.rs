@@ -49,7 +49,7 @@ fn app(h: &Harness, base: &str) -> Router {
     // lands in once `install()` made obskit the global recorder).
     let work = h.telemetry.metrics().histogram(
         "work_step_seconds",
-        vec![obskit::metrics_rs::Label::new("step", "parse")],
+        vec![obskit::metrics::Label::new("step", "parse")],
     );
     Router::new()
         .route(

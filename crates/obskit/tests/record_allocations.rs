@@ -9,8 +9,8 @@
 use std::alloc::System;
 
 use obskit::config::TracesExporter;
+use obskit::metrics::Label;
 use obskit::metrics::{Format, names};
-use obskit::metrics_rs::Label;
 use obskit::opentelemetry::Context;
 use obskit::opentelemetry::trace::{
     SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,

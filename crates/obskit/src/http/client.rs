@@ -37,23 +37,6 @@ use super::labels;
 use crate::Telemetry;
 use crate::metrics::{MetricsHandle, names};
 
-/// The old name of `reqwest_middleware::ClientWithMiddleware`, what
-/// [`ClientMiddleware::wrap`] returns.
-#[deprecated(
-    since = "0.1.0",
-    note = "it is `reqwest_middleware::ClientWithMiddleware` (also `obskit::reqwest_middleware::ClientWithMiddleware`)"
-)]
-pub type Client = ClientWithMiddleware;
-
-/// The old name of [`ClientMiddleware::wrap`].
-#[deprecated(
-    since = "0.1.0",
-    note = "use `ClientMiddleware::new(&telemetry).wrap(client)`"
-)]
-pub fn client(telemetry: &Telemetry, client: reqwest::Client) -> ClientWithMiddleware {
-    ClientMiddleware::new(telemetry).wrap(client)
-}
-
 /// obskit's `reqwest` middleware: a client span, propagation headers and
 /// the `http_client_*` RED series for every outgoing call.
 ///

@@ -149,12 +149,6 @@ impl ObskitLayer {
         Ok(self)
     }
 
-    /// The old name of [`slos`](Self::slos).
-    #[deprecated(since = "0.1.0", note = "renamed `slos`")]
-    pub fn with_slos(self, slos: impl IntoIterator<Item = Slo>) -> Result<Self, SloError> {
-        self.slos(slos)
-    }
-
     /// Replaces the paths left out of all figures (default [`DEFAULT_EXCLUDED_PATHS`]).
     #[must_use]
     pub fn excluded_paths<I, P>(mut self, paths: I) -> Self

@@ -38,15 +38,9 @@ mod service;
 
 pub use body::ObskitBody;
 pub use client::ClientMiddleware;
-#[allow(deprecated)]
-pub use client::{Client, client};
 pub use future::ResponseFuture;
 pub use layer::{DEFAULT_EXCLUDED_PATHS, HeaderError, ObskitLayer};
 pub use routes::{METRICS_CONTENT_TYPE, health_routes, metrics_route, observability_routes};
 pub use service::ObskitService;
 #[cfg(feature = "grpc")]
 pub(crate) use service::is_grpc;
-
-/// The old home of [`request_id::X_REQUEST_ID`](crate::request_id::X_REQUEST_ID).
-#[deprecated(since = "0.1.0", note = "use `obskit::request_id::X_REQUEST_ID`")]
-pub static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");

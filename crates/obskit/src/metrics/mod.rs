@@ -60,9 +60,9 @@
 //!
 //! # let (telemetry, _layer) = obskit::Config::default()
 //! #     .traces_exporter(obskit::config::TracesExporter::None)
-//! #     .build_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
+//! #     .build_layer_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
 //! #     .unwrap();
-//! let metrics = telemetry.metrics_handle();
+//! let metrics = telemetry.metrics();
 //! let checkout = metrics.histogram("checkout_duration_seconds", Vec::new());
 //! let span = telemetry.tracer().start("checkout");
 //! let trace_id = span.span_context().trace_id().to_string();
@@ -266,9 +266,9 @@ impl MetricsHandle {
     /// use obskit::metrics::Format;
     /// # let (telemetry, _layer) = obskit::Config::default()
     /// #     .traces_exporter(obskit::config::TracesExporter::None)
-    /// #     .build_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
+    /// #     .build_layer_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
     /// #     .unwrap();
-    /// let metrics = telemetry.metrics_handle();
+    /// let metrics = telemetry.metrics();
     /// metrics.counter("jobs_total", Vec::new()).increment(3);
     /// let text = metrics.render_as(Format::OpenMetrics);
     /// assert!(text.contains("# TYPE jobs counter\njobs_total{service_name="));
