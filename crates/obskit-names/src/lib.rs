@@ -42,6 +42,40 @@ pub const SLO_OBJECTIVE_RATIO: &str = "obskit_slo_objective_ratio";
 /// Availability SLOs do not export it.
 pub const SLO_LATENCY_THRESHOLD: &str = "obskit_slo_latency_threshold_seconds";
 
+/// Gauge holding a freshness SLO's threshold in seconds (the oldest a
+/// message may be when its processing starts), labelled [`SLO`].
+pub const SLO_FRESHNESS_THRESHOLD: &str = "obskit_slo_freshness_threshold_seconds";
+
+/// Counter of messages a producer sent (semconv
+/// `messaging.client.sent.messages`), labelled [`MESSAGING_SYSTEM`],
+/// [`MESSAGING_DESTINATION_NAME`], [`MESSAGING_OPERATION_NAME`] and, when
+/// the send failed, [`ERROR_TYPE`].
+pub const MESSAGING_CLIENT_SENT_MESSAGES: &str = "messaging_client_sent_messages_total";
+/// Counter of messages a consumer received for processing (semconv
+/// `messaging.client.consumed.messages`), labelled like
+/// [`MESSAGING_CLIENT_SENT_MESSAGES`].
+pub const MESSAGING_CLIENT_CONSUMED_MESSAGES: &str = "messaging_client_consumed_messages_total";
+/// Histogram of messaging client operations (send, settle) in seconds
+/// (semconv `messaging.client.operation.duration`).
+pub const MESSAGING_CLIENT_OPERATION_DURATION: &str = "messaging_client_operation_duration_seconds";
+/// Histogram of message processing durations in seconds (semconv
+/// `messaging.process.duration`), labelled [`MESSAGING_SYSTEM`],
+/// [`MESSAGING_DESTINATION_NAME`], [`MESSAGING_OPERATION_NAME`] and, when
+/// processing failed, [`ERROR_TYPE`].
+pub const MESSAGING_PROCESS_DURATION: &str = "messaging_process_duration_seconds";
+/// Histogram of the age of messages when their processing starts, in
+/// seconds: from the producer's creation timestamp, else the broker's.
+/// The semantic conventions define no such instrument, so the name carries
+/// obskit's prefix. Buckets: [`MESSAGING_AGE_BUCKETS`].
+pub const MESSAGING_MESSAGE_AGE: &str = "obskit_messaging_message_age_seconds";
+/// Counter of message settlements, labelled [`MESSAGING_SYSTEM`],
+/// [`MESSAGING_DESTINATION_NAME`] and [`MESSAGING_SETTLEMENT`]: each
+/// delivery attempt counts once.
+pub const MESSAGING_SETTLEMENTS_TOTAL: &str = "obskit_messaging_settlements_total";
+/// Gauge of message processing operations in progress (a batch counts once), labelled [`MESSAGING_SYSTEM`] and
+/// [`MESSAGING_DESTINATION_NAME`].
+pub const MESSAGING_PROCESS_ACTIVE: &str = "obskit_messaging_process_active";
+
 /// Gauge, always 1, whose labels carry the build: [`SERVICE_VERSION`],
 /// [`VCS_REVISION`] and [`OBSKIT_VERSION`].
 pub const BUILD_INFO: &str = "obskit_build_info";
@@ -93,6 +127,18 @@ pub const RPC_SYSTEM_NAME: &str = "rpc_system_name";
 pub const RPC_METHOD: &str = "rpc_method";
 /// gRPC status code name, e.g. `OK`, `NOT_FOUND` (semconv `rpc.status_code`).
 pub const RPC_STATUS_CODE: &str = "rpc_status_code";
+/// Messaging system (semconv `messaging.system`), e.g. `rabbitmq`, `nats`, `kafka`.
+pub const MESSAGING_SYSTEM: &str = "messaging_system";
+/// Destination (queue, topic, subject) of a message; temporary destinations
+/// share [`MESSAGING_DESTINATION_TEMPORARY`], and destinations beyond the
+/// per-process limit share [`MESSAGING_DESTINATION_OTHER`].
+pub const MESSAGING_DESTINATION_NAME: &str = "messaging_destination_name";
+/// Messaging operation (semconv `messaging.operation.name`): `send`,
+/// `process`, or a settlement such as `ack`.
+pub const MESSAGING_OPERATION_NAME: &str = "messaging_operation_name";
+/// How a delivery was settled: [`SETTLEMENT_ACK`], [`SETTLEMENT_REQUEUE`]
+/// or [`SETTLEMENT_DEAD_LETTER`].
+pub const MESSAGING_SETTLEMENT: &str = "settlement";
 /// SLO name.
 pub const SLO: &str = "slo";
 /// SLO classification result: [`SLO_RESULT_GOOD`] or [`SLO_RESULT_BAD`].
@@ -118,6 +164,19 @@ pub const ROUTE_UNMATCHED: &str = "_unmatched";
 pub const RPC_SYSTEM_GRPC: &str = "grpc";
 /// [`RPC_METHOD`] value shared by every call to a method the server does not serve.
 pub const RPC_METHOD_OTHER: &str = "_OTHER";
+/// [`MESSAGING_DESTINATION_NAME`] value shared by every temporary or
+/// server-named destination (reply queues, inboxes).
+pub const MESSAGING_DESTINATION_TEMPORARY: &str = "(temporary)";
+/// [`MESSAGING_DESTINATION_NAME`] value shared by destinations beyond the
+/// per-process limit.
+pub const MESSAGING_DESTINATION_OTHER: &str = "_OTHER";
+/// [`MESSAGING_SETTLEMENT`] value: processed and acknowledged.
+pub const SETTLEMENT_ACK: &str = "ack";
+/// [`MESSAGING_SETTLEMENT`] value: returned to the broker for another attempt.
+pub const SETTLEMENT_REQUEUE: &str = "requeue";
+/// [`MESSAGING_SETTLEMENT`] value: refused for good (dead-lettered where
+/// the destination has a dead-letter queue, dropped otherwise).
+pub const SETTLEMENT_DEAD_LETTER: &str = "dead_letter";
 /// [`SLO_RESULT`] value for a request that met the objective.
 pub const SLO_RESULT_GOOD: &str = "good";
 /// [`SLO_RESULT`] value for a request that missed the objective.
@@ -127,6 +186,12 @@ pub const SLO_RESULT_BAD: &str = "bad";
 /// semantic conventions recommend for `http.server.request.duration`.
 pub const HTTP_DURATION_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Histogram bucket boundaries in seconds for message ages: from
+/// milliseconds (a consumer keeping up) to an hour (a backlog).
+pub const MESSAGING_AGE_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
 ];
 
 /// Every metric name obskit defines, for tools that validate queries.
@@ -142,6 +207,14 @@ pub const ALL_METRICS: &[&str] = &[
     SLO_REQUESTS_TOTAL,
     SLO_OBJECTIVE_RATIO,
     SLO_LATENCY_THRESHOLD,
+    SLO_FRESHNESS_THRESHOLD,
+    MESSAGING_CLIENT_SENT_MESSAGES,
+    MESSAGING_CLIENT_CONSUMED_MESSAGES,
+    MESSAGING_CLIENT_OPERATION_DURATION,
+    MESSAGING_PROCESS_DURATION,
+    MESSAGING_MESSAGE_AGE,
+    MESSAGING_SETTLEMENTS_TOTAL,
+    MESSAGING_PROCESS_ACTIVE,
     BUILD_INFO,
     LOG_LINES_DROPPED_TOTAL,
     SPANS_EXPORTED_TOTAL,
@@ -162,6 +235,9 @@ pub const HISTOGRAMS: &[&str] = &[
     HTTP_CLIENT_REQUEST_DURATION,
     RPC_SERVER_CALL_DURATION,
     RPC_CLIENT_CALL_DURATION,
+    MESSAGING_CLIENT_OPERATION_DURATION,
+    MESSAGING_PROCESS_DURATION,
+    MESSAGING_MESSAGE_AGE,
 ];
 
 /// Every label name obskit sets (Prometheus' own `le` aside).
@@ -176,6 +252,10 @@ pub const ALL_LABELS: &[&str] = &[
     RPC_SYSTEM_NAME,
     RPC_METHOD,
     RPC_STATUS_CODE,
+    MESSAGING_SYSTEM,
+    MESSAGING_DESTINATION_NAME,
+    MESSAGING_OPERATION_NAME,
+    MESSAGING_SETTLEMENT,
     SLO,
     SLO_RESULT,
     SERVICE_VERSION,

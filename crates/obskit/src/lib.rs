@@ -53,6 +53,7 @@ pub mod health;
 mod hex;
 pub mod http;
 mod logs;
+pub mod messaging;
 pub mod metrics;
 pub mod propagation;
 pub mod request_id;

@@ -25,6 +25,13 @@
 //! response is a 5xx or the handler failed; a latency SLO counts it bad when
 //! it took longer than the threshold, whatever its status.
 //!
+//! Processed messages ([`crate::messaging`]) are classified into the same
+//! counter: availability (processed and acknowledged without error),
+//! latency (processing time), and freshness, which only messages have: the
+//! message's age when its processing started, against a threshold
+//! ([`Slo::freshness`]). For messages, a route filter matches the
+//! destination and a method filter the operation, `PROCESS`.
+//!
 //! Exemplars: a bad request recorded inside a sampled span leaves its trace
 //! and span ids as the exemplar of `obskit_slo_requests_total{result="bad"}`
 //! in OpenMetrics scrapes (the newest bad request wins); good requests leave
@@ -51,8 +58,8 @@ pub enum SloError {
         /// The rejected objective.
         objective: f64,
     },
-    /// A latency SLO with a zero threshold.
-    #[error("SLO {name:?} has a zero latency threshold; give a positive duration such as 300 ms")]
+    /// A latency or freshness SLO with a zero threshold.
+    #[error("SLO {name:?} has a zero threshold; give a positive duration such as 300 ms")]
     ZeroThreshold {
         /// The SLO.
         name: String,
@@ -74,6 +81,13 @@ pub enum SloKind {
     /// The share of requests faster than the threshold.
     Latency {
         /// The slowest a good request may be.
+        threshold: Duration,
+    },
+    /// The share of messages whose processing started within the
+    /// threshold of their creation. Requests other than messages, and
+    /// messages whose age is unknown, are not counted.
+    Freshness {
+        /// The oldest a good message may be when its processing starts.
         threshold: Duration,
     },
 }
@@ -105,6 +119,28 @@ impl Slo {
             return Err(SloError::ZeroThreshold { name });
         }
         Self::new(name, SloKind::Latency { threshold }, objective)
+    }
+
+    /// A freshness SLO for processed messages: `objective` of messages
+    /// must start processing within `threshold` of their creation.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let slo = obskit::slo::Slo::freshness("orders-fresh", Duration::from_secs(30), 0.99)?
+    ///     .routes(["orders"]);
+    /// # let _ = slo;
+    /// # Ok::<(), obskit::slo::SloError>(())
+    /// ```
+    pub fn freshness(
+        name: impl Into<String>,
+        threshold: Duration,
+        objective: f64,
+    ) -> Result<Self, SloError> {
+        let name = name.into();
+        if threshold.is_zero() {
+            return Err(SloError::ZeroThreshold { name });
+        }
+        Self::new(name, SloKind::Freshness { threshold }, objective)
     }
 
     fn new(name: String, kind: SloKind, objective: f64) -> Result<Self, SloError> {
@@ -180,10 +216,13 @@ impl Slo {
                 .is_none_or(|m| m.iter().any(|x| x == method))
     }
 
-    fn is_good(&self, failed: bool, elapsed: Duration) -> bool {
+    /// Good or bad, or `None` when the SLO does not judge this exchange
+    /// (freshness of anything whose age is unknown).
+    fn is_good(&self, failed: bool, elapsed: Duration, age: Option<Duration>) -> Option<bool> {
         match self.kind {
-            SloKind::Availability => !failed,
-            SloKind::Latency { threshold } => elapsed <= threshold,
+            SloKind::Availability => Some(!failed),
+            SloKind::Latency { threshold } => Some(elapsed <= threshold),
+            SloKind::Freshness { threshold } => age.map(|a| a <= threshold),
         }
     }
 }
@@ -218,10 +257,14 @@ impl SloSet {
                 metrics
                     .gauge(names::SLO_OBJECTIVE_RATIO, vec![label()])
                     .set(slo.objective);
-                if let SloKind::Latency { threshold } = slo.kind {
-                    metrics
+                match slo.kind {
+                    SloKind::Latency { threshold } => metrics
                         .gauge(names::SLO_LATENCY_THRESHOLD, vec![label()])
-                        .set(threshold.as_secs_f64());
+                        .set(threshold.as_secs_f64()),
+                    SloKind::Freshness { threshold } => metrics
+                        .gauge(names::SLO_FRESHNESS_THRESHOLD, vec![label()])
+                        .set(threshold.as_secs_f64()),
+                    SloKind::Availability => {}
                 }
                 // A bad request inside a sampled span leaves its trace as the
                 // exemplar of the bad series: from a burning budget to the
@@ -240,28 +283,50 @@ impl SloSet {
         Ok(Self { entries })
     }
 
-    /// Counts one request for every SLO it falls under.
-    pub(crate) fn record(&self, method: &str, route: &str, failed: bool, elapsed: Duration) {
+    /// Counts one request for every SLO it falls under. `age` is a
+    /// message's age when its processing started (`None` for requests).
+    pub(crate) fn record(
+        &self,
+        method: &str,
+        route: &str,
+        failed: bool,
+        elapsed: Duration,
+        age: Option<Duration>,
+    ) {
         for e in self.entries.iter() {
             if e.slo.applies(method, route) {
-                if e.slo.is_good(failed, elapsed) {
-                    e.good.increment(1);
-                } else {
-                    e.bad.increment(1);
+                match e.slo.is_good(failed, elapsed, age) {
+                    Some(true) => e.good.increment(1),
+                    Some(false) => e.bad.increment(1),
+                    None => {}
                 }
             }
         }
     }
 
     /// Counts a request abandoned before its response: bad for every latency
-    /// SLO whose threshold it outlived; unknown (not counted) otherwise.
-    pub(crate) fn record_abandoned(&self, method: &str, route: &str, elapsed: Duration) {
+    /// SLO whose threshold it outlived; unknown (not counted) otherwise. A
+    /// message's freshness was decided when its processing started, so it
+    /// counts whatever the ending.
+    pub(crate) fn record_abandoned(
+        &self,
+        method: &str,
+        route: &str,
+        elapsed: Duration,
+        age: Option<Duration>,
+    ) {
         for e in self.entries.iter() {
-            if let SloKind::Latency { threshold } = e.slo.kind
-                && elapsed > threshold
-                && e.slo.applies(method, route)
-            {
-                e.bad.increment(1);
+            if !e.slo.applies(method, route) {
+                continue;
+            }
+            match e.slo.kind {
+                SloKind::Latency { threshold } if elapsed > threshold => e.bad.increment(1),
+                SloKind::Freshness { .. } => match e.slo.is_good(false, elapsed, age) {
+                    Some(true) => e.good.increment(1),
+                    Some(false) => e.bad.increment(1),
+                    None => {}
+                },
+                _ => {}
             }
         }
     }
@@ -322,11 +387,11 @@ mod tests {
             &m,
         )
         .unwrap();
-        set.record("GET", "/a", false, Duration::from_millis(300));
-        set.record("GET", "/a", false, Duration::from_micros(300_001));
-        set.record("GET", "/a", true, Duration::from_millis(1));
-        set.record("POST", "/orders", true, Duration::from_millis(1));
-        set.record("GET", "/orders", true, Duration::from_millis(1));
+        set.record("GET", "/a", false, Duration::from_millis(300), None);
+        set.record("GET", "/a", false, Duration::from_micros(300_001), None);
+        set.record("GET", "/a", true, Duration::from_millis(1), None);
+        set.record("POST", "/orders", true, Duration::from_millis(1), None);
+        set.record("GET", "/orders", true, Duration::from_millis(1), None);
         let text = m.render();
         let has = |s: &str| assert!(text.contains(s), "missing {s}\n{text}");
         has(r#"obskit_slo_requests_total{service_name="t",slo="avail",result="good"} 2"#);
@@ -338,12 +403,61 @@ mod tests {
         has(r#"obskit_slo_objective_ratio{service_name="t",slo="avail"} 0.999"#);
         has(r#"obskit_slo_latency_threshold_seconds{service_name="t",slo="fast"} 0.3"#);
 
-        set.record_abandoned("GET", "/a", Duration::from_millis(100));
-        set.record_abandoned("GET", "/a", Duration::from_millis(400));
+        set.record_abandoned("GET", "/a", Duration::from_millis(100), None);
+        set.record_abandoned("GET", "/a", Duration::from_millis(400), None);
         let text = m.render();
         let has = |s: &str| assert!(text.contains(s), "missing {s}\n{text}");
         has(r#"obskit_slo_requests_total{service_name="t",slo="fast",result="bad"} 2"#);
         has(r#"obskit_slo_requests_total{service_name="t",slo="fast",result="good"} 4"#);
         has(r#"obskit_slo_requests_total{service_name="t",slo="avail",result="bad"} 3"#);
+    }
+
+    #[test]
+    fn freshness_judges_only_messages_of_known_age() {
+        let m = MetricsHandle::new("t");
+        let set = SloSet::new(
+            vec![
+                Slo::freshness("fresh", Duration::from_secs(2), 0.99)
+                    .unwrap()
+                    .routes(["orders"]),
+            ],
+            &m,
+        )
+        .unwrap();
+        let second = Duration::from_secs(1);
+        set.record("GET", "/a", false, second, None);
+        set.record("PROCESS", "orders", false, second, None);
+        set.record(
+            "PROCESS",
+            "orders",
+            true,
+            second,
+            Some(Duration::from_secs(2)),
+        );
+        set.record(
+            "PROCESS",
+            "orders",
+            false,
+            second,
+            Some(Duration::from_millis(2001)),
+        );
+        set.record(
+            "PROCESS",
+            "other",
+            false,
+            second,
+            Some(Duration::from_secs(9)),
+        );
+        set.record_abandoned("PROCESS", "orders", second, Some(Duration::from_secs(1)));
+        set.record_abandoned("PROCESS", "orders", second, None);
+        let text = m.render();
+        let has = |s: &str| assert!(text.contains(s), "missing {s}\n{text}");
+        has(r#"obskit_slo_requests_total{service_name="t",slo="fresh",result="good"} 2"#);
+        has(r#"obskit_slo_requests_total{service_name="t",slo="fresh",result="bad"} 1"#);
+        has(r#"obskit_slo_freshness_threshold_seconds{service_name="t",slo="fresh"} 2"#);
+        assert_eq!(
+            Slo::freshness("f", Duration::ZERO, 0.9),
+            Err(SloError::ZeroThreshold { name: "f".into() })
+        );
     }
 }

@@ -56,9 +56,35 @@ pub(crate) trait Protocol {
     /// The service's SLOs.
     fn slos(&self) -> &SloSet;
 
+    /// Classifies the exchange for every SLO it falls under: once, with no
+    /// age. A protocol whose exchanges carry an age (a message), or that
+    /// ends several units at once (a batch), says so here. `abandoned`
+    /// marks an exchange cancelled before its end.
+    fn record_slos(&self, failed: bool, elapsed: Duration, abandoned: bool) {
+        let (method, route) = self.slo_key();
+        if abandoned {
+            self.slos().record_abandoned(method, route, elapsed, None);
+        } else {
+            self.slos().record(method, route, failed, elapsed, None);
+        }
+    }
+
     /// `error.type` of a completed exchange with `status`, if the status is
     /// a server-side failure (it then counts against availability).
     fn error_type(&self, status: Self::Status) -> Option<&'static str>;
+
+    /// The span status description of a failed or cancelled exchange.
+    fn failure_description(&self, outcome: Outcome<Self::Status>) -> &'static str {
+        match outcome {
+            Outcome::Completed(_) => "",
+            Outcome::Failed(None) => "the handler failed",
+            Outcome::Failed(Some(_)) => "the response body failed",
+            Outcome::Cancelled(None) => "the request was cancelled before a response was sent",
+            Outcome::Cancelled(Some(_)) => {
+                "the request was cancelled before its response body was complete"
+            }
+        }
+    }
 
     /// The span attribute that reports `status`.
     fn status_attribute(&self, status: Self::Status) -> KeyValue;
@@ -128,21 +154,20 @@ impl<P: Protocol> Finish<P> {
             Outcome::Failed(_) => Some(FAILED),
             Outcome::Cancelled(_) => Some(CANCELLED),
         };
-        let slos = p.slos();
-        let (method, route) = p.slo_key();
+        let has_slos = !p.slos().is_empty();
         match outcome {
             Outcome::Cancelled(_) => {
                 // No outcome to count in RED; a latency SLO still counts the
                 // request bad once it has outlived the threshold.
-                if !slos.is_empty() {
-                    slos.record_abandoned(method, route, elapsed);
+                if has_slos {
+                    p.record_slos(true, elapsed, true);
                 }
             }
             Outcome::Completed(_) | Outcome::Failed(_) => {
                 let failed = matches!(outcome, Outcome::Failed(_));
                 p.record_duration(status, failed, elapsed);
-                if !slos.is_empty() {
-                    slos.record(method, route, failed || error_type.is_some(), elapsed);
+                if has_slos {
+                    p.record_slos(failed || error_type.is_some(), elapsed, false);
                 }
             }
         }
@@ -155,15 +180,7 @@ impl<P: Protocol> Finish<P> {
         }
         if recording && let Some(e) = error_type {
             span.set_attribute(KeyValue::new("error.type", e));
-            span.set_status(Status::error(match outcome {
-                Outcome::Completed(_) => "",
-                Outcome::Failed(None) => "the handler failed",
-                Outcome::Failed(Some(_)) => "the response body failed",
-                Outcome::Cancelled(None) => "the request was cancelled before a response was sent",
-                Outcome::Cancelled(Some(_)) => {
-                    "the request was cancelled before its response body was complete"
-                }
-            }));
+            span.set_status(Status::error(p.failure_description(outcome)));
         }
         p.access_line(outcome, error_type, elapsed);
         if recording {
