@@ -95,6 +95,9 @@ mod process;
 mod publish;
 mod red;
 
+#[cfg(feature = "rabbitmq")]
+pub mod rabbitmq;
+
 use std::sync::Arc;
 
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};

@@ -1,0 +1,493 @@
+//! The RabbitMQ adapter against the real broker on 127.0.0.1:5672
+//! (`guest`/`guest`): one trace from an HTTP request through a publish and
+//! the processing to an outgoing HTTP call; exact counts per settlement,
+//! with a message requeued and then dead-lettered; message age from a
+//! producer whose clock is known. Without a broker the tests say so and
+//! pass, unless `CI` is set (`.ci/run` starts one).
+//!
+//! Every queue has a random name and expires on its own if a test dies
+//! before deleting it.
+
+#![allow(clippy::print_stderr)]
+
+mod support;
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::post;
+use lapin::options::{
+    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use obskit::http::{ClientMiddleware, ObskitLayer};
+use obskit::messaging::rabbitmq::{Consumer, Publisher, SYSTEM};
+use obskit::messaging::{CREATED_AT_HEADER, Messaging};
+use obskit::slo::Slo;
+use obskit::testing::{FinishedSpan, TestTelemetry};
+
+const ADDR: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+/// Every wait's bound: generous, for a loaded CI machine.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// A connection to the shared broker, or `None` (skip) outside CI.
+async fn connect() -> Option<Connection> {
+    match Connection::connect(ADDR, ConnectionProperties::default()).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "RabbitMQ is not reachable at 127.0.0.1:5672 ({e}); `.ci/run` starts it"
+            );
+            eprintln!("SKIPPED: RabbitMQ is not reachable at 127.0.0.1:5672: {e}");
+            None
+        }
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("obskit-test-{prefix}-{:016x}", fastrand::u64(..))
+}
+
+/// Declares a queue that the broker deletes a minute after its last use.
+async fn declare(channel: &Channel, name: &str, mut args: FieldTable) {
+    args.insert("x-expires".into(), AMQPValue::LongInt(60_000));
+    channel
+        .queue_declare(name.to_owned().into(), QueueDeclareOptions::default(), args)
+        .await
+        .expect("queue declared");
+}
+
+async fn delete(channel: &Channel, name: &str) {
+    let _ = channel
+        .queue_delete(name.to_owned().into(), QueueDeleteOptions::default())
+        .await;
+}
+
+async fn consume(channel: &Channel, messaging: &Messaging, queue: &str) -> Consumer {
+    let deliveries = channel
+        .basic_consume(
+            queue.to_owned().into(),
+            "".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("consuming");
+    Consumer::new(messaging, queue, deliveries)
+}
+
+async fn next(consumer: &mut Consumer) -> obskit::messaging::rabbitmq::Message {
+    tokio::time::timeout(DEADLINE, consumer.next())
+        .await
+        .expect("a delivery within the deadline")
+        .expect("the consumer is open")
+        .expect("a delivery")
+}
+
+fn value(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with('{'))
+        .find(|l| labels.iter().all(|x| l.contains(x)))
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse().unwrap())
+}
+
+fn span_named(spans: &[FinishedSpan], name: &str) -> FinishedSpan {
+    spans
+        .iter()
+        .find(|s| s.name() == name)
+        .unwrap_or_else(|| {
+            let names: Vec<&str> = spans.iter().map(FinishedSpan::name).collect();
+            panic!("no span {name:?} among {names:?}")
+        })
+        .clone()
+}
+
+/// Waits until `telemetry` holds a span named `name`.
+async fn wait_span(telemetry: &TestTelemetry, name: &str) {
+    let start = Instant::now();
+    while telemetry.span(name).is_none() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "no span {name:?} within the deadline"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn one_trace_from_an_http_request_through_the_queue_to_an_http_call() {
+    let Some(connection) = connect().await else {
+        return;
+    };
+    let telemetry = TestTelemetry::new();
+    let messaging = Messaging::new(&telemetry, SYSTEM);
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let queue = unique("orders");
+    declare(&channel, &queue, FieldTable::default()).await;
+
+    // The downstream service the consumer calls.
+    let inventory = Router::new()
+        .route("/reserve", post(|| async { "reserved" }))
+        .layer(ObskitLayer::new(&telemetry));
+    let inventory = support::server::spawn(inventory).await;
+
+    // The service that publishes on an HTTP request.
+    let publisher = Publisher::new(&messaging, channel.clone());
+    let app = Router::new()
+        .route(
+            "/orders",
+            post(
+                |State((publisher, queue)): State<(Publisher, String)>| async move {
+                    let confirmation = publisher
+                        .publish(
+                            "",
+                            &queue,
+                            BasicPublishOptions::default(),
+                            b"order-1",
+                            BasicProperties::default(),
+                        )
+                        .await
+                        .expect("published");
+                    if confirmation.is_ack() {
+                        "accepted"
+                    } else {
+                        "refused"
+                    }
+                },
+            ),
+        )
+        .with_state((publisher, queue.clone()))
+        .layer(ObskitLayer::new(&telemetry));
+    let app = support::server::spawn(app).await;
+
+    let body = reqwest_plain()
+        .post(format!("{app}/orders"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "accepted");
+
+    let client = ClientMiddleware::new(&telemetry).wrap(obskit::reqwest::Client::new());
+    let mut consumer = consume(&channel, &messaging, &queue).await;
+    let message = next(&mut consumer).await;
+    assert_eq!(message.delivery().data, b"order-1");
+    let answer = message
+        .processing()
+        .in_context(async {
+            client
+                .post(format!("{inventory}/reserve"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        })
+        .await;
+    assert_eq!(answer, "reserved");
+    message.ack().await.unwrap();
+    delete(&channel, &queue).await;
+
+    wait_span(&telemetry, "POST /orders").await;
+    let spans = telemetry.spans();
+    let request = span_named(&spans, "POST /orders");
+    let send = span_named(&spans, &format!("send {queue}"));
+    let process = span_named(&spans, &format!("process {queue}"));
+    let call = span_named(&spans, "POST");
+    let reserve = span_named(&spans, "POST /reserve");
+    let chain = [&request, &send, &process, &call, &reserve];
+    for pair in chain.windows(2) {
+        assert_eq!(
+            pair[1].trace_id(),
+            request.trace_id(),
+            "{} in the trace",
+            pair[1].name()
+        );
+        assert_eq!(
+            pair[1].parent_span_id(),
+            Some(pair[0].span_id()),
+            "{} is the child of {}",
+            pair[1].name(),
+            pair[0].name()
+        );
+    }
+    assert_eq!(process.data().links.links.len(), 1);
+    assert_eq!(
+        process.attribute("messaging.system").as_deref(),
+        Some("rabbitmq")
+    );
+    assert_eq!(
+        process.attribute("messaging.message.body.size").as_deref(),
+        Some("7")
+    );
+
+    let text = telemetry.metrics().render();
+    let d = format!(r#"messaging_destination_name="{queue}""#);
+    assert_eq!(
+        value(&text, "messaging_client_sent_messages_total", &[&d]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&text, "messaging_client_consumed_messages_total", &[&d]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &text,
+            "obskit_messaging_settlements_total",
+            &[&d, r#"settlement="ack""#]
+        ),
+        Some(1.0)
+    );
+}
+
+/// A client with no instrumentation, standing for a caller from outside.
+fn reqwest_plain() -> obskit::reqwest::Client {
+    obskit::reqwest::Client::new()
+}
+
+#[tokio::test]
+async fn a_message_requeued_then_dead_lettered_is_counted_per_attempt() {
+    let Some(connection) = connect().await else {
+        return;
+    };
+    let telemetry = TestTelemetry::new();
+    let messaging = Messaging::builder(&telemetry, SYSTEM)
+        .slos([Slo::availability("work-ok", 0.99).unwrap()])
+        .build()
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let work = unique("work");
+    let dead = unique("dead");
+    declare(&channel, &dead, FieldTable::default()).await;
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-dead-letter-exchange".into(),
+        AMQPValue::LongString("".into()),
+    );
+    args.insert(
+        "x-dead-letter-routing-key".into(),
+        AMQPValue::LongString(LongString::from(dead.clone())),
+    );
+    declare(&channel, &work, args).await;
+
+    let publisher = Publisher::new(&messaging, channel.clone());
+    const N: usize = 20;
+    for i in 0..N {
+        let confirmation = publisher
+            .publish(
+                "",
+                &work,
+                BasicPublishOptions::default(),
+                format!("job-{i}").as_bytes(),
+                BasicProperties::default(),
+            )
+            .await
+            .unwrap();
+        assert!(confirmation.is_ack());
+    }
+    // Job 0 fails twice: requeued, then dead-lettered. Job 1 is
+    // dead-lettered at once. The others succeed.
+    let mut consumer = consume(&channel, &messaging, &work).await;
+    let mut job0_attempts = 0;
+    let mut settled = 0;
+    while settled < N {
+        let m = next(&mut consumer).await;
+        match m.delivery().data.as_slice() {
+            b"job-0" => {
+                job0_attempts += 1;
+                if job0_attempts == 1 {
+                    m.requeue("timeout").await.unwrap();
+                } else {
+                    assert!(m.delivery().redelivered);
+                    m.dead_letter("timeout").await.unwrap();
+                    settled += 1;
+                }
+            }
+            b"job-1" => {
+                m.dead_letter("invalid").await.unwrap();
+                settled += 1;
+            }
+            _ => {
+                m.ack().await.unwrap();
+                settled += 1;
+            }
+        }
+    }
+    let mut dead_consumer = consume(&channel, &messaging, &dead).await;
+    let mut dead_jobs = Vec::new();
+    for _ in 0..2 {
+        let m = next(&mut dead_consumer).await;
+        dead_jobs.push(String::from_utf8(m.delivery().data.clone()).unwrap());
+        m.ack().await.unwrap();
+    }
+    dead_jobs.sort();
+    assert_eq!(dead_jobs, ["job-0", "job-1"]);
+    delete(&channel, &work).await;
+    delete(&channel, &dead).await;
+
+    let text = telemetry.metrics().render();
+    let w = format!(r#"messaging_destination_name="{work}""#);
+    let dl = format!(r#"messaging_destination_name="{dead}""#);
+    let settlements = |d: &str, s: &str| {
+        value(
+            &text,
+            "obskit_messaging_settlements_total",
+            &[d, &format!(r#"settlement="{s}""#)],
+        )
+    };
+    assert_eq!(
+        value(&text, "messaging_client_sent_messages_total", &[&w]),
+        Some(N as f64)
+    );
+    assert_eq!(
+        value(&text, "messaging_client_consumed_messages_total", &[&w]),
+        Some(N as f64 + 1.0),
+        "job 0 consumed once per attempt"
+    );
+    assert_eq!(settlements(&w, "ack"), Some(N as f64 - 2.0));
+    assert_eq!(settlements(&w, "requeue"), Some(1.0));
+    assert_eq!(settlements(&w, "dead_letter"), Some(2.0));
+    assert_eq!(settlements(&dl, "ack"), Some(2.0));
+    assert_eq!(
+        value(
+            &text,
+            "obskit_slo_requests_total",
+            &[r#"slo="work-ok""#, r#"result="bad""#]
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(
+            &text,
+            "obskit_slo_requests_total",
+            &[r#"slo="work-ok""#, r#"result="good""#]
+        ),
+        Some(N as f64 - 2.0 + 2.0)
+    );
+    // Both attempts at job 0, and its dead-lettered copy, continue the one send's trace.
+    let spans = telemetry.spans();
+    let job0_process: Vec<&FinishedSpan> = spans
+        .iter()
+        .filter(|s| {
+            s.name().starts_with("process ")
+                && s.attribute("error.type").as_deref() == Some("timeout")
+        })
+        .collect();
+    assert_eq!(job0_process.len(), 2);
+    assert_eq!(
+        job0_process[0].parent_span_id(),
+        job0_process[1].parent_span_id()
+    );
+}
+
+#[tokio::test]
+async fn message_age_comes_from_a_producer_whose_clock_is_known() {
+    let Some(connection) = connect().await else {
+        return;
+    };
+    let telemetry = TestTelemetry::new();
+    let messaging = Messaging::builder(&telemetry, SYSTEM)
+        .slos([Slo::freshness("fresh", Duration::from_secs(60), 0.99).unwrap()])
+        .build()
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let queue = unique("age");
+    declare(&channel, &queue, FieldTable::default()).await;
+    // A plain lapin producer, without obskit: one message stamped by its
+    // AMQP timestamp 30 s ago, one by obskit's header 600 s ago.
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    channel
+        .basic_publish(
+            "".into(),
+            queue.clone().into(),
+            BasicPublishOptions::default(),
+            b"a",
+            BasicProperties::default().with_timestamp(now.as_secs() - 30),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let mut headers = FieldTable::default();
+    headers.insert(
+        ShortString::from(CREATED_AT_HEADER),
+        AMQPValue::LongString(LongString::from(
+            (now.as_micros() - 600_000_000).to_string(),
+        )),
+    );
+    channel
+        .basic_publish(
+            "".into(),
+            queue.clone().into(),
+            BasicPublishOptions::default(),
+            b"b",
+            BasicProperties::default().with_headers(headers),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let mut consumer = consume(&channel, &messaging, &queue).await;
+    for _ in 0..2 {
+        let m = next(&mut consumer).await;
+        let age = m.processing().age().expect("a known age");
+        match m.delivery().data.as_slice() {
+            // Whole seconds: the AMQP timestamp drops the fraction.
+            b"a" => assert!(
+                age >= Duration::from_secs(29) && age < Duration::from_secs(60),
+                "{age:?}"
+            ),
+            _ => assert!(
+                age >= Duration::from_secs(600) && age < Duration::from_secs(900),
+                "{age:?}"
+            ),
+        }
+        m.ack().await.unwrap();
+    }
+    delete(&channel, &queue).await;
+    let text = telemetry.metrics().render();
+    let d = format!(r#"messaging_destination_name="{queue}""#);
+    let bucket = |le: &str| {
+        value(
+            &text,
+            "obskit_messaging_message_age_seconds_bucket",
+            &[&d, &format!(r#"le="{le}""#)],
+        )
+    };
+    assert_eq!(bucket("10"), Some(0.0));
+    assert_eq!(bucket("60"), Some(1.0));
+    assert_eq!(bucket("300"), Some(1.0));
+    assert_eq!(bucket("900"), Some(2.0));
+    assert_eq!(
+        value(
+            &text,
+            "obskit_slo_requests_total",
+            &[r#"slo="fresh""#, r#"result="bad""#]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &text,
+            "obskit_slo_requests_total",
+            &[r#"slo="fresh""#, r#"result="good""#]
+        ),
+        Some(1.0)
+    );
+}
