@@ -79,8 +79,17 @@ pub const MESSAGING_PROCESS_ACTIVE: &str = "obskit_messaging_process_active";
 /// Gauge, always 1, whose labels carry the build: [`SERVICE_VERSION`],
 /// [`VCS_REVISION`] and [`OBSKIT_VERSION`].
 pub const BUILD_INFO: &str = "obskit_build_info";
+/// Gauge, always 1, whose labels are the service's OpenTelemetry resource
+/// attributes (`k8s_pod_name`, `container_id`, `host_name`, …), as
+/// OpenTelemetry's Prometheus exporters publish them.
+pub const TARGET_INFO: &str = "target_info";
 /// Counter of log lines dropped because the non-blocking writer was full.
 pub const LOG_LINES_DROPPED_TOTAL: &str = "obskit_log_lines_dropped_total";
+/// Counter of log records the OTLP logs endpoint acknowledged.
+pub const LOG_RECORDS_EXPORTED_TOTAL: &str = "obskit_log_records_exported_total";
+/// Counter of log records lost on the way to the OTLP logs endpoint: queue
+/// full, export failed or timed out.
+pub const LOG_RECORDS_DROPPED_TOTAL: &str = "obskit_log_records_dropped_total";
 /// Counter of spans handed to the exporter and acknowledged.
 pub const SPANS_EXPORTED_TOTAL: &str = "obskit_spans_exported_total";
 /// Counter of spans lost: queue full, export failed or timed out.
@@ -216,7 +225,10 @@ pub const ALL_METRICS: &[&str] = &[
     MESSAGING_SETTLEMENTS_TOTAL,
     MESSAGING_PROCESS_ACTIVE,
     BUILD_INFO,
+    TARGET_INFO,
     LOG_LINES_DROPPED_TOTAL,
+    LOG_RECORDS_EXPORTED_TOTAL,
+    LOG_RECORDS_DROPPED_TOTAL,
     SPANS_EXPORTED_TOTAL,
     SPANS_DROPPED_TOTAL,
     HEALTH_READY,

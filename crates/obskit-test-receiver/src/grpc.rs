@@ -1,7 +1,14 @@
-//! The OTLP/gRPC side: the official generated `TraceService` server, answering per the current behavior.
+//! The OTLP/gRPC side: the official generated `TraceService` and
+//! `LogsService` servers on one port, answering per the current behavior.
 
 use std::sync::Arc;
 
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -27,6 +34,54 @@ pub(crate) fn service(shared: Arc<Shared>) -> TraceServiceServer<OtlpTraceServic
         .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
 }
 
+/// Both services, routed by path.
+pub(crate) fn routes(shared: &Arc<Shared>) -> tonic::service::Routes {
+    tonic::service::Routes::new(service(Arc::clone(shared)))
+        .add_service(
+            LogsServiceServer::new(OtlpLogsService {
+                shared: Arc::clone(shared),
+            })
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+        )
+        .prepare()
+}
+
+/// Implements `opentelemetry.proto.collector.logs.v1.LogsService` over the shared store.
+#[derive(Debug)]
+pub(crate) struct OtlpLogsService {
+    shared: Arc<Shared>,
+}
+
+#[tonic::async_trait]
+impl LogsService for OtlpLogsService {
+    async fn export(
+        &self,
+        request: Request<ExportLogsServiceRequest>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        let (metadata, _extensions, request) = request.into_parts();
+        let headers = header_map(&metadata.into_headers());
+        answer(
+            self.shared.record_logs(Protocol::Grpc, headers, request),
+            ExportLogsServiceResponse::default(),
+        )
+        .await
+    }
+}
+
+/// The answer `behavior` gives: `ok` (after the delay, when slow) or `UNAVAILABLE`.
+async fn answer<T>(behavior: Behavior, ok: T) -> Result<Response<T>, Status> {
+    match behavior {
+        Behavior::Healthy => Ok(Response::new(ok)),
+        Behavior::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            Ok(Response::new(ok))
+        }
+        Behavior::Error => Err(Status::unavailable(
+            "the receiver is set to Behavior::Error",
+        )),
+    }
+}
+
 #[tonic::async_trait]
 impl TraceService for OtlpTraceService {
     async fn export(
@@ -35,16 +90,11 @@ impl TraceService for OtlpTraceService {
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let (metadata, _extensions, request) = request.into_parts();
         let headers = header_map(&metadata.into_headers());
-        match self.shared.record(Protocol::Grpc, headers, request) {
-            Behavior::Healthy => Ok(Response::new(ExportTraceServiceResponse::default())),
-            Behavior::Slow(delay) => {
-                tokio::time::sleep(delay).await;
-                Ok(Response::new(ExportTraceServiceResponse::default()))
-            }
-            Behavior::Error => Err(Status::unavailable(
-                "the receiver is set to Behavior::Error",
-            )),
-        }
+        answer(
+            self.shared.record(Protocol::Grpc, headers, request),
+            ExportTraceServiceResponse::default(),
+        )
+        .await
     }
 }
 

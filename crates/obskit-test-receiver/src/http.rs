@@ -1,4 +1,5 @@
-//! The OTLP/HTTP side: `POST /v1/traces` with a protobuf body, answered per the OTLP/HTTP spec and the current behavior.
+//! The OTLP/HTTP side: `POST /v1/traces` and `POST /v1/logs` with a
+//! protobuf (or JSON) body, answered per the OTLP/HTTP spec and the current behavior.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -7,6 +8,9 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body;
 use http_body_util::{BodyExt, Full};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -16,8 +20,10 @@ use crate::behavior::Behavior;
 use crate::request::{Protocol, header_map};
 use crate::store::Shared;
 
-/// The only path the receiver serves, as OTLP/HTTP defines it for traces.
+/// The traces path, as OTLP/HTTP defines it.
 pub(crate) const TRACES_PATH: &str = "/v1/traces";
+/// The logs path, as OTLP/HTTP defines it.
+pub(crate) const LOGS_PATH: &str = "/v1/logs";
 
 /// The protobuf media type, the default of OTLP/HTTP.
 const PROTOBUF: &str = "application/x-protobuf";
@@ -33,14 +39,18 @@ where
     B: Body,
     B::Error: std::fmt::Display,
 {
-    if request.uri().path() != TRACES_PATH {
-        return Ok(text(
-            StatusCode::NOT_FOUND,
-            "only POST /v1/traces is served",
-        ));
-    }
+    let logs = match request.uri().path() {
+        TRACES_PATH => false,
+        LOGS_PATH => true,
+        _ => {
+            return Ok(text(
+                StatusCode::NOT_FOUND,
+                "only POST /v1/traces and POST /v1/logs are served",
+            ));
+        }
+    };
     if request.method() != Method::POST {
-        let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "use POST for /v1/traces");
+        let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "use POST");
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
@@ -91,6 +101,28 @@ where
     } else {
         body
     };
+    let protocol = if json {
+        Protocol::HttpJson
+    } else {
+        Protocol::Http
+    };
+    if logs {
+        let decoded = if json {
+            serde_json::from_slice::<ExportLogsServiceRequest>(&body).map_err(|e| e.to_string())
+        } else {
+            ExportLogsServiceRequest::decode(body).map_err(|e| e.to_string())
+        };
+        return Ok(match decoded {
+            Ok(decoded) => {
+                let ok = ExportLogsServiceResponse::default().encode_to_vec();
+                answer(shared.record_logs(protocol, headers, decoded), json, ok).await
+            }
+            Err(error) => text(
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not an ExportLogsServiceRequest: {error}"),
+            ),
+        });
+    }
     let decoded = if json {
         serde_json::from_slice::<ExportTraceServiceRequest>(&body).map_err(|e| e.to_string())
     } else {
@@ -106,21 +138,22 @@ where
         }
     };
 
-    let protocol = if json {
-        Protocol::HttpJson
-    } else {
-        Protocol::Http
-    };
-    match shared.record(protocol, headers, decoded) {
-        Behavior::Healthy => Ok(success(json)),
+    let ok = ExportTraceServiceResponse::default().encode_to_vec();
+    Ok(answer(shared.record(protocol, headers, decoded), json, ok).await)
+}
+
+/// The answer `behavior` gives: success (after the delay, when slow) or 503.
+async fn answer(behavior: Behavior, json: bool, ok: Vec<u8>) -> Response<Full<Bytes>> {
+    match behavior {
+        Behavior::Healthy => success(json, ok),
         Behavior::Slow(delay) => {
             tokio::time::sleep(delay).await;
-            Ok(success(json))
+            success(json, ok)
         }
-        Behavior::Error => Ok(text(
+        Behavior::Error => text(
             StatusCode::SERVICE_UNAVAILABLE,
             "the receiver is set to Behavior::Error",
-        )),
+        ),
     }
 }
 
@@ -137,16 +170,13 @@ fn is_media_type(content_type: Option<&HeaderValue>, media_type: &str) -> bool {
         .is_some_and(|given| given.trim().eq_ignore_ascii_case(media_type))
 }
 
-/// `200 OK` with an empty `ExportTraceServiceResponse` (in the request's
-/// encoding), as a full-success export gets.
-fn success(json: bool) -> Response<Full<Bytes>> {
+/// `200 OK` with an empty `Export*ServiceResponse` (`protobuf`, or `{}` in
+/// JSON), as a full-success export gets.
+fn success(json: bool, protobuf: Vec<u8>) -> Response<Full<Bytes>> {
     let (body, media_type) = if json {
         (b"{}".to_vec(), JSON)
     } else {
-        (
-            ExportTraceServiceResponse::default().encode_to_vec(),
-            PROTOBUF,
-        )
+        (protobuf, PROTOBUF)
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     response

@@ -9,14 +9,15 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use crate::behavior::Behavior;
-use crate::request::ReceivedRequest;
+use crate::log::ReceivedLog;
+use crate::request::{ReceivedLogsRequest, ReceivedRequest};
 use crate::server::{Background, bind_loopback, serve};
 use crate::span::ReceivedSpan;
 use crate::store::Shared;
 use crate::tls::TlsSettings;
 use crate::{grpc, http};
 
-/// A running OTLP trace receiver: an OTLP/gRPC server and an OTLP/HTTP server
+/// A running OTLP trace and log receiver: an OTLP/gRPC server and an OTLP/HTTP server
 /// on ephemeral `127.0.0.1` ports, recording everything sent to them.
 ///
 /// Both servers run on a thread of their own, so the receiver keeps answering
@@ -85,7 +86,7 @@ impl Receiver {
         let grpc_addr = grpc_listener.local_addr()?;
         let http_addr = http_listener.local_addr()?;
 
-        let grpc_service = TowerToHyperService::new(grpc::service(Arc::clone(&shared)));
+        let grpc_service = TowerToHyperService::new(grpc::routes(&shared));
         let http_shared = Arc::clone(&shared);
         let http_service = hyper::service::service_fn(move |request| {
             http::handle(Arc::clone(&http_shared), request)
@@ -174,7 +175,34 @@ impl Receiver {
         self.shared.wait_for_spans_blocking(count, timeout)
     }
 
-    /// Forgets every received request and span; the behavior stays.
+    /// The full OTLP/HTTP logs URL, `http://127.0.0.1:PORT/v1/logs`, as
+    /// `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` takes it.
+    pub fn http_logs_url(&self) -> String {
+        format!("{}://{}{}", self.scheme, self.http_addr, http::LOGS_PATH)
+    }
+
+    /// Every log record of every accepted logs request so far, in arrival order.
+    pub fn logs(&self) -> Vec<ReceivedLog> {
+        self.shared.logs()
+    }
+
+    /// Every decodable logs request so far, accepted or not, in arrival order.
+    pub fn log_requests(&self) -> Vec<ReceivedLogsRequest> {
+        self.shared.log_requests()
+    }
+
+    /// Waits until at least `count` log records were accepted and returns
+    /// all of them, or returns what has arrived when `timeout` runs out.
+    pub async fn wait_for_logs(&self, count: usize, timeout: Duration) -> Vec<ReceivedLog> {
+        self.shared.wait_for_logs(count, timeout).await
+    }
+
+    /// [`Receiver::wait_for_logs`] for code without an async runtime.
+    pub fn wait_for_logs_blocking(&self, count: usize, timeout: Duration) -> Vec<ReceivedLog> {
+        self.shared.wait_for_logs_blocking(count, timeout)
+    }
+
+    /// Forgets every received request, span and log record; the behavior stays.
     pub fn clear(&self) {
         self.shared.clear();
     }

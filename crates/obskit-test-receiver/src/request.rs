@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use http::HeaderMap;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use crate::span::ReceivedSpan;
@@ -46,6 +47,28 @@ pub struct ReceivedRequest {
     pub accepted: bool,
     /// The decoded request.
     pub request: ExportTraceServiceRequest,
+}
+
+/// One logs export request as the receiver saw it, whether it was accepted or not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedLogsRequest {
+    /// The transport it arrived over.
+    pub protocol: Protocol,
+    /// HTTP headers (or gRPC metadata) by lower-cased name, as for [`ReceivedRequest::headers`].
+    pub headers: BTreeMap<String, String>,
+    /// Whether the receiver kept the records.
+    pub accepted: bool,
+    /// The decoded request.
+    pub request: ExportLogsServiceRequest,
+}
+
+impl ReceivedLogsRequest {
+    /// The value of a header, looked up case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
 }
 
 impl ReceivedRequest {

@@ -3,11 +3,13 @@
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tokio::sync::Notify;
 
 use crate::behavior::Behavior;
-use crate::request::{Protocol, ReceivedRequest};
+use crate::log::ReceivedLog;
+use crate::request::{Protocol, ReceivedLogsRequest, ReceivedRequest};
 use crate::span::ReceivedSpan;
 use std::collections::BTreeMap;
 
@@ -26,6 +28,8 @@ struct State {
     behavior: Behavior,
     requests: Vec<ReceivedRequest>,
     spans: Vec<ReceivedSpan>,
+    log_requests: Vec<ReceivedLogsRequest>,
+    logs: Vec<ReceivedLog>,
 }
 
 impl Shared {
@@ -81,6 +85,80 @@ impl Shared {
         behavior
     }
 
+    /// [`Shared::record`] for a logs request.
+    pub(crate) fn record_logs(
+        &self,
+        protocol: Protocol,
+        headers: BTreeMap<String, String>,
+        request: ExportLogsServiceRequest,
+    ) -> Behavior {
+        let behavior = {
+            let mut state = self.lock();
+            let behavior = state.behavior;
+            if behavior.accepts() {
+                let logs = ReceivedLog::from_request(&request, protocol);
+                state.logs.extend(logs);
+            }
+            state.log_requests.push(ReceivedLogsRequest {
+                protocol,
+                headers,
+                accepted: behavior.accepts(),
+                request,
+            });
+            behavior
+        };
+        self.changed.notify_all();
+        self.notify.notify_waiters();
+        behavior
+    }
+
+    pub(crate) fn logs(&self) -> Vec<ReceivedLog> {
+        self.lock().logs.clone()
+    }
+
+    pub(crate) fn log_requests(&self) -> Vec<ReceivedLogsRequest> {
+        self.lock().log_requests.clone()
+    }
+
+    /// Returns once at least `count` log records are stored, or whatever is
+    /// stored when `timeout` runs out.
+    pub(crate) async fn wait_for_logs(&self, count: usize, timeout: Duration) -> Vec<ReceivedLog> {
+        let deadline = tokio::time::Instant::now().checked_add(timeout);
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let state = self.lock();
+                if state.logs.len() >= count {
+                    return state.logs.clone();
+                }
+            }
+            match deadline {
+                Some(deadline) => {
+                    if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                        return self.logs();
+                    }
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    /// [`Shared::wait_for_logs`] for threads without an async runtime.
+    pub(crate) fn wait_for_logs_blocking(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<ReceivedLog> {
+        let state = self.lock();
+        let (state, _timed_out) = self
+            .changed
+            .wait_timeout_while(state, timeout, |state| state.logs.len() < count)
+            .unwrap_or_else(PoisonError::into_inner);
+        state.logs.clone()
+    }
+
     pub(crate) fn spans(&self) -> Vec<ReceivedSpan> {
         self.lock().spans.clone()
     }
@@ -94,6 +172,8 @@ impl Shared {
         let mut state = self.lock();
         state.requests.clear();
         state.spans.clear();
+        state.log_requests.clear();
+        state.logs.clear();
     }
 
     /// Returns once at least `count` spans are stored, or whatever is stored when `timeout` runs out.

@@ -79,7 +79,7 @@ async fn bad_requests_get_404_415_and_400_and_are_not_recorded() {
     let client = client(Duration::from_secs(10));
     let body = common::request().encode_to_vec();
 
-    let wrong_path = format!("{}/v1/logs", receiver.http_endpoint());
+    let wrong_path = format!("{}/v1/profiles", receiver.http_endpoint());
     let response = post(&client, &wrong_path, PROTOBUF, body.clone())
         .await
         .unwrap();

@@ -97,7 +97,7 @@ pub enum InitError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The OTLP exporter could not be built.
-    #[error("cannot build the OTLP span exporter for {endpoint}: {source}")]
+    #[error("cannot build the OTLP exporter for {endpoint}: {source}")]
     Exporter {
         /// The endpoint the exporter was built for.
         endpoint: String,
@@ -106,7 +106,7 @@ pub enum InitError {
         source: opentelemetry_otlp::ExporterBuildError,
     },
     /// A TLS file (`OTEL_EXPORTER_OTLP_CERTIFICATE`, `..._CLIENT_KEY`,
-    /// `..._CLIENT_CERTIFICATE` or their `_TRACES_` forms) cannot be used:
+    /// `..._CLIENT_CERTIFICATE` or their `_TRACES_` and `_LOGS_` forms) cannot be used:
     /// missing, unreadable, not PEM, or half of a client identity.
     #[error("{variable}={path:?} cannot be used for TLS: {reason}")]
     Tls {
@@ -141,7 +141,7 @@ pub enum InitError {
     #[error("cannot start the log writer thread: {0}")]
     LogWriter(#[source] std::io::Error),
     /// The background export thread could not start.
-    #[error("cannot start the span export thread: {0}")]
+    #[error("cannot start an export thread: {0}")]
     ExportThread(#[source] std::io::Error),
     /// A global `tracing` subscriber is already installed.
     #[error(

@@ -47,6 +47,7 @@
 
 pub mod config;
 pub mod error;
+mod export;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 pub mod health;

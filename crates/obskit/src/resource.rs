@@ -3,7 +3,17 @@
 //! Built from the configuration only (never re-read from the environment),
 //! so [`Config::from_env_with`](crate::Config::from_env_with) is the whole
 //! truth: `service.*` from the configuration, user attributes from
-//! `OTEL_RESOURCE_ATTRIBUTES`, then host and process attributes.
+//! `OTEL_RESOURCE_ATTRIBUTES` (where a Kubernetes manifest passes
+//! `k8s.pod.name`, `k8s.namespace.name`, `k8s.node.name` and the like from
+//! the downward API), then the host, container and process attributes
+//! detected here. An attribute the user set is never overwritten by a
+//! detected one.
+//!
+//! The resource is built once per [`Telemetry`](crate::Telemetry): spans,
+//! OTLP log records, OTLP metrics and the `target_info` series all carry
+//! the same one (one `service.instance.id`).
+
+mod container;
 
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;
@@ -33,6 +43,9 @@ pub(crate) fn build(config: &Config) -> Resource {
     if let Some(host) = hostname().filter(|_| !has("host.name")) {
         attributes.push(KeyValue::new("host.name", host));
     }
+    if let Some(id) = container::detect().filter(|_| !has("container.id")) {
+        attributes.push(KeyValue::new("container.id", id));
+    }
     attributes.push(KeyValue::new("host.arch", host_arch()));
     attributes.push(KeyValue::new("os.type", std::env::consts::OS));
     attributes.push(KeyValue::new("process.pid", i64::from(std::process::id())));
@@ -50,6 +63,17 @@ pub(crate) fn build(config: &Config) -> Resource {
         .with_attributes(attributes)
         .with_service_name(config.resolved_service_name())
         .build()
+}
+
+/// The resource's attributes as `key=value` pairs sorted by key and joined
+/// with commas, as the start-up line shows them.
+pub(crate) fn describe(resource: &Resource) -> String {
+    let mut pairs: Vec<String> = resource
+        .iter()
+        .map(|(k, v)| format!("{}={v}", k.as_str()))
+        .collect();
+    pairs.sort();
+    pairs.join(",")
 }
 
 /// The machine's host name, from the kernel or `HOSTNAME` (Kubernetes sets the pod name there).
@@ -119,5 +143,29 @@ mod tests {
         let id = get("service.instance.id").unwrap();
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
+    }
+
+    #[test]
+    fn kubernetes_attributes_pass_through_and_user_values_win() {
+        let config = Config::from_env_with(|name| match name {
+            "OTEL_RESOURCE_ATTRIBUTES" => Some(
+                "k8s.pod.name=checkout-7d9f8-x2x5k,k8s.namespace.name=shop,k8s.node.name=node-3,\
+                 k8s.pod.uid=0a947273-7214-4824-8411-875ebd7626e4,container.id=given,host.name=pinned"
+                    .into(),
+            ),
+            _ => None,
+        })
+        .unwrap();
+        let r = build(&config);
+        let get = |k: &'static str| r.get(&Key::from_static_str(k)).map(|v| v.to_string());
+        assert_eq!(get("k8s.pod.name").as_deref(), Some("checkout-7d9f8-x2x5k"));
+        assert_eq!(get("k8s.namespace.name").as_deref(), Some("shop"));
+        assert_eq!(get("k8s.node.name").as_deref(), Some("node-3"));
+        assert_eq!(
+            get("k8s.pod.uid").as_deref(),
+            Some("0a947273-7214-4824-8411-875ebd7626e4")
+        );
+        assert_eq!(get("container.id").as_deref(), Some("given"));
+        assert_eq!(get("host.name").as_deref(), Some("pinned"));
     }
 }

@@ -14,7 +14,7 @@ use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::config::{Config, SpanBridge};
+use crate::config::{Config, LogsExporter, SpanBridge};
 use crate::error::InitError;
 use crate::logs;
 use crate::metrics::{MetricsHandle, names};
@@ -31,6 +31,11 @@ pub struct ShutdownReport {
     pub spans_dropped: u64,
     /// Log lines dropped because the writer could not keep up.
     pub log_lines_dropped: u64,
+    /// Log records the OTLP logs endpoint acknowledged (`OTEL_LOGS_EXPORTER=otlp`).
+    pub log_records_exported: u64,
+    /// Log records lost on the way to the OTLP logs endpoint: queue full,
+    /// export failed, or still queued when the bound was reached.
+    pub log_records_dropped: u64,
     /// Whether the bound was reached before everything was flushed.
     pub timed_out: bool,
     /// How long the shutdown took.
@@ -52,6 +57,7 @@ pub struct Telemetry {
     pub(crate) direct_lines: Option<logs::DirectLines>,
     provider: SdkTracerProvider,
     traces: Traces,
+    otlp_logs: Option<logs::otlp::OtlpLogs>,
     log_guard: Option<logs::WriterGuard>,
     log_dropped: logs::DroppedLines,
     shutdown_timeout: Duration,
@@ -136,7 +142,7 @@ impl Config {
         opentelemetry::global::set_tracer_provider(telemetry.provider.clone());
         opentelemetry::global::set_text_map_propagator(traces::propagator(&summary.propagators));
         let global_metrics = telemetry.metrics.install_global();
-        summary.log(global_metrics);
+        summary.log(global_metrics, &telemetry.traces.resource);
         Ok(telemetry)
     }
 
@@ -190,7 +196,16 @@ impl Config {
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
         let traces = traces::build(&self)?;
-        let (telemetry, layer, _) = self.assemble(output, traces, owner)?;
+        let otlp_logs = if !self.sdk_disabled && self.logs_exporters.contains(&LogsExporter::Otlp) {
+            Some(logs::otlp::OtlpLogs::start(
+                &self,
+                traces.resource.clone(),
+                Arc::clone(&traces.warn),
+            )?)
+        } else {
+            None
+        };
+        let (telemetry, layer, _) = self.assemble(output, traces, otlp_logs, owner)?;
         Ok((telemetry, layer))
     }
 
@@ -202,6 +217,7 @@ impl Config {
         self,
         output: logs::Output,
         traces: Traces,
+        otlp_logs: Option<logs::otlp::OtlpLogs>,
         owner: SubscriberOwner,
     ) -> Result<Assembled<S>, InitError>
     where
@@ -216,14 +232,21 @@ impl Config {
             &self.resolved_service_version(),
             self.resolved_vcs_revision().as_deref(),
         );
+        metrics.set_target_info(&traces.resource);
         metrics.track_spans(&traces.stats);
+        if let Some(otlp) = &otlp_logs {
+            metrics.track_log_records(otlp.stats());
+        }
+        let console = self.logs_exporters.contains(&LogsExporter::Console);
 
         let writer = logs::writer(&self, output).map_err(InitError::LogWriter)?;
         // Other layers of a subscriber the caller composes may expect the
-        // access lines as events.
+        // access lines as events, and so does the OTLP log layer.
         let direct_lines = match owner {
-            SubscriberOwner::Obskit => logs::direct_lines(&self, &service_name, &writer.writer),
-            SubscriberOwner::Composed => None,
+            SubscriberOwner::Obskit if console && otlp_logs.is_none() => {
+                logs::direct_lines(&self, &service_name, &writer.writer)
+            }
+            SubscriberOwner::Obskit | SubscriberOwner::Composed => None,
         };
         let dropped = writer.dropped.clone();
         metrics.derive_counter(names::LOG_LINES_DROPPED_TOTAL, move || dropped.get());
@@ -250,8 +273,11 @@ impl Config {
                 }))
                 .boxed(),
         };
+        let console_layer = console.then(|| logs::layer(&self, &service_name, writer.writer));
+        let otlp_layer = otlp_logs.as_ref().map(logs::otlp::OtlpLogs::layer);
         let layer = logs::filter(&self)
-            .and_then(logs::layer(&self, &service_name, writer.writer))
+            .and_then(console_layer)
+            .and_then(otlp_layer)
             .and_then(bridge)
             .boxed();
 
@@ -265,6 +291,7 @@ impl Config {
             direct_lines,
             provider,
             traces,
+            otlp_logs,
             log_guard: Some(writer.guard),
             log_dropped: writer.dropped,
             shutdown_timeout: self.shutdown_timeout,
@@ -360,6 +387,7 @@ impl Telemetry {
             provider: self.provider.clone(),
             processors: self.traces.processors.clone(),
             stats: Arc::clone(&self.traces.stats),
+            otlp_logs: self.otlp_logs.clone(),
             log_guard: self.log_guard.take(),
             log_dropped: self.log_dropped.clone(),
             timeout: self.shutdown_timeout,
@@ -371,6 +399,11 @@ impl Telemetry {
             spans_exported: self.traces.stats.exported(),
             spans_dropped: self.traces.stats.unconfirmed(),
             log_lines_dropped: self.log_dropped.get(),
+            log_records_exported: self.otlp_logs.as_ref().map_or(0, |l| l.stats().exported()),
+            log_records_dropped: self
+                .otlp_logs
+                .as_ref()
+                .map_or(0, |l| l.stats().unconfirmed()),
             timed_out,
             elapsed,
         }
@@ -389,8 +422,9 @@ impl Drop for Telemetry {
 /// What a shutdown needs, detached from the guard so it can move to a thread.
 struct Parts {
     provider: SdkTracerProvider,
-    processors: Vec<Arc<traces::pipeline::ExportProcessor>>,
-    stats: Arc<traces::pipeline::ExportStats>,
+    processors: Vec<Arc<traces::ExportProcessor>>,
+    stats: Arc<crate::export::pipeline::ExportStats>,
+    otlp_logs: Option<logs::otlp::OtlpLogs>,
     log_guard: Option<logs::WriterGuard>,
     log_dropped: logs::DroppedLines,
     timeout: Duration,
@@ -420,6 +454,11 @@ impl Parts {
             elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
             "telemetry shut down"
         );
+        // Log records after the spans, so the line above goes out too.
+        if let Some(otlp) = &self.otlp_logs {
+            let left = deadline.saturating_duration_since(Instant::now());
+            timed_out |= !otlp.pipeline.shutdown_within(left);
+        }
         // Writes the log lines still buffered, within what is left of the bound.
         if let Some(guard) = self.log_guard.take() {
             guard.finish(
@@ -432,6 +471,11 @@ impl Parts {
             spans_exported,
             spans_dropped,
             log_lines_dropped: self.log_dropped.get(),
+            log_records_exported: self.otlp_logs.as_ref().map_or(0, |l| l.stats().exported()),
+            log_records_dropped: self
+                .otlp_logs
+                .as_ref()
+                .map_or(0, |l| l.stats().unconfirmed()),
             timed_out,
             elapsed: start.elapsed(),
         }
@@ -442,6 +486,8 @@ impl Parts {
 struct Summary {
     service_version: String,
     exporters: String,
+    logs_exporters: String,
+    logs_endpoint: Option<String>,
     endpoint: String,
     protocol: &'static str,
     header_names: String,
@@ -458,6 +504,11 @@ impl Summary {
         Self {
             service_version: c.resolved_service_version(),
             exporters: format!("{:?}", c.exporters).to_lowercase(),
+            logs_exporters: format!("{:?}", c.logs_exporters).to_lowercase(),
+            logs_endpoint: c
+                .logs_exporters
+                .contains(&LogsExporter::Otlp)
+                .then(|| crate::config::redact::url(&c.otlp_logs_endpoint())),
             endpoint: crate::config::redact::url(&c.otlp_traces_endpoint()),
             protocol: c.protocol.as_str(),
             header_names: c.header_names().join(","),
@@ -470,13 +521,17 @@ impl Summary {
         }
     }
 
-    fn log(&self, global_metrics: bool) {
+    fn log(&self, global_metrics: bool, resource: &opentelemetry_sdk::Resource) {
         let propagators = format!("{:?}", self.propagators).to_lowercase();
+        let resource = crate::resource::describe(resource);
         tracing::info!(
             target: "obskit",
             service_version = %self.service_version,
+            resource = %resource,
             traces_exporter = %self.exporters,
             otlp_endpoint = %self.endpoint,
+            logs_exporter = %self.logs_exporters,
+            otlp_logs_endpoint = self.logs_endpoint.as_deref(),
             otlp_protocol = self.protocol,
             otlp_header_names = %self.header_names,
             sampler = %self.sampler,

@@ -115,13 +115,15 @@ impl TestTelemetry {
     /// memory instead of exported and written.
     pub fn from_config(config: Config) -> Result<Self, InitError> {
         let spans = Arc::new(Mutex::new(Vec::new()));
+        let resource = crate::resource::build(&config);
         let provider = SdkTracerProvider::builder()
-            .with_resource(crate::resource::build(&config))
+            .with_resource(resource.clone())
             .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
             .with_span_processor(Capture(Arc::clone(&spans)))
             .build();
         let traces = Traces {
             provider,
+            resource,
             processors: Vec::new(),
             stats: Arc::default(),
             propagator: Arc::new(traces::propagator(&config.propagators)),
@@ -132,6 +134,7 @@ impl TestTelemetry {
         let (telemetry, layer, logs) = config.assemble::<tracing_subscriber::Registry>(
             logs::Output::Memory,
             traces,
+            None,
             crate::telemetry::SubscriberOwner::Obskit,
         )?;
         let logs = logs.expect("an in-memory writer returns its lines");

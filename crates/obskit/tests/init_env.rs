@@ -99,7 +99,10 @@ fn init_reads_the_environment_and_exports() {
             "OTEL_EXPORTER_OTLP_HEADERS",
             "authorization=Bearer%20top-secret",
         ),
-        ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=ci"),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment.name=ci,k8s.pod.name=env-svc-5c7d-q2x9z",
+        ),
         ("RUST_LOG", "info"),
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -133,6 +136,17 @@ fn init_reads_the_environment_and_exports() {
     assert_eq!(effective["otlp_protocol"], "grpc");
     assert_eq!(effective["otlp_header_names"], "authorization");
     assert_eq!(effective["global_metrics_recorder"], true);
+    let resource = effective["resource"].as_str().unwrap();
+    assert!(
+        resource.contains("k8s.pod.name=env-svc-5c7d-q2x9z,"),
+        "{resource}"
+    );
+    assert!(resource.contains("service.name=env-svc,"), "{resource}");
+    assert!(resource.contains("service.instance.id="), "{resource}");
+    assert_eq!(
+        spans[0].resource["k8s.pod.name"], "env-svc-5c7d-q2x9z",
+        "the spans carry the resource the line shows"
+    );
     let hello = lines
         .iter()
         .find(|l| l["message"] == "hello from the child")

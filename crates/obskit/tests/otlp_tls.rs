@@ -302,7 +302,7 @@ async fn bad_tls_files_fail_init_naming_the_variable() {
 
 /// A key that does not belong to the certificate is valid PEM, so it
 /// passes the file checks; the transport refuses it, and the error says so
-/// (not "cannot start the span export thread").
+/// (not "cannot start an export thread").
 #[tokio::test]
 async fn a_mismatched_client_identity_is_a_transport_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,10 +10,15 @@ fn the_readme_lists_every_variable() {
         .iter()
         .copied()
         .filter(|var| {
-            // `OTEL_EXPORTER_OTLP_TRACES_X` may be written `..._TRACES_X` next to its generic form.
+            // `OTEL_EXPORTER_OTLP_TRACES_X` may be written `..._TRACES_X` next
+            // to its generic form, and `..._LOGS_X` likewise.
             let short = var
                 .split_once("_TRACES_")
-                .map(|(_, rest)| format!("`..._TRACES_{rest}`"));
+                .map(|(_, rest)| format!("`..._TRACES_{rest}`"))
+                .or_else(|| {
+                    var.strip_prefix("OTEL_EXPORTER_OTLP_LOGS_")
+                        .map(|rest| format!("`..._LOGS_{rest}`"))
+                });
             !readme.contains(&format!("`{var}`")) && short.is_none_or(|s| !readme.contains(&s))
         })
         .collect();

@@ -230,7 +230,7 @@ async fn a_slow_collector_warns_about_spans_dropped_at_a_full_queue() {
     let warning = export_warning(&h.logs, "queue_full", Duration::from_secs(20))
         .unwrap_or_else(|| panic!("no queue-full warning in {:#?}", h.logs.lines()));
     assert_eq!(warning["level"], "WARN");
-    let count = warning["spans_dropped_queue_full"].as_u64().unwrap();
+    let count = warning["dropped_queue_full"].as_u64().unwrap();
     assert!((150..=200).contains(&count), "{warning}");
     assert_eq!(warning["queue_size"], 20);
     assert!(

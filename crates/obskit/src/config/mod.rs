@@ -22,7 +22,8 @@ use std::fmt;
 use std::time::Duration;
 
 pub use options::{
-    Compression, LogFormat, OtlpProtocol, Propagator, Sampler, SpanBridge, TracesExporter,
+    Compression, LogFormat, LogsExporter, OtlpProtocol, Propagator, Sampler, SpanBridge,
+    TracesExporter,
 };
 
 use crate::error::ConfigError;
@@ -59,19 +60,40 @@ macro_rules! build_info {
     };
 }
 
-/// The OTLP batch processor's limits (the `OTEL_BSP_*` variables).
+/// A batch processor's limits: the `OTEL_BSP_*` variables for spans, the
+/// `OTEL_BLRP_*` ones for log records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchConfig {
-    /// Spans held before new ones are dropped.
+    /// Items held before new ones are dropped.
     pub max_queue_size: usize,
-    /// Most spans sent in one export.
+    /// Most items sent in one export.
     pub max_export_batch_size: usize,
     /// Longest wait before a partial batch is sent.
     pub scheduled_delay: Duration,
     /// Bound on one whole export: every attempt and the backoff between them
-    /// (`OTEL_BSP_EXPORT_TIMEOUT`). Each attempt is bounded by the transport
+    /// (`OTEL_BSP_EXPORT_TIMEOUT`, `OTEL_BLRP_EXPORT_TIMEOUT`). Each attempt is bounded by the transport
     /// timeout ([`Config::otlp_timeout`]).
     pub export_timeout: Duration,
+}
+
+impl BatchConfig {
+    /// The log record processor's defaults: as spans, but a partial batch
+    /// waits at most one second (the specification's
+    /// `OTEL_BLRP_SCHEDULE_DELAY`).
+    pub fn logs() -> Self {
+        Self {
+            scheduled_delay: Duration::from_millis(1000),
+            ..Self::default()
+        }
+    }
+
+    fn clamped(self) -> Self {
+        Self {
+            max_queue_size: self.max_queue_size.max(1),
+            max_export_batch_size: self.max_export_batch_size.max(1),
+            ..self
+        }
+    }
 }
 
 impl Default for BatchConfig {
@@ -110,6 +132,134 @@ impl TlsFiles {
     }
 }
 
+/// One signal's OTLP settings where they may differ from the shared ones:
+/// filled from the signal's own variables, else the shared ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SignalOtlp {
+    /// The signal's own endpoint, used as given, and where it came from.
+    pub(crate) endpoint: Option<(&'static str, url::Url)>,
+    pub(crate) protocol: OtlpProtocol,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) timeout: Duration,
+    pub(crate) compression: Compression,
+    pub(crate) tls: TlsFiles,
+}
+
+impl Default for SignalOtlp {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            protocol: OtlpProtocol::default(),
+            headers: Vec::new(),
+            timeout: Duration::from_millis(10_000),
+            compression: Compression::None,
+            tls: TlsFiles::default(),
+        }
+    }
+}
+
+/// The variable names of one signal's OTLP settings.
+struct SignalVars {
+    endpoint: &'static str,
+    protocol: &'static str,
+    headers: &'static str,
+    timeout: &'static str,
+    compression: &'static str,
+    certificate: &'static str,
+    client_key: &'static str,
+    client_certificate: &'static str,
+}
+
+const LOGS_VARS: SignalVars = SignalVars {
+    endpoint: env::OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
+    protocol: env::OTEL_EXPORTER_OTLP_LOGS_PROTOCOL,
+    headers: env::OTEL_EXPORTER_OTLP_LOGS_HEADERS,
+    timeout: env::OTEL_EXPORTER_OTLP_LOGS_TIMEOUT,
+    compression: env::OTEL_EXPORTER_OTLP_LOGS_COMPRESSION,
+    certificate: env::OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE,
+    client_key: env::OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY,
+    client_certificate: env::OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE,
+};
+
+const TRACES_VARS: SignalVars = SignalVars {
+    endpoint: env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    protocol: env::OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+    headers: env::OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+    timeout: env::OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+    compression: env::OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+    certificate: env::OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
+    client_key: env::OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY,
+    client_certificate: env::OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE,
+};
+
+impl SignalOtlp {
+    /// Reads one signal's settings: its own variable where set, else the
+    /// shared `OTEL_EXPORTER_OTLP_*` one.
+    fn from_env(
+        get: &dyn Fn(&str) -> Option<String>,
+        vars: &SignalVars,
+    ) -> Result<Self, ConfigError> {
+        use env::*;
+        let either = |specific: &'static str, generic: &'static str| {
+            get(specific)
+                .map(|v| (specific, v))
+                .or_else(|| get(generic).map(|v| (generic, v)))
+        };
+        let mut c = Self::default();
+        if let Some(v) = get(vars.endpoint) {
+            c.endpoint = Some((vars.endpoint, parse::endpoint(vars.endpoint, &v)?));
+        }
+        if let Some((setting, v)) = either(vars.protocol, OTEL_EXPORTER_OTLP_PROTOCOL) {
+            c.protocol = OtlpProtocol::parse(setting, &v)?;
+        }
+        if let Some((setting, v)) = either(vars.headers, OTEL_EXPORTER_OTLP_HEADERS) {
+            c.headers = parse::headers(setting, &v)?;
+        }
+        if let Some((setting, v)) = either(vars.timeout, OTEL_EXPORTER_OTLP_TIMEOUT) {
+            c.timeout = parse::millis(setting, &v)?;
+        }
+        if let Some((setting, v)) = either(vars.compression, OTEL_EXPORTER_OTLP_COMPRESSION) {
+            c.compression = Compression::parse(setting, &v)?;
+        }
+        let file = |specific, generic| {
+            either(specific, generic).map(|(setting, v)| TlsFile {
+                setting,
+                path: v.trim().into(),
+            })
+        };
+        c.tls = TlsFiles {
+            certificate: file(vars.certificate, OTEL_EXPORTER_OTLP_CERTIFICATE),
+            client_key: file(vars.client_key, OTEL_EXPORTER_OTLP_CLIENT_KEY),
+            client_certificate: file(
+                vars.client_certificate,
+                OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+            ),
+        };
+        Ok(c)
+    }
+}
+
+/// Reads a batch processor's four variables into `batch`.
+fn batch_from_env(
+    get: &dyn Fn(&str) -> Option<String>,
+    batch: &mut BatchConfig,
+    [queue, size, delay, timeout]: [&'static str; 4],
+) -> Result<(), ConfigError> {
+    if let Some(v) = get(queue) {
+        batch.max_queue_size = parse::count(queue, &v)?;
+    }
+    if let Some(v) = get(size) {
+        batch.max_export_batch_size = parse::count(size, &v)?;
+    }
+    if let Some(v) = get(delay) {
+        batch.scheduled_delay = parse::millis(delay, &v)?;
+    }
+    if let Some(v) = get(timeout) {
+        batch.export_timeout = parse::millis(timeout, &v)?;
+    }
+    Ok(())
+}
+
 /// Everything [`install`](Config::install) needs. Build one with
 /// [`Config::from_env`] or [`Config::default`] and the setters.
 #[derive(Clone)]
@@ -137,6 +287,9 @@ pub struct Config {
     pub(crate) sampler: Sampler,
     pub(crate) propagators: Vec<Propagator>,
     pub(crate) batch: BatchConfig,
+    pub(crate) logs_exporters: Vec<LogsExporter>,
+    pub(crate) logs_otlp: SignalOtlp,
+    pub(crate) logs_batch: BatchConfig,
     pub(crate) shutdown_timeout: Duration,
 }
 
@@ -164,6 +317,9 @@ impl Default for Config {
             sampler: Sampler::default(),
             propagators: vec![Propagator::TraceContext, Propagator::Baggage],
             batch: BatchConfig::default(),
+            logs_exporters: vec![LogsExporter::Console],
+            logs_otlp: SignalOtlp::default(),
+            logs_batch: BatchConfig::logs(),
             shutdown_timeout: Duration::from_secs(5),
         }
     }
@@ -190,6 +346,19 @@ impl fmt::Debug for Config {
             .field("sampler", &self.sampler)
             .field("propagators", &self.propagators)
             .field("batch", &self.batch)
+            .field("logs_exporters", &self.logs_exporters)
+            .field("logs_endpoint", &redact::url(&self.otlp_logs_endpoint()))
+            .field("logs_protocol", &self.logs_otlp.protocol)
+            .field(
+                "logs_header_names",
+                &self
+                    .logs_otlp
+                    .headers
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("logs_batch", &self.logs_batch)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
     }
@@ -235,55 +404,27 @@ impl Config {
         if let Some(v) = get(OTEL_TRACES_EXPORTER) {
             c.exporters = TracesExporter::parse_list(OTEL_TRACES_EXPORTER, &v)?;
         }
-        if let Some(v) = get(OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) {
-            c.protocol = OtlpProtocol::parse(OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, &v)?;
-        } else if let Some(v) = get(OTEL_EXPORTER_OTLP_PROTOCOL) {
-            c.protocol = OtlpProtocol::parse(OTEL_EXPORTER_OTLP_PROTOCOL, &v)?;
-        }
         if let Some(v) = get(OTEL_EXPORTER_OTLP_ENDPOINT) {
             c.base_endpoint = Some(parse::endpoint(OTEL_EXPORTER_OTLP_ENDPOINT, &v)?);
         }
-        if let Some(v) = get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
-            c.traces_endpoint = Some(parse::endpoint(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, &v)?);
+        let traces = SignalOtlp::from_env(&get, &TRACES_VARS)?;
+        c.traces_endpoint = traces.endpoint.map(|(_, url)| url);
+        c.protocol = traces.protocol;
+        c.headers = traces.headers;
+        c.export_timeout = traces.timeout;
+        c.compression = traces.compression;
+        c.tls = traces.tls;
+        if let Some(v) = get(OTEL_LOGS_EXPORTER) {
+            c.logs_exporters = LogsExporter::parse_list(OTEL_LOGS_EXPORTER, &v)?;
         }
-        if let Some(v) = get(OTEL_EXPORTER_OTLP_TRACES_HEADERS) {
-            c.headers = parse::headers(OTEL_EXPORTER_OTLP_TRACES_HEADERS, &v)?;
-        } else if let Some(v) = get(OTEL_EXPORTER_OTLP_HEADERS) {
-            c.headers = parse::headers(OTEL_EXPORTER_OTLP_HEADERS, &v)?;
+        c.logs_otlp = SignalOtlp::from_env(&get, &LOGS_VARS)?;
+        if c.logs_exporters.contains(&LogsExporter::Otlp) {
+            c.check_logs_protocol(if get(OTEL_EXPORTER_OTLP_LOGS_PROTOCOL).is_some() {
+                OTEL_EXPORTER_OTLP_LOGS_PROTOCOL
+            } else {
+                OTEL_EXPORTER_OTLP_PROTOCOL
+            })?;
         }
-        if let Some(v) = get(OTEL_EXPORTER_OTLP_TRACES_TIMEOUT) {
-            c.export_timeout = parse::millis(OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, &v)?;
-        } else if let Some(v) = get(OTEL_EXPORTER_OTLP_TIMEOUT) {
-            c.export_timeout = parse::millis(OTEL_EXPORTER_OTLP_TIMEOUT, &v)?;
-        }
-        if let Some(v) = get(OTEL_EXPORTER_OTLP_TRACES_COMPRESSION) {
-            c.compression = Compression::parse(OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, &v)?;
-        } else if let Some(v) = get(OTEL_EXPORTER_OTLP_COMPRESSION) {
-            c.compression = Compression::parse(OTEL_EXPORTER_OTLP_COMPRESSION, &v)?;
-        }
-        let file = |specific: &'static str, generic: &'static str| {
-            get(specific)
-                .map(|v| (specific, v))
-                .or_else(|| get(generic).map(|v| (generic, v)))
-                .map(|(setting, v)| TlsFile {
-                    setting,
-                    path: v.trim().into(),
-                })
-        };
-        c.tls = TlsFiles {
-            certificate: file(
-                OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
-                OTEL_EXPORTER_OTLP_CERTIFICATE,
-            ),
-            client_key: file(
-                OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY,
-                OTEL_EXPORTER_OTLP_CLIENT_KEY,
-            ),
-            client_certificate: file(
-                OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE,
-                OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
-            ),
-        };
         let sampler_arg = get(OTEL_TRACES_SAMPLER_ARG);
         if let Some(v) = get(OTEL_TRACES_SAMPLER) {
             c.sampler = Sampler::parse(
@@ -304,18 +445,26 @@ impl Config {
                 c.propagators = Propagator::parse_list(OTEL_PROPAGATORS, &v)?;
             }
         }
-        if let Some(v) = get(OTEL_BSP_MAX_QUEUE_SIZE) {
-            c.batch.max_queue_size = parse::count(OTEL_BSP_MAX_QUEUE_SIZE, &v)?;
-        }
-        if let Some(v) = get(OTEL_BSP_MAX_EXPORT_BATCH_SIZE) {
-            c.batch.max_export_batch_size = parse::count(OTEL_BSP_MAX_EXPORT_BATCH_SIZE, &v)?;
-        }
-        if let Some(v) = get(OTEL_BSP_SCHEDULE_DELAY) {
-            c.batch.scheduled_delay = parse::millis(OTEL_BSP_SCHEDULE_DELAY, &v)?;
-        }
-        if let Some(v) = get(OTEL_BSP_EXPORT_TIMEOUT) {
-            c.batch.export_timeout = parse::millis(OTEL_BSP_EXPORT_TIMEOUT, &v)?;
-        }
+        batch_from_env(
+            &get,
+            &mut c.batch,
+            [
+                OTEL_BSP_MAX_QUEUE_SIZE,
+                OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+                OTEL_BSP_SCHEDULE_DELAY,
+                OTEL_BSP_EXPORT_TIMEOUT,
+            ],
+        )?;
+        batch_from_env(
+            &get,
+            &mut c.logs_batch,
+            [
+                OTEL_BLRP_MAX_QUEUE_SIZE,
+                OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
+                OTEL_BLRP_SCHEDULE_DELAY,
+                OTEL_BLRP_EXPORT_TIMEOUT,
+            ],
+        )?;
         if let Some(v) = get(OBSKIT_SHUTDOWN_TIMEOUT) {
             c.shutdown_timeout = parse::duration(OBSKIT_SHUTDOWN_TIMEOUT, &v)?;
         }
@@ -443,6 +592,7 @@ impl Config {
     #[must_use]
     pub fn otlp_protocol(mut self, protocol: OtlpProtocol) -> Self {
         self.protocol = protocol;
+        self.logs_otlp.protocol = protocol;
         self
     }
 
@@ -459,6 +609,9 @@ impl Config {
             .map_err(|_| invalid("the value contains characters not allowed in an HTTP header"))?;
         self.headers
             .push((name.to_ascii_lowercase(), value.to_owned()));
+        self.logs_otlp
+            .headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
         Ok(self)
     }
 
@@ -468,6 +621,7 @@ impl Config {
     #[must_use]
     pub fn otlp_timeout(mut self, timeout: Duration) -> Self {
         self.export_timeout = timeout;
+        self.logs_otlp.timeout = timeout;
         self
     }
 
@@ -475,6 +629,7 @@ impl Config {
     #[must_use]
     pub fn otlp_compression(mut self, compression: Compression) -> Self {
         self.compression = compression;
+        self.logs_otlp.compression = compression;
         self
     }
 
@@ -483,10 +638,12 @@ impl Config {
     /// `OTEL_EXPORTER_OTLP_CERTIFICATE`). The file is read by `install`/`build`.
     #[must_use]
     pub fn otlp_certificate(mut self, pem_file: impl Into<std::path::PathBuf>) -> Self {
-        self.tls.certificate = Some(TlsFile {
+        let file = TlsFile {
             setting: "Config::otlp_certificate",
             path: pem_file.into(),
-        });
+        };
+        self.tls.certificate = Some(file.clone());
+        self.logs_otlp.tls.certificate = Some(file);
         self
     }
 
@@ -507,6 +664,8 @@ impl Config {
             setting: "Config::otlp_client_identity",
             path: key_pem_file.into(),
         });
+        self.logs_otlp.tls.client_certificate = self.tls.client_certificate.clone();
+        self.logs_otlp.tls.client_key = self.tls.client_key.clone();
         self
     }
 
@@ -527,11 +686,49 @@ impl Config {
     /// Sets the batch processor's limits.
     #[must_use]
     pub fn batch(mut self, batch: BatchConfig) -> Self {
-        self.batch = BatchConfig {
-            max_queue_size: batch.max_queue_size.max(1),
-            max_export_batch_size: batch.max_export_batch_size.max(1),
-            ..batch
-        };
+        self.batch = batch.clamped();
+        self
+    }
+
+    /// Chooses where log events go (like `OTEL_LOGS_EXPORTER`); give a
+    /// list to send them to more than one place.
+    ///
+    /// ```
+    /// use obskit::config::LogsExporter;
+    /// let config = obskit::Config::default()
+    ///     .logs_exporters([LogsExporter::Otlp, LogsExporter::Console])
+    ///     .logs_endpoint("http://collector:4318/v1/logs")?;
+    /// assert_eq!(config.otlp_logs_endpoint(), "http://collector:4318/v1/logs");
+    /// # Ok::<(), obskit::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn logs_exporters(mut self, exporters: impl IntoIterator<Item = LogsExporter>) -> Self {
+        self.logs_exporters = Vec::new();
+        for e in exporters {
+            if !self.logs_exporters.contains(&e) {
+                self.logs_exporters.push(e);
+            }
+        }
+        if self.logs_exporters.is_empty() {
+            self.logs_exporters.push(LogsExporter::None);
+        }
+        self
+    }
+
+    /// Sets the OTLP logs endpoint, used exactly as given (like
+    /// `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`).
+    pub fn logs_endpoint(mut self, endpoint: &str) -> Result<Self, ConfigError> {
+        self.logs_otlp.endpoint = Some((
+            "Config::logs_endpoint",
+            parse::endpoint("Config::logs_endpoint", endpoint)?,
+        ));
+        Ok(self)
+    }
+
+    /// Sets the log record batch processor's limits (like `OTEL_BLRP_*`).
+    #[must_use]
+    pub fn logs_batch(mut self, batch: BatchConfig) -> Self {
+        self.logs_batch = batch.clamped();
         self
     }
 
@@ -597,16 +794,81 @@ impl Config {
         if let Some(url) = &self.traces_endpoint {
             return url.as_str().to_owned();
         }
+        self.url_from_base(self.protocol, "v1/traces")
+    }
+
+    /// The URL log records are sent to: a logs endpoint is used as given; a
+    /// base endpoint gets `v1/logs` appended for HTTP; gRPC uses the base
+    /// as is.
+    pub fn otlp_logs_endpoint(&self) -> String {
+        if let Some((_, url)) = &self.logs_otlp.endpoint {
+            return url.as_str().to_owned();
+        }
+        self.url_from_base(self.logs_otlp.protocol, "v1/logs")
+    }
+
+    fn url_from_base(&self, protocol: OtlpProtocol, path: &str) -> String {
         let base = self.base_endpoint.as_ref().map_or_else(
-            || self.protocol.default_endpoint().to_owned(),
+            || protocol.default_endpoint().to_owned(),
             |u| u.as_str().to_owned(),
         );
-        match self.protocol {
+        match protocol {
             OtlpProtocol::Grpc => base.trim_end_matches('/').to_owned(),
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                format!("{}/v1/traces", base.trim_end_matches('/'))
+                format!("{}/{path}", base.trim_end_matches('/'))
             }
         }
+    }
+
+    /// The setting that named the base endpoint, for errors.
+    fn base_setting(&self) -> &'static str {
+        env::OTEL_EXPORTER_OTLP_ENDPOINT
+    }
+
+    /// Where and how spans are sent.
+    pub(crate) fn traces_target(&self) -> crate::export::Target {
+        crate::export::Target {
+            url: self.otlp_traces_endpoint(),
+            url_setting: if self.traces_endpoint.is_some() {
+                env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+            } else {
+                self.base_setting()
+            },
+            protocol: self.protocol,
+            headers: self.headers.clone(),
+            timeout: self.export_timeout,
+            compression: self.compression,
+            tls: self.tls.clone(),
+        }
+    }
+
+    /// Where and how log records are sent.
+    pub(crate) fn logs_target(&self) -> crate::export::Target {
+        let o = &self.logs_otlp;
+        crate::export::Target {
+            url: self.otlp_logs_endpoint(),
+            url_setting: o
+                .endpoint
+                .as_ref()
+                .map_or_else(|| self.base_setting(), |(setting, _)| setting),
+            protocol: o.protocol,
+            headers: o.headers.clone(),
+            timeout: o.timeout,
+            compression: o.compression,
+            tls: o.tls.clone(),
+        }
+    }
+
+    /// OTLP logs go as protobuf: refuses HTTP/JSON, naming `setting`.
+    pub(crate) fn check_logs_protocol(&self, setting: &'static str) -> Result<(), ConfigError> {
+        if self.logs_otlp.protocol == OtlpProtocol::HttpJson {
+            return Err(ConfigError::Unsupported {
+                setting,
+                value: "http/json".to_owned(),
+                reason: "obskit sends OTLP logs as protobuf; set OTEL_EXPORTER_OTLP_LOGS_PROTOCOL to http/protobuf or grpc",
+            });
+        }
+        Ok(())
     }
 
     /// Names of the configured export headers (values are never shown).
@@ -699,6 +961,73 @@ mod tests {
     }
 
     #[test]
+    fn logs_settings_fall_back_to_the_shared_ones() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.logs_exporters, vec![LogsExporter::Console]);
+        assert_eq!(c.otlp_logs_endpoint(), "http://localhost:4318/v1/logs");
+        assert_eq!(c.logs_batch, BatchConfig::logs());
+        assert_eq!(c.logs_batch.scheduled_delay, Duration::from_secs(1));
+        let c = from(&[
+            (env::OTEL_LOGS_EXPORTER, "otlp,console"),
+            (
+                env::OTEL_EXPORTER_OTLP_ENDPOINT,
+                "http://collector:4318/otlp/",
+            ),
+            (env::OTEL_EXPORTER_OTLP_HEADERS, "a=1"),
+            (env::OTEL_EXPORTER_OTLP_TRACES_HEADERS, "t=2"),
+            (env::OTEL_EXPORTER_OTLP_COMPRESSION, "gzip"),
+            (env::OTEL_EXPORTER_OTLP_LOGS_TIMEOUT, "300"),
+            (env::OTEL_EXPORTER_OTLP_CERTIFICATE, "/ca.pem"),
+            (env::OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY, "/logs-key.pem"),
+            (env::OTEL_BLRP_MAX_QUEUE_SIZE, "7"),
+            (env::OTEL_BLRP_SCHEDULE_DELAY, "250"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.logs_exporters,
+            vec![LogsExporter::Otlp, LogsExporter::Console]
+        );
+        assert_eq!(c.otlp_logs_endpoint(), "http://collector:4318/otlp/v1/logs");
+        let t = c.logs_target();
+        assert_eq!(t.headers, vec![("a".to_owned(), "1".to_owned())]);
+        assert_eq!(t.compression, Compression::Gzip);
+        assert_eq!(t.timeout, Duration::from_millis(300));
+        assert_eq!(
+            c.export_timeout,
+            Duration::from_secs(10),
+            "traces keep theirs"
+        );
+        assert_eq!(
+            t.tls.certificate.unwrap().setting,
+            env::OTEL_EXPORTER_OTLP_CERTIFICATE
+        );
+        assert_eq!(
+            t.tls.client_key.unwrap().setting,
+            env::OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY
+        );
+        assert_eq!(c.logs_batch.max_queue_size, 7);
+        assert_eq!(c.logs_batch.scheduled_delay, Duration::from_millis(250));
+        assert_eq!(c.batch, BatchConfig::default(), "spans keep theirs");
+        let c = from(&[
+            (env::OTEL_EXPORTER_OTLP_PROTOCOL, "grpc"),
+            (env::OTEL_EXPORTER_OTLP_ENDPOINT, "http://collector:4317"),
+            (
+                env::OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
+                "http://logs:4318/v1/logs",
+            ),
+            (env::OTEL_EXPORTER_OTLP_LOGS_PROTOCOL, "http/protobuf"),
+        ])
+        .unwrap();
+        assert_eq!(c.otlp_logs_endpoint(), "http://logs:4318/v1/logs");
+        assert_eq!(c.logs_target().protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(c.protocol, OtlpProtocol::Grpc);
+        assert_eq!(
+            c.logs_target().url_setting,
+            env::OTEL_EXPORTER_OTLP_LOGS_ENDPOINT
+        );
+    }
+
+    #[test]
     fn service_name_resolution_order() {
         let c = from(&[(
             env::OTEL_RESOURCE_ATTRIBUTES,
@@ -751,6 +1080,16 @@ mod tests {
             (env::OTEL_BSP_MAX_EXPORT_BATCH_SIZE, "many"),
             (env::OTEL_BSP_SCHEDULE_DELAY, "1s"),
             (env::OTEL_BSP_EXPORT_TIMEOUT, "soon"),
+            (env::OTEL_LOGS_EXPORTER, "stdout"),
+            (env::OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, "collector:4318"),
+            (env::OTEL_EXPORTER_OTLP_LOGS_PROTOCOL, "udp"),
+            (env::OTEL_EXPORTER_OTLP_LOGS_HEADERS, "novalue"),
+            (env::OTEL_EXPORTER_OTLP_LOGS_TIMEOUT, "1s"),
+            (env::OTEL_EXPORTER_OTLP_LOGS_COMPRESSION, "zstd"),
+            (env::OTEL_BLRP_MAX_QUEUE_SIZE, "0"),
+            (env::OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, "all"),
+            (env::OTEL_BLRP_SCHEDULE_DELAY, "-1"),
+            (env::OTEL_BLRP_EXPORT_TIMEOUT, "later"),
             (env::RUST_LOG, "info,[=bad"),
             (env::OBSKIT_LOG_FORMAT, "xml"),
             (env::OBSKIT_SHUTDOWN_TIMEOUT, "5"),

@@ -112,6 +112,59 @@ impl TracesExporter {
     }
 }
 
+/// Where log events go (`OTEL_LOGS_EXPORTER`).
+///
+/// `console` is obskit's own log output: one JSON object per line on
+/// standard output (or pretty lines, `OBSKIT_LOG_FORMAT`), the default.
+/// `otlp` sends each event that passes the filter as an OTLP log record.
+/// Both may be on at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LogsExporter {
+    /// obskit's log lines on standard output (default).
+    #[default]
+    Console,
+    /// OTLP log records to the logs endpoint.
+    Otlp,
+    /// Nowhere.
+    None,
+}
+
+impl LogsExporter {
+    /// Parses the comma-separated list `OTEL_LOGS_EXPORTER` takes.
+    pub(crate) fn parse_list(setting: &'static str, value: &str) -> Result<Vec<Self>, ConfigError> {
+        let mut out = Vec::new();
+        for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            let exporter = match word.to_ascii_lowercase().as_str() {
+                "otlp" => Self::Otlp,
+                "console" => Self::Console,
+                "none" => Self::None,
+                _ => {
+                    return Err(ConfigError::UnknownValue {
+                        setting,
+                        value: value.to_owned(),
+                        accepted: "console, otlp, none, or a list of console and otlp",
+                    });
+                }
+            };
+            if !out.contains(&exporter) {
+                out.push(exporter);
+            }
+        }
+        if out.len() > 1 && out.contains(&Self::None) {
+            return Err(ConfigError::UnknownValue {
+                setting,
+                value: value.to_owned(),
+                accepted: "`none` alone, or a list of console and otlp",
+            });
+        }
+        if out.is_empty() {
+            out.push(Self::Console);
+        }
+        Ok(out)
+    }
+}
+
 /// The OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -370,6 +423,21 @@ mod tests {
         assert!(p("none,baggage").is_err());
         assert!(matches!(p("b3"), Err(ConfigError::Unsupported { .. })));
         assert!(matches!(p("w3c"), Err(ConfigError::UnknownValue { .. })));
+    }
+
+    #[test]
+    fn logs_exporters() {
+        let p = |v| LogsExporter::parse_list("L", v);
+        assert_eq!(p("otlp").unwrap(), vec![LogsExporter::Otlp]);
+        assert_eq!(
+            p(" OTLP , console,otlp").unwrap(),
+            vec![LogsExporter::Otlp, LogsExporter::Console]
+        );
+        assert_eq!(p(",").unwrap(), vec![LogsExporter::Console]);
+        assert_eq!(p("none").unwrap(), vec![LogsExporter::None]);
+        let err = p("none,otlp").unwrap_err().to_string();
+        assert!(err.starts_with("L=\"none,otlp\""), "{err}");
+        assert!(p("stdout").is_err());
     }
 
     #[test]

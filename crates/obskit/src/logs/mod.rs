@@ -3,6 +3,7 @@
 
 mod fields;
 pub(crate) mod json;
+pub(crate) mod otlp;
 mod writer;
 
 use std::cell::RefCell;

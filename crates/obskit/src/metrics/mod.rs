@@ -125,7 +125,7 @@ pub use ::metrics::{
 use ::metrics::{Key, Metadata, Recorder, SharedString};
 
 use self::registry::Registry;
-use crate::traces::pipeline::ExportStats;
+use crate::export::pipeline::ExportStats;
 
 static METADATA: Metadata<'static> =
     Metadata::new("obskit", metrics::Level::INFO, Some(module_path!()));
@@ -223,10 +223,25 @@ impl MetricsHandle {
             None,
             "Always 1; the labels describe the running build.".into(),
         );
+        r.describe_gauge(
+            names::TARGET_INFO.into(),
+            None,
+            "Always 1; the labels are the service's OpenTelemetry resource attributes.".into(),
+        );
         r.describe_counter(
             names::LOG_LINES_DROPPED_TOTAL.into(),
             None,
             "Log lines dropped because the writer could not keep up.".into(),
+        );
+        r.describe_counter(
+            names::LOG_RECORDS_EXPORTED_TOTAL.into(),
+            None,
+            "Log records the OTLP logs endpoint acknowledged.".into(),
+        );
+        r.describe_counter(
+            names::LOG_RECORDS_DROPPED_TOTAL.into(),
+            None,
+            "Log records lost because the export queue was full or an export failed.".into(),
         );
         r.describe_counter(
             names::SPANS_EXPORTED_TOTAL.into(),
@@ -401,6 +416,24 @@ impl MetricsHandle {
         .set(1.0);
     }
 
+    /// Publishes `target_info`: the resource's attributes as labels (dots
+    /// become underscores), `service.name` aside, which every series
+    /// already carries as `service_name`. An info metric in OpenMetrics.
+    pub(crate) fn set_target_info(&self, resource: &opentelemetry_sdk::Resource) {
+        self.inner.registry.mark_info(names::TARGET_INFO);
+        let mut attributes: Vec<(String, String)> = resource
+            .iter()
+            .filter(|(k, _)| k.as_str() != "service.name")
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_string()))
+            .collect();
+        attributes.sort();
+        let labels = attributes
+            .into_iter()
+            .map(|(k, v)| Label::new(k, v))
+            .collect();
+        self.gauge(names::TARGET_INFO, labels).set(1.0);
+    }
+
     /// Publishes a counter whose total is read from `read` at every render.
     pub(crate) fn derive_counter(
         &self,
@@ -421,6 +454,14 @@ impl MetricsHandle {
         self.derive_counter(names::SPANS_EXPORTED_TOTAL, move || s.exported());
         let s = Arc::clone(stats);
         self.derive_counter(names::SPANS_DROPPED_TOTAL, move || s.dropped());
+    }
+
+    /// Publishes the OTLP log record export counters.
+    pub(crate) fn track_log_records(&self, stats: &Arc<ExportStats>) {
+        let s = Arc::clone(stats);
+        self.derive_counter(names::LOG_RECORDS_EXPORTED_TOTAL, move || s.exported());
+        let s = Arc::clone(stats);
+        self.derive_counter(names::LOG_RECORDS_DROPPED_TOTAL, move || s.dropped());
     }
 
     /// Makes this registry the process-wide `metrics` recorder. Returns

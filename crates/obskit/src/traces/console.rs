@@ -7,7 +7,7 @@ use opentelemetry::trace::Status;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::pipeline::{BatchExporter, Retrying};
+use crate::export::pipeline::{BatchExporter, Retrying};
 
 /// Writes spans as JSON lines to standard error.
 #[derive(Debug, Default)]
@@ -52,7 +52,7 @@ impl ConsoleExporter {
     }
 }
 
-impl BatchExporter for ConsoleExporter {
+impl BatchExporter<SpanData> for ConsoleExporter {
     async fn export(&self, batch: &[SpanData], _retrying: Retrying<'_>) -> OTelSdkResult {
         let mut out = String::new();
         for span in batch {

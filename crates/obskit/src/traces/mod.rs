@@ -3,31 +3,33 @@
 
 pub(crate) mod bridge;
 mod console;
-mod otlp_grpc;
-mod otlp_http;
 mod otlp_proto;
-pub(crate) mod pipeline;
-mod retry;
 mod sampling;
-mod tls;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
+use opentelemetry::Context;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
-use opentelemetry_sdk::trace::{self as sdktrace, SdkTracerProvider};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{self as sdktrace, SdkTracerProvider, SpanData};
 
 use crate::config::{Compression, Config, OtlpProtocol, Propagator, Sampler, TracesExporter};
-#[cfg(not(feature = "tls"))]
-use crate::error::ConfigError;
 use crate::error::InitError;
-use pipeline::{ExportProcessor, ExportStats, StartError, WarnDispatch};
+use crate::export::pipeline::{self, ExportStats, Pipeline, WarnDispatch};
+use crate::export::{self, OtlpExporter, TRACES};
 pub(crate) use sampling::{Sampling, start_described};
+
+/// The span pipeline: a bounded queue of finished spans and its export thread.
+pub(crate) type ExportProcessor = Pipeline<SpanData>;
 
 /// The tracing half of an installed [`Telemetry`](crate::Telemetry).
 pub(crate) struct Traces {
     pub(crate) provider: SdkTracerProvider,
+    /// The resource every signal carries, built once.
+    pub(crate) resource: opentelemetry_sdk::Resource,
     pub(crate) processors: Vec<Arc<ExportProcessor>>,
     pub(crate) stats: Arc<ExportStats>,
     pub(crate) propagator: Arc<dyn TextMapPropagator + Send + Sync>,
@@ -41,20 +43,25 @@ pub(crate) struct Traces {
 struct Shared(Arc<ExportProcessor>);
 
 impl sdktrace::SpanProcessor for Shared {
-    fn on_start(&self, span: &mut sdktrace::Span, cx: &opentelemetry::Context) {
-        self.0.on_start(span, cx);
+    fn on_start(&self, _span: &mut sdktrace::Span, _cx: &Context) {}
+    fn on_end(&self, span: SpanData) {
+        if span.span_context.is_sampled() {
+            self.0.push(span);
+        }
     }
-    fn on_end(&self, span: sdktrace::SpanData) {
-        self.0.on_end(span);
+    fn force_flush(&self) -> OTelSdkResult {
+        if self.0.flush_within(Duration::from_secs(5)) {
+            Ok(())
+        } else {
+            Err(OTelSdkError::Timeout(Duration::from_secs(5)))
+        }
     }
-    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
-        self.0.force_flush()
-    }
-    fn shutdown_with_timeout(
-        &self,
-        timeout: std::time::Duration,
-    ) -> opentelemetry_sdk::error::OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        if self.0.shutdown_within(timeout) {
+            Ok(())
+        } else {
+            Err(OTelSdkError::Timeout(timeout))
+        }
     }
 }
 
@@ -72,10 +79,12 @@ pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
     } else {
         &config.exporters
     };
+    let target = config.traces_target();
     for exporter in exporters {
         let processor = match exporter {
             TracesExporter::None => continue,
-            TracesExporter::Console => ExportProcessor::start(
+            TracesExporter::Console => Pipeline::start(
+                &TRACES,
                 "console",
                 || Ok(console::ConsoleExporter),
                 resource.clone(),
@@ -83,9 +92,10 @@ pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
                 Arc::clone(&stats),
                 Arc::clone(&warn),
             )
-            .map_err(|e| start_error(config, e))?,
+            .map_err(|e| export::start_error(&target, e))?,
             TracesExporter::Otlp => start_otlp(
                 config,
+                &target,
                 resource.clone(),
                 Arc::clone(&stats),
                 Arc::clone(&warn),
@@ -97,6 +107,7 @@ pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
     }
     Ok(Traces {
         provider: builder.build(),
+        resource,
         processors,
         stats,
         propagator: Arc::new(propagator(&config.propagators)),
@@ -105,82 +116,30 @@ pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
     })
 }
 
-fn start_error(config: &Config, e: StartError) -> InitError {
-    match e {
-        StartError::Thread(io) => InitError::ExportThread(io),
-        StartError::Exporter(source) => InitError::Exporter {
-            endpoint: crate::config::redact::url(&config.otlp_traces_endpoint()),
-            source,
-        },
-    }
-}
-
 /// Checks the TLS files, builds the transport (channel or client), then
 /// starts the export thread; each failure has its own error.
 fn start_otlp(
     config: &Config,
+    target: &export::Target,
     resource: opentelemetry_sdk::Resource,
     stats: Arc<ExportStats>,
     warn: WarnDispatch,
 ) -> Result<ExportProcessor, InitError> {
-    let endpoint = config.otlp_traces_endpoint();
-    let shown = crate::config::redact::url(&endpoint);
-    #[cfg(not(feature = "tls"))]
-    if endpoint.starts_with("https://") {
-        let setting = if config.traces_endpoint.is_some() {
-            crate::config::env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
-        } else {
-            crate::config::env::OTEL_EXPORTER_OTLP_ENDPOINT
-        };
-        return Err(ConfigError::Unsupported {
-            setting,
-            value: shown,
-            reason: "obskit was built without its `tls` feature; enable it, or send plain http:// to a local OpenTelemetry Collector and let it forward over TLS",
-        }
-        .into());
-    }
-    let tls = tls::load(&config.tls)?;
-    let timeout = config.export_timeout;
-    let compression = config.compression;
-    let header_list = config.headers.clone();
-    let make: Box<dyn FnOnce() -> Result<AnyExporter, StartError> + Send> = match config.protocol {
-        OtlpProtocol::Grpc => {
-            let channel = otlp_grpc::endpoint(&endpoint, timeout, &tls).map_err(|source| {
-                InitError::GrpcChannel {
-                    endpoint: shown.clone(),
+    let transport = export::prepare(target, &TRACES)?;
+    let make: Box<dyn FnOnce() -> Result<AnyExporter, pipeline::StartError> + Send> =
+        if target.protocol == OtlpProtocol::HttpJson {
+            // HTTP/JSON: the SDK's exporter, with obskit's client (timeout, TLS).
+            let tls = export::tls::load(&target.tls)?;
+            let client = export::tls::http_client(target.timeout, &tls).map_err(|source| {
+                InitError::HttpClient {
+                    endpoint: crate::config::redact::url(&target.url),
                     source,
                 }
             })?;
-            Box::new(move || {
-                Ok(AnyExporter::Grpc(otlp_grpc::GrpcExporter::new(
-                    &channel,
-                    &header_list,
-                    compression,
-                )))
-            })
-        }
-        OtlpProtocol::HttpProtobuf => {
-            let client =
-                tls::http_client(timeout, &tls).map_err(|source| InitError::HttpClient {
-                    endpoint: shown.clone(),
-                    source,
-                })?;
-            Box::new(move || {
-                Ok(AnyExporter::Proto(otlp_http::HttpProtobufExporter::new(
-                    client,
-                    endpoint,
-                    &header_list,
-                    compression,
-                )))
-            })
-        }
-        OtlpProtocol::HttpJson => {
-            let client =
-                tls::http_client(timeout, &tls).map_err(|source| InitError::HttpClient {
-                    endpoint: shown.clone(),
-                    source,
-                })?;
-            let headers: HashMap<String, String> = header_list.into_iter().collect();
+            let headers: HashMap<String, String> = target.headers.iter().cloned().collect();
+            let endpoint = target.url.clone();
+            let timeout = target.timeout;
+            let compression = target.compression;
             Box::new(move || {
                 let builder = opentelemetry_otlp::SpanExporter::builder()
                     .with_http()
@@ -195,12 +154,18 @@ fn start_otlp(
                     }
                     _ => builder,
                 };
-                Ok(AnyExporter::Otlp(builder.build()?))
+                Ok(AnyExporter::Json(builder.build()?))
             })
-        }
-    };
-    ExportProcessor::start("otlp", make, resource, config.batch, stats, warn)
-        .map_err(|e| start_error(config, e))
+        } else {
+            Box::new(move || {
+                Ok(AnyExporter::Proto(OtlpExporter::new(
+                    transport(),
+                    otlp_proto::Encoder::default(),
+                )))
+            })
+        };
+    Pipeline::start(&TRACES, "otlp", make, resource, config.batch, stats, warn)
+        .map_err(|e| export::start_error(target, e))
 }
 
 /// A remote parent for tests: fixed ids, sampled or not.
@@ -244,40 +209,33 @@ pub(crate) fn propagator(list: &[Propagator]) -> crate::propagation::Propagator 
 /// or the `opentelemetry-otlp` exporter for HTTP/JSON.
 #[derive(Debug)]
 enum AnyExporter {
-    Grpc(otlp_grpc::GrpcExporter),
-    Proto(otlp_http::HttpProtobufExporter),
-    Otlp(opentelemetry_otlp::SpanExporter),
+    Proto(OtlpExporter<otlp_proto::Encoder>),
+    Json(opentelemetry_otlp::SpanExporter),
 }
 
-impl pipeline::BatchExporter for AnyExporter {
-    async fn export(
-        &self,
-        batch: &[sdktrace::SpanData],
-        retrying: pipeline::Retrying<'_>,
-    ) -> opentelemetry_sdk::error::OTelSdkResult {
+impl pipeline::BatchExporter<SpanData> for AnyExporter {
+    async fn export(&self, batch: &[SpanData], retrying: pipeline::Retrying<'_>) -> OTelSdkResult {
         use sdktrace::SpanExporter as _;
         match self {
-            Self::Grpc(e) => e.export(batch, retrying).await,
             Self::Proto(e) => e.export(batch, retrying).await,
             // The SDK's exporter takes ownership: HTTP/JSON pays for a copy.
-            Self::Otlp(e) => e.export(batch.to_vec()).await,
+            Self::Json(e) => e.export(batch.to_vec()).await,
         }
     }
 
-    fn shutdown(&mut self) -> opentelemetry_sdk::error::OTelSdkResult {
+    fn shutdown(&mut self) -> OTelSdkResult {
         use sdktrace::SpanExporter as _;
         match self {
-            Self::Grpc(_) | Self::Proto(_) => Ok(()),
-            Self::Otlp(e) => e.shutdown(),
+            Self::Proto(_) => Ok(()),
+            Self::Json(e) => e.shutdown(),
         }
     }
 
     fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
         use sdktrace::SpanExporter as _;
         match self {
-            Self::Grpc(e) => e.set_resource(resource),
-            Self::Proto(e) => e.set_resource(resource),
-            Self::Otlp(e) => e.set_resource(resource),
+            Self::Proto(e) => pipeline::BatchExporter::<SpanData>::set_resource(e, resource),
+            Self::Json(e) => e.set_resource(resource),
         }
     }
 }

@@ -1,18 +1,13 @@
-//! OTLP/HTTP with protobuf bodies, encoded by [`otlp_proto`](super::otlp_proto).
+//! OTLP/HTTP with protobuf bodies, as the signals' encoders write them.
 //!
 //! Retries what the specification calls retryable (429, 502, 503, 504 and
 //! transport errors), see [`retry`](super::retry).
 
 use std::io::Write as _;
 
-use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::SpanData;
 
-use super::pipeline::{BatchExporter, Retrying};
-use parking_lot::Mutex;
-
-use super::otlp_proto::Encoder;
+use super::pipeline::Retrying;
 use crate::config::Compression;
 
 /// The gzip form of `body` (`Content-Encoding: gzip`).
@@ -42,19 +37,18 @@ mod tests {
     }
 }
 
-/// Sends spans to an OTLP/HTTP endpoint.
+/// Sends encoded export requests to an OTLP/HTTP endpoint.
 #[derive(Debug)]
-pub(crate) struct HttpProtobufExporter {
+pub(crate) struct HttpTransport {
     client: reqwest::Client,
     url: String,
     /// The URL as messages show it, credentials masked.
     shown: String,
     headers: reqwest::header::HeaderMap,
     gzip: bool,
-    encoder: Mutex<Encoder>,
 }
 
-impl HttpProtobufExporter {
+impl HttpTransport {
     /// `client` carries the transport timeout and the TLS settings.
     pub(crate) fn new(
         client: reqwest::Client,
@@ -88,11 +82,10 @@ impl HttpProtobufExporter {
             url,
             headers: map,
             gzip: compression == Compression::Gzip,
-            encoder: Mutex::new(Encoder::default()),
         }
     }
 
-    async fn send(&self, body: bytes::Bytes) -> Result<(), (bool, String)> {
+    async fn send_once(&self, body: bytes::Bytes) -> Result<(), (bool, String)> {
         let response = self
             .client
             .post(&self.url)
@@ -117,20 +110,16 @@ impl HttpProtobufExporter {
     }
 }
 
-impl BatchExporter for HttpProtobufExporter {
-    async fn export(&self, batch: &[SpanData], retrying: Retrying<'_>) -> OTelSdkResult {
-        let encoded = self.encoder.lock().encode(batch);
+impl HttpTransport {
+    /// Sends one encoded request, retrying what OTLP calls retryable.
+    pub(crate) async fn send(&self, encoded: Vec<u8>, retrying: Retrying<'_>) -> OTelSdkResult {
         let body = bytes::Bytes::from(if self.gzip { gzip(&encoded) } else { encoded });
         super::retry::with_backoff(
-            || self.send(body.clone()),
+            || self.send_once(body.clone()),
             |(retryable, _)| *retryable,
             |(_, message)| retrying(message),
         )
         .await
         .map_err(|(_, message)| OTelSdkError::InternalFailure(message))
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.encoder.get_mut().set_resource(resource);
     }
 }

@@ -1,6 +1,6 @@
 //! The OTLP exporter's TLS material, read from the PEM files that
 //! `OTEL_EXPORTER_OTLP_CERTIFICATE`, `..._CLIENT_KEY` and
-//! `..._CLIENT_CERTIFICATE` (or their `_TRACES_` forms) name, and checked
+//! `..._CLIENT_CERTIFICATE` (or their `_TRACES_` and `_LOGS_` forms) name, and checked
 //! at `init`, so a bad path or a file that is not PEM fails start-up with
 //! an error naming the variable instead of failing every export later.
 
@@ -41,13 +41,13 @@ pub(crate) fn load(files: &TlsFiles) -> Result<TlsMaterial, InitError> {
         (Some(cert), None) => {
             return Err(error(
                 cert,
-                "a client certificate needs its private key too; set OTEL_EXPORTER_OTLP_CLIENT_KEY (or its _TRACES_ form)",
+                "a client certificate needs its private key too; set OTEL_EXPORTER_OTLP_CLIENT_KEY (or its _TRACES_ or _LOGS_ form)",
             ));
         }
         (None, Some(key)) => {
             return Err(error(
                 key,
-                "a client key needs its certificate too; set OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE (or its _TRACES_ form)",
+                "a client key needs its certificate too; set OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE (or its _TRACES_ or _LOGS_ form)",
             ));
         }
         (Some(cert), Some(key)) => Some(Identity {

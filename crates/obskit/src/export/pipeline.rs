@@ -1,13 +1,13 @@
-//! The span export pipeline: a bounded queue in front of an exporter that
-//! runs on a thread of its own.
+//! The export pipeline of spans and log records alike: a bounded queue in
+//! front of an exporter that runs on a thread of its own.
 //!
 //! The queue is a mutex-guarded `Vec` that request threads push to without
 //! waking anyone; the export thread is woken once per full batch (or by its
 //! timer), swaps the whole queue out in O(1), and exports it. Waking it per
-//! span cost more than exporting the span (a futex wake-up and a context
+//! item cost more than exporting the item (a futex wake-up and a context
 //! switch on the request's core).
 //!
-//! Why not the SDK's batch processor: obskit must report how many spans
+//! Why not the SDK's batch processors: obskit must report how many items
 //! were exported and dropped, warn at most once a minute when the collector
 //! misbehaves, and shut down within a bound on any tokio runtime. The
 //! exporter lives on a dedicated thread with its own single-threaded tokio
@@ -20,26 +20,26 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use opentelemetry::Context;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::error::OTelSdkResult;
 use tokio::sync::{mpsc, oneshot};
 
+use super::Signal;
 use crate::config::BatchConfig;
 
 /// How often, at most, a failing export is reported in the logs.
 const WARN_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Span counts of one pipeline, shared with the metrics and the shutdown report.
+/// Item counts of one signal's pipelines, shared with the metrics and the
+/// shutdown report.
 #[derive(Debug, Default)]
 pub(crate) struct ExportStats {
-    /// Spans accepted into the queue.
+    /// Items accepted into the queue.
     pub(crate) accepted: AtomicU64,
-    /// Spans the exporter acknowledged.
+    /// Items the exporter acknowledged.
     pub(crate) exported: AtomicU64,
-    /// Spans dropped because the queue was full.
+    /// Items dropped because the queue was full.
     pub(crate) dropped_queue_full: AtomicU64,
-    /// Spans lost because their export failed or timed out.
+    /// Items lost because their export failed or timed out.
     pub(crate) failed: AtomicU64,
 }
 
@@ -47,11 +47,11 @@ impl ExportStats {
     pub(crate) fn exported(&self) -> u64 {
         self.exported.load(Ordering::Relaxed)
     }
-    /// Spans known to be lost: refused by a full queue, or whose export failed.
+    /// Items known to be lost: refused by a full queue, or whose export failed.
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped_queue_full.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed)
     }
-    /// Spans not confirmed exported: refused, failed, or still queued or in
+    /// Items not confirmed exported: refused, failed, or still queued or in
     /// flight. After a shutdown this is what was lost.
     pub(crate) fn unconfirmed(&self) -> u64 {
         let accepted = self.accepted.load(Ordering::Relaxed);
@@ -69,19 +69,20 @@ enum Control {
 /// subscriber, so the transport's own instrumentation stays silent.
 pub(crate) type WarnDispatch = Arc<OnceLock<tracing::Dispatch>>;
 
-/// A [`SpanProcessor`] feeding a bounded queue drained by the export thread.
+/// A bounded queue of `T` (spans, log records) drained by an export thread.
 #[derive(Debug)]
-pub(crate) struct ExportProcessor {
-    queue: Arc<Queue>,
+pub(crate) struct Pipeline<T> {
+    queue: Arc<Queue<T>>,
     control: mpsc::UnboundedSender<Control>,
     stats: Arc<ExportStats>,
     thread: parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
-impl ExportProcessor {
+impl<T: Send + 'static> Pipeline<T> {
     /// Starts the export thread. `make_exporter` runs on that thread, inside
     /// its runtime, so exporters that need a reactor (tonic) get one.
     pub(crate) fn start<E, F>(
+        signal: &'static Signal,
         name: &str,
         make_exporter: F,
         resource: opentelemetry_sdk::Resource,
@@ -90,11 +91,11 @@ impl ExportProcessor {
         warn: WarnDispatch,
     ) -> Result<Self, StartError>
     where
-        E: BatchExporter,
+        E: BatchExporter<T>,
         F: FnOnce() -> Result<E, StartError> + Send + 'static,
     {
         let queue = Arc::new(Queue {
-            spans: parking_lot::Mutex::new(Vec::with_capacity(batch.max_queue_size.min(4096))),
+            items: parking_lot::Mutex::new(Vec::with_capacity(batch.max_queue_size.min(4096))),
             capacity: batch.max_queue_size,
             wake_at: batch.max_export_batch_size.min(batch.max_queue_size),
             wake: tokio::sync::Notify::new(),
@@ -104,7 +105,7 @@ impl ExportProcessor {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let worker_stats = Arc::clone(&stats);
         let thread = std::thread::Builder::new()
-            .name(format!("obskit-export-{name}"))
+            .name(format!("obskit-{}-{name}", signal.thread))
             .spawn(move || {
                 let _silence =
                     tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::new());
@@ -136,6 +137,7 @@ impl ExportProcessor {
                     exporter,
                     batch,
                     warnings: Warnings {
+                        signal,
                         dispatch: warn,
                         stats: Arc::clone(&worker_stats),
                         queue_capacity: batch.max_queue_size,
@@ -202,43 +204,30 @@ impl ExportProcessor {
     }
 }
 
-impl SpanProcessor for ExportProcessor {
-    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+impl<T> Pipeline<T> {
+    /// The counts of this pipeline.
+    pub(crate) fn stats(&self) -> &Arc<ExportStats> {
+        &self.stats
+    }
 
-    fn on_end(&self, span: SpanData) {
-        if !span.span_context.is_sampled() {
-            return;
-        }
-        let mut spans = self.queue.spans.lock();
-        if spans.len() >= self.queue.capacity {
-            drop(spans);
+    /// Queues `item` for export, or counts it dropped when the queue is
+    /// full. Never blocks beyond the queue's lock; wakes the export thread
+    /// once per full batch.
+    pub(crate) fn push(&self, item: T) {
+        let mut items = self.queue.items.lock();
+        if items.len() >= self.queue.capacity {
+            drop(items);
             self.stats
                 .dropped_queue_full
                 .fetch_add(1, Ordering::Relaxed);
             return;
         }
-        spans.push(span);
-        let len = spans.len();
-        drop(spans);
+        items.push(item);
+        let len = items.len();
+        drop(items);
         self.stats.accepted.fetch_add(1, Ordering::Relaxed);
         if len == self.queue.wake_at {
             self.queue.wake.notify_one();
-        }
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        if self.flush_within(Duration::from_secs(5)) {
-            Ok(())
-        } else {
-            Err(OTelSdkError::Timeout(Duration::from_secs(5)))
-        }
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        if self.shutdown_within(timeout) {
-            Ok(())
-        } else {
-            Err(OTelSdkError::Timeout(timeout))
         }
     }
 }
@@ -249,15 +238,16 @@ impl SpanProcessor for ExportProcessor {
 /// retries (`OTEL_BSP_EXPORT_TIMEOUT`).
 pub(crate) type Retrying<'a> = &'a (dyn Fn(&str) + Sync);
 
-/// What the export thread drives: the SDK's `SpanExporter`, but borrowing
-/// the batch, so the queue's buffer is reused rather than a large buffer
-/// being allocated and freed (an `mmap` and its page faults) per export.
-pub(crate) trait BatchExporter: Send + 'static {
+/// What the export thread drives: like the SDK's `SpanExporter`, but
+/// borrowing the batch, so the queue's buffer is reused rather than a large
+/// buffer being allocated and freed (an `mmap` and its page faults) per
+/// export.
+pub(crate) trait BatchExporter<T>: Send + 'static {
     /// Sends one batch, calling `retrying` with the reason each time an
     /// attempt failed and another will follow.
     fn export<'a>(
         &'a self,
-        batch: &'a [SpanData],
+        batch: &'a [T],
         retrying: Retrying<'a>,
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send + 'a;
     /// Releases the transport.
@@ -268,22 +258,22 @@ pub(crate) trait BatchExporter: Send + 'static {
     fn set_resource(&mut self, _resource: &opentelemetry_sdk::Resource) {}
 }
 
-/// Spans waiting for the export thread.
+/// Items waiting for the export thread.
 #[derive(Debug)]
-struct Queue {
-    spans: parking_lot::Mutex<Vec<SpanData>>,
-    /// Spans held before new ones are dropped.
+struct Queue<T> {
+    items: parking_lot::Mutex<Vec<T>>,
+    /// Items held before new ones are dropped.
     capacity: usize,
     /// Queue length at which the export thread is woken.
     wake_at: usize,
     wake: tokio::sync::Notify,
 }
 
-impl Queue {
+impl<T> Queue<T> {
     /// Everything queued, leaving `spare` (emptied) in its place.
-    fn take(&self, spare: &mut Vec<SpanData>) -> Vec<SpanData> {
+    fn take(&self, spare: &mut Vec<T>) -> Vec<T> {
         spare.clear();
-        std::mem::replace(&mut *self.spans.lock(), std::mem::take(spare))
+        std::mem::replace(&mut *self.items.lock(), std::mem::take(spare))
     }
 }
 
@@ -304,9 +294,10 @@ struct Worker<E> {
 }
 
 /// Export trouble, reported at most once a minute per kind: failed exports
-/// (and failed attempts about to be retried), and spans refused by a full
+/// (and failed attempts about to be retried), and items refused by a full
 /// queue.
 struct Warnings {
+    signal: &'static Signal,
     dispatch: WarnDispatch,
     stats: Arc<ExportStats>,
     queue_capacity: usize,
@@ -326,8 +317,11 @@ fn due(last: Option<Instant>) -> bool {
     last.is_none_or(|at| at.elapsed() >= WARN_INTERVAL)
 }
 
-impl<E: BatchExporter> Worker<E> {
-    async fn run(mut self, queue: &Queue, mut control: mpsc::UnboundedReceiver<Control>) {
+impl<E> Worker<E> {
+    async fn run<T>(mut self, queue: &Queue<T>, mut control: mpsc::UnboundedReceiver<Control>)
+    where
+        E: BatchExporter<T>,
+    {
         let mut spare = Vec::with_capacity(queue.capacity.min(4096));
         loop {
             let shutting_down = tokio::select! {
@@ -367,23 +361,32 @@ impl<E: BatchExporter> Worker<E> {
 
     /// Exports what is queued now, in batches of at most the batch size.
     /// Returns whether there was anything.
-    async fn export_queued(&mut self, queue: &Queue, spare: &mut Vec<SpanData>) -> bool {
-        let mut spans = queue.take(spare);
-        let any = !spans.is_empty();
-        for batch in spans.chunks(self.batch.max_export_batch_size.max(1)) {
+    async fn export_queued<T>(&mut self, queue: &Queue<T>, spare: &mut Vec<T>) -> bool
+    where
+        E: BatchExporter<T>,
+    {
+        let mut items = queue.take(spare);
+        let any = !items.is_empty();
+        for batch in items.chunks(self.batch.max_export_batch_size.max(1)) {
             self.export(batch).await;
         }
-        spans.clear();
-        *spare = spans;
+        items.clear();
+        *spare = items;
         any
     }
 
     /// Exports until the queue is empty (flush and shutdown).
-    async fn drain(&mut self, queue: &Queue, spare: &mut Vec<SpanData>) {
+    async fn drain<T>(&mut self, queue: &Queue<T>, spare: &mut Vec<T>)
+    where
+        E: BatchExporter<T>,
+    {
         while self.export_queued(queue, spare).await {}
     }
 
-    async fn export(&mut self, batch: &[SpanData]) {
+    async fn export<T>(&mut self, batch: &[T])
+    where
+        E: BatchExporter<T>,
+    {
         let count = batch.len() as u64;
         let warnings = &self.warnings;
         let retrying = |reason: &str| {
@@ -403,8 +406,8 @@ impl<E: BatchExporter> Worker<E> {
             Err(_) => self.failed(
                 count,
                 &format!(
-                    "no answer within {:?} (OTEL_BSP_EXPORT_TIMEOUT, the bound on one export with its retries)",
-                    self.batch.export_timeout
+                    "no answer within {:?} ({}, the bound on one export with its retries)",
+                    self.batch.export_timeout, self.warnings.signal.export_timeout_setting
                 ),
             ),
         }
@@ -418,7 +421,7 @@ impl<E: BatchExporter> Worker<E> {
 }
 
 impl Warnings {
-    /// A whole export failed: its spans are lost.
+    /// A whole export failed: its items are lost.
     fn export_failed(&self, reason: &str) {
         let mut state = self.state.lock();
         state.failures_since_warning += 1;
@@ -431,14 +434,17 @@ impl Warnings {
         drop(state);
         let dropped = self.stats.dropped();
         let reason = crate::config::redact::text(reason);
+        let signal = self.signal;
         self.emit(move || {
             tracing::warn!(
                 target: "obskit::export",
                 cause = "export_failed",
+                signal = signal.name,
                 failed_exports = failures,
-                spans_dropped_total = dropped,
+                dropped_total = dropped,
                 error = %reason,
-                "span export failed; spans are being dropped and the service is unaffected (at most one warning a minute)"
+                "{} export failed; {} are being dropped and the service is unaffected (at most one warning a minute)",
+                signal.item, signal.items
             );
         });
     }
@@ -454,18 +460,21 @@ impl Warnings {
         drop(state);
         let dropped = self.stats.dropped();
         let reason = crate::config::redact::text(reason);
+        let signal = self.signal;
         self.emit(move || {
             tracing::warn!(
                 target: "obskit::export",
                 cause = "export_attempt_failed",
-                spans_dropped_total = dropped,
+                signal = signal.name,
+                dropped_total = dropped,
                 error = %reason,
-                "span export attempt failed; retrying within OTEL_BSP_EXPORT_TIMEOUT, the service is unaffected (at most one warning a minute)"
+                "{} export attempt failed; retrying within {}, the service is unaffected (at most one warning a minute)",
+                signal.item, signal.export_timeout_setting
             );
         });
     }
 
-    /// Spans were refused by a full queue since the last warning.
+    /// Items were refused by a full queue since the last warning.
     fn queue_full(&self) {
         let total = self.stats.dropped_queue_full.load(Ordering::Relaxed);
         let mut state = self.state.lock();
@@ -478,14 +487,17 @@ impl Warnings {
         drop(state);
         let dropped = self.stats.dropped();
         let capacity = self.queue_capacity;
+        let signal = self.signal;
         self.emit(move || {
             tracing::warn!(
                 target: "obskit::export",
                 cause = "queue_full",
-                spans_dropped_queue_full = since,
-                spans_dropped_total = dropped,
+                signal = signal.name,
+                dropped_queue_full = since,
+                dropped_total = dropped,
                 queue_size = capacity,
-                "spans dropped: the export queue is full because the collector accepts spans more slowly than the service makes them; the service is unaffected (raise OTEL_BSP_MAX_QUEUE_SIZE, sample less, or speed up the collector; at most one warning a minute)"
+                "{} dropped: the export queue is full because the collector accepts them more slowly than the service makes them; the service is unaffected (raise {}, {}, or speed up the collector; at most one warning a minute)",
+                signal.items, signal.queue_size_setting, signal.relief
             );
         });
     }

@@ -1,32 +1,27 @@
-//! OTLP/gRPC carrying the bodies [`otlp_proto`](super::otlp_proto) encodes:
-//! the same encoder as HTTP, sent as a unary `TraceService/Export` call
-//! through a tonic channel with a pass-through codec.
+//! OTLP/gRPC carrying the bodies the signals' encoders write: the same
+//! bodies as HTTP, sent as a unary `*Service/Export` call through a tonic
+//! channel with a pass-through codec.
 
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes};
-use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::SpanData;
 
-use super::pipeline::{BatchExporter, Retrying};
-use parking_lot::Mutex;
+use super::pipeline::Retrying;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{Ascii, MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
-use super::otlp_proto::Encoder as ProtoEncoder;
 use crate::config::Compression;
 
-const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-
-/// Sends spans to an OTLP/gRPC endpoint.
+/// Sends encoded export requests to an OTLP/gRPC endpoint.
 #[derive(Debug)]
-pub(crate) struct GrpcExporter {
+pub(crate) struct GrpcTransport {
     channel: Channel,
+    /// The signal's `Export` method.
+    path: &'static str,
     metadata: MetadataMap,
     gzip: bool,
-    encoder: Mutex<ProtoEncoder>,
 }
 
 /// The channel's settings: `timeout` bounds each request (and the connect),
@@ -50,10 +45,11 @@ pub(crate) fn endpoint(
     Ok(endpoint)
 }
 
-impl GrpcExporter {
+impl GrpcTransport {
     /// Must run inside a tokio runtime (the channel connects lazily on it).
     pub(crate) fn new(
         endpoint: &Endpoint,
+        path: &'static str,
         headers: &[(String, String)],
         compression: Compression,
     ) -> Self {
@@ -70,13 +66,13 @@ impl GrpcExporter {
         }
         Self {
             channel,
+            path,
             metadata,
             gzip: compression == Compression::Gzip,
-            encoder: Mutex::new(ProtoEncoder::default()),
         }
     }
 
-    async fn send(&self, body: Bytes) -> Result<(), tonic::Status> {
+    async fn send_once(&self, body: Bytes) -> Result<(), tonic::Status> {
         let mut grpc = tonic::client::Grpc::new(self.channel.clone());
         if self.gzip {
             grpc = grpc.send_compressed(tonic::codec::CompressionEncoding::Gzip);
@@ -88,7 +84,7 @@ impl GrpcExporter {
         *request.metadata_mut() = self.metadata.clone();
         grpc.unary(
             request,
-            http::uri::PathAndQuery::from_static(EXPORT_PATH),
+            http::uri::PathAndQuery::from_static(self.path),
             RawCodec,
         )
         .await
@@ -96,11 +92,12 @@ impl GrpcExporter {
     }
 }
 
-impl BatchExporter for GrpcExporter {
-    async fn export(&self, batch: &[SpanData], retrying: Retrying<'_>) -> OTelSdkResult {
-        let body = Bytes::from(self.encoder.lock().encode(batch));
+impl GrpcTransport {
+    /// Sends one encoded request, retrying what OTLP calls retryable.
+    pub(crate) async fn send(&self, body: Vec<u8>, retrying: Retrying<'_>) -> OTelSdkResult {
+        let body = Bytes::from(body);
         super::retry::with_backoff(
-            || self.send(body.clone()),
+            || self.send_once(body.clone()),
             |status| retryable(status.code()),
             |status| {
                 retrying(&format!(
@@ -118,10 +115,6 @@ impl BatchExporter for GrpcExporter {
                 status.message()
             ))
         })
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.encoder.get_mut().set_resource(resource);
     }
 }
 

@@ -1,0 +1,196 @@
+//! Protobuf wire primitives every OTLP encoder writes with: varints,
+//! keys, length-delimited fields, and the common messages (`AnyValue`,
+//! `KeyValue`, `Resource`), each with the function that counts its length
+//! first, so a message is written once, in place, behind its length.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use opentelemetry::{Array, KeyValue, Value};
+use opentelemetry_sdk::Resource;
+
+pub(crate) const VARINT: u32 = 0;
+pub(crate) const FIXED64: u32 = 1;
+pub(crate) const LEN: u32 = 2;
+pub(crate) const FIXED32: u32 = 5;
+
+pub(crate) fn key(out: &mut Vec<u8>, field: u32, wire: u32) {
+    varint(out, u64::from((field << 3) | wire));
+}
+
+pub(crate) fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+pub(crate) fn varint_len(v: u64) -> usize {
+    // 1 byte per 7 bits, at least one.
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+pub(crate) fn key_len(field: u32) -> usize {
+    varint_len(u64::from(field << 3))
+}
+
+pub(crate) fn bytes_field(out: &mut Vec<u8>, field: u32, b: &[u8]) {
+    key(out, field, LEN);
+    varint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+/// A string or bytes field, skipped when empty (proto3 default).
+pub(crate) fn opt_bytes_field(out: &mut Vec<u8>, field: u32, b: &[u8]) {
+    if !b.is_empty() {
+        bytes_field(out, field, b);
+    }
+}
+
+pub(crate) fn len_delimited_len(field: u32, body: usize) -> usize {
+    key_len(field) + varint_len(body as u64) + body
+}
+
+pub(crate) fn opt_varint_field(out: &mut Vec<u8>, field: u32, v: u64) {
+    if v != 0 {
+        key(out, field, VARINT);
+        varint(out, v);
+    }
+}
+
+pub(crate) fn fixed64_field(out: &mut Vec<u8>, field: u32, v: u64) {
+    if v != 0 {
+        key(out, field, FIXED64);
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+pub(crate) fn nanos(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+// ---------------------------------------------------------------- values
+
+pub(crate) fn any_value_len(v: &Value) -> usize {
+    match v {
+        Value::Bool(_) => 2,
+        Value::I64(i) => 1 + varint_len(*i as u64),
+        Value::F64(_) => 9,
+        Value::String(s) => len_delimited_len(1, s.as_str().len()),
+        Value::Array(a) => len_delimited_len(5, array_len(a)),
+        _ => 0,
+    }
+}
+
+pub(crate) fn array_len(a: &Array) -> usize {
+    fn sum<T>(items: &[T], each: impl Fn(&T) -> usize) -> usize {
+        items.iter().map(|i| len_delimited_len(1, each(i))).sum()
+    }
+    match a {
+        Array::Bool(v) => sum(v, |_| 2),
+        Array::I64(v) => sum(v, |i| 1 + varint_len(*i as u64)),
+        Array::F64(v) => sum(v, |_| 9),
+        Array::String(v) => sum(v, |s| len_delimited_len(1, s.as_str().len())),
+        _ => 0,
+    }
+}
+
+pub(crate) fn any_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Bool(b) => {
+            key(out, 2, VARINT);
+            out.push(u8::from(*b));
+        }
+        Value::I64(i) => {
+            key(out, 3, VARINT);
+            varint(out, *i as u64);
+        }
+        Value::F64(f) => {
+            key(out, 4, FIXED64);
+            out.extend_from_slice(&f.to_le_bytes());
+        }
+        Value::String(s) => bytes_field(out, 1, s.as_str().as_bytes()),
+        Value::Array(a) => {
+            key(out, 5, LEN);
+            varint(out, array_len(a) as u64);
+            let item = |out: &mut Vec<u8>, v: Value| {
+                key(out, 1, LEN);
+                varint(out, any_value_len(&v) as u64);
+                any_value(out, &v);
+            };
+            match a {
+                Array::Bool(v) => v.iter().for_each(|x| item(out, Value::Bool(*x))),
+                Array::I64(v) => v.iter().for_each(|x| item(out, Value::I64(*x))),
+                Array::F64(v) => v.iter().for_each(|x| item(out, Value::F64(*x))),
+                Array::String(v) => v.iter().for_each(|x| item(out, Value::String(x.clone()))),
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+pub(crate) fn key_value_len(kv: &KeyValue) -> usize {
+    len_delimited_len(1, kv.key.as_str().len()) + len_delimited_len(2, any_value_len(&kv.value))
+}
+
+/// A repeated `KeyValue` field.
+pub(crate) fn attributes(out: &mut Vec<u8>, field: u32, kvs: &[KeyValue]) {
+    for kv in kvs {
+        key(out, field, LEN);
+        varint(out, key_value_len(kv) as u64);
+        // proto3 writes an empty key too when set; the SDK never sends one.
+        bytes_field(out, 1, kv.key.as_str().as_bytes());
+        key(out, 2, LEN);
+        varint(out, any_value_len(&kv.value) as u64);
+        any_value(out, &kv.value);
+    }
+}
+
+// ---------------------------------------------------------------- messages
+
+pub(crate) fn nested(out: &mut Vec<u8>, field: u32, body: &[u8]) {
+    key(out, field, LEN);
+    varint(out, body.len() as u64);
+    out.extend_from_slice(body);
+}
+
+/// Encodes the `Resource` message body once per exporter.
+pub(crate) fn resource(resource: &Resource) -> Vec<u8> {
+    let mut kvs: Vec<KeyValue> = resource
+        .iter()
+        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+        .collect();
+    kvs.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
+    let mut out = Vec::new();
+    attributes(&mut out, 1, &kvs);
+    out
+}
+
+/// The length of an optional string or bytes field (nothing when empty).
+pub(crate) fn opt_bytes_len(field: u32, len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        len_delimited_len(field, len)
+    }
+}
+
+pub(crate) fn opt_varint_len(field: u32, v: u64) -> usize {
+    if v == 0 {
+        0
+    } else {
+        key_len(field) + varint_len(v)
+    }
+}
+
+pub(crate) fn fixed64_len(field: u32, v: u64) -> usize {
+    if v == 0 { 0 } else { key_len(field) + 8 }
+}
+
+pub(crate) fn attributes_len(field: u32, kvs: &[KeyValue]) -> usize {
+    kvs.iter()
+        .map(|kv| len_delimited_len(field, key_value_len(kv)))
+        .sum()
+}
