@@ -150,12 +150,15 @@ fn big_trace() -> Vec<Arc<Span>> {
                 status_message: String::new(),
                 service: Arc::from("orders"),
                 attributes: (0..6)
-                    .map(|a| Attribute {
-                        key: format!("db.attribute_{a}"),
-                        value: format!("value \"{a}\" & <{n}>"),
+                    .map(|a| {
+                        Attribute::new(
+                            format!("db.attribute_{a}"),
+                            format!("value \"{a}\" & <{n}>"),
+                        )
                     })
                     .collect(),
                 events: Vec::new(),
+                links: Vec::new(),
             })
         })
         .collect()
@@ -172,7 +175,7 @@ fn render(c: &mut Criterion) {
         })
         .collect();
     c.bench_function("waterfall_1000_spans", |b| {
-        b.iter(|| waterfall::body(&TraceId([7; 16]), black_box(&spans), &lines));
+        b.iter(|| waterfall::body(&TraceId([7; 16]), black_box(&spans), &lines, &[], 0));
     });
 }
 

@@ -162,6 +162,16 @@ pub(crate) struct DevArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) max_log_lines: u64,
 
+    /// Memory for spans and log lines, in MiB (three quarters spans, one quarter lines); the
+    /// oldest go first beyond it.
+    #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub(crate) max_memory_mib: u64,
+
+    /// Longest attribute value kept, in bytes; longer values are cut and marked as cut
+    /// (like the SDKs' OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT).
+    #[arg(long, value_name = "BYTES", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(16..))]
+    pub(crate) max_attribute_bytes: u64,
+
     /// The service to run, e.g. `cargo run`.
     #[arg(last = true, value_name = "COMMAND")]
     pub(crate) command: Vec<String>,

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         }
     };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         // `obskit alerts | head`: the reader left, which is not a failure.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
@@ -34,8 +34,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the chosen subcommand, reporting on stdout.
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the chosen subcommand, reporting on stdout; `obskit dev` ends with its command's code.
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut out = io::stdout().lock();
     match cli.command {
         Command::New(args) => cmd::new::run(&args, &mut out),
@@ -48,7 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }?;
     out.flush()?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `error: <what failed>: caused by <why>: caused by <why>`, on one line.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use obskit::opentelemetry::KeyValue;
 use obskit::opentelemetry::trace::{Span as _, Status, TraceContextExt as _, Tracer as _};
 use obskit_cli::dev::model::{SpanKind, StatusCode};
+use obskit_cli::dev::receiver::http::MAX_BODY_BYTES;
 use obskit_cli::dev::scrape::ScrapeStatus;
 use obskit_cli::dev::servers::{Ports, Servers};
 use obskit_cli::dev::store::{Limits, Store};
@@ -184,7 +185,7 @@ async fn malformed_http_exports_get_400_with_a_message_and_change_nothing() {
     assert_eq!(rpc.code, 3);
     assert!(
         rpc.message
-            .contains("not an OTLP ExportTraceServiceRequest in protobuf"),
+            .contains("not an OTLP export request in protobuf"),
         "{}",
         rpc.message
     );
@@ -316,9 +317,7 @@ async fn undecodable_grpc_exports_get_invalid_argument_too() {
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
     assert!(
-        status
-            .message()
-            .contains("not an OTLP ExportTraceServiceRequest"),
+        status.message().contains("not an OTLP export request"),
         "{}",
         status.message()
     );
@@ -334,17 +333,321 @@ async fn undecodable_grpc_exports_get_invalid_argument_too() {
         )
         .await
         .unwrap();
-    // Other signals are not received.
+    // An unknown method: UNIMPLEMENTED, with a message naming the methods there are.
     client.ready().await.unwrap();
     let status = client
         .unary(
             tonic::Request::new(Vec::new()),
-            path("/opentelemetry.proto.collector.logs.v1.LogsService/Export"),
+            path("/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"),
             RawCodec,
         )
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
+    assert!(
+        status
+            .message()
+            .contains("/opentelemetry.proto.collector.logs.v1.LogsService/Export"),
+        "{status:?}"
+    );
+
+    // Larger than the limit: RESOURCE_EXHAUSTED (exporters do not retry it), not OUT_OF_RANGE.
+    client.ready().await.unwrap();
+    let status = client
+        .unary(
+            tonic::Request::new(vec![0u8; MAX_BODY_BYTES + 1]),
+            path("/opentelemetry.proto.collector.trace.v1.TraceService/Export"),
+            RawCodec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
     assert_eq!(store.trace_count(), 1);
+    let kinds: Vec<&str> = store.refusals().all().iter().map(|(c, _)| c.kind).collect();
+    assert!(
+        kinds.contains(&"too large") && kinds.contains(&"unknown method"),
+        "{kinds:?}"
+    );
+    servers.stop().await;
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+async fn post_to(
+    servers: &Servers,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (u16, Vec<u8>) {
+    let mut request = reqwest::Client::new().post(format!("http://{}{path}", servers.http));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.body(body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_is_accepted_on_every_endpoint_and_bounded_when_inflated() {
+    let (store, servers) = start().await;
+    // HTTP protobuf and HTTP JSON, gzip.
+    let proto = gzip(&one_span_request(vec![1; 16]).encode_to_vec());
+    let headers = [
+        ("content-type", "application/x-protobuf"),
+        ("content-encoding", "gzip"),
+    ];
+    assert_eq!(
+        post_to(&servers, "/v1/traces", &headers, proto).await.0,
+        200
+    );
+    let json = gzip(
+        serde_json::to_string(&one_span_request(vec![2; 16]))
+            .unwrap()
+            .as_bytes(),
+    );
+    let headers = [
+        ("content-type", "application/json"),
+        ("content-encoding", "gzip"),
+    ];
+    assert_eq!(post_to(&servers, "/v1/traces", &headers, json).await.0, 200);
+    // gRPC, gzip.
+    let mut client = TraceServiceClient::connect(format!("http://{}", servers.grpc))
+        .await
+        .unwrap()
+        .send_compressed(tonic::codec::CompressionEncoding::Gzip);
+    client.export(one_span_request(vec![3; 16])).await.unwrap();
+    assert_eq!(store.trace_count(), 3);
+
+    // A body that inflates past the limit: 413 with RESOURCE_EXHAUSTED, nothing stored.
+    let bomb = gzip(&vec![0u8; MAX_BODY_BYTES + 1024]);
+    let headers = [
+        ("content-type", "application/x-protobuf"),
+        ("content-encoding", "gzip"),
+    ];
+    let (status, body) = post_to(&servers, "/v1/traces", &headers, bomb.clone()).await;
+    assert_eq!(status, 413);
+    let rpc = RpcStatus::decode(body.as_slice()).unwrap();
+    assert_eq!(rpc.code, 8, "{}", rpc.message);
+    assert!(
+        rpc.message.contains("inflates to more than"),
+        "{}",
+        rpc.message
+    );
+    // The same over gRPC.
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", servers.grpc))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut raw = tonic::client::Grpc::new(channel)
+        .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+        .max_encoding_message_size(usize::MAX);
+    raw.ready().await.unwrap();
+    let status = raw
+        .unary(
+            tonic::Request::new(vec![0u8; MAX_BODY_BYTES + 1024]),
+            http::uri::PathAndQuery::from_static(
+                "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+            ),
+            RawCodec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+
+    // Not gzip at all, and an encoding the viewer does not take.
+    let (status, body) = post_to(&servers, "/v1/traces", &headers, b"plain".to_vec()).await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    let headers = [
+        ("content-type", "application/json"),
+        ("content-encoding", "zstd"),
+    ];
+    let (status, body) = post_to(&servers, "/v1/traces", &headers, b"{}".to_vec()).await;
+    assert_eq!(status, 415);
+    assert!(String::from_utf8_lossy(&body).contains("OTEL_EXPORTER_OTLP_COMPRESSION"));
+
+    assert_eq!(store.trace_count(), 3);
+    let refusals = store.refusals().all();
+    let count = |kind: &str| -> u64 {
+        refusals
+            .iter()
+            .filter(|(c, _)| c.kind == kind)
+            .map(|(_, t)| t.count)
+            .sum()
+    };
+    assert_eq!(count("compression"), 2, "{refusals:?}");
+    assert_eq!(count("too large"), 1, "{refusals:?}");
+    assert_eq!(count("content-encoding"), 1, "{refusals:?}");
+    servers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_otlp_json_refuses_arrays_typos_and_zero_ids_and_takes_proto_names() {
+    let (store, servers) = start().await;
+    let json = [("content-type", "application/json")];
+    for (body, expected) in [
+        (r#"[]"#, "a JSON array"),
+        (r#"[{"resourceSpans":[]}]"#, "a JSON array"),
+        (
+            r#"{"resourceSpans":[["x"]]}"#,
+            "`resourceSpans[0]` is an array",
+        ),
+        (r#"{"resource_spanz":[]}"#, "unknown field `resource_spanz`"),
+        (
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"00000000000000000000000000000000","spanId":"0102030405060708","name":"z"}]}]}]}"#,
+            "all-zero trace id",
+        ),
+    ] {
+        let (status, answer) =
+            post_to(&servers, "/v1/traces", &json, body.as_bytes().to_vec()).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer.contains(expected), "{body}: {answer}");
+    }
+    let snake = r#"{"resource_spans":[{"scope_spans":[{"spans":[{"trace_id":"5b8efff798038103d269b633813fc60c","span_id":"eee19b7ec3c1b174","name":"snake","start_time_unix_nano":"1","end_time_unix_nano":"2"}]}]}]}"#;
+    assert_eq!(
+        post_to(&servers, "/v1/traces", &json, snake.as_bytes().to_vec())
+            .await
+            .0,
+        200
+    );
+    assert_eq!(store.trace_summaries()[0].head().name, "snake");
+    assert_eq!(store.trace_count(), 1);
+    servers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_http_paths_and_methods_answer_a_message_not_a_bare_404() {
+    let (store, servers) = start().await;
+    let (status, body) = post_to(
+        &servers,
+        "/v1/profiles",
+        &[("content-type", "application/json")],
+        b"{}".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        json["message"].as_str().unwrap().contains("/v1/logs"),
+        "{json}"
+    );
+    let response = reqwest::get(format!("http://{}/v1/traces", servers.http))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    assert!(response.text().await.unwrap().contains("POST"));
+    assert_eq!(store.refusals().total(), 2);
+    servers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_logs_and_metrics_arrive_over_grpc_and_http() {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use opentelemetry_proto::tonic::metrics::v1::{
+        Histogram, HistogramDataPoint, Metric, ResourceMetrics, ScopeMetrics, metric,
+    };
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+
+    let (store, servers) = start().await;
+    let text = |s: &str| AnyValue {
+        value: Some(any_value::Value::StringValue(s.to_owned())),
+    };
+    let kv = |k: &str, v: &str| KeyValue {
+        key: k.to_owned(),
+        value: Some(text(v)),
+        ..Default::default()
+    };
+    let resource = Some(Resource {
+        attributes: vec![kv("service.name", "pyshop")],
+        ..Default::default()
+    });
+    let logs = |message: &str| ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: resource.clone(),
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![LogRecord {
+                    time_unix_nano: 1_733_047_445_000_000_000,
+                    severity_number: 13,
+                    body: Some(text(message)),
+                    trace_id: vec![4; 16],
+                    span_id: vec![5; 8],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let mut client = LogsServiceClient::connect(format!("http://{}", servers.grpc))
+        .await
+        .unwrap();
+    client.export(logs("over grpc")).await.unwrap();
+    let headers = [("content-type", "application/json")];
+    let body = serde_json::to_vec(&logs("over http json")).unwrap();
+    assert_eq!(post_to(&servers, "/v1/logs", &headers, body).await.0, 200);
+    let lines = store.logs();
+    let messages: Vec<&str> = lines.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(messages, ["over grpc", "over http json"]);
+    assert_eq!(lines[0].trace_id.unwrap().to_string(), "04".repeat(16));
+    assert_eq!(lines[0].level, obskit_cli::dev::log_line::Level::Warn);
+
+    // A delta histogram twice: the service page's figures add them up.
+    let metrics = |count: u64| ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: resource.clone(),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "http.server.request.duration".to_owned(),
+                    unit: "s".to_owned(),
+                    data: Some(metric::Data::Histogram(Histogram {
+                        aggregation_temporality: 1,
+                        data_points: vec![HistogramDataPoint {
+                            attributes: vec![
+                                kv("http.request.method", "GET"),
+                                kv("http.route", "/items"),
+                            ],
+                            count,
+                            sum: Some(0.001 * count as f64),
+                            bucket_counts: vec![count, 0],
+                            explicit_bounds: vec![0.005],
+                            ..Default::default()
+                        }],
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let headers = [("content-type", "application/x-protobuf")];
+    for count in [3, 4] {
+        let body = metrics(count).encode_to_vec();
+        assert_eq!(
+            post_to(&servers, "/v1/metrics", &headers, body).await.0,
+            200
+        );
+    }
+    let scrapes = store.otlp_scrapes();
+    let (routes, _) =
+        obskit_cli::dev::figures::red(&scrapes, std::time::Duration::from_secs(300), 0.0);
+    assert_eq!(routes.len(), 1, "{routes:?}");
+    assert_eq!(
+        (routes[0].service.as_str(), routes[0].route.as_str()),
+        ("pyshop", "/items")
+    );
+    assert_eq!(routes[0].requests, 7.0);
+    assert_eq!(routes[0].below_first_bucket[2], Some(0.005));
     servers.stop().await;
 }

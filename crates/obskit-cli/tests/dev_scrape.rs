@@ -91,12 +91,15 @@ async fn openmetrics_exemplars_link_the_red_figures_to_a_trace() {
         since,
         last_ok,
         error,
+        otlp: false,
     };
     let page = service::body(
         &scrapes,
         &ServiceQuery::default(),
         &info,
         scrape::now_unix_secs(),
+        &[],
+        &Default::default(),
     );
     let row = page
         .split("<tr class=\"route\"")

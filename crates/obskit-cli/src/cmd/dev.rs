@@ -1,6 +1,8 @@
 //! `obskit dev`: turns the arguments into a session's options and runs it on a tokio runtime.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::unix::process::ExitStatusExt as _;
+use std::process::{ExitCode, ExitStatus};
 
 use anyhow::Context as _;
 use obskit_cli::dev::child::Passthrough;
@@ -13,8 +15,9 @@ use crate::cli::DevArgs;
 /// Port of the service's /metrics when neither a flag nor `PORT` says (the template's default).
 const DEFAULT_SERVICE_PORT: u16 = 8080;
 
-/// Runs `obskit dev` until Ctrl-C or SIGTERM.
-pub(crate) fn run(args: DevArgs) -> anyhow::Result<()> {
+/// Runs `obskit dev` until Ctrl-C or SIGTERM; returns the exit code: the command's own when
+/// one ran (128 + the signal's number when a signal ended it), else 0.
+pub(crate) fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     let options = options(args, std::env::var("PORT").ok().as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -22,8 +25,22 @@ pub(crate) fn run(args: DevArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    runtime.block_on(dev::run(options))?;
-    Ok(())
+    let status = runtime.block_on(dev::run(options))?;
+    Ok(ExitCode::from(status.map_or(0, exit_code)))
+}
+
+/// The code a shell would report for `status`.
+fn exit_code(status: ExitStatus) -> u8 {
+    let code = status
+        .code()
+        .or_else(|| status.signal().map(|signal| 128 + signal))
+        .unwrap_or(1);
+    // Codes outside 0..=255 wrap like a shell's `$?`; a failure never reads as 0.
+    match u8::try_from(code & 0xff) {
+        Ok(0) if code != 0 => 1,
+        Ok(code) => code,
+        Err(_) => 1,
+    }
 }
 
 /// The session's options; `port_env` is the value of `PORT`, if set.
@@ -59,6 +76,8 @@ fn options(args: DevArgs, port_env: Option<&str>) -> anyhow::Result<Options> {
             traces: count(args.max_traces),
             spans_per_trace: count(args.max_spans_per_trace),
             log_lines: count(args.max_log_lines),
+            memory_bytes: count(args.max_memory_mib.saturating_mul(1024 * 1024)),
+            attribute_value_bytes: count(args.max_attribute_bytes),
             ..Limits::default()
         },
         command: args.command,
@@ -113,6 +132,14 @@ mod tests {
         assert_eq!(url(&[], Some("3000")), None);
         let err = options(dev_args(&["--", "svc"]), Some("http")).unwrap_err();
         assert!(err.to_string().contains("PORT is `http`"), "{err}");
+    }
+
+    #[test]
+    fn the_exit_code_is_the_commands() {
+        assert_eq!(exit_code(ExitStatus::from_raw(0)), 0);
+        assert_eq!(exit_code(ExitStatus::from_raw(3 << 8)), 3);
+        // Killed by SIGKILL (9): 137, as a shell says.
+        assert_eq!(exit_code(ExitStatus::from_raw(9)), 137);
     }
 
     #[test]

@@ -1,14 +1,18 @@
-//! The service run as a child: its environment pointed at the viewer, its stdout read line
-//! by line into the store (and passed through to the terminal), and its graceful stop:
-//! SIGTERM to its process group, a bounded wait, SIGKILL only if it does not exit.
+//! The service run as a child: its environment pointed at the viewer, its stdout and stderr
+//! read line by line into the store (and passed through to the terminal), and its graceful
+//! stop: SIGTERM to its process group, a bounded wait, SIGKILL only if it does not exit.
+//!
+//! Output is read as bytes: a line that is not UTF-8 is kept with the bad bytes replaced,
+//! a line longer than [`MAX_LINE_BYTES`] is cut there, and the pipes are read to their end
+//! whatever they carry, so the child never dies on a broken pipe because of what it printed.
 
 use std::io::{self, Write as _};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::io::{AsyncRead, AsyncReadExt as _};
+use tokio::process::{Child, Command};
 
 use super::log_line::LogLine;
 use super::store::Store;
@@ -42,6 +46,8 @@ pub struct ChildEnv {
 /// let env = otel_env("http://127.0.0.1:4318", "http/protobuf");
 /// assert!(env.set.contains(&("OTEL_EXPORTER_OTLP_ENDPOINT".into(), "http://127.0.0.1:4318".into())));
 /// assert!(env.remove.contains(&"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT".to_owned()));
+/// assert!(env.remove.contains(&"OTEL_EXPORTER_OTLP_COMPRESSION".to_owned()));
+/// assert!(env.default.contains(&("OBSKIT_DRAIN_DELAY".into(), "0".into())));
 /// ```
 pub fn otel_env(endpoint: &str, protocol: &str) -> ChildEnv {
     let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
@@ -56,10 +62,24 @@ pub fn otel_env(endpoint: &str, protocol: &str) -> ChildEnv {
         default: vec![
             // Spans show up within a second instead of the default five.
             pair("OTEL_BSP_SCHEDULE_DELAY", "500"),
+            pair("OTEL_BLRP_SCHEDULE_DELAY", "500"),
+            pair("OTEL_METRIC_EXPORT_INTERVAL", "5000"),
+            // Ctrl-C stops a local service at once: no load balancer to drain from.
+            pair("OBSKIT_DRAIN_DELAY", "0"),
         ],
+        // Every signal goes to the viewer, uncompressed (it accepts gzip, but a shell's
+        // `OTEL_EXPORTER_OTLP_COMPRESSION=zstd` or a per-signal endpoint would lose spans).
         remove: [
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
             "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
             "OTEL_SDK_DISABLED",
         ]
         .map(str::to_owned)
@@ -68,7 +88,7 @@ pub fn otel_env(endpoint: &str, protocol: &str) -> ChildEnv {
 }
 
 /// Starts `command` (program and arguments) in its own process group with `env`, stdout
-/// piped, stderr inherited.
+/// and stderr piped.
 pub fn spawn(command: &[String], env: &ChildEnv) -> io::Result<Child> {
     let (program, args) = command.split_first().ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, "no command to run after `--`")
@@ -77,7 +97,7 @@ pub fn spawn(command: &[String], env: &ChildEnv) -> io::Result<Child> {
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         // Ctrl-C in the terminal reaches the viewer only; it stops the child with SIGTERM.
         .process_group(0)
         .kill_on_drop(true);
@@ -95,11 +115,110 @@ pub fn spawn(command: &[String], env: &ChildEnv) -> io::Result<Child> {
     cmd.spawn()
 }
 
-/// Reads `stdout` to its end: every line into `store`, and onto the terminal as `passthrough` says.
-pub async fn pump(stdout: ChildStdout, store: Arc<Store>, passthrough: Passthrough) {
-    let mut lines = BufReader::new(stdout).lines();
-    while let Ok(Some(raw)) = lines.next_line().await {
-        let line = LogLine::parse(&raw);
+/// Longest line kept, in bytes; the rest of a longer line is dropped and the cut marked.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Which of the child's pipes a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output (obskit's JSON lines).
+    Stdout,
+    /// Standard error (panics, `eprintln!`, a build's progress).
+    Stderr,
+}
+
+/// Splits bytes into lines of at most [`MAX_LINE_BYTES`], whatever the bytes are.
+///
+/// ```
+/// use obskit_cli::dev::child::LineSplitter;
+/// let mut lines = Vec::new();
+/// let mut splitter = LineSplitter::default();
+/// splitter.push(b"caf\xc3\xa9\nbad \xff by", |l| lines.push(l));
+/// splitter.push(b"te\r\nno newline", |l| lines.push(l));
+/// splitter.finish(|l| lines.push(l));
+/// assert_eq!(lines, ["café", "bad \u{fffd} byte", "no newline"]);
+/// ```
+#[derive(Debug, Default)]
+pub struct LineSplitter {
+    pending: Vec<u8>,
+    /// The current line was cut: drop bytes until its newline.
+    skipping: bool,
+}
+
+impl LineSplitter {
+    /// Adds `bytes`, handing every completed line to `emit`.
+    pub fn push(&mut self, mut bytes: &[u8], mut emit: impl FnMut(String)) {
+        while !bytes.is_empty() {
+            match bytes.iter().position(|&b| b == b'\n') {
+                Some(end) => {
+                    if !self.skipping {
+                        self.take(&bytes[..end], &mut emit);
+                    }
+                    self.pending.clear();
+                    self.skipping = false;
+                    bytes = &bytes[end + 1..];
+                }
+                None => {
+                    if !self.skipping {
+                        self.pending.extend_from_slice(bytes);
+                        if self.pending.len() > MAX_LINE_BYTES {
+                            let mut line = Self::text(&self.pending[..MAX_LINE_BYTES]);
+                            line.push_str(&format!(" … [line cut at {MAX_LINE_BYTES} bytes]"));
+                            emit(line);
+                            self.pending.clear();
+                            self.skipping = true;
+                        }
+                    }
+                    bytes = &[];
+                }
+            }
+        }
+    }
+
+    /// Hands the last line (one without a newline) to `emit`.
+    pub fn finish(&mut self, mut emit: impl FnMut(String)) {
+        if !self.skipping && !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            emit(Self::text(&rest));
+        }
+        self.pending.clear();
+        self.skipping = false;
+    }
+
+    fn take(&mut self, tail: &[u8], emit: &mut impl FnMut(String)) {
+        self.pending.extend_from_slice(tail);
+        if self.pending.len() > MAX_LINE_BYTES {
+            let mut line = Self::text(&self.pending[..MAX_LINE_BYTES]);
+            line.push_str(&format!(" … [line cut at {MAX_LINE_BYTES} bytes]"));
+            emit(line);
+        } else {
+            let line = Self::text(&self.pending);
+            emit(line);
+        }
+        self.pending.clear();
+    }
+
+    fn text(bytes: &[u8]) -> String {
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+}
+
+/// Reads one of the child's pipes to its end: every line into `store`, and onto the
+/// terminal (stdout lines on stdout, stderr lines on stderr) as `passthrough` says.
+pub async fn pump(
+    mut pipe: impl AsyncRead + Unpin,
+    stream: Stream,
+    store: Arc<Store>,
+    passthrough: Passthrough,
+) {
+    let mut splitter = LineSplitter::default();
+    let mut buffer = vec![0u8; 16 * 1024];
+    let handle = |raw: String| {
+        let mut line = LogLine::parse(&raw);
+        if stream == Stream::Stderr && !line.structured {
+            "stderr".clone_into(&mut line.target);
+        }
         let shown = match passthrough {
             Passthrough::Pretty => Some(line.pretty()),
             Passthrough::Raw => Some(raw),
@@ -108,9 +227,21 @@ pub async fn pump(stdout: ChildStdout, store: Arc<Store>, passthrough: Passthrou
         store.push_log(line);
         if let Some(shown) = shown {
             // A closed terminal must not stop the reading.
-            let _ = writeln!(io::stdout().lock(), "{shown}");
+            let _ = match stream {
+                Stream::Stdout => writeln!(io::stdout().lock(), "{shown}"),
+                Stream::Stderr => writeln!(io::stderr().lock(), "{shown}"),
+            };
+        }
+    };
+    loop {
+        match pipe.read(&mut buffer).await {
+            Ok(0) => break,
+            Ok(n) => splitter.push(&buffer[..n], handle),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
         }
     }
+    splitter.finish(handle);
 }
 
 /// Sends `signal` to the child's process group (the child and anything it started).

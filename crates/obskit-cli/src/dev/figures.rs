@@ -165,6 +165,40 @@ pub fn quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
     Some(lower_bound)
 }
 
+/// The upper bound of the lowest bucket when the `q` quantile's rank falls in it (the
+/// histogram then only says "below that bound").
+///
+/// ```
+/// use obskit_cli::dev::figures::in_first_bucket;
+/// let buckets = [(0.005, 90.0), (0.01, 100.0), (f64::INFINITY, 100.0)];
+/// assert_eq!(in_first_bucket(0.5, &buckets), Some(0.005));
+/// assert_eq!(in_first_bucket(0.95, &buckets), None);
+/// ```
+pub fn in_first_bucket(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
+    let mut buckets = buckets.to_vec();
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total = buckets.last()?.1;
+    let &(le, count) = buckets.first()?;
+    (total > 0.0 && le.is_finite() && q * total <= count).then_some(le)
+}
+
+/// The `q` quantile of `durations` (sorted ascending) by nearest rank.
+///
+/// ```
+/// use obskit_cli::dev::figures::nearest_rank;
+/// let sorted = [1, 2, 3, 4, 100];
+/// assert_eq!(nearest_rank(0.5, &sorted), Some(3));
+/// assert_eq!(nearest_rank(0.99, &sorted), Some(100));
+/// assert_eq!(nearest_rank(0.5, &[]), None);
+/// ```
+pub fn nearest_rank(q: f64, sorted: &[u64]) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
 /// An exemplar to link: the trace of one observed request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExemplarLink {
@@ -189,8 +223,11 @@ pub struct RouteFigures {
     pub rate: f64,
     /// Failed requests (with an `error_type`) in the window.
     pub errors: f64,
-    /// p50, p95, p99 in seconds.
+    /// p50, p95, p99 in seconds, interpolated in the histogram's buckets.
     pub quantiles: [Option<f64>; 3],
+    /// For p50, p95, p99: the upper bound of the lowest bucket (seconds) when the quantile's
+    /// rank falls in it, where interpolation says nothing (`< 5 ms` is all that is known).
+    pub below_first_bucket: [Option<f64>; 3],
     /// The slowest exemplars of the latest scrape, slowest first (at most 3).
     pub exemplars: Vec<ExemplarLink>,
 }
@@ -255,6 +292,7 @@ pub fn red(scrapes: &[Arc<Scrape>], window: Duration, since: f64) -> (Vec<RouteF
                 .map(|b| b.iter().map(|(le, n)| (f64::from_bits(*le), *n)).collect())
                 .unwrap_or_default();
             let quantiles = [0.5, 0.95, 0.99].map(|q| quantile(q, &cumulative));
+            let below_first_bucket = [0.5, 0.95, 0.99].map(|q| in_first_bucket(q, &cumulative));
             let exemplars = exemplars.get(&key).cloned().unwrap_or_default();
             let (service, method, route) = key;
             RouteFigures {
@@ -265,6 +303,7 @@ pub fn red(scrapes: &[Arc<Scrape>], window: Duration, since: f64) -> (Vec<RouteF
                 rate: requests / rate_secs,
                 errors,
                 quantiles,
+                below_first_bucket,
                 exemplars,
             }
         })

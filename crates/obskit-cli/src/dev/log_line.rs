@@ -142,6 +142,19 @@ impl LogLine {
         }
     }
 
+    /// Roughly how many bytes the line takes in memory (for the store's budget).
+    pub fn approximate_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.timestamp.len()
+            + self.target.len()
+            + self.message.len()
+            + self
+                .fields
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 48)
+                .sum::<usize>()
+    }
+
     /// Whether `needle` occurs (case-insensitively) in the message, target or a field.
     pub fn contains(&self, needle_lowercase: &str) -> bool {
         let hit = |text: &str| text.to_lowercase().contains(needle_lowercase);

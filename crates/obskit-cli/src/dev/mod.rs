@@ -11,6 +11,7 @@ pub mod figures;
 pub mod log_line;
 pub mod model;
 pub mod receiver;
+pub mod refusals;
 pub mod scrape;
 pub mod servers;
 pub mod store;
@@ -78,7 +79,10 @@ fn say(text: &str) {
 
 /// Runs a session until Ctrl-C or SIGTERM; returns the child's exit status, if one ran.
 pub async fn run(options: Options) -> Result<Option<ExitStatus>, DevError> {
-    let store = Arc::new(Store::new(options.limits));
+    let store = Arc::new(Store::with_refusals(
+        options.limits,
+        refusals::Refusals::default(),
+    ));
     let scrape_status = Arc::new(ScrapeStatus::default());
     let since = scrape::now_unix_secs();
     let ui_state = ui::UiState {
@@ -142,9 +146,23 @@ pub async fn run(options: Options) -> Result<Option<ExitStatus>, DevError> {
                 .map(|url| format!("; scraping {url} every {:?}", options.scrape_interval))
                 .unwrap_or_default()
         ));
-        let pump = process.stdout.take().map(|stdout| {
-            tokio::spawn(child::pump(stdout, Arc::clone(&store), options.passthrough))
-        });
+        let mut pumps = Vec::new();
+        if let Some(stdout) = process.stdout.take() {
+            pumps.push(tokio::spawn(child::pump(
+                stdout,
+                child::Stream::Stdout,
+                Arc::clone(&store),
+                options.passthrough,
+            )));
+        }
+        if let Some(stderr) = process.stderr.take() {
+            pumps.push(tokio::spawn(child::pump(
+                stderr,
+                child::Stream::Stderr,
+                Arc::clone(&store),
+                options.passthrough,
+            )));
+        }
         tokio::select! {
             status = process.wait() => {
                 let status = status.ok();
@@ -173,7 +191,7 @@ pub async fn run(options: Options) -> Result<Option<ExitStatus>, DevError> {
                 exit = stopped;
             }
         }
-        if let Some(pump) = pump {
+        for pump in pumps {
             // The rest of its output: bounded, a grandchild may still hold the pipe open.
             let _ = tokio::time::timeout(Duration::from_secs(2), pump).await;
         }

@@ -149,6 +149,31 @@ pub struct Attribute {
     pub key: String,
     /// The value as text: strings as they are, numbers and booleans printed, arrays and maps as JSON.
     pub value: String,
+    /// The value's length in bytes before it was cut to the attribute limit, if it was.
+    pub truncated_from: Option<usize>,
+}
+
+impl Attribute {
+    /// An attribute kept whole.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+            truncated_from: None,
+        }
+    }
+}
+
+/// A link from a span to a span of another (or the same) trace, e.g. the messages a batch
+/// consumer handled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanLink {
+    /// The linked span's trace.
+    pub trace_id: TraceId,
+    /// The linked span.
+    pub span_id: SpanId,
+    /// The link's attributes.
+    pub attributes: Vec<Attribute>,
 }
 
 /// A timed event recorded in a span (a log line copied into it, an exception).
@@ -189,12 +214,48 @@ pub struct Span {
     pub attributes: Vec<Attribute>,
     /// The span's events.
     pub events: Vec<SpanEvent>,
+    /// The span's links to other spans.
+    pub links: Vec<SpanLink>,
 }
 
 impl Span {
     /// End minus start, in nanoseconds (0 when the clock went backwards).
     pub fn duration_nanos(&self) -> u64 {
         self.end_unix_nanos.saturating_sub(self.start_unix_nanos)
+    }
+
+    /// Roughly how many bytes the span takes in memory (for the store's budget).
+    pub fn approximate_bytes(&self) -> usize {
+        let attributes = |list: &[Attribute]| -> usize {
+            list.iter()
+                .map(|a| a.key.len() + a.value.len() + std::mem::size_of::<Attribute>())
+                .sum()
+        };
+        std::mem::size_of::<Self>()
+            + self.name.len()
+            + self.status_message.len()
+            + attributes(&self.attributes)
+            + self
+                .events
+                .iter()
+                .map(|e| {
+                    std::mem::size_of::<SpanEvent>() + e.name.len() + attributes(&e.attributes)
+                })
+                .sum::<usize>()
+            + self
+                .links
+                .iter()
+                .map(|l| std::mem::size_of::<SpanLink>() + attributes(&l.attributes))
+                .sum::<usize>()
+    }
+
+    /// The route the span served: its `http.route`, or `_unmatched` for an HTTP server span
+    /// without one (a 404: the HTTP conventions leave the route out when none matched).
+    pub fn route(&self) -> Option<&str> {
+        self.attribute("http.route").or_else(|| {
+            (self.kind == SpanKind::Server && self.attribute("http.request.method").is_some())
+                .then_some(obskit_names::ROUTE_UNMATCHED)
+        })
     }
 
     /// The value of attribute `key`, if set.

@@ -113,11 +113,11 @@ impl Servers {
             let _ = rx.wait_for(|stop| *stop).await;
         };
         let mut tasks = Vec::new();
-        let grpc_service = receiver::grpc::service(Arc::clone(&store));
+        let grpc_routes = receiver::grpc::routes(Arc::clone(&store));
         let signal = until_stopped(stopped.clone());
         tasks.push(tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
-                .add_service(grpc_service)
+                .add_routes(grpc_routes)
                 .serve_with_incoming_shutdown(
                     tonic::transport::server::TcpIncoming::from(grpc),
                     signal,

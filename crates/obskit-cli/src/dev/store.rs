@@ -1,5 +1,6 @@
 //! The bounded in-memory store: the last N traces, the last N log lines and a thinned
-//! history of metric scrapes.
+//! history of metric scrapes (and of the metrics received over OTLP), bounded in bytes as
+//! well as in counts: the oldest traces and lines go first when the budget is spent.
 //!
 //! Writers (the receivers, the log reader, the scraper) hold a lock only to push what they
 //! already converted; readers (the pages) take a snapshot of `Arc`s under the lock and do
@@ -14,6 +15,8 @@ use parking_lot::Mutex;
 
 use super::log_line::LogLine;
 use super::model::{Span, StatusCode, TraceId};
+use super::receiver::metrics::{Point, Series};
+use super::refusals::Refusals;
 use super::scrape::Scrape;
 
 /// How much the store keeps.
@@ -31,11 +34,17 @@ pub struct Limits {
     pub old_scrapes: usize,
     /// Spacing of the thinned older scrapes, in seconds.
     pub old_scrape_spacing_secs: u64,
+    /// Bytes the spans and log lines may take together: three quarters for spans, one
+    /// quarter for log lines; the oldest go first beyond them.
+    pub memory_bytes: usize,
+    /// Longest attribute value kept, in bytes (longer ones are cut and marked as cut).
+    pub attribute_value_bytes: usize,
 }
 
 impl Default for Limits {
-    /// 1 000 traces of up to 10 000 spans, 10 000 log lines, one hour of 5-second scrapes
-    /// and three and a half days of one scrape per 10 minutes.
+    /// 1 000 traces of up to 10 000 spans, 10 000 log lines, 256 MiB for both, attribute
+    /// values of up to 4 KiB, one hour of 5-second scrapes and three and a half days of one
+    /// scrape per 10 minutes.
     fn default() -> Self {
         Self {
             traces: 1_000,
@@ -44,7 +53,21 @@ impl Default for Limits {
             recent_scrapes: 720,
             old_scrapes: 504,
             old_scrape_spacing_secs: 600,
+            memory_bytes: 256 * 1024 * 1024,
+            attribute_value_bytes: super::receiver::DEFAULT_MAX_ATTRIBUTE_BYTES,
         }
+    }
+}
+
+impl Limits {
+    /// The bytes spans may take.
+    pub fn trace_bytes(&self) -> usize {
+        self.memory_bytes / 4 * 3
+    }
+
+    /// The bytes log lines may take.
+    pub fn log_bytes(&self) -> usize {
+        self.memory_bytes / 4
     }
 }
 
@@ -120,9 +143,9 @@ impl TraceSummary {
         }
     }
 
-    /// The `http.route` of the head span, if any.
+    /// The route of the head span (`_unmatched` for an HTTP server span without one), if any.
     pub fn route(&self) -> Option<&str> {
-        self.head().attribute("http.route")
+        self.head().route()
     }
 }
 
@@ -131,6 +154,7 @@ impl TraceSummary {
 struct TraceEntry {
     spans: Vec<Arc<Span>>,
     summary: TraceSummary,
+    bytes: usize,
 }
 
 /// Traces by id, with their order of first arrival for eviction.
@@ -138,13 +162,30 @@ struct TraceEntry {
 struct Traces {
     by_id: HashMap<TraceId, TraceEntry>,
     order: VecDeque<TraceId>,
+    bytes: usize,
 }
 
-/// Log lines and the sequence number of the next one.
+impl Traces {
+    /// Drops the oldest trace other than `keep`; false when there is none.
+    fn evict_oldest(&mut self, keep: &TraceId) -> bool {
+        let Some(position) = self.order.iter().position(|id| id != keep) else {
+            return false;
+        };
+        if let Some(old) = self.order.remove(position)
+            && let Some(entry) = self.by_id.remove(&old)
+        {
+            self.bytes -= entry.bytes;
+        }
+        true
+    }
+}
+
+/// Log lines, their bytes, and the sequence number of the next one.
 #[derive(Debug, Default)]
 struct Logs {
     lines: VecDeque<Arc<LogLine>>,
     next_seq: u64,
+    bytes: usize,
 }
 
 /// Recent scrapes at full resolution and older ones thinned.
@@ -165,6 +206,8 @@ pub struct Counts {
     pub traces_evicted: AtomicU64,
     /// Log lines stored.
     pub log_lines_received: AtomicU64,
+    /// Spans and lines let go to stay within the byte budget.
+    pub evicted_for_memory: AtomicU64,
 }
 
 /// The dev viewer's memory: shared by the receivers, the log reader, the scraper and the pages.
@@ -174,7 +217,10 @@ pub struct Store {
     traces: Mutex<Traces>,
     logs: Mutex<Logs>,
     scrapes: Mutex<Scrapes>,
+    otlp_series: Mutex<Series>,
+    otlp_scrapes: Mutex<Scrapes>,
     counts: Counts,
+    refusals: Refusals,
 }
 
 impl Store {
@@ -186,6 +232,11 @@ impl Store {
     /// assert!(store.trace_summaries().is_empty());
     /// ```
     pub fn new(limits: Limits) -> Self {
+        Self::with_refusals(limits, Refusals::quiet())
+    }
+
+    /// An empty store whose refused exports are counted in `refusals` (which may print).
+    pub fn with_refusals(limits: Limits, refusals: Refusals) -> Self {
         let limits = Limits {
             traces: limits.traces.max(1),
             spans_per_trace: limits.spans_per_trace.max(1),
@@ -193,14 +244,29 @@ impl Store {
             recent_scrapes: limits.recent_scrapes.max(2),
             old_scrapes: limits.old_scrapes,
             old_scrape_spacing_secs: limits.old_scrape_spacing_secs.max(1),
+            memory_bytes: limits.memory_bytes.max(64 * 1024),
+            attribute_value_bytes: limits.attribute_value_bytes.max(16),
         };
         Self {
             limits,
             traces: Mutex::default(),
             logs: Mutex::default(),
             scrapes: Mutex::default(),
+            otlp_series: Mutex::default(),
+            otlp_scrapes: Mutex::default(),
             counts: Counts::default(),
+            refusals,
         }
+    }
+
+    /// The exports refused so far.
+    pub fn refusals(&self) -> &Refusals {
+        &self.refusals
+    }
+
+    /// Bytes taken by spans and by log lines, roughly.
+    pub fn bytes(&self) -> (usize, usize) {
+        (self.traces.lock().bytes, self.logs.lock().bytes)
     }
 
     /// The limits in force.
@@ -231,13 +297,17 @@ impl Store {
         let mut received = 0u64;
         let mut dropped = 0u64;
         let mut evicted = 0u64;
+        let mut for_memory = 0u64;
+        let budget = self.limits.trace_bytes();
         {
             let mut traces = self.traces.lock();
             for (trace_id, group) in groups {
                 if !traces.by_id.contains_key(&trace_id) {
                     while traces.order.len() >= self.limits.traces {
-                        if let Some(old) = traces.order.pop_front() {
-                            traces.by_id.remove(&old);
+                        if let Some(old) = traces.order.pop_front()
+                            && let Some(entry) = traces.by_id.remove(&old)
+                        {
+                            traces.bytes -= entry.bytes;
                             evicted += 1;
                         }
                     }
@@ -245,20 +315,39 @@ impl Store {
                     let entry = TraceEntry {
                         spans: Vec::new(),
                         summary: TraceSummary::new(&group[0]),
+                        bytes: 0,
                     };
                     traces.by_id.insert(trace_id, entry);
                 }
-                let Some(entry) = traces.by_id.get_mut(&trace_id) else {
-                    continue;
-                };
                 for span in group {
-                    if entry.spans.len() >= self.limits.spans_per_trace {
+                    let size = span.approximate_bytes();
+                    while traces.bytes + size > budget && traces.evict_oldest(&trace_id) {
+                        evicted += 1;
+                        for_memory += 1;
+                    }
+                    let fits = traces.bytes + size <= budget;
+                    let Some(entry) = traces.by_id.get_mut(&trace_id) else {
+                        continue;
+                    };
+                    if entry.spans.len() >= self.limits.spans_per_trace || !fits {
                         dropped += 1;
+                        for_memory += u64::from(!fits);
                         continue;
                     }
                     entry.summary.add(&span);
                     entry.spans.push(span);
+                    entry.bytes += size;
+                    traces.bytes += size;
                     received += 1;
+                }
+                // A trace none of whose spans fitted is not listed empty.
+                if traces
+                    .by_id
+                    .get(&trace_id)
+                    .is_some_and(|e| e.spans.is_empty())
+                {
+                    traces.by_id.remove(&trace_id);
+                    traces.order.retain(|id| *id != trace_id);
                 }
             }
         }
@@ -271,6 +360,9 @@ impl Store {
         self.counts
             .traces_evicted
             .fetch_add(evicted, Ordering::Relaxed);
+        self.counts
+            .evicted_for_memory
+            .fetch_add(for_memory, Ordering::Relaxed);
     }
 
     /// Every stored trace's summary, newest first.
@@ -294,6 +386,59 @@ impl Store {
             .map(|entry| entry.spans.clone())
     }
 
+    /// Durations (ns, sorted) of every stored server span with an HTTP method, by
+    /// (service, method, route), for percentiles from what the store holds.
+    pub fn server_span_durations(&self) -> HashMap<(String, String, String), Vec<u64>> {
+        let mut out: HashMap<(String, String, String), Vec<u64>> = HashMap::new();
+        {
+            let traces = self.traces.lock();
+            for entry in traces.by_id.values() {
+                for span in &entry.spans {
+                    if span.kind != super::model::SpanKind::Server {
+                        continue;
+                    }
+                    let (Some(method), Some(route)) =
+                        (span.attribute("http.request.method"), span.route())
+                    else {
+                        continue;
+                    };
+                    out.entry((
+                        span.service.to_string(),
+                        method.to_owned(),
+                        route.to_owned(),
+                    ))
+                    .or_default()
+                    .push(span.duration_nanos());
+                }
+            }
+        }
+        for durations in out.values_mut() {
+            durations.sort_unstable();
+        }
+        out
+    }
+
+    /// The spans of other stored traces that link to a span of `trace_id`:
+    /// (their trace, their span, their name, the linked span).
+    pub fn links_to(
+        &self,
+        trace_id: &TraceId,
+    ) -> Vec<(TraceId, super::model::SpanId, String, super::model::SpanId)> {
+        let traces = self.traces.lock();
+        let mut out = Vec::new();
+        for (id, entry) in &traces.by_id {
+            for span in &entry.spans {
+                for link in span.links.iter().filter(|l| l.trace_id == *trace_id) {
+                    if id == trace_id && link.span_id == span.span_id {
+                        continue;
+                    }
+                    out.push((*id, span.span_id, span.name.clone(), link.span_id));
+                }
+            }
+        }
+        out
+    }
+
     /// Number of traces stored.
     pub fn trace_count(&self) -> usize {
         self.traces.lock().order.len()
@@ -301,15 +446,29 @@ impl Store {
 
     /// Stores a log line, dropping the oldest beyond the limit; returns its sequence number.
     pub fn push_log(&self, mut line: LogLine) -> u64 {
+        let size = line.approximate_bytes();
+        let budget = self.limits.log_bytes();
+        let mut for_memory = 0;
         let mut logs = self.logs.lock();
         let seq = logs.next_seq;
         logs.next_seq += 1;
         line.seq = seq;
-        if logs.lines.len() >= self.limits.log_lines {
-            logs.lines.pop_front();
+        while !logs.lines.is_empty()
+            && (logs.lines.len() >= self.limits.log_lines || logs.bytes + size > budget)
+        {
+            if logs.lines.len() < self.limits.log_lines {
+                for_memory += 1;
+            }
+            if let Some(old) = logs.lines.pop_front() {
+                logs.bytes -= old.approximate_bytes();
+            }
         }
+        logs.bytes += size;
         logs.lines.push_back(Arc::new(line));
         drop(logs);
+        self.counts
+            .evicted_for_memory
+            .fetch_add(for_memory, Ordering::Relaxed);
         self.counts
             .log_lines_received
             .fetch_add(1, Ordering::Relaxed);
@@ -321,9 +480,37 @@ impl Store {
         self.logs.lock().lines.iter().cloned().collect()
     }
 
+    /// Applies metric points received over OTLP and keeps the resulting values like a scrape.
+    pub fn push_otlp_metrics(&self, points: Vec<Point>) {
+        if points.is_empty() {
+            return;
+        }
+        let samples = self.otlp_series.lock().apply(points);
+        let scrape = Scrape {
+            at_unix_secs: super::scrape::now_unix_secs(),
+            samples,
+        };
+        self.push_to(&self.otlp_scrapes, scrape);
+    }
+
+    /// The metrics received over OTLP as a history of snapshots, oldest first.
+    pub fn otlp_scrapes(&self) -> Vec<Arc<Scrape>> {
+        let scrapes = self.otlp_scrapes.lock();
+        scrapes
+            .old
+            .iter()
+            .chain(scrapes.recent.iter())
+            .cloned()
+            .collect()
+    }
+
     /// Stores a scrape; scrapes pushed out of the recent window are thinned into the old one.
     pub fn push_scrape(&self, scrape: Scrape) {
-        let mut scrapes = self.scrapes.lock();
+        self.push_to(&self.scrapes, scrape);
+    }
+
+    fn push_to(&self, history: &Mutex<Scrapes>, scrape: Scrape) {
+        let mut scrapes = history.lock();
         scrapes.recent.push_back(Arc::new(scrape));
         while scrapes.recent.len() > self.limits.recent_scrapes {
             let Some(leaving) = scrapes.recent.pop_front() else {
@@ -373,6 +560,7 @@ mod tests {
             service: Arc::from("svc"),
             attributes: Vec::new(),
             events: Vec::new(),
+            links: Vec::new(),
         }
     }
 
@@ -384,7 +572,43 @@ mod tests {
             recent_scrapes: 2,
             old_scrapes: 2,
             old_scrape_spacing_secs: 10,
+            ..Limits::default()
         }
+    }
+
+    #[test]
+    fn the_byte_budget_evicts_the_oldest_traces_and_lines() {
+        let limits = Limits {
+            memory_bytes: 400 * 1024,
+            ..Limits::default()
+        };
+        let store = Store::new(limits);
+        let big = |trace: u8| {
+            let mut span = span(trace, 1, None, 0, 1);
+            span.attributes = vec![crate::dev::model::Attribute::new(
+                "blob",
+                "x".repeat(100 * 1024),
+            )];
+            span
+        };
+        for trace in 1..=5 {
+            store.insert_spans(vec![big(trace)]);
+        }
+        let (trace_bytes, _) = store.bytes();
+        assert!(trace_bytes <= limits.trace_bytes(), "{trace_bytes}");
+        let ids: Vec<u8> = store
+            .trace_summaries()
+            .iter()
+            .map(|s| s.trace_id.0[0])
+            .collect();
+        assert_eq!(ids, [5, 4], "the newest that fit");
+        assert_eq!(store.counts().evicted_for_memory.load(Ordering::Relaxed), 3);
+        for _ in 0..10 {
+            store.push_log(LogLine::parse(&"y".repeat(30 * 1024)));
+        }
+        let (_, log_bytes) = store.bytes();
+        assert!(log_bytes <= limits.log_bytes(), "{log_bytes}");
+        assert_eq!(store.logs().len(), 3);
     }
 
     #[test]

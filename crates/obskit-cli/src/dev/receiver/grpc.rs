@@ -1,49 +1,67 @@
-//! OTLP/gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export`, storing what it
-//! receives.
+//! OTLP/gRPC: the `Export` methods of the trace, logs and metrics services, plain or gzip,
+//! storing what they receive.
 //!
-//! The generated server would answer an undecodable message with INTERNAL (tonic's protobuf
-//! codec maps every decode error so); a malformed export is the client's fault, so this
-//! service decodes with its own codec and answers INVALID_ARGUMENT with a message, for
-//! undecodable bytes and for ids of the wrong length alike.
+//! The generated servers would answer an undecodable message with INTERNAL (tonic's
+//! protobuf codec maps every decode error so) and an oversized one with OUT_OF_RANGE, which
+//! exporters retry forever; this service decodes with its own codec and answers
+//! INVALID_ARGUMENT for a malformed export and RESOURCE_EXHAUSTED for an oversized one,
+//! each with a message. Any other method answers UNIMPLEMENTED with a message naming the
+//! ones there are. Every refusal is counted (see [`crate::dev::refusals`]).
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::server::{Grpc, NamedService, UnaryService};
-use tonic::{Request, Response, Status};
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::server::{Grpc, UnaryService};
+use tonic::{Code, Request, Response, Status};
 
 use super::http::MAX_BODY_BYTES;
+use super::{Export, Signal};
+use crate::dev::refusals::Cause;
 use crate::dev::store::Store;
 
-/// The gRPC service name OTLP exporters call.
+/// The gRPC trace service OTLP exporters call.
 pub const SERVICE_NAME: &str = "opentelemetry.proto.collector.trace.v1.TraceService";
+/// The gRPC logs service.
+pub const LOGS_SERVICE_NAME: &str = "opentelemetry.proto.collector.logs.v1.LogsService";
+/// The gRPC metrics service.
+pub const METRICS_SERVICE_NAME: &str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
 
-/// The trace service over a store, ready to add to a tonic server.
+/// The three OTLP services over a store, as one tower service for a tonic server.
 #[derive(Debug, Clone)]
-pub struct TraceService {
+pub struct OtlpService {
     store: Arc<Store>,
 }
 
-/// The gRPC service storing into `store`.
-pub fn service(store: Arc<Store>) -> TraceService {
-    TraceService { store }
+/// The gRPC services storing into `store`; serve with [`routes`].
+pub fn service(store: Arc<Store>) -> OtlpService {
+    OtlpService { store }
 }
 
-impl NamedService for TraceService {
-    const NAME: &'static str = SERVICE_NAME;
+/// The gRPC services as tonic routes, every path (known or not) answered by them.
+pub fn routes(store: Arc<Store>) -> tonic::service::Routes {
+    tonic::service::Routes::from(axum::Router::new().fallback_service(service(store)))
+}
+
+fn endpoint(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Traces => "OTLP/gRPC traces",
+        Signal::Logs => "OTLP/gRPC logs",
+        Signal::Metrics => "OTLP/gRPC metrics",
+    }
 }
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'static>>;
 
-impl<B> tower_service::Service<http::Request<B>> for TraceService
+impl<B> tower_service::Service<http::Request<B>> for OtlpService
 where
     B: http_body::Body + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
@@ -57,65 +75,137 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        if request.uri().path() != format!("/{SERVICE_NAME}/Export") {
-            let status = Status::unimplemented(format!(
-                "obskit dev receives traces only ({SERVICE_NAME}/Export), not {}",
-                request.uri().path()
-            ));
-            return Box::pin(async move { Ok(status.into_http()) });
-        }
-        let export = Export {
-            store: Arc::clone(&self.store),
+        let store = Arc::clone(&self.store);
+        let path = request.uri().path().to_owned();
+        let Some(service) = path
+            .strip_prefix('/')
+            .and_then(|p| p.strip_suffix("/Export"))
+        else {
+            return Box::pin(async move { Ok(unimplemented(&store, &path)) });
         };
-        Box::pin(async move {
-            let mut grpc =
-                Grpc::new(OtlpCodec).apply_max_message_size_config(Some(MAX_BODY_BYTES), None);
-            Ok(grpc.unary(export, request).await)
-        })
+        match service {
+            SERVICE_NAME => Box::pin(unary::<ExportTraceServiceRequest, B>(store, request)),
+            LOGS_SERVICE_NAME => Box::pin(unary::<ExportLogsServiceRequest, B>(store, request)),
+            METRICS_SERVICE_NAME => {
+                Box::pin(unary::<ExportMetricsServiceRequest, B>(store, request))
+            }
+            _ => Box::pin(async move { Ok(unimplemented(&store, &path)) }),
+        }
     }
 }
 
-/// The `Export` method.
-struct Export {
-    store: Arc<Store>,
+fn unimplemented(store: &Store, path: &str) -> http::Response<tonic::body::Body> {
+    let message = format!(
+        "obskit dev does not serve {path}; it receives OTLP exports at /{SERVICE_NAME}/Export, /{LOGS_SERVICE_NAME}/Export and /{METRICS_SERVICE_NAME}/Export"
+    );
+    store.refusals().record(
+        Cause {
+            endpoint: "OTLP/gRPC",
+            kind: "unknown method",
+        },
+        message.clone(),
+    );
+    Status::unimplemented(message).into_http()
 }
 
-impl UnaryService<ExportTraceServiceRequest> for Export {
-    type Response = ExportTraceServiceResponse;
-    type Future = BoxFuture<Response<ExportTraceServiceResponse>, Status>;
+async fn unary<T: Export, B>(
+    store: Arc<Store>,
+    request: http::Request<B>,
+) -> Result<http::Response<tonic::body::Body>, Infallible>
+where
+    B: http_body::Body + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+{
+    let mut grpc = Grpc::new(OtlpCodec::<T>(PhantomData))
+        .apply_max_message_size_config(Some(MAX_BODY_BYTES), None)
+        .accept_compressed(CompressionEncoding::Gzip);
+    let method = ExportMethod::<T> {
+        store: Arc::clone(&store),
+        marker: PhantomData,
+    };
+    let response = grpc.unary(method, request).await;
+    Ok(review(&store, endpoint(T::SIGNAL), response))
+}
 
-    fn call(&mut self, request: Request<ExportTraceServiceRequest>) -> Self::Future {
+/// Counts a refused export, and turns tonic's OUT_OF_RANGE (too large) into
+/// RESOURCE_EXHAUSTED and its INTERNAL for a bad gzip body into INVALID_ARGUMENT.
+fn review(
+    store: &Store,
+    endpoint: &'static str,
+    response: http::Response<tonic::body::Body>,
+) -> http::Response<tonic::body::Body> {
+    let Some(status) = Status::from_header_map(response.headers()) else {
+        return response;
+    };
+    if status.code() == Code::Ok {
+        return response;
+    }
+    let (status, kind) = match status.code() {
+        Code::OutOfRange | Code::ResourceExhausted => (
+            Status::resource_exhausted(format!(
+                "{}; export smaller batches (OTEL_BSP_MAX_EXPORT_BATCH_SIZE)",
+                status.message()
+            )),
+            "too large",
+        ),
+        Code::Internal if status.message().contains("decompress") => (
+            Status::invalid_argument(format!(
+                "{}; send gzip bodies whole, or no compression",
+                status.message()
+            )),
+            "compression",
+        ),
+        Code::Unimplemented => (status, "compression"),
+        _ => (status, "invalid export"),
+    };
+    store
+        .refusals()
+        .record(Cause { endpoint, kind }, status.message().to_owned());
+    status.into_http()
+}
+
+/// The `Export` method of one signal.
+struct ExportMethod<T> {
+    store: Arc<Store>,
+    marker: PhantomData<fn() -> T>,
+}
+
+impl<T: Export> UnaryService<T> for ExportMethod<T> {
+    type Response = T::Response;
+    type Future = BoxFuture<Response<T::Response>, Status>;
+
+    fn call(&mut self, request: Request<T>) -> Self::Future {
         let store = Arc::clone(&self.store);
         Box::pin(async move {
-            let spans = super::convert(request.into_inner())
+            request
+                .into_inner()
+                .store(&store)
                 .map_err(|err| Status::invalid_argument(err.to_string()))?;
-            store.insert_spans(spans);
-            Ok(Response::new(ExportTraceServiceResponse::default()))
+            Ok(Response::new(T::Response::default()))
         })
     }
 }
 
 /// Protobuf, with decode errors reported as INVALID_ARGUMENT.
-#[derive(Debug, Clone, Copy, Default)]
-struct OtlpCodec;
+struct OtlpCodec<T>(PhantomData<fn() -> T>);
 
-impl Codec for OtlpCodec {
-    type Encode = ExportTraceServiceResponse;
-    type Decode = ExportTraceServiceRequest;
-    type Encoder = OtlpCodec;
-    type Decoder = OtlpCodec;
+impl<T: Export> Codec for OtlpCodec<T> {
+    type Encode = T::Response;
+    type Decode = T;
+    type Encoder = Self;
+    type Decoder = Self;
 
     fn encoder(&mut self) -> Self::Encoder {
-        OtlpCodec
+        Self(PhantomData)
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        OtlpCodec
+        Self(PhantomData)
     }
 }
 
-impl Encoder for OtlpCodec {
-    type Item = ExportTraceServiceResponse;
+impl<T: Export> Encoder for OtlpCodec<T> {
+    type Item = T::Response;
     type Error = Status;
 
     fn encode(&mut self, item: Self::Item, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
@@ -124,12 +214,12 @@ impl Encoder for OtlpCodec {
     }
 }
 
-impl Decoder for OtlpCodec {
-    type Item = ExportTraceServiceRequest;
+impl<T: Export> Decoder for OtlpCodec<T> {
+    type Item = T;
     type Error = Status;
 
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
-        ExportTraceServiceRequest::decode(src)
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<T>, Status> {
+        T::decode(src)
             .map(Some)
             .map_err(|err| Status::invalid_argument(super::ReceiveError::from(err).to_string()))
     }

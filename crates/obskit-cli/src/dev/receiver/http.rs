@@ -1,25 +1,38 @@
-//! OTLP/HTTP: `POST /v1/traces` with a protobuf or OTLP/JSON body. Success answers an empty
-//! `ExportTraceServiceResponse` in the request's encoding; a malformed body answers 400
-//! with a `google.rpc.Status` (code 3, INVALID_ARGUMENT) whose message says what is wrong.
+//! OTLP/HTTP: `POST /v1/traces`, `/v1/logs` and `/v1/metrics` with a protobuf or OTLP/JSON
+//! body, plain or gzip. Success answers an empty export response in the request's
+//! encoding; anything refused answers a `google.rpc.Status` (in the request's encoding)
+//! whose message says what is wrong and how to fix it, and is counted (see
+//! [`crate::dev::refusals`]). An unknown path answers 404 with such a message too, never
+//! an empty body.
 
+use std::io::Read as _;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
 
-use super::ReceiveError;
+use super::{Export, ReceiveError, Signal};
+use crate::dev::refusals::Cause;
 use crate::dev::store::Store;
 
-/// Largest export accepted, in bytes (the SDKs send batches of at most 512 spans).
+/// Largest export accepted, in bytes, before and after gzip (the SDKs send batches of at
+/// most 512 spans).
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// The path OTLP/HTTP exporters post traces to.
 pub const TRACES_PATH: &str = "/v1/traces";
+/// The path OTLP/HTTP exporters post logs to.
+pub const LOGS_PATH: &str = "/v1/logs";
+/// The path OTLP/HTTP exporters post metrics to.
+pub const METRICS_PATH: &str = "/v1/metrics";
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
@@ -37,12 +50,36 @@ pub struct RpcStatus {
 
 /// gRPC's INVALID_ARGUMENT.
 const INVALID_ARGUMENT: i32 = 3;
+/// gRPC's NOT_FOUND.
+const NOT_FOUND: i32 = 5;
+/// gRPC's RESOURCE_EXHAUSTED.
+const RESOURCE_EXHAUSTED: i32 = 8;
+
+/// The endpoint's name in refusal counts.
+fn endpoint(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Traces => "OTLP/HTTP /v1/traces",
+        Signal::Logs => "OTLP/HTTP /v1/logs",
+        Signal::Metrics => "OTLP/HTTP /v1/metrics",
+    }
+}
 
 /// The OTLP/HTTP router, storing into `store`.
 pub fn router(store: Arc<Store>) -> Router {
     Router::new()
-        .route(TRACES_PATH, post(export))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route(
+            TRACES_PATH,
+            post(export::<ExportTraceServiceRequest>).fallback(wrong_method),
+        )
+        .route(
+            LOGS_PATH,
+            post(export::<ExportLogsServiceRequest>).fallback(wrong_method),
+        )
+        .route(
+            METRICS_PATH,
+            post(export::<ExportMetricsServiceRequest>).fallback(wrong_method),
+        )
+        .fallback(unknown_path)
         .with_state(store)
 }
 
@@ -53,7 +90,37 @@ enum Encoding {
     Json,
 }
 
-async fn export(State(store): State<Arc<Store>>, headers: HeaderMap, body: Bytes) -> Response {
+/// A refusal: HTTP status, gRPC code, short cause and message.
+struct Refused {
+    status: StatusCode,
+    code: i32,
+    kind: &'static str,
+    message: String,
+}
+
+impl Refused {
+    fn new(status: StatusCode, kind: &'static str, message: String) -> Self {
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            RESOURCE_EXHAUSTED
+        } else {
+            INVALID_ARGUMENT
+        };
+        Self {
+            status,
+            code,
+            kind,
+            message,
+        }
+    }
+}
+
+impl From<ReceiveError> for Refused {
+    fn from(err: ReceiveError) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, err.kind(), err.to_string())
+    }
+}
+
+fn encoding_of(headers: &HeaderMap) -> Result<Encoding, Refused> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -64,70 +131,158 @@ async fn export(State(store): State<Arc<Store>>, headers: HeaderMap, body: Bytes
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    let encoding = match media.as_str() {
-        PROTOBUF => Encoding::Protobuf,
-        JSON => Encoding::Json,
-        _ => {
-            return refuse(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                Encoding::Json,
-                format!(
-                    "content-type `{content_type}` is not OTLP/HTTP; send `{PROTOBUF}` or `{JSON}`"
-                ),
-            );
-        }
-    };
-    if let Some(coding) = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .filter(|c| !c.eq_ignore_ascii_case("identity"))
-    {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            encoding,
+    match media.as_str() {
+        PROTOBUF => Ok(Encoding::Protobuf),
+        JSON => Ok(Encoding::Json),
+        _ => Err(Refused::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content-type",
             format!(
-                "content-encoding `{coding}` is not supported by obskit dev; unset OTEL_EXPORTER_OTLP_COMPRESSION to send uncompressed bodies"
+                "content-type `{content_type}` is not OTLP/HTTP; send `{PROTOBUF}` or `{JSON}`"
             ),
-        );
+        )),
     }
-    let decoded = match encoding {
-        Encoding::Protobuf => super::decode_protobuf(&body),
-        Encoding::Json => super::decode_json(&body),
+}
+
+/// Inflates a gzip body, refusing one that inflates beyond [`MAX_BODY_BYTES`].
+///
+/// ```
+/// use std::io::Write as _;
+/// use obskit_cli::dev::receiver::http::gunzip;
+/// let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+/// gz.write_all(b"hello").unwrap();
+/// assert_eq!(gunzip(&gz.finish().unwrap()).unwrap(), b"hello");
+/// assert!(gunzip(b"not gzip").is_err());
+/// ```
+pub fn gunzip(body: &[u8]) -> Result<Vec<u8>, ReceiveError> {
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(MAX_BODY_BYTES));
+    let limit = u64::try_from(MAX_BODY_BYTES).unwrap_or(u64::MAX) + 1;
+    flate2::read::GzDecoder::new(body)
+        .take(limit)
+        .read_to_end(&mut out)
+        .map_err(|err| {
+            ReceiveError::Compression(format!(
+                "the body says `content-encoding: gzip` but does not inflate ({err}); send it compressed whole, or unset the encoding"
+            ))
+        })?;
+    if out.len() > MAX_BODY_BYTES {
+        return Err(ReceiveError::Compression(format!(
+            "the gzip body inflates to more than {MAX_BODY_BYTES} bytes; export smaller batches (OTEL_BSP_MAX_EXPORT_BATCH_SIZE)"
+        )));
+    }
+    Ok(out)
+}
+
+async fn body_of(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, Refused> {
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+        Refused::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too large",
+            format!(
+                "the body is larger than {MAX_BODY_BYTES} bytes; export smaller batches (OTEL_BSP_MAX_EXPORT_BATCH_SIZE)"
+            ),
+        )
+    })?;
+    let coding = headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match coding.as_str() {
+        "" | "identity" => Ok(bytes.to_vec()),
+        "gzip" | "x-gzip" => gunzip(&bytes).map_err(|err| {
+            let status = if err.to_string().contains("inflates to more") {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            Refused::new(status, "compression", err.to_string())
+        }),
+        other => Err(Refused::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content-encoding",
+            format!(
+                "content-encoding `{other}` is not supported by obskit dev; send gzip or uncompressed bodies (OTEL_EXPORTER_OTLP_COMPRESSION=gzip, or unset it)"
+            ),
+        )),
+    }
+}
+
+async fn export<T: Export>(State(store): State<Arc<Store>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let encoding = match encoding_of(&parts.headers) {
+        Ok(encoding) => encoding,
+        Err(refused) => return refuse(&store, endpoint(T::SIGNAL), Encoding::Json, refused),
     };
-    match decoded {
-        Ok(spans) => {
-            store.insert_spans(spans);
-            match encoding {
-                // An empty ExportTraceServiceResponse encodes as no bytes.
-                Encoding::Protobuf => {
-                    ([(header::CONTENT_TYPE, PROTOBUF)], Vec::new()).into_response()
-                }
-                Encoding::Json => ([(header::CONTENT_TYPE, JSON)], "{}").into_response(),
-            }
-        }
-        Err(err) => refuse(StatusCode::BAD_REQUEST, encoding, message(&err)),
+    let stored = async {
+        let body = body_of(&parts.headers, body).await?;
+        let request = match encoding {
+            Encoding::Protobuf => T::decode(body.as_slice()).map_err(ReceiveError::from)?,
+            Encoding::Json => super::json::decode::<T>(&body)?,
+        };
+        request.store(&store).map_err(Refused::from)
+    };
+    match stored.await {
+        Ok(()) => match encoding {
+            // An empty export response encodes as no bytes.
+            Encoding::Protobuf => ([(header::CONTENT_TYPE, PROTOBUF)], Vec::new()).into_response(),
+            Encoding::Json => ([(header::CONTENT_TYPE, JSON)], "{}").into_response(),
+        },
+        Err(refused) => refuse(&store, endpoint(T::SIGNAL), encoding, refused),
     }
 }
 
-fn message(err: &ReceiveError) -> String {
-    err.to_string()
+async fn wrong_method(State(store): State<Arc<Store>>, request: Request) -> Response {
+    let encoding = encoding_of(request.headers()).unwrap_or(Encoding::Json);
+    let refused = Refused {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: INVALID_ARGUMENT,
+        kind: "method",
+        message: format!(
+            "{} {}: OTLP/HTTP exports are POSTed; the viewer's pages are on its UI port",
+            request.method(),
+            request.uri().path()
+        ),
+    };
+    refuse(&store, "OTLP/HTTP", encoding, refused)
 }
 
-/// An error response: `google.rpc.Status` in the request's encoding.
-fn refuse(status: StatusCode, encoding: Encoding, message: String) -> Response {
+async fn unknown_path(State(store): State<Arc<Store>>, request: Request) -> Response {
+    let encoding = encoding_of(request.headers()).unwrap_or(Encoding::Json);
+    let refused = Refused {
+        status: StatusCode::NOT_FOUND,
+        code: NOT_FOUND,
+        kind: "unknown path",
+        message: format!(
+            "{} {} is not an OTLP/HTTP path; obskit dev receives {TRACES_PATH}, {LOGS_PATH} and {METRICS_PATH} (set OTEL_EXPORTER_OTLP_ENDPOINT to this address without a path)",
+            request.method(),
+            request.uri().path()
+        ),
+    };
+    refuse(&store, "OTLP/HTTP", encoding, refused)
+}
+
+/// Counts the refusal and answers a `google.rpc.Status` in the request's encoding.
+fn refuse(store: &Store, endpoint: &'static str, encoding: Encoding, refused: Refused) -> Response {
+    store.refusals().record(
+        Cause {
+            endpoint,
+            kind: refused.kind,
+        },
+        refused.message.clone(),
+    );
     let body = RpcStatus {
-        code: INVALID_ARGUMENT,
-        message,
+        code: refused.code,
+        message: refused.message,
     };
     match encoding {
         Encoding::Protobuf => (
-            status,
+            refused.status,
             [(header::CONTENT_TYPE, PROTOBUF)],
             body.encode_to_vec(),
         )
             .into_response(),
         Encoding::Json => (
-            status,
+            refused.status,
             [(header::CONTENT_TYPE, JSON)],
             serde_json::to_string(&body).unwrap_or_default(),
         )

@@ -1,76 +1,191 @@
-//! The OTLP trace receiver: decoding an export (protobuf or OTLP/JSON), checking it whole,
-//! and converting it into the store's spans. The transports are in [`http`] and [`grpc`].
+//! The OTLP receiver: decoding an export of any signal (protobuf or OTLP/JSON), checking it
+//! whole, and converting it into what the store keeps. The transports are in [`http`] and
+//! [`grpc`]; logs and metrics conversions in [`logs`] and [`metrics`]; the strict OTLP/JSON
+//! reading in [`json`].
 //!
 //! A request is converted completely before anything is stored, so a malformed one is
 //! refused with a message and changes nothing.
 
 pub mod grpc;
 pub mod http;
+pub mod json;
+pub mod logs;
+pub mod metrics;
 
 use std::sync::Arc;
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message as _;
 
 use super::model::{Attribute, Span, SpanEvent, SpanId, SpanKind, StatusCode, TraceId};
+use super::store::Store;
 
 /// Service name of spans whose resource has no `service.name` (the SDKs' own default).
 pub const UNKNOWN_SERVICE: &str = "unknown_service";
+
+/// Longest attribute value kept by default, in bytes; longer values are cut and marked.
+pub const DEFAULT_MAX_ATTRIBUTE_BYTES: usize = 4 * 1024;
+
+/// The three OTLP signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Signal {
+    /// Spans.
+    Traces,
+    /// Log records.
+    Logs,
+    /// Metric data points.
+    Metrics,
+}
+
+impl Signal {
+    /// `traces`, `logs` or `metrics`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Traces => "traces",
+            Self::Logs => "logs",
+            Self::Metrics => "metrics",
+        }
+    }
+}
+
+/// An OTLP export request the viewer receives: its response type, its signal, and how it
+/// is stored.
+pub trait Export: prost::Message + Default + serde::de::DeserializeOwned + Send + 'static {
+    /// The (empty) success response.
+    type Response: prost::Message + Default + Send + 'static;
+    /// Which signal it carries.
+    const SIGNAL: Signal;
+    /// The message name, as errors name it.
+    const NAME: &'static str;
+    /// Checks and converts the whole request, then stores it; nothing is stored on error.
+    fn store(self, store: &Store) -> Result<(), ReceiveError>;
+}
+
+impl Export for ExportTraceServiceRequest {
+    type Response = ExportTraceServiceResponse;
+    const SIGNAL: Signal = Signal::Traces;
+    const NAME: &'static str = "ExportTraceServiceRequest";
+    fn store(self, store: &Store) -> Result<(), ReceiveError> {
+        let spans = convert_with(self, store.limits().attribute_value_bytes)?;
+        store.insert_spans(spans);
+        Ok(())
+    }
+}
+
+impl Export for ExportLogsServiceRequest {
+    type Response = ExportLogsServiceResponse;
+    const SIGNAL: Signal = Signal::Logs;
+    const NAME: &'static str = "ExportLogsServiceRequest";
+    fn store(self, store: &Store) -> Result<(), ReceiveError> {
+        let lines = logs::convert(self, store.limits().attribute_value_bytes)?;
+        for line in lines {
+            store.push_log(line);
+        }
+        Ok(())
+    }
+}
+
+impl Export for ExportMetricsServiceRequest {
+    type Response = ExportMetricsServiceResponse;
+    const SIGNAL: Signal = Signal::Metrics;
+    const NAME: &'static str = "ExportMetricsServiceRequest";
+    fn store(self, store: &Store) -> Result<(), ReceiveError> {
+        let points = metrics::convert(self)?;
+        store.push_otlp_metrics(points);
+        Ok(())
+    }
+}
 
 /// Why an export was refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReceiveError {
-    /// The body is not an `ExportTraceServiceRequest` in protobuf.
-    #[error("the body is not an OTLP ExportTraceServiceRequest in protobuf: {0}")]
+    /// The body is not the export message in protobuf.
+    #[error("the body is not an OTLP export request in protobuf: {0}")]
     Protobuf(#[from] prost::DecodeError),
-    /// The body is not an `ExportTraceServiceRequest` in OTLP/JSON.
+    /// The body is not the export message in OTLP/JSON.
     #[error(
-        "the body is not an OTLP ExportTraceServiceRequest in OTLP/JSON ({0}); trace and span ids are hex strings there, not base64"
+        "the body is not an OTLP export request in OTLP/JSON ({0}); trace and span ids are hex strings there, not base64"
     )]
     Json(#[from] serde_json::Error),
+    /// The OTLP/JSON body has the wrong shape (an array, an unknown field).
+    #[error("{0}")]
+    JsonShape(String),
+    /// A gzip body could not be inflated, or inflates beyond the limit.
+    #[error("{0}")]
+    Compression(String),
     /// A trace id does not have 16 bytes.
-    #[error(
-        "span `{span}` has a trace id of {len} bytes; a trace id has 16 (32 hex digits in OTLP/JSON)"
-    )]
+    #[error("{what} has a trace id of {len} bytes; a trace id has 16 (32 hex digits in OTLP/JSON)")]
     TraceId {
-        /// The span's name.
-        span: String,
+        /// The span or record.
+        what: String,
         /// The length received.
         len: usize,
     },
     /// A span id does not have 8 bytes.
-    #[error(
-        "span `{span}` has a span id of {len} bytes; a span id has 8 (16 hex digits in OTLP/JSON)"
-    )]
+    #[error("{what} has a span id of {len} bytes; a span id has 8 (16 hex digits in OTLP/JSON)")]
     SpanId {
-        /// The span's name.
-        span: String,
+        /// The span or record.
+        what: String,
         /// The length received.
         len: usize,
     },
     /// A parent span id is neither empty nor 8 bytes.
     #[error(
-        "span `{span}` has a parent span id of {len} bytes; it must be empty (a root span) or 8 bytes"
+        "{what} has a parent span id of {len} bytes; it must be empty (a root span) or 8 bytes"
     )]
     ParentSpanId {
         /// The span's name.
-        span: String,
+        what: String,
         /// The length received.
         len: usize,
     },
+    /// An id is all zeros, which the W3C and OTLP define as invalid.
+    #[error("{what} has an all-zero {id}, which is invalid; send the ids the SDK generated")]
+    ZeroId {
+        /// The span or record.
+        what: String,
+        /// `trace id` or `span id`.
+        id: &'static str,
+    },
 }
 
-/// Decodes a protobuf export body into spans.
+impl ReceiveError {
+    /// A short name of the problem, for counting refusals by cause.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Protobuf(_) => "undecodable protobuf",
+            Self::Json(_) | Self::JsonShape(_) => "malformed OTLP/JSON",
+            Self::Compression(_) => "compression",
+            Self::TraceId { .. } | Self::SpanId { .. } | Self::ParentSpanId { .. } => {
+                "id of the wrong length"
+            }
+            Self::ZeroId { .. } => "all-zero id",
+        }
+    }
+}
+
+/// Decodes a protobuf trace export body into spans.
 pub fn decode_protobuf(body: &[u8]) -> Result<Vec<Span>, ReceiveError> {
     convert(ExportTraceServiceRequest::decode(body)?)
 }
 
-/// Decodes an OTLP/JSON export body into spans.
+/// Decodes an OTLP/JSON trace export body into spans.
 ///
 /// OTLP/JSON differs from the generic protobuf JSON mapping: trace and span ids are hex
-/// strings, enums are integers, 64-bit integers may be strings.
+/// strings, enums are integers, 64-bit integers may be strings. Field names may be
+/// lowerCamelCase or as in the `.proto`; unknown fields and arrays in place of objects are
+/// refused (see [`json`]).
 ///
 /// ```
 /// use obskit_cli::dev::receiver::decode_json;
@@ -81,59 +196,104 @@ pub fn decode_protobuf(body: &[u8]) -> Result<Vec<Span>, ReceiveError> {
 /// assert_eq!(spans[0].trace_id.to_string(), "5b8efff798038103d269b633813fc60c");
 /// assert_eq!(&*spans[0].service, "svc");
 /// assert_eq!(spans[0].duration_nanos(), 1_000_000_000);
+/// assert!(decode_json(b"[]").is_err());
 /// ```
 pub fn decode_json(body: &[u8]) -> Result<Vec<Span>, ReceiveError> {
-    convert(serde_json::from_slice::<ExportTraceServiceRequest>(body)?)
+    convert(json::decode::<ExportTraceServiceRequest>(body)?)
 }
 
-/// Converts a decoded export into spans, checking every id first.
+/// Converts a decoded export into spans, checking every id first (attribute values cut at
+/// [`DEFAULT_MAX_ATTRIBUTE_BYTES`]).
 pub fn convert(request: ExportTraceServiceRequest) -> Result<Vec<Span>, ReceiveError> {
+    convert_with(request, DEFAULT_MAX_ATTRIBUTE_BYTES)
+}
+
+/// `service.name` of a resource, or [`UNKNOWN_SERVICE`].
+pub(crate) fn service_name(resource: Option<&Resource>) -> Arc<str> {
+    resource
+        .and_then(|resource| {
+            resource
+                .attributes
+                .iter()
+                .find(|kv| kv.key == "service.name")
+        })
+        .and_then(|kv| kv.value.as_ref())
+        .map(value_text)
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| UNKNOWN_SERVICE.to_owned())
+        .into()
+}
+
+/// A trace id that must be 16 bytes and not all zeros.
+pub(crate) fn trace_id(bytes: &[u8], what: impl Fn() -> String) -> Result<TraceId, ReceiveError> {
+    let id = <[u8; 16]>::try_from(bytes).map_err(|_| ReceiveError::TraceId {
+        what: what(),
+        len: bytes.len(),
+    })?;
+    if id == [0; 16] {
+        return Err(ReceiveError::ZeroId {
+            what: what(),
+            id: "trace id",
+        });
+    }
+    Ok(TraceId(id))
+}
+
+/// A span id that must be 8 bytes and not all zeros.
+pub(crate) fn span_id(bytes: &[u8], what: impl Fn() -> String) -> Result<SpanId, ReceiveError> {
+    let id = <[u8; 8]>::try_from(bytes).map_err(|_| ReceiveError::SpanId {
+        what: what(),
+        len: bytes.len(),
+    })?;
+    if id == [0; 8] {
+        return Err(ReceiveError::ZeroId {
+            what: what(),
+            id: "span id",
+        });
+    }
+    Ok(SpanId(id))
+}
+
+/// Converts a decoded export into spans, attribute values cut at `max_value_bytes`.
+pub fn convert_with(
+    request: ExportTraceServiceRequest,
+    max_value_bytes: usize,
+) -> Result<Vec<Span>, ReceiveError> {
     let mut spans = Vec::new();
     for resource_spans in request.resource_spans {
-        let service: Arc<str> = resource_spans
-            .resource
-            .as_ref()
-            .and_then(|resource| {
-                resource
-                    .attributes
-                    .iter()
-                    .find(|kv| kv.key == "service.name")
-            })
-            .and_then(|kv| kv.value.as_ref())
-            .map(value_text)
-            .filter(|name| !name.is_empty())
-            .unwrap_or_else(|| UNKNOWN_SERVICE.to_owned())
-            .into();
+        let service = service_name(resource_spans.resource.as_ref());
         for scope_spans in resource_spans.scope_spans {
             for span in scope_spans.spans {
-                let trace_id = <[u8; 16]>::try_from(span.trace_id.as_slice()).map_err(|_| {
-                    ReceiveError::TraceId {
-                        span: span.name.clone(),
-                        len: span.trace_id.len(),
-                    }
-                })?;
-                let span_id = <[u8; 8]>::try_from(span.span_id.as_slice()).map_err(|_| {
-                    ReceiveError::SpanId {
-                        span: span.name.clone(),
-                        len: span.span_id.len(),
-                    }
-                })?;
+                let what = || format!("span `{}`", span.name);
+                let trace_id = trace_id(&span.trace_id, what)?;
+                let span_id = span_id(&span.span_id, what)?;
                 let parent_span_id = match span.parent_span_id.len() {
                     0 => None,
                     8 => <[u8; 8]>::try_from(span.parent_span_id.as_slice())
                         .ok()
-                        .map(SpanId),
+                        .map(SpanId)
+                        .filter(|id| id.0 != [0; 8]),
                     len => {
-                        return Err(ReceiveError::ParentSpanId {
-                            span: span.name,
-                            len,
-                        });
+                        return Err(ReceiveError::ParentSpanId { what: what(), len });
                     }
                 };
                 let status = span.status.unwrap_or_default();
+                let links = span
+                    .links
+                    .into_iter()
+                    .filter_map(|link| {
+                        let trace = <[u8; 16]>::try_from(link.trace_id.as_slice()).ok()?;
+                        let span = <[u8; 8]>::try_from(link.span_id.as_slice()).ok()?;
+                        Some(super::model::SpanLink {
+                            trace_id: TraceId(trace),
+                            span_id: SpanId(span),
+                            attributes: attributes(link.attributes, max_value_bytes),
+                        })
+                    })
+                    .collect();
                 spans.push(Span {
-                    trace_id: TraceId(trace_id),
-                    span_id: SpanId(span_id),
+                    trace_id,
+                    span_id,
                     parent_span_id,
                     kind: SpanKind::from_otlp(span.kind),
                     start_unix_nanos: span.start_time_unix_nano,
@@ -141,16 +301,17 @@ pub fn convert(request: ExportTraceServiceRequest) -> Result<Vec<Span>, ReceiveE
                     status: StatusCode::from_otlp(status.code),
                     status_message: status.message,
                     service: Arc::clone(&service),
-                    attributes: attributes(span.attributes),
+                    attributes: attributes(span.attributes, max_value_bytes),
                     events: span
                         .events
                         .into_iter()
                         .map(|event| SpanEvent {
                             time_unix_nanos: event.time_unix_nano,
                             name: event.name,
-                            attributes: attributes(event.attributes),
+                            attributes: attributes(event.attributes, max_value_bytes),
                         })
                         .collect(),
+                    links,
                     name: span.name,
                 });
             }
@@ -159,24 +320,45 @@ pub fn convert(request: ExportTraceServiceRequest) -> Result<Vec<Span>, ReceiveE
     Ok(spans)
 }
 
-fn attributes(key_values: Vec<KeyValue>) -> Vec<Attribute> {
+/// Key-values as attributes, values cut at `max_value_bytes` (on a character boundary).
+pub(crate) fn attributes(key_values: Vec<KeyValue>, max_value_bytes: usize) -> Vec<Attribute> {
     key_values
         .into_iter()
-        .map(|kv| Attribute {
-            value: kv.value.map(owned_value_text).unwrap_or_default(),
-            key: kv.key,
+        .map(|kv| {
+            let mut value = kv.value.map(owned_value_text).unwrap_or_default();
+            let truncated_from = cut(&mut value, max_value_bytes);
+            Attribute {
+                value,
+                key: kv.key,
+                truncated_from,
+            }
         })
         .collect()
 }
 
+/// Cuts `text` to at most `max` bytes on a character boundary; returns the original length
+/// when it cut.
+pub(crate) fn cut(text: &mut String, max: usize) -> Option<usize> {
+    if text.len() <= max {
+        return None;
+    }
+    let original = text.len();
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.shrink_to_fit();
+    Some(original)
+}
+
 /// A value as text, taking strings without copying.
-fn owned_value_text(value: AnyValue) -> String {
+pub(crate) fn owned_value_text(value: AnyValue) -> String {
     match value.value {
         Some(any_value::Value::StringValue(text)) => text,
         other => value_text(&AnyValue { value: other }),
     }
 }
-
 /// A value as text: strings as they are, scalars printed, arrays and maps as JSON-like text.
 fn value_text(value: &AnyValue) -> String {
     match &value.value {

@@ -4,9 +4,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use serde::Deserialize;
-
-use super::html::{escape, push_escaped};
+use super::html::{escape, is_paused, param, push_escaped};
 use crate::dev::log_line::{Level, LogLine};
 use crate::dev::model::{SpanId, TraceId};
 
@@ -14,8 +12,7 @@ use crate::dev::model::{SpanId, TraceId};
 pub const MAX_ROWS: usize = 1_000;
 
 /// The filters, from the query string (empty means "any").
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default, Clone)]
 pub struct LogFilter {
     /// Minimum level: `trace`, `debug`, `info`, `warn`, `error`.
     pub level: String,
@@ -25,8 +22,8 @@ pub struct LogFilter {
     pub trace_id: String,
     /// Lines of this span (16 hex digits).
     pub span_id: String,
-    /// `0` stops the page from reloading itself.
-    pub live: Option<u8>,
+    /// Whether the page stays as it is (`live=0`) instead of showing new lines as they come.
+    pub paused: bool,
 }
 
 /// A filter checked once, ready to apply to many lines.
@@ -38,6 +35,59 @@ struct Compiled {
 }
 
 impl LogFilter {
+    /// Reads the filters from query pairs as a browser sends them (empty fields mean "any");
+    /// returns the problems with values that could not be used, each naming the fix.
+    ///
+    /// ```
+    /// use obskit_cli::dev::ui::html::parse_query;
+    /// use obskit_cli::dev::ui::logs::LogFilter;
+    /// let (filter, problems) = LogFilter::from_query(&parse_query("level=&q=&trace_id=&live=1"));
+    /// assert!(problems.is_empty() && filter.is_live());
+    /// let (filter, problems) = LogFilter::from_query(&parse_query("level=loud&trace_id=xyz&live=off"));
+    /// assert_eq!(problems.len(), 2);
+    /// assert!(!filter.is_live());
+    /// ```
+    pub fn from_query(pairs: &[(String, String)]) -> (Self, Vec<String>) {
+        let mut problems = Vec::new();
+        let level = param(pairs, "level");
+        let level = if level.is_empty() || Level::parse(level).is_some() {
+            level.to_ascii_lowercase()
+        } else {
+            problems.push(format!(
+                "level `{level}` is not one of trace, debug, info, warn, error; showing every level"
+            ));
+            String::new()
+        };
+        let trace_id = param(pairs, "trace_id");
+        let trace_id = if trace_id.is_empty() || TraceId::parse(trace_id).is_some() {
+            trace_id.to_ascii_lowercase()
+        } else {
+            problems.push(format!(
+                "trace id `{trace_id}` is not 32 hex digits; showing the lines of every trace"
+            ));
+            String::new()
+        };
+        let span_id = param(pairs, "span_id");
+        let span_id = if span_id.is_empty() || SpanId::parse(span_id).is_some() {
+            span_id.to_ascii_lowercase()
+        } else {
+            problems.push(format!(
+                "span id `{span_id}` is not 16 hex digits; showing the lines of every span"
+            ));
+            String::new()
+        };
+        (
+            Self {
+                level,
+                q: param(pairs, "q").to_owned(),
+                trace_id,
+                span_id,
+                paused: is_paused(param(pairs, "live")),
+            },
+            problems,
+        )
+    }
+
     fn compile(&self) -> Compiled {
         let trace = self.trace_id.trim();
         let span = self.span_id.trim();
@@ -50,9 +100,9 @@ impl LogFilter {
         }
     }
 
-    /// Whether the page reloads itself.
+    /// Whether the page shows new lines as they come.
     pub fn is_live(&self) -> bool {
-        self.live != Some(0)
+        !self.paused
     }
 }
 
@@ -69,8 +119,8 @@ impl Compiled {
     }
 }
 
-/// The page body for `lines` (oldest first) and `filter`.
-pub fn body(lines: &[Arc<LogLine>], filter: &LogFilter) -> String {
+/// The page body for `lines` (oldest first), `filter` and the query's `problems`.
+pub fn body(lines: &[Arc<LogLine>], filter: &LogFilter, problems: &[String]) -> String {
     let compiled = filter.compile();
     let shown: Vec<&LogLine> = lines
         .iter()
@@ -79,7 +129,9 @@ pub fn body(lines: &[Arc<LogLine>], filter: &LogFilter) -> String {
         .filter(|l| compiled.matches(l))
         .collect();
     let mut out = String::with_capacity(shown.len().min(MAX_ROWS) * 400 + 4096);
-    out.push_str("<h1>Logs</h1><form class=\"filters\" method=\"get\" action=\"/logs\"><label>Level at least<select name=\"level\"><option value=\"\">any</option>");
+    out.push_str("<h1>Logs</h1>");
+    super::html::problems(&mut out, problems);
+    out.push_str("<form class=\"filters\" id=\"log-filters\" method=\"get\" action=\"/logs\"><label>Level at least<select name=\"level\"><option value=\"\">any</option>");
     for level in [
         Level::Trace,
         Level::Debug,
@@ -127,7 +179,7 @@ pub fn body(lines: &[Arc<LogLine>], filter: &LogFilter) -> String {
     }
     let _ = write!(
         out,
-        "<p class=\"muted\" id=\"log-count\">{} of {} lines, newest first{}</p>",
+        "<p class=\"muted\" id=\"log-count\" data-live=\"1\">{} of {} lines, newest first{}</p>",
         shown.len(),
         lines.len(),
         if shown.len() > MAX_ROWS {
@@ -145,7 +197,7 @@ pub fn body(lines: &[Arc<LogLine>], filter: &LogFilter) -> String {
 pub fn log_rows<'a>(out: &mut String, lines: impl Iterator<Item = &'a LogLine>, in_trace: bool) {
     out.push_str(
         "<table class=\"logs\" id=\"logs\"><thead><tr><th>Time</th><th>Level</th><th>Target</th><th>Message</th>\
-         <th>Fields</th><th>Trace</th></tr></thead><tbody>",
+         <th>Fields</th><th>Trace</th></tr></thead><tbody id=\"log-rows\" data-live=\"1\">",
     );
     for line in lines {
         let time = line
@@ -246,7 +298,7 @@ mod tests {
 
     #[test]
     fn lines_are_escaped_and_linked() {
-        let html = body(&lines(), &LogFilter::default());
+        let html = body(&lines(), &LogFilter::default(), &[]);
         assert!(html.contains("b &lt;i&gt;"), "{html}");
         assert!(!html.contains("<i>"));
         assert!(html.contains("href=\"/traces/4bf92f3577b34da6a3ce929d0e0e4736\""));

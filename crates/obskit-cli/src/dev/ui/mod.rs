@@ -1,5 +1,8 @@
-//! The web UI: server-rendered pages (no script, no build step, nothing fetched from
-//! elsewhere). Each handler takes a snapshot from the store, releases it, and renders.
+//! The web UI: server-rendered pages with one small inline script (no build step, nothing
+//! fetched from elsewhere) that keeps live pages current in place. Each handler takes a
+//! snapshot from the store, releases it, and renders. Query strings are read leniently, as
+//! a browser sends them: an empty field means "any", and a value that cannot be used is
+//! named on the page, which still renders.
 //!
 //! Pages: `/traces` (list), `/traces/{trace_id}` (waterfall), `/logs`, `/service`.
 
@@ -9,11 +12,12 @@ pub mod service;
 pub mod traces;
 pub mod waterfall;
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -47,11 +51,26 @@ pub fn router(state: UiState) -> Router {
         .with_state(state)
 }
 
+/// Bytes for people: `850 B`, `12.3 kB`, `4.1 MB`.
+fn bytes(n: usize) -> String {
+    let n = n as f64;
+    if n < 1_000.0 {
+        format!("{n:.0} B")
+    } else if n < 1_000_000.0 {
+        format!("{:.1} kB", n / 1e3)
+    } else {
+        format!("{:.1} MB", n / 1e6)
+    }
+}
+
 fn footer(store: &Store) -> String {
     let counts = store.counts();
     let limits = store.limits();
-    format!(
-        "{} spans received, {} dropped (trace over {} spans) · {} traces kept of {} · {} log lines received, last {} kept",
+    let (trace_bytes, log_bytes) = store.bytes();
+    let mut out = format!(
+        "<span id=\"figures\">{} spans received, {} dropped (trace over {} spans or over budget) · {} traces kept of {} · \
+         {} log lines received, last {} kept · memory: spans {} of {}, log lines {} of {}, {} let go to stay within it · \
+         attribute values cut at {}</span>",
         counts.spans_received.load(Ordering::Relaxed),
         counts.spans_dropped.load(Ordering::Relaxed),
         limits.spans_per_trace,
@@ -59,22 +78,60 @@ fn footer(store: &Store) -> String {
         limits.traces,
         counts.log_lines_received.load(Ordering::Relaxed),
         limits.log_lines,
-    )
+        bytes(trace_bytes),
+        bytes(limits.trace_bytes()),
+        bytes(log_bytes),
+        bytes(limits.log_bytes()),
+        counts.evicted_for_memory.load(Ordering::Relaxed),
+        bytes(limits.attribute_value_bytes),
+    );
+    let refusals = store.refusals().all();
+    if !refusals.is_empty() {
+        let _ = write!(
+            out,
+            "<div class=\"refused\" id=\"refusals\"><b>{} export{} refused:</b><ul>",
+            store.refusals().total(),
+            if store.refusals().total() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+        for (cause, tally) in refusals {
+            let _ = write!(
+                out,
+                "<li class=\"refusal\">{} × {} ({}): ",
+                tally.count,
+                html::escape(cause.endpoint),
+                html::escape(cause.kind)
+            );
+            html::push_escaped(&mut out, &tally.message);
+            out.push_str("</li>");
+        }
+        out.push_str("</ul></div>");
+    }
+    out
 }
 
-async fn traces_page(
-    State(state): State<UiState>,
-    Query(filter): Query<traces::TraceFilter>,
-) -> Html<String> {
+async fn traces_page(State(state): State<UiState>, RawQuery(query): RawQuery) -> Response {
+    let pairs = html::parse_query(query.as_deref().unwrap_or_default());
+    let (filter, problems) = traces::TraceFilter::from_query(&pairs);
     let summaries = state.store.trace_summaries();
-    let body = traces::body(&summaries, &filter);
+    // A whole trace id that is stored: straight to its waterfall.
+    if let Some(id) = TraceId::parse(&filter.trace_id)
+        && summaries.iter().any(|s| s.trace_id == id)
+    {
+        return Redirect::to(&format!("/traces/{id}")).into_response();
+    }
+    let body = traces::body(&summaries, &filter, &problems, html::now_unix_nanos());
     Html(html::page(
         "Traces",
         Nav::Traces,
         &body,
         &footer(&state.store),
-        Some(5),
+        true,
     ))
+    .into_response()
 }
 
 async fn trace_page(State(state): State<UiState>, Path(trace_id): Path<String>) -> Response {
@@ -86,7 +143,7 @@ async fn trace_page(State(state): State<UiState>, Path(trace_id): Path<String>) 
             Nav::Traces,
             &body,
             &footer(&state.store),
-            None,
+            false,
         );
         return (StatusCode::NOT_FOUND, Html(page)).into_response();
     };
@@ -96,52 +153,65 @@ async fn trace_page(State(state): State<UiState>, Path(trace_id): Path<String>) 
         .into_iter()
         .filter(|line| line.trace_id == Some(id))
         .collect();
-    let body = waterfall::body(&id, &spans, &lines);
+    let linked_from = state.store.links_to(&id);
+    let body = waterfall::body(&id, &spans, &lines, &linked_from, html::now_unix_nanos());
     let title = format!("Trace {id}");
     Html(html::page(
         &title,
         Nav::Traces,
         &body,
         &footer(&state.store),
-        None,
+        true,
     ))
     .into_response()
 }
 
-async fn logs_page(
-    State(state): State<UiState>,
-    Query(filter): Query<logs::LogFilter>,
-) -> Html<String> {
+async fn logs_page(State(state): State<UiState>, RawQuery(query): RawQuery) -> Html<String> {
+    let pairs = html::parse_query(query.as_deref().unwrap_or_default());
+    let (filter, problems) = logs::LogFilter::from_query(&pairs);
     let lines = state.store.logs();
-    let body = logs::body(&lines, &filter);
-    let refresh = filter.is_live().then_some(2);
+    let body = logs::body(&lines, &filter, &problems);
     Html(html::page(
         "Logs",
         Nav::Logs,
         &body,
         &footer(&state.store),
-        refresh,
+        filter.is_live(),
     ))
 }
 
-async fn service_page(
-    State(state): State<UiState>,
-    Query(query): Query<service::ServiceQuery>,
-) -> Html<String> {
-    let scrapes = state.store.scrapes();
+async fn service_page(State(state): State<UiState>, RawQuery(query): RawQuery) -> Html<String> {
+    let pairs = html::parse_query(query.as_deref().unwrap_or_default());
+    let (query, problems) = service::ServiceQuery::from_query(&pairs);
+    let scraped = state.store.scrapes();
+    let otlp = scraped.is_empty() && !state.store.otlp_scrapes().is_empty();
+    let scrapes = if otlp {
+        state.store.otlp_scrapes()
+    } else {
+        scraped
+    };
     let (last_ok, error) = state.scrape_status.get();
     let info = service::ScrapeInfo {
         url: state.scrape_url.clone(),
         since: state.since,
         last_ok,
         error,
+        otlp,
     };
-    let body = service::body(&scrapes, &query, &info, scrape::now_unix_secs());
+    let spans = state.store.server_span_durations();
+    let body = service::body(
+        &scrapes,
+        &query,
+        &info,
+        scrape::now_unix_secs(),
+        &problems,
+        &spans,
+    );
     Html(html::page(
         "Service",
         Nav::Service,
         &body,
         &footer(&state.store),
-        Some(5),
+        true,
     ))
 }

@@ -1,13 +1,12 @@
 //! The service page: RED per route over the last minutes and each declared SLO's error
 //! ratio and burn rate over the stock tiers' windows, from the scraped `/metrics`.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
-
-use super::html::{duration, escape, percent, push_escaped, query_value};
+use super::html::{duration, escape, param, percent, push_escaped, query_value};
 use crate::dev::figures::{self, Coverage, SloFigures, WindowFigures};
 use crate::dev::scrape::Scrape;
 
@@ -15,12 +14,47 @@ use crate::dev::scrape::Scrape;
 const RED_WINDOWS: [u64; 4] = [60, 300, 900, 3600];
 
 /// The page's options, from the query string.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default, Clone)]
 pub struct ServiceQuery {
     /// RED window in seconds (default: the stock RED alerts' window).
     pub window: Option<u64>,
 }
+
+impl ServiceQuery {
+    /// Reads the options from query pairs: `window` in seconds (`300`) or as a duration
+    /// (`5m`, `1h`); returns the problems with values that could not be used.
+    ///
+    /// ```
+    /// use obskit_cli::dev::ui::html::parse_query;
+    /// use obskit_cli::dev::ui::service::ServiceQuery;
+    /// assert_eq!(ServiceQuery::from_query(&parse_query("window=1h")).0.window, Some(3600));
+    /// assert_eq!(ServiceQuery::from_query(&parse_query("window=300")).0.window, Some(300));
+    /// assert_eq!(ServiceQuery::from_query(&parse_query("window=")).0.window, None);
+    /// assert_eq!(ServiceQuery::from_query(&parse_query("window=soon")).1.len(), 1);
+    /// ```
+    pub fn from_query(pairs: &[(String, String)]) -> (Self, Vec<String>) {
+        let text = param(pairs, "window");
+        if text.is_empty() {
+            return (Self::default(), Vec::new());
+        }
+        let secs = text
+            .parse::<u64>()
+            .ok()
+            .or_else(|| humantime::parse_duration(text).ok().map(|d| d.as_secs()));
+        match secs {
+            Some(secs) if secs > 0 => (Self { window: Some(secs) }, Vec::new()),
+            _ => (
+                Self::default(),
+                vec![format!(
+                    "window `{text}` is not a duration such as 5m, 1h or 300 (seconds); showing the default window"
+                )],
+            ),
+        }
+    }
+}
+
+/// Durations (ns, sorted) of the server spans the store holds, by (service, method, route).
+pub type SpanDurations = HashMap<(String, String, String), Vec<u64>>;
 
 /// Where the scrapes come from and how they went, for the page's header.
 #[derive(Debug, Clone, Default)]
@@ -33,10 +67,19 @@ pub struct ScrapeInfo {
     pub last_ok: Option<f64>,
     /// The latest error, if the latest attempt failed.
     pub error: Option<String>,
+    /// Whether the figures come from metrics received over OTLP rather than a scrape.
+    pub otlp: bool,
 }
 
-/// The page body.
-pub fn body(scrapes: &[Arc<Scrape>], query: &ServiceQuery, info: &ScrapeInfo, now: f64) -> String {
+/// The page body; `spans` gives the percentiles of the routes whose spans the store holds.
+pub fn body(
+    scrapes: &[Arc<Scrape>],
+    query: &ServiceQuery,
+    info: &ScrapeInfo,
+    now: f64,
+    problems: &[String],
+    spans: &SpanDurations,
+) -> String {
     let window = Duration::from_secs(
         query
             .window
@@ -44,8 +87,13 @@ pub fn body(scrapes: &[Arc<Scrape>], query: &ServiceQuery, info: &ScrapeInfo, no
             .clamp(10, 3 * 86_400),
     );
     let mut out = String::with_capacity(16 * 1024);
-    out.push_str("<h1>Service</h1><p id=\"scrape\">");
+    out.push_str("<h1>Service</h1>");
+    super::html::problems(&mut out, problems);
+    out.push_str("<p id=\"scrape\" data-live=\"1\">");
     match &info.url {
+        None if info.otlp => {
+            out.push_str("Figures from the metrics received over OTLP (nothing is scraped).")
+        }
         None => out.push_str(
             "Nothing is scraped: run the service under <code>obskit dev -- COMMAND</code>, or pass \
              <code>--metrics-url</code>.",
@@ -66,6 +114,9 @@ pub fn body(scrapes: &[Arc<Scrape>], query: &ServiceQuery, info: &ScrapeInfo, no
                 out.push_str("</span>");
             }
         }
+    }
+    if info.otlp && info.url.is_some() {
+        out.push_str(" · figures from the metrics received over OTLP");
     }
     out.push_str("</p>");
 
@@ -91,7 +142,7 @@ pub fn body(scrapes: &[Arc<Scrape>], query: &ServiceQuery, info: &ScrapeInfo, no
     out.push_str(
         "<table id=\"red\"><thead><tr><th>Service</th><th>Method</th><th>Route</th><th class=\"num\">Requests</th>\
          <th class=\"num\">Rate</th><th class=\"num\">Errors</th><th class=\"num\">p50</th><th class=\"num\">p95</th>\
-         <th class=\"num\">p99</th><th>Example traces</th></tr></thead><tbody>",
+         <th class=\"num\">p99</th><th>Example traces</th></tr></thead><tbody id=\"red-rows\" data-live=\"1\">",
     );
     let threshold = obskit_artifacts::RED_ERROR_RATIO_THRESHOLD;
     for route in &routes {
@@ -116,12 +167,25 @@ pub fn body(scrapes: &[Arc<Scrape>], query: &ServiceQuery, info: &ScrapeInfo, no
             },
             percent(route.error_ratio()),
         );
-        for q in route.quantiles {
-            let _ = write!(
-                out,
-                "<td class=\"num\">{}</td>",
-                q.map_or_else(|| "–".to_owned(), |s| duration(s * 1e9))
-            );
+        let held = spans.get(&(
+            route.service.clone(),
+            route.method.clone(),
+            route.route.clone(),
+        ));
+        for (i, q) in [0.5, 0.95, 0.99].into_iter().enumerate() {
+            let cell = match held.and_then(|d| figures::nearest_rank(q, d)) {
+                Some(nanos) => format!(
+                    "<span title=\"from the {} spans held\">{}</span>",
+                    held.map_or(0, Vec::len),
+                    duration(nanos as f64)
+                ),
+                None => match (route.below_first_bucket[i], route.quantiles[i]) {
+                    (Some(bound), _) => format!("&lt; {}", duration(bound * 1e9)),
+                    (None, Some(secs)) => duration(secs * 1e9),
+                    (None, None) => "–".to_owned(),
+                },
+            };
+            let _ = write!(out, "<td class=\"num\">{cell}</td>");
         }
         out.push_str("<td>");
         for exemplar in &route.exemplars {

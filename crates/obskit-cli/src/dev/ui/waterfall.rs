@@ -1,13 +1,15 @@
-//! One trace as a waterfall: the span tree in start order, bars to scale, each span's
-//! attributes, events and status folded under its name, links to its log lines, and the
-//! trace's log lines below.
+//! One trace as a waterfall: the span tree in start order, bars to scale under a time axis
+//! and coloured by service, each span's attributes, events, links (both ways) and status
+//! folded under its name and shown in the detail pane when selected, links to its log
+//! lines, and the trace's log lines below.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::html::{duration, escape, push_escaped, time_of_day};
+use super::html::{ago, duration, escape, push_escaped, service_colour, time_of_day};
 use super::logs::log_rows;
+use super::traces::{code, display_name};
 use crate::dev::log_line::LogLine;
 use crate::dev::model::{Span, SpanId, StatusCode, TraceId};
 
@@ -55,8 +57,19 @@ pub fn tree_order(spans: &[Arc<Span>]) -> Vec<(&Span, usize)> {
     order
 }
 
-/// The page body of trace `trace_id` with its `spans` and its log `lines`.
-pub fn body(trace_id: &TraceId, spans: &[Arc<Span>], lines: &[Arc<LogLine>]) -> String {
+/// A span of another trace linking to one of this trace's: (its trace, its span, its name,
+/// the span of this trace it links to).
+pub type LinkedFrom = (TraceId, SpanId, String, SpanId);
+
+/// The page body of trace `trace_id` with its `spans`, its log `lines` and the spans of
+/// other traces that link to it, at `now` (ns since the epoch).
+pub fn body(
+    trace_id: &TraceId,
+    spans: &[Arc<Span>],
+    lines: &[Arc<LogLine>],
+    linked_from: &[LinkedFrom],
+    now: u64,
+) -> String {
     let order = tree_order(spans);
     let start = spans.iter().map(|s| s.start_unix_nanos).min().unwrap_or(0);
     let end = spans
@@ -71,75 +84,148 @@ pub fn body(trace_id: &TraceId, spans: &[Arc<Span>], lines: &[Arc<LogLine>]) -> 
             *lines_per_span.entry(span).or_default() += 1;
         }
     }
+    let mut colours: Vec<(&str, String)> = Vec::new();
+    for span in spans {
+        if !colours.iter().any(|(name, _)| *name == &*span.service) {
+            colours.push((&span.service, service_colour(&span.service)));
+        }
+    }
     let head = order.first().map(|(span, _)| *span);
-    let mut out = String::with_capacity(spans.len() * 900 + 4096);
+    let mut out = String::with_capacity(spans.len() * 1000 + 4096);
     out.push_str("<h1>Trace ");
     if let Some(head) = head {
-        push_escaped(&mut out, &head.name);
+        push_escaped(&mut out, &display_name(head));
     }
     let _ = write!(
         out,
-        "</h1><p><span class=\"mono\" id=\"trace-id\">{trace_id}</span> · started {} UTC · {} · <span id=\"span-count\">{}</span> spans · \
+        "</h1><p id=\"trace-summary\" data-live=\"1\"><span class=\"mono\" id=\"trace-id\">{trace_id}</span> · started {} UTC ({}) · {} · <span id=\"span-count\">{}</span> spans · \
          <a href=\"/logs?trace_id={trace_id}\">{} log line{}</a></p>",
         time_of_day(start),
+        ago(start, now),
         duration(total),
         spans.len(),
         lines.len(),
         if lines.len() == 1 { "" } else { "s" },
     );
-    out.push_str(
-        "<table id=\"waterfall\"><thead><tr><th>Span</th><th class=\"bar-cell\">Timeline</th>\
-         <th class=\"num\">Start</th><th class=\"num\">Duration</th></tr></thead><tbody>",
-    );
-    for (span, depth) in order {
-        row(
-            &mut out,
-            trace_id,
-            span,
-            depth,
-            start,
-            total,
-            &lines_per_span,
+    out.push_str("<div class=\"legend\" id=\"legend\" data-live=\"1\">");
+    for (name, colour) in &colours {
+        let _ = write!(
+            out,
+            "<span><span class=\"swatch\" style=\"background:{colour}\"></span>"
+        );
+        push_escaped(&mut out, name);
+        out.push_str("</span>");
+    }
+    out.push_str("<button type=\"button\" id=\"expand-all\">expand all</button></div>");
+    out.push_str("<div class=\"trace-layout\"><div><table id=\"waterfall\"><thead><tr><th>Span</th><th class=\"bar-cell\">Timeline<div class=\"axis\" id=\"axis\" data-live=\"1\">");
+    for tick in 0..=4 {
+        let _ = write!(
+            out,
+            "<span style=\"left:{}%\">{}</span>",
+            tick * 25,
+            if tick == 0 {
+                "0".to_owned()
+            } else {
+                duration(total * f64::from(tick) / 4.0)
+            }
         );
     }
-    out.push_str("</tbody></table><h2>Log lines of this trace</h2>");
+    out.push_str(
+        "</div></th><th class=\"num\">Start</th><th class=\"num\">Duration</th></tr></thead><tbody id=\"spans\" data-live=\"1\">",
+    );
+    let mut linked_by: HashMap<SpanId, Vec<&LinkedFrom>> = HashMap::new();
+    for link in linked_from {
+        linked_by.entry(link.3).or_default().push(link);
+    }
+    for (span, depth) in order {
+        let colour = colours
+            .iter()
+            .find(|(name, _)| *name == &*span.service)
+            .map_or("", |(_, c)| c.as_str());
+        row(
+            &mut out,
+            &Row {
+                trace_id,
+                span,
+                depth,
+                trace_start: start,
+                total,
+                colour,
+                lines: lines_per_span.get(&span.span_id).copied().unwrap_or(0),
+                linked_from: linked_by.get(&span.span_id).map_or(&[][..], Vec::as_slice),
+            },
+        );
+    }
+    out.push_str(
+        "</tbody></table></div><aside id=\"detail\"><p class=\"muted\">Click a span to see its attributes, events and links here.</p></aside></div>\
+         <h2>Log lines of this trace</h2><div id=\"trace-logs\" data-live=\"1\">",
+    );
     if lines.is_empty() {
-        out.push_str("<p class=\"muted\">None received (obskit dev reads the log lines of the command it runs).</p>");
+        out.push_str("<p class=\"muted\">None received (obskit dev reads the log lines of the command it runs, and OTLP log records).</p>");
     } else {
         log_rows(&mut out, lines.iter().map(|l| &**l), true);
     }
+    out.push_str("</div>");
     out
 }
 
-fn row(
-    out: &mut String,
-    trace_id: &TraceId,
-    span: &Span,
+/// What one row shows.
+struct Row<'a> {
+    trace_id: &'a TraceId,
+    span: &'a Span,
     depth: usize,
     trace_start: u64,
     total: f64,
-    lines_per_span: &HashMap<SpanId, usize>,
-) {
-    let offset = span.start_unix_nanos.saturating_sub(trace_start) as f64;
-    let left = (offset / total * 100.0).clamp(0.0, 100.0);
-    let width = (span.duration_nanos() as f64 / total * 100.0).clamp(0.0, 100.0 - left);
+    colour: &'a str,
+    lines: usize,
+    linked_from: &'a [&'a LinkedFrom],
+}
+
+fn attribute_list(out: &mut String, attributes: &[crate::dev::model::Attribute]) {
+    for attribute in attributes {
+        out.push_str("<dt>");
+        push_escaped(out, &attribute.key);
+        out.push_str("</dt><dd>");
+        push_escaped(out, &attribute.value);
+        if let Some(original) = attribute.truncated_from {
+            let _ = write!(
+                out,
+                "<span class=\"truncated\"> … cut from {original} bytes (--max-attribute-bytes)</span>"
+            );
+        }
+        out.push_str("</dd>");
+    }
+}
+
+fn row(out: &mut String, row: &Row<'_>) {
+    let span = row.span;
+    let trace_id = row.trace_id;
+    let offset = span.start_unix_nanos.saturating_sub(row.trace_start) as f64;
+    let left = (offset / row.total * 100.0).clamp(0.0, 100.0);
+    let width = (span.duration_nanos() as f64 / row.total * 100.0).clamp(0.0, 100.0 - left);
     let failed = span.status == StatusCode::Error;
     let _ = write!(
         out,
-        "<tr class=\"span{}\" id=\"span-{}\" data-depth=\"{depth}\"><td style=\"padding-left:{}px\"><details><summary>",
+        "<tr class=\"span{}\" id=\"span-{}\" data-depth=\"{}\"><td style=\"padding-left:{}px\"><details><summary>",
         if failed { " failed" } else { "" },
         span.span_id,
-        8 + 16 * depth.min(MAX_INDENT_DEPTH),
+        row.depth,
+        8 + 16 * row.depth.min(MAX_INDENT_DEPTH),
     );
     out.push_str("<span class=\"name\">");
-    push_escaped(out, &span.name);
+    push_escaped(out, &display_name(span));
     out.push_str("</span> <span class=\"muted\">");
     push_escaped(out, &span.service);
     let _ = write!(out, " · {}</span>", span.kind.as_str());
+    if let Some(code) = code(span) {
+        out.push_str(" <span class=\"muted code\">");
+        push_escaped(out, &code);
+        out.push_str("</span>");
+    }
     if failed {
         out.push_str(" <span class=\"error\">error</span>");
     }
-    out.push_str("</summary><dl>");
+    out.push_str("</summary><div class=\"span-detail\"><dl>");
     let _ = write!(
         out,
         "<dt>span id</dt><dd>{}</dd><dt>parent</dt><dd>{}</dd><dt>status</dt><dd class=\"{}\">{}",
@@ -154,14 +240,13 @@ fn row(
         out.push_str(": ");
         push_escaped(out, &span.status_message);
     }
-    out.push_str("</dd>");
-    for attribute in &span.attributes {
-        out.push_str("<dt>");
-        push_escaped(out, &attribute.key);
-        out.push_str("</dt><dd>");
-        push_escaped(out, &attribute.value);
-        out.push_str("</dd>");
-    }
+    let _ = write!(
+        out,
+        "</dd><dt>start</dt><dd>+{}</dd><dt>duration</dt><dd>{}</dd>",
+        duration(offset),
+        duration(span.duration_nanos() as f64)
+    );
+    attribute_list(out, &span.attributes);
     out.push_str("</dl>");
     for event in &span.events {
         let _ = write!(
@@ -171,28 +256,53 @@ fn row(
         );
         push_escaped(out, &event.name);
         out.push_str("</b><dl>");
-        for attribute in &event.attributes {
-            out.push_str("<dt>");
-            push_escaped(out, &attribute.key);
-            out.push_str("</dt><dd>");
-            push_escaped(out, &attribute.value);
-            out.push_str("</dd>");
-        }
+        attribute_list(out, &event.attributes);
         out.push_str("</dl></div>");
     }
-    out.push_str("</details>");
-    let lines = lines_per_span.get(&span.span_id).copied().unwrap_or(0);
-    if lines > 0 {
+    for link in &span.links {
+        let target = if link.trace_id == *trace_id {
+            format!("#span-{}", link.span_id)
+        } else {
+            format!("/traces/{}#span-{}", link.trace_id, link.span_id)
+        };
         let _ = write!(
             out,
-            " <a class=\"span-logs\" href=\"/logs?trace_id={trace_id}&amp;span_id={}\">{lines} log line{}</a>",
+            "<div class=\"link\">links to <a class=\"span-link-out mono\" href=\"{target}\">span {} of trace {}</a><dl>",
+            link.span_id,
+            &link.trace_id.to_string()[..16],
+        );
+        attribute_list(out, &link.attributes);
+        out.push_str("</dl></div>");
+    }
+    for (from_trace, from_span, name, _) in row.linked_from {
+        let _ = write!(
+            out,
+            "<div class=\"link\">linked from <a class=\"span-link-in mono\" href=\"/traces/{from_trace}#span-{from_span}\">"
+        );
+        push_escaped(out, name);
+        let _ = write!(out, " (trace {})</a></div>", &from_trace.to_string()[..16]);
+    }
+    out.push_str("</div></details>");
+    if row.lines > 0 {
+        let _ = write!(
+            out,
+            " <a class=\"span-logs\" href=\"/logs?trace_id={trace_id}&amp;span_id={}\">{} log line{}</a>",
             span.span_id,
-            if lines == 1 { "" } else { "s" }
+            row.lines,
+            if row.lines == 1 { "" } else { "s" }
         );
     }
+    let style = if failed || row.colour.is_empty() {
+        format!("left:{left:.3}%;width:{width:.3}%")
+    } else {
+        format!(
+            "left:{left:.3}%;width:{width:.3}%;background:{}",
+            row.colour
+        )
+    };
     let _ = write!(
         out,
-        "</td><td class=\"bar-cell\"><div class=\"bar{}\" style=\"left:{left:.3}%;width:{width:.3}%\"></div></td>\
+        "</td><td class=\"bar-cell\"><div class=\"bar{}\" style=\"{style}\"></div></td>\
          <td class=\"num\">+{}</td><td class=\"num\">{}</td></tr>",
         if failed { " error" } else { "" },
         duration(offset),
@@ -228,6 +338,7 @@ mod tests {
             service: Arc::from("svc"),
             attributes: Vec::new(),
             events: Vec::new(),
+            links: Vec::new(),
         })
     }
 
