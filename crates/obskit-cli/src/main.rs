@@ -2,7 +2,8 @@
 //! Prometheus alert rules and Grafana dashboards.
 //!
 //! `main` parses the arguments, runs the command, and prints any error once, on one
-//! line, with its cause chain. Exit codes: 0 success, 1 failure, 2 usage error.
+//! line, with its cause chain. Exit codes: 0 success, 1 failure, 2 usage error; `obskit dev`
+//! ends with the code of the command it ran.
 
 mod cli;
 mod cmd;

@@ -173,3 +173,372 @@ fn a_busy_port_is_named_with_the_flag_to_change_it() {
     );
     assert!(stderr.contains("--grpc-port"), "{stderr}");
 }
+
+/// Nanoseconds since the epoch, now.
+fn now_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// One OTLP/JSON span.
+#[allow(clippy::too_many_arguments)]
+fn span_json(
+    trace: &str,
+    span: &str,
+    parent: &str,
+    name: &str,
+    kind: u8,
+    start: u64,
+    millis: u64,
+    error: bool,
+    attributes: &[(&str, serde_json::Value)],
+    links: serde_json::Value,
+) -> serde_json::Value {
+    let attributes: Vec<serde_json::Value> = attributes
+        .iter()
+        .map(|(key, value)| {
+            let value = match value {
+                serde_json::Value::Number(n) => serde_json::json!({ "intValue": n.to_string() }),
+                other => serde_json::json!({ "stringValue": other.as_str().unwrap() }),
+            };
+            serde_json::json!({ "key": key, "value": value })
+        })
+        .collect();
+    serde_json::json!({
+        "traceId": trace, "spanId": span, "parentSpanId": parent, "name": name, "kind": kind,
+        "startTimeUnixNano": start.to_string(),
+        "endTimeUnixNano": (start + millis * 1_000_000).to_string(),
+        "status": { "code": if error { 2 } else { 0 } },
+        "attributes": attributes, "links": links,
+    })
+}
+
+fn post_spans(dev: &Dev, service: &str, spans: Vec<serde_json::Value>) {
+    let body = serde_json::json!({ "resourceSpans": [{
+        "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": service } }] },
+        "scopeSpans": [{ "spans": spans }],
+    }]});
+    let (status, answer) = request(
+        dev.http_port,
+        "POST",
+        "/v1/traces",
+        &[("content-type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{answer}");
+}
+
+const TRACE_A: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a";
+const TRACE_B: &str = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b";
+const TRACE_C: &str = "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c";
+const TRACE_D: &str = "0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d";
+
+#[test]
+fn every_form_works_as_a_person_uses_it_and_pages_update_in_place() {
+    let Some(mut browser) = dev_support::Browser::start() else {
+        return;
+    };
+    let dev = Dev::start(None, &[], &[]);
+    let now = now_nanos() - 5_000_000_000;
+    let get = |method: &str| [("http.request.method", serde_json::Value::from(method))];
+    post_spans(
+        &dev,
+        "orders",
+        vec![
+            span_json(
+                TRACE_A,
+                "a000000000000001",
+                "",
+                "GET /orders/{id}",
+                2,
+                now,
+                120,
+                false,
+                &[
+                    get("GET")[0].clone(),
+                    ("http.route", "/orders/{id}".into()),
+                    ("http.response.status_code", 200.into()),
+                ],
+                serde_json::json!([]),
+            ),
+            span_json(
+                TRACE_A,
+                "a000000000000002",
+                "a000000000000001",
+                "SELECT orders",
+                3,
+                now + 1_000_000,
+                100,
+                false,
+                &[("db.system", "postgresql".into())],
+                serde_json::json!([]),
+            ),
+            span_json(
+                TRACE_C,
+                "c000000000000001",
+                "",
+                "POST /pay",
+                2,
+                now + 10_000_000,
+                300,
+                true,
+                &[
+                    get("POST")[0].clone(),
+                    ("http.route", "/pay".into()),
+                    ("http.response.status_code", 500.into()),
+                ],
+                serde_json::json!([{ "traceId": TRACE_A, "spanId": "a000000000000001" }]),
+            ),
+        ],
+    );
+    post_spans(
+        &dev,
+        "payments",
+        vec![span_json(
+            TRACE_B,
+            "b000000000000001",
+            "",
+            "GET",
+            2,
+            now + 20_000_000,
+            2,
+            false,
+            &[
+                get("GET")[0].clone(),
+                ("http.response.status_code", 404.into()),
+            ],
+            serde_json::json!([]),
+        )],
+    );
+    let logs = serde_json::json!({ "resourceLogs": [{
+        "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "orders" } }] },
+        "scopeLogs": [{ "logRecords": [
+            { "timeUnixNano": now.to_string(), "severityNumber": 13, "body": { "stringValue": "card declined" },
+              "traceId": TRACE_C, "spanId": "c000000000000001" },
+            { "timeUnixNano": now.to_string(), "severityNumber": 9, "body": { "stringValue": "listing orders" },
+              "traceId": TRACE_A, "spanId": "a000000000000001" },
+        ]}],
+    }]});
+    let (status, answer) = request(
+        dev.http_port,
+        "POST",
+        "/v1/logs",
+        &[("content-type", "application/json")],
+        logs.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    let ui = dev.ui_url();
+
+    // Traces: a status picked, every other field left empty, Filter clicked.
+    browser.open(&format!("{ui}/traces"));
+    browser.wait_for(
+        "document.querySelector('#trace-count').textContent.startsWith('3 of 3')",
+        "3 traces",
+    );
+    browser.pick("#trace-filters select[name=status]", "error");
+    browser.click_and_load("#trace-filters button[type=submit]");
+    let url = browser.url();
+    assert!(
+        url.contains("min_ms=&") || url.ends_with("min_ms="),
+        "{url}"
+    );
+    assert!(url.contains("status=error"), "{url}");
+    assert!(
+        browser.text("#trace-count").starts_with("1 of 3"),
+        "{}",
+        browser.text("main")
+    );
+    assert!(browser.eval("!document.querySelector('#problems')") == true);
+    assert!(browser.text("#trace-rows").contains("POST /pay"));
+    assert!(browser.text("#trace-rows").contains("500"));
+
+    // A minimum duration typed in.
+    browser.open(&format!("{ui}/traces"));
+    browser.type_into("#trace-filters input[name=min_ms]", "100");
+    browser.click_and_load("#trace-filters button[type=submit]");
+    assert!(
+        browser.text("#trace-count").starts_with("2 of 3"),
+        "{}",
+        browser.text("main")
+    );
+
+    // The 404 is `GET _unmatched`, and its route filters.
+    browser.open(&format!("{ui}/traces"));
+    browser.pick("#trace-filters select[name=route]", "_unmatched");
+    browser.click_and_load("#trace-filters button[type=submit]");
+    assert!(
+        browser.text("#trace-count").starts_with("1 of 3"),
+        "{}",
+        browser.text("main")
+    );
+    let rows = browser.text("#trace-rows");
+    assert!(
+        rows.contains("GET _unmatched") && rows.contains("404"),
+        "{rows}"
+    );
+
+    // A whole trace id searched: straight to its waterfall.
+    browser.open(&format!("{ui}/traces"));
+    browser.type_into("#trace-filters input[name=trace_id]", TRACE_A);
+    browser.click_and_load("#trace-filters button[type=submit]");
+    assert!(
+        browser.url().ends_with(&format!("/traces/{TRACE_A}")),
+        "{}",
+        browser.url()
+    );
+    assert_eq!(browser.text("#span-count"), "2");
+
+    // A value that cannot be used is named on the page, which still shows everything.
+    browser.open(&format!("{ui}/traces?min_ms=fast&status=&window=1h"));
+    assert!(
+        browser
+            .text("#problems")
+            .contains("minimum duration `fast`"),
+        "{}",
+        browser.text("main")
+    );
+    assert!(browser.text("#trace-count").starts_with("3 of 3"));
+
+    // New traces appear in place: what is typed and the page itself survive.
+    browser.open(&format!("{ui}/traces"));
+    browser.eval("window.__marker = 'still here'");
+    browser.type_into("#trace-filters input[name=trace_id]", "0d");
+    post_spans(
+        &dev,
+        "orders",
+        vec![span_json(
+            TRACE_D,
+            "d000000000000001",
+            "",
+            "GET /orders/{id}",
+            2,
+            now + 30_000_000,
+            7,
+            false,
+            &[get("GET")[0].clone(), ("http.route", "/orders/{id}".into())],
+            serde_json::json!([]),
+        )],
+    );
+    browser.wait_for(
+        "document.querySelector('#trace-count').textContent.startsWith('4 of 4')",
+        "the new trace in place",
+    );
+    assert_eq!(browser.eval("window.__marker"), "still here");
+    assert_eq!(
+        browser.eval("document.querySelector('#trace-filters input[name=trace_id]').value"),
+        "0d"
+    );
+
+    // The waterfall: a span clicked shows in the detail pane, with its link to another trace.
+    browser.open(&format!("{ui}/traces/{TRACE_C}"));
+    browser.click("#span-c000000000000001 td.num");
+    browser.wait_for(
+        "document.querySelector('#detail').textContent.includes('http.response.status_code')",
+        "the detail pane",
+    );
+    assert!(
+        browser.text("#detail").contains("links to"),
+        "{}",
+        browser.text("#detail")
+    );
+    browser.click("#expand-all");
+    browser.wait_for(
+        "document.querySelectorAll('#waterfall details[open]').length === 1",
+        "expand all",
+    );
+    browser.eval("window.__marker = 'waterfall'");
+    // A late span of the trace arrives: shown in place, the opened and selected spans stay so.
+    post_spans(
+        &dev,
+        "orders",
+        vec![span_json(
+            TRACE_C,
+            "c000000000000002",
+            "c000000000000001",
+            "charge card",
+            3,
+            now + 20_000_000,
+            50,
+            true,
+            &[("rpc.grpc.status_code", 14.into())],
+            serde_json::json!([]),
+        )],
+    );
+    browser.wait_for(
+        "document.querySelector('#span-count').textContent === '2'",
+        "the late span in place",
+    );
+    assert_eq!(browser.eval("window.__marker"), "waterfall");
+    assert_eq!(
+        browser.eval("document.querySelector('#span-c000000000000001 details').open"),
+        true
+    );
+    assert_eq!(
+        browser.eval(
+            "document.querySelector('#span-c000000000000001').classList.contains('selected')"
+        ),
+        true
+    );
+    assert!(browser.text("#spans").contains("gRPC 14"));
+    // The link, the other way: trace A's root is linked from trace C's span, and leads there.
+    browser.open(&format!("{ui}/traces/{TRACE_A}"));
+    browser.click("#expand-all");
+    browser.click_and_load("#span-a000000000000001 a.span-link-in");
+    assert!(
+        browser
+            .url()
+            .ends_with(&format!("/traces/{TRACE_C}#span-c000000000000001")),
+        "{}",
+        browser.url()
+    );
+    browser.wait_for(
+        "document.querySelector('#span-c000000000000001').classList.contains('selected')",
+        "the linked span selected",
+    );
+
+    // Logs: a level picked and text typed, the other fields left empty.
+    browser.open(&format!("{ui}/logs"));
+    browser.pick("#log-filters select[name=level]", "warn");
+    browser.type_into("#log-filters input[name=q]", "card");
+    browser.click_and_load("#log-filters button[type=submit]");
+    assert!(browser.url().contains("trace_id=&"), "{}", browser.url());
+    assert!(
+        browser.text("#log-count").starts_with("1 of 2"),
+        "{}",
+        browser.text("main")
+    );
+    assert!(browser.text("#log-rows").contains("card declined"));
+    browser.pick("#log-filters select[name=live]", "0");
+    browser.click_and_load("#log-filters button[type=submit]");
+    assert_eq!(
+        browser.eval("document.body.dataset.live === undefined"),
+        true
+    );
+    browser.open(&format!("{ui}/logs?level=loud"));
+    assert!(
+        browser.text("#problems").contains("level `loud`"),
+        "{}",
+        browser.text("main")
+    );
+
+    // Service: a window picked and shown; one written as a duration; one that is not.
+    browser.open(&format!("{ui}/service"));
+    browser.pick("main form select[name=window]", "3600");
+    browser.click_and_load("main form button[type=submit]");
+    assert!(browser.url().contains("window=3600"), "{}", browser.url());
+    browser.open(&format!("{ui}/service?window=1h"));
+    assert_eq!(
+        browser.eval("document.querySelector('select[name=window]').value"),
+        "3600"
+    );
+    browser.open(&format!("{ui}/service?window=soon"));
+    assert!(
+        browser.text("#problems").contains("window `soon`"),
+        "{}",
+        browser.text("main")
+    );
+}

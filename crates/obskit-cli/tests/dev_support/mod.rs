@@ -150,6 +150,27 @@ impl Dev {
         dev
     }
 
+    /// The OTLP/gRPC port, from the line `obskit dev` prints.
+    pub fn grpc_port(&mut self) -> u16 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            self.collect();
+            let port = self.err_lines.iter().find_map(|line| {
+                let rest = line.strip_prefix("obskit dev: OTLP receiver on 127.0.0.1:")?;
+                rest.split_whitespace().next()?.parse().ok()
+            });
+            if let Some(port) = port {
+                return port;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no gRPC port printed: {:?}",
+                self.err_lines
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The UI's base URL.
     pub fn ui_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.ui_port)
@@ -282,4 +303,266 @@ pub fn screenshot_dir() -> PathBuf {
         .join("obskit-dev-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A headless Chromium driven over the DevTools protocol (through `--remote-debugging-pipe`,
+/// on two named pipes), to use a page the way a person does: type into fields, pick options,
+/// click buttons, and read the DOM as it changes. Killed on drop.
+pub struct Browser {
+    child: Child,
+    to_browser: std::fs::File,
+    from_browser: Receiver<serde_json::Value>,
+    session: String,
+    next_id: u64,
+    _dir: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts Chromium with one blank tab, or `None` (with a message) when it is not
+    /// installed and `CI` is unset.
+    pub fn start() -> Option<Self> {
+        chromium()?;
+        let dir = tempfile::tempdir().unwrap();
+        let to_pipe = dir.path().join("to-browser");
+        let from_pipe = dir.path().join("from-browser");
+        for pipe in [&to_pipe, &from_pipe] {
+            assert!(Command::new("mkfifo").arg(pipe).status().unwrap().success());
+        }
+        let profile = dir.path().join("profile");
+        // The shell opens fd 3 (commands in) and fd 4 (answers out) on the pipes and execs
+        // Chromium, which speaks the protocol on them, one JSON message per NUL.
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(
+                "exec chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+                 --disable-background-networking --disable-component-update --disable-sync \
+                 --window-size=1280,900 --remote-debugging-pipe --user-data-dir=\"$2\" about:blank \
+                 3<\"$0\" 4>\"$1\"",
+            )
+            .arg(&to_pipe)
+            .arg(&from_pipe)
+            .arg(&profile)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Opening blocks until the other side opens: the same order as the shell's.
+        let to_browser = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&to_pipe)
+            .unwrap();
+        let from = std::fs::File::open(&from_pipe).unwrap();
+        let (sender, from_browser) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(from);
+            let mut message = Vec::new();
+            while reader.read_until(0, &mut message).is_ok_and(|n| n > 0) {
+                message.pop_if(|b| *b == 0);
+                if let Ok(value) = serde_json::from_slice(&message)
+                    && sender.send(value).is_err()
+                {
+                    break;
+                }
+                message.clear();
+            }
+        });
+        let mut browser = Self {
+            child,
+            to_browser,
+            from_browser,
+            session: String::new(),
+            next_id: 0,
+            _dir: dir,
+        };
+        let target = browser.call_browser(
+            "Target.createTarget",
+            serde_json::json!({ "url": "about:blank" }),
+        );
+        let target_id = target["targetId"].as_str().unwrap().to_owned();
+        let attached = browser.call_browser(
+            "Target.attachToTarget",
+            serde_json::json!({ "targetId": target_id, "flatten": true }),
+        );
+        browser.session = attached["sessionId"].as_str().unwrap().to_owned();
+        browser.call("Page.enable", serde_json::json!({}));
+        browser.call("Runtime.enable", serde_json::json!({}));
+        Some(browser)
+    }
+
+    fn send(
+        &mut self,
+        method: &str,
+        params: serde_json::Value,
+        session: bool,
+    ) -> serde_json::Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut message = serde_json::json!({ "id": id, "method": method, "params": params });
+        if session {
+            message["sessionId"] = self.session.clone().into();
+        }
+        let mut bytes = serde_json::to_vec(&message).unwrap();
+        bytes.push(0);
+        self.to_browser.write_all(&bytes).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let answer = self
+                .from_browser
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("chromium did not answer {method} within 60 s"));
+            if answer["id"] == id {
+                assert!(answer.get("error").is_none(), "{method}: {answer}");
+                return answer["result"].clone();
+            }
+        }
+    }
+
+    fn call_browser(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        self.send(method, params, false)
+    }
+
+    /// Calls a protocol method on the tab; returns its result.
+    pub fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        self.send(method, params, true)
+    }
+
+    /// Evaluates `expression` in the page (promises awaited); returns its value.
+    pub fn eval(&mut self, expression: &str) -> serde_json::Value {
+        let result = self.call(
+            "Runtime.evaluate",
+            serde_json::json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
+        );
+        assert!(
+            result.get("exceptionDetails").is_none(),
+            "{expression}: {result}"
+        );
+        result["result"]["value"].clone()
+    }
+
+    /// Polls `expression` until it is true, or panics with `what` after 60 s.
+    pub fn wait_for(&mut self, expression: &str, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let value = self.call(
+                "Runtime.evaluate",
+                serde_json::json!({ "expression": expression, "returnByValue": true }),
+            );
+            if value["result"]["value"] == true {
+                return;
+            }
+            if Instant::now() > deadline {
+                let dom = self.eval("document.documentElement.outerHTML");
+                panic!("{what}: `{expression}` not true within 60 s; the page:\n{dom}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Opens `url` and waits for the page to be loaded.
+    pub fn open(&mut self, url: &str) {
+        self.eval("window.__left = true");
+        self.call("Page.navigate", serde_json::json!({ "url": url }));
+        self.wait_for_load(url);
+    }
+
+    /// Waits for a new page (after a navigation) to have loaded.
+    pub fn wait_for_load(&mut self, what: &str) {
+        self.wait_for(
+            "!window.__left && document.readyState === 'complete'",
+            &format!("loading {what}"),
+        );
+    }
+
+    /// Types `text` into the field `selector` as a person would, replacing what it held.
+    pub fn type_into(&mut self, selector: &str, text: &str) {
+        let found = self.eval(&format!(
+            "(() => {{ const el = document.querySelector({sel}); if (!el) return false; el.focus(); el.select && el.select(); return true; }})()",
+            sel = serde_json::Value::from(selector)
+        ));
+        assert_eq!(found, true, "no field {selector}");
+        self.call("Input.insertText", serde_json::json!({ "text": text }));
+    }
+
+    /// Picks the option with `value` in the `<select>` `selector`, with the keyboard as a
+    /// person would (focus, then arrow keys until it is chosen).
+    pub fn pick(&mut self, selector: &str, value: &str) {
+        let sel = serde_json::Value::from(selector);
+        let target = self.eval(&format!(
+            "[...document.querySelector({sel}).options].findIndex(o => o.value === {v})",
+            v = serde_json::Value::from(value)
+        ));
+        let target = target.as_i64().unwrap_or(-1);
+        assert!(target >= 0, "no option `{value}` in {selector}");
+        self.eval(&format!("document.querySelector({sel}).focus()"));
+        for _ in 0..200 {
+            let current = self.eval(&format!("document.querySelector({sel}).selectedIndex"));
+            let current = current.as_i64().unwrap();
+            if current == target {
+                return;
+            }
+            let (key, code) = if current < target {
+                ("ArrowDown", 40)
+            } else {
+                ("ArrowUp", 38)
+            };
+            for kind in ["rawKeyDown", "keyUp"] {
+                self.call(
+                    "Input.dispatchKeyEvent",
+                    serde_json::json!({ "type": kind, "key": key, "code": key, "windowsVirtualKeyCode": code }),
+                );
+            }
+        }
+        panic!("could not pick `{value}` in {selector}");
+    }
+
+    /// Clicks the middle of the element `selector` (of its first line, for a wrapped link)
+    /// with the mouse.
+    pub fn click(&mut self, selector: &str) {
+        let rect = self.eval(&format!(
+            "(() => {{ const el = document.querySelector({sel}); if (!el) return null; el.scrollIntoView({{block: 'center'}}); const r = el.getClientRects()[0] || el.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()",
+            sel = serde_json::Value::from(selector)
+        ));
+        let (x, y) = match rect.as_array() {
+            Some(xy) => (xy[0].as_f64().unwrap(), xy[1].as_f64().unwrap()),
+            None => panic!("nothing to click at {selector}"),
+        };
+        for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                serde_json::json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+            );
+        }
+    }
+
+    /// Clicks `selector` and waits for the page it leads to.
+    pub fn click_and_load(&mut self, selector: &str) {
+        self.eval("window.__left = true");
+        self.click(selector);
+        self.wait_for_load(&format!("the page after clicking {selector}"));
+    }
+
+    /// The page's URL.
+    pub fn url(&mut self) -> String {
+        self.eval("location.href").as_str().unwrap().to_owned()
+    }
+
+    /// The text of `selector` (empty when absent).
+    pub fn text(&mut self, selector: &str) -> String {
+        self.eval(&format!(
+            "(document.querySelector({}) || {{}}).textContent || ''",
+            serde_json::Value::from(selector)
+        ))
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
