@@ -50,7 +50,7 @@ pub struct Telemetry {
     pub(crate) service_name: Arc<str>,
     pub(crate) metrics: MetricsHandle,
     pub(crate) tracer: Tracer,
-    pub(crate) propagator: Arc<dyn TextMapPropagator + Send + Sync>,
+    pub(crate) propagator: Arc<crate::propagation::Propagator>,
     pub(crate) health: crate::health::Health,
     /// Where the server layers write access lines without `tracing`: only
     /// when obskit's subscriber is the one installed.
@@ -331,7 +331,7 @@ impl Telemetry {
 
     /// The configured propagator (W3C trace context and baggage by default).
     pub fn propagator(&self) -> Arc<dyn TextMapPropagator + Send + Sync> {
-        Arc::clone(&self.propagator)
+        Arc::clone(&self.propagator) as _
     }
 
     /// Sends obskit's own warnings (span export failures) to `dispatch`.

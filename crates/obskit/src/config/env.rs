@@ -19,7 +19,7 @@ pub const OTEL_LOGS_EXPORTER: &str = "OTEL_LOGS_EXPORTER";
 pub const OTEL_TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
 /// Sampler argument: the ratio for the `traceidratio` samplers.
 pub const OTEL_TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
-/// Comma-separated propagators: `tracecontext`, `baggage`, `none`.
+/// Comma-separated propagators: `tracecontext`, `baggage`, `b3`, `b3multi`, `jaeger`, `none`.
 pub const OTEL_PROPAGATORS: &str = "OTEL_PROPAGATORS";
 
 /// Base OTLP endpoint for every signal (HTTP adds `/v1/traces`).

@@ -333,42 +333,58 @@ pub enum Propagator {
     TraceContext,
     /// W3C Baggage: `baggage`.
     Baggage,
+    /// B3, one header: `b3`. Extraction also reads the `X-B3-*` headers.
+    B3,
+    /// B3, multiple headers: `X-B3-TraceId`, `X-B3-SpanId`, `X-B3-Sampled`
+    /// (or `X-B3-Flags`). Extraction also reads `b3`.
+    B3Multi,
+    /// Jaeger: `uber-trace-id`, and baggage as `uberctx-{key}` headers.
+    Jaeger,
 }
 
 impl Propagator {
-    /// Parses the comma-separated `OTEL_PROPAGATORS` list; `none` alone means no propagation.
+    /// Parses the comma-separated `OTEL_PROPAGATORS` list, in order, each
+    /// propagator once; `none` alone means no propagation.
     pub(crate) fn parse_list(setting: &'static str, value: &str) -> Result<Vec<Self>, ConfigError> {
         let mut out = Vec::new();
         let mut saw_none = false;
         for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-            match word.to_ascii_lowercase().as_str() {
-                "tracecontext" => out.push(Self::TraceContext),
-                "baggage" => out.push(Self::Baggage),
-                "none" => saw_none = true,
-                "b3" | "b3multi" | "jaeger" | "xray" | "ottrace" => {
+            let p = match word.to_ascii_lowercase().as_str() {
+                "tracecontext" => Self::TraceContext,
+                "baggage" => Self::Baggage,
+                "b3" => Self::B3,
+                "b3multi" => Self::B3Multi,
+                "jaeger" => Self::Jaeger,
+                "none" => {
+                    saw_none = true;
+                    continue;
+                }
+                "xray" | "ottrace" => {
                     return Err(ConfigError::Unsupported {
                         setting,
                         value: value.to_owned(),
-                        reason: "obskit propagates W3C tracecontext and baggage only; accepted: tracecontext, baggage, none",
+                        reason: "obskit has no AWS X-Ray or OT Trace propagator; accepted: tracecontext, baggage, b3, b3multi, jaeger, none",
                     });
                 }
                 _ => {
                     return Err(ConfigError::UnknownValue {
                         setting,
                         value: value.to_owned(),
-                        accepted: "tracecontext, baggage, none",
+                        accepted: "tracecontext, baggage, b3, b3multi, jaeger, none",
                     });
                 }
+            };
+            if !out.contains(&p) {
+                out.push(p);
             }
         }
         if saw_none && !out.is_empty() {
             return Err(ConfigError::UnknownValue {
                 setting,
                 value: value.to_owned(),
-                accepted: "`none` alone, or a list of tracecontext and baggage",
+                accepted: "`none` alone, or a list of tracecontext, baggage, b3, b3multi, jaeger",
             });
         }
-        out.dedup();
         Ok(out)
     }
 }
@@ -421,7 +437,25 @@ mod tests {
         assert_eq!(p(" baggage ").unwrap(), vec![Propagator::Baggage]);
         assert!(p("none").unwrap().is_empty());
         assert!(p("none,baggage").is_err());
-        assert!(matches!(p("b3"), Err(ConfigError::Unsupported { .. })));
+        assert_eq!(
+            p("jaeger, B3multi,b3,tracecontext,b3").unwrap(),
+            vec![
+                Propagator::Jaeger,
+                Propagator::B3Multi,
+                Propagator::B3,
+                Propagator::TraceContext
+            ],
+            "in order, each once"
+        );
+        assert!(p("none").unwrap().is_empty());
+        assert!(p(" none , ").unwrap().is_empty());
+        assert!(matches!(p("xray"), Err(ConfigError::Unsupported { .. })));
+        let err = p("tracecontext,zipkin").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "P=\"tracecontext,zipkin\" is not recognised; accepted values: \
+             tracecontext, baggage, b3, b3multi, jaeger, none"
+        );
         assert!(matches!(p("w3c"), Err(ConfigError::UnknownValue { .. })));
     }
 

@@ -23,7 +23,6 @@ use std::task::{Context as TaskContext, Poll, ready};
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
-use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{SpanKind, Status as SpanStatus, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::Tracer;
@@ -37,7 +36,6 @@ use super::methods::{self, KnownMethods};
 use super::red::{CallMetrics, Side};
 use super::status;
 use crate::Telemetry;
-use crate::http::carrier::HeaderInjector;
 use crate::metrics::names::{RPC_METHOD_OTHER, RPC_SYSTEM_GRPC};
 
 /// Instruments outgoing calls on a tonic `Channel` (or any gRPC client
@@ -62,7 +60,7 @@ pub struct GrpcClientLayer {
 
 struct ClientShared {
     tracer: Tracer,
-    propagator: Arc<dyn TextMapPropagator + Send + Sync>,
+    propagator: Arc<crate::propagation::Propagator>,
     metrics: CallMetrics,
     known: KnownMethods,
     server: Option<(String, Option<u16>)>,
@@ -82,7 +80,7 @@ impl GrpcClientLayer {
         Self {
             shared: Arc::new(ClientShared {
                 tracer: telemetry.tracer(),
-                propagator: telemetry.propagator(),
+                propagator: Arc::clone(&telemetry.propagator),
                 metrics: CallMetrics::new(telemetry.metrics(), Side::Client),
                 known: KnownMethods::default(),
                 server: None,
@@ -196,9 +194,7 @@ where
             &parent,
         );
         let cx = parent.with_span(span);
-        shared
-            .propagator
-            .inject_context(&cx, &mut HeaderInjector(req.headers_mut()));
+        shared.propagator.inject(&cx, req.headers_mut());
         let active = shared.metrics.active(method);
         active.increment(1.0);
         let call = ClientCall {

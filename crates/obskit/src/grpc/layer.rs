@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_sdk::trace::Tracer;
 use tonic::server::NamedService;
 use tower_layer::Layer;
@@ -55,7 +54,7 @@ pub struct GrpcLayer {
 #[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) tracer: Tracer,
-    pub(crate) propagator: Arc<dyn TextMapPropagator + Send + Sync>,
+    pub(crate) propagator: Arc<crate::propagation::Propagator>,
     pub(crate) metrics: Arc<CallMetrics>,
     pub(crate) metrics_handle: crate::metrics::MetricsHandle,
     pub(crate) known: Arc<KnownMethods>,
@@ -84,7 +83,7 @@ impl GrpcLayer {
         Self {
             shared: Arc::new(Shared {
                 tracer: telemetry.tracer(),
-                propagator: telemetry.propagator(),
+                propagator: Arc::clone(&telemetry.propagator),
                 metrics: Arc::new(CallMetrics::new(metrics_handle.clone(), Side::Server)),
                 metrics_handle,
                 known: Arc::new(KnownMethods::default()),

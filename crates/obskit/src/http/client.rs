@@ -26,13 +26,11 @@ use std::time::Instant;
 
 use http::Extensions;
 use metrics::Label;
-use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::Tracer;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
 
-use super::carrier::HeaderInjector;
 use super::labels;
 use crate::Telemetry;
 use crate::metrics::{MetricsHandle, names};
@@ -45,7 +43,7 @@ use crate::metrics::{MetricsHandle, names};
 #[derive(Clone)]
 pub struct ClientMiddleware {
     tracer: Tracer,
-    propagator: Arc<dyn TextMapPropagator + Send + Sync>,
+    propagator: Arc<crate::propagation::Propagator>,
     metrics: MetricsHandle,
 }
 
@@ -60,7 +58,7 @@ impl ClientMiddleware {
     pub fn new(telemetry: &Telemetry) -> Self {
         Self {
             tracer: telemetry.tracer(),
-            propagator: telemetry.propagator(),
+            propagator: Arc::clone(&telemetry.propagator),
             metrics: telemetry.metrics(),
         }
     }
@@ -106,8 +104,7 @@ impl Middleware for ClientMiddleware {
             &parent,
         );
         let cx = parent.with_span(span);
-        self.propagator
-            .inject_context(&cx, &mut HeaderInjector(req.headers_mut()));
+        self.propagator.inject(&cx, req.headers_mut());
 
         let active = self.metrics.gauge(
             names::HTTP_CLIENT_ACTIVE_REQUESTS,

@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use http::HeaderName;
-use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_sdk::trace::Tracer;
 use tower_layer::Layer;
 use tracing::Level;
@@ -85,7 +84,7 @@ pub struct ObskitLayer {
 #[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) tracer: Tracer,
-    pub(crate) propagator: Arc<dyn TextMapPropagator + Send + Sync>,
+    pub(crate) propagator: Arc<crate::propagation::Propagator>,
     pub(crate) metrics: Arc<ServerMetrics>,
     pub(crate) metrics_handle: crate::metrics::MetricsHandle,
     pub(crate) slos: SloSet,
@@ -122,7 +121,7 @@ impl ObskitLayer {
         Self {
             shared: Arc::new(Shared {
                 tracer: telemetry.tracer(),
-                propagator: telemetry.propagator(),
+                propagator: Arc::clone(&telemetry.propagator),
                 metrics: Arc::new(ServerMetrics::new(metrics_handle.clone())),
                 metrics_handle,
                 slos: SloSet::default(),

@@ -4,32 +4,78 @@
 //! asks implementations to propagate).
 
 use opentelemetry::Context;
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::baggage::{Baggage, BaggageExt, KeyValueMetadata};
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry_sdk::propagation::BaggagePropagator;
 
-/// The header name.
-pub(crate) const HEADER: &str = "baggage";
+use super::carrier::{Field, FieldInjector, Read, Write};
+
+/// The header.
+pub(crate) static BAGGAGE: Field = Field::new("baggage");
 
 /// Longest combined `baggage` read (W3C Baggage: 8192 bytes).
 pub(crate) const MAX_BAGGAGE: usize = 8192;
 
 /// Adds the baggage of every `baggage` header to `cx`; a combined value
-/// over [`MAX_BAGGAGE`] is ignored whole.
-pub(crate) fn extract(cx: &Context, extractor: &dyn Extractor) -> Context {
-    let Some(values) = extractor.get_all(HEADER) else {
-        return cx.clone();
+/// over [`MAX_BAGGAGE`] is ignored whole. Entries already in `cx` (from a
+/// propagator listed earlier) keep their values.
+pub(crate) fn extract<R: Read + ?Sized>(cx: Context, carrier: &R) -> Context {
+    let mut values = carrier.values(&BAGGAGE);
+    let Some(first) = values.next() else {
+        return cx;
     };
-    let total: usize = values.iter().map(|v| v.len() + 1).sum::<usize>() - 1;
-    if total > MAX_BAGGAGE {
-        return cx.clone();
+    let mut combined = String::from(first);
+    for value in values {
+        if combined.len() > MAX_BAGGAGE {
+            break;
+        }
+        combined.push(',');
+        combined.push_str(value);
     }
-    let combined = Combined(values.join(","));
-    BaggagePropagator::new().extract_with_context(cx, &combined)
+    if combined.len() > MAX_BAGGAGE {
+        return cx;
+    }
+    let combined = Combined(combined);
+    if cx.baggage().is_empty() {
+        return BaggagePropagator::new().extract_with_context(&cx, &combined);
+    }
+    let found = BaggagePropagator::new().extract_with_context(&Context::new(), &combined);
+    merge(cx, found.baggage())
 }
 
 /// Writes the context's baggage, if it has any.
-pub(crate) fn inject(cx: &Context, injector: &mut dyn Injector) {
-    BaggagePropagator::new().inject_context(cx, injector);
+pub(crate) fn inject<W: Write + ?Sized>(cx: &Context, out: &mut W) {
+    if cx.baggage().is_empty() {
+        return;
+    }
+    BaggagePropagator::new().inject_context(
+        cx,
+        &mut FieldInjector {
+            field: &BAGGAGE,
+            out,
+        },
+    );
+}
+
+/// `cx` with the entries of `found` added to its baggage; an entry already
+/// there keeps its value.
+pub(crate) fn merge(cx: Context, found: &Baggage) -> Context {
+    if found.is_empty() {
+        return cx;
+    }
+    let existing = cx.baggage();
+    let entries: Vec<KeyValueMetadata> = existing
+        .iter()
+        .chain(
+            found
+                .iter()
+                .filter(|(key, _)| existing.get(key.as_str()).is_none()),
+        )
+        .map(|(key, (value, metadata))| {
+            KeyValueMetadata::new(key.clone(), value.clone(), metadata.clone())
+        })
+        .collect();
+    cx.with_baggage(entries)
 }
 
 /// The combined value, seen by the SDK's propagator as one header.
@@ -37,11 +83,12 @@ struct Combined(String);
 
 impl Extractor for Combined {
     fn get(&self, key: &str) -> Option<&str> {
-        key.eq_ignore_ascii_case(HEADER).then_some(self.0.as_str())
+        key.eq_ignore_ascii_case(BAGGAGE.name)
+            .then_some(self.0.as_str())
     }
 
     fn keys(&self) -> Vec<&str> {
-        vec![HEADER]
+        vec![BAGGAGE.name]
     }
 }
 
@@ -52,12 +99,11 @@ mod tests {
     use opentelemetry::baggage::BaggageExt;
 
     use super::*;
-    use crate::propagation::carrier::HeaderExtractor;
 
     fn headers(values: &[&str]) -> http::HeaderMap {
         let mut h = http::HeaderMap::new();
         for v in values {
-            h.append(HEADER, v.parse().unwrap());
+            h.append("baggage", v.parse().unwrap());
         }
         h
     }
@@ -65,7 +111,7 @@ mod tests {
     #[test]
     fn several_headers_are_combined() {
         let h = headers(&["a=1,b=2", "c=3"]);
-        let cx = extract(&Context::new(), &HeaderExtractor(&h));
+        let cx = extract(Context::new(), &h);
         let b = cx.baggage();
         assert_eq!(b.len(), 3);
         assert_eq!(b.get("c").map(ToString::to_string).as_deref(), Some("3"));
@@ -75,22 +121,17 @@ mod tests {
     fn over_8192_bytes_in_all_is_ignored() {
         let half = format!("k={}", "v".repeat(4200));
         let h = headers(&[&half, &half.replace("k=", "j=")]);
-        let cx = extract(&Context::new(), &HeaderExtractor(&h));
+        let cx = extract(Context::new(), &h);
         assert_eq!(cx.baggage().len(), 0);
         let h = headers(&[&half]);
-        assert_eq!(
-            extract(&Context::new(), &HeaderExtractor(&h))
-                .baggage()
-                .len(),
-            1
-        );
+        assert_eq!(extract(Context::new(), &h).baggage().len(), 1);
     }
 
     #[test]
     fn members_are_capped() {
         let many: Vec<String> = (0..500).map(|i| format!("k{i}=v")).collect();
         let h = headers(&[&many.join(",")]);
-        let cx = extract(&Context::new(), &HeaderExtractor(&h));
+        let cx = extract(Context::new(), &h);
         assert!(
             (1..=180).contains(&cx.baggage().len()),
             "{}",
@@ -101,7 +142,10 @@ mod tests {
     #[test]
     fn nothing_is_written_without_baggage() {
         let mut out = HashMap::new();
-        inject(&Context::new(), &mut out);
+        inject(
+            &Context::new(),
+            &mut out as &mut dyn opentelemetry::propagation::Injector,
+        );
         assert!(out.is_empty());
     }
 }

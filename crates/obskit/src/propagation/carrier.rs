@@ -1,21 +1,205 @@
-//! `http::HeaderMap` carriers for propagation: the same map type holds HTTP
-//! request headers and gRPC metadata, so both layers share them.
+//! Carriers for propagation. One reader and one writer trait serve two
+//! kinds of carrier: an `http::HeaderMap` (HTTP request headers and gRPC
+//! metadata alike), read and written with header names made once, and any
+//! OpenTelemetry [`Extractor`] or [`Injector`] (a message's headers, a
+//! user's own map), read and written by name.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::Context;
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::propagation::{Extractor, Injector};
+
+use super::Propagator;
 
 /// Stands in for a header value that is not visible ASCII: invalid in every
 /// propagation grammar, so such a header is refused, and still counted
 /// (a second, unreadable `traceparent` still makes two).
 const UNREADABLE: &str = "\u{0}";
 
-/// Reads propagation headers from a request's headers (or gRPC metadata).
-/// Every value of a repeated header is available through
-/// [`Extractor::get_all`], in the order received.
+/// A propagation header: its lowercase name as text (for any carrier) and
+/// as an `http::HeaderName` made once (looking a `&str` up in a `HeaderMap`
+/// parses it into a name first, on every request).
+#[derive(Debug)]
+pub(crate) struct Field {
+    pub(crate) name: &'static str,
+    header: HeaderName,
+}
+
+impl Field {
+    /// The field `name`, which must be lowercase.
+    pub(crate) const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            header: HeaderName::from_static(name),
+        }
+    }
+}
+
+/// The values of one field, in the order received.
+pub(crate) enum Values<'a> {
+    Headers(http::header::ValueIter<'a, HeaderValue>),
+    Listed(std::vec::IntoIter<&'a str>),
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        match self {
+            Self::Headers(it) => it.next().map(|v| v.to_str().unwrap_or(UNREADABLE)),
+            Self::Listed(it) => it.next(),
+        }
+    }
+}
+
+/// Where propagation headers are read from.
+pub(crate) trait Read {
+    /// Every value of `field`, in the order received.
+    fn values(&self, field: &Field) -> Values<'_>;
+
+    /// The first value of `field`.
+    fn first(&self, field: &Field) -> Option<&str> {
+        self.values(field).next()
+    }
+
+    /// The only value of `field`: `None` when it is absent or repeated.
+    fn only(&self, field: &Field) -> Option<&str> {
+        let mut values = self.values(field);
+        let first = values.next()?;
+        values.next().is_none().then_some(first)
+    }
+
+    /// Calls `f` with the rest of the name and the first value of each
+    /// field whose name starts with `prefix` (lowercase), at most `limit`
+    /// of them.
+    fn each_prefixed(&self, prefix: &str, limit: usize, f: &mut dyn FnMut(&str, &str));
+}
+
+impl Read for HeaderMap {
+    fn values(&self, field: &Field) -> Values<'_> {
+        Values::Headers(self.get_all(&field.header).iter())
+    }
+
+    fn first(&self, field: &Field) -> Option<&str> {
+        self.get(&field.header)
+            .map(|v| v.to_str().unwrap_or(UNREADABLE))
+    }
+
+    fn each_prefixed(&self, prefix: &str, limit: usize, f: &mut dyn FnMut(&str, &str)) {
+        // Header names are stored lowercase.
+        let named = self
+            .keys()
+            .filter_map(|k| Some((k.as_str().strip_prefix(prefix)?, k)))
+            .take(limit);
+        for (rest, name) in named {
+            if let Some(value) = self.get(name) {
+                f(rest, value.to_str().unwrap_or(UNREADABLE));
+            }
+        }
+    }
+}
+
+impl Read for dyn Extractor + '_ {
+    fn values(&self, field: &Field) -> Values<'_> {
+        Values::Listed(self.get_all(field.name).unwrap_or_default().into_iter())
+    }
+
+    fn first(&self, field: &Field) -> Option<&str> {
+        self.get(field.name)
+    }
+
+    fn each_prefixed(&self, prefix: &str, limit: usize, f: &mut dyn FnMut(&str, &str)) {
+        let keys = self.keys();
+        let named = keys
+            .iter()
+            .filter_map(|k| {
+                let head = k.get(..prefix.len())?;
+                head.eq_ignore_ascii_case(prefix)
+                    .then(|| (&k[prefix.len()..], *k))
+            })
+            .take(limit);
+        for (rest, key) in named {
+            if let Some(value) = self.get(key) {
+                f(rest, value);
+            }
+        }
+    }
+}
+
+/// Where propagation headers are written; a value replaces any already
+/// there, and a value a carrier cannot hold is skipped.
+pub(crate) trait Write {
+    /// Writes `value` (built on the stack) into `field`.
+    fn put(&mut self, field: &Field, value: &str);
+    /// Writes an owned `value` into `field`.
+    fn put_owned(&mut self, field: &Field, value: String);
+    /// Writes `value` into a field named at run time.
+    fn put_named(&mut self, name: &str, value: String);
+}
+
+impl Write for HeaderMap {
+    fn put(&mut self, field: &Field, value: &str) {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            self.insert(field.header.clone(), value);
+        }
+    }
+
+    fn put_owned(&mut self, field: &Field, value: String) {
+        // Takes the string's buffer: no copy.
+        if let Ok(value) = HeaderValue::try_from(value) {
+            self.insert(field.header.clone(), value);
+        }
+    }
+
+    fn put_named(&mut self, name: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::try_from(value),
+        ) {
+            self.insert(name, value);
+        }
+    }
+}
+
+impl Write for dyn Injector + '_ {
+    fn put(&mut self, field: &Field, value: &str) {
+        self.set(field.name, value.to_owned());
+    }
+
+    fn put_owned(&mut self, field: &Field, value: String) {
+        self.set(field.name, value);
+    }
+
+    fn put_named(&mut self, name: &str, value: String) {
+        self.set(name, value);
+    }
+}
+
+/// An [`Injector`] over a [`Write`], for the SDK's own propagators: what
+/// they write under `field`'s name goes through its prebuilt name.
+pub(crate) struct FieldInjector<'a, W: Write + ?Sized> {
+    pub(crate) field: &'a Field,
+    pub(crate) out: &'a mut W,
+}
+
+impl<W: Write + ?Sized> Injector for FieldInjector<'_, W> {
+    fn set(&mut self, key: &str, value: String) {
+        if key == self.field.name {
+            self.out.put_owned(self.field, value);
+        } else {
+            self.out.put_named(key, value);
+        }
+    }
+}
+
+/// Reads propagation headers from a request's headers (or gRPC metadata)
+/// for OpenTelemetry code that takes an [`Extractor`]. Every value of a
+/// repeated header is available through [`Extractor::get_all`], in the
+/// order received.
+#[cfg(test)]
 #[derive(Debug)]
 pub(crate) struct HeaderExtractor<'a>(pub(crate) &'a HeaderMap);
 
+#[cfg(test)]
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         let value = self.0.get(key)?;
@@ -23,7 +207,7 @@ impl Extractor for HeaderExtractor<'_> {
     }
 
     fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(http::HeaderName::as_str).collect()
+        self.0.keys().map(HeaderName::as_str).collect()
     }
 
     fn get_all(&self, key: &str) -> Option<Vec<&str>> {
@@ -37,46 +221,34 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-/// Writes propagation headers into an outgoing request, replacing any
-/// value already there.
+/// Writes propagation headers into an outgoing request for OpenTelemetry
+/// code that takes an [`Injector`], replacing any value already there.
+#[cfg(test)]
 #[derive(Debug)]
 pub(crate) struct HeaderInjector<'a>(pub(crate) &'a mut HeaderMap);
 
+#[cfg(test)]
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(key.as_bytes()),
-            http::HeaderValue::from_str(&value),
-        ) {
-            self.0.insert(name, value);
-        }
+        self.0.put_named(key, value);
     }
-}
-
-/// Whether the headers carry anything a propagator would read.
-/// Header names made once: looking a `&str` up in a `HeaderMap` parses it
-/// into a name first, on every request.
-static TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
-static BAGGAGE: http::HeaderName = http::HeaderName::from_static("baggage");
-
-fn has_context(headers: &HeaderMap) -> bool {
-    headers.contains_key(&TRACEPARENT) || headers.contains_key(&BAGGAGE)
 }
 
 /// The remote context an incoming request (HTTP headers or gRPC metadata)
-/// carries, or an empty one; the propagator is not asked when there is
-/// nothing for it to read.
-pub(crate) fn extract_parent(propagator: &dyn TextMapPropagator, headers: &HeaderMap) -> Context {
-    if has_context(headers) {
-        propagator.extract_with_context(&Context::new(), &HeaderExtractor(headers))
-    } else {
-        Context::new()
-    }
+/// carries, or an empty one. Only the configured formats' headers are
+/// looked up, by prebuilt names, and nothing is built when none is there.
+pub(crate) fn extract_parent(propagator: &Propagator, headers: &HeaderMap) -> Context {
+    propagator.extract(headers)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
+
+    static TRACESTATE: Field = Field::new("tracestate");
+    static TRACEPARENT: Field = Field::new("traceparent");
 
     #[test]
     fn every_value_of_a_repeated_header_is_read_in_order() {
@@ -94,6 +266,37 @@ mod tests {
             vec!["a=1", "b=2", UNREADABLE]
         );
         assert_eq!(e.get_all("traceparent"), None);
+        // The same through the reader, on the map and on the extractor.
+        let direct: Vec<&str> = Read::values(&h, &TRACESTATE).collect();
+        assert_eq!(direct, vec!["a=1", "b=2", UNREADABLE]);
+        let by_name: Vec<&str> = (&e as &dyn Extractor).values(&TRACESTATE).collect();
+        assert_eq!(by_name, direct);
+        assert_eq!(h.first(&TRACESTATE), Some("a=1"));
+        assert_eq!(h.only(&TRACESTATE), None, "repeated");
+        assert_eq!(h.first(&TRACEPARENT), None);
+    }
+
+    #[test]
+    fn prefixed_fields_are_found_on_any_carrier_and_bounded() {
+        let mut h = HeaderMap::new();
+        h.insert("uberctx-a", "1".parse().unwrap());
+        h.insert("Uberctx-B", "2".parse().unwrap());
+        h.insert("other", "3".parse().unwrap());
+        let mut seen = Vec::new();
+        h.each_prefixed("uberctx-", 10, &mut |k, v| {
+            seen.push((k.to_owned(), v.to_owned()))
+        });
+        seen.sort();
+        assert_eq!(seen, [("a".into(), "1".into()), ("b".into(), "2".into())]);
+
+        let mut map = HashMap::new();
+        map.insert("uberctx-x".to_owned(), "9".to_owned());
+        map.insert("uberctx-y".to_owned(), "8".to_owned());
+        let mut seen = Vec::new();
+        (&map as &dyn Extractor).each_prefixed("uberctx-", 1, &mut |k, v| {
+            seen.push((k.to_owned(), v.to_owned()));
+        });
+        assert_eq!(seen.len(), 1, "at most the limit");
     }
 
     #[test]
@@ -106,5 +309,10 @@ mod tests {
         assert_eq!(h.get_all("traceparent").iter().count(), 1);
         assert_eq!(h["traceparent"], "new");
         assert!(h.get("baggage").is_none());
+        h.put(&TRACEPARENT, "newer");
+        h.put_owned(&TRACESTATE, "a=1".to_owned());
+        h.put(&TRACESTATE, "bad\rvalue");
+        assert_eq!(h["traceparent"], "newer");
+        assert_eq!(h["tracestate"], "a=1");
     }
 }

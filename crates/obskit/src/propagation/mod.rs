@@ -1,5 +1,6 @@
-//! Context propagation: obskit's own W3C Trace Context (Level 2) and W3C
-//! Baggage, for HTTP headers and gRPC metadata alike.
+//! Context propagation: obskit's own W3C Trace Context (Level 2), W3C
+//! Baggage, B3 (single and multiple headers) and Jaeger, for HTTP headers
+//! and gRPC metadata alike.
 //!
 //! ```
 //! use obskit::opentelemetry::trace::TraceContextExt;
@@ -25,7 +26,41 @@
 //! assert_eq!(outgoing["tracestate"], "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
 //! ```
 //!
-//! What it does that the SDK's `TraceContextPropagator` does not:
+//! Several formats at once, as `OTEL_PROPAGATORS=tracecontext,b3multi,jaeger`
+//! selects them: the first listed that finds a valid parent in the
+//! headers gives it, and every one is written.
+//!
+//! ```
+//! use obskit::config::Propagator as Kind;
+//! use obskit::opentelemetry::trace::TraceContextExt;
+//! use obskit::propagation::Propagator;
+//!
+//! let propagator = Propagator::new(&[Kind::TraceContext, Kind::B3Multi, Kind::Jaeger]);
+//! let mut incoming = http::HeaderMap::new();
+//! incoming.insert("x-b3-traceid", "80f198ee56343ba864fe8b2a57d3eff7".parse().unwrap());
+//! incoming.insert("x-b3-spanid", "e457b5a2e4d86bd1".parse().unwrap());
+//! incoming.insert("x-b3-sampled", "1".parse().unwrap());
+//! let cx = propagator.extract(&incoming);
+//! assert_eq!(
+//!     cx.span().span_context().trace_id().to_string(),
+//!     "80f198ee56343ba864fe8b2a57d3eff7"
+//! );
+//!
+//! let mut outgoing = http::HeaderMap::new();
+//! propagator.inject(&cx, &mut outgoing);
+//! assert_eq!(
+//!     outgoing["traceparent"],
+//!     "00-80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-01"
+//! );
+//! assert_eq!(outgoing["x-b3-spanid"], "e457b5a2e4d86bd1");
+//! assert_eq!(
+//!     outgoing["uber-trace-id"],
+//!     "80f198ee56343ba864fe8b2a57d3eff7:e457b5a2e4d86bd1:0:01"
+//! );
+//! ```
+//!
+//! What W3C Trace Context does here that the SDK's `TraceContextPropagator`
+//! does not:
 //! - a repeated `traceparent` restarts the trace; several `tracestate`
 //!   headers are combined in order (RFC 9110 §5.3);
 //! - `tracestate` keys and values follow the current grammar
@@ -39,61 +74,74 @@
 //!   of a span it drops); a trace obskit starts itself has a random trace
 //!   id and is sent with the flag set.
 //!
-//! The incoming `tracestate` and flags travel in the OpenTelemetry
-//! [`Context`] next to the remote span context; they apply to every span
-//! of that trace created from the context.
+//! The incoming `tracestate`, flags and B3 or Jaeger debug flag travel in
+//! the OpenTelemetry [`Context`] next to the remote span context; they
+//! apply to every span of that trace created from the context. How B3 and
+//! Jaeger headers are read and written is told in the modules that do it:
+//! B3 by the rules of openzipkin/b3-propagation and the OpenTelemetry
+//! specification (both variants read `b3` first, then `X-B3-*`; the debug
+//! flag is kept and implies sampled; no parent span id is sent), Jaeger
+//! by its client-library documentation (`uber-trace-id`, baggage as
+//! `uberctx-*` headers, URL-encoded).
 
+pub(crate) mod b3;
 pub(crate) mod baggage;
 pub(crate) mod carrier;
+pub(crate) mod id;
+pub(crate) mod jaeger;
+pub(crate) mod tracecontext;
 pub(crate) mod traceparent;
 pub(crate) mod tracestate;
 
 use opentelemetry::Context;
 use opentelemetry::propagation::text_map_propagator::FieldIter;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
-use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceId};
+use opentelemetry::trace::{
+    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState as SdkState,
+};
 
-use crate::config;
-use carrier::{HeaderExtractor, HeaderInjector};
-use traceparent::{KNOWN_FLAGS, RANDOM, SAMPLED, Traceparent};
+use crate::config::{self, Propagator as Kind};
+use carrier::{Read, Write};
 use tracestate::TraceState;
 
-const TRACEPARENT: &str = "traceparent";
-const TRACESTATE: &str = "tracestate";
-
-/// W3C Trace Context and W3C Baggage, as `OTEL_PROPAGATORS` selects them.
+/// The propagators `OTEL_PROPAGATORS` selects: W3C Trace Context, W3C
+/// Baggage, B3 (single or multiple headers) and Jaeger, in any
+/// combination. Extraction takes the parent from the first listed format
+/// that finds a valid one (baggage from every baggage format, earlier
+/// ones winning a key both send); injection writes every format.
 ///
 /// It is a [`TextMapPropagator`], so it works with any OpenTelemetry
 /// carrier; [`extract`](Self::extract) and [`inject`](Self::inject) take an
-/// [`http::HeaderMap`] directly (HTTP headers or gRPC metadata).
+/// [`http::HeaderMap`] directly (HTTP headers or gRPC metadata) and look
+/// headers up by names made once.
 #[derive(Debug, Clone)]
 pub struct Propagator {
-    trace_context: bool,
-    baggage: bool,
+    /// The formats, in the order listed, each once.
+    list: Box<[Kind]>,
     fields: Vec<String>,
 }
 
 impl Default for Propagator {
     /// Trace context and baggage, the `OTEL_PROPAGATORS` default.
     fn default() -> Self {
-        Self::new(&[
-            config::Propagator::TraceContext,
-            config::Propagator::Baggage,
-        ])
+        Self::new(&[Kind::TraceContext, Kind::Baggage])
     }
 }
 
 /// What extraction learnt about the incoming trace that the SDK's span
-/// context cannot carry: the whole `tracestate` and the random flag.
+/// context cannot carry: the whole `tracestate`, the random flag and the
+/// debug flag of B3 or Jaeger.
 #[derive(Debug, Clone)]
-struct Incoming {
-    trace_id: TraceId,
-    random: bool,
-    state: TraceState,
+pub(crate) struct Incoming {
+    pub(crate) trace_id: TraceId,
+    pub(crate) random: bool,
+    pub(crate) debug: bool,
+    pub(crate) state: TraceState,
 }
 
 impl Propagator {
-    /// The propagators in `list`; an empty list propagates nothing.
+    /// The propagators in `list`, in its order (a repeated one counts
+    /// once); an empty list propagates nothing.
     ///
     /// ```
     /// use obskit::config::Propagator as Kind;
@@ -101,59 +149,148 @@ impl Propagator {
     /// # let _ = only_baggage;
     /// ```
     pub fn new(list: &[config::Propagator]) -> Self {
-        let trace_context = list.contains(&config::Propagator::TraceContext);
-        let baggage = list.contains(&config::Propagator::Baggage);
-        let mut fields = Vec::new();
-        if trace_context {
-            fields.extend([TRACEPARENT.to_owned(), TRACESTATE.to_owned()]);
+        let mut unique: Vec<Kind> = Vec::with_capacity(list.len());
+        for kind in list {
+            if !unique.contains(kind) {
+                unique.push(*kind);
+            }
         }
-        if baggage {
-            fields.push(baggage::HEADER.to_owned());
+        let mut fields: Vec<String> = Vec::new();
+        for kind in &unique {
+            let names: &[&str] = match kind {
+                Kind::TraceContext => &[
+                    tracecontext::TRACEPARENT.name,
+                    tracecontext::TRACESTATE.name,
+                ],
+                Kind::Baggage => &[baggage::BAGGAGE.name],
+                Kind::B3 => &b3::SINGLE_FIELDS,
+                Kind::B3Multi => &b3::MULTI_FIELDS,
+                // Baggage headers have no fixed names.
+                Kind::Jaeger => &[jaeger::UBER_TRACE_ID.name],
+            };
+            fields.extend(names.iter().map(|n| (*n).to_owned()));
         }
         Self {
-            trace_context,
-            baggage,
+            list: unique.into(),
             fields,
         }
     }
 
     /// The context the headers carry (a remote parent, baggage), on top of
-    /// an empty context.
+    /// an empty context. Only the listed formats' headers are looked up.
     pub fn extract(&self, headers: &http::HeaderMap) -> Context {
-        self.extract_with_context(&Context::new(), &HeaderExtractor(headers))
+        self.extract_onto(Context::new(), headers)
     }
 
-    /// Writes `traceparent`, `tracestate` and `baggage` for the span and
-    /// baggage of `cx`, replacing values already there. Nothing is written
-    /// for a context without a valid span, and no empty header is written.
+    /// Writes the headers of every listed format for the span and baggage
+    /// of `cx`, replacing values already there. Nothing is written for a
+    /// context without a valid span (but baggage), and no empty header is
+    /// written.
     pub fn inject(&self, cx: &Context, headers: &mut http::HeaderMap) {
-        self.inject_context(cx, &mut HeaderInjector(headers));
+        self.inject_into(cx, headers);
     }
+
+    fn extract_onto<R: Read + ?Sized>(&self, mut cx: Context, carrier: &R) -> Context {
+        let mut parent = false;
+        for kind in &self.list {
+            match kind {
+                Kind::TraceContext if !parent => {
+                    if let Some((span_context, incoming)) = tracecontext::extract(carrier) {
+                        cx = cx
+                            .with_remote_span_context(span_context)
+                            .with_value(incoming);
+                        parent = true;
+                    }
+                }
+                Kind::B3 | Kind::B3Multi if !parent => {
+                    if let Some(found) = b3::extract(carrier) {
+                        cx = remote(
+                            cx,
+                            found.trace_id,
+                            found.span_id,
+                            found.sampling.sampled(),
+                            found.sampling == b3::Sampling::Debug,
+                        );
+                        parent = true;
+                    }
+                }
+                Kind::Jaeger => {
+                    // Baggage is read only beside an `uber-trace-id`.
+                    if let Some(value) = carrier.first(&jaeger::UBER_TRACE_ID) {
+                        if !parent && let Some(found) = jaeger::parse(value) {
+                            cx = remote(
+                                cx,
+                                found.trace_id,
+                                found.span_id,
+                                found.sampled,
+                                found.debug,
+                            );
+                            parent = true;
+                        }
+                        cx = jaeger::extract_baggage(cx, carrier);
+                    }
+                }
+                Kind::Baggage => cx = baggage::extract(cx, carrier),
+                Kind::TraceContext | Kind::B3 | Kind::B3Multi => {}
+            }
+        }
+        cx
+    }
+
+    fn inject_into<W: Write + ?Sized>(&self, cx: &Context, out: &mut W) {
+        let span = cx.span();
+        let span_context = span.span_context();
+        let valid = span_context.is_valid();
+        let incoming = cx
+            .get::<Incoming>()
+            .filter(|i| i.trace_id == span_context.trace_id());
+        let debug = incoming.is_some_and(|i| i.debug);
+        for kind in &self.list {
+            match kind {
+                Kind::TraceContext if valid => tracecontext::inject(span_context, incoming, out),
+                Kind::B3 if valid => b3::inject_single(span_context, debug, out),
+                Kind::B3Multi if valid => b3::inject_multi(span_context, debug, out),
+                Kind::Jaeger if valid => {
+                    jaeger::inject(span_context, debug, out);
+                    jaeger::inject_baggage(cx, out);
+                }
+                Kind::Baggage => baggage::inject(cx, out),
+                Kind::TraceContext | Kind::B3 | Kind::B3Multi | Kind::Jaeger => {}
+            }
+        }
+    }
+}
+
+/// `cx` with the remote parent a B3 or Jaeger header names. Its trace id
+/// is not known to be random, so no W3C random flag is sent for it.
+fn remote(cx: Context, trace_id: TraceId, span_id: SpanId, sampled: bool, debug: bool) -> Context {
+    let flags = if sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    cx.with_remote_span_context(SpanContext::new(
+        trace_id,
+        span_id,
+        flags,
+        true,
+        SdkState::NONE,
+    ))
+    .with_value(Incoming {
+        trace_id,
+        random: false,
+        debug,
+        state: TraceState::default(),
+    })
 }
 
 impl TextMapPropagator for Propagator {
     fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
-        if self.trace_context {
-            inject_trace(cx, injector);
-        }
-        if self.baggage {
-            baggage::inject(cx, injector);
-        }
+        self.inject_into(cx, injector);
     }
 
     fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
-        let mut cx = cx.clone();
-        if self.trace_context
-            && let Some((span_context, incoming)) = extract_trace(extractor)
-        {
-            cx = cx
-                .with_remote_span_context(span_context)
-                .with_value(incoming);
-        }
-        if self.baggage {
-            cx = baggage::extract(&cx, extractor);
-        }
-        cx
+        self.extract_onto(cx.clone(), extractor)
     }
 
     fn fields(&self) -> FieldIter<'_> {
@@ -161,66 +298,8 @@ impl TextMapPropagator for Propagator {
     }
 }
 
-/// The remote parent of exactly one valid `traceparent`, with the
-/// `tracestate` that belongs to it.
-fn extract_trace(extractor: &dyn Extractor) -> Option<(SpanContext, Incoming)> {
-    let values = extractor.get_all(TRACEPARENT)?;
-    let [value] = values.as_slice() else {
-        // Two traceparents: which one is the parent cannot be known.
-        return None;
-    };
-    let parent = Traceparent::parse(value)?;
-    let state = extractor
-        .get_all(TRACESTATE)
-        .map(TraceState::from_headers)
-        .unwrap_or_default();
-    let span_context = SpanContext::new(
-        parent.trace_id,
-        parent.parent_id,
-        TraceFlags::new(parent.flags & KNOWN_FLAGS),
-        true,
-        state.to_sdk(),
-    );
-    let incoming = Incoming {
-        trace_id: parent.trace_id,
-        random: parent.flags & RANDOM != 0,
-        state,
-    };
-    Some((span_context, incoming))
-}
-
-fn inject_trace(cx: &Context, injector: &mut dyn Injector) {
-    let span = cx.span();
-    let span_context = span.span_context();
-    if !span_context.is_valid() {
-        return;
-    }
-    let incoming = cx
-        .get::<Incoming>()
-        .filter(|i| i.trace_id == span_context.trace_id());
-    let random = match incoming {
-        Some(i) => i.random,
-        // Extracted by some other propagator: trust its flags.
-        None if span_context.is_remote() => span_context.trace_flags().to_u8() & RANDOM != 0,
-        // Started here: the SDK's id generator draws random trace ids.
-        None => true,
-    };
-    let flags = (span_context.trace_flags().to_u8() & SAMPLED) | if random { RANDOM } else { 0 };
-    let header = Traceparent {
-        trace_id: span_context.trace_id(),
-        parent_id: span_context.span_id(),
-        flags,
-    }
-    .header();
-    injector.set(TRACEPARENT, header);
-    let state = match incoming {
-        Some(i) => i.state.header(),
-        None => TraceState::from_sdk(span_context.trace_state()).header(),
-    };
-    if let Some(state) = state {
-        injector.set(TRACESTATE, state);
-    }
-}
+#[cfg(test)]
+mod multi_format_tests;
 
 #[cfg(test)]
 mod tests {
@@ -230,7 +309,10 @@ mod tests {
     use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
     use super::*;
+    use traceparent::{RANDOM, SAMPLED, Traceparent};
 
+    const TRACEPARENT: &str = "traceparent";
+    const TRACESTATE: &str = "tracestate";
     const TID: &str = "12345678901234567890123456789012";
     const SID: &str = "1234567890123456";
 

@@ -7,6 +7,8 @@
 
 use opentelemetry::trace::{SpanId, TraceId};
 
+use super::id::{ascii, hex_byte, lower_hex, write_span_id, write_trace_id};
+
 /// Longest `traceparent` read. Version `00` is exactly 55 characters; a
 /// future version may append fields after a `-`, and the specification sets
 /// no limit on them, so obskit reads up to 4 KiB (HTTP servers commonly cap
@@ -14,7 +16,7 @@ use opentelemetry::trace::{SpanId, TraceId};
 pub(crate) const MAX_TRACEPARENT: usize = 4096;
 
 /// The length of a version-00 `traceparent`: `vv-{32}-{16}-ff`.
-const LEN_V00: usize = 55;
+pub(crate) const LEN_V00: usize = 55;
 
 /// The trace-flags bits Level 2 defines: sampled (0x01) and random (0x02).
 /// Other bits are reserved and are sent as zero, as the specification says.
@@ -56,8 +58,8 @@ impl Traceparent {
         if (version == 0 && b.len() != LEN_V00) || (b.len() > LEN_V00 && b[LEN_V00] != b'-') {
             return None;
         }
-        let trace_id = TraceId::from_bytes(hex_array::<16>(&b[3..35])?);
-        let parent_id = SpanId::from_bytes(hex_array::<8>(&b[36..52])?);
+        let trace_id = TraceId::from_bytes(lower_hex::<16>(&b[3..35])?);
+        let parent_id = SpanId::from_bytes(lower_hex::<8>(&b[36..52])?);
         let flags = hex_byte(&b[53..55])?;
         if trace_id == TraceId::INVALID || parent_id == SpanId::INVALID {
             return None;
@@ -69,14 +71,22 @@ impl Traceparent {
         })
     }
 
-    /// The version-00 header value, reserved flag bits cleared.
+    /// The version-00 header value, reserved flag bits cleared, written
+    /// into `buf`.
+    pub(crate) fn write<'b>(&self, buf: &'b mut [u8; LEN_V00]) -> &'b str {
+        buf[..3].copy_from_slice(b"00-");
+        write_trace_id(&mut buf[3..35], self.trace_id);
+        buf[35] = b'-';
+        write_span_id(&mut buf[36..52], self.parent_id);
+        buf[52] = b'-';
+        crate::hex::write_hex(&mut buf[53..55], &[self.flags & KNOWN_FLAGS]);
+        ascii(buf)
+    }
+
+    /// The version-00 header value, as a string.
+    #[cfg(test)]
     pub(crate) fn header(&self) -> String {
-        format!(
-            "00-{:032x}-{:016x}-{:02x}",
-            self.trace_id,
-            self.parent_id,
-            self.flags & KNOWN_FLAGS
-        )
+        self.write(&mut [0; LEN_V00]).to_owned()
     }
 }
 
@@ -84,29 +94,6 @@ impl Traceparent {
 #[cfg(test)]
 pub(crate) fn valid(value: &str) -> bool {
     Traceparent::parse(value).is_some()
-}
-
-/// One lowercase hex digit.
-fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
-}
-
-/// Two lowercase hex digits.
-fn hex_byte(pair: &[u8]) -> Option<u8> {
-    Some(nibble(pair[0])? << 4 | nibble(pair[1])?)
-}
-
-/// `2 * N` lowercase hex digits.
-fn hex_array<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
-    let mut out = [0u8; N];
-    for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        *o = hex_byte(pair)?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]

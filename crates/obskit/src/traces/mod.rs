@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::Context;
-use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{self as sdktrace, SdkTracerProvider, SpanData};
@@ -32,7 +31,7 @@ pub(crate) struct Traces {
     pub(crate) resource: opentelemetry_sdk::Resource,
     pub(crate) processors: Vec<Arc<ExportProcessor>>,
     pub(crate) stats: Arc<ExportStats>,
-    pub(crate) propagator: Arc<dyn TextMapPropagator + Send + Sync>,
+    pub(crate) propagator: Arc<crate::propagation::Propagator>,
     pub(crate) warn: WarnDispatch,
     /// What the sampler decides, as far as it can be told in advance.
     pub(crate) sampling: Sampling,
