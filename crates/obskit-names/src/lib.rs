@@ -76,6 +76,19 @@ pub const MESSAGING_SETTLEMENTS_TOTAL: &str = "obskit_messaging_settlements_tota
 /// [`MESSAGING_DESTINATION_NAME`].
 pub const MESSAGING_PROCESS_ACTIVE: &str = "obskit_messaging_process_active";
 
+/// Gauge of messages in a destination as the broker last reported them,
+/// labelled [`MESSAGING_SYSTEM`], [`MESSAGING_DESTINATION_NAME`] and
+/// [`MESSAGING_QUEUE_STATE`] ([`QUEUE_STATE_READY`] or [`QUEUE_STATE_UNACKED`]).
+pub const MESSAGING_QUEUE_MESSAGES: &str = "obskit_messaging_queue_messages";
+/// Gauge of consumers attached to a destination as the broker last reported them.
+pub const MESSAGING_QUEUE_CONSUMERS: &str = "obskit_messaging_queue_consumers";
+/// Gauge: 1 while the last depth poll of a destination failed (the depth
+/// gauges then hold an older reading), 0 once a poll answered.
+pub const MESSAGING_QUEUE_STALE: &str = "obskit_messaging_queue_depth_stale";
+/// Gauge of this process's consumers taking messages from a destination;
+/// a consumer that stopped (cancelled, channel closed) leaves it.
+pub const MESSAGING_CONSUMERS: &str = "obskit_messaging_consumers";
+
 /// Gauge, always 1, whose labels carry the build: [`SERVICE_VERSION`],
 /// [`VCS_REVISION`] and [`OBSKIT_VERSION`].
 pub const BUILD_INFO: &str = "obskit_build_info";
@@ -148,6 +161,8 @@ pub const MESSAGING_OPERATION_NAME: &str = "messaging_operation_name";
 /// How a delivery was settled: [`SETTLEMENT_ACK`], [`SETTLEMENT_REQUEUE`]
 /// or [`SETTLEMENT_DEAD_LETTER`].
 pub const MESSAGING_SETTLEMENT: &str = "settlement";
+/// Whether queued messages are ready or delivered and unacknowledged.
+pub const MESSAGING_QUEUE_STATE: &str = "state";
 /// SLO name.
 pub const SLO: &str = "slo";
 /// SLO classification result: [`SLO_RESULT_GOOD`] or [`SLO_RESULT_BAD`].
@@ -179,6 +194,10 @@ pub const MESSAGING_DESTINATION_TEMPORARY: &str = "(temporary)";
 /// [`MESSAGING_DESTINATION_NAME`] value shared by destinations beyond the
 /// per-process limit.
 pub const MESSAGING_DESTINATION_OTHER: &str = "_OTHER";
+/// [`MESSAGING_QUEUE_STATE`] value: waiting for delivery.
+pub const QUEUE_STATE_READY: &str = "ready";
+/// [`MESSAGING_QUEUE_STATE`] value: delivered, not yet acknowledged.
+pub const QUEUE_STATE_UNACKED: &str = "unacked";
 /// [`MESSAGING_SETTLEMENT`] value: processed and acknowledged.
 pub const SETTLEMENT_ACK: &str = "ack";
 /// [`MESSAGING_SETTLEMENT`] value: returned to the broker for another attempt.
@@ -224,6 +243,10 @@ pub const ALL_METRICS: &[&str] = &[
     MESSAGING_MESSAGE_AGE,
     MESSAGING_SETTLEMENTS_TOTAL,
     MESSAGING_PROCESS_ACTIVE,
+    MESSAGING_QUEUE_MESSAGES,
+    MESSAGING_QUEUE_CONSUMERS,
+    MESSAGING_QUEUE_STALE,
+    MESSAGING_CONSUMERS,
     BUILD_INFO,
     TARGET_INFO,
     LOG_LINES_DROPPED_TOTAL,
@@ -268,6 +291,7 @@ pub const ALL_LABELS: &[&str] = &[
     MESSAGING_DESTINATION_NAME,
     MESSAGING_OPERATION_NAME,
     MESSAGING_SETTLEMENT,
+    MESSAGING_QUEUE_STATE,
     SLO,
     SLO_RESULT,
     SERVICE_VERSION,

@@ -491,3 +491,124 @@ async fn message_age_comes_from_a_producer_whose_clock_is_known() {
         Some(1.0)
     );
 }
+
+/// Waits until the rendered metrics satisfy `check`, returning the text.
+async fn wait_metrics(
+    telemetry: &TestTelemetry,
+    what: &str,
+    check: impl Fn(&str) -> bool,
+) -> String {
+    let start = Instant::now();
+    loop {
+        let text = telemetry.metrics().render();
+        if check(&text) {
+            return text;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "{what} within the deadline:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn depth_and_consumer_gauges_equal_what_the_broker_answers() {
+    use obskit::messaging::rabbitmq::queue_depth;
+    use obskit::messaging::{DepthOptions, Destination};
+
+    let Some(connection) = connect().await else {
+        return;
+    };
+    let telemetry = TestTelemetry::new();
+    let messaging = Messaging::new(&telemetry, SYSTEM);
+    let channel = connection.create_channel().await.unwrap();
+    let queue = unique("depth");
+    declare(&channel, &queue, FieldTable::default()).await;
+    for _ in 0..7 {
+        channel
+            .basic_publish(
+                "".into(),
+                queue.clone().into(),
+                BasicPublishOptions::default(),
+                b"x",
+                BasicProperties::default(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let polling = connection.create_channel().await.unwrap();
+    let q = queue.clone();
+    let options = DepthOptions::default().interval(Duration::from_millis(50));
+    let _poller = messaging.poll_depth(&Destination::new(queue.clone()), options, move || {
+        let (channel, q) = (polling.clone(), q.clone());
+        async move { queue_depth(&channel, &q).await }
+    });
+    // The broker's own answer, asked on another channel.
+    let asking = connection.create_channel().await.unwrap();
+    let d = format!(r#"messaging_destination_name="{queue}""#);
+    let gauges = |text: &str| {
+        (
+            value(
+                text,
+                "obskit_messaging_queue_messages",
+                &[&d, r#"state="ready""#],
+            ),
+            value(text, "obskit_messaging_queue_consumers", &[&d]),
+            value(text, "obskit_messaging_queue_depth_stale", &[&d]),
+        )
+    };
+    let broker = queue_depth(&asking, &queue).await.unwrap();
+    assert_eq!((broker.ready, broker.consumers), (Some(7), Some(0)));
+    wait_metrics(&telemetry, "depth 7, no consumer", |t| {
+        gauges(t) == (Some(7.0), Some(0.0), Some(0.0))
+    })
+    .await;
+
+    // A consumer takes two messages (prefetch 2) and holds them.
+    let consuming = connection.create_channel().await.unwrap();
+    consuming
+        .basic_qos(2, lapin::options::BasicQosOptions::default())
+        .await
+        .unwrap();
+    let mut consumer = consume(&consuming, &messaging, &queue).await;
+    let held = [next(&mut consumer).await, next(&mut consumer).await];
+    let text = wait_metrics(&telemetry, "one running consumer", |t| {
+        value(t, "obskit_messaging_consumers", &[&d]) == Some(1.0)
+    })
+    .await;
+    assert_eq!(value(&text, "obskit_messaging_consumers", &[&d]), Some(1.0));
+    let broker = queue_depth(&asking, &queue).await.unwrap();
+    assert_eq!((broker.ready, broker.consumers), (Some(5), Some(1)));
+    wait_metrics(&telemetry, "depth 5, one consumer", |t| {
+        gauges(t) == (Some(5.0), Some(1.0), Some(0.0))
+    })
+    .await;
+
+    // The consumer stops: it leaves the running count.
+    consuming
+        .basic_cancel(
+            consumer.tag().into(),
+            lapin::options::BasicCancelOptions::default(),
+        )
+        .await
+        .unwrap();
+    let end = tokio::time::timeout(DEADLINE, consumer.next())
+        .await
+        .expect("the stream ends");
+    assert!(end.is_none());
+    let text = telemetry.metrics().render();
+    assert_eq!(value(&text, "obskit_messaging_consumers", &[&d]), Some(0.0));
+    for m in held {
+        m.requeue("shutdown").await.unwrap();
+    }
+    wait_metrics(&telemetry, "depth 7 again, no consumer", |t| {
+        gauges(t) == (Some(7.0), Some(0.0), Some(0.0))
+    })
+    .await;
+    delete(&channel, &queue).await;
+    // The queue is gone: the poll fails, the reading is marked stale.
+    wait_metrics(&telemetry, "a stale reading", |t| gauges(t).2 == Some(1.0)).await;
+}

@@ -81,7 +81,13 @@
 //!   timestamp ([`DeliveryInfo::broker_timestamp`]);
 //! - `obskit_messaging_settlements_total{settlement}`: `ack`, `requeue`,
 //!   `dead_letter`, once per delivery attempt;
-//! - `obskit_messaging_process_active`: processing in progress.
+//! - `obskit_messaging_process_active`: processing in progress;
+//! - `obskit_messaging_consumers`: this process's consumers that are taking
+//!   messages, so a consumer that stopped is visible;
+//! - `obskit_messaging_queue_messages{state}` (`ready`, `unacked`),
+//!   `obskit_messaging_queue_consumers` and
+//!   `obskit_messaging_queue_depth_stale`: the broker's own figures, polled
+//!   in the background ([`Messaging::poll_depth`]).
 //!
 //! SLOs given to [`MessagingBuilder::slos`] classify every processed
 //! message into `obskit_slo_requests_total`, like HTTP requests:
@@ -90,6 +96,7 @@
 //! matches the destination label, a method filter `PROCESS`.
 
 mod carrier;
+mod depth;
 mod destination;
 mod process;
 mod publish;
@@ -104,6 +111,7 @@ use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry_sdk::trace::Tracer;
 
 pub use carrier::CREATED_AT_HEADER;
+pub use depth::{DEFAULT_DEPTH_INTERVAL, DEFAULT_DEPTH_TIMEOUT, Depth, DepthOptions, DepthPoller};
 pub use destination::{DEFAULT_DESTINATION_LIMIT, Destination};
 pub use process::{DeliveryInfo, Processing, Settlement};
 pub use publish::Publish;
@@ -126,6 +134,11 @@ impl std::fmt::Debug for Messaging {
             .finish_non_exhaustive()
     }
 }
+
+/// A consumer counted as running until dropped
+/// ([`Messaging::consumer_running`]).
+#[derive(Debug)]
+pub struct ConsumerRunning(#[allow(dead_code)] depth::Running);
 
 /// What every send and processing of one [`Messaging`] shares.
 pub(crate) struct Shared {
@@ -245,6 +258,33 @@ impl Messaging {
         info: &DeliveryInfo,
     ) -> Processing {
         Processing::start(&self.shared, destination, headers, info)
+    }
+
+    /// Polls the depth of `destination` in the background with `poll` (a
+    /// question to the broker), at the interval and within the timeout of
+    /// `options`, into `obskit_messaging_queue_messages{state}`,
+    /// `obskit_messaging_queue_consumers` and
+    /// `obskit_messaging_queue_depth_stale`. Call it inside a tokio runtime;
+    /// dropping the returned poller stops the polls.
+    pub fn poll_depth<F, Fut, E>(
+        &self,
+        destination: &Destination,
+        options: DepthOptions,
+        poll: F,
+    ) -> DepthPoller
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Depth, E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        depth::start(&self.shared, destination, options, poll)
+    }
+
+    /// Marks a consumer of `destination` running until the guard drops:
+    /// `obskit_messaging_consumers` counts them, so a consumer that stopped
+    /// is visible. The adapters' consumers hold one.
+    pub fn consumer_running(&self, destination: &Destination) -> ConsumerRunning {
+        ConsumerRunning(depth::Running::new(&self.shared, destination))
     }
 
     /// Starts processing a batch of messages from `destination` together:

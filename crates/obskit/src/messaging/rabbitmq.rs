@@ -40,13 +40,15 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use futures_util::StreamExt as _;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicNackOptions, BasicPublishOptions, BasicRejectOptions};
+use lapin::options::{
+    BasicAckOptions, BasicNackOptions, BasicPublishOptions, BasicRejectOptions, QueueDeclareOptions,
+};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector};
 
-use super::{DeliveryInfo, Destination, Messaging, Processing, Settlement};
+use super::{ConsumerRunning, DeliveryInfo, Depth, Destination, Messaging, Processing, Settlement};
 use crate::health::Check;
 
 /// The `messaging.system` of RabbitMQ.
@@ -232,6 +234,7 @@ pub struct Consumer {
     messaging: Messaging,
     queue: Destination,
     inner: lapin::Consumer,
+    running: Option<ConsumerRunning>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -245,17 +248,28 @@ impl std::fmt::Debug for Consumer {
 impl Consumer {
     /// Wraps `consumer`, consuming from `queue`.
     pub fn new(messaging: &Messaging, queue: &str, consumer: lapin::Consumer) -> Self {
+        let queue = Destination::new(queue.to_owned());
         Self {
+            running: Some(messaging.consumer_running(&queue)),
             messaging: messaging.clone(),
-            queue: Destination::new(queue.to_owned()),
+            queue,
             inner: consumer,
         }
     }
 
+    /// The consumer tag, for `basic_cancel` when shutting down.
+    pub fn tag(&self) -> String {
+        self.inner.tag().to_string()
+    }
+
     /// The next delivery, its processing started; `None` once the consumer
-    /// is cancelled or its channel closed.
+    /// is cancelled or its channel closed (it then no longer counts in
+    /// `obskit_messaging_consumers`).
     pub async fn next(&mut self) -> Option<lapin::Result<Message>> {
-        let delivery = self.inner.next().await?;
+        let Some(delivery) = self.inner.next().await else {
+            self.running = None;
+            return None;
+        };
         Some(delivery.map(|delivery| Message {
             processing: process(&self.messaging, &self.queue, &delivery),
             delivery,
@@ -362,5 +376,38 @@ pub fn connection_check(name: impl Into<String>, connection: &Connection) -> Che
                 )
             }
         }
+    })
+}
+
+/// The depth of `queue` from a passive `queue.declare`: messages ready and
+/// consumers (AMQP does not report unacknowledged messages this way). For
+/// [`Messaging::poll_depth`]. Use a channel of its own: the broker closes
+/// a channel that asks about a queue that does not exist.
+///
+/// ```no_run
+/// # async fn run(messaging: obskit::messaging::Messaging, connection: lapin::Connection) -> lapin::Result<()> {
+/// use obskit::messaging::{DepthOptions, Destination};
+/// let channel = connection.create_channel().await?;
+/// let poller = messaging.poll_depth(&Destination::new("orders"), DepthOptions::default(), move || {
+///     let channel = channel.clone();
+///     async move { obskit::messaging::rabbitmq::queue_depth(&channel, "orders").await }
+/// });
+/// # drop(poller); Ok(()) }
+/// ```
+pub async fn queue_depth(channel: &Channel, queue: &str) -> lapin::Result<Depth> {
+    let q = channel
+        .queue_declare(
+            queue.to_owned().into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(Depth {
+        ready: Some(u64::from(q.message_count())),
+        unacked: None,
+        consumers: Some(u64::from(q.consumer_count())),
     })
 }

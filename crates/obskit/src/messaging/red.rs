@@ -38,6 +38,11 @@ impl MessagingMetrics {
         }
     }
 
+    /// The registry.
+    pub(crate) fn handle(&self) -> &MetricsHandle {
+        &self.metrics
+    }
+
     /// The messaging system, the `messaging_system` label.
     pub(crate) fn system(&self) -> &Arc<str> {
         &self.system
@@ -53,7 +58,9 @@ impl MessagingMetrics {
             names::MESSAGING_SETTLEMENTS_TOTAL => {
                 labels.push(Label::new(names::MESSAGING_SETTLEMENT, *op));
             }
-            names::MESSAGING_MESSAGE_AGE | names::MESSAGING_PROCESS_ACTIVE => {}
+            names::MESSAGING_MESSAGE_AGE
+            | names::MESSAGING_PROCESS_ACTIVE
+            | names::MESSAGING_CONSUMERS => {}
             _ => labels.push(Label::new(names::MESSAGING_OPERATION_NAME, *op)),
         }
         if let Some(e) = error {
@@ -139,6 +146,26 @@ fn describe(m: &MetricsHandle) {
         names::MESSAGING_PROCESS_ACTIVE,
         None,
         "Message processing operations in progress (a batch counts once).",
+    );
+    m.describe_gauge(
+        names::MESSAGING_QUEUE_MESSAGES,
+        None,
+        "Messages in the destination as the broker last reported them, by state.",
+    );
+    m.describe_gauge(
+        names::MESSAGING_QUEUE_CONSUMERS,
+        None,
+        "Consumers attached to the destination as the broker last reported them.",
+    );
+    m.describe_gauge(
+        names::MESSAGING_QUEUE_STALE,
+        None,
+        "1 while the last depth poll failed and the depth gauges hold an older reading.",
+    );
+    m.describe_gauge(
+        names::MESSAGING_CONSUMERS,
+        None,
+        "Consumers in this process taking messages from the destination.",
     );
     m.describe_gauge(
         names::SLO_FRESHNESS_THRESHOLD,
