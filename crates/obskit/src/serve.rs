@@ -195,6 +195,13 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Completes on SIGTERM (Kubernetes' stop signal) or Ctrl-C: what
+/// [`serve`] waits for, for a service that stops something else on it (a
+/// message consumer, see [`crate::messaging`]).
+pub async fn shutdown_signal() {
+    termination().await;
+}
+
 /// Completes on SIGTERM (Kubernetes' stop signal) or Ctrl-C.
 async fn termination() {
     let ctrl_c = async {

@@ -612,3 +612,466 @@ async fn depth_and_consumer_gauges_equal_what_the_broker_answers() {
     // The queue is gone: the poll fails, the reading is marked stale.
     wait_metrics(&telemetry, "a stale reading", |t| gauges(t).2 == Some(1.0)).await;
 }
+
+const CHILD_ENV: &str = "OBSKIT_TEST_RABBITMQ_WORKER";
+/// Deliveries the worker may hold at once.
+const PREFETCH: u16 = 4;
+/// How long the worker takes per message.
+const WORK: Duration = Duration::from_millis(300);
+
+/// A worker service in a process of its own, run by the SIGTERM test:
+/// consumes with `PREFETCH` messages in flight, and on SIGTERM stops
+/// taking messages, finishes the ones in flight, closes its channel (the
+/// broker requeues what it delivered and nobody took) and flushes
+/// telemetry: the sequence of `obskit::serve`.
+#[test]
+#[ignore = "the child process of the SIGTERM test; it runs it"]
+#[allow(clippy::print_stdout)]
+fn child_worker() {
+    let Ok(queue) = std::env::var(CHILD_ENV) else {
+        println!("child_worker only runs as the child of the SIGTERM test");
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
+        let telemetry = obskit::Config::from_env()
+            .expect("valid environment")
+            .install()
+            .expect("obskit installs");
+        let messaging = Messaging::new(&telemetry, SYSTEM);
+        let connection = Connection::connect(ADDR, ConnectionProperties::default())
+            .await
+            .expect("connected");
+        let channel = connection.create_channel().await.expect("a channel");
+        channel
+            .basic_qos(PREFETCH, lapin::options::BasicQosOptions::default())
+            .await
+            .expect("qos");
+        let mut consumer = consume(&channel, &messaging, &queue).await;
+        let mut in_flight = tokio::task::JoinSet::new();
+        let signal = obskit::serve::shutdown_signal();
+        tokio::pin!(signal);
+        println!("READY");
+        loop {
+            tokio::select! {
+                () = &mut signal => break,
+                message = consumer.next() => {
+                    let Some(Ok(message)) = message else { break };
+                    let id = String::from_utf8(message.delivery().data.clone()).expect("text");
+                    println!("STARTED {id}");
+                    in_flight.spawn(async move {
+                        tokio::time::sleep(WORK).await;
+                        message.ack().await.expect("acked");
+                        println!("ACKED {id}");
+                    });
+                }
+            }
+        }
+        // 1. Stop taking messages; readiness fails meanwhile.
+        telemetry.health().start_draining();
+        println!("DRAINING in_flight={}", in_flight.len());
+        let _ = channel
+            .basic_cancel(
+                consumer.tag().into(),
+                lapin::options::BasicCancelOptions::default(),
+            )
+            .await;
+        // 2. Finish the messages in flight, within the bound.
+        let finished = tokio::time::timeout(Duration::from_secs(10), async {
+            while in_flight.join_next().await.is_some() {}
+        })
+        .await;
+        // 3. Return the rest: closing the channel requeues every delivery
+        //    not acknowledged, including those prefetched and never taken.
+        let _ = channel.close(200, "shutting down".into()).await;
+        let _ = connection.close(200, "shutting down".into()).await;
+        // 4. Flush telemetry.
+        let report = telemetry.shutdown().await;
+        println!(
+            "STOPPED finished_in_time={} timed_out={}",
+            finished.is_ok(),
+            report.timed_out
+        );
+    });
+}
+
+/// The worker process, killed if the test ends before it does.
+struct Worker {
+    child: std::process::Child,
+    stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Worker {
+    fn start(queue: &str) -> Self {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let exe = std::env::current_exe().expect("the test binary");
+        let mut child = Command::new(exe)
+            .args([
+                "--exact",
+                "child_worker",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, queue)
+            .env("OTEL_SERVICE_NAME", "rabbitmq-worker")
+            .env("OTEL_TRACES_EXPORTER", "none")
+            .env("RUST_LOG", "warn")
+            .env_remove("OTEL_SDK_DISABLED")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn the worker");
+        let stdout = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let out = child.stdout.take().unwrap();
+        let sink = std::sync::Arc::clone(&stdout);
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Self { child, stdout }
+    }
+
+    /// The ids printed after `word` (libtest may put its own text before).
+    fn ids(&self, word: &str) -> Vec<String> {
+        self.stdout
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l.split_once(word).map(|(_, id)| id.trim().to_owned()))
+            .collect()
+    }
+
+    fn printed(&self, word: &str) -> bool {
+        self.stdout.lock().unwrap().iter().any(|l| l.contains(word))
+    }
+
+    fn output(&self) -> String {
+        self.stdout.lock().unwrap().join("\n")
+    }
+
+    async fn wait_for(&self, what: &str, ok: impl Fn(&Self) -> bool) {
+        let start = Instant::now();
+        while !ok(self) {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "{what} within the deadline\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn sigterm_with_messages_in_flight_loses_none() {
+    let Some(connection) = connect().await else {
+        return;
+    };
+    let channel = connection.create_channel().await.unwrap();
+    let queue = unique("sigterm");
+    declare(&channel, &queue, FieldTable::default()).await;
+    const N: usize = 40;
+    for i in 0..N {
+        channel
+            .basic_publish(
+                "".into(),
+                queue.clone().into(),
+                BasicPublishOptions::default(),
+                format!("m{i}").as_bytes(),
+                BasicProperties::default(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let mut worker = Worker::start(&queue);
+    worker
+        .wait_for("five messages acknowledged", |w| w.ids("ACKED ").len() >= 5)
+        .await;
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &worker.child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    worker
+        .wait_for("the worker stopped", |w| w.printed("STOPPED"))
+        .await;
+    let start = Instant::now();
+    let exit = loop {
+        if let Some(s) = worker.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the worker exits\n{}",
+            worker.output()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "{}", worker.output());
+    let out = worker.output();
+    assert!(out.contains("STOPPED finished_in_time=true"), "{out}");
+
+    // Every message the worker started was finished and acknowledged.
+    let mut started = worker.ids("STARTED ");
+    let mut acked = worker.ids("ACKED ");
+    started.sort();
+    acked.sort();
+    assert_eq!(started, acked, "in-flight messages finish\n{out}");
+    // And every other message is back in the queue, none twice.
+    let mut remaining = Vec::new();
+    loop {
+        let got = channel
+            .basic_get(
+                queue.clone().into(),
+                lapin::options::BasicGetOptions { no_ack: true },
+            )
+            .await
+            .unwrap();
+        match got {
+            Some(m) => remaining.push(String::from_utf8(m.delivery.data.clone()).unwrap()),
+            None => break,
+        }
+    }
+    delete(&channel, &queue).await;
+    let mut all: Vec<String> = acked.iter().cloned().chain(remaining).collect();
+    all.sort();
+    let mut expected: Vec<String> = (0..N).map(|i| format!("m{i}")).collect();
+    expected.sort();
+    assert_eq!(all, expected, "nothing lost, nothing twice\n{out}");
+    assert!(acked.len() < N, "the worker was stopped midway\n{out}");
+}
+
+/// A TCP proxy of the test's own between the client and the shared broker:
+/// it can cut every connection and refuse new ones, then let them through
+/// again. The broker itself is never touched.
+struct Proxy {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.cut();
+    }
+}
+
+impl Proxy {
+    async fn start() -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = std::sync::Arc::new(AtomicBool::new(true));
+        let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (up2, links2) = (up.clone(), links.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !up2.load(Ordering::SeqCst) {
+                    // Refused: closed at once.
+                    drop(inbound);
+                    continue;
+                }
+                let link = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:5672").await
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                links2.lock().unwrap().push(link.abort_handle());
+            }
+        });
+        Self {
+            port,
+            up,
+            links,
+            task,
+        }
+    }
+
+    fn uri(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+
+    /// Closes every connection and refuses new ones.
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+async fn wait_ready(telemetry: &TestTelemetry, want: obskit::health::Status) {
+    let start = Instant::now();
+    loop {
+        let report = telemetry.health().readiness().await;
+        if report.status == want {
+            return;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "readiness {want:?} within the deadline: {}",
+            report.to_json()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_loss_under_load_follows_readiness_and_recovers() {
+    use obskit::health::Status;
+    use obskit::messaging::rabbitmq::{connection_check, queue_depth};
+    use obskit::messaging::{DepthOptions, Destination};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let Some(direct) = connect().await else {
+        return;
+    };
+    let telemetry = TestTelemetry::new();
+    let messaging = Messaging::new(&telemetry, SYSTEM);
+    let queue = unique("outage");
+    let setup = direct.create_channel().await.unwrap();
+    declare(&setup, &queue, FieldTable::default()).await;
+
+    let proxy = Proxy::start().await;
+    let properties = ConnectionProperties::default()
+        .enable_auto_recover()
+        .configure_backoff(|b| {
+            b.with_min_delay(Duration::from_millis(100))
+                .with_max_delay(Duration::from_secs(1))
+                .with_max_times(usize::MAX)
+        });
+    let connection = Connection::connect(&proxy.uri(), properties).await.unwrap();
+    let health = telemetry.health();
+    health
+        .register(connection_check("rabbitmq", &connection))
+        .unwrap();
+    health.mark_started();
+    wait_ready(&telemetry, Status::Up).await;
+
+    let polling = connection.create_channel().await.unwrap();
+    let q = queue.clone();
+    let options = DepthOptions::default()
+        .interval(Duration::from_millis(50))
+        .timeout(Duration::from_millis(500));
+    let _poller = messaging.poll_depth(&Destination::new(queue.clone()), options, move || {
+        let (channel, q) = (polling.clone(), q.clone());
+        async move { queue_depth(&channel, &q).await }
+    });
+
+    // Load: a publisher that keeps publishing through the outage.
+    let channel = connection.create_channel().await.unwrap();
+    let publisher = Publisher::new(&messaging, channel.clone());
+    let sent = std::sync::Arc::new(AtomicU64::new(0));
+    let failed = std::sync::Arc::new(AtomicU64::new(0));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (publisher, queue, sent, failed, stop) = (
+            publisher.clone(),
+            queue.clone(),
+            sent.clone(),
+            failed.clone(),
+            stop.clone(),
+        );
+        tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                let r = publisher
+                    .publish(
+                        "",
+                        &queue,
+                        BasicPublishOptions::default(),
+                        b"load",
+                        BasicProperties::default(),
+                    )
+                    .await;
+                match r {
+                    Ok(_) => sent.fetch_add(1, Ordering::SeqCst),
+                    Err(_) => failed.fetch_add(1, Ordering::SeqCst),
+                };
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let start = Instant::now();
+    while sent.load(Ordering::SeqCst) < 20 {
+        assert!(start.elapsed() < DEADLINE, "publishing under load");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    proxy.cut();
+    wait_ready(&telemetry, Status::Down).await;
+    let d = format!(r#"messaging_destination_name="{queue}""#);
+    wait_metrics(&telemetry, "the depth marked stale", |t| {
+        value(t, "obskit_messaging_queue_depth_stale", &[&d]) == Some(1.0)
+    })
+    .await;
+    // Let the publisher and the poller fail for a while.
+    let failures = failed.load(Ordering::SeqCst);
+    let start = Instant::now();
+    while failed.load(Ordering::SeqCst) < failures + 10 {
+        assert!(start.elapsed() < DEADLINE, "sends fail during the outage");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    proxy.restore();
+    wait_ready(&telemetry, Status::Up).await;
+    let sent_before = sent.load(Ordering::SeqCst);
+    let start = Instant::now();
+    while sent.load(Ordering::SeqCst) < sent_before + 20 {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "publishing again after recovery"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    wait_metrics(&telemetry, "a fresh depth reading after recovery", |t| {
+        value(t, "obskit_messaging_queue_depth_stale", &[&d]) == Some(0.0)
+    })
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    load.await.expect("the publisher did not panic");
+    delete(&setup, &queue).await;
+
+    // obskit warned about the failing depth polls once, not once per poll.
+    let warnings: Vec<serde_json::Value> = telemetry
+        .logs()
+        .into_iter()
+        .filter(|l| l["level"] == "WARN" && l["target"] == "obskit")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    let text = telemetry.metrics().render();
+    assert!(
+        value(
+            &text,
+            "messaging_client_sent_messages_total",
+            &[&d, r#"error_type="connection""#]
+        )
+        .unwrap_or(0.0)
+            >= 10.0,
+        "failed sends are counted as such:\n{text}"
+    );
+}

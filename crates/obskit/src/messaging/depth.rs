@@ -144,32 +144,35 @@ where
     // Stale until the first poll answers: nothing known yet.
     gauges.stale.set(1.0);
     let name = destination.name().to_owned();
-    let task = tokio::spawn(async move {
-        let mut last_warning: Option<Instant> = None;
-        let mut ticks = tokio::time::interval(options.interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let problem = match tokio::time::timeout(options.timeout, poll()).await {
-                Ok(Ok(depth)) => {
-                    gauges.set(depth);
-                    continue;
+    // Warnings go to the subscriber of the code that started the poll.
+    let task = tokio::spawn(
+        tracing::instrument::WithSubscriber::with_current_subscriber(async move {
+            let mut last_warning: Option<Instant> = None;
+            let mut ticks = tokio::time::interval(options.interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let problem = match tokio::time::timeout(options.timeout, poll()).await {
+                    Ok(Ok(depth)) => {
+                        gauges.set(depth);
+                        continue;
+                    }
+                    Ok(Err(e)) => e.to_string(),
+                    Err(_) => format!("no answer within {} ms", options.timeout.as_millis()),
+                };
+                gauges.stale.set(1.0);
+                if last_warning.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
+                    last_warning = Some(Instant::now());
+                    tracing::warn!(
+                        target: "obskit",
+                        destination = %name,
+                        error = %problem,
+                        "queue depth poll failed; the depth gauges keep their last reading, marked stale"
+                    );
                 }
-                Ok(Err(e)) => e.to_string(),
-                Err(_) => format!("no answer within {} ms", options.timeout.as_millis()),
-            };
-            gauges.stale.set(1.0);
-            if last_warning.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
-                last_warning = Some(Instant::now());
-                tracing::warn!(
-                    target: "obskit",
-                    destination = %name,
-                    error = %problem,
-                    "queue depth poll failed; the depth gauges keep their last reading, marked stale"
-                );
             }
-        }
-    });
+        }),
+    );
     DepthPoller { task }
 }
 

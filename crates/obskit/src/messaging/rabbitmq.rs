@@ -361,8 +361,9 @@ impl Message {
 }
 
 /// A readiness check that passes while the connection is open. With
-/// lapin's automatic recovery (`ConnectionProperties::enable_auto_recover`)
-/// readiness comes back by itself when the broker does.
+/// lapin's automatic recovery (`ConnectionProperties::enable_auto_recover`,
+/// with a backoff that does not give up) readiness comes back by itself
+/// when the broker does.
 pub fn connection_check(name: impl Into<String>, connection: &Connection) -> Check {
     let status = connection.status().clone();
     Check::new(name, move || {
@@ -377,6 +378,8 @@ pub fn connection_check(name: impl Into<String>, connection: &Connection) -> Che
             }
         }
     })
+    // A read of the connection's state: nothing to spare the broker.
+    .cache_for(Duration::ZERO)
 }
 
 /// The depth of `queue` from a passive `queue.declare`: messages ready and
