@@ -203,6 +203,26 @@ impl MetricsHandle {
             None,
             "Number of active HTTP client requests.".into(),
         );
+        d(
+            names::RPC_SERVER_CALL_DURATION,
+            Some(Unit::Seconds),
+            "Duration of RPC server calls.",
+        );
+        d(
+            names::RPC_CLIENT_CALL_DURATION,
+            Some(Unit::Seconds),
+            "Duration of RPC client calls.",
+        );
+        r.describe_gauge(
+            names::RPC_SERVER_ACTIVE_CALLS.into(),
+            None,
+            "Number of active RPC server calls.".into(),
+        );
+        r.describe_gauge(
+            names::RPC_CLIENT_ACTIVE_CALLS.into(),
+            None,
+            "Number of active RPC client calls.".into(),
+        );
         r.describe_counter(
             names::SLO_REQUESTS_TOTAL.into(),
             None,
@@ -560,6 +580,157 @@ mod tests {
                     && text.contains(&format!("{name}{{service_name=\"svc\"}} ")),
                 "{name} missing:\n{text}"
             );
+        }
+    }
+
+    /// The lines of `text` from the first that starts with `head` on, `n` of them.
+    fn block<'a>(text: &'a str, head: &str, n: usize) -> Vec<&'a str> {
+        let lines = lines(text);
+        let start = lines
+            .iter()
+            .position(|l| l.starts_with(head))
+            .unwrap_or_else(|| panic!("no {head:?}:\n{text}"));
+        lines[start..(start + n).min(lines.len())].to_vec()
+    }
+
+    #[test]
+    fn rpc_families_have_help_and_unit_lines_like_their_http_twins() {
+        let m = MetricsHandle::new("svc");
+        let labels = || {
+            vec![
+                Label::new(names::RPC_SYSTEM_NAME, names::RPC_SYSTEM_GRPC),
+                Label::new(names::RPC_METHOD, "a.B/C"),
+            ]
+        };
+        for name in [
+            names::RPC_SERVER_CALL_DURATION,
+            names::RPC_CLIENT_CALL_DURATION,
+        ] {
+            m.histogram(name, labels()).record(0.02);
+        }
+        for name in [
+            names::RPC_SERVER_ACTIVE_CALLS,
+            names::RPC_CLIENT_ACTIVE_CALLS,
+        ] {
+            m.gauge(name, labels()).set(1.0);
+        }
+        let text = m.render();
+        for side in ["server", "client"] {
+            assert_eq!(
+                block(
+                    &text,
+                    &format!("# HELP rpc_{side}_call_duration_seconds"),
+                    3
+                ),
+                [
+                    format!(
+                        "# HELP rpc_{side}_call_duration_seconds Duration of RPC {side} calls."
+                    ),
+                    format!("# TYPE rpc_{side}_call_duration_seconds histogram"),
+                    format!(
+                        r#"rpc_{side}_call_duration_seconds_bucket{{service_name="svc",rpc_system_name="grpc",rpc_method="a.B/C",le="0.005"}} 0"#
+                    ),
+                ],
+                "{text}"
+            );
+            assert_eq!(
+                block(&text, &format!("# HELP obskit_rpc_{side}_active_calls"), 3),
+                [
+                    format!(
+                        "# HELP obskit_rpc_{side}_active_calls Number of active RPC {side} calls."
+                    ),
+                    format!("# TYPE obskit_rpc_{side}_active_calls gauge"),
+                    format!(
+                        r#"obskit_rpc_{side}_active_calls{{service_name="svc",rpc_system_name="grpc",rpc_method="a.B/C"}} 1"#
+                    ),
+                ],
+                "{text}"
+            );
+        }
+        let om = m.render_as(Format::OpenMetrics);
+        for side in ["server", "client"] {
+            assert_eq!(
+                block(&om, &format!("# TYPE rpc_{side}_call_duration_seconds "), 4),
+                [
+                    format!("# TYPE rpc_{side}_call_duration_seconds histogram"),
+                    format!("# UNIT rpc_{side}_call_duration_seconds seconds"),
+                    format!(
+                        "# HELP rpc_{side}_call_duration_seconds Duration of RPC {side} calls."
+                    ),
+                    format!(
+                        r#"rpc_{side}_call_duration_seconds_bucket{{service_name="svc",rpc_system_name="grpc",rpc_method="a.B/C",le="0.005"}} 0"#
+                    ),
+                ],
+                "{om}"
+            );
+            assert_eq!(
+                block(&om, &format!("# TYPE obskit_rpc_{side}_active_calls "), 3),
+                [
+                    format!("# TYPE obskit_rpc_{side}_active_calls gauge"),
+                    format!(
+                        "# HELP obskit_rpc_{side}_active_calls Number of active RPC {side} calls."
+                    ),
+                    format!(
+                        r#"obskit_rpc_{side}_active_calls{{service_name="svc",rpc_system_name="grpc",rpc_method="a.B/C"}} 1"#
+                    ),
+                ],
+                "{om}"
+            );
+        }
+    }
+
+    /// The families the messaging instruments describe when they are made.
+    fn messaging(name: &str) -> bool {
+        name.starts_with("messaging_")
+            || name.starts_with("obskit_messaging_")
+            || name == names::SLO_FRESHNESS_THRESHOLD
+    }
+
+    /// Every other metric obskit defines is described by the registry
+    /// itself: a `# HELP` line in both formats, and a `# UNIT` line in
+    /// OpenMetrics for each family named in seconds.
+    #[test]
+    fn every_obskit_family_has_help_and_seconds_families_a_unit() {
+        let m = MetricsHandle::new("svc");
+        m.set_build_info("1", None);
+        m.set_target_info(&opentelemetry_sdk::Resource::builder_empty().build());
+        let all = || names::ALL_METRICS.iter().copied().filter(|n| !messaging(n));
+        for name in all() {
+            if names::HISTOGRAMS.contains(&name) {
+                m.histogram(name, Vec::new()).record(1.0);
+            } else if name.ends_with("_total") {
+                m.counter(name, Vec::new()).increment(1);
+            } else if name != names::BUILD_INFO && name != names::TARGET_INFO {
+                m.gauge(name, Vec::new()).set(1.0);
+            }
+        }
+        let text = m.render();
+        let om = m.render_as(Format::OpenMetrics);
+        for name in all() {
+            if name.starts_with("process_") && !cfg!(target_os = "linux") {
+                continue;
+            }
+            let has = |text: &str, line: &str| text.lines().any(|l| l.starts_with(line));
+            assert!(
+                has(&text, &format!("# HELP {name} ")),
+                "no HELP for {name}:\n{text}"
+            );
+            // OpenMetrics names counter families without `_total`, info
+            // families without `_info`.
+            let family = name
+                .strip_suffix("_total")
+                .or_else(|| name.strip_suffix("_info"))
+                .unwrap_or(name);
+            assert!(
+                has(&om, &format!("# HELP {family} ")),
+                "no OpenMetrics HELP for {family}:\n{om}"
+            );
+            if family.ends_with("_seconds") {
+                assert!(
+                    om.lines().any(|l| l == format!("# UNIT {family} seconds")),
+                    "no UNIT for {family}:\n{om}"
+                );
+            }
         }
     }
 
