@@ -1,5 +1,5 @@
-//! The OTLP/gRPC side: the official generated `TraceService` and
-//! `LogsService` servers on one port, answering per the current behavior.
+//! The OTLP/gRPC side: the official generated `TraceService`,
+//! `LogsService` and `MetricsService` servers on one port, answering per the current behavior.
 
 use std::sync::Arc;
 
@@ -8,6 +8,12 @@ use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
 };
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -43,7 +49,35 @@ pub(crate) fn routes(shared: &Arc<Shared>) -> tonic::service::Routes {
             })
             .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
         )
+        .add_service(
+            MetricsServiceServer::new(OtlpMetricsService {
+                shared: Arc::clone(shared),
+            })
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+        )
         .prepare()
+}
+
+/// Implements `opentelemetry.proto.collector.metrics.v1.MetricsService` over the shared store.
+#[derive(Debug)]
+pub(crate) struct OtlpMetricsService {
+    shared: Arc<Shared>,
+}
+
+#[tonic::async_trait]
+impl MetricsService for OtlpMetricsService {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        let (metadata, _extensions, request) = request.into_parts();
+        let headers = header_map(&metadata.into_headers());
+        answer(
+            self.shared.record_metrics(Protocol::Grpc, headers, request),
+            ExportMetricsServiceResponse::default(),
+        )
+        .await
+    }
 }
 
 /// Implements `opentelemetry.proto.collector.logs.v1.LogsService` over the shared store.

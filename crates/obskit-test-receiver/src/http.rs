@@ -1,4 +1,4 @@
-//! The OTLP/HTTP side: `POST /v1/traces` and `POST /v1/logs` with a
+//! The OTLP/HTTP side: `POST /v1/traces`, `/v1/logs` and `/v1/metrics` with a
 //! protobuf (or JSON) body, answered per the OTLP/HTTP spec and the current behavior.
 
 use std::convert::Infallible;
@@ -10,6 +10,9 @@ use http_body::Body;
 use http_body_util::{BodyExt, Full};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -24,6 +27,8 @@ use crate::store::Shared;
 pub(crate) const TRACES_PATH: &str = "/v1/traces";
 /// The logs path, as OTLP/HTTP defines it.
 pub(crate) const LOGS_PATH: &str = "/v1/logs";
+/// The metrics path, as OTLP/HTTP defines it.
+pub(crate) const METRICS_PATH: &str = "/v1/metrics";
 
 /// The protobuf media type, the default of OTLP/HTTP.
 const PROTOBUF: &str = "application/x-protobuf";
@@ -39,13 +44,14 @@ where
     B: Body,
     B::Error: std::fmt::Display,
 {
-    let logs = match request.uri().path() {
-        TRACES_PATH => false,
-        LOGS_PATH => true,
+    let (logs, metrics) = match request.uri().path() {
+        TRACES_PATH => (false, false),
+        LOGS_PATH => (true, false),
+        METRICS_PATH => (false, true),
         _ => {
             return Ok(text(
                 StatusCode::NOT_FOUND,
-                "only POST /v1/traces and POST /v1/logs are served",
+                "only POST /v1/traces, /v1/logs and /v1/metrics are served",
             ));
         }
     };
@@ -106,6 +112,23 @@ where
     } else {
         Protocol::Http
     };
+    if metrics {
+        let decoded = if json {
+            serde_json::from_slice::<ExportMetricsServiceRequest>(&body).map_err(|e| e.to_string())
+        } else {
+            ExportMetricsServiceRequest::decode(body).map_err(|e| e.to_string())
+        };
+        return Ok(match decoded {
+            Ok(decoded) => {
+                let ok = ExportMetricsServiceResponse::default().encode_to_vec();
+                answer(shared.record_metrics(protocol, headers, decoded), json, ok).await
+            }
+            Err(error) => text(
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not an ExportMetricsServiceRequest: {error}"),
+            ),
+        });
+    }
     if logs {
         let decoded = if json {
             serde_json::from_slice::<ExportLogsServiceRequest>(&body).map_err(|e| e.to_string())
@@ -260,7 +283,7 @@ mod tests {
     async fn wrong_path_method_type_encoding_and_body_are_refused() {
         let shared = Arc::new(Shared::new(Behavior::Healthy));
         assert_eq!(
-            status(&shared, post("/v1/metrics", PROTOBUF, body())).await,
+            status(&shared, post("/v1/profiles", PROTOBUF, body())).await,
             StatusCode::NOT_FOUND
         );
         let get = Request::get(TRACES_PATH)

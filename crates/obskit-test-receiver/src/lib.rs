@@ -1,12 +1,14 @@
-//! A real OTLP trace and log receiver for tests, built on the official `opentelemetry-proto` definitions.
+//! A real OTLP trace, log and metrics receiver for tests, built on the official `opentelemetry-proto` definitions.
 //!
 //! Exporter tests need something on the other end of the wire that speaks
 //! OTLP exactly as a collector does, records what arrived, and can misbehave
 //! on demand. [`Receiver`] runs an OTLP/gRPC server (the generated
-//! `TraceService` and `LogsService`) and an OTLP/HTTP server (`POST /v1/traces`
-//! and `POST /v1/logs`, `application/x-protobuf` or `application/json`) on
-//! ephemeral `127.0.0.1` ports and flattens every received span into a
-//! [`ReceivedSpan`] and every log record into a [`ReceivedLog`]. [`Behavior`] makes it fail or answer
+//! `TraceService`, `LogsService` and `MetricsService`) and an OTLP/HTTP
+//! server (`POST /v1/traces`, `/v1/logs`, `/v1/metrics`,
+//! `application/x-protobuf` or `application/json`) on ephemeral `127.0.0.1`
+//! ports and flattens every received span into a [`ReceivedSpan`] and every
+//! log record into a [`ReceivedLog`]; metrics requests are kept whole
+//! ([`ReceivedMetricsRequest`]). [`Behavior`] makes it fail or answer
 //! slowly; [`BlackHole`] accepts connections and never answers;
 //! [`refused_endpoint`] is a port nobody listens on. [`Receiver::start_tls`]
 //! serves both over TLS (optionally requiring client certificates) with
@@ -83,7 +85,7 @@ pub use behavior::Behavior;
 pub use black_hole::{BlackHole, refused_endpoint};
 pub use log::ReceivedLog;
 pub use receiver::Receiver;
-pub use request::{Protocol, ReceivedLogsRequest, ReceivedRequest};
+pub use request::{Protocol, ReceivedLogsRequest, ReceivedMetricsRequest, ReceivedRequest};
 pub use span::ReceivedSpan;
 pub use tls::{Identity, TestCa, TlsSettings};
 

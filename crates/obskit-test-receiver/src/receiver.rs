@@ -10,14 +10,14 @@ use tokio::net::TcpListener;
 
 use crate::behavior::Behavior;
 use crate::log::ReceivedLog;
-use crate::request::{ReceivedLogsRequest, ReceivedRequest};
+use crate::request::{ReceivedLogsRequest, ReceivedMetricsRequest, ReceivedRequest};
 use crate::server::{Background, bind_loopback, serve};
 use crate::span::ReceivedSpan;
 use crate::store::Shared;
 use crate::tls::TlsSettings;
 use crate::{grpc, http};
 
-/// A running OTLP trace and log receiver: an OTLP/gRPC server and an OTLP/HTTP server
+/// A running OTLP trace, log and metrics receiver: an OTLP/gRPC server and an OTLP/HTTP server
 /// on ephemeral `127.0.0.1` ports, recording everything sent to them.
 ///
 /// Both servers run on a thread of their own, so the receiver keeps answering
@@ -179,6 +179,27 @@ impl Receiver {
     /// `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` takes it.
     pub fn http_logs_url(&self) -> String {
         format!("{}://{}{}", self.scheme, self.http_addr, http::LOGS_PATH)
+    }
+
+    /// The full OTLP/HTTP metrics URL, `http://127.0.0.1:PORT/v1/metrics`, as
+    /// `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` takes it.
+    pub fn http_metrics_url(&self) -> String {
+        format!("{}://{}{}", self.scheme, self.http_addr, http::METRICS_PATH)
+    }
+
+    /// Every decodable metrics request so far, accepted or not, in arrival order.
+    pub fn metrics_requests(&self) -> Vec<ReceivedMetricsRequest> {
+        self.shared.metrics_requests()
+    }
+
+    /// Waits until at least `count` metrics requests were accepted and
+    /// returns every request, or returns what has arrived when `timeout` runs out.
+    pub async fn wait_for_metrics(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<ReceivedMetricsRequest> {
+        self.shared.wait_for_metrics(count, timeout).await
     }
 
     /// Every log record of every accepted logs request so far, in arrival order.

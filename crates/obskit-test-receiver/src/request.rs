@@ -5,6 +5,7 @@ use std::fmt;
 
 use http::HeaderMap;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use crate::span::ReceivedSpan;
@@ -60,6 +61,51 @@ pub struct ReceivedLogsRequest {
     pub accepted: bool,
     /// The decoded request.
     pub request: ExportLogsServiceRequest,
+}
+
+/// One metrics export request as the receiver saw it, whether it was accepted or not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedMetricsRequest {
+    /// The transport it arrived over.
+    pub protocol: Protocol,
+    /// HTTP headers (or gRPC metadata) by lower-cased name, as for [`ReceivedRequest::headers`].
+    pub headers: BTreeMap<String, String>,
+    /// Whether the receiver accepted it.
+    pub accepted: bool,
+    /// The decoded request.
+    pub request: ExportMetricsServiceRequest,
+}
+
+impl ReceivedMetricsRequest {
+    /// The value of a header, looked up case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    /// Every metric of the request with its resource's attributes, in order.
+    pub fn metrics(
+        &self,
+    ) -> Vec<(
+        std::collections::BTreeMap<String, crate::AttrValue>,
+        &opentelemetry_proto::tonic::metrics::v1::Metric,
+    )> {
+        let mut out = Vec::new();
+        for rm in &self.request.resource_metrics {
+            let resource = rm
+                .resource
+                .as_ref()
+                .map(|r| crate::attr::attribute_map(&r.attributes))
+                .unwrap_or_default();
+            for sm in &rm.scope_metrics {
+                for m in &sm.metrics {
+                    out.push((resource.clone(), m));
+                }
+            }
+        }
+        out
+    }
 }
 
 impl ReceivedLogsRequest {

@@ -4,12 +4,13 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tokio::sync::Notify;
 
 use crate::behavior::Behavior;
 use crate::log::ReceivedLog;
-use crate::request::{Protocol, ReceivedLogsRequest, ReceivedRequest};
+use crate::request::{Protocol, ReceivedLogsRequest, ReceivedMetricsRequest, ReceivedRequest};
 use crate::span::ReceivedSpan;
 use std::collections::BTreeMap;
 
@@ -30,6 +31,7 @@ struct State {
     spans: Vec<ReceivedSpan>,
     log_requests: Vec<ReceivedLogsRequest>,
     logs: Vec<ReceivedLog>,
+    metrics_requests: Vec<ReceivedMetricsRequest>,
 }
 
 impl Shared {
@@ -112,6 +114,62 @@ impl Shared {
         behavior
     }
 
+    /// Records a metrics request under the current behavior.
+    pub(crate) fn record_metrics(
+        &self,
+        protocol: Protocol,
+        headers: BTreeMap<String, String>,
+        request: ExportMetricsServiceRequest,
+    ) -> Behavior {
+        let behavior = {
+            let mut state = self.lock();
+            let behavior = state.behavior;
+            state.metrics_requests.push(ReceivedMetricsRequest {
+                protocol,
+                headers,
+                accepted: behavior.accepts(),
+                request,
+            });
+            behavior
+        };
+        self.changed.notify_all();
+        self.notify.notify_waiters();
+        behavior
+    }
+
+    pub(crate) fn metrics_requests(&self) -> Vec<ReceivedMetricsRequest> {
+        self.lock().metrics_requests.clone()
+    }
+
+    /// Returns once at least `count` accepted metrics requests are stored,
+    /// or every request stored when `timeout` runs out.
+    pub(crate) async fn wait_for_metrics(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<ReceivedMetricsRequest> {
+        let deadline = tokio::time::Instant::now().checked_add(timeout);
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let state = self.lock();
+                if state.metrics_requests.iter().filter(|r| r.accepted).count() >= count {
+                    return state.metrics_requests.clone();
+                }
+            }
+            match deadline {
+                Some(deadline) => {
+                    if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                        return self.metrics_requests();
+                    }
+                }
+                None => notified.await,
+            }
+        }
+    }
+
     pub(crate) fn logs(&self) -> Vec<ReceivedLog> {
         self.lock().logs.clone()
     }
@@ -174,6 +232,7 @@ impl Shared {
         state.spans.clear();
         state.log_requests.clear();
         state.logs.clear();
+        state.metrics_requests.clear();
     }
 
     /// Returns once at least `count` spans are stored, or whatever is stored when `timeout` runs out.

@@ -14,7 +14,7 @@ use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::config::{Config, LogsExporter, SpanBridge};
+use crate::config::{Config, LogsExporter, MetricsExporter, SpanBridge};
 use crate::error::InitError;
 use crate::logs;
 use crate::metrics::{MetricsHandle, names};
@@ -57,7 +57,8 @@ pub struct Telemetry {
     pub(crate) direct_lines: Option<logs::DirectLines>,
     provider: SdkTracerProvider,
     traces: Traces,
-    otlp_logs: Option<logs::otlp::OtlpLogs>,
+    /// The signals pushed over OTLP besides spans.
+    pushed: Arc<Pushed>,
     log_guard: Option<logs::WriterGuard>,
     log_dropped: logs::DroppedLines,
     shutdown_timeout: Duration,
@@ -205,7 +206,7 @@ impl Config {
         } else {
             None
         };
-        let (telemetry, layer, _) = self.assemble(output, traces, otlp_logs, owner)?;
+        let (telemetry, layer, _) = self.assemble(output, traces, otlp_logs, true, owner)?;
         Ok((telemetry, layer))
     }
 
@@ -218,6 +219,7 @@ impl Config {
         output: logs::Output,
         traces: Traces,
         otlp_logs: Option<logs::otlp::OtlpLogs>,
+        push_metrics: bool,
         owner: SubscriberOwner,
     ) -> Result<Assembled<S>, InitError>
     where
@@ -238,6 +240,23 @@ impl Config {
             metrics.track_log_records(otlp.stats());
         }
         let console = self.logs_exporters.contains(&LogsExporter::Console);
+        metrics.set_serves_prometheus(
+            self.metrics_exporters
+                .contains(&MetricsExporter::Prometheus),
+        );
+        let otlp_metrics = if push_metrics
+            && !self.sdk_disabled
+            && self.metrics_exporters.contains(&MetricsExporter::Otlp)
+        {
+            Some(Arc::new(start_metrics_push(
+                &self,
+                &metrics,
+                traces.resource.clone(),
+                Arc::clone(&traces.warn),
+            )?))
+        } else {
+            None
+        };
 
         let writer = logs::writer(&self, output).map_err(InitError::LogWriter)?;
         // Other layers of a subscriber the caller composes may expect the
@@ -291,7 +310,10 @@ impl Config {
             direct_lines,
             provider,
             traces,
-            otlp_logs,
+            pushed: Arc::new(Pushed {
+                logs: otlp_logs,
+                metrics: otlp_metrics,
+            }),
             log_guard: Some(writer.guard),
             log_dropped: writer.dropped,
             shutdown_timeout: self.shutdown_timeout,
@@ -387,7 +409,7 @@ impl Telemetry {
             provider: self.provider.clone(),
             processors: self.traces.processors.clone(),
             stats: Arc::clone(&self.traces.stats),
-            otlp_logs: self.otlp_logs.clone(),
+            pushed: Arc::clone(&self.pushed),
             log_guard: self.log_guard.take(),
             log_dropped: self.log_dropped.clone(),
             timeout: self.shutdown_timeout,
@@ -399,11 +421,8 @@ impl Telemetry {
             spans_exported: self.traces.stats.exported(),
             spans_dropped: self.traces.stats.unconfirmed(),
             log_lines_dropped: self.log_dropped.get(),
-            log_records_exported: self.otlp_logs.as_ref().map_or(0, |l| l.stats().exported()),
-            log_records_dropped: self
-                .otlp_logs
-                .as_ref()
-                .map_or(0, |l| l.stats().unconfirmed()),
+            log_records_exported: self.pushed.log_records_exported(),
+            log_records_dropped: self.pushed.log_records_dropped(),
             timed_out,
             elapsed,
         }
@@ -419,12 +438,70 @@ impl Drop for Telemetry {
     }
 }
 
+/// Logs and metrics pushed over OTLP, when configured.
+struct Pushed {
+    logs: Option<logs::otlp::OtlpLogs>,
+    metrics: Option<Arc<MetricsPipeline>>,
+}
+
+impl Pushed {
+    fn log_records_exported(&self) -> u64 {
+        self.logs.as_ref().map_or(0, |l| l.stats().exported())
+    }
+
+    fn log_records_dropped(&self) -> u64 {
+        self.logs.as_ref().map_or(0, |l| l.stats().unconfirmed())
+    }
+}
+
+/// The OTLP metrics push: the export thread collects and sends the
+/// registry every interval.
+type MetricsPipeline = crate::export::pipeline::Pipeline<Vec<u8>>;
+
+/// Starts the OTLP metrics push for `config`.
+fn start_metrics_push(
+    config: &Config,
+    metrics: &MetricsHandle,
+    resource: opentelemetry_sdk::Resource,
+    warn: crate::export::pipeline::WarnDispatch,
+) -> Result<MetricsPipeline, InitError> {
+    use crate::export;
+    config.check_metrics_protocol("Config::otlp_protocol")?;
+    let target = config.metrics_target();
+    let transport = export::prepare(&target, &export::METRICS)?;
+    let metrics = metrics.clone();
+    let delta = config.temporality.is_delta();
+    let batch = crate::config::BatchConfig {
+        max_queue_size: 2,
+        max_export_batch_size: 1,
+        scheduled_delay: config.metric_interval,
+        export_timeout: config.metric_timeout,
+    };
+    export::pipeline::Pipeline::start(
+        &export::METRICS,
+        "otlp",
+        move || {
+            Ok(crate::metrics::otlp::MetricsExporter::new(
+                metrics,
+                transport(),
+                delta,
+            ))
+        },
+        resource,
+        batch,
+        Arc::default(),
+        warn,
+    )
+    .map_err(|e| export::start_error(&target, e))
+}
+
 /// What a shutdown needs, detached from the guard so it can move to a thread.
 struct Parts {
     provider: SdkTracerProvider,
     processors: Vec<Arc<traces::ExportProcessor>>,
     stats: Arc<crate::export::pipeline::ExportStats>,
-    otlp_logs: Option<logs::otlp::OtlpLogs>,
+    /// The signals pushed over OTLP besides spans.
+    pushed: Arc<Pushed>,
     log_guard: Option<logs::WriterGuard>,
     log_dropped: logs::DroppedLines,
     timeout: Duration,
@@ -438,6 +515,11 @@ impl Parts {
         for p in &self.processors {
             let left = deadline.saturating_duration_since(Instant::now());
             timed_out |= !p.shutdown_within(left);
+        }
+        // The last interval of metrics, span counts included.
+        if let Some(metrics) = &self.pushed.metrics {
+            let left = deadline.saturating_duration_since(Instant::now());
+            timed_out |= !metrics.shutdown_within(left);
         }
         // Marks the provider shut so later spans are not recorded; the
         // processors are already stopped, so this returns at once.
@@ -455,7 +537,7 @@ impl Parts {
             "telemetry shut down"
         );
         // Log records after the spans, so the line above goes out too.
-        if let Some(otlp) = &self.otlp_logs {
+        if let Some(otlp) = &self.pushed.logs {
             let left = deadline.saturating_duration_since(Instant::now());
             timed_out |= !otlp.pipeline.shutdown_within(left);
         }
@@ -471,11 +553,8 @@ impl Parts {
             spans_exported,
             spans_dropped,
             log_lines_dropped: self.log_dropped.get(),
-            log_records_exported: self.otlp_logs.as_ref().map_or(0, |l| l.stats().exported()),
-            log_records_dropped: self
-                .otlp_logs
-                .as_ref()
-                .map_or(0, |l| l.stats().unconfirmed()),
+            log_records_exported: self.pushed.log_records_exported(),
+            log_records_dropped: self.pushed.log_records_dropped(),
             timed_out,
             elapsed: start.elapsed(),
         }
@@ -488,6 +567,8 @@ struct Summary {
     exporters: String,
     logs_exporters: String,
     logs_endpoint: Option<String>,
+    metrics_exporters: String,
+    metrics_endpoint: Option<String>,
     endpoint: String,
     protocol: &'static str,
     header_names: String,
@@ -509,6 +590,11 @@ impl Summary {
                 .logs_exporters
                 .contains(&LogsExporter::Otlp)
                 .then(|| crate::config::redact::url(&c.otlp_logs_endpoint())),
+            metrics_exporters: format!("{:?}", c.metrics_exporters).to_lowercase(),
+            metrics_endpoint: c
+                .metrics_exporters
+                .contains(&MetricsExporter::Otlp)
+                .then(|| crate::config::redact::url(&c.otlp_metrics_endpoint())),
             endpoint: crate::config::redact::url(&c.otlp_traces_endpoint()),
             protocol: c.protocol.as_str(),
             header_names: c.header_names().join(","),
@@ -532,6 +618,8 @@ impl Summary {
             otlp_endpoint = %self.endpoint,
             logs_exporter = %self.logs_exporters,
             otlp_logs_endpoint = self.logs_endpoint.as_deref(),
+            metrics_exporter = %self.metrics_exporters,
+            otlp_metrics_endpoint = self.metrics_endpoint.as_deref(),
             otlp_protocol = self.protocol,
             otlp_header_names = %self.header_names,
             sampler = %self.sampler,

@@ -135,6 +135,7 @@ impl TestTelemetry {
             logs::Output::Memory,
             traces,
             None,
+            false,
             crate::telemetry::SubscriberOwner::Obskit,
         )?;
         let logs = logs.expect("an in-memory writer returns its lines");

@@ -11,13 +11,17 @@ fn the_readme_lists_every_variable() {
         .copied()
         .filter(|var| {
             // `OTEL_EXPORTER_OTLP_TRACES_X` may be written `..._TRACES_X` next
-            // to its generic form, and `..._LOGS_X` likewise.
+            // to its generic form, and `..._LOGS_X`, `..._METRICS_X` likewise.
             let short = var
                 .split_once("_TRACES_")
                 .map(|(_, rest)| format!("`..._TRACES_{rest}`"))
                 .or_else(|| {
                     var.strip_prefix("OTEL_EXPORTER_OTLP_LOGS_")
                         .map(|rest| format!("`..._LOGS_{rest}`"))
+                })
+                .or_else(|| {
+                    var.strip_prefix("OTEL_EXPORTER_OTLP_METRICS_")
+                        .map(|rest| format!("`..._METRICS_{rest}`"))
                 });
             !readme.contains(&format!("`{var}`")) && short.is_none_or(|s| !readme.contains(&s))
         })

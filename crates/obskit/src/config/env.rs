@@ -7,7 +7,8 @@
 pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
 /// Comma-separated `key=value` resource attributes, values percent-encoded.
 pub const OTEL_RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
-/// `true` disables the OpenTelemetry SDK: no spans are exported; logs and metrics stay.
+/// `true` disables the OpenTelemetry SDK: no spans, OTLP log records or
+/// OTLP metrics are exported; stdout logs and `/metrics` stay.
 pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
 /// Where spans go: `otlp` (default), `console` or `none`.
 pub const OTEL_TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
@@ -15,6 +16,18 @@ pub const OTEL_TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
 /// ones, on standard output), `otlp` (OTLP log records), `none`, or a
 /// comma-separated list such as `otlp,console`.
 pub const OTEL_LOGS_EXPORTER: &str = "OTEL_LOGS_EXPORTER";
+/// Where metrics go: `prometheus` (default: served on `/metrics`), `otlp`
+/// (pushed every `OTEL_METRIC_EXPORT_INTERVAL`), `none`, or a
+/// comma-separated list such as `otlp,prometheus`.
+pub const OTEL_METRICS_EXPORTER: &str = "OTEL_METRICS_EXPORTER";
+/// Milliseconds between two OTLP metric pushes (default 60000).
+pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
+/// Bound on one OTLP metric push, retries included, in milliseconds (default 30000).
+pub const OTEL_METRIC_EXPORT_TIMEOUT: &str = "OTEL_METRIC_EXPORT_TIMEOUT";
+/// Temporality of pushed counters and histograms: `cumulative` (default),
+/// `delta` or `lowmemory`.
+pub const OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: &str =
+    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
 /// Sampler name, as the specification lists them.
 pub const OTEL_TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
 /// Sampler argument: the ratio for the `traceidratio` samplers.
@@ -77,6 +90,25 @@ pub const OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_LOGS_CL
 pub const OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE: &str =
     "OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE";
 
+/// OTLP endpoint for metrics, used exactly as given (HTTP default: the
+/// base endpoint with `/v1/metrics`).
+pub const OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+/// OTLP transport for metrics: `grpc` or `http/protobuf`.
+pub const OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL";
+/// Headers sent with every metrics export.
+pub const OTEL_EXPORTER_OTLP_METRICS_HEADERS: &str = "OTEL_EXPORTER_OTLP_METRICS_HEADERS";
+/// Timeout of each metrics export request (one attempt) in milliseconds.
+pub const OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT";
+/// Compression of metrics export bodies.
+pub const OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION";
+/// Like [`OTEL_EXPORTER_OTLP_CERTIFICATE`], for metrics.
+pub const OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE";
+/// Like [`OTEL_EXPORTER_OTLP_CLIENT_KEY`], for metrics.
+pub const OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY";
+/// Like [`OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`], for metrics.
+pub const OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE: &str =
+    "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE";
+
 /// Batch span processor: delay between exports in milliseconds (default 5000).
 pub const OTEL_BSP_SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
 /// Batch span processor: bound on one whole export, retries and backoff
@@ -127,6 +159,10 @@ pub const ALL: &[&str] = &[
     OTEL_SDK_DISABLED,
     OTEL_TRACES_EXPORTER,
     OTEL_LOGS_EXPORTER,
+    OTEL_METRICS_EXPORTER,
+    OTEL_METRIC_EXPORT_INTERVAL,
+    OTEL_METRIC_EXPORT_TIMEOUT,
+    OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
     OTEL_TRACES_SAMPLER,
     OTEL_TRACES_SAMPLER_ARG,
     OTEL_PROPAGATORS,
@@ -154,6 +190,14 @@ pub const ALL: &[&str] = &[
     OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE,
     OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY,
     OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE,
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+    OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
+    OTEL_EXPORTER_OTLP_METRICS_HEADERS,
+    OTEL_EXPORTER_OTLP_METRICS_TIMEOUT,
+    OTEL_EXPORTER_OTLP_METRICS_COMPRESSION,
+    OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE,
+    OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY,
+    OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE,
     OTEL_BSP_SCHEDULE_DELAY,
     OTEL_BSP_EXPORT_TIMEOUT,
     OTEL_BSP_MAX_QUEUE_SIZE,

@@ -22,8 +22,8 @@ use std::fmt;
 use std::time::Duration;
 
 pub use options::{
-    Compression, LogFormat, LogsExporter, OtlpProtocol, Propagator, Sampler, SpanBridge,
-    TracesExporter,
+    Compression, LogFormat, LogsExporter, MetricsExporter, OtlpProtocol, Propagator, Sampler,
+    SpanBridge, Temporality, TracesExporter,
 };
 
 use crate::error::ConfigError;
@@ -181,6 +181,17 @@ const LOGS_VARS: SignalVars = SignalVars {
     client_certificate: env::OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE,
 };
 
+const METRICS_VARS: SignalVars = SignalVars {
+    endpoint: env::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+    protocol: env::OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
+    headers: env::OTEL_EXPORTER_OTLP_METRICS_HEADERS,
+    timeout: env::OTEL_EXPORTER_OTLP_METRICS_TIMEOUT,
+    compression: env::OTEL_EXPORTER_OTLP_METRICS_COMPRESSION,
+    certificate: env::OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE,
+    client_key: env::OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY,
+    client_certificate: env::OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE,
+};
+
 const TRACES_VARS: SignalVars = SignalVars {
     endpoint: env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
     protocol: env::OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
@@ -239,6 +250,18 @@ impl SignalOtlp {
     }
 }
 
+/// Logs and metrics go as OTLP protobuf: refuses HTTP/JSON, naming `setting`.
+fn check_protobuf(signal: &SignalOtlp, setting: &'static str) -> Result<(), ConfigError> {
+    if signal.protocol == OtlpProtocol::HttpJson {
+        return Err(ConfigError::Unsupported {
+            setting,
+            value: "http/json".to_owned(),
+            reason: "obskit sends OTLP logs and metrics as protobuf; set OTEL_EXPORTER_OTLP_LOGS_PROTOCOL / OTEL_EXPORTER_OTLP_METRICS_PROTOCOL to http/protobuf or grpc",
+        });
+    }
+    Ok(())
+}
+
 /// Reads a batch processor's four variables into `batch`.
 fn batch_from_env(
     get: &dyn Fn(&str) -> Option<String>,
@@ -290,6 +313,11 @@ pub struct Config {
     pub(crate) logs_exporters: Vec<LogsExporter>,
     pub(crate) logs_otlp: SignalOtlp,
     pub(crate) logs_batch: BatchConfig,
+    pub(crate) metrics_exporters: Vec<MetricsExporter>,
+    pub(crate) metrics_otlp: SignalOtlp,
+    pub(crate) metric_interval: Duration,
+    pub(crate) metric_timeout: Duration,
+    pub(crate) temporality: Temporality,
     pub(crate) shutdown_timeout: Duration,
 }
 
@@ -320,6 +348,11 @@ impl Default for Config {
             logs_exporters: vec![LogsExporter::Console],
             logs_otlp: SignalOtlp::default(),
             logs_batch: BatchConfig::logs(),
+            metrics_exporters: vec![MetricsExporter::Prometheus],
+            metrics_otlp: SignalOtlp::default(),
+            metric_interval: Duration::from_millis(60_000),
+            metric_timeout: Duration::from_millis(30_000),
+            temporality: Temporality::Cumulative,
             shutdown_timeout: Duration::from_secs(5),
         }
     }
@@ -359,6 +392,15 @@ impl fmt::Debug for Config {
                     .collect::<Vec<_>>(),
             )
             .field("logs_batch", &self.logs_batch)
+            .field("metrics_exporters", &self.metrics_exporters)
+            .field(
+                "metrics_endpoint",
+                &redact::url(&self.otlp_metrics_endpoint()),
+            )
+            .field("metrics_protocol", &self.metrics_otlp.protocol)
+            .field("metric_interval", &self.metric_interval)
+            .field("metric_timeout", &self.metric_timeout)
+            .field("temporality", &self.temporality)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
     }
@@ -419,11 +461,45 @@ impl Config {
         }
         c.logs_otlp = SignalOtlp::from_env(&get, &LOGS_VARS)?;
         if c.logs_exporters.contains(&LogsExporter::Otlp) {
-            c.check_logs_protocol(if get(OTEL_EXPORTER_OTLP_LOGS_PROTOCOL).is_some() {
-                OTEL_EXPORTER_OTLP_LOGS_PROTOCOL
-            } else {
-                OTEL_EXPORTER_OTLP_PROTOCOL
-            })?;
+            check_protobuf(
+                &c.logs_otlp,
+                if get(OTEL_EXPORTER_OTLP_LOGS_PROTOCOL).is_some() {
+                    OTEL_EXPORTER_OTLP_LOGS_PROTOCOL
+                } else {
+                    OTEL_EXPORTER_OTLP_PROTOCOL
+                },
+            )?;
+        }
+        if let Some(v) = get(OTEL_METRICS_EXPORTER) {
+            c.metrics_exporters = MetricsExporter::parse_list(OTEL_METRICS_EXPORTER, &v)?;
+        }
+        c.metrics_otlp = SignalOtlp::from_env(&get, &METRICS_VARS)?;
+        if c.metrics_exporters.contains(&MetricsExporter::Otlp) {
+            check_protobuf(
+                &c.metrics_otlp,
+                if get(OTEL_EXPORTER_OTLP_METRICS_PROTOCOL).is_some() {
+                    OTEL_EXPORTER_OTLP_METRICS_PROTOCOL
+                } else {
+                    OTEL_EXPORTER_OTLP_PROTOCOL
+                },
+            )?;
+        }
+        if let Some(v) = get(OTEL_METRIC_EXPORT_INTERVAL) {
+            c.metric_interval = parse::millis(OTEL_METRIC_EXPORT_INTERVAL, &v)?;
+            if c.metric_interval.is_zero() {
+                return Err(ConfigError::InvalidNumber {
+                    setting: OTEL_METRIC_EXPORT_INTERVAL,
+                    value: v,
+                    expected: "a positive number of milliseconds",
+                });
+            }
+        }
+        if let Some(v) = get(OTEL_METRIC_EXPORT_TIMEOUT) {
+            c.metric_timeout = parse::millis(OTEL_METRIC_EXPORT_TIMEOUT, &v)?;
+        }
+        if let Some(v) = get(OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE) {
+            c.temporality =
+                Temporality::parse(OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, &v)?;
         }
         let sampler_arg = get(OTEL_TRACES_SAMPLER_ARG);
         if let Some(v) = get(OTEL_TRACES_SAMPLER) {
@@ -593,6 +669,7 @@ impl Config {
     pub fn otlp_protocol(mut self, protocol: OtlpProtocol) -> Self {
         self.protocol = protocol;
         self.logs_otlp.protocol = protocol;
+        self.metrics_otlp.protocol = protocol;
         self
     }
 
@@ -612,6 +689,9 @@ impl Config {
         self.logs_otlp
             .headers
             .push((name.to_ascii_lowercase(), value.to_owned()));
+        self.metrics_otlp
+            .headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
         Ok(self)
     }
 
@@ -622,6 +702,7 @@ impl Config {
     pub fn otlp_timeout(mut self, timeout: Duration) -> Self {
         self.export_timeout = timeout;
         self.logs_otlp.timeout = timeout;
+        self.metrics_otlp.timeout = timeout;
         self
     }
 
@@ -630,6 +711,7 @@ impl Config {
     pub fn otlp_compression(mut self, compression: Compression) -> Self {
         self.compression = compression;
         self.logs_otlp.compression = compression;
+        self.metrics_otlp.compression = compression;
         self
     }
 
@@ -643,7 +725,8 @@ impl Config {
             path: pem_file.into(),
         };
         self.tls.certificate = Some(file.clone());
-        self.logs_otlp.tls.certificate = Some(file);
+        self.logs_otlp.tls.certificate = Some(file.clone());
+        self.metrics_otlp.tls.certificate = Some(file);
         self
     }
 
@@ -666,6 +749,8 @@ impl Config {
         });
         self.logs_otlp.tls.client_certificate = self.tls.client_certificate.clone();
         self.logs_otlp.tls.client_key = self.tls.client_key.clone();
+        self.metrics_otlp.tls.client_certificate = self.tls.client_certificate.clone();
+        self.metrics_otlp.tls.client_key = self.tls.client_key.clone();
         self
     }
 
@@ -729,6 +814,71 @@ impl Config {
     #[must_use]
     pub fn logs_batch(mut self, batch: BatchConfig) -> Self {
         self.logs_batch = batch.clamped();
+        self
+    }
+
+    /// Chooses where metrics go (like `OTEL_METRICS_EXPORTER`); give a list
+    /// to serve `/metrics` and push over OTLP at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use obskit::config::{MetricsExporter, Temporality};
+    /// let config = obskit::Config::default()
+    ///     .metrics_exporters([MetricsExporter::Otlp, MetricsExporter::Prometheus])
+    ///     .metrics_endpoint("http://collector:4318/v1/metrics")?
+    ///     .metric_export_interval(Duration::from_secs(15))
+    ///     .metrics_temporality(Temporality::Delta);
+    /// assert_eq!(config.otlp_metrics_endpoint(), "http://collector:4318/v1/metrics");
+    /// # Ok::<(), obskit::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn metrics_exporters(
+        mut self,
+        exporters: impl IntoIterator<Item = MetricsExporter>,
+    ) -> Self {
+        self.metrics_exporters = Vec::new();
+        for e in exporters {
+            if !self.metrics_exporters.contains(&e) {
+                self.metrics_exporters.push(e);
+            }
+        }
+        if self.metrics_exporters.is_empty() {
+            self.metrics_exporters.push(MetricsExporter::None);
+        }
+        self
+    }
+
+    /// Sets the OTLP metrics endpoint, used exactly as given (like
+    /// `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`).
+    pub fn metrics_endpoint(mut self, endpoint: &str) -> Result<Self, ConfigError> {
+        self.metrics_otlp.endpoint = Some((
+            "Config::metrics_endpoint",
+            parse::endpoint("Config::metrics_endpoint", endpoint)?,
+        ));
+        Ok(self)
+    }
+
+    /// Sets the time between two OTLP metric pushes (like
+    /// `OTEL_METRIC_EXPORT_INTERVAL`); at least a millisecond.
+    #[must_use]
+    pub fn metric_export_interval(mut self, interval: Duration) -> Self {
+        self.metric_interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Bounds one OTLP metric push, retries included (like
+    /// `OTEL_METRIC_EXPORT_TIMEOUT`).
+    #[must_use]
+    pub fn metric_export_timeout(mut self, timeout: Duration) -> Self {
+        self.metric_timeout = timeout;
+        self
+    }
+
+    /// Sets the temporality of pushed counters and histograms (like
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
+    #[must_use]
+    pub fn metrics_temporality(mut self, temporality: Temporality) -> Self {
+        self.temporality = temporality;
         self
     }
 
@@ -807,6 +957,16 @@ impl Config {
         self.url_from_base(self.logs_otlp.protocol, "v1/logs")
     }
 
+    /// The URL metrics are pushed to: a metrics endpoint is used as given; a
+    /// base endpoint gets `v1/metrics` appended for HTTP; gRPC uses the base
+    /// as is.
+    pub fn otlp_metrics_endpoint(&self) -> String {
+        if let Some((_, url)) = &self.metrics_otlp.endpoint {
+            return url.as_str().to_owned();
+        }
+        self.url_from_base(self.metrics_otlp.protocol, "v1/metrics")
+    }
+
     fn url_from_base(&self, protocol: OtlpProtocol, path: &str) -> String {
         let base = self.base_endpoint.as_ref().map_or_else(
             || protocol.default_endpoint().to_owned(),
@@ -844,9 +1004,17 @@ impl Config {
 
     /// Where and how log records are sent.
     pub(crate) fn logs_target(&self) -> crate::export::Target {
-        let o = &self.logs_otlp;
+        self.signal_target(&self.logs_otlp, self.otlp_logs_endpoint())
+    }
+
+    /// Where and how metrics are pushed.
+    pub(crate) fn metrics_target(&self) -> crate::export::Target {
+        self.signal_target(&self.metrics_otlp, self.otlp_metrics_endpoint())
+    }
+
+    fn signal_target(&self, o: &SignalOtlp, url: String) -> crate::export::Target {
         crate::export::Target {
-            url: self.otlp_logs_endpoint(),
+            url,
             url_setting: o
                 .endpoint
                 .as_ref()
@@ -861,14 +1029,12 @@ impl Config {
 
     /// OTLP logs go as protobuf: refuses HTTP/JSON, naming `setting`.
     pub(crate) fn check_logs_protocol(&self, setting: &'static str) -> Result<(), ConfigError> {
-        if self.logs_otlp.protocol == OtlpProtocol::HttpJson {
-            return Err(ConfigError::Unsupported {
-                setting,
-                value: "http/json".to_owned(),
-                reason: "obskit sends OTLP logs as protobuf; set OTEL_EXPORTER_OTLP_LOGS_PROTOCOL to http/protobuf or grpc",
-            });
-        }
-        Ok(())
+        check_protobuf(&self.logs_otlp, setting)
+    }
+
+    /// OTLP metrics go as protobuf: refuses HTTP/JSON, naming `setting`.
+    pub(crate) fn check_metrics_protocol(&self, setting: &'static str) -> Result<(), ConfigError> {
+        check_protobuf(&self.metrics_otlp, setting)
     }
 
     /// Names of the configured export headers (values are never shown).

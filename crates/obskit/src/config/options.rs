@@ -165,6 +165,97 @@ impl LogsExporter {
     }
 }
 
+/// Where metrics go (`OTEL_METRICS_EXPORTER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MetricsExporter {
+    /// Served on `/metrics` for a Prometheus scrape (default).
+    #[default]
+    Prometheus,
+    /// Pushed to the OTLP metrics endpoint every export interval.
+    Otlp,
+    /// Nowhere: `/metrics` answers 404 and nothing is pushed.
+    None,
+}
+
+impl MetricsExporter {
+    /// Parses the comma-separated list `OTEL_METRICS_EXPORTER` takes.
+    pub(crate) fn parse_list(setting: &'static str, value: &str) -> Result<Vec<Self>, ConfigError> {
+        let mut out = Vec::new();
+        for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            let exporter = match word.to_ascii_lowercase().as_str() {
+                "prometheus" => Self::Prometheus,
+                "otlp" => Self::Otlp,
+                "none" => Self::None,
+                "console" => {
+                    return Err(ConfigError::Unsupported {
+                        setting,
+                        value: value.to_owned(),
+                        reason: "obskit prints no metrics to the console; curl /metrics (prometheus) or push them with otlp",
+                    });
+                }
+                _ => {
+                    return Err(ConfigError::UnknownValue {
+                        setting,
+                        value: value.to_owned(),
+                        accepted: "prometheus, otlp, none, or a list of prometheus and otlp",
+                    });
+                }
+            };
+            if !out.contains(&exporter) {
+                out.push(exporter);
+            }
+        }
+        if out.len() > 1 && out.contains(&Self::None) {
+            return Err(ConfigError::UnknownValue {
+                setting,
+                value: value.to_owned(),
+                accepted: "`none` alone, or a list of prometheus and otlp",
+            });
+        }
+        if out.is_empty() {
+            out.push(Self::Prometheus);
+        }
+        Ok(out)
+    }
+}
+
+/// Aggregation temporality of pushed counters and histograms
+/// (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`). Gauges are
+/// gauges either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Temporality {
+    /// Totals since the service started (default).
+    #[default]
+    Cumulative,
+    /// What changed since the previous push: counters and histograms.
+    Delta,
+    /// As `Delta` for obskit's counters and histograms, which are all
+    /// recorded synchronously.
+    LowMemory,
+}
+
+impl Temporality {
+    pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "cumulative" => Ok(Self::Cumulative),
+            "delta" => Ok(Self::Delta),
+            "lowmemory" => Ok(Self::LowMemory),
+            _ => Err(ConfigError::UnknownValue {
+                setting,
+                value: value.to_owned(),
+                accepted: "cumulative, delta, lowmemory",
+            }),
+        }
+    }
+
+    /// Whether counters and histograms are sent as deltas.
+    pub(crate) fn is_delta(self) -> bool {
+        matches!(self, Self::Delta | Self::LowMemory)
+    }
+}
+
 /// The OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]

@@ -70,6 +70,18 @@ pub(crate) static LOGS: Signal = Signal {
     relief: "raise the level in RUST_LOG",
 };
 
+/// Metrics, pushed as one collection per interval.
+pub(crate) static METRICS: Signal = Signal {
+    name: "metrics",
+    item: "metrics push",
+    items: "metrics pushes",
+    thread: "metrics",
+    grpc_path: "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+    export_timeout_setting: crate::config::env::OTEL_METRIC_EXPORT_TIMEOUT,
+    queue_size_setting: crate::config::env::OTEL_METRIC_EXPORT_INTERVAL,
+    relief: "push less often",
+};
+
 /// Where and how one signal is sent: its configuration resolved (the
 /// signal's own variable where set, else the shared one).
 #[derive(Debug, Clone)]
@@ -104,7 +116,8 @@ pub(crate) enum Transport {
 }
 
 impl Transport {
-    async fn send(&self, body: Vec<u8>, retrying: Retrying<'_>) -> OTelSdkResult {
+    /// Sends one encoded request, retrying what OTLP calls retryable.
+    pub(crate) async fn send(&self, body: Vec<u8>, retrying: Retrying<'_>) -> OTelSdkResult {
         match self {
             Self::Grpc(t) => t.send(body, retrying).await,
             Self::Http(t) => t.send(body, retrying).await,

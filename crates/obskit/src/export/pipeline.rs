@@ -250,6 +250,12 @@ pub(crate) trait BatchExporter<T>: Send + 'static {
         batch: &'a [T],
         retrying: Retrying<'a>,
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send + 'a;
+    /// An item of the exporter's own, made at every tick of the timer and
+    /// before a flush or a shutdown: a periodic reader's collection (the
+    /// metrics of the interval). None by default.
+    fn collect(&mut self) -> Option<T> {
+        None
+    }
     /// Releases the transport.
     fn shutdown(&mut self) -> OTelSdkResult {
         Ok(())
@@ -348,6 +354,7 @@ impl<E> Worker<E> {
                     false
                 }
                 () = tokio::time::sleep(self.batch.scheduled_delay) => {
+                    self.export_collected().await;
                     self.export_queued(queue, &mut spare).await;
                     false
                 }
@@ -375,12 +382,25 @@ impl<E> Worker<E> {
         any
     }
 
-    /// Exports until the queue is empty (flush and shutdown).
+    /// Exports what the exporter collects itself, then until the queue is
+    /// empty (flush and shutdown).
     async fn drain<T>(&mut self, queue: &Queue<T>, spare: &mut Vec<T>)
     where
         E: BatchExporter<T>,
     {
+        self.export_collected().await;
         while self.export_queued(queue, spare).await {}
+    }
+
+    /// Exports the item the exporter collects on its own, if it does.
+    async fn export_collected<T>(&mut self)
+    where
+        E: BatchExporter<T>,
+    {
+        if let Some(item) = self.exporter.collect() {
+            self.stats.accepted.fetch_add(1, Ordering::Relaxed);
+            self.export(std::slice::from_ref(&item)).await;
+        }
     }
 
     async fn export<T>(&mut self, batch: &[T])

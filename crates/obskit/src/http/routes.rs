@@ -59,6 +59,8 @@ where
 /// version=1.0.0; charset=utf-8`) for a scraper that asks for it, as
 /// Prometheus does; the Prometheus text format 0.0.4
 /// ([`METRICS_CONTENT_TYPE`]) for everyone else. Both carry `Vary: Accept`.
+/// When `OTEL_METRICS_EXPORTER` lists no `prometheus` (`otlp` or `none`
+/// alone), it answers 404 with a line saying so.
 pub fn metrics_route<S>(metrics: MetricsHandle) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -68,6 +70,16 @@ where
         get(move |headers: HeaderMap| {
             let metrics = metrics.clone();
             async move {
+                if !metrics.serves_prometheus() {
+                    return (
+                        StatusCode::NOT_FOUND,
+                        [
+                            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                            (header::VARY, "accept"),
+                        ],
+                        "metrics are not served here: OTEL_METRICS_EXPORTER lists no prometheus (they are pushed over OTLP when it lists otlp); add prometheus to it to serve /metrics\n".to_owned(),
+                    );
+                }
                 let format = Format::from_accept(accept(&headers).as_deref());
                 (
                     StatusCode::OK,

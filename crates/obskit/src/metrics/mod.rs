@@ -104,6 +104,7 @@ pub use obskit_names as names;
 mod exemplar;
 mod format;
 mod openmetrics;
+pub(crate) mod otlp;
 mod registry;
 mod render;
 mod series;
@@ -143,6 +144,8 @@ struct Inner {
     derived: parking_lot::Mutex<Vec<Derived>>,
     /// Length of the previous render in each format, to size the next one.
     last_len: [AtomicUsize; 2],
+    /// `/metrics` answers 404: `OTEL_METRICS_EXPORTER` lists no `prometheus`.
+    no_prometheus: std::sync::atomic::AtomicBool,
 }
 
 /// A counter whose value is read from elsewhere at render time.
@@ -172,6 +175,7 @@ impl MetricsHandle {
                 process,
                 derived: parking_lot::Mutex::new(Vec::new()),
                 last_len: [AtomicUsize::new(0), AtomicUsize::new(0)],
+                no_prometheus: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         this.describe();
@@ -310,11 +314,7 @@ impl MetricsHandle {
     /// assert!(text.ends_with("# EOF\n"));
     /// ```
     pub fn render_as(&self, format: Format) -> String {
-        metrics::with_local_recorder(&self.inner.registry, || self.inner.process.collect());
-        for d in self.inner.derived.lock().iter() {
-            d.counter.absolute((d.read)());
-        }
-        let snapshot = self.inner.registry.snapshot();
+        let snapshot = self.refreshed_snapshot();
         let (last_len, write): (_, fn(&snapshot::Snapshot, &mut String)) = match format {
             Format::Prometheus => (&self.inner.last_len[0], render::write),
             Format::OpenMetrics => (&self.inner.last_len[1], openmetrics::write),
@@ -324,6 +324,26 @@ impl MetricsHandle {
         write(&snapshot, &mut out);
         last_len.store(out.len(), Ordering::Relaxed);
         out
+    }
+
+    /// The registry's families after refreshing the process metrics and
+    /// obskit's own counters: what a scrape or an OTLP push reads.
+    fn refreshed_snapshot(&self) -> Arc<snapshot::Snapshot> {
+        metrics::with_local_recorder(&self.inner.registry, || self.inner.process.collect());
+        for d in self.inner.derived.lock().iter() {
+            d.counter.absolute((d.read)());
+        }
+        self.inner.registry.snapshot()
+    }
+
+    /// Whether `/metrics` serves the registry: `prometheus` is among the
+    /// metrics exporters (`OTEL_METRICS_EXPORTER`), the default.
+    pub fn serves_prometheus(&self) -> bool {
+        !self.inner.no_prometheus.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_serves_prometheus(&self, serves: bool) {
+        self.inner.no_prometheus.store(!serves, Ordering::Relaxed);
     }
 
     /// Sets the bucket upper bounds of the histogram `name`, for histograms
