@@ -266,7 +266,11 @@ fn a_bad_variable_fails_init_with_a_message_naming_it() {
             "udp",
             "accepted values: grpc, http/protobuf, http/json",
         ),
-        ("OTEL_PROPAGATORS", "b3", "tracecontext and baggage only"),
+        (
+            "OTEL_PROPAGATORS",
+            "tracecontext,zipkin",
+            "accepted values: tracecontext, baggage, b3, b3multi, jaeger, none",
+        ),
         ("OTEL_EXPORTER_OTLP_HEADERS", "api-key", "entry 1"),
         ("RUST_LOG", "info,[=x", "not a valid log filter"),
         (
