@@ -340,7 +340,9 @@ fn http_json_is_refused_for_logs_naming_the_variable() {
 }
 
 /// Without the `tls` feature an `https://` endpoint is refused at start for
-/// every signal, naming the variable that set it.
+/// every signal (spans, log records, metrics), naming the variable that set
+/// it. Runs in a build without the feature:
+/// `cargo test -p obskit --no-default-features --features grpc --test otlp_logs`.
 #[cfg(not(feature = "tls"))]
 #[test]
 fn https_without_the_tls_feature_is_refused_for_every_signal() {
@@ -384,4 +386,17 @@ fn https_without_the_tls_feature_is_refused_for_every_signal() {
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4318"),
     ]);
     assert!(err.starts_with("OTEL_EXPORTER_OTLP_ENDPOINT="), "{err}");
+    let err = start(&[
+        ("OTEL_TRACES_EXPORTER", "none"),
+        ("OTEL_METRICS_EXPORTER", "otlp"),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            "https://collector:4318/v1/metrics",
+        ),
+    ]);
+    assert!(
+        err.starts_with("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="),
+        "{err}"
+    );
+    assert!(err.contains("`tls` feature"), "{err}");
 }
