@@ -332,3 +332,89 @@ async fn a_mismatched_client_identity_is_a_transport_error() {
         }
     }
 }
+
+/// Log records and metrics ride the same transport as spans: a private CA,
+/// a client identity and gzip, each set through the signal's own variable
+/// (`_LOGS_`, `_METRICS_`), over gRPC and HTTP/protobuf.
+#[tokio::test]
+async fn logs_and_metrics_use_their_own_tls_and_compression_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path(), true);
+    let rx = Receiver::start_tls(Behavior::Healthy, &pki.settings).unwrap();
+    let ca = pki.ca_file.to_str().unwrap();
+    let cert = pki.client_cert_file.to_str().unwrap();
+    let key = pki.client_key_file.to_str().unwrap();
+    for (protocol, header) in [
+        ("grpc", "grpc-encoding"),
+        ("http/protobuf", "content-encoding"),
+    ] {
+        rx.clear();
+        let url = endpoint(&rx, protocol);
+        let h = harness(
+            config(&[
+                ("OTEL_TRACES_EXPORTER", "none"),
+                ("OTEL_LOGS_EXPORTER", "otlp"),
+                ("OTEL_METRICS_EXPORTER", "otlp"),
+                ("OTEL_METRIC_EXPORT_INTERVAL", "3600000"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", url.as_str()),
+                ("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", ca),
+                ("OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE", cert),
+                ("OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY", key),
+                ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "gzip"),
+                ("OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", ca),
+                ("OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE", cert),
+                ("OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY", key),
+                ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "gzip"),
+            ])
+            .shutdown_timeout(Duration::from_secs(20)),
+        );
+        tracing::info!(secure = true, "over tls");
+        h.telemetry
+            .metrics()
+            .counter("tls_jobs_total", vec![])
+            .increment(4);
+        let report = h.telemetry.shutdown().await;
+        assert!(!report.timed_out, "{protocol}: {report:?}");
+        assert_eq!(report.log_records_exported, 1, "{protocol}: {report:?}");
+        let logs = rx.logs();
+        assert_eq!(logs.len(), 1, "{protocol}: {logs:#?}");
+        assert_eq!(logs[0].body_str(), Some("over tls"));
+        assert!(
+            rx.log_requests()
+                .iter()
+                .all(|r| r.header(header) == Some("gzip")),
+            "{protocol}"
+        );
+        let metrics = rx.metrics_requests();
+        assert_eq!(metrics.len(), 1, "{protocol}: one push, at shutdown");
+        assert_eq!(metrics[0].header(header), Some("gzip"), "{protocol}");
+        assert!(
+            metrics[0]
+                .metrics()
+                .iter()
+                .any(|(_, m)| m.name == "tls_jobs_total"),
+            "{protocol}"
+        );
+    }
+    // Without them, the collector's certificate is not trusted: nothing arrives.
+    rx.clear();
+    let url = endpoint(&rx, "http/protobuf");
+    let h = harness(
+        config(&[
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", url.as_str()),
+            ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", ca),
+        ])
+        .shutdown_timeout(Duration::from_secs(20)),
+    );
+    tracing::info!("refused");
+    let report = h.telemetry.shutdown().await;
+    assert_eq!(
+        (report.log_records_exported, report.log_records_dropped),
+        (0, 1),
+        "the traces certificate is not the logs': {report:?}"
+    );
+    assert!(rx.logs().is_empty());
+}
