@@ -34,6 +34,33 @@ pub const RPC_CLIENT_CALL_DURATION: &str = "rpc_client_call_duration_seconds";
 /// Gauge of in-flight outgoing gRPC calls, labelled [`RPC_SYSTEM_NAME`] and [`RPC_METHOD`].
 pub const RPC_CLIENT_ACTIVE_CALLS: &str = "obskit_rpc_client_active_calls";
 
+/// Histogram of database and cache client operation durations in seconds
+/// (semconv `db.client.operation.duration`), labelled [`DB_SYSTEM_NAME`],
+/// [`DB_OPERATION_NAME`], [`DB_COLLECTION_NAME`] (each bounded: past 1 000
+/// values they become [`DB_VALUE_OTHER`]) and, for failures, [`ERROR_TYPE`].
+/// Keys, literals and query text never become labels.
+pub const DB_CLIENT_OPERATION_DURATION: &str = "db_client_operation_duration_seconds";
+/// Gauge of a pool's connections by state (semconv
+/// `db.client.connection.count`), labelled [`DB_SYSTEM_NAME`],
+/// [`DB_CLIENT_CONNECTION_POOL_NAME`] and [`DB_CLIENT_CONNECTION_STATE`];
+/// read from the pool at every scrape.
+pub const DB_CLIENT_CONNECTION_COUNT: &str = "db_client_connection_count";
+/// Gauge of the most connections a pool may open (semconv
+/// `db.client.connection.max`), labelled [`DB_SYSTEM_NAME`] and
+/// [`DB_CLIENT_CONNECTION_POOL_NAME`].
+pub const DB_CLIENT_CONNECTION_MAX: &str = "db_client_connection_max";
+/// Gauge of requests waiting for a connection from a pool (semconv
+/// `db.client.connection.pending_requests`), labelled like [`DB_CLIENT_CONNECTION_MAX`].
+pub const DB_CLIENT_CONNECTION_PENDING_REQUESTS: &str = "db_client_connection_pending_requests";
+/// Histogram of the time spent waiting for a connection from a pool, in
+/// seconds (semconv `db.client.connection.wait_time`), labelled like
+/// [`DB_CLIENT_CONNECTION_MAX`].
+pub const DB_CLIENT_CONNECTION_WAIT_TIME: &str = "db_client_connection_wait_time_seconds";
+/// Counter of requests for a connection that timed out before one was
+/// free (semconv `db.client.connection.timeouts`), labelled like
+/// [`DB_CLIENT_CONNECTION_MAX`].
+pub const DB_CLIENT_CONNECTION_TIMEOUTS_TOTAL: &str = "db_client_connection_timeouts_total";
+
 /// Counter of requests classified per SLO, labelled [`SLO`] and [`SLO_RESULT`].
 pub const SLO_REQUESTS_TOTAL: &str = "obskit_slo_requests_total";
 /// Gauge holding each SLO's objective as a ratio in (0, 1), labelled [`SLO`].
@@ -163,6 +190,18 @@ pub const MESSAGING_OPERATION_NAME: &str = "messaging_operation_name";
 pub const MESSAGING_SETTLEMENT: &str = "settlement";
 /// Whether queued messages are ready or delivered and unacknowledged.
 pub const MESSAGING_QUEUE_STATE: &str = "state";
+/// Database system (semconv `db.system.name`): [`DB_SYSTEM_POSTGRESQL`], [`DB_SYSTEM_REDIS`], ...
+pub const DB_SYSTEM_NAME: &str = "db_system_name";
+/// Database operation (semconv `db.operation.name`): `SELECT`, `GET`, ...
+pub const DB_OPERATION_NAME: &str = "db_operation_name";
+/// Table or collection an operation works on (semconv `db.collection.name`);
+/// absent when there is not exactly one.
+pub const DB_COLLECTION_NAME: &str = "db_collection_name";
+/// Name of a connection pool (semconv `db.client.connection.pool.name`).
+pub const DB_CLIENT_CONNECTION_POOL_NAME: &str = "db_client_connection_pool_name";
+/// State of pooled connections (semconv `db.client.connection.state`):
+/// [`DB_CONNECTION_STATE_IDLE`] or [`DB_CONNECTION_STATE_USED`].
+pub const DB_CLIENT_CONNECTION_STATE: &str = "db_client_connection_state";
 /// SLO name.
 pub const SLO: &str = "slo";
 /// SLO classification result: [`SLO_RESULT_GOOD`] or [`SLO_RESULT_BAD`].
@@ -205,6 +244,21 @@ pub const SETTLEMENT_REQUEUE: &str = "requeue";
 /// [`MESSAGING_SETTLEMENT`] value: refused for good (dead-lettered where
 /// the destination has a dead-letter queue, dropped otherwise).
 pub const SETTLEMENT_DEAD_LETTER: &str = "dead_letter";
+/// [`DB_SYSTEM_NAME`] value for PostgreSQL.
+pub const DB_SYSTEM_POSTGRESQL: &str = "postgresql";
+/// [`DB_SYSTEM_NAME`] value for Redis.
+pub const DB_SYSTEM_REDIS: &str = "redis";
+/// Value shared by every operation, collection or error type past the
+/// first 1 000 distinct values of one client.
+pub const DB_VALUE_OTHER: &str = "_OTHER";
+/// [`DB_CLIENT_CONNECTION_STATE`] value for connections in the pool, free.
+pub const DB_CONNECTION_STATE_IDLE: &str = "idle";
+/// [`DB_CLIENT_CONNECTION_STATE`] value for connections lent out.
+pub const DB_CONNECTION_STATE_USED: &str = "used";
+/// Histogram bucket boundaries in seconds for database operation and
+/// connection wait durations, as the semantic conventions recommend for
+/// `db.client.operation.duration`.
+pub const DB_DURATION_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0];
 /// [`SLO_RESULT`] value for a request that met the objective.
 pub const SLO_RESULT_GOOD: &str = "good";
 /// [`SLO_RESULT`] value for a request that missed the objective.
@@ -232,6 +286,12 @@ pub const ALL_METRICS: &[&str] = &[
     RPC_SERVER_ACTIVE_CALLS,
     RPC_CLIENT_CALL_DURATION,
     RPC_CLIENT_ACTIVE_CALLS,
+    DB_CLIENT_OPERATION_DURATION,
+    DB_CLIENT_CONNECTION_COUNT,
+    DB_CLIENT_CONNECTION_MAX,
+    DB_CLIENT_CONNECTION_PENDING_REQUESTS,
+    DB_CLIENT_CONNECTION_WAIT_TIME,
+    DB_CLIENT_CONNECTION_TIMEOUTS_TOTAL,
     SLO_REQUESTS_TOTAL,
     SLO_OBJECTIVE_RATIO,
     SLO_LATENCY_THRESHOLD,
@@ -273,6 +333,8 @@ pub const HISTOGRAMS: &[&str] = &[
     MESSAGING_CLIENT_OPERATION_DURATION,
     MESSAGING_PROCESS_DURATION,
     MESSAGING_MESSAGE_AGE,
+    DB_CLIENT_OPERATION_DURATION,
+    DB_CLIENT_CONNECTION_WAIT_TIME,
 ];
 
 /// Every label name obskit sets (Prometheus' own `le` aside).
@@ -292,6 +354,11 @@ pub const ALL_LABELS: &[&str] = &[
     MESSAGING_OPERATION_NAME,
     MESSAGING_SETTLEMENT,
     MESSAGING_QUEUE_STATE,
+    DB_SYSTEM_NAME,
+    DB_OPERATION_NAME,
+    DB_COLLECTION_NAME,
+    DB_CLIENT_CONNECTION_POOL_NAME,
+    DB_CLIENT_CONNECTION_STATE,
     SLO,
     SLO_RESULT,
     SERVICE_VERSION,

@@ -46,6 +46,7 @@
 //! ```
 
 pub mod config;
+pub mod db;
 pub mod error;
 mod export;
 #[cfg(feature = "grpc")]

@@ -121,8 +121,8 @@ impl Protocol for GrpcCall {
         status::is_server_error(code).then(|| status::name(code))
     }
 
-    fn status_attribute(&self, code: Code) -> KeyValue {
-        KeyValue::new("rpc.status_code", status::name(code))
+    fn status_attribute(&self, code: Code) -> Option<KeyValue> {
+        Some(KeyValue::new("rpc.status_code", status::name(code)))
     }
 
     fn record_duration(&self, code: Option<Code>, _failed: bool, elapsed: Duration) {

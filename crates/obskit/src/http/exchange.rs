@@ -44,8 +44,11 @@ impl Protocol for Exchange {
         labels::server_error_type(status)
     }
 
-    fn status_attribute(&self, status: u16) -> KeyValue {
-        KeyValue::new("http.response.status_code", i64::from(status))
+    fn status_attribute(&self, status: u16) -> Option<KeyValue> {
+        Some(KeyValue::new(
+            "http.response.status_code",
+            i64::from(status),
+        ))
     }
 
     fn record_duration(&self, status: Option<u16>, failed: bool, elapsed: Duration) {

@@ -86,8 +86,9 @@ pub(crate) trait Protocol {
         }
     }
 
-    /// The span attribute that reports `status`.
-    fn status_attribute(&self, status: Self::Status) -> KeyValue;
+    /// The span attribute that reports `status`, if the protocol reports
+    /// this status on the span at all.
+    fn status_attribute(&self, status: Self::Status) -> Option<KeyValue>;
 
     /// Records the duration in the protocol's RED histogram. `failed` marks
     /// a handler or body failure; `status` is what was sent, if anything.
@@ -175,8 +176,8 @@ impl<P: Protocol> Finish<P> {
         // An unsampled span keeps nothing: each call on it would only take
         // its lock to find that out.
         let recording = span.is_recording();
-        if recording && let Some(s) = status {
-            span.set_attribute(p.status_attribute(s));
+        if recording && let Some(a) = status.and_then(|s| p.status_attribute(s)) {
+            span.set_attribute(a);
         }
         if recording && let Some(e) = error_type {
             span.set_attribute(KeyValue::new("error.type", e));

@@ -395,8 +395,11 @@ impl Protocol for MessageProcess {
         }
     }
 
-    fn status_attribute(&self, status: Settled) -> KeyValue {
-        KeyValue::new("obskit.messaging.settlement", status.settlement.as_str())
+    fn status_attribute(&self, status: Settled) -> Option<KeyValue> {
+        Some(KeyValue::new(
+            "obskit.messaging.settlement",
+            status.settlement.as_str(),
+        ))
     }
 
     fn record_duration(&self, status: Option<Settled>, failed: bool, elapsed: Duration) {

@@ -142,11 +142,16 @@ struct Inner {
     registry: Registry,
     process: metrics_process::Collector,
     derived: parking_lot::Mutex<Vec<Derived>>,
+    /// Run before each render to refresh figures read from elsewhere;
+    /// one that returns `false` is done and removed.
+    refreshers: parking_lot::Mutex<Vec<Refresher>>,
     /// Length of the previous render in each format, to size the next one.
     last_len: [AtomicUsize; 2],
     /// `/metrics` answers 404: `OTEL_METRICS_EXPORTER` lists no `prometheus`.
     no_prometheus: std::sync::atomic::AtomicBool,
 }
+
+type Refresher = Box<dyn FnMut() -> bool + Send + Sync>;
 
 /// A counter whose value is read from elsewhere at render time.
 struct Derived {
@@ -174,6 +179,7 @@ impl MetricsHandle {
                 registry,
                 process,
                 derived: parking_lot::Mutex::new(Vec::new()),
+                refreshers: parking_lot::Mutex::new(Vec::new()),
                 last_len: [AtomicUsize::new(0), AtomicUsize::new(0)],
                 no_prometheus: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -333,6 +339,7 @@ impl MetricsHandle {
         for d in self.inner.derived.lock().iter() {
             d.counter.absolute((d.read)());
         }
+        self.inner.refreshers.lock().retain_mut(|refresh| refresh());
         self.inner.registry.snapshot()
     }
 
@@ -486,6 +493,12 @@ impl MetricsHandle {
             counter,
             read: Box::new(read),
         });
+    }
+
+    /// Runs `refresh` before every render, until it returns `false`: for
+    /// gauges read from elsewhere (a connection pool's figures).
+    pub(crate) fn on_render(&self, refresh: impl FnMut() -> bool + Send + Sync + 'static) {
+        self.inner.refreshers.lock().push(Box::new(refresh));
     }
 
     /// Publishes the span export counters.
