@@ -168,7 +168,12 @@ impl<C: ConnectionLike + Send> ConnectionLike for Connection<C> {
         let call = self.client.start(command(cmd));
         Box::pin(async move {
             let result = self.inner.req_packed_command(cmd).await;
-            end(call, &self.client, result.as_ref().map(|_| ()));
+            match &result {
+                // The server's refusal arrives as a value; the caller turns
+                // it into an error.
+                Ok(Value::ServerError(e)) => call.end_error(e.code(), Some(e.code())),
+                other => end(call, &self.client, other.as_ref().map(|_| ())),
+            }
             result
         })
     }
@@ -241,7 +246,10 @@ fn text(name: &str, cmd: &Cmd) -> String {
 
 fn command(cmd: &Cmd) -> Operation {
     let n = name(cmd);
-    Operation::new(n).text_without_literals(text(n, cmd))
+    // Named by the command alone: the key is no target to name a span by.
+    Operation::new(n)
+        .summary(n)
+        .text_without_literals(text(n, cmd))
 }
 
 fn batch(pipeline: &Pipeline) -> Operation {
@@ -258,7 +266,8 @@ fn batch(pipeline: &Pipeline) -> Operation {
         .map(|c| text(name(c), c))
         .collect::<Vec<_>>()
         .join("; ");
-    Operation::new(operation)
+    Operation::new(operation.clone())
+        .summary(operation)
         .batch_size(size)
         .text_without_literals(text)
 }

@@ -288,6 +288,36 @@ impl MetricsHandle {
             None,
             "1 while the readiness probe reports ready, else 0.".into(),
         );
+        d(
+            names::DB_CLIENT_OPERATION_DURATION,
+            Some(Unit::Seconds),
+            "Duration of database and cache client operations.",
+        );
+        d(
+            names::DB_CLIENT_CONNECTION_WAIT_TIME,
+            Some(Unit::Seconds),
+            "Time spent waiting for a connection from a pool.",
+        );
+        r.describe_gauge(
+            names::DB_CLIENT_CONNECTION_COUNT.into(),
+            None,
+            "Connections of a pool by state, as the pool reports them.".into(),
+        );
+        r.describe_gauge(
+            names::DB_CLIENT_CONNECTION_MAX.into(),
+            None,
+            "The most connections a pool may open.".into(),
+        );
+        r.describe_gauge(
+            names::DB_CLIENT_CONNECTION_PENDING_REQUESTS.into(),
+            None,
+            "Requests waiting for a connection from a pool.".into(),
+        );
+        r.describe_counter(
+            names::DB_CLIENT_CONNECTION_TIMEOUTS_TOTAL.into(),
+            None,
+            "Requests for a pooled connection that timed out.".into(),
+        );
         r.describe_gauge(
             names::HEALTH_CHECK_UP.into(),
             None,
