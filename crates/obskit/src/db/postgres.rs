@@ -184,22 +184,21 @@ impl Pool {
     /// `db_client_connection_wait_time_seconds`,
     /// `db_client_connection_timeouts_total`).
     pub async fn acquire(&self) -> Result<Connection, Error> {
-        let conn = self.acquire_raw().await?;
+        let conn = self
+            .acquire_raw()
+            .await
+            .inspect_err(|e| warn_unavailable(&self.client, e))?;
         Ok(Connection {
             conn,
             client: self.client.clone(),
         })
     }
 
+    /// A pooled connection, its wait counted; the caller warns on failure.
     async fn acquire_raw(&self) -> Result<sqlx::pool::PoolConnection<Postgres>, Error> {
-        let result = self
-            .metrics
+        self.metrics
             .acquire(self.pool.acquire(), |e| matches!(e, Error::PoolTimedOut))
-            .await;
-        if let Err(e) = &result {
-            warn_unavailable(&self.client, e);
-        }
-        result
+            .await
     }
 
     /// Begins a transaction on a connection from the pool (span `BEGIN`,
