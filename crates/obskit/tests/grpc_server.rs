@@ -62,17 +62,23 @@ fn calls(metrics: &str, service: &str, method: &str, code: &str) -> Option<f64> 
 }
 
 /// Polls the exposition until `pred` holds (a call ends when its stream
-/// does, which the client may see a moment before the server records it).
+/// does, which the client may see a moment before the server records it),
+/// for up to a minute: a loaded machine is slow, never wrong.
 async fn settle(h: &Harness, pred: impl Fn(&str) -> bool) -> String {
     let metrics = h.telemetry.metrics();
-    for _ in 0..500 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
         let text = metrics.render();
-        if pred(&text) {
+        if pred(&text) || tokio::time::Instant::now() >= deadline {
             return text;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    metrics.render()
+}
+
+/// The calls of `UNARY` in flight on the server.
+fn active(metrics: &str) -> Option<f64> {
+    prom::value(metrics, ACTIVE, &[("rpc_method", UNARY)])
 }
 
 #[tokio::test]
@@ -359,24 +365,30 @@ async fn a_call_past_its_deadline_is_deadline_exceeded_and_a_dropped_one_cancell
     // A method becomes known by answering (a dropped call teaches nothing).
     c.unary(req("first", 0, 0)).await.expect("OK");
 
-    let mut late = tonic::Request::new(req("late", 0, 2000));
-    late.set_timeout(Duration::from_millis(100));
-    let e = c.unary(late).await.unwrap_err();
+    // The handler never answers (its wait outlasts any test run), so only
+    // a deadline or the caller can end these calls.
+    let never = u32::MAX;
+
+    // The deadline is enforced by the server alone: tonic's own client would
+    // race its timer against the server's and, when it fires first, reset
+    // the stream before the server's deadline (a cancellation). A plain
+    // HTTP/2 client sends `grpc-timeout` and waits for the answer. The
+    // server's timer starts after the layer has seen the call, so the layer
+    // always finds the deadline passed, however slow the machine.
+    let mut late = tonic::Request::new(req("late", 0, never));
+    late.set_timeout(Duration::from_millis(500));
+    let e = tokio::time::timeout(Duration::from_secs(60), unenforced_unary(addr, late))
+        .await
+        .expect("the server ends the call at its deadline")
+        .unwrap_err();
     // tonic's server answers an expired deadline with CANCELLED ("Timeout
     // expired"); the layer records what happened: DEADLINE_EXCEEDED.
     assert!(
         matches!(e.code(), Code::DeadlineExceeded | Code::Cancelled),
         "{e:?}"
     );
-
-    // The caller gives up without a deadline: the server sees the stream reset.
-    let abandoned =
-        tokio::time::timeout(Duration::from_millis(100), c.unary(req("slow", 0, 2000))).await;
-    assert!(abandoned.is_err(), "the call was still running");
-
     let text = settle(&h, |t| {
-        calls(t, "grpc-deadline", UNARY, "CANCELLED").is_some()
-            && calls(t, "grpc-deadline", UNARY, "DEADLINE_EXCEEDED").is_some()
+        calls(t, "grpc-deadline", UNARY, "DEADLINE_EXCEEDED").is_some() && active(t) == Some(0.0)
     })
     .await;
     assert_eq!(
@@ -384,16 +396,60 @@ async fn a_call_past_its_deadline_is_deadline_exceeded_and_a_dropped_one_cancell
         Some(1.0),
         "{text}"
     );
+    assert_eq!(active(&text), Some(0.0), "{text}");
+
+    // The caller gives up without a deadline once the server has the call:
+    // the server sees the stream reset.
+    let abandoned = tokio::spawn(async move { c.unary(req("slow", 0, never)).await });
+    let text = settle(&h, |t| active(t) == Some(1.0)).await;
+    assert_eq!(
+        active(&text),
+        Some(1.0),
+        "the call never reached the server: {text}"
+    );
+    abandoned.abort();
+    assert!(
+        abandoned.await.unwrap_err().is_cancelled(),
+        "the call ended by itself"
+    );
+
+    let text = settle(&h, |t| {
+        calls(t, "grpc-deadline", UNARY, "CANCELLED").is_some() && active(t) == Some(0.0)
+    })
+    .await;
     assert_eq!(
         calls(&text, "grpc-deadline", UNARY, "CANCELLED"),
         Some(1.0),
         "{text}"
     );
     assert_eq!(
-        prom::value(&text, ACTIVE, &[("rpc_method", UNARY)]),
-        Some(0.0),
+        calls(&text, "grpc-deadline", UNARY, "DEADLINE_EXCEEDED"),
+        Some(1.0),
         "{text}"
     );
+    assert_eq!(active(&text), Some(0.0), "{text}");
+}
+
+/// A unary call to `UNARY` over a plain HTTP/2 client, which sends the
+/// request's `grpc-timeout` but, unlike tonic's channel, does not enforce it.
+async fn unenforced_unary(
+    addr: std::net::SocketAddr,
+    request: tonic::Request<EchoRequest>,
+) -> Result<tonic::Response<obskit_grpc_testing::EchoReply>, tonic::Status> {
+    let http2 = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<tonic::body::Body>();
+    let origin: http::Uri = format!("http://{addr}").parse().expect("an origin");
+    let mut grpc = tonic::client::Grpc::with_origin(http2, origin);
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    grpc.unary(
+        request,
+        http::uri::PathAndQuery::from_static("/obskit.test.v1.Echo/Unary"),
+        tonic_prost::ProstCodec::<EchoRequest, obskit_grpc_testing::EchoReply>::default(),
+    )
+    .await
 }
 
 #[tokio::test]
