@@ -542,3 +542,57 @@ fn every_form_works_as_a_person_uses_it_and_pages_update_in_place() {
         browser.text("main")
     );
 }
+
+#[test]
+fn refused_exports_are_said_once_per_cause_on_the_terminal_and_counted_on_the_footer() {
+    let mut dev = Dev::start(None, &[], &[]);
+    for (content_type, body) in [
+        ("text/plain", "one"),
+        ("text/plain", "two"),
+        ("application/json", "[]"),
+    ] {
+        let (status, _) = request(
+            dev.http_port,
+            "POST",
+            "/v1/traces",
+            &[("content-type", content_type)],
+            body.as_bytes(),
+        )
+        .unwrap();
+        assert!(status >= 400, "{content_type} {body}: {status}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let said = |dev: &Dev, kind: &str| {
+        dev.err_lines
+            .iter()
+            .filter(|l| {
+                l.contains(&format!(
+                    "refused an export on OTLP/HTTP /v1/traces ({kind})"
+                ))
+            })
+            .count()
+    };
+    while said(&dev, "malformed OTLP/JSON") == 0 {
+        assert!(Instant::now() < deadline, "{}", dev.err_lines.join("\n"));
+        std::thread::sleep(Duration::from_millis(50));
+        dev.collect();
+    }
+    assert_eq!(
+        said(&dev, "content-type"),
+        1,
+        "{}",
+        dev.err_lines.join("\n")
+    );
+    let (_, page) = get(dev.ui_port, "/traces");
+    assert!(page.contains("3 exports refused"), "{page}");
+    assert!(
+        page.contains(
+            "2 × OTLP/HTTP /v1/traces (content-type): content-type `text/plain` is not OTLP/HTTP"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("1 × OTLP/HTTP /v1/traces (malformed OTLP/JSON)"),
+        "{page}"
+    );
+}

@@ -149,29 +149,27 @@ impl LineSplitter {
     /// Adds `bytes`, handing every completed line to `emit`.
     pub fn push(&mut self, mut bytes: &[u8], mut emit: impl FnMut(String)) {
         while !bytes.is_empty() {
-            match bytes.iter().position(|&b| b == b'\n') {
-                Some(end) => {
-                    if !self.skipping {
-                        self.take(&bytes[..end], &mut emit);
-                    }
+            let (part, complete) = match bytes.iter().position(|&b| b == b'\n') {
+                Some(end) => (&bytes[..end], Some(end + 1)),
+                None => (bytes, None),
+            };
+            if !self.skipping {
+                self.pending.extend_from_slice(part);
+                if self.pending.len() > MAX_LINE_BYTES {
+                    let mut line = Self::text(&self.pending[..MAX_LINE_BYTES]);
+                    line.push_str(&format!(" … [line cut at {MAX_LINE_BYTES} bytes]"));
+                    emit(line);
                     self.pending.clear();
-                    self.skipping = false;
-                    bytes = &bytes[end + 1..];
+                    // The rest of this line is dropped, up to its newline.
+                    self.skipping = complete.is_none();
+                } else if complete.is_some() {
+                    emit(Self::text(&self.pending));
+                    self.pending.clear();
                 }
-                None => {
-                    if !self.skipping {
-                        self.pending.extend_from_slice(bytes);
-                        if self.pending.len() > MAX_LINE_BYTES {
-                            let mut line = Self::text(&self.pending[..MAX_LINE_BYTES]);
-                            line.push_str(&format!(" … [line cut at {MAX_LINE_BYTES} bytes]"));
-                            emit(line);
-                            self.pending.clear();
-                            self.skipping = true;
-                        }
-                    }
-                    bytes = &[];
-                }
+            } else if complete.is_some() {
+                self.skipping = false;
             }
+            bytes = complete.map_or(&[][..], |end| &bytes[end..]);
         }
     }
 
@@ -183,19 +181,6 @@ impl LineSplitter {
         }
         self.pending.clear();
         self.skipping = false;
-    }
-
-    fn take(&mut self, tail: &[u8], emit: &mut impl FnMut(String)) {
-        self.pending.extend_from_slice(tail);
-        if self.pending.len() > MAX_LINE_BYTES {
-            let mut line = Self::text(&self.pending[..MAX_LINE_BYTES]);
-            line.push_str(&format!(" … [line cut at {MAX_LINE_BYTES} bytes]"));
-            emit(line);
-        } else {
-            let line = Self::text(&self.pending);
-            emit(line);
-        }
-        self.pending.clear();
     }
 
     fn text(bytes: &[u8]) -> String {
@@ -270,5 +255,39 @@ pub async fn stop(child: &mut Child, grace: Duration) -> io::Result<ExitStatus> 
             let _ = signal_group(child, rustix::process::Signal::KILL);
             child.wait().await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(chunks: &[&[u8]]) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut splitter = LineSplitter::default();
+        for chunk in chunks {
+            splitter.push(chunk, |l| lines.push(l));
+        }
+        splitter.finish(|l| lines.push(l));
+        lines
+    }
+
+    #[test]
+    fn a_long_line_is_cut_once_and_the_next_line_is_whole() {
+        let long = vec![b'x'; MAX_LINE_BYTES + 10];
+        let lines = split(&[&long[..100], &long[100..], b"tail\nnext\n"]);
+        assert_eq!(
+            lines.len(),
+            2,
+            "{:?}",
+            lines.iter().map(String::len).collect::<Vec<_>>()
+        );
+        assert!(lines[0].starts_with("xxx") && lines[0].ends_with("[line cut at 65536 bytes]"));
+        assert_eq!(lines[1], "next");
+        // Cut in the same chunk as its newline: nothing of it is skipped afterwards.
+        let mut exact = vec![b'y'; MAX_LINE_BYTES + 1];
+        exact.extend_from_slice(b"\nafter\n");
+        let lines = split(&[&exact]);
+        assert_eq!(lines[1], "after");
     }
 }

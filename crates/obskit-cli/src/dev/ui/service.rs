@@ -220,7 +220,7 @@ fn slo_section(out: &mut String, slos: &[SloFigures]) {
     }
     out.push_str(
         "<table id=\"slos\"><thead><tr><th>Service</th><th>SLO</th><th class=\"num\">Objective</th><th>Tier</th>\
-         <th class=\"num\">Factor</th><th>Long window</th><th>Short window</th><th>Burning</th></tr></thead><tbody>",
+         <th class=\"num\">Factor</th><th>Long window</th><th>Short window</th><th>Burning</th></tr></thead><tbody id=\"slo-rows\" data-live=\"1\">",
     );
     for slo in slos {
         for tier in &slo.tiers {
@@ -311,4 +311,46 @@ pub fn window_name(secs: u64) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dev::scrape::parse;
+
+    #[test]
+    fn percentiles_come_from_the_spans_held_else_below_the_first_bucket() {
+        let text = "http_server_request_duration_seconds_count{service_name=\"s\",http_request_method=\"GET\",http_route=\"/a\"} 10\n\
+                    http_server_request_duration_seconds_bucket{service_name=\"s\",http_request_method=\"GET\",http_route=\"/a\",le=\"0.005\"} 10\n\
+                    http_server_request_duration_seconds_bucket{service_name=\"s\",http_request_method=\"GET\",http_route=\"/a\",le=\"+Inf\"} 10\n";
+        let scrape = |at: f64, text: &str| {
+            Arc::new(Scrape {
+                at_unix_secs: at,
+                samples: parse::parse(text, |_| true).unwrap(),
+            })
+        };
+        let scrapes = [scrape(100.0, text)];
+        let info = ScrapeInfo::default();
+        let page = body(
+            &scrapes,
+            &ServiceQuery::default(),
+            &info,
+            100.0,
+            &[],
+            &SpanDurations::new(),
+        );
+        // 150–400 µs requests: the histogram only knows they are under 5 ms.
+        assert!(
+            page.contains("<td class=\"num\">&lt; 5.0 ms</td>"),
+            "{page}"
+        );
+        let held: SpanDurations = [(
+            ("s".to_owned(), "GET".to_owned(), "/a".to_owned()),
+            vec![150_000, 200_000, 250_000, 300_000, 400_000],
+        )]
+        .into();
+        let page = body(&scrapes, &ServiceQuery::default(), &info, 100.0, &[], &held);
+        assert!(page.contains(">250 µs</span>"), "p50 of the spans: {page}");
+        assert!(page.contains(">400 µs</span>"), "p99 of the spans: {page}");
+    }
 }

@@ -365,6 +365,47 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_attribute_is_marked_and_links_go_both_ways() {
+        let mut cut = crate::dev::model::Attribute::new("blob", "x".repeat(16));
+        cut.truncated_from = Some(20_000_000);
+        let mut root = (*span(1, None, 0)).clone();
+        root.attributes = vec![cut];
+        root.links = vec![crate::dev::model::SpanLink {
+            trace_id: TraceId([9; 16]),
+            span_id: SpanId([8; 8]),
+            attributes: Vec::new(),
+        }];
+        let linked_from = [(
+            TraceId([5; 16]),
+            SpanId([6; 8]),
+            "consume".to_owned(),
+            SpanId([1; 8]),
+        )];
+        let html = body(&TraceId([7; 16]), &[Arc::new(root)], &[], &linked_from, 0);
+        assert!(html.contains("cut from 20000000 bytes"), "{html}");
+        assert!(
+            html.contains(&format!(
+                "href=\"/traces/{}#span-{}\"",
+                TraceId([9; 16]),
+                SpanId([8; 8])
+            )),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!(
+                "href=\"/traces/{}#span-{}\"",
+                TraceId([5; 16]),
+                SpanId([6; 8])
+            )),
+            "{html}"
+        );
+        assert!(
+            html.contains(">consume (trace 0505050505050505)<"),
+            "{html}"
+        );
+    }
+
+    #[test]
     fn a_parent_cycle_still_lists_every_span() {
         let spans = [span(1, Some(2), 0), span(2, Some(1), 0)];
         assert_eq!(tree_order(&spans).len(), 2);
