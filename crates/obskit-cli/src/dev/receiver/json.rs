@@ -4,13 +4,15 @@
 //! `[]` or a positional array as a message), is refused with its path, so a typo never
 //! answers 200 and stores nothing.
 
-use serde::de::DeserializeOwned;
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::{Map, Value};
 
 use super::ReceiveError;
 
 /// Every field name of the OTLP export messages (trace, logs, metrics), lowerCamelCase,
-/// including the members of `oneof`s, which OTLP/JSON writes as fields.
+/// including the members of `oneof`s, which OTLP/JSON writes as fields; sorted.
 const FIELDS: &[&str] = &[
     "aggregationTemporality",
     "arrayValue",
@@ -100,7 +102,8 @@ const FIELDS: &[&str] = &[
     "zeroThreshold",
 ];
 
-/// The fields that hold a list (`repeated` in the `.proto`): the only places an array may be.
+/// The fields that hold a list (`repeated` in the `.proto`): the only places an array may
+/// be; sorted.
 const LISTS: &[&str] = &[
     "attributes",
     "bucketCounts",
@@ -158,78 +161,298 @@ fn lower_camel(name: &str) -> String {
 /// assert!(err.to_string().contains("a JSON array"), "{err}");
 /// ```
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ReceiveError> {
-    let value: Value = serde_json::from_slice(body)?;
-    let value = match value {
-        Value::Object(object) => Value::Object(normalise(object, "")?),
-        other => {
-            return Err(ReceiveError::JsonShape(format!(
-                "the body is {}; an OTLP/JSON export is an object such as {{\"resourceSpans\": [...]}}",
-                describe(&other)
-            )));
-        }
-    };
+    // One pass over the text that builds nothing checks names and arrays; the body is then
+    // decoded directly, or, when it used proto field names, renamed first.
+    let problem = std::cell::RefCell::new(None);
+    let renamed = std::cell::Cell::new(false);
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let checked = Top {
+        problem: &problem,
+        renamed: &renamed,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|()| deserializer.end());
+    if let Some(problem) = problem.into_inner() {
+        return Err(ReceiveError::JsonShape(problem));
+    }
+    checked?;
+    if !renamed.get() {
+        return Ok(serde_json::from_slice(body)?);
+    }
+    let mut value: Value = serde_json::from_slice(body)?;
+    if let Value::Object(object) = &mut value {
+        check(object, &Path::Root)?;
+    }
     Ok(serde_json::from_value(value)?)
 }
 
-fn describe(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a JSON array",
-        Value::Object(_) => "an object",
+/// The whole body: it must be an object.
+struct Top<'c> {
+    problem: &'c std::cell::RefCell<Option<String>>,
+    renamed: &'c std::cell::Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for Top<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-/// Renames proto field names to lowerCamelCase and checks names and arrays, recursively.
-fn normalise(object: Map<String, Value>, path: &str) -> Result<Map<String, Value>, ReceiveError> {
-    let mut out = Map::with_capacity(object.len());
-    for (key, value) in object {
+impl<'de> Visitor<'de> for Top<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an OTLP/JSON export object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        Check {
+            path: &Path::Root,
+            list: false,
+            problem: self.problem,
+            renamed: self.renamed,
+        }
+        .visit_map(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.refuse("a JSON array"))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(self.refuse("a string"))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.refuse("a boolean"))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.refuse("a number"))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.refuse("a number"))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.refuse("a number"))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(self.refuse("null"))
+    }
+}
+
+impl Top<'_> {
+    fn refuse<E: de::Error>(&self, what: &str) -> E {
+        let message = format!(
+            "the body is {what}; an OTLP/JSON export is an object such as {{\"resourceSpans\": [...]}}"
+        );
+        *self.problem.borrow_mut() = Some(message.clone());
+        E::custom(message)
+    }
+}
+
+/// A value at `path`; `list` when an array may be there.
+struct Check<'p, 'c> {
+    path: &'p Path<'p>,
+    list: bool,
+    problem: &'c std::cell::RefCell<Option<String>>,
+    renamed: &'c std::cell::Cell<bool>,
+}
+
+impl Check<'_, '_> {
+    fn refuse<E: de::Error>(&self, message: String) -> E {
+        *self.problem.borrow_mut() = Some(message.clone());
+        E::custom(message)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Check<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Check<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an OTLP/JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let camel;
+            let name = if key.0.contains('_') {
+                self.renamed.set(true);
+                camel = lower_camel(&key.0);
+                camel.as_str()
+            } else {
+                &key.0
+            };
+            let here = Path::Field(self.path, name);
+            if !known(FIELDS, name) {
+                return Err(self.refuse(format!(
+                    "unknown field `{}` at `{here}`; OTLP/JSON names fields in lowerCamelCase (`traceId`) or as in the .proto (`trace_id`)",
+                    key.0
+                )));
+            }
+            map.next_value_seed(Check {
+                path: &here,
+                list: known(LISTS, name),
+                problem: self.problem,
+                renamed: self.renamed,
+            })?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if !self.list {
+            return Err(self.refuse(format!(
+                "`{}` is an array; it is a message, written as a JSON object",
+                self.path
+            )));
+        }
+        let mut index = 0;
+        while seq
+            .next_element_seed(Item {
+                path: &Path::Item(self.path, index),
+                problem: self.problem,
+                renamed: self.renamed,
+            })?
+            .is_some()
+        {
+            index += 1;
+        }
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// An item of a list: an object (or a number or string), never an array.
+struct Item<'p, 'c> {
+    path: &'p Path<'p>,
+    problem: &'c std::cell::RefCell<Option<String>>,
+    renamed: &'c std::cell::Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for Item<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(Check {
+            path: self.path,
+            // An array here is refused by `Check::visit_seq` with the item's path.
+            list: false,
+            problem: self.problem,
+            renamed: self.renamed,
+        })
+    }
+}
+
+/// A key, borrowed from the body when it has no escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(v.into()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(v.to_owned().into()))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Where a value is, built on the stack as the walk goes down and only written out for
+/// an error message.
+enum Path<'a> {
+    Root,
+    Field(&'a Path<'a>, &'a str),
+    Item(&'a Path<'a>, usize),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Root => Ok(()),
+            Self::Field(Self::Root, name) => f.write_str(name),
+            Self::Field(parent, name) => write!(f, "{parent}.{name}"),
+            Self::Item(parent, index) => write!(f, "{parent}[{index}]"),
+        }
+    }
+}
+
+fn known(list: &[&str], name: &str) -> bool {
+    list.binary_search(&name).is_ok()
+}
+
+/// Checks names and arrays recursively, in place; renames proto field names (rare) to
+/// lowerCamelCase. Allocates nothing for a well-formed lowerCamelCase body.
+fn check(object: &mut Map<String, Value>, path: &Path<'_>) -> Result<(), ReceiveError> {
+    let mut renames = Vec::new();
+    for (key, value) in object.iter_mut() {
+        let camel;
         let name = if key.contains('_') {
-            lower_camel(&key)
+            camel = lower_camel(key);
+            renames.push((key.clone(), camel.clone()));
+            camel.as_str()
         } else {
-            key.clone()
+            key.as_str()
         };
-        let here = if path.is_empty() {
-            name.clone()
-        } else {
-            format!("{path}.{name}")
-        };
-        if !FIELDS.contains(&name.as_str()) {
+        let here = Path::Field(path, name);
+        if !known(FIELDS, name) {
             return Err(ReceiveError::JsonShape(format!(
                 "unknown field `{key}` at `{here}`; OTLP/JSON names fields in lowerCamelCase (`traceId`) or as in the .proto (`trace_id`)"
             )));
         }
-        let value = match value {
-            Value::Object(inner) => Value::Object(normalise(inner, &here)?),
+        match value {
+            Value::Object(inner) => check(inner, &here)?,
             Value::Array(items) => {
-                if !LISTS.contains(&name.as_str()) {
+                if !known(LISTS, name) {
                     return Err(ReceiveError::JsonShape(format!(
                         "`{here}` is an array; it is a message, written as a JSON object"
                     )));
                 }
-                let mut list = Vec::with_capacity(items.len());
-                for (i, item) in items.into_iter().enumerate() {
-                    list.push(match item {
-                        Value::Object(inner) => {
-                            Value::Object(normalise(inner, &format!("{here}[{i}]"))?)
-                        }
+                for (i, item) in items.iter_mut().enumerate() {
+                    match item {
+                        Value::Object(inner) => check(inner, &Path::Item(&here, i))?,
                         Value::Array(_) => {
                             return Err(ReceiveError::JsonShape(format!(
-                                "`{here}[{i}]` is an array; a list holds objects (or numbers), not arrays"
+                                "`{}` is an array; a list holds objects (or numbers), not arrays",
+                                Path::Item(&here, i)
                             )));
                         }
-                        scalar => scalar,
-                    });
+                        _ => {}
+                    }
                 }
-                Value::Array(list)
             }
-            scalar => scalar,
-        };
-        out.insert(name, value);
+            _ => {}
+        }
     }
-    Ok(out)
+    for (from, to) in renames {
+        if let Some(value) = object.remove(&from) {
+            object.insert(to, value);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -241,6 +464,12 @@ mod tests {
 
     #[test]
     fn positional_arrays_and_typos_are_refused_with_their_path() {
+        let err =
+            decode::<ExportTraceServiceRequest>(br#"{"resourceSpans":[{},[{}]]}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("`resourceSpans[1]` is an array"),
+            "{err}"
+        );
         let err = decode::<ExportTraceServiceRequest>(br#"{"resourceSpans":[[{}]]}"#).unwrap_err();
         assert!(
             err.to_string().contains("`resourceSpans[0]` is an array"),
@@ -266,6 +495,13 @@ mod tests {
         for body in [&b"3"[..], b"null", b"\"x\""] {
             assert!(decode::<ExportTraceServiceRequest>(body).is_err());
         }
+    }
+
+    #[test]
+    fn the_name_lists_are_sorted_for_binary_search() {
+        assert!(FIELDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(LISTS.windows(2).all(|w| w[0] < w[1]));
+        assert!(LISTS.iter().all(|name| known(FIELDS, name)));
     }
 
     #[test]
