@@ -523,6 +523,37 @@ async fn strict_otlp_json_refuses_arrays_typos_and_zero_ids_and_takes_proto_name
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_attribute_values_are_cut_and_memory_stays_within_the_budget() {
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    let (store, servers) = start().await;
+    let headers = [("content-type", "application/x-protobuf")];
+    // Ten spans with a 2 MB attribute each: 20 MB sent, about 40 kB kept.
+    for trace in 1..=10u8 {
+        let mut request = one_span_request(vec![trace; 16]);
+        request.resource_spans[0].scope_spans[0].spans[0].attributes = vec![KeyValue {
+            key: "blob".to_owned(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue("é".repeat(1024 * 1024))),
+            }),
+            ..Default::default()
+        }];
+        let body = gzip(&request.encode_to_vec());
+        let headers = [headers[0], ("content-encoding", "gzip")];
+        assert_eq!(post_to(&servers, "/v1/traces", &headers, body).await.0, 200);
+    }
+    assert_eq!(store.trace_count(), 10);
+    let span = &store
+        .trace(&obskit_cli::dev::model::TraceId([3; 16]))
+        .unwrap()[0];
+    let blob = &span.attributes[0];
+    assert_eq!(blob.value.len(), Limits::default().attribute_value_bytes);
+    assert_eq!(blob.truncated_from, Some(2 * 1024 * 1024));
+    let (trace_bytes, _) = store.bytes();
+    assert!(trace_bytes < 100 * 1024, "{trace_bytes}");
+    servers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_http_paths_and_methods_answer_a_message_not_a_bare_404() {
     let (store, servers) = start().await;
     let (status, body) = post_to(

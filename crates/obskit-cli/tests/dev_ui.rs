@@ -392,6 +392,23 @@ fn every_form_works_as_a_person_uses_it_and_pages_update_in_place() {
     );
     assert_eq!(browser.text("#span-count"), "2");
 
+    // A whole trace id that is not stored: said so.
+    browser.open(&format!("{ui}/traces?trace_id={TRACE_D}"));
+    assert!(
+        browser.text("#problems").contains("is not stored"),
+        "{}",
+        browser.text("main")
+    );
+    // A page that does not exist: a page that says so.
+    browser.open(&format!("{ui}/nowhere"));
+    assert!(
+        browser
+            .text("main")
+            .contains("There is no page at /nowhere"),
+        "{}",
+        browser.text("body")
+    );
+
     // A value that cannot be used is named on the page, which still shows everything.
     browser.open(&format!("{ui}/traces?min_ms=fast&status=&window=1h"));
     assert!(

@@ -106,10 +106,12 @@ pub async fn run(options: Options) -> Result<Option<ExitStatus>, DevError> {
     };
     say(&format!("UI at {}/", local(servers.ui)));
     say(&format!(
-        "OTLP receiver on {} (gRPC) and {} (HTTP: {}, protobuf or JSON)",
+        "OTLP receiver on {} (gRPC) and {} (HTTP: {}, {}, {}; protobuf or JSON, plain or gzip)",
         servers.grpc,
         servers.http,
-        receiver::http::TRACES_PATH
+        receiver::http::TRACES_PATH,
+        receiver::http::LOGS_PATH,
+        receiver::http::METRICS_PATH,
     ));
     let endpoint = match options.protocol.as_str() {
         "grpc" => local(servers.grpc),

@@ -48,6 +48,7 @@ pub fn router(state: UiState) -> Router {
         .route("/traces/{trace_id}", get(trace_page))
         .route("/logs", get(logs_page))
         .route("/service", get(service_page))
+        .fallback(not_found)
         .with_state(state)
 }
 
@@ -113,6 +114,24 @@ fn footer(store: &Store) -> String {
     out
 }
 
+/// Any other path: a page that says so, with the navigation, never a bare 404.
+async fn not_found(State(state): State<UiState>, uri: axum::http::Uri) -> Response {
+    let mut body = String::from("<h1>Not found</h1><p>There is no page at <span class=\"mono\">");
+    html::push_escaped(&mut body, uri.path());
+    body.push_str(
+        "</span>. The pages are <a href=\"/traces\">Traces</a>, <a href=\"/logs\">Logs</a> and \
+         <a href=\"/service\">Service</a>; OTLP exports go to the receiver's ports, not this one.</p>",
+    );
+    let page = html::page(
+        "Not found",
+        Nav::Traces,
+        &body,
+        &footer(&state.store),
+        false,
+    );
+    (StatusCode::NOT_FOUND, Html(page)).into_response()
+}
+
 async fn traces_page(State(state): State<UiState>, RawQuery(query): RawQuery) -> Response {
     let pairs = html::parse_query(query.as_deref().unwrap_or_default());
     let (filter, problems) = traces::TraceFilter::from_query(&pairs);
@@ -122,6 +141,12 @@ async fn traces_page(State(state): State<UiState>, RawQuery(query): RawQuery) ->
         && summaries.iter().any(|s| s.trace_id == id)
     {
         return Redirect::to(&format!("/traces/{id}")).into_response();
+    }
+    let mut problems = problems;
+    if let Some(id) = TraceId::parse(&filter.trace_id) {
+        problems.push(format!(
+            "trace {id} is not stored: it has not arrived yet, or it was let go to keep the newest traces"
+        ));
     }
     let body = traces::body(&summaries, &filter, &problems, html::now_unix_nanos());
     Html(html::page(
