@@ -71,6 +71,9 @@ impl Fields<'_> {
         {
             *body = Some(match value {
                 AnyValue::Str(s) => s,
+                AnyValue::Bool(b) => b.to_string(),
+                AnyValue::I64(i) => i.to_string(),
+                AnyValue::F64(f) => f.to_string(),
                 other => format!("{other:?}"),
             });
             return;
@@ -118,5 +121,67 @@ impl Visit for Fields<'_> {
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.push(field, AnyValue::Str(format!("{value:?}")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::*;
+
+    /// Records what one event's fields become.
+    struct Capture(
+        std::sync::Arc<std::sync::Mutex<Vec<(Option<String>, Vec<(&'static str, AnyValue)>)>>>,
+    );
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let mut attributes = Vec::new();
+            let mut body = None;
+            event.record(&mut Fields {
+                attributes: &mut attributes,
+                body: Some(&mut body),
+            });
+            self.0.lock().unwrap().push((body, attributes));
+        }
+    }
+
+    #[test]
+    fn fields_keep_their_types_and_the_message_is_the_body() {
+        let seen = std::sync::Arc::default();
+        let subscriber = tracing_subscriber::registry().with(Capture(std::sync::Arc::clone(&seen)));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(a = 1_u64, b = -2_i64, c = 0.5, d = true, e = "s", f = ?(1, 2), big = u64::MAX, wide = 1_i128 << 100, "hello {}", "you");
+            tracing::info!(message = 42);
+        });
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0].0.as_deref(), Some("hello you"));
+        assert_eq!(
+            seen[0].1,
+            vec![
+                ("a", AnyValue::I64(1)),
+                ("b", AnyValue::I64(-2)),
+                ("c", AnyValue::F64(0.5)),
+                ("d", AnyValue::Bool(true)),
+                ("e", AnyValue::Str("s".into())),
+                ("f", AnyValue::Str("(1, 2)".into())),
+                ("big", AnyValue::Str(u64::MAX.to_string())),
+                ("wide", AnyValue::Str((1_i128 << 100).to_string())),
+            ]
+        );
+        assert_eq!(
+            seen[1].0.as_deref(),
+            Some("42"),
+            "a non-text message is its text"
+        );
+        assert!(seen[1].1.is_empty());
+        assert_eq!(severity(Level::WARN), (13, "WARN"));
+        assert_eq!(event_name("event src/lib.rs:3"), None);
+        assert_eq!(event_name("order.placed"), Some("order.placed"));
     }
 }
