@@ -130,10 +130,11 @@ mod tests {
 
     use super::*;
 
-    /// Records what one event's fields become.
-    struct Capture(
-        std::sync::Arc<std::sync::Mutex<Vec<(Option<String>, Vec<(&'static str, AnyValue)>)>>>,
-    );
+    /// What one event's fields became: the body and the attributes.
+    type Seen = Vec<(Option<String>, Vec<(&'static str, AnyValue)>)>;
+
+    /// Records what each event's fields become.
+    struct Capture(std::sync::Arc<std::sync::Mutex<Seen>>);
 
     impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
         fn on_event(
