@@ -558,6 +558,16 @@ fn every_form_works_as_a_person_uses_it_and_pages_update_in_place() {
         "{}",
         browser.text("main")
     );
+    // Pictures for people (CI keeps them): the list with its chart, a waterfall with a span
+    // selected in the detail pane.
+    if let Some(camera) = chromium() {
+        let shots = screenshot_dir();
+        camera.screenshot(&format!("{ui}/traces"), &shots.join("traces-list.png"));
+        camera.screenshot(
+            &format!("{ui}/traces/{TRACE_C}#span-c000000000000001"),
+            &shots.join("waterfall-detail-pane.png"),
+        );
+    }
 }
 
 #[test]

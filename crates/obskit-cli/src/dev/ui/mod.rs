@@ -52,15 +52,15 @@ pub fn router(state: UiState) -> Router {
         .with_state(state)
 }
 
-/// Bytes for people: `850 B`, `12.3 kB`, `4.1 MB`.
+/// Bytes for people, in the flags' binary units: `850 B`, `4.0 KiB`, `192.0 MiB`.
 fn bytes(n: usize) -> String {
     let n = n as f64;
-    if n < 1_000.0 {
+    if n < 1024.0 {
         format!("{n:.0} B")
-    } else if n < 1_000_000.0 {
-        format!("{:.1} kB", n / 1e3)
+    } else if n < 1024.0 * 1024.0 {
+        format!("{:.1} KiB", n / 1024.0)
     } else {
-        format!("{:.1} MB", n / 1e6)
+        format!("{:.1} MiB", n / (1024.0 * 1024.0))
     }
 }
 
