@@ -470,7 +470,7 @@ fn start_metrics_push(
     let target = config.metrics_target();
     let transport = export::prepare(&target, &export::METRICS)?;
     let metrics = metrics.clone();
-    let delta = config.temporality.is_delta();
+    let temporality = config.temporality;
     let batch = crate::config::BatchConfig {
         max_queue_size: 2,
         max_export_batch_size: 1,
@@ -484,7 +484,7 @@ fn start_metrics_push(
             Ok(crate::metrics::otlp::MetricsExporter::new(
                 metrics,
                 transport(),
-                delta,
+                temporality,
             ))
         },
         resource,

@@ -453,3 +453,51 @@ fn bad_metrics_settings_name_their_variable() {
         assert!(err.starts_with(var), "{var}={value}: {err}");
     }
 }
+
+#[tokio::test]
+async fn lowmemory_keeps_observed_counters_cumulative() {
+    let rx = Receiver::start().await.unwrap();
+    let h = harness(config(&[
+        ("OTEL_TRACES_EXPORTER", "none"),
+        ("OTEL_METRICS_EXPORTER", "otlp"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "3600000"),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "lowmemory",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            &rx.http_metrics_url(),
+        ),
+    ]));
+    h.telemetry
+        .metrics()
+        .counter("jobs_total", vec![])
+        .increment(1);
+    let base = support::server::spawn(app(ObskitLayer::new(&h.telemetry))).await;
+    traffic(&base, &["/items/1"]).await;
+    let report = h.telemetry.shutdown().await;
+    assert!(!report.timed_out, "{report:?}");
+    let requests = rx.metrics_requests();
+    assert_eq!(requests.len(), 1);
+    let temporality = |name: &str| {
+        let metrics = requests[0].metrics();
+        let (_, m) = metrics
+            .iter()
+            .find(|(_, m)| m.name == name)
+            .unwrap_or_else(|| panic!("no {name}"));
+        match &m.data {
+            Some(Data::Sum(s)) => s.aggregation_temporality,
+            Some(Data::Histogram(h)) => h.aggregation_temporality,
+            other => panic!("{name}: {other:?}"),
+        }
+    };
+    assert_eq!(temporality("jobs_total"), 1, "a recorded counter: delta");
+    assert_eq!(temporality("http_server_request_duration_seconds"), 1);
+    assert_eq!(
+        temporality("obskit_spans_exported_total"),
+        2,
+        "an observed counter stays cumulative"
+    );
+    assert_eq!(temporality("process_cpu_seconds_total"), 2);
+}

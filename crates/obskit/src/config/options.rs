@@ -231,8 +231,9 @@ pub enum Temporality {
     Cumulative,
     /// What changed since the previous push: counters and histograms.
     Delta,
-    /// As `Delta` for obskit's counters and histograms, which are all
-    /// recorded synchronously.
+    /// As `Delta`, except for the counters obskit observes rather than
+    /// records (its export counters, the process CPU time), which stay
+    /// cumulative, as the specification has it for asynchronous counters.
     LowMemory,
 }
 
@@ -248,11 +249,6 @@ impl Temporality {
                 accepted: "cumulative, delta, lowmemory",
             }),
         }
-    }
-
-    /// Whether counters and histograms are sent as deltas.
-    pub(crate) fn is_delta(self) -> bool {
-        matches!(self, Self::Delta | Self::LowMemory)
     }
 }
 

@@ -155,6 +155,7 @@ type Refresher = Box<dyn FnMut() -> bool + Send + Sync>;
 
 /// A counter whose value is read from elsewhere at render time.
 struct Derived {
+    name: &'static str,
     counter: Counter,
     read: Box<dyn Fn() -> u64 + Send + Sync>,
 }
@@ -373,6 +374,14 @@ impl MetricsHandle {
         self.inner.registry.snapshot()
     }
 
+    /// Whether the counter family `name` is observed (read from elsewhere
+    /// at collection, like an OpenTelemetry asynchronous counter: obskit's
+    /// export counters and the process CPU time) rather than recorded.
+    pub(crate) fn is_observed_counter(&self, name: &str) -> bool {
+        name == names::PROCESS_CPU_SECONDS_TOTAL
+            || self.inner.derived.lock().iter().any(|d| d.name == name)
+    }
+
     /// Whether `/metrics` serves the registry: `prometheus` is among the
     /// metrics exporters (`OTEL_METRICS_EXPORTER`), the default.
     pub fn serves_prometheus(&self) -> bool {
@@ -520,6 +529,7 @@ impl MetricsHandle {
         let counter = self.counter(name, Vec::new());
         counter.absolute(read());
         self.inner.derived.lock().push(Derived {
+            name,
             counter,
             read: Box::new(read),
         });

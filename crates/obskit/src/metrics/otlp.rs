@@ -25,6 +25,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use super::MetricsHandle;
 use super::exemplar::Exemplar;
 use super::snapshot::{FamilyView, Series, Snapshot};
+use crate::config::Temporality;
 use crate::export::Transport;
 use crate::export::pipeline::{BatchExporter, Retrying};
 use crate::export::proto::{
@@ -47,7 +48,7 @@ enum Previous {
 pub(crate) struct MetricsExporter {
     metrics: MetricsHandle,
     transport: Transport,
-    delta: bool,
+    temporality: Temporality,
     resource: Vec<u8>,
     schema_url: String,
     /// When cumulative values start: the telemetry's start.
@@ -60,7 +61,7 @@ pub(crate) struct MetricsExporter {
 impl std::fmt::Debug for MetricsExporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MetricsExporter")
-            .field("delta", &self.delta)
+            .field("temporality", &self.temporality)
             .finish_non_exhaustive()
     }
 }
@@ -72,12 +73,16 @@ fn now_unix_nano() -> u64 {
 }
 
 impl MetricsExporter {
-    pub(crate) fn new(metrics: MetricsHandle, transport: Transport, delta: bool) -> Self {
+    pub(crate) fn new(
+        metrics: MetricsHandle,
+        transport: Transport,
+        temporality: Temporality,
+    ) -> Self {
         let start = now_unix_nano();
         Self {
             metrics,
             transport,
-            delta,
+            temporality,
             resource: Vec::new(),
             schema_url: String::new(),
             start_unix_nano: start,
@@ -88,11 +93,6 @@ impl MetricsExporter {
 
     /// The `ExportMetricsServiceRequest` of the registry's values now.
     fn encode(&mut self, snapshot: &Snapshot, now: u64) -> Vec<u8> {
-        let start = if self.delta {
-            self.last_unix_nano
-        } else {
-            self.start_unix_nano
-        };
         let mut scope_metrics = Vec::new();
         let mut scope = Vec::new();
         opt_bytes_field(&mut scope, 1, b"obskit");
@@ -101,7 +101,7 @@ impl MetricsExporter {
         let mut metric = Vec::new();
         for family in &snapshot.families {
             metric.clear();
-            if self.family(&mut metric, family, start, now) {
+            if self.family(&mut metric, family, now) {
                 nested(&mut scope_metrics, 2, &metric);
             }
         }
@@ -115,20 +115,37 @@ impl MetricsExporter {
         out
     }
 
+    /// Whether `family`'s points are deltas: counters and histograms under
+    /// `delta`; under `lowmemory`, not the observed counters (as the
+    /// specification keeps asynchronous counters cumulative there).
+    fn is_delta(&self, family: &FamilyView) -> bool {
+        match self.temporality {
+            Temporality::Cumulative => false,
+            Temporality::Delta => true,
+            Temporality::LowMemory => !self.metrics.is_observed_counter(&family.name),
+        }
+    }
+
     /// One `Metric`; `false` when the family has no series.
-    fn family(&mut self, out: &mut Vec<u8>, family: &FamilyView, start: u64, now: u64) -> bool {
+    fn family(&mut self, out: &mut Vec<u8>, family: &FamilyView, now: u64) -> bool {
         if family.series.is_empty() {
             return false;
         }
+        let delta = self.is_delta(family);
+        let start = if delta {
+            self.last_unix_nano
+        } else {
+            self.start_unix_nano
+        };
         opt_bytes_field(out, 1, family.name.as_bytes());
         if let Some(help) = &family.help {
             opt_bytes_field(out, 2, unescape_help(&help.prometheus).as_bytes());
         }
         opt_bytes_field(out, 3, ucum(family.unit).as_bytes());
-        let exemplars_since = if self.delta { start } else { 0 };
+        let exemplars_since = if delta { start } else { 0 };
         let mut data = Vec::new();
         let mut point = Vec::new();
-        let temporality = if self.delta { DELTA } else { CUMULATIVE };
+        let temporality = if delta { DELTA } else { CUMULATIVE };
         let field = match family.series.first() {
             Some(Series::Counter(_)) => 7,
             Some(Series::Gauge(_)) => 5,
@@ -139,7 +156,7 @@ impl MetricsExporter {
             match series {
                 Series::Counter(c) => {
                     let total = c.get();
-                    let value = if self.delta {
+                    let value = if delta {
                         let key = (Arc::clone(&family.name), Arc::clone(&c.labels));
                         let before = match self.previous.insert(key, Previous::Counter(total)) {
                             Some(Previous::Counter(v)) => v,
@@ -169,7 +186,7 @@ impl MetricsExporter {
                     let slots = h.buckets.bounds().len() + 1;
                     let mut buckets: Vec<u64> = (0..slots).map(|i| h.bucket(i)).collect();
                     let mut sum = h.sum();
-                    if self.delta {
+                    if delta {
                         let key = (Arc::clone(&family.name), Arc::clone(&h.labels));
                         let now_values = Previous::Histogram {
                             buckets: buckets.clone(),
