@@ -11,11 +11,17 @@
 //! What you get:
 //! - **Logs**: one JSON object per line with `trace_id` and `span_id` of the
 //!   current OpenTelemetry span, filtered by `RUST_LOG`, written by a
-//!   bounded non-blocking writer.
+//!   bounded non-blocking writer; with `OTEL_LOGS_EXPORTER=otlp`, also (or
+//!   instead) OTLP log records.
 //! - **Traces**: OpenTelemetry spans exported over OTLP (gRPC or HTTP),
 //!   sampled and propagated as the `OTEL_*` variables say.
 //! - **Metrics**: a Prometheus registry with the semantic-convention
-//!   histogram buckets, `process_*` series and a build-info series.
+//!   histogram buckets, `process_*` series, a build-info series and
+//!   `target_info`; with `OTEL_METRICS_EXPORTER=otlp`, also (or instead)
+//!   pushed over OTLP with their exemplars.
+//! - **Resource**: every signal names the service, its instance, host,
+//!   process, container (`container.id` from the cgroup) and whatever
+//!   `OTEL_RESOURCE_ATTRIBUTES` adds (a pod's `k8s.*` attributes).
 //! - **HTTP**: [`http::ObskitLayer`] gives every request a server span, RED
 //!   metrics, SLO counters, a request id and an access line, recorded when
 //!   the response body ends; [`serve()`] adds probes and a graceful drain.

@@ -73,8 +73,8 @@ pub(crate) static LOGS: Signal = Signal {
 /// Metrics, pushed as one collection per interval.
 pub(crate) static METRICS: Signal = Signal {
     name: "metrics",
-    item: "metrics push",
-    items: "metrics pushes",
+    item: "metrics",
+    items: "metric pushes",
     thread: "metrics",
     grpc_path: "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
     export_timeout_setting: crate::config::env::OTEL_METRIC_EXPORT_TIMEOUT,
