@@ -400,3 +400,44 @@ fn https_without_the_tls_feature_is_refused_for_every_signal() {
     );
     assert!(err.contains("`tls` feature"), "{err}");
 }
+
+/// A collector slower than the service makes log records: the records
+/// refused at the full queue are warned about while the service runs,
+/// naming the signal, the cause and the count.
+#[tokio::test]
+async fn a_slow_collector_warns_about_log_records_dropped_at_a_full_queue() {
+    let rx = Receiver::start_with(Behavior::Slow(Duration::from_secs(2)))
+        .await
+        .unwrap();
+    let h = harness(config(&[
+        ("OTEL_LOGS_EXPORTER", "otlp,console"),
+        ("OTEL_TRACES_EXPORTER", "none"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.http_endpoint()),
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", "10"),
+        ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "10"),
+        ("OTEL_BLRP_SCHEDULE_DELAY", "50"),
+    ]));
+    h.telemetry
+        .set_diagnostics_dispatch(tracing::dispatcher::get_default(Clone::clone));
+    for i in 0..200 {
+        tracing::info!(i, "busy");
+    }
+    let warning = h
+        .logs
+        .wait_for(Duration::from_secs(60), |l| {
+            l["target"] == "obskit::export" && l["cause"] == "queue_full"
+        })
+        .unwrap_or_else(|| panic!("no queue-full warning in {:#?}", h.logs.lines()));
+    assert_eq!(warning["level"], "WARN");
+    assert_eq!(warning["signal"], "logs");
+    assert_eq!(warning["queue_size"], 10);
+    assert!(
+        warning["dropped_queue_full"].as_u64().unwrap() >= 1,
+        "{warning}"
+    );
+    let message = warning["message"].as_str().unwrap();
+    assert!(message.starts_with("log records dropped"), "{message}");
+    assert!(message.contains("OTEL_BLRP_MAX_QUEUE_SIZE"), "{message}");
+    let report = h.telemetry.shutdown().await;
+    assert!(report.log_records_dropped >= 1, "{report:?}");
+}
