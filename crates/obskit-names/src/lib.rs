@@ -109,6 +109,9 @@ pub const MESSAGING_PROCESS_ACTIVE: &str = "obskit_messaging_process_active";
 pub const MESSAGING_QUEUE_MESSAGES: &str = "obskit_messaging_queue_messages";
 /// Gauge of consumers attached to a destination as the broker last reported them.
 pub const MESSAGING_QUEUE_CONSUMERS: &str = "obskit_messaging_queue_consumers";
+/// Gauge of messages delivered more than once and not yet acknowledged, as
+/// the broker last reported them (JetStream's `num_redelivered`).
+pub const MESSAGING_QUEUE_REDELIVERED: &str = "obskit_messaging_queue_redelivered";
 /// Gauge: 1 while the last depth poll of a destination failed (the depth
 /// gauges then hold an older reading), 0 once a poll answered.
 pub const MESSAGING_QUEUE_STALE: &str = "obskit_messaging_queue_depth_stale";
@@ -305,6 +308,7 @@ pub const ALL_METRICS: &[&str] = &[
     MESSAGING_PROCESS_ACTIVE,
     MESSAGING_QUEUE_MESSAGES,
     MESSAGING_QUEUE_CONSUMERS,
+    MESSAGING_QUEUE_REDELIVERED,
     MESSAGING_QUEUE_STALE,
     MESSAGING_CONSUMERS,
     BUILD_INFO,

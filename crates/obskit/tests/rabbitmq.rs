@@ -860,68 +860,82 @@ async fn sigterm_with_messages_in_flight_loses_none() {
 }
 
 /// A TCP proxy of the test's own between the client and the shared broker:
-/// it can cut every connection and refuse new ones, then let them through
-/// again. The broker itself is never touched.
+/// it can cut every connection and close its port (new connections are
+/// refused, as by a broker that is down), then open it again. The broker
+/// itself is never touched.
 struct Proxy {
     port: u16,
-    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    accept: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
-    task: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        self.task.abort();
         self.cut();
     }
 }
 
 impl Proxy {
     async fn start() -> Self {
-        use std::sync::atomic::{AtomicBool, Ordering};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let up = std::sync::Arc::new(AtomicBool::new(true));
         let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (up2, links2) = (up.clone(), links.clone());
-        let task = tokio::spawn(async move {
+        let accept = Self::serve(listener, links.clone());
+        Self {
+            port,
+            accept: std::sync::Mutex::new(Some(accept)),
+            links,
+        }
+    }
+
+    fn serve(
+        listener: tokio::net::TcpListener,
+        links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
-                if !up2.load(Ordering::SeqCst) {
-                    // Refused: closed at once.
-                    drop(inbound);
-                    continue;
-                }
                 let link = tokio::spawn(async move {
                     if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:5672").await
                     {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                     }
                 });
-                links2.lock().unwrap().push(link.abort_handle());
+                links.lock().unwrap().push(link.abort_handle());
             }
-        });
-        Self {
-            port,
-            up,
-            links,
-            task,
-        }
+        })
     }
 
     fn uri(&self) -> String {
         format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
     }
 
-    /// Closes every connection and refuses new ones.
+    /// Closes the port and every connection through it.
     fn cut(&self) {
-        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        if let Some(accept) = self.accept.lock().unwrap().take() {
+            accept.abort();
+        }
         for link in self.links.lock().unwrap().drain(..) {
             link.abort();
         }
     }
 
-    fn restore(&self) {
-        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    /// Opens the port again.
+    async fn restore(&self) {
+        let start = Instant::now();
+        let listener = loop {
+            match tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await {
+                Ok(l) => break l,
+                Err(e) => {
+                    assert!(
+                        start.elapsed() < DEADLINE,
+                        "port {} free again: {e}",
+                        self.port
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        *self.accept.lock().unwrap() = Some(Self::serve(listener, self.links.clone()));
     }
 }
 
@@ -1037,7 +1051,7 @@ async fn connection_loss_under_load_follows_readiness_and_recovers() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    proxy.restore();
+    proxy.restore().await;
     wait_ready(&telemetry, Status::Up).await;
     let sent_before = sent.load(Ordering::SeqCst);
     let start = Instant::now();

@@ -31,6 +31,8 @@ pub struct Depth {
     pub unacked: Option<u64>,
     /// Consumers attached.
     pub consumers: Option<u64>,
+    /// Messages delivered more than once and not yet acknowledged.
+    pub redelivered: Option<u64>,
 }
 
 /// The background poll of one destination's depth; dropping it stops the poll.
@@ -82,6 +84,7 @@ struct Gauges {
     ready: Gauge,
     unacked: Gauge,
     consumers: Gauge,
+    redelivered: Gauge,
     stale: Gauge,
 }
 
@@ -110,6 +113,7 @@ impl Gauges {
                 state(names::QUEUE_STATE_UNACKED),
             ),
             consumers: m.gauge(names::MESSAGING_QUEUE_CONSUMERS, base()),
+            redelivered: m.gauge(names::MESSAGING_QUEUE_REDELIVERED, base()),
             stale: m.gauge(names::MESSAGING_QUEUE_STALE, base()),
         }
     }
@@ -120,6 +124,7 @@ impl Gauges {
             (&self.ready, depth.ready),
             (&self.unacked, depth.unacked),
             (&self.consumers, depth.consumers),
+            (&self.redelivered, depth.redelivered),
         ] {
             if let Some(v) = value {
                 gauge.set(v as f64);

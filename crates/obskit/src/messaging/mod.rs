@@ -102,6 +102,8 @@ mod process;
 mod publish;
 mod red;
 
+#[cfg(feature = "nats")]
+pub mod nats;
 #[cfg(feature = "rabbitmq")]
 pub mod rabbitmq;
 

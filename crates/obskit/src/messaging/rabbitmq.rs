@@ -412,5 +412,6 @@ pub async fn queue_depth(channel: &Channel, queue: &str) -> lapin::Result<Depth>
         ready: Some(u64::from(q.message_count())),
         unacked: None,
         consumers: Some(u64::from(q.consumer_count())),
+        redelivered: None,
     })
 }

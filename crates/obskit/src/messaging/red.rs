@@ -158,6 +158,11 @@ fn describe(m: &MetricsHandle) {
         "Consumers attached to the destination as the broker last reported them.",
     );
     m.describe_gauge(
+        names::MESSAGING_QUEUE_REDELIVERED,
+        None,
+        "Messages delivered more than once and not yet acknowledged, as the broker last reported them.",
+    );
+    m.describe_gauge(
         names::MESSAGING_QUEUE_STALE,
         None,
         "1 while the last depth poll failed and the depth gauges hold an older reading.",

@@ -1,0 +1,376 @@
+//! The NATS JetStream adapter against the real server on 127.0.0.1:4222:
+//! trace continuation, exact counts per settlement with a message
+//! nak'ed, redelivered and then terminated, message age from a producer
+//! whose clock is known, and depth gauges equal to the consumer info the
+//! server answers. Without a server the tests say so and pass, unless
+//! `CI` is set (`.ci/run` starts one).
+//!
+//! Every stream has a random name, keeps messages a minute at most, and
+//! is deleted at the end.
+#![allow(clippy::print_stderr)]
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::{PullConsumer, pull};
+use async_nats::jetstream::{self, stream};
+use obskit::messaging::nats::{Consumer, Publisher, SYSTEM, consumer_depth};
+use obskit::messaging::{CREATED_AT_HEADER, DepthOptions, Destination, Messaging};
+use obskit::slo::Slo;
+use obskit::testing::TestTelemetry;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+async fn connect() -> Option<async_nats::Client> {
+    match async_nats::connect("127.0.0.1:4222").await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "NATS is not reachable at 127.0.0.1:4222 ({e}); `.ci/run` starts it"
+            );
+            eprintln!("SKIPPED: NATS is not reachable at 127.0.0.1:4222: {e}");
+            None
+        }
+    }
+}
+
+/// A stream of its own, with a durable pull consumer.
+struct Setup {
+    js: jetstream::Context,
+    name: String,
+    subject: String,
+    consumer: PullConsumer,
+}
+
+impl Setup {
+    async fn new(client: async_nats::Client, prefix: &str, max_deliver: i64) -> Self {
+        let js = jetstream::new(client);
+        let name = format!("OBSKIT_TEST_{prefix}_{:016X}", fastrand::u64(..));
+        let subject = format!("obskit.test.{}", name.to_lowercase());
+        let s = js
+            .create_stream(stream::Config {
+                name: name.clone(),
+                subjects: vec![subject.clone()],
+                max_age: Duration::from_secs(60),
+                ..Default::default()
+            })
+            .await
+            .expect("stream created");
+        let consumer = s
+            .create_consumer(pull::Config {
+                durable_name: Some("worker".into()),
+                max_deliver,
+                ack_wait: Duration::from_secs(30),
+                ..Default::default()
+            })
+            .await
+            .expect("consumer created");
+        Self {
+            js,
+            name,
+            subject,
+            consumer,
+        }
+    }
+
+    async fn delete(&self) {
+        let _ = self.js.delete_stream(&self.name).await;
+    }
+}
+
+fn value(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with('{'))
+        .find(|l| labels.iter().all(|x| l.contains(x)))
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse().unwrap())
+}
+
+async fn next<S, E: std::fmt::Debug>(consumer: &mut Consumer<S>) -> obskit::messaging::nats::Message
+where
+    S: futures_util::Stream<Item = Result<jetstream::Message, E>> + Unpin,
+{
+    tokio::time::timeout(DEADLINE, consumer.next())
+        .await
+        .expect("a message within the deadline")
+        .expect("the stream is open")
+        .expect("a message")
+}
+
+#[tokio::test]
+async fn settlements_are_counted_per_attempt_and_traces_continue() {
+    let Some(client) = connect().await else {
+        return;
+    };
+    let telemetry = TestTelemetry::new();
+    let messaging = Messaging::builder(&telemetry, SYSTEM)
+        .slos([Slo::availability("jobs-ok", 0.99).unwrap()])
+        .build()
+        .unwrap();
+    let setup = Setup::new(client, "SETTLE", 5).await;
+    let publisher = Publisher::new(&messaging, setup.js.clone());
+    const N: usize = 10;
+    for i in 0..N {
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", format!("job-{i}"));
+        publisher
+            .publish(&setup.subject, headers, format!("job-{i}").into())
+            .await
+            .expect("acknowledged by the stream");
+    }
+    let mut consumer = Consumer::new(&messaging, "jobs", setup.consumer.messages().await.unwrap());
+    let mut settled = 0;
+    let mut job0 = 0;
+    while settled < N {
+        let m = next(&mut consumer).await;
+        match &m.message().message.payload[..] {
+            b"job-0" => {
+                job0 += 1;
+                if job0 == 1 {
+                    m.requeue("timeout").await.unwrap();
+                } else {
+                    assert_eq!(m.message().info().unwrap().delivered, 2);
+                    m.dead_letter("timeout").await.unwrap();
+                    settled += 1;
+                }
+            }
+            b"job-1" => {
+                m.dead_letter("invalid").await.unwrap();
+                settled += 1;
+            }
+            _ => {
+                m.ack().await.unwrap();
+                settled += 1;
+            }
+        }
+    }
+    setup.delete().await;
+
+    let text = telemetry.metrics().render();
+    let d = r#"messaging_destination_name="jobs""#;
+    let s = format!(r#"messaging_destination_name="{}""#, setup.subject);
+    let settlements = |x: &str| {
+        value(
+            &text,
+            "obskit_messaging_settlements_total",
+            &[d, &format!(r#"settlement="{x}""#)],
+        )
+    };
+    assert_eq!(
+        value(&text, "messaging_client_sent_messages_total", &[&s]),
+        Some(N as f64)
+    );
+    assert_eq!(
+        value(&text, "messaging_client_consumed_messages_total", &[d]),
+        Some(N as f64 + 1.0)
+    );
+    assert_eq!(settlements("ack"), Some(N as f64 - 2.0));
+    assert_eq!(settlements("requeue"), Some(1.0));
+    assert_eq!(settlements("dead_letter"), Some(2.0));
+    assert_eq!(
+        value(
+            &text,
+            "obskit_slo_requests_total",
+            &[r#"slo="jobs-ok""#, r#"result="bad""#]
+        ),
+        Some(3.0)
+    );
+
+    // Each process span is the child of its message's send span.
+    let spans = telemetry.spans();
+    let sends: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name().starts_with("send "))
+        .collect();
+    let processes: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name() == "process jobs")
+        .collect();
+    assert_eq!(sends.len(), N);
+    assert_eq!(processes.len(), N + 1);
+    for p in &processes {
+        let id = p.attribute("messaging.message.id").expect("the message id");
+        let send = sends
+            .iter()
+            .find(|s| s.attribute("messaging.message.id").as_deref() == Some(id.as_str()))
+            .expect("its send");
+        assert_eq!(p.trace_id(), send.trace_id());
+        assert_eq!(p.parent_span_id(), Some(send.span_id()));
+        assert_eq!(p.data().links.links.len(), 1);
+    }
+    let redelivered: Vec<_> = processes
+        .iter()
+        .filter(|p| p.attribute("messaging.message.delivery_count").as_deref() == Some("2"))
+        .collect();
+    assert_eq!(redelivered.len(), 1);
+    assert_eq!(
+        redelivered[0].attribute("messaging.message.id").as_deref(),
+        Some("job-0")
+    );
+}
+
+#[tokio::test]
+async fn message_age_comes_from_a_producer_whose_clock_is_known() {
+    let Some(client) = connect().await else {
+        return;
+    };
+    let telemetry = TestTelemetry::new();
+    let messaging = Messaging::new(&telemetry, SYSTEM);
+    let setup = Setup::new(client, "AGE", 5).await;
+    // A plain async-nats producer: one message with obskit's creation
+    // header 600 s in the past, one without (JetStream's time, just now).
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let mut old = HeaderMap::new();
+    old.insert(
+        CREATED_AT_HEADER,
+        (now.as_micros() - 600_000_000).to_string(),
+    );
+    setup
+        .js
+        .publish_with_headers(setup.subject.clone(), old, "old".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    setup
+        .js
+        .publish(setup.subject.clone(), "new".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let mut consumer = Consumer::new(&messaging, "ages", setup.consumer.messages().await.unwrap());
+    for _ in 0..2 {
+        let m = next(&mut consumer).await;
+        let age = m.processing().age().expect("a known age");
+        if &m.message().message.payload[..] == b"old" {
+            assert!(
+                age >= Duration::from_secs(600) && age < Duration::from_secs(900),
+                "{age:?}"
+            );
+        } else {
+            assert!(age < Duration::from_secs(60), "{age:?}");
+        }
+        m.ack().await.unwrap();
+    }
+    setup.delete().await;
+    let text = telemetry.metrics().render();
+    let d = r#"messaging_destination_name="ages""#;
+    let bucket = |le: &str| {
+        value(
+            &text,
+            "obskit_messaging_message_age_seconds_bucket",
+            &[d, &format!(r#"le="{le}""#)],
+        )
+    };
+    assert_eq!(bucket("60"), Some(1.0));
+    assert_eq!(bucket("300"), Some(1.0));
+    assert_eq!(bucket("900"), Some(2.0));
+}
+
+async fn wait_metrics(telemetry: &TestTelemetry, what: &str, check: impl Fn(&str) -> bool) {
+    let start = Instant::now();
+    loop {
+        let text = telemetry.metrics().render();
+        if check(&text) {
+            return;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "{what} within the deadline:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn depth_gauges_equal_the_consumer_info() {
+    let Some(client) = connect().await else {
+        return;
+    };
+    let telemetry = TestTelemetry::new();
+    let messaging = Messaging::new(&telemetry, SYSTEM);
+    let setup = Setup::new(client, "DEPTH", 5).await;
+    for i in 0..6 {
+        setup
+            .js
+            .publish(setup.subject.clone(), format!("m{i}").into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let polled = setup.consumer.clone();
+    let options = DepthOptions::default().interval(Duration::from_millis(50));
+    let _poller = messaging.poll_depth(&Destination::new("depth"), options, move || {
+        let c = polled.clone();
+        async move { consumer_depth(&c).await }
+    });
+    let d = r#"messaging_destination_name="depth""#;
+    let gauges = |t: &str| {
+        (
+            value(
+                t,
+                "obskit_messaging_queue_messages",
+                &[d, r#"state="ready""#],
+            ),
+            value(
+                t,
+                "obskit_messaging_queue_messages",
+                &[d, r#"state="unacked""#],
+            ),
+            value(t, "obskit_messaging_queue_redelivered", &[d]),
+            value(t, "obskit_messaging_queue_depth_stale", &[d]),
+        )
+    };
+    let info = setup.consumer.get_info().await.unwrap();
+    assert_eq!((info.num_pending, info.num_ack_pending), (6, 0));
+    wait_metrics(&telemetry, "6 pending", |t| {
+        gauges(t) == (Some(6.0), Some(0.0), Some(0.0), Some(0.0))
+    })
+    .await;
+
+    // Two fetched and held, one of them nak'ed and fetched again.
+    let mut batch = setup
+        .consumer
+        .fetch()
+        .max_messages(2)
+        .messages()
+        .await
+        .unwrap();
+    let mut held = Vec::new();
+    use futures_util::StreamExt as _;
+    while let Some(m) = tokio::time::timeout(DEADLINE, batch.next()).await.unwrap() {
+        held.push(m.unwrap());
+    }
+    assert_eq!(held.len(), 2);
+    held[0]
+        .ack_with(async_nats::jetstream::AckKind::Nak(None))
+        .await
+        .unwrap();
+    // Once the server's answer settles, the gauges equal it.
+    let start = Instant::now();
+    loop {
+        let info = setup.consumer.get_info().await.unwrap();
+        let want = (
+            Some(info.num_pending as f64),
+            Some(info.num_ack_pending as f64),
+            Some(info.num_redelivered as f64),
+            Some(0.0),
+        );
+        let got = gauges(&telemetry.metrics().render());
+        if got == want && info.num_ack_pending >= 1 {
+            break;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the gauges {got:?} equal the consumer info {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    setup.delete().await;
+    wait_metrics(&telemetry, "a stale reading once the stream is gone", |t| {
+        gauges(t).3 == Some(1.0)
+    })
+    .await;
+}
