@@ -503,6 +503,18 @@ fn every_form_works_as_a_person_uses_it_and_pages_update_in_place() {
     assert!(browser.text("#spans").contains("gRPC 14"));
     // The link, the other way: trace A's root is linked from trace C's span, and leads there.
     browser.open(&format!("{ui}/traces/{TRACE_A}"));
+    // What did not change is not replaced: two rounds of updates leave the rows' elements be.
+    browser.eval("document.querySelector('#span-a000000000000002').__same = true");
+    browser.wait_for("!!document.body.dataset.updated", "a first update");
+    browser.eval("window.__seen = document.body.dataset.updated");
+    browser.wait_for(
+        "document.body.dataset.updated !== window.__seen",
+        "a second update",
+    );
+    assert_eq!(
+        browser.eval("document.querySelector('#span-a000000000000002').__same === true"),
+        true
+    );
     browser.click("#expand-all");
     browser.click_and_load("#span-a000000000000001 a.span-link-in");
     assert!(

@@ -436,6 +436,8 @@ impl Store {
                 }
             }
         }
+        // The same order on every render, so a live page does not redraw what did not change.
+        out.sort_by_key(|link| (link.0, link.1, link.3));
         out
     }
 

@@ -210,10 +210,11 @@ svg.chart rect.ok{fill:#6ea8fe}svg.chart rect.error{fill:#f04438}svg.chart text{
 
 /// The page's script, inline (no build step, nothing fetched from elsewhere): on a live
 /// page (`data-live` on `<body>`) it fetches the same URL every two seconds and swaps the
-/// elements marked `data-live` in place, so what the user types in a form, the scroll
-/// position, opened spans and the selected span survive; on a waterfall, clicking a span
+/// elements marked `data-live` whose content the server changed (compared with what it sent
+/// last, not with the DOM the user opened things in), so what the user types in a form, the
+/// scroll position, opened spans and the selected span survive; on a waterfall, clicking a span
 /// shows it in the detail pane, and "expand all" opens every span.
-const SCRIPT: &str = r#"(()=>{const d=document;
+const SCRIPT: &str = r#"(()=>{const d=document;const last=new Map();d.querySelectorAll('[data-live]').forEach(el=>{if(el.id)last.set(el.id,el.innerHTML);});
 function pane(row){const p=d.getElementById('detail');if(!row||!p)return;d.querySelectorAll('tr.span.selected').forEach(r=>r.classList.remove('selected'));row.classList.add('selected');const src=row.querySelector('.span-detail');p.innerHTML='<h2>'+row.querySelector('.name').outerHTML+'</h2>'+(src?src.innerHTML:'');p.dataset.span=row.id;}
 function fromHash(){if(location.hash.startsWith('#span-'))pane(d.getElementById(location.hash.slice(1)));}
 d.addEventListener('click',e=>{const t=e.target;if(t.id==='expand-all'){const open=t.dataset.open!=='1';d.querySelectorAll('#waterfall details').forEach(x=>x.open=open);t.dataset.open=open?'1':'0';t.textContent=open?'collapse all':'expand all';return;}
@@ -222,7 +223,7 @@ window.addEventListener('hashchange',fromHash);fromHash();
 if(!d.body.dataset.live)return;
 async function tick(){try{if(!d.hidden){const r=await fetch(location.href,{headers:{'x-obskit-live':'1'}});if(r.ok){const doc=new DOMParser().parseFromString(await r.text(),'text/html');
 const open=new Set([...d.querySelectorAll('details[open]')].map(x=>x.closest('[id]')&&x.closest('[id]').id));const sel=d.querySelector('tr.span.selected');const selId=sel&&sel.id;
-d.querySelectorAll('[data-live]').forEach(el=>{if(el===d.body)return;const fresh=doc.getElementById(el.id);if(fresh&&fresh.innerHTML!==el.innerHTML)el.innerHTML=fresh.innerHTML;});
+d.querySelectorAll('[data-live]').forEach(el=>{if(el===d.body||!el.id)return;const fresh=doc.getElementById(el.id);if(fresh&&fresh.innerHTML!==last.get(el.id)){last.set(el.id,fresh.innerHTML);el.innerHTML=fresh.innerHTML;}});
 d.querySelectorAll('details').forEach(x=>{const o=x.closest('[id]');if(o&&open.has(o.id))x.open=true;});if(selId){const row=d.getElementById(selId);if(row)row.classList.add('selected');}
 d.body.dataset.updated=String(Date.now());}}}catch(e){}setTimeout(tick,2000);}setTimeout(tick,2000);})();"#;
 
