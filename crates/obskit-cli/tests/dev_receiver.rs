@@ -682,3 +682,53 @@ async fn otlp_logs_and_metrics_arrive_over_grpc_and_http() {
     assert_eq!(routes[0].below_first_bucket[2], Some(0.005));
     servers.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn obskit_metrics_over_otlp_feed_the_service_figures() {
+    let (store, servers) = start().await;
+    let endpoint = format!("http://{}", servers.http);
+    let vars: HashMap<&str, &str> = [
+        ("OTEL_SERVICE_NAME", "checkout"),
+        ("OTEL_METRICS_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+    ]
+    .into();
+    let config =
+        obskit::Config::from_env_with(|name| vars.get(name).map(|v| (*v).to_owned())).unwrap();
+    let (telemetry, _layer) = config
+        .build_layer::<obskit::tracing_subscriber::Registry>()
+        .unwrap();
+    let mut app = axum::Router::new()
+        .route("/items/{id}", axum::routing::get(|| async { "item" }))
+        .layer(obskit::http::ObskitLayer::new(&telemetry));
+    for _ in 0..3 {
+        let request = http::Request::get("/items/7")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = tower_service::Service::call(&mut app, request)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        // The body read to its end: where the layer records the request.
+        let _ = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+    }
+    // Shutdown pushes the last interval.
+    let _ = telemetry.shutdown().await;
+    let scrapes = store.otlp_scrapes();
+    let (routes, _) =
+        obskit_cli::dev::figures::red(&scrapes, std::time::Duration::from_secs(300), 0.0);
+    let route = routes
+        .iter()
+        .find(|r| r.route == "/items/{id}")
+        .unwrap_or_else(|| panic!("{routes:?}\n{:?}", scrapes.last()));
+    assert_eq!(
+        (route.service.as_str(), route.method.as_str()),
+        ("checkout", "GET")
+    );
+    assert_eq!(route.requests, 3.0);
+    assert_eq!(store.refusals().total(), 0, "{:?}", store.refusals().all());
+    servers.stop().await;
+}
