@@ -9,6 +9,8 @@
 //! is deleted at the end.
 #![allow(clippy::print_stderr)]
 
+mod support;
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_nats::HeaderMap;
@@ -373,4 +375,150 @@ async fn depth_gauges_equal_the_consumer_info() {
         gauges(t).3 == Some(1.0)
     })
     .await;
+}
+
+async fn wait_ready(telemetry: &TestTelemetry, want: obskit::health::Status) {
+    let start = Instant::now();
+    loop {
+        let report = telemetry.health().readiness().await;
+        if report.status == want {
+            return;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "readiness {want:?} within the deadline: {}",
+            report.to_json()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn connection_loss_under_load_follows_readiness_and_recovers() {
+    use obskit::health::Status;
+    use obskit::messaging::nats::connection_check;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    let Some(direct) = connect().await else {
+        return;
+    };
+    let telemetry = TestTelemetry::new();
+    let messaging = Messaging::new(&telemetry, SYSTEM);
+    let setup = Setup::new(direct, "OUTAGE", 5).await;
+
+    let proxy = support::proxy::Proxy::start(4222).await;
+    let client = async_nats::ConnectOptions::new()
+        .reconnect_delay_callback(|attempts| Duration::from_millis(50 * attempts.min(10) as u64))
+        .connect(format!("127.0.0.1:{}", proxy.port))
+        .await
+        .expect("connected through the proxy");
+    let health = telemetry.health();
+    health.register(connection_check("nats", &client)).unwrap();
+    health.mark_started();
+    wait_ready(&telemetry, Status::Up).await;
+
+    let mut js = jetstream::new(client);
+    js.set_timeout(Duration::from_millis(500));
+    let consumer: PullConsumer = js
+        .get_stream(&setup.name)
+        .await
+        .unwrap()
+        .get_consumer("worker")
+        .await
+        .unwrap();
+    let options = DepthOptions::default()
+        .interval(Duration::from_millis(50))
+        .timeout(Duration::from_millis(500));
+    let _poller = messaging.poll_depth(&Destination::new("outage"), options, move || {
+        let c = consumer.clone();
+        async move { consumer_depth(&c).await }
+    });
+
+    let publisher = Publisher::new(&messaging, js);
+    let sent = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let (publisher, subject, sent, failed, stop) = (
+            publisher.clone(),
+            setup.subject.clone(),
+            sent.clone(),
+            failed.clone(),
+            stop.clone(),
+        );
+        tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                match publisher
+                    .publish(&subject, HeaderMap::new(), "load".into())
+                    .await
+                {
+                    Ok(_) => sent.fetch_add(1, Ordering::SeqCst),
+                    Err(_) => failed.fetch_add(1, Ordering::SeqCst),
+                };
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let until = |counter: &Arc<AtomicU64>, n: u64, what: &str| {
+        let counter = counter.clone();
+        let what = what.to_owned();
+        async move {
+            let start = Instant::now();
+            while counter.load(Ordering::SeqCst) < n {
+                assert!(start.elapsed() < DEADLINE, "{what} within the deadline");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    until(&sent, 20, "publishing under load").await;
+
+    proxy.cut();
+    wait_ready(&telemetry, Status::Down).await;
+    until(
+        &failed,
+        failed.load(Ordering::SeqCst) + 3,
+        "sends failing during the outage",
+    )
+    .await;
+    let d = r#"messaging_destination_name="outage""#;
+    wait_metrics(&telemetry, "a stale depth reading", |t| {
+        value(t, "obskit_messaging_queue_depth_stale", &[d]) == Some(1.0)
+    })
+    .await;
+
+    proxy.restore().await;
+    wait_ready(&telemetry, Status::Up).await;
+    until(
+        &sent,
+        sent.load(Ordering::SeqCst) + 20,
+        "publishing again after recovery",
+    )
+    .await;
+    wait_metrics(&telemetry, "a fresh depth reading", |t| {
+        value(t, "obskit_messaging_queue_depth_stale", &[d]) == Some(0.0)
+    })
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    load.await.expect("the publisher did not panic");
+    setup.delete().await;
+
+    let warnings: Vec<serde_json::Value> = telemetry
+        .logs()
+        .into_iter()
+        .filter(|l| l["level"] == "WARN" && l["target"] == "obskit")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    let text = telemetry.metrics().render();
+    let s = format!(r#"messaging_destination_name="{}""#, setup.subject);
+    let failed_sends: f64 = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("messaging_client_sent_messages_total{")
+                && l.contains(&s)
+                && l.contains("error_type")
+        })
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(failed_sends, failed.load(Ordering::SeqCst) as f64, "{text}");
 }

@@ -12,6 +12,8 @@
 
 mod support;
 
+use support::proxy::Proxy;
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -859,86 +861,6 @@ async fn sigterm_with_messages_in_flight_loses_none() {
     assert!(acked.len() < N, "the worker was stopped midway\n{out}");
 }
 
-/// A TCP proxy of the test's own between the client and the shared broker:
-/// it can cut every connection and close its port (new connections are
-/// refused, as by a broker that is down), then open it again. The broker
-/// itself is never touched.
-struct Proxy {
-    port: u16,
-    accept: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
-    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.cut();
-    }
-}
-
-impl Proxy {
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let accept = Self::serve(listener, links.clone());
-        Self {
-            port,
-            accept: std::sync::Mutex::new(Some(accept)),
-            links,
-        }
-    }
-
-    fn serve(
-        listener: tokio::net::TcpListener,
-        links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
-    ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let link = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:5672").await
-                    {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                links.lock().unwrap().push(link.abort_handle());
-            }
-        })
-    }
-
-    fn uri(&self) -> String {
-        format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
-    }
-
-    /// Closes the port and every connection through it.
-    fn cut(&self) {
-        if let Some(accept) = self.accept.lock().unwrap().take() {
-            accept.abort();
-        }
-        for link in self.links.lock().unwrap().drain(..) {
-            link.abort();
-        }
-    }
-
-    /// Opens the port again.
-    async fn restore(&self) {
-        let start = Instant::now();
-        let listener = loop {
-            match tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await {
-                Ok(l) => break l,
-                Err(e) => {
-                    assert!(
-                        start.elapsed() < DEADLINE,
-                        "port {} free again: {e}",
-                        self.port
-                    );
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        };
-        *self.accept.lock().unwrap() = Some(Self::serve(listener, self.links.clone()));
-    }
-}
-
 async fn wait_ready(telemetry: &TestTelemetry, want: obskit::health::Status) {
     let start = Instant::now();
     loop {
@@ -971,7 +893,7 @@ async fn connection_loss_under_load_follows_readiness_and_recovers() {
     let setup = direct.create_channel().await.unwrap();
     declare(&setup, &queue, FieldTable::default()).await;
 
-    let proxy = Proxy::start().await;
+    let proxy = Proxy::start(5672).await;
     let properties = ConnectionProperties::default()
         .enable_auto_recover()
         .configure_backoff(|b| {
@@ -979,7 +901,8 @@ async fn connection_loss_under_load_follows_readiness_and_recovers() {
                 .with_max_delay(Duration::from_secs(1))
                 .with_max_times(usize::MAX)
         });
-    let connection = Connection::connect(&proxy.uri(), properties).await.unwrap();
+    let uri = format!("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port);
+    let connection = Connection::connect(&uri, properties).await.unwrap();
     let health = telemetry.health();
     health
         .register(connection_check("rabbitmq", &connection))

@@ -124,4 +124,5 @@ pub fn run_with_stdin(
 }
 
 pub mod prom;
+pub mod proxy;
 pub mod server;
