@@ -122,7 +122,13 @@ pub fn body(
 
     let (routes, coverage) = figures::red(scrapes, window, info.since);
     out.push_str("<h2>RED by route</h2><form class=\"filters\" method=\"get\" action=\"/service\"><label>Window<select name=\"window\">");
-    for secs in RED_WINDOWS {
+    // A window asked for in the address (`?window=2h`) is offered too, selected.
+    let mut windows = RED_WINDOWS.to_vec();
+    if !windows.contains(&window.as_secs()) {
+        windows.push(window.as_secs());
+        windows.sort_unstable();
+    }
+    for secs in windows {
         let selected = if secs == window.as_secs() {
             " selected"
         } else {
@@ -350,6 +356,12 @@ mod tests {
         )]
         .into();
         let page = body(&scrapes, &ServiceQuery::default(), &info, 100.0, &[], &held);
+        let two_hours = ServiceQuery { window: Some(7200) };
+        let other = body(&scrapes, &two_hours, &info, 100.0, &[], &held);
+        assert!(
+            other.contains("<option value=\"7200\" selected>2h</option>"),
+            "{other}"
+        );
         assert!(page.contains(">250 µs</span>"), "p50 of the spans: {page}");
         assert!(page.contains(">400 µs</span>"), "p99 of the spans: {page}");
     }
