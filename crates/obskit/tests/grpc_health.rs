@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use grpc_support::{UNARY, channel, client, req, spawn_tonic};
-use obskit::grpc::{GrpcLayer, GrpcServer, HealthService};
+use obskit::grpc::{GrpcLayer, GrpcServer, HealthService, LIVENESS_SERVICE, STARTUP_SERVICE};
 use obskit_grpc_testing::{EchoRequest, EchoServer, EchoService};
 use obskit_test_receiver::Receiver;
 use support::{config, harness, prom};
@@ -68,6 +68,22 @@ async fn check_and_watch_follow_start_up_and_the_drain() {
             .status()
     };
     assert_eq!(next().await, ServingStatus::NotServing);
+    // The probes' own names: alive from the start, started once started.
+    assert_eq!(
+        check(&mut c, LIVENESS_SERVICE).await,
+        Ok(ServingStatus::Serving)
+    );
+    assert_eq!(
+        check(&mut c, STARTUP_SERVICE).await,
+        Ok(ServingStatus::NotServing)
+    );
+    let mut live = c
+        .watch(HealthCheckRequest {
+            service: LIVENESS_SERVICE.into(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
 
     h.telemetry.health().mark_started();
     assert_eq!(next().await, ServingStatus::Serving);
@@ -77,6 +93,16 @@ async fn check_and_watch_follow_start_up_and_the_drain() {
         Ok(ServingStatus::Serving)
     );
     assert_eq!(check(&mut c, "no.Such").await, Err(tonic::Code::NotFound));
+    assert_eq!(
+        check(&mut c, STARTUP_SERVICE).await,
+        Ok(ServingStatus::Serving)
+    );
+    let first = tokio::time::timeout(Duration::from_secs(10), live.next())
+        .await
+        .expect("a liveness status in time")
+        .expect("the stream is open")
+        .expect("a status");
+    assert_eq!(first.status(), ServingStatus::Serving);
 
     h.telemetry.health().start_draining();
     assert_eq!(
@@ -90,6 +116,17 @@ async fn check_and_watch_follow_start_up_and_the_drain() {
         "the watch ends after the drain is reported: {end:?}"
     );
     assert_eq!(check(&mut c, "").await, Ok(ServingStatus::NotServing));
+    // A draining pod stays alive (no restart), and its liveness watch ends
+    // with the drain instead of holding the shutdown open.
+    assert_eq!(
+        check(&mut c, LIVENESS_SERVICE).await,
+        Ok(ServingStatus::Serving)
+    );
+    let end = tokio::time::timeout(Duration::from_secs(10), live.next()).await;
+    assert!(
+        matches!(end, Ok(None)),
+        "the liveness watch ends with the drain: {end:?}"
+    );
 
     let mut unknown = c
         .watch(HealthCheckRequest {

@@ -231,3 +231,73 @@ async fn one_trace_spans_an_http_request_and_the_grpc_call_it_makes() {
     assert_eq!(b.shutdown().await.spans_dropped, 0);
     assert_eq!(h.telemetry.shutdown().await.spans_dropped, 0);
 }
+
+/// A call past its deadline is DEADLINE_EXCEEDED on both sides: tonic's
+/// channel gives up on it (telling the caller CANCELLED, "Timeout expired"),
+/// the client layer records what happened, and the server sees the stream
+/// reset after the `grpc-timeout` it was sent.
+#[tokio::test]
+async fn a_call_past_its_deadline_is_deadline_exceeded_on_both_sides() {
+    let rx = Receiver::start().await.expect("receiver");
+    let server = second_service("grpc-slow", &rx);
+    let addr = spawn_tonic(GrpcLayer::new(&server), EchoService::new(), None).await;
+    let h = harness(config(&[
+        ("OTEL_SERVICE_NAME", "grpc-caller"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.http_endpoint()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+    ]));
+    let mut c = traced_client(&h.telemetry, addr).await;
+    // A method becomes known to the server by answering.
+    c.unary(req("first", 0, 0)).await.expect("OK");
+
+    let mut late = tonic::Request::new(req("late", 0, 5000));
+    late.set_timeout(Duration::from_millis(200));
+    let e = c.unary(late).await.unwrap_err();
+    assert!(
+        matches!(
+            e.code(),
+            tonic::Code::DeadlineExceeded | tonic::Code::Cancelled
+        ),
+        "{e:?}"
+    );
+
+    let spans = rx.wait_for_spans(4, SPAN_WAIT).await;
+    let late: Vec<_> = spans
+        .iter()
+        .filter(|s| s.attr("rpc.status_code").and_then(|v| v.as_str()) != Some("OK"))
+        .collect();
+    assert_eq!(late.len(), 2, "{spans:#?}");
+    for s in late {
+        assert_eq!(
+            s.attr("rpc.status_code").and_then(|v| v.as_str()),
+            Some("DEADLINE_EXCEEDED"),
+            "{s:#?}"
+        );
+    }
+    let text = h.telemetry.metrics().render();
+    let labels = [
+        ("service_name", "grpc-caller"),
+        ("rpc_system_name", "grpc"),
+        ("rpc_method", UNARY),
+        ("rpc_status_code", "DEADLINE_EXCEEDED"),
+        ("error_type", "DEADLINE_EXCEEDED"),
+    ];
+    assert_eq!(
+        prom::exact(&text, CLIENT_COUNT, &labels),
+        Some(1.0),
+        "{text}"
+    );
+    let server_text = server.metrics().render();
+    assert_eq!(
+        prom::value(
+            &server_text,
+            "rpc_server_call_duration_seconds_count",
+            &[
+                ("rpc_method", UNARY),
+                ("rpc_status_code", "DEADLINE_EXCEEDED")
+            ]
+        ),
+        Some(1.0),
+        "{server_text}"
+    );
+}

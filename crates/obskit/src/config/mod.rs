@@ -17,6 +17,7 @@ mod options;
 pub(crate) mod parse;
 pub(crate) mod redact;
 pub(crate) mod server;
+mod shutdown;
 
 use std::fmt;
 use std::time::Duration;
@@ -24,6 +25,10 @@ use std::time::Duration;
 pub use options::{
     Compression, LogFormat, LogsExporter, MetricsExporter, OtlpProtocol, Propagator, Sampler,
     SpanBridge, Temporality, TracesExporter,
+};
+pub use shutdown::{
+    DEFAULT_DRAIN_DELAY, DEFAULT_INFLIGHT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, ShutdownBounds,
+    shutdown_bound,
 };
 
 use crate::error::ConfigError;
@@ -353,7 +358,7 @@ impl Default for Config {
             metric_interval: Duration::from_millis(60_000),
             metric_timeout: Duration::from_millis(30_000),
             temporality: Temporality::Cumulative,
-            shutdown_timeout: Duration::from_secs(5),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 }

@@ -19,10 +19,7 @@ use crate::error::ConfigError;
 /// Reads a variable; `None` when unset (or empty).
 pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// How long the server keeps serving, not ready, after a shutdown signal.
-pub(crate) const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
-/// How long in-flight requests may finish once the server stops accepting.
-pub(crate) const DEFAULT_INFLIGHT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) use super::shutdown::{DEFAULT_DRAIN_DELAY, DEFAULT_INFLIGHT_TIMEOUT};
 /// The access line's level.
 pub(crate) const DEFAULT_ACCESS_LOG: Option<Level> = Some(Level::INFO);
 

@@ -301,9 +301,16 @@ where
                 }
             }
             Err(e) => {
-                // No status reached the client (connection refused or
-                // reset); tonic reports such failures as UNAVAILABLE.
-                call.end(Ending::Status(Code::Unavailable));
+                // No status reached the client. Past the call's deadline,
+                // the channel gave up on it (tonic's own timer, which tells
+                // the caller CANCELLED): DEADLINE_EXCEEDED. Otherwise the
+                // connection was refused or reset, which tonic reports as
+                // UNAVAILABLE.
+                let code = match call.deadline {
+                    Some(d) if call.start.elapsed() >= d => Code::DeadlineExceeded,
+                    _ => Code::Unavailable,
+                };
+                call.end(Ending::Status(code));
                 Err(e)
             }
         })

@@ -14,8 +14,11 @@
 //! ```
 //!
 //! `Check` for the empty service name (the server as a whole) or a named
-//! service answers the readiness status; any other name is NOT_FOUND.
-//! `Watch` sends the current status at once, then every change; it ends
+//! service answers the readiness status; [`LIVENESS_SERVICE`] answers the
+//! liveness status (SERVING while the process answers at all, drain
+//! included) and [`STARTUP_SERVICE`] the startup status (SERVING once
+//! started), for Kubernetes' native gRPC liveness and startup probes; any
+//! other name is NOT_FOUND. `Watch` sends the current status at once, then every change; it ends
 //! after reporting NOT_SERVING for a drain, so open watches do not hold a
 //! graceful shutdown open (clients retry, and find the server gone).
 
@@ -31,13 +34,31 @@ use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use crate::Telemetry;
 use crate::health::Health;
 
+/// The service name whose status is the liveness status, for a Kubernetes
+/// liveness probe: `grpc: {port: 8080, service: liveness}`. SERVING while
+/// the process answers, during a drain too, so a draining pod is not restarted.
+pub const LIVENESS_SERVICE: &str = "liveness";
+/// The service name whose status is the startup status, for a Kubernetes
+/// startup probe: `grpc: {port: 8080, service: startup}`. NOT_SERVING until
+/// the server has started.
+pub const STARTUP_SERVICE: &str = "startup";
+
+/// Which report a service name answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    Readiness,
+    Liveness,
+    Startup,
+}
+
 /// The `grpc.health.v1.Health` service over obskit's health registry:
 /// SERVING while readiness is up, NOT_SERVING while starting, while a
 /// critical check fails, and from the first moment of a drain.
 ///
 /// `Check` for the empty service name (the server as a whole) or a named
-/// service answers the readiness status; any other name is NOT_FOUND.
-/// `Watch` sends the current status at once, then every change; it ends
+/// service answers the readiness status, [`LIVENESS_SERVICE`] the liveness
+/// status and [`STARTUP_SERVICE`] the startup status (as `/health/live` and
+/// `/health/startup` do); any other name is NOT_FOUND. `Watch` sends the current status at once, then every change; it ends
 /// after reporting NOT_SERVING for a drain.
 ///
 /// ```no_run
@@ -94,11 +115,28 @@ impl HealthService {
         HealthServer::new(self)
     }
 
-    fn knows(&self, service: &str) -> bool {
-        service.is_empty() || self.services.iter().any(|s| s == service)
+    fn probe(&self, service: &str) -> Option<Probe> {
+        if service.is_empty() || self.services.iter().any(|s| s == service) {
+            Some(Probe::Readiness)
+        } else if service == LIVENESS_SERVICE {
+            Some(Probe::Liveness)
+        } else if service == STARTUP_SERVICE {
+            Some(Probe::Startup)
+        } else {
+            None
+        }
     }
 
-    async fn status(health: &Health) -> ServingStatus {
+    async fn status(health: &Health, probe: Probe) -> ServingStatus {
+        let up = |report: crate::health::Report| match report.status {
+            crate::health::Status::Up => ServingStatus::Serving,
+            _ => ServingStatus::NotServing,
+        };
+        match probe {
+            Probe::Liveness => return up(health.liveness()),
+            Probe::Startup => return up(health.startup()),
+            Probe::Readiness => {}
+        }
         if health.is_draining() || !health.is_started() {
             return ServingStatus::NotServing;
         }
@@ -125,12 +163,14 @@ impl HealthApi for HealthService {
         request: Request<HealthCheckRequest>,
     ) -> Result<Response<HealthCheckResponse>, Status> {
         let service = request.into_inner().service;
-        if !self.knows(&service) {
+        let Some(probe) = self.probe(&service) else {
             return Err(Status::not_found(format!(
                 "service {service:?} is not known to this health service"
             )));
-        }
-        Ok(Response::new(reply(Self::status(&self.health).await)))
+        };
+        Ok(Response::new(reply(
+            Self::status(&self.health, probe).await,
+        )))
     }
 
     type WatchStream = WatchStream;
@@ -140,27 +180,36 @@ impl HealthApi for HealthService {
         request: Request<HealthCheckRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let service = request.into_inner().service;
-        if !self.knows(&service) {
+        let Some(probe) = self.probe(&service) else {
             let once =
                 futures_util::stream::once(async { Ok(reply(ServingStatus::ServiceUnknown)) })
                     .chain(futures_util::stream::pending());
             return Ok(Response::new(Box::pin(once)));
-        }
+        };
         let mut changes = self.health.subscribe();
         changes.mark_changed();
         let state = (self.health.clone(), changes, None::<ServingStatus>);
         let updates =
-            futures_util::stream::unfold(state, |(health, mut changes, last)| async move {
+            futures_util::stream::unfold(state, move |(health, mut changes, last)| async move {
                 // Once a drain has been reported the stream ends, so it does
-                // not hold the server's graceful shutdown open.
-                if last == Some(ServingStatus::NotServing) && health.is_draining() {
+                // not hold the server's graceful shutdown open. Liveness and
+                // startup stay SERVING through a drain: their watches end
+                // with it once they have sent a status.
+                let reported = match probe {
+                    Probe::Readiness => last == Some(ServingStatus::NotServing),
+                    Probe::Liveness | Probe::Startup => last.is_some(),
+                };
+                if reported && health.is_draining() {
                     return None;
                 }
                 loop {
                     changes.changed().await.ok()?;
-                    let now = Self::status(&health).await;
+                    let now = Self::status(&health, probe).await;
                     if last != Some(now) {
                         return Some((Ok(reply(now)), (health, changes, Some(now))));
+                    }
+                    if probe != Probe::Readiness && health.is_draining() {
+                        return None;
                     }
                 }
             });

@@ -66,7 +66,7 @@ mod status;
 pub use body::ResponseBody;
 pub use client::{ClientResponseFuture, GrpcClient, GrpcClientLayer};
 pub use future::ResponseFuture;
-pub use health::{HealthService, WatchStream};
+pub use health::{HealthService, LIVENESS_SERVICE, STARTUP_SERVICE, WatchStream};
 pub use layer::{DEFAULT_EXCLUDED_SERVICES, GrpcLayer};
 pub use methods::MAX_KNOWN_METHODS;
 pub use routes::GrpcRoutes;
