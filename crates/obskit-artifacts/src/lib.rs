@@ -21,6 +21,7 @@ pub mod dashboards;
 mod duration;
 mod error;
 mod extract;
+pub mod kubernetes;
 mod names;
 mod policy;
 pub mod promql;
@@ -43,11 +44,17 @@ pub struct GeneratedFile {
 }
 
 /// Everything checked in at the repository root, with default options: dashboards, plain rule
-/// files, promtool tests, inhibit rules and runbooks, sorted by path.
+/// files, promtool tests, inhibit rules, runbooks, and the same rules and dashboards as
+/// Kubernetes objects (`deploy/`), sorted by path.
 pub fn stock_files() -> Result<Vec<GeneratedFile>, Error> {
     let opts = alerts::AlertOptions::default();
     let mut files = dashboards::render()?;
     files.extend(alerts::render(&opts)?);
+    files.extend(alerts::render(&alerts::AlertOptions {
+        format: alerts::RuleFormat::PrometheusRule,
+        ..opts.clone()
+    })?);
+    files.extend(kubernetes::grafana_configmaps()?);
     files.extend(runbooks::render(&opts));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)

@@ -7,11 +7,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The directories `stock_files()` owns, and the extension of the files it owns in them.
-const OWNED: [(&str, &str); 4] = [
+const OWNED: [(&str, &str); 5] = [
     ("dashboards", "json"),
     ("alerts", "yml"),
     ("alerts/tests", "yml"),
     ("docs/runbooks", "md"),
+    ("deploy", "yml"),
 ];
 
 fn repo_root() -> PathBuf {

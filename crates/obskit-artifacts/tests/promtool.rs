@@ -111,15 +111,19 @@ fn rules_for_a_28_day_period_pass_their_unit_tests() {
     check_and_test(&promtool, &alerts::render(&opts).expect("alerts render"));
 }
 
+/// The rules inside each `PrometheusRule`, extracted, are the plain rule files' groups, and
+/// pass `promtool check rules` and the plain files' unit tests in their place.
 #[test]
-fn prometheus_rule_resources_hold_valid_rule_groups() {
+fn prometheus_rule_resources_hold_the_rules_and_pass_their_unit_tests() {
     let Some(promtool) = promtool() else { return };
-    let opts = AlertOptions {
+    let operator = AlertOptions {
         format: RuleFormat::PrometheusRule,
         ..AlertOptions::default()
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    for file in alerts::render(&opts).expect("alerts render") {
+    let mut plain = alerts::render(&AlertOptions::default()).expect("alerts render");
+    let resources = alerts::render(&operator).expect("alerts render");
+    assert_eq!(resources.len(), 2);
+    for file in resources {
         let resource: yaml_serde::Value = yaml_serde::from_str(&file.contents).expect("valid yaml");
         assert_eq!(
             resource["apiVersion"].as_str(),
@@ -131,16 +135,27 @@ fn prometheus_rule_resources_hold_valid_rule_groups() {
                 .as_str()
                 .is_some_and(|n| n.starts_with("obskit-"))
         );
-        let spec = yaml_serde::to_string(&resource["spec"]).expect("spec serializes");
         let name = file
             .path
             .file_name()
             .expect("file name")
             .to_string_lossy()
             .replace(".prometheusrule.yml", ".rules.yml");
-        fs::write(dir.path().join(&name), spec).expect("write spec");
-        run(dir.path(), &promtool, &["check", "rules", &name]);
+        let rule_file = plain
+            .iter_mut()
+            .find(|f| f.path == Path::new("alerts").join(&name))
+            .unwrap_or_else(|| panic!("no plain alerts/{name} beside {}", file.path.display()));
+        let groups: yaml_serde::Value = yaml_serde::from_str(&rule_file.contents).expect("yaml");
+        assert_eq!(
+            resource["spec"],
+            groups,
+            "{} holds other rules",
+            file.path.display()
+        );
+        // The extracted spec replaces the plain file for promtool.
+        rule_file.contents = yaml_serde::to_string(&resource["spec"]).expect("spec serializes");
     }
+    check_and_test(&promtool, &plain);
 }
 
 #[test]

@@ -26,11 +26,11 @@ fn prometheus_rule_resources_for_a_28_day_period() {
     let files = alerts::render(&opts).expect("alerts render");
     insta::assert_snapshot!(
         "slo_prometheusrule_28d",
-        file(&files, "alerts/obskit-slo.prometheusrule.yml")
+        file(&files, "deploy/obskit-slo.prometheusrule.yml")
     );
     insta::assert_snapshot!(
         "red_prometheusrule",
-        file(&files, "alerts/obskit-red.prometheusrule.yml")
+        file(&files, "deploy/obskit-red.prometheusrule.yml")
     );
 }
 

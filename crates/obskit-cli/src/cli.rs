@@ -17,6 +17,7 @@ Examples:
   obskit alerts --out .                   write ./alerts/*.rules.yml and their promtool tests
   obskit alerts --format prometheus-rule | kubectl apply -f -
   obskit dashboards --out .               write ./dashboards/*.json
+  obskit dashboards --format configmap | kubectl apply -f -
   obskit dev -- cargo run                 run a service and see its traces, logs and RED figures";
 
 #[cfg(feature = "dev")]
@@ -44,12 +45,18 @@ Examples:
                                           tests and Alertmanager inhibit rules
   promtool test rules alerts/tests/*.yml  then check them
   obskit alerts --period 28d --grafana-url https://grafana.example.com --out .
-  obskit alerts --format prometheus-rule | kubectl apply -n monitoring -f -";
+  obskit alerts --format prometheus-rule | kubectl apply -n monitoring -f -
+  obskit alerts --format prometheus-rule --out .
+                                          write ./deploy/obskit-{slo,red}.prometheusrule.yml";
 
 const DASHBOARDS_EXAMPLES: &str = "\
 Examples:
   obskit dashboards --out .               write ./dashboards/*.json, ready to import
-  obskit dashboards | jq -r .title        list them";
+  obskit dashboards | jq -r .title        list them
+  obskit dashboards --format configmap --out .
+                                          write ./deploy/*.dashboard.yml and the data source
+                                          ConfigMap, for Grafana's sidecar
+  obskit dashboards --format configmap | kubectl apply -n monitoring -f -";
 
 /// Instrumented axum services, with the dashboards and alert rules that go with them.
 #[derive(Debug, Parser)]
@@ -81,7 +88,8 @@ pub(crate) enum Command {
     Alerts(AlertsArgs),
 
     /// Write the stock Grafana dashboards (service overview and SLOs), which work for every
-    /// obskit service. Without --out, they are printed as a stream of JSON documents.
+    /// obskit service. Without --out, they are printed as a stream of JSON documents (or,
+    /// with --format configmap, of YAML documents).
     #[command(after_help = DASHBOARDS_EXAMPLES)]
     Dashboards(DashboardsArgs),
 
@@ -231,8 +239,9 @@ pub(crate) struct AlertsArgs {
     #[arg(long, value_name = "PERIOD", default_value = "30d", value_parser = ["28d", "30d"])]
     pub(crate) period: String,
 
-    /// `rules`: Prometheus rule files, promtool tests and Alertmanager inhibit rules;
-    /// `prometheus-rule`: Prometheus Operator PrometheusRule resources.
+    /// `rules`: Prometheus rule files, promtool tests and Alertmanager inhibit rules
+    /// (under alerts/); `prometheus-rule`: Prometheus Operator PrometheusRule resources
+    /// (under deploy/).
     #[arg(long, value_name = "FORMAT", default_value = "rules", value_parser = ["rules", "prometheus-rule"])]
     pub(crate) format: String,
 
@@ -253,6 +262,12 @@ pub(crate) struct AlertsArgs {
 /// Arguments of `obskit dashboards`.
 #[derive(Debug, Args)]
 pub(crate) struct DashboardsArgs {
+    /// `json`: dashboards to import (under dashboards/); `configmap`: Kubernetes ConfigMaps
+    /// labelled for Grafana's sidecar, one per dashboard plus a Prometheus data source with
+    /// the exemplar link to traces (under deploy/).
+    #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = ["json", "configmap"])]
+    pub(crate) format: String,
+
     /// Write the files under DIR (as DIR/dashboards/...) instead of printing them;
     /// existing files of the same name are replaced, others are kept.
     #[arg(long, value_name = "DIR")]

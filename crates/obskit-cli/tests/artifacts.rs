@@ -114,6 +114,34 @@ fn dashboards_are_written_or_printed_as_generated() {
 }
 
 #[test]
+fn dashboard_configmaps_are_written_or_printed_as_generated() {
+    let files = obskit_artifacts::kubernetes::grafana_configmaps().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let output = obskit(
+        dir.path(),
+        &["dashboards", "--format", "configmap", "--out", "."],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    if let Some(diff) = common::tree_diff(&read_tree(dir.path()), &as_tree(&files)) {
+        panic!("written (left) and generated (right) differ:\n{diff}");
+    }
+    assert!(
+        files
+            .iter()
+            .all(|f| common::slash_path(&f.path).starts_with("deploy/")),
+        "ConfigMaps go where a service keeps its Kubernetes objects"
+    );
+
+    let output = obskit(dir.path(), &["dashboards", "--format", "configmap"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let expected: String = files
+        .iter()
+        .map(|f| format!("---\n# {}\n{}", common::slash_path(&f.path), f.contents))
+        .collect();
+    assert_eq!(stdout(&output), expected);
+}
+
+#[test]
 fn mistakes_are_one_clear_error_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("taken"), "a file").unwrap();

@@ -23,6 +23,7 @@ mod rule_file;
 mod slo;
 
 use crate::duration::Dur;
+use crate::kubernetes::DEPLOY_DIR;
 use crate::{Error, GeneratedFile, yaml};
 use rule_file::{PrometheusRule, RuleFile};
 use std::fmt;
@@ -162,7 +163,8 @@ pub(crate) const INHIBIT: &str = "alerts/alertmanager-inhibit.yml";
 /// Renders the rule files for `opts`. With [`RuleFormat::Rules`] this also renders the promtool
 /// unit tests (`alerts/tests/*.yml`) and the Alertmanager inhibit rules
 /// (`alerts/alertmanager-inhibit.yml`); with [`RuleFormat::PrometheusRule`] only the two
-/// resources (`alerts/obskit-{slo,red}.prometheusrule.yml`).
+/// resources (`deploy/obskit-{slo,red}.prometheusrule.yml`, where a generated service keeps
+/// its Kubernetes objects).
 pub fn render(opts: &AlertOptions) -> Result<Vec<GeneratedFile>, Error> {
     opts.validate()?;
     let slo = RuleFile {
@@ -184,8 +186,11 @@ pub fn render(opts: &AlertOptions) -> Result<Vec<GeneratedFile>, Error> {
         }
         RuleFormat::PrometheusRule => {
             for (name, rules) in [("obskit-slo", slo), ("obskit-red", red)] {
-                let path = format!("alerts/{name}.prometheusrule.yml");
-                files.push(yaml_file(&path, &PrometheusRule::new(name, rules))?);
+                let path = PathBuf::from(format!("{DEPLOY_DIR}/{name}.prometheusrule.yml"));
+                let rule = PrometheusRule::new(name, rules);
+                let contents =
+                    yaml::to_yaml_refreshed_by(&path, &rule, &yaml::Refresh::PROMETHEUS_RULES)?;
+                files.push(GeneratedFile { path, contents });
             }
         }
     }
@@ -248,8 +253,8 @@ mod tests {
         assert_eq!(
             paths,
             [
-                "alerts/obskit-slo.prometheusrule.yml",
-                "alerts/obskit-red.prometheusrule.yml"
+                "deploy/obskit-slo.prometheusrule.yml",
+                "deploy/obskit-red.prometheusrule.yml"
             ]
         );
         assert!(files[0].contents.contains("kind: PrometheusRule"));

@@ -2,6 +2,8 @@
 //! Operator `PrometheusRule` resource wrapping the same groups.
 
 use serde::Serialize;
+
+use crate::kubernetes::Metadata;
 use std::collections::BTreeMap;
 
 /// A Prometheus rule file.
@@ -98,30 +100,13 @@ pub(crate) struct PrometheusRule {
     pub(crate) spec: RuleFile,
 }
 
-/// Kubernetes object metadata.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Metadata {
-    pub(crate) name: String,
-    pub(crate) labels: BTreeMap<String, String>,
-}
-
 impl PrometheusRule {
     /// Wraps `spec` in a resource called `name`.
     pub(crate) fn new(name: &str, spec: RuleFile) -> Self {
-        let labels = [
-            ("app.kubernetes.io/name", "obskit"),
-            ("app.kubernetes.io/component", "alerting-rules"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
         Self {
             api_version: "monitoring.coreos.com/v1",
             kind: "PrometheusRule",
-            metadata: Metadata {
-                name: name.to_owned(),
-                labels,
-            },
+            metadata: Metadata::stock(name, "alerting-rules"),
             spec,
         }
     }

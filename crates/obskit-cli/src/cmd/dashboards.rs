@@ -1,5 +1,5 @@
-//! `obskit dashboards`: the stock Grafana dashboards from obskit-artifacts, written under a
-//! directory or printed.
+//! `obskit dashboards`: the stock Grafana dashboards from obskit-artifacts, as JSON files to
+//! import or as ConfigMaps for Grafana's sidecar, written under a directory or printed.
 
 use std::io::Write;
 
@@ -10,7 +10,10 @@ use crate::cmd::output;
 
 /// Runs `obskit dashboards`.
 pub(crate) fn run(args: &DashboardsArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let files =
-        obskit_artifacts::dashboards::render().context("could not generate the dashboards")?;
+    let files = match args.format.as_str() {
+        "configmap" => obskit_artifacts::kubernetes::grafana_configmaps(),
+        _ => obskit_artifacts::dashboards::render(),
+    }
+    .context("could not generate the dashboards")?;
     output::emit(&files, args.out.as_deref(), out)
 }
