@@ -45,6 +45,16 @@ impl<B> ResponseBody<B> {
     }
 }
 
+/// An empty body with nothing to record. tonic's `InterceptedService` needs it
+/// to answer a call its interceptor refused, so an instrumented channel can
+/// carry an interceptor (a deadline or credentials on every call):
+/// `GreeterClient::with_interceptor(GrpcClientLayer::new(&t).wrap(channel), f)`.
+impl<B: Default> Default for ResponseBody<B> {
+    fn default() -> Self {
+        Self::plain(B::default())
+    }
+}
+
 impl<B> std::fmt::Debug for ResponseBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseBody")

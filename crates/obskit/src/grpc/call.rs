@@ -51,9 +51,15 @@ pub(crate) struct ServerCall {
     pub(crate) deadline: Option<Duration>,
 }
 
-/// Slack for deciding that a dropped call hit its deadline: tonic's own
-/// timer starts a few microseconds before the layer's clock does.
-const DEADLINE_SLACK: Duration = Duration::from_millis(2);
+/// Slack for deciding that a dropped call hit its deadline: the client's
+/// timer started before this layer's clock did, by the time the request took
+/// to arrive and be scheduled here (tonic's own server timer by a few
+/// microseconds; a remote client's by a network trip). A call dropped within
+/// the last tenth of its deadline, or its last 2 ms, counts as
+/// DEADLINE_EXCEEDED.
+fn deadline_slack(deadline: Duration) -> Duration {
+    (deadline / 10).max(Duration::from_millis(2))
+}
 
 impl ServerCall {
     /// The call's OpenTelemetry context.
@@ -71,7 +77,7 @@ impl ServerCall {
             Ending::Status(code) => code,
             Ending::Panicked => Code::Internal,
             Ending::Dropped => match self.deadline {
-                Some(d) if elapsed + DEADLINE_SLACK >= d => Code::DeadlineExceeded,
+                Some(d) if elapsed + deadline_slack(d) >= d => Code::DeadlineExceeded,
                 _ => Code::Cancelled,
             },
         };
@@ -188,5 +194,22 @@ impl Call {
             Self::Server(c) => Some(c.context()),
             Self::Client(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deadline_slack_is_a_tenth_of_the_deadline_and_at_least_2_ms() {
+        assert_eq!(
+            deadline_slack(Duration::from_secs(1)),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            deadline_slack(Duration::from_millis(5)),
+            Duration::from_millis(2)
+        );
     }
 }
