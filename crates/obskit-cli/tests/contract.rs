@@ -287,14 +287,26 @@ fn grpc_copies_of_default_files_keep_in_step_with_them() {
             .to_owned()
     };
     for (default, copy, replaced) in [
-        ("Cargo.toml.liquid", "variants/grpc/Cargo.toml.liquid", 0),
+        ("Cargo.toml.liquid", "variants/grpc/Cargo.toml.liquid", 1),
         (
             "variants/obskit-path/Cargo.toml.liquid",
             "variants/grpc/obskit-path/Cargo.toml.liquid",
-            0,
+            1,
         ),
         ("src/lib.rs", "variants/grpc/src/lib.rs", 13),
         ("src/main.rs", "variants/grpc/src/main.rs", 5),
+        ("README.md", "variants/grpc/README.md", 2),
+        (
+            "deploy/deployment.yaml",
+            "variants/grpc/deploy/deployment.yaml",
+            12,
+        ),
+        (
+            "deploy/service.yaml",
+            "variants/grpc/deploy/service.yaml",
+            2,
+        ),
+        ("tests/deploy.rs", "variants/grpc/tests/deploy.rs", 25),
     ] {
         let copy_text = text(copy);
         let copy_lines: BTreeSet<&str> = copy_text.lines().collect();

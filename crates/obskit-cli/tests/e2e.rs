@@ -5,8 +5,11 @@
 //! outgoing call) and `/metrics`, read its JSON logs for trace ids, and stop it with
 //! SIGTERM. The same for `obskit new --grpc`: one trace (exported to the test receiver)
 //! spans the HTTP request, the gRPC call it makes and the gRPC server's handling; `/metrics`
-//! shows the gRPC RED and SLO series; the gRPC health service answers SERVING, then
-//! NOT_SERVING on SIGTERM.
+//! shows the gRPC RED and SLO series; Python's grpcio, a client from outside, gets SERVING
+//! for every name the Kubernetes probes ask about, lists the services by server reflection
+//! and reads a server stream; the gRPC health service answers SERVING, then NOT_SERVING on
+//! SIGTERM; and, run with the environment its Kubernetes Deployment gives it, its spans name
+//! their pod.
 //!
 //! Every run shares one target directory (under Cargo's `CARGO_TARGET_TMPDIR`) and pins
 //! dependency versions to the workspace's Cargo.lock, so only the first run compiles the
@@ -484,6 +487,7 @@ fn generated_grpc_service_builds_passes_its_tests_and_traces_http_to_grpc() {
         "build.rs",
         "src/greeter.rs",
         "tests/grpc.rs",
+        "tests/deploy.rs",
     ] {
         assert!(project.join(file).is_file(), "--grpc wrote no {file}");
     }
@@ -491,13 +495,19 @@ fn generated_grpc_service_builds_passes_its_tests_and_traces_http_to_grpc() {
 
     let receiver = OtlpReceiver::start_blocking(Behavior::Healthy).unwrap();
     let endpoint = receiver.http_endpoint();
-    let mut service = Running::start(
-        &target.join("debug").join(GRPC_NAME),
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-        ],
-    );
+    // The environment the Deployment gives the container, as the kubelet builds it, with
+    // the port and the collector of this test.
+    let mut env: Vec<(String, String)> = deployment_env(&project)
+        .into_iter()
+        .filter(|(name, _)| {
+            !["PORT", "OTEL_EXPORTER_OTLP_ENDPOINT"].contains(&name.as_str())
+                && !name.starts_with("OBSKIT_")
+        })
+        .collect();
+    env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), endpoint));
+    env.push(("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/protobuf".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut service = Running::start(&target.join("debug").join(GRPC_NAME), &env);
     service.wait_for_status("/health/ready", 200, Duration::from_secs(30));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -553,6 +563,8 @@ fn generated_grpc_service_builds_passes_its_tests_and_traces_http_to_grpc() {
     // Health checks stay out of the RED figures.
     assert!(!metrics.contains("grpc.health.v1"), "{metrics}");
 
+    check_with_python_grpcio(service.port);
+
     // SIGTERM: the gRPC health service says NOT_SERVING while the service drains.
     stop(&mut service, |service| {
         wait_for_grpc_health(
@@ -594,6 +606,25 @@ fn generated_grpc_service_builds_passes_its_tests_and_traces_http_to_grpc() {
         server.attr("rpc.status_code").and_then(|v| v.as_str()),
         Some("OK")
     );
+    // Spans name their pod: the resource Kubernetes' downward API describes.
+    for (key, value) in [
+        ("k8s.pod.name", POD_NAME),
+        ("k8s.namespace.name", POD_NAMESPACE),
+        ("k8s.node.name", POD_NODE),
+        ("k8s.container.name", GRPC_NAME),
+        (
+            "service.instance.id",
+            &format!("{POD_NAMESPACE}.{POD_NAME}.{GRPC_NAME}"),
+        ),
+        ("service.name", GRPC_NAME),
+    ] {
+        assert_eq!(
+            server.resource.get(key).and_then(|v| v.as_str()),
+            Some(value),
+            "{key} in {:#?}",
+            server.resource
+        );
+    }
     assert!(
         receiver
             .spans()
@@ -601,4 +632,103 @@ fn generated_grpc_service_builds_passes_its_tests_and_traces_http_to_grpc() {
             .all(|s| !s.name.starts_with("grpc.health.v1")),
         "health checks are not traced"
     );
+}
+
+/// The pod the `--grpc` run pretends to be, as the downward API would describe it.
+const POD_NAME: &str = "e2e-grpc-svc-6c9d7f8b5-q4m2z";
+const POD_NAMESPACE: &str = "payments";
+const POD_NODE: &str = "node-7";
+
+/// The generated Deployment's container environment, as the kubelet would build it for
+/// the pod above.
+fn deployment_env(project: &Path) -> Vec<(String, String)> {
+    let text = fs::read_to_string(project.join("deploy/deployment.yaml")).unwrap();
+    let deployment: serde_json::Value = yaml_serde::from_str(&text).unwrap();
+    let pod = BTreeMap::from([
+        ("metadata.name", POD_NAME),
+        ("metadata.namespace", POD_NAMESPACE),
+        ("metadata.uid", "7e3f5a10-2b4c-4d6e-8f90-a1b2c3d4e5f6"),
+        ("spec.nodeName", POD_NODE),
+    ]);
+    common::kubelet_env(
+        &deployment["spec"]["template"]["spec"]["containers"][0],
+        &pod,
+    )
+}
+
+/// A client from outside, in Python's grpcio: health for every name the probes ask about,
+/// the service list by server reflection (v1alpha, the version grpcio-reflection speaks;
+/// the generated service's own tests read v1), and a server stream read message by
+/// message. Prints one line per finding.
+const PYTHON_CLIENT: &str = r#"
+import sys
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+channel = grpc.insecure_channel(sys.argv[1])
+grpc.channel_ready_future(channel).result(timeout=30)
+health = health_pb2_grpc.HealthStub(channel)
+for name in ["", "greeter.v1.Greeter", "liveness", "startup"]:
+    reply = health.Check(health_pb2.HealthCheckRequest(service=name), timeout=10)
+    print("health", repr(name), health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+request = reflection_pb2.ServerReflectionRequest(list_services="")
+reply = next(reflection.ServerReflectionInfo(iter([request]), timeout=10))
+print("services", " ".join(sorted(s.name for s in reply.list_services_response.service)))
+# HelloStreamRequest{name: "ada", count: 3} encoded by hand; replies kept as bytes.
+stream = channel.unary_stream("/greeter.v1.Greeter/SayHelloStream")
+replies = list(stream(b"\x0a\x03ada\x10\x03", timeout=10))
+print("stream", len(replies), replies[-1][2:].decode())
+"#;
+
+/// The notice a skipped check owes the reader of the test log.
+#[allow(clippy::print_stderr)]
+fn skipped(what: &str) {
+    eprintln!("SKIPPED {what}");
+}
+
+/// Runs [`PYTHON_CLIENT`] against the service on `port`; skipped with a notice when
+/// python3 with grpcio, grpcio-health-checking and grpcio-reflection is missing, unless
+/// `CI` is set.
+fn check_with_python_grpcio(port: u16) {
+    let modules =
+        "import grpc, grpc_health.v1.health_pb2_grpc, grpc_reflection.v1alpha.reflection_pb2_grpc";
+    let available = Command::new("python3")
+        .args(["-c", modules])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 with grpcio, grpcio-health-checking and grpcio-reflection is missing; \
+             .ci/run installs them"
+        );
+        skipped("the grpcio client: pip install grpcio grpcio-health-checking grpcio-reflection");
+        return;
+    }
+    let output = Command::new("python3")
+        .args(["-c", PYTHON_CLIENT, &format!("127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the grpcio client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for name in ["''", "'greeter.v1.Greeter'", "'liveness'", "'startup'"] {
+        assert!(
+            stdout.contains(&format!("health {name} SERVING\n")),
+            "{name}: {stdout}"
+        );
+    }
+    let services = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("services "))
+        .unwrap_or_else(|| panic!("no service list: {stdout}"));
+    for wanted in ["greeter.v1.Greeter", "grpc.health.v1.Health"] {
+        assert!(services.split(' ').any(|s| s == wanted), "{services}");
+    }
+    assert!(stdout.contains("stream 3 hello, ada (3/3)\n"), "{stdout}");
 }

@@ -90,11 +90,15 @@ fn grpc_adds_and_changes_these_files() {
         paths,
         [
             "Cargo.toml",
+            "README.md",
             "build.rs",
+            "deploy/deployment.yaml",
+            "deploy/service.yaml",
             "proto/greeter.proto",
             "src/greeter.rs",
             "src/lib.rs",
             "src/main.rs",
+            "tests/deploy.rs",
             "tests/grpc.rs"
         ]
     );

@@ -137,3 +137,30 @@ pub fn tree_diff(
     }
     (!problems.is_empty()).then(|| problems.join("\n"))
 }
+
+/// The container's environment as the kubelet builds it: downward-API fields from `pod`,
+/// and `$(NAME)` replaced by the value of a variable defined above it.
+pub fn kubelet_env(
+    container: &serde_json::Value,
+    pod: &BTreeMap<&str, &str>,
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = Vec::new();
+    for var in container["env"].as_array().unwrap() {
+        let name = var["name"].as_str().unwrap().to_owned();
+        let value = match var["value"].as_str() {
+            Some(raw) => {
+                let mut value = raw.to_owned();
+                for (defined, defined_value) in &env {
+                    value = value.replace(&format!("$({defined})"), defined_value);
+                }
+                value
+            }
+            None => {
+                let field = var["valueFrom"]["fieldRef"]["fieldPath"].as_str().unwrap();
+                pod[field].to_owned()
+            }
+        };
+        env.push((name, value));
+    }
+    env
+}

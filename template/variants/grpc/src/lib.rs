@@ -18,14 +18,16 @@ use obskit::grpc::{GrpcLayer, GrpcRoutes, HealthService};
 use obskit::http::{ObskitLayer, observability_routes};
 use obskit::slo::Slo;
 
+use greeter::GreeterService;
+use greeter::pb::greeter_server::GreeterServer;
 pub use upstream::Upstream;
 
 /// Port the service listens on when `PORT` is not set.
 pub const DEFAULT_PORT: u16 = 8080;
 
 /// The whole application: the example routes, the probes and `/metrics` behind the obskit
-/// HTTP layer, and the gRPC services (`greeter.v1.Greeter` and the standard
-/// `grpc.health.v1.Health`) behind the gRPC layer (server spans, RED metrics, SLO
+/// HTTP layer, and the gRPC services (`greeter.v1.Greeter`, the standard
+/// `grpc.health.v1.Health` and server reflection) behind the gRPC layer (server spans, RED metrics, SLO
 /// counters, access log). `greeter` is the client `GET /grpc-hello/{name}` calls through.
 pub fn app(
     telemetry: &obskit::Telemetry,
@@ -47,10 +49,22 @@ pub fn app(
 
     // gRPC services answer on the same port as HTTP (HTTP/2 with content-type
     // application/grpc). The health service answers SERVING while `/health/ready` is
-    // ready, and NOT_SERVING from the first moment of a shutdown.
+    // ready, and NOT_SERVING from the first moment of a shutdown, for the whole server
+    // ("") and for the Greeter by name; `liveness` and `startup` answer Kubernetes'
+    // liveness and startup probes. Server reflection lets `grpcurl` and `grpcui` list
+    // and call the services without the .proto. Health and reflection calls stay out of
+    // the RED and SLO figures.
+    let health = HealthService::new(telemetry).service::<GreeterServer<GreeterService>>();
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(greeter::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
     let grpc = GrpcRoutes::new()
-        .add_service(HealthService::new(telemetry).into_server())
-        .add_service(greeter::GreeterService.into_server())
+        .add_service(health.into_server())
+        .add_service(GreeterService.into_server())
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
         .into_router()
         .layer(GrpcLayer::new(telemetry).slos(slos()?)?);
 
