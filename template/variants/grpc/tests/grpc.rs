@@ -297,6 +297,31 @@ async fn a_call_past_its_deadline_is_deadline_exceeded_on_both_sides() {
     }
 }
 
+#[tokio::test]
+async fn a_hung_upstream_fails_the_route_at_the_deadline_with_504() {
+    let telemetry = TestTelemetry::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let slow = GrpcRoutes::new()
+        .add_service(GreeterServer::new(SlowGreeter))
+        .into_router();
+    tokio::spawn(async move { axum::serve(listener, slow).await });
+
+    let client =
+        greeter::client_with_deadline(&telemetry, &url, Duration::from_millis(300)).unwrap();
+    let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let front_url = format!("http://{}", front.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(front, greeter::router(client)).await });
+
+    let started = Instant::now();
+    let response = obskit::reqwest::get(format!("{front_url}/grpc-hello/ada"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 504);
+    // The route gave up at its deadline, not when the upstream answered (10 s).
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
 /// The service binary on a free port; killed when dropped.
 struct Service {
     child: Child,
