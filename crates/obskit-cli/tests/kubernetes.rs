@@ -139,6 +139,23 @@ fn every_object_in_deploy_passes_its_strict_schema() {
 }
 
 #[test]
+fn every_object_fits_client_side_apply() {
+    // `kubectl apply` keeps each object's JSON in its last-applied-configuration
+    // annotation, and the API server refuses annotations over 256 KiB in total: a
+    // dashboard ConfigMap that grew past it could only be applied server-side.
+    const ANNOTATIONS_LIMIT: usize = 256 * 1024;
+    for (variant, files) in variants() {
+        for (name, object) in deploy_objects(&files) {
+            let size = serde_json::to_string(&object).unwrap().len();
+            assert!(
+                size < ANNOTATIONS_LIMIT / 2,
+                "{variant}: deploy/{name} is {size} bytes as JSON; split it"
+            );
+        }
+    }
+}
+
+#[test]
 fn the_schemas_refuse_what_kubernetes_refuses() {
     let files = common::render_default("my-svc");
     let objects = deploy_objects(&files);
