@@ -395,7 +395,7 @@ impl Browser {
         method: &str,
         params: serde_json::Value,
         session: bool,
-    ) -> serde_json::Value {
+    ) -> Result<serde_json::Value, serde_json::Value> {
         self.next_id += 1;
         let id = self.next_id;
         let mut message = serde_json::json!({ "id": id, "method": method, "params": params });
@@ -413,19 +413,23 @@ impl Browser {
                 .recv_timeout(left)
                 .unwrap_or_else(|_| panic!("chromium did not answer {method} within 60 s"));
             if answer["id"] == id {
-                assert!(answer.get("error").is_none(), "{method}: {answer}");
-                return answer["result"].clone();
+                return match answer.get("error") {
+                    Some(error) => Err(error.clone()),
+                    None => Ok(answer["result"].clone()),
+                };
             }
         }
     }
 
     fn call_browser(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
         self.send(method, params, false)
+            .unwrap_or_else(|error| panic!("{method}: {error}"))
     }
 
     /// Calls a protocol method on the tab; returns its result.
     pub fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
         self.send(method, params, true)
+            .unwrap_or_else(|error| panic!("{method}: {error}"))
     }
 
     /// Evaluates `expression` in the page (promises awaited); returns its value.
@@ -445,11 +449,13 @@ impl Browser {
     pub fn wait_for(&mut self, expression: &str, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let value = self.call(
+            // While a page loads, its context may be gone for a moment: that is "not yet".
+            let value = self.send(
                 "Runtime.evaluate",
                 serde_json::json!({ "expression": expression, "returnByValue": true }),
+                true,
             );
-            if value["result"]["value"] == true {
+            if value.is_ok_and(|v| v["result"]["value"] == true) {
                 return;
             }
             if Instant::now() > deadline {
