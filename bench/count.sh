@@ -9,7 +9,11 @@
 #
 #   bench/count.sh                      # N=2000 under callgrind, 20000 for perf and allocations
 #
+# The gRPC rows make unary calls to the test service the same way (plain
+# tonic, or behind obskit's GrpcLayer).
+#
 # Settings (environment): COUNT_STACKS ("plain obskit obskit-unsampled popular"),
+# COUNT_GRPC_STACKS ("plain obskit obskit-unsampled"; empty for none),
 # COUNT_PATHS ("/users/42 /orders/42"), COUNT_N (20000), COUNT_CALLGRIND_N (2000),
 # COUNT_SINK_PORT (14319), COUNT_BUILD (1), COUNT_OUT (a new directory under /tmp).
 set -euo pipefail
@@ -17,6 +21,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 read -r -a STACKS <<<"${COUNT_STACKS:-plain obskit obskit-unsampled popular}"
 read -r -a PATHS <<<"${COUNT_PATHS:-/users/42 /orders/42}"
+read -r -a GRPC_STACKS <<<"${COUNT_GRPC_STACKS-plain obskit obskit-unsampled}"
 N=${COUNT_N:-20000}
 CN=${COUNT_CALLGRIND_N:-2000}
 SINK_PORT=${COUNT_SINK_PORT:-14319}
@@ -51,15 +56,17 @@ SINK_PID=$!
 for _ in $(seq 100); do curl -sf -o /dev/null "$SINK/stats" && break; sleep 0.05; done
 curl -sf -o /dev/null "$SINK/stats" || die "the OTLP sink did not start on port $SINK_PORT"
 
-# per_request STACK PATH REQUESTS [WRAPPER...]: runs the binary, its log lines to a file.
+# per_request STACK PATH REQUESTS [WRAPPER...]: runs the binary, its log lines
+# to a file. PATH "grpc" makes unary gRPC calls instead of GETs.
 # Spans are exported in full batches only (no timer, so runs of N and 2N
 # requests export alike), and the queue holds every span of a run: a span
 # dropped because the request thread outran the exporter would make the
 # export look cheaper than it is.
 per_request() {
-    local stack=$1 path=$2 n=$3
+    local stack=$1 path=$2 n=$3 target
     shift 3
-    OTEL_SERVICE_NAME=count-$stack RUST_LOG=info OTEL_BSP_SCHEDULE_DELAY=600000 OTEL_BSP_MAX_QUEUE_SIZE=200000 "$@" "$BIN/per-request" --stack "$stack" --path "$path" \
+    if [[ $path == grpc ]]; then target=(--protocol grpc); else target=(--path "$path"); fi
+    OTEL_SERVICE_NAME=count-$stack RUST_LOG=info OTEL_BSP_SCHEDULE_DELAY=600000 OTEL_BSP_MAX_QUEUE_SIZE=200000 "$@" "$BIN/per-request" --stack "$stack" "${target[@]}" \
         --requests "$n" --warmup 500 --otlp "$SINK" >"$OUT/last.stdout" 2>"$OUT/last.stderr" ||
         { cat "$OUT/last.stderr" >&2; die "per-request failed for $stack $path"; }
     # A dropped span would make the export look cheaper than it is.
@@ -93,28 +100,37 @@ kernel_counts() {
 {
 echo "| stack | route | instructions/req | on the request's thread | on other threads (export, logs) | syscalls/req | context switches/req | allocations/req | bytes allocated/req |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+# row STACK PATH: one line of the table.
+row() {
+    local stack=$1 path=$2 ins=n/a main=n/a other=n/a sys=n/a cs=n/a
+    if ((VALGRIND)); then
+        read -r m1 o1 < <(instructions "$stack" "$path" "$CN")
+        read -r m2 o2 < <(instructions "$stack" "$path" $((2 * CN)))
+        main=$(awk -v a="$m1" -v b="$m2" -v n="$CN" 'BEGIN { printf "%.0f", (b - a) / n }')
+        other=$(awk -v a="$o1" -v b="$o2" -v n="$CN" 'BEGIN { printf "%.0f", (b - a) / n }')
+        ins=$((main + other))
+    fi
+    if ((PERF)); then
+        read -r s1 c1 < <(kernel_counts "$stack" "$path" "$N")
+        read -r s2 c2 < <(kernel_counts "$stack" "$path" $((2 * N)))
+        sys=$(awk -v a="$s1" -v b="$s2" -v n="$N" 'BEGIN { printf "%.3f", (b - a) / n }')
+        cs=$(awk -v a="$c1" -v b="$c2" -v n="$N" 'BEGIN { printf "%.4f", (b - a) / n }')
+    fi
+    per_request "$stack" "$path" "$N"
+    local line allocs bytes what="GET $path"
+    line=$(grep '^stack=' "$OUT/last.stdout" | tail -n 1)
+    allocs=$(sed -E 's/.* allocs_per_req=([0-9.]+).*/\1/' <<<"$line")
+    bytes=$(sed -E 's/.* bytes_per_req=([0-9.]+).*/\1/' <<<"$line")
+    [[ $path == grpc ]] && what="gRPC unary Echo/Unary"
+    echo "| $stack | $what | $ins | $main | $other | $sys | $cs | $allocs | $bytes |"
+}
 for stack in "${STACKS[@]}"; do
     for path in "${PATHS[@]}"; do
-        ins=n/a main=n/a other=n/a sys=n/a cs=n/a
-        if ((VALGRIND)); then
-            read -r m1 o1 < <(instructions "$stack" "$path" "$CN")
-            read -r m2 o2 < <(instructions "$stack" "$path" $((2 * CN)))
-            main=$(awk -v a="$m1" -v b="$m2" -v n="$CN" 'BEGIN { printf "%.0f", (b - a) / n }')
-            other=$(awk -v a="$o1" -v b="$o2" -v n="$CN" 'BEGIN { printf "%.0f", (b - a) / n }')
-            ins=$((main + other))
-        fi
-        if ((PERF)); then
-            read -r s1 c1 < <(kernel_counts "$stack" "$path" "$N")
-            read -r s2 c2 < <(kernel_counts "$stack" "$path" $((2 * N)))
-            sys=$(awk -v a="$s1" -v b="$s2" -v n="$N" 'BEGIN { printf "%.3f", (b - a) / n }')
-            cs=$(awk -v a="$c1" -v b="$c2" -v n="$N" 'BEGIN { printf "%.4f", (b - a) / n }')
-        fi
-        per_request "$stack" "$path" "$N"
-        line=$(grep '^stack=' "$OUT/last.stdout" | tail -n 1)
-        allocs=$(sed -E 's/.* allocs_per_req=([0-9.]+).*/\1/' <<<"$line")
-        bytes=$(sed -E 's/.* bytes_per_req=([0-9.]+).*/\1/' <<<"$line")
-        echo "| $stack | GET $path | $ins | $main | $other | $sys | $cs | $allocs | $bytes |"
+        row "$stack" "$path"
     done
+done
+for stack in "${GRPC_STACKS[@]}"; do
+    row "$stack" grpc
 done
 } | tee "$OUT/counts.md"
 echo >&2

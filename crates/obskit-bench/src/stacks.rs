@@ -140,22 +140,10 @@ pub fn build(stack: Stack, otlp: &str, runtime: &tokio::runtime::Runtime) -> any
 /// `OTEL_TRACES_SAMPLER` says, so a stray variable cannot change what a
 /// stack measures.
 fn obskit_stack(otlp: &str, sampled: bool) -> anyhow::Result<Built> {
-    use obskit::config::Sampler;
     use obskit::http::{ObskitLayer, observability_routes};
     use obskit::slo::Slo;
 
-    let sampler = if sampled {
-        Sampler::AlwaysOn
-    } else {
-        Sampler::AlwaysOff
-    };
-    let telemetry = obskit::Config::from_env()
-        .context("the OTEL_*/OBSKIT_* environment is invalid")?
-        .build_info(obskit::build_info!())
-        .sampler(sampler)?
-        .otlp_endpoint(&format!("{}/v1/traces", otlp.trim_end_matches('/')))?
-        .install()
-        .context("cannot install obskit")?;
+    let telemetry = obskit_telemetry(otlp, sampled)?;
     let slos = [
         Slo::availability("availability", 0.999)?,
         Slo::latency("latency", Duration::from_millis(300), 0.99)?,
@@ -165,6 +153,69 @@ fn obskit_stack(otlp: &str, sampled: bool) -> anyhow::Result<Built> {
         .layer(ObskitLayer::new(&telemetry).slos(slos)?);
     Ok(Built::Obskit { router, telemetry })
 }
+
+/// obskit installed from the environment, exporting to `otlp`, with every
+/// trace sampled or none.
+fn obskit_telemetry(otlp: &str, sampled: bool) -> anyhow::Result<obskit::Telemetry> {
+    use obskit::config::Sampler;
+
+    let sampler = if sampled {
+        Sampler::AlwaysOn
+    } else {
+        Sampler::AlwaysOff
+    };
+    obskit::Config::from_env()
+        .context("the OTEL_*/OBSKIT_* environment is invalid")?
+        .build_info(obskit::build_info!())
+        .sampler(sampler)?
+        .otlp_endpoint(&format!("{}/v1/traces", otlp.trim_end_matches('/')))?
+        .install()
+        .context("cannot install obskit")
+}
+
+/// The unary gRPC service the gRPC rows measure: the test service
+/// `obskit.test.v1.Echo` alone (`plain`) or behind obskit's `GrpcLayer`
+/// with the same two SLOs as the HTTP stack. Driven in-process like the
+/// HTTP routes; the returned [`Built`] flushes the telemetry.
+pub fn grpc(stack: Stack, otlp: &str) -> anyhow::Result<(GrpcService, Built)> {
+    use obskit::grpc::GrpcLayer;
+    use obskit::slo::Slo;
+    use tower::{Layer as _, ServiceExt};
+
+    let echo = obskit_grpc_testing::EchoService::new().server();
+    match stack {
+        Stack::Plain => Ok((
+            tower::util::BoxCloneService::new(echo),
+            Built::Plain(Router::new()),
+        )),
+        Stack::Obskit | Stack::ObskitUnsampled => {
+            let telemetry = obskit_telemetry(otlp, stack == Stack::Obskit)?;
+            let slos = [
+                Slo::availability("availability", 0.999)?,
+                Slo::latency("latency", Duration::from_millis(300), 0.99)?,
+            ];
+            let service = ServiceExt::<Request<tonic::body::Body>>::map_response(
+                GrpcLayer::new(&telemetry).slos(slos)?.layer(echo),
+                |r| r.map(tonic::body::Body::new),
+            );
+            Ok((
+                tower::util::BoxCloneService::new(service),
+                Built::Obskit {
+                    router: Router::new(),
+                    telemetry,
+                },
+            ))
+        }
+        Stack::Popular => anyhow::bail!("the gRPC rows have no popular stack"),
+    }
+}
+
+/// A gRPC service driven in-process: tonic's bodies in and out.
+pub type GrpcService = tower::util::BoxCloneService<
+    Request<tonic::body::Body>,
+    http::Response<tonic::body::Body>,
+    std::convert::Infallible,
+>;
 
 /// The stack a careful user assembles from the popular crates: tower-http's
 /// `TraceLayer` with an INFO span per request and an INFO line per response,

@@ -7,6 +7,8 @@
 //!
 //! Run with `per-request --stack obskit --path /orders/42 --requests 20000 --otlp http://127.0.0.1:14318`.
 //! Prints one line: `stack=.. path=.. requests=.. allocs_per_req=.. bytes_per_req=..`.
+//! With `--protocol grpc` it makes unary calls to `obskit.test.v1.Echo/Unary`
+//! instead (plain tonic or behind `GrpcLayer`; `--path` is ignored).
 
 use std::alloc::System;
 use std::process::ExitCode;
@@ -17,7 +19,7 @@ use clap::Parser;
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use obskit_bench::stacks::{self, Stack};
-use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, Stats, StatsAlloc};
 use tower::ServiceExt;
 
 #[global_allocator]
@@ -41,6 +43,15 @@ struct Args {
     /// Base OTLP/HTTP endpoint; spans go to `<url>/v1/traces` (ignored by `plain`).
     #[arg(long, default_value = "http://127.0.0.1:4318")]
     otlp: String,
+    /// HTTP requests to the routes, or unary gRPC calls.
+    #[arg(long, value_enum, default_value = "http")]
+    protocol: Protocol,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Protocol {
+    Http,
+    Grpc,
 }
 
 #[allow(clippy::print_stderr)]
@@ -54,6 +65,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// The gRPC method the `--protocol grpc` rows call.
+const UNARY: &str = "/obskit.test.v1.Echo/Unary";
+
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 fn run(args: &Args) -> anyhow::Result<()> {
     ensure!(args.requests > 0, "--requests must be at least 1");
@@ -61,7 +75,30 @@ fn run(args: &Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?;
-    let built = stacks::build(args.stack, &args.otlp, &runtime)?;
+    let ((report, stats), path) = match args.protocol {
+        Protocol::Http => (http(args, &runtime)?, args.path.as_str()),
+        Protocol::Grpc => (grpc(args, &runtime)?, UNARY),
+    };
+    drop(runtime);
+    #[allow(clippy::cast_precision_loss)]
+    let per = |v: usize| v as f64 / args.requests as f64;
+    println!(
+        "stack={} path={} requests={} allocs_per_req={:.2} bytes_per_req={:.0} reallocs_per_req={:.2}",
+        args.stack.name(),
+        path,
+        args.requests,
+        per(stats.allocations),
+        per(stats.bytes_allocated),
+        per(stats.reallocations),
+    );
+    eprintln!("per-request: {report}");
+    Ok(())
+}
+
+/// Drives `--requests` GETs of `--path` (after the warm-up) and flushes the
+/// telemetry they made; returns the shutdown report and the allocations.
+fn http(args: &Args, runtime: &tokio::runtime::Runtime) -> anyhow::Result<(String, Stats)> {
+    let built = stacks::build(args.stack, &args.otlp, runtime)?;
     let router = built.router().clone();
     let drive = |n: u64| {
         runtime.block_on(async {
@@ -88,19 +125,62 @@ fn run(args: &Args) -> anyhow::Result<()> {
     drive(args.requests)?;
     drop(router);
     let report = built.finish();
-    let stats = region.change();
-    drop(runtime);
-    #[allow(clippy::cast_precision_loss)]
-    let per = |v: usize| v as f64 / args.requests as f64;
-    println!(
-        "stack={} path={} requests={} allocs_per_req={:.2} bytes_per_req={:.0} reallocs_per_req={:.2}",
-        args.stack.name(),
-        args.path,
-        args.requests,
-        per(stats.allocations),
-        per(stats.bytes_allocated),
-        per(stats.reallocations),
-    );
-    eprintln!("per-request: {report}");
-    Ok(())
+    Ok((report, region.change()))
+}
+
+/// Drives `--requests` unary calls (after the warm-up) as a tonic client
+/// frames them, each answer read to its trailers, then flushes.
+fn grpc(args: &Args, runtime: &tokio::runtime::Runtime) -> anyhow::Result<(String, Stats)> {
+    use prost::Message as _;
+
+    let (service, built) = stacks::grpc(args.stack, &args.otlp)?;
+    let message = obskit_grpc_testing::EchoRequest {
+        message: "bench".into(),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let mut framed = Vec::with_capacity(5 + message.len());
+    framed.push(0);
+    framed.extend_from_slice(&u32::try_from(message.len())?.to_be_bytes());
+    framed.extend_from_slice(&message);
+    let framed = bytes::Bytes::from(framed);
+    let drive = |n: u64| {
+        runtime.block_on(async {
+            for _ in 0..n {
+                let request = Request::post(UNARY)
+                    .header(http::header::CONTENT_TYPE, "application/grpc")
+                    .header(http::header::TE, "trailers")
+                    .body(tonic::body::Body::new(http_body_util::Full::new(
+                        framed.clone(),
+                    )))?;
+                let response = service.clone().oneshot(request).await?;
+                ensure!(
+                    response.status() == StatusCode::OK,
+                    "the call answered HTTP {}",
+                    response.status()
+                );
+                let answer = response
+                    .into_body()
+                    .collect()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("the answer's body failed: {e}"))?;
+                let status = answer
+                    .trailers()
+                    .and_then(|t| t.get("grpc-status"))
+                    .map(http::HeaderValue::as_bytes);
+                ensure!(
+                    status == Some(b"0"),
+                    "the call answered grpc-status {status:?}"
+                );
+                std::hint::black_box(answer.to_bytes());
+            }
+            Ok::<_, anyhow::Error>(())
+        })
+    };
+    drive(args.warmup)?;
+    let region = Region::new(GLOBAL);
+    drive(args.requests)?;
+    drop(service);
+    let report = built.finish();
+    Ok((report, region.change()))
 }
