@@ -13,6 +13,16 @@
 //!   CANCELLED (DEADLINE_EXCEEDED once its `grpc-timeout` has passed).
 //!   `rpc_server_call_duration_seconds{rpc_system_name, rpc_method,
 //!   rpc_status_code, error_type}` and `obskit_rpc_server_active_calls`.
+//!
+//!   Availability counts UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
+//!   INTERNAL, UNAVAILABLE and DATA_LOSS as server errors, as the RPC
+//!   semantic conventions do. UNIMPLEMENTED stays one on purpose: a client
+//!   calling a method this server does not have is a client and server out
+//!   of step (a rollout in the wrong order), which the service's owner must
+//!   see. Calls to methods the server does not know share `rpc.method`
+//!   `_OTHER` in metrics and on spans (a span named `grpc` keeps the name it
+//!   was called with as `rpc.method_original`), so callers cannot mint
+//!   label values.
 //! - [`GrpcClientLayer`]: the same for calls made through a tonic `Channel`,
 //!   with trace context and baggage injected into the metadata.
 //! - [`HealthService`]: `grpc.health.v1.Health` answering from obskit's

@@ -13,7 +13,10 @@
 //!   span is made; it carries its parent's context, so log lines and
 //!   outgoing calls inside it keep the trace id and the sampling decision.
 //! - **No bookkeeping the export does not need**: no busy/idle timings, no
-//!   thread attributes, no reference-counted lock per span.
+//!   thread attributes, no reference-counted lock per span. Bridged spans
+//!   therefore carry none of tracing-opentelemetry's `busy_ns`, `idle_ns`,
+//!   `thread.id` or `thread.name` attributes (tracing-opentelemetry itself
+//!   makes them optional; obskit turns them off with its bridge too).
 //!
 //! A span is started lazily, on first entry (or when a child, its context
 //! or its end needs it), so [`SpanExt::set_parent`](crate::SpanExt::set_parent)
