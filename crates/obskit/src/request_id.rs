@@ -50,6 +50,25 @@ impl RequestId {
         Self(std::str::from_utf8(&text).unwrap_or_default().into())
     }
 
+    /// The id of the request being handled: the one obskit's HTTP and gRPC
+    /// layers put in the current OpenTelemetry context, so it is there in
+    /// handlers, in the functions they call, and in tasks that carry the
+    /// request's context (`FutureExt::with_current_context`). `None` outside
+    /// a request. Handlers can also take it from the request's extensions
+    /// (axum's `Extension<RequestId>`), where the layers put it too.
+    ///
+    /// ```
+    /// use obskit::request_id::RequestId;
+    ///
+    /// assert_eq!(RequestId::current(), None);
+    /// let id = RequestId::parse(b"req-42").expect("a safe id");
+    /// let _request = opentelemetry::Context::current_with_value(id).attach();
+    /// assert_eq!(RequestId::current().as_ref().map(RequestId::as_str), Some("req-42"));
+    /// ```
+    pub fn current() -> Option<Self> {
+        opentelemetry::Context::map_current(|cx| cx.get::<Self>().cloned())
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

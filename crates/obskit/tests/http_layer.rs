@@ -663,6 +663,45 @@ async fn a_valid_request_id_is_kept_everywhere() {
 }
 
 #[tokio::test]
+async fn the_request_id_is_current_in_handlers_and_in_their_extension() {
+    use obskit::request_id::RequestId;
+
+    let h = metrics_only("reqid-current");
+    let app = Router::new()
+        .route(
+            "/id",
+            get(
+                |axum::Extension(ext): axum::Extension<RequestId>| async move {
+                    let before = RequestId::current();
+                    // Still the request's after the handler has yielded.
+                    tokio::task::yield_now().await;
+                    let after = RequestId::current();
+                    let text = |id: Option<RequestId>| id.map_or("none".into(), |i| i.to_string());
+                    format!("{} {} {}", text(before), text(after), ext)
+                },
+            ),
+        )
+        .layer(ObskitLayer::new(&h.telemetry));
+    let base = support::server::spawn(app).await;
+    let client = reqwest::Client::new();
+    let res = call(
+        &client,
+        "GET",
+        &format!("{base}/id"),
+        &[("x-request-id", "abc-1")],
+    )
+    .await;
+    assert_eq!(res.text().await.unwrap(), "abc-1 abc-1 abc-1");
+    let res = call(&client, "GET", &format!("{base}/id"), &[]).await;
+    let generated = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(
+        res.text().await.unwrap(),
+        format!("{generated} {generated} {generated}")
+    );
+    assert_eq!(RequestId::current(), None, "no request outside handlers");
+}
+
+#[tokio::test]
 async fn an_invalid_request_id_is_replaced_and_never_echoed() {
     let rx = Receiver::start().await.unwrap();
     let h = traced("badreqid", &rx);
