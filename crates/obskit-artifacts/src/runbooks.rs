@@ -152,7 +152,7 @@ fn high_error_ratio(board: &str) -> String {
 
 **Meaning:** more than {threshold} of the requests a service served over {window} failed, for {for_}.
 
-A request fails when the response is a 5xx or no response was produced; the kit sets `{error_type}` on those requests of `{metric}_count`. The alert needs at least {min} requests in the {window} window, so one failure among a handful of requests does not fire it.
+A request fails when the response is a 5xx or no response was produced; the kit sets `{error_type}` on those requests of `{metric}_count`. A request the client left before its end is counted with `{error_type}="cancelled"` and is not a failure: the alert leaves it out. The alert needs at least {min} requests in the {window} window, so one failure among a handful of requests does not fire it.
 
 ## Impact
 

@@ -168,6 +168,10 @@ pub const HTTP_RESPONSE_STATUS_CODE: &str = "http_response_status_code";
 /// Error class: the status code for 5xx server / 4xx-5xx client responses,
 /// or a transport error kind. Absent (empty) on success.
 pub const ERROR_TYPE: &str = "error_type";
+/// The [`ERROR_TYPE`] of an HTTP request its client left before the end:
+/// recorded in RED, yet the client's choice, not a server failure, so error
+/// ratios leave it out (as they leave out gRPC's `CANCELLED`).
+pub const ERROR_TYPE_CANCELLED: &str = "cancelled";
 /// URL scheme (`http` or `https`).
 pub const URL_SCHEME: &str = "url_scheme";
 /// Peer host of an outgoing call (never its path).

@@ -592,25 +592,42 @@ async fn malformed_traceparent_metadata_starts_a_fresh_trace_and_a_valid_one_is_
 
 #[tokio::test]
 async fn slo_counters_classify_exactly_the_server_error_codes_and_exact_latency() {
+    // Generous enough that no call is slow by accident on a loaded machine.
+    let threshold = Duration::from_secs(2);
     let h = metrics_only("grpc-slo");
     let layer = GrpcLayer::new(&h.telemetry)
         .slos([
             Slo::availability("availability", 0.999).unwrap(),
-            Slo::latency("fast", Duration::from_millis(150), 0.99).unwrap(),
+            Slo::latency("fast", threshold, 0.99).unwrap(),
         ])
         .unwrap();
     let addr = spawn_tonic(layer, EchoService::new(), None).await;
     let mut c = client(addr).await;
     // Good for availability: OK and the caller's errors.
-    for code in [0, 1, 3, 5, 6, 7, 8, 9, 10, 11, 16] {
+    for code in [0, 3, 5, 6, 7, 8, 9, 10, 11, 16] {
         let _ = c.unary(req("a", code, 0)).await;
     }
     // Bad: exactly the six server-error codes.
     for code in [2, 4, 12, 13, 14, 15] {
         let _ = c.unary(req("b", code, 0)).await;
     }
+    // CANCELLED: neither good nor bad for availability, and not bad for
+    // latency before the threshold.
+    let _ = c.unary(req("c", 1, 0)).await;
     // Slow: bad for latency only.
-    c.unary(req("slow", 0, 250)).await.expect("OK");
+    let slow = u32::try_from(threshold.as_millis()).unwrap() + 100;
+    c.unary(req("slow", 0, slow)).await.expect("OK");
+    // Abandoned by its caller past the threshold: bad for latency only.
+    let mut caller = c.clone();
+    let abandoned = tokio::spawn(async move { caller.unary(req("left", 0, u32::MAX)).await });
+    let text = settle(&h, |t| active(t) == Some(1.0)).await;
+    assert_eq!(
+        active(&text),
+        Some(1.0),
+        "the call never reached the server: {text}"
+    );
+    tokio::time::sleep(threshold + Duration::from_millis(100)).await;
+    abandoned.abort();
     let slo = |text: &str, name: &str, result: &str| {
         prom::exact(
             text,
@@ -623,14 +640,19 @@ async fn slo_counters_classify_exactly_the_server_error_codes_and_exact_latency(
         )
     };
     let text = settle(&h, |t| {
-        slo(t, "availability", "good").unwrap_or(0.0) + slo(t, "availability", "bad").unwrap_or(0.0)
-            >= 18.0
+        calls(t, "grpc-slo", UNARY, "CANCELLED") == Some(2.0) && active(t) == Some(0.0)
     })
     .await;
-    assert_eq!(slo(&text, "availability", "good"), Some(12.0), "{text}");
+    assert_eq!(slo(&text, "availability", "good"), Some(11.0), "{text}");
     assert_eq!(slo(&text, "availability", "bad"), Some(6.0), "{text}");
-    assert_eq!(slo(&text, "fast", "good"), Some(17.0), "{text}");
-    assert_eq!(slo(&text, "fast", "bad"), Some(1.0), "{text}");
+    assert_eq!(slo(&text, "fast", "good"), Some(16.0), "{text}");
+    assert_eq!(slo(&text, "fast", "bad"), Some(2.0), "{text}");
+    // Both CANCELLED calls are in RED with their code, not as server errors.
+    assert_eq!(
+        calls(&text, "grpc-slo", UNARY, "CANCELLED"),
+        Some(2.0),
+        "{text}"
+    );
 }
 
 #[tokio::test]

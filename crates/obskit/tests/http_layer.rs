@@ -1149,6 +1149,24 @@ async fn a_request_the_client_abandons_ends_its_span_and_leaves_no_active_reques
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // In RED with `error_type="cancelled"` and no status code: none was sent.
+    let left = || {
+        prom::exact(
+            &h.telemetry.metrics().render(),
+            "http_server_request_duration_seconds_count",
+            &[
+                ("service_name", "abandoned"),
+                ("http_request_method", "GET"),
+                ("http_route", "/forever"),
+                ("error_type", "cancelled"),
+            ],
+        )
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while left().is_none() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(left(), Some(1.0), "{}", h.telemetry.metrics().render());
     let spans = rx.wait_for_spans(1, SPAN_WAIT).await;
     let span = span_with_request_id(&spans, "gone-1");
     assert_eq!(span.name, "GET /forever");

@@ -197,14 +197,20 @@ async fn a_client_that_leaves_mid_stream_is_recorded_as_cancelled() {
         Some(0.0),
         "{text}"
     );
-    assert!(
-        prom::matching(
+    // In RED with how it ended (as gRPC's CANCELLED is), and the status
+    // that was sent.
+    assert_eq!(
+        prom::value(
             &text,
             &format!("{DURATION}_count"),
-            &[("http_route", "/feed")]
-        )
-        .is_empty(),
-        "a cancelled request has no outcome to count in RED\n{text}"
+            &[
+                ("http_route", "/feed"),
+                ("http_response_status_code", "200"),
+                ("error_type", "cancelled")
+            ]
+        ),
+        Some(1.0),
+        "{text}"
     );
     let slo = |name: &str, result: &str| {
         prom::value(

@@ -128,7 +128,11 @@ fn annotations(
 fn high_error_ratio(opts: &AlertOptions, traffic: Traffic) -> Rule {
     let s = n::SERVICE_NAME;
     let all = Selector::new(traffic.count());
-    let errors = all.clone().ne(n::ERROR_TYPE, "");
+    // A request the client left is in RED, but it is no server failure.
+    let errors = all
+        .clone()
+        .ne(n::ERROR_TYPE, "")
+        .ne(n::ERROR_TYPE, n::ERROR_TYPE_CANCELLED);
     let expr = format!(
         "(\n  {}\n  /\n  {}\n) > {}\n{}",
         sum_by(&[s], &rate(&errors, RED_WINDOW)),
@@ -324,11 +328,13 @@ mod tests {
                 rule.expr
             );
         }
+        assert!(group.rules[2].expr.contains(
+            r#"rpc_server_call_duration_seconds_count{error_type!="", error_type!="cancelled"}"#
+        ));
         assert!(
-            group.rules[2]
+            group.rules[0]
                 .expr
-                .contains("rpc_server_call_duration_seconds_count{error_type!=\"\"}")
+                .contains(r#"{error_type!="", error_type!="cancelled"}"#)
         );
-        assert!(group.rules[0].expr.contains(r#"{error_type!=""}"#));
     }
 }

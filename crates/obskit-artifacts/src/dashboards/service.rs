@@ -43,7 +43,12 @@ fn sum_rate(by: &[&str], sel: &Selector) -> String {
 
 /// Errors / all over `by`; a group without errors shows 0 instead of nothing.
 fn error_ratio(by: &[&str], all: &Selector) -> String {
-    let errors = sum_rate(by, &all.clone().ne(n::ERROR_TYPE, ""));
+    // A request the client left is in RED, but it is no server failure.
+    let failed = all
+        .clone()
+        .ne(n::ERROR_TYPE, "")
+        .ne(n::ERROR_TYPE, n::ERROR_TYPE_CANCELLED);
+    let errors = sum_rate(by, &failed);
     let total = sum_rate(by, all);
     if by.is_empty() {
         format!("(\n  {errors}\n  or vector(0)\n)\n/\n{total}")

@@ -127,6 +127,10 @@ impl Protocol for GrpcCall {
         status::is_server_error(code).then(|| status::name(code))
     }
 
+    fn abandoned(&self, code: Code) -> bool {
+        code == Code::Cancelled
+    }
+
     fn status_attribute(&self, code: Code) -> Option<KeyValue> {
         Some(KeyValue::new("rpc.status_code", status::name(code)))
     }

@@ -107,9 +107,12 @@ impl GrpcLayer {
     /// `ObskitLayer` the same declarations to count both). Availability
     /// counts a call bad when it ends UNKNOWN, DEADLINE_EXCEEDED,
     /// UNIMPLEMENTED, INTERNAL, UNAVAILABLE or DATA_LOSS (a call dropped
-    /// once its deadline has passed is DEADLINE_EXCEEDED; one the caller
-    /// cancelled before is CANCELLED, not a server error); latency is the
-    /// exact duration to the end of the response stream. A route filter
+    /// once its deadline has passed is DEADLINE_EXCEEDED). A CANCELLED call,
+    /// one the caller left before its end, counts as HTTP's cancelled
+    /// requests do: in RED with its code, neither good nor bad for
+    /// availability, bad for latency only once it had outlived the
+    /// threshold. Latency is the exact duration to the end of the response
+    /// stream. A route filter
     /// matches `package.Service/Method`, a method filter `POST`.
     pub fn slos(mut self, slos: impl IntoIterator<Item = Slo>) -> Result<Self, SloError> {
         let set = SloSet::new(slos.into_iter().collect(), &self.shared.metrics_handle)?;

@@ -10,6 +10,7 @@ use opentelemetry::KeyValue;
 use super::labels;
 use super::layer::Shared;
 use super::outcome::{Outcome, Protocol, log_millis};
+use super::red::Ended;
 use crate::logs::LineValue;
 use crate::metrics::names::ROUTE_UNMATCHED;
 use crate::slo::SloSet;
@@ -54,9 +55,26 @@ impl Protocol for Exchange {
     fn record_duration(&self, status: Option<u16>, failed: bool, elapsed: Duration) {
         // A handler that failed sent nothing; its series says 500 with
         // `error_type="_OTHER"`, as a server error it is.
+        let ended = if failed {
+            Ended::Failed
+        } else {
+            Ended::Answered
+        };
         self.shared
             .metrics
-            .duration(self.method, self.route(), status.unwrap_or(500), failed)
+            .duration(
+                self.method,
+                self.route(),
+                Some(status.unwrap_or(500)),
+                ended,
+            )
+            .record(elapsed.as_secs_f64());
+    }
+
+    fn record_cancelled(&self, status: Option<u16>, elapsed: Duration) {
+        self.shared
+            .metrics
+            .duration(self.method, self.route(), status, Ended::Cancelled)
             .record(elapsed.as_secs_f64());
     }
 

@@ -142,6 +142,10 @@ impl ObskitLayer {
     }
 
     /// Declares the service's SLOs; every request is classified against each.
+    /// A request the client left before its end (`error.type=cancelled` in
+    /// RED, like gRPC's CANCELLED) is neither good nor bad for availability,
+    /// a client's choice rather than a server failure, and bad for latency
+    /// only once it had outlived the threshold.
     pub fn slos(mut self, slos: impl IntoIterator<Item = Slo>) -> Result<Self, SloError> {
         let set = SloSet::new(slos.into_iter().collect(), &self.shared.metrics_handle)?;
         self.shared_mut().slos = set;

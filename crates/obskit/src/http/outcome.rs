@@ -92,8 +92,20 @@ pub(crate) trait Protocol {
 
     /// Records the duration in the protocol's RED histogram. `failed` marks
     /// a handler or body failure; `status` is what was sent, if anything.
-    /// Never called for a cancelled exchange, which has no outcome to count.
     fn record_duration(&self, status: Option<Self::Status>, failed: bool, elapsed: Duration);
+
+    /// Records in RED an exchange its caller left before its end, with
+    /// `error.type=cancelled` and the status sent, if any. By default
+    /// nothing (a protocol whose cancellations have no place in its RED).
+    fn record_cancelled(&self, _status: Option<Self::Status>, _elapsed: Duration) {}
+
+    /// Whether an exchange that completed with `status` was abandoned by
+    /// its caller (gRPC's CANCELLED): like a cancelled one, neither good
+    /// nor bad for availability, bad for latency only once it has outlived
+    /// the threshold.
+    fn abandoned(&self, _status: Self::Status) -> bool {
+        false
+    }
 
     /// Writes the access line, if the layer writes one. `error_type` is
     /// what the span says (set for failures and cancellations).
@@ -158,8 +170,10 @@ impl<P: Protocol> Finish<P> {
         let has_slos = !p.slos().is_empty();
         match outcome {
             Outcome::Cancelled(_) => {
-                // No outcome to count in RED; a latency SLO still counts the
-                // request bad once it has outlived the threshold.
+                // The caller's choice, not a server failure: in RED with
+                // its outcome, not counted for availability; a latency SLO
+                // still counts it bad once it has outlived the threshold.
+                p.record_cancelled(status, elapsed);
                 if has_slos {
                     p.record_slos(true, elapsed, true);
                 }
@@ -168,7 +182,8 @@ impl<P: Protocol> Finish<P> {
                 let failed = matches!(outcome, Outcome::Failed(_));
                 p.record_duration(status, failed, elapsed);
                 if has_slos {
-                    p.record_slos(failed || error_type.is_some(), elapsed, false);
+                    let abandoned = matches!(outcome, Outcome::Completed(s) if p.abandoned(s));
+                    p.record_slos(failed || error_type.is_some(), elapsed, abandoned);
                 }
             }
         }

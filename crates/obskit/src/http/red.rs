@@ -17,13 +17,25 @@ struct Interned {
     names: Vec<(&'static str, &'static str)>,
 }
 
-/// One duration series of a route: method, status, handler failed, handle.
-type DurationSeries = (&'static str, u16, bool, Histogram);
+/// How a request ended, for its `error_type` when its status does not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// With a response, complete: a 5xx says `error_type` by its code.
+    Answered,
+    /// The handler or the body failed: `error_type="_OTHER"`.
+    Failed,
+    /// The client left first: `error_type="cancelled"`.
+    Cancelled,
+}
+
+/// One duration series of a route: method, status sent (if any), how it
+/// ended, handle.
+type DurationSeries = (&'static str, Option<u16>, Ended, Histogram);
 
 /// Server-side handles: duration histograms and active-request gauges.
 pub(crate) struct ServerMetrics {
     metrics: MetricsHandle,
-    /// route → the (method, status, failed) series seen on it.
+    /// route → the (method, status, ending) series seen on it.
     durations: RwLock<HashMap<Arc<str>, Vec<DurationSeries>>>,
     /// route template → its shared text, and `method route` span names.
     routes: RwLock<HashMap<Arc<str>, Interned>>,
@@ -41,34 +53,38 @@ impl ServerMetrics {
         }
     }
 
-    /// The duration histogram for one label set. `failed` marks a handler
-    /// error (no status from the application), reported as `error_type="_OTHER"`.
+    /// The duration histogram for one label set: `status` is the status
+    /// sent (none when the request failed or was left before a response;
+    /// the label is then absent, as the semantic conventions say), `ended`
+    /// how the request ended.
     pub(crate) fn duration(
         &self,
         method: &'static str,
         route: &str,
-        status: u16,
-        failed: bool,
+        status: Option<u16>,
+        ended: Ended,
     ) -> Histogram {
         if let Some(series) = self.durations.read().get(route)
             && let Some((.., h)) = series
                 .iter()
-                .find(|(m, s, f, _)| *m == method && *s == status && *f == failed)
+                .find(|(m, s, e, _)| *m == method && *s == status && *e == ended)
         {
             return h.clone();
         }
         let mut labels = vec![
             Label::new(names::HTTP_REQUEST_METHOD, method),
             Label::new(names::HTTP_ROUTE, route.to_owned()),
-            Label::new(
+        ];
+        if let Some(status) = status {
+            labels.push(Label::new(
                 names::HTTP_RESPONSE_STATUS_CODE,
                 super::labels::status_str(status),
-            ),
-        ];
-        let error_type = if failed {
-            Some("_OTHER")
-        } else {
-            super::labels::server_error_type(status)
+            ));
+        }
+        let error_type = match ended {
+            Ended::Failed => Some(super::outcome::FAILED),
+            Ended::Cancelled => Some(super::outcome::CANCELLED),
+            Ended::Answered => status.and_then(super::labels::server_error_type),
         };
         if let Some(e) = error_type {
             labels.push(Label::new(names::ERROR_TYPE, e));
@@ -80,9 +96,9 @@ impl ServerMetrics {
         let series = map.entry(Arc::from(route)).or_default();
         if !series
             .iter()
-            .any(|(m, s, f, _)| *m == method && *s == status && *f == failed)
+            .any(|(m, s, e, _)| *m == method && *s == status && *e == ended)
         {
-            series.push((method, status, failed, h.clone()));
+            series.push((method, status, ended, h.clone()));
         }
         h
     }
