@@ -284,6 +284,8 @@ fn latency_time_series_and_only_they_show_exemplars() {
             "Outgoing p99 latency".to_owned(),
             "gRPC latency by method (p50, p95, p99)".to_owned(),
             "Outgoing gRPC p99 latency".to_owned(),
+            "Processing latency by destination (p50, p95, p99)".to_owned(),
+            "Message age p99 by destination".to_owned(),
         ])
     );
 }

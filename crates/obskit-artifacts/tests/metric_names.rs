@@ -8,35 +8,6 @@ use obskit_artifacts::{GeneratedFile, promql_expressions, stock_files};
 use obskit_names as n;
 use std::collections::BTreeSet;
 
-/// The obskit metrics that are histograms, exported as `_bucket`, `_sum` and `_count`.
-const HISTOGRAMS: [&str; 4] = [
-    n::HTTP_SERVER_REQUEST_DURATION,
-    n::HTTP_CLIENT_REQUEST_DURATION,
-    n::RPC_SERVER_CALL_DURATION,
-    n::RPC_CLIENT_CALL_DURATION,
-];
-
-/// Every label name obskit sets.
-const OBSKIT_LABELS: [&str; 17] = [
-    n::SERVICE_NAME,
-    n::HTTP_REQUEST_METHOD,
-    n::HTTP_ROUTE,
-    n::HTTP_RESPONSE_STATUS_CODE,
-    n::ERROR_TYPE,
-    n::URL_SCHEME,
-    n::SERVER_ADDRESS,
-    n::RPC_SYSTEM_NAME,
-    n::RPC_METHOD,
-    n::RPC_STATUS_CODE,
-    n::SLO,
-    n::SLO_RESULT,
-    n::SERVICE_VERSION,
-    n::VCS_REVISION,
-    n::OBSKIT_VERSION,
-    n::HEALTH_CHECK,
-    n::HEALTH_CHECK_CRITICAL,
-];
-
 /// Labels that are not obskit's: the histogram bucket bound, Prometheus' target and alert
 /// labels, and the labels the stock rules attach.
 const OTHER_LABELS: [&str; 8] = [
@@ -81,7 +52,7 @@ fn recorded(files: &[GeneratedFile]) -> BTreeSet<String> {
 
 fn allowed_metrics(files: &[GeneratedFile]) -> BTreeSet<String> {
     let mut allowed: BTreeSet<String> = n::ALL_METRICS.iter().map(|m| (*m).to_owned()).collect();
-    for h in HISTOGRAMS {
+    for h in n::HISTOGRAMS {
         for suffix in ["_bucket", "_sum", "_count"] {
             allowed.insert(format!("{h}{suffix}"));
         }
@@ -125,7 +96,7 @@ fn every_queried_metric_is_exported_or_recorded() {
 #[test]
 fn every_label_is_obskit_s_prometheus_s_or_the_rules() {
     let files = all_files();
-    let allowed: BTreeSet<&str> = OBSKIT_LABELS
+    let allowed: BTreeSet<&str> = n::ALL_LABELS
         .iter()
         .chain(OTHER_LABELS.iter())
         .copied()
@@ -163,7 +134,7 @@ fn promtool_tests_feed_only_exported_series() {
                 }
                 for label in label_names(selector) {
                     assert!(
-                        OBSKIT_LABELS.contains(&label.as_str())
+                        n::ALL_LABELS.contains(&label.as_str())
                             || OTHER_LABELS.contains(&label.as_str()),
                         "{}: label `{label}` in `{selector}`",
                         file.path.display()

@@ -10,6 +10,7 @@
 //! ```
 
 mod build;
+mod messaging;
 mod model;
 mod service;
 mod slo;

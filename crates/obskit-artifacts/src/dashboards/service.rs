@@ -1,6 +1,6 @@
 //! The service overview: RED for incoming requests (rate, errors, latency by route, status
 //! codes, in-flight), RED for gRPC calls served and made (by method and status code), RED for
-//! outgoing calls, readiness, process CPU and memory, and the running version.
+//! outgoing calls, messaging, readiness, process CPU and memory, and the running version.
 
 use super::RATE_INTERVAL;
 use super::build::{Board, Spec, dashboard as skeleton, label_values_variable};
@@ -27,12 +27,12 @@ fn client(suffix: &str) -> Selector {
         .re(n::SERVICE_NAME, service())
 }
 
-fn of_service(metric: &str) -> Selector {
+pub(super) fn of_service(metric: &str) -> Selector {
     Selector::new(metric).re(n::SERVICE_NAME, service())
 }
 
 /// `sum by (by) (rate(sel))` or `sum(rate(sel))` when `by` is empty.
-fn sum_rate(by: &[&str], sel: &Selector) -> String {
+pub(super) fn sum_rate(by: &[&str], sel: &Selector) -> String {
     let inner = rate(sel, RATE_INTERVAL);
     if by.is_empty() {
         format!("sum({inner})")
@@ -42,7 +42,7 @@ fn sum_rate(by: &[&str], sel: &Selector) -> String {
 }
 
 /// Errors / all over `by`; a group without errors shows 0 instead of nothing.
-fn error_ratio(by: &[&str], all: &Selector) -> String {
+pub(super) fn error_ratio(by: &[&str], all: &Selector) -> String {
     // A request the client left is in RED, but it is no server failure.
     let failed = all
         .clone()
@@ -58,7 +58,7 @@ fn error_ratio(by: &[&str], all: &Selector) -> String {
     }
 }
 
-fn quantile(q: f64, by: &[&str], buckets: &Selector) -> String {
+pub(super) fn quantile(q: f64, by: &[&str], buckets: &Selector) -> String {
     let mut labels = by.to_vec();
     labels.push("le");
     format!(
@@ -298,6 +298,8 @@ pub(crate) fn dashboard() -> Dashboard {
         )
         .min(0.0),
     );
+
+    super::messaging::rows(&mut b);
 
     let per_instance = |metric: &str| sum_by(&[INSTANCE], &of_service(metric).to_string());
     let instance_legend = format!("{{{{{INSTANCE}}}}}");
