@@ -43,8 +43,10 @@ pub const DB_CLIENT_OPERATION_DURATION: &str = "db_client_operation_duration_sec
 /// Gauge of a pool's connections by state (semconv
 /// `db.client.connection.count`), labelled [`DB_SYSTEM_NAME`],
 /// [`DB_CLIENT_CONNECTION_POOL_NAME`] and [`DB_CLIENT_CONNECTION_STATE`];
-/// read from the pool at every scrape.
-pub const DB_CLIENT_CONNECTION_COUNT: &str = "db_client_connection_count";
+/// read from the pool at every scrape. Named without the `_count` suffix,
+/// which Prometheus reserves for histograms and summaries (`promtool check
+/// metrics` rejects it on a gauge).
+pub const DB_CLIENT_CONNECTIONS: &str = "db_client_connections";
 /// Gauge of the most connections a pool may open (semconv
 /// `db.client.connection.max`), labelled [`DB_SYSTEM_NAME`] and
 /// [`DB_CLIENT_CONNECTION_POOL_NAME`].
@@ -294,7 +296,7 @@ pub const ALL_METRICS: &[&str] = &[
     RPC_CLIENT_CALL_DURATION,
     RPC_CLIENT_ACTIVE_CALLS,
     DB_CLIENT_OPERATION_DURATION,
-    DB_CLIENT_CONNECTION_COUNT,
+    DB_CLIENT_CONNECTIONS,
     DB_CLIENT_CONNECTION_MAX,
     DB_CLIENT_CONNECTION_PENDING_REQUESTS,
     DB_CLIENT_CONNECTION_WAIT_TIME,

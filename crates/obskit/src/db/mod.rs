@@ -271,3 +271,91 @@ impl Client {
         &self.shared
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::metrics::Format;
+    use crate::testing::TestTelemetry;
+
+    #[test]
+    fn a_datastore_carries_its_own_slos() {
+        let telemetry = TestTelemetry::new();
+        let db = Client::builder(&telemetry, "postgresql")
+            .slos([
+                Slo::availability("orders-db", 0.999)
+                    .unwrap()
+                    .routes(["orders"]),
+                Slo::latency("db-fast", Duration::from_secs(60), 0.99)
+                    .unwrap()
+                    .methods(["SELECT"]),
+            ])
+            .build()
+            .unwrap();
+        db.start(Operation::sql("SELECT * FROM orders")).end_ok();
+        db.start(Operation::sql("INSERT INTO orders VALUES (1)"))
+            .end_error("23505", Some("23505"));
+        db.start(Operation::sql("SELECT * FROM users")).end_ok();
+        // Abandoned within the threshold: unknown, not counted.
+        drop(db.start(Operation::sql("SELECT * FROM orders")));
+        let text = telemetry.metrics().render();
+        let has = |s: &str| assert!(text.contains(s), "missing {s}\n{text}");
+        has(r#"obskit_slo_requests_total{service_name="test",slo="orders-db",result="good"} 1"#);
+        has(r#"obskit_slo_requests_total{service_name="test",slo="orders-db",result="bad"} 1"#);
+        has(r#"obskit_slo_requests_total{service_name="test",slo="db-fast",result="good"} 2"#);
+        has(r#"obskit_slo_requests_total{service_name="test",slo="db-fast",result="bad"} 0"#);
+        has(r#"obskit_slo_objective_ratio{service_name="test",slo="orders-db"} 0.999"#);
+        // The abandoned call left a span, no RED sample.
+        has(
+            r#"db_client_operation_duration_seconds_count{service_name="test",db_system_name="postgresql",db_operation_name="SELECT",db_collection_name="orders"} 1"#,
+        );
+        let cancelled = telemetry
+            .spans()
+            .into_iter()
+            .filter(|s| s.attribute("error.type").as_deref() == Some("cancelled"))
+            .count();
+        assert_eq!(cancelled, 1);
+    }
+
+    #[test]
+    fn a_sampled_operation_leaves_its_trace_as_exemplar() {
+        let telemetry = TestTelemetry::new();
+        let db = Client::builder(&telemetry, "redis").build().unwrap();
+        db.start(Operation::new("GET")).end_ok();
+        let span = telemetry.span("GET").expect("the span");
+        let text = telemetry.metrics().render_as(Format::OpenMetrics);
+        let line = text
+            .lines()
+            .find(|l| {
+                l.starts_with("db_client_operation_duration_seconds_bucket") && l.contains(" # {")
+            })
+            .unwrap_or_else(|| panic!("an exemplar\n{text}"));
+        assert!(line.contains(&span.trace_id()), "{line}");
+        assert!(line.contains(&span.span_id()), "{line}");
+    }
+
+    #[test]
+    fn collections_past_the_bound_share_other() {
+        let telemetry = TestTelemetry::new();
+        let db = Client::builder(&telemetry, "mongodb").build().unwrap();
+        for i in 0..=labels::LIMIT {
+            db.start(Operation::new("find").collection(format!("c{i}")))
+                .end_ok();
+        }
+        let text = telemetry.metrics().render();
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("db_client_operation_duration_seconds_count{"))
+            .count();
+        assert_eq!(series, labels::LIMIT + 1, "1 000 collections and `_OTHER`");
+        assert!(text.contains(r#"db_collection_name="_OTHER"} 1"#));
+        // The span keeps its own name; only the label is bounded.
+        assert!(
+            telemetry
+                .span(&format!("find c{}", labels::LIMIT))
+                .is_some()
+        );
+    }
+}

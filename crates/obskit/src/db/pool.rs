@@ -39,7 +39,7 @@ pub struct PoolState {
 /// let conn: Result<&str, std::io::Error> = pool.acquire(async { Ok("a connection") }, |_| false).await;
 /// # });
 /// let text = telemetry.metrics().render();
-/// assert!(text.contains(r#"db_client_connection_count{service_name="test",db_system_name="mysql",db_client_connection_pool_name="primary",db_client_connection_state="used"} 1"#));
+/// assert!(text.contains(r#"db_client_connections{service_name="test",db_system_name="mysql",db_client_connection_pool_name="primary",db_client_connection_state="used"} 1"#));
 /// assert!(text.contains(r#"db_client_connection_wait_time_seconds_count{service_name="test",db_system_name="mysql",db_client_connection_pool_name="primary"} 1"#));
 /// # Ok::<(), obskit::db::DbError>(())
 /// ```
@@ -80,7 +80,7 @@ impl Client {
         let state = |s: &'static str| {
             let mut l = labels();
             l.push(Label::new(names::DB_CLIENT_CONNECTION_STATE, s));
-            metrics.gauge(names::DB_CLIENT_CONNECTION_COUNT, l)
+            metrics.gauge(names::DB_CLIENT_CONNECTIONS, l)
         };
         let idle = state(names::DB_CONNECTION_STATE_IDLE);
         let used = state(names::DB_CONNECTION_STATE_USED);

@@ -300,7 +300,7 @@ impl MetricsHandle {
             "Time spent waiting for a connection from a pool.",
         );
         r.describe_gauge(
-            names::DB_CLIENT_CONNECTION_COUNT.into(),
+            names::DB_CLIENT_CONNECTIONS.into(),
             None,
             "Connections of a pool by state, as the pool reports them.".into(),
         );
