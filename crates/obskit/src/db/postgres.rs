@@ -196,8 +196,12 @@ impl Pool {
 
     /// A pooled connection, its wait counted; the caller warns on failure.
     async fn acquire_raw(&self) -> Result<sqlx::pool::PoolConnection<Postgres>, Error> {
+        // Boxed: sqlx's acquire future is large, and moving it by value
+        // through the wrappers cost more than the rest of obskit's work.
         self.metrics
-            .acquire(self.pool.acquire(), |e| matches!(e, Error::PoolTimedOut))
+            .acquire(Box::pin(self.pool.acquire()), |e| {
+                matches!(e, Error::PoolTimedOut)
+            })
             .await
     }
 

@@ -165,7 +165,9 @@ impl<C> Connection<C> {
 
 impl<C: ConnectionLike + Send> ConnectionLike for Connection<C> {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        let call = self.client.start(command(cmd));
+        let call = self
+            .client
+            .start(command(cmd, self.client.shared().query_text));
         Box::pin(async move {
             let result = self.inner.req_packed_command(cmd).await;
             match &result {
@@ -184,7 +186,9 @@ impl<C: ConnectionLike + Send> ConnectionLike for Connection<C> {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        let call = self.client.start(batch(pipeline));
+        let call = self
+            .client
+            .start(batch(pipeline, self.client.shared().query_text));
         Box::pin(async move {
             let result = self
                 .inner
@@ -244,15 +248,19 @@ fn text(name: &str, cmd: &Cmd) -> String {
     t
 }
 
-fn command(cmd: &Cmd) -> Operation {
+/// A command as an operation; its text only for a client that exports it.
+fn command(cmd: &Cmd, with_text: bool) -> Operation {
     let n = name(cmd);
     // Named by the command alone: the key is no target to name a span by.
-    Operation::new(n)
-        .summary(n)
-        .text_without_literals(text(n, cmd))
+    let op = Operation::new(n).summary(n);
+    if with_text {
+        op.text_without_literals(text(n, cmd))
+    } else {
+        op
+    }
 }
 
-fn batch(pipeline: &Pipeline) -> Operation {
+fn batch(pipeline: &Pipeline, with_text: bool) -> Operation {
     let mut names = pipeline.cmd_iter().map(name);
     let first = names.next();
     let same = first.filter(|f| names.all(|n| n == *f));
@@ -261,15 +269,18 @@ fn batch(pipeline: &Pipeline) -> Operation {
         None => "BATCH".to_owned(),
     };
     let size = pipeline.cmd_iter().count();
+    let op = Operation::new(operation.clone())
+        .summary(operation)
+        .batch_size(size);
+    if !with_text {
+        return op;
+    }
     let text = pipeline
         .cmd_iter()
         .map(|c| text(name(c), c))
         .collect::<Vec<_>>()
         .join("; ");
-    Operation::new(operation.clone())
-        .summary(operation)
-        .batch_size(size)
-        .text_without_literals(text)
+    op.text_without_literals(text)
 }
 
 /// Ends `call` by `result`, warning (once a minute) when Redis could not
