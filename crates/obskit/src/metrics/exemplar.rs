@@ -25,6 +25,8 @@
 
 use opentelemetry::Context;
 use opentelemetry::trace::TraceContextExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use parking_lot::Mutex;
 
 /// One exemplar: the ids of a sampled span, the value recorded inside it,
@@ -62,13 +64,21 @@ pub(super) fn current_sampled_span() -> Option<([u8; 16], [u8; 8])> {
 }
 
 /// Where one exemplar lives: a bucket of a histogram series, or a counter
-/// series.
+/// series. Most cells stay empty (no sampled request ever landed in that
+/// bucket), so a flag set once the first exemplar is stored lets a render
+/// pass them by without taking their lock.
 #[derive(Debug)]
-pub(super) struct ExemplarCell(Mutex<Exemplar>);
+pub(super) struct ExemplarCell {
+    exemplar: Mutex<Exemplar>,
+    filled: AtomicBool,
+}
 
 impl Default for ExemplarCell {
     fn default() -> Self {
-        Self(Mutex::new(Exemplar::EMPTY))
+        Self {
+            exemplar: Mutex::new(Exemplar::EMPTY),
+            filled: AtomicBool::new(false),
+        }
     }
 }
 
@@ -87,19 +97,28 @@ impl ExemplarCell {
     /// Replaces the exemplar unless another thread holds the cell right now.
     #[inline]
     pub(super) fn store(&self, trace_id: [u8; 16], span_id: [u8; 8], value: f64, unix_millis: u64) {
-        if let Some(mut cell) = self.0.try_lock() {
+        if let Some(mut cell) = self.exemplar.try_lock() {
             *cell = Exemplar {
                 trace_id,
                 span_id,
                 value,
                 unix_millis,
             };
+            // Set while the lock is held, so a reader that sees the flag
+            // then takes the lock finds the exemplar; set once, then only
+            // read (no write to a shared cache line on every store).
+            if !self.filled.load(Ordering::Relaxed) {
+                self.filled.store(true, Ordering::Release);
+            }
         }
     }
 
-    /// The exemplar kept, if any.
+    /// The exemplar kept, if any. An empty cell is answered without its lock.
     pub(super) fn get(&self) -> Option<Exemplar> {
-        let e = *self.0.lock();
+        if !self.filled.load(Ordering::Acquire) {
+            return None;
+        }
+        let e = *self.exemplar.lock();
         (e.unix_millis != 0).then_some(e)
     }
 }
@@ -225,10 +244,29 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_cell_is_read_without_its_lock() {
+        let cell = std::sync::Arc::new(ExemplarCell::default());
+        let held = cell.exemplar.lock();
+        // A reader that took the lock would wait for `held`.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::sync::Arc::clone(&cell);
+        let t = std::thread::spawn(move || tx.send(reader.get()).ok());
+        let read = rx.recv_timeout(std::time::Duration::from_secs(60));
+        drop(held);
+        t.join().expect("the reader thread");
+        assert_eq!(read, Ok(None), "an empty cell was locked to be read");
+        cell.store([3; 16], [4; 8], 0.5, 30);
+        assert_eq!(
+            cell.get().map(|e| (e.trace_id, e.value)),
+            Some(([3; 16], 0.5))
+        );
+    }
+
+    #[test]
     fn a_busy_cell_is_skipped_not_waited_for() {
         let cell = ExemplarCell::default();
         cell.store([1; 16], [1; 8], 1.0, 10);
-        let held = cell.0.lock();
+        let held = cell.exemplar.lock();
         cell.store([2; 16], [2; 8], 2.0, 20);
         drop(held);
         assert_eq!(cell.get().unwrap().unix_millis, 10);
