@@ -8,8 +8,10 @@
 //! shows the gRPC RED and SLO series; Python's grpcio, a client from outside, gets SERVING
 //! for every name the Kubernetes probes ask about, lists the services by server reflection
 //! and reads a server stream; the gRPC health service answers SERVING, then NOT_SERVING on
-//! SIGTERM; and, run with the environment its Kubernetes Deployment gives it, its spans name
-//! their pod.
+//! SIGTERM; and, run with the environment its Kubernetes Deployment gives it plus
+//! `OTEL_LOGS_EXPORTER=otlp` and `OTEL_METRICS_EXPORTER=otlp,prometheus`, it sends its spans,
+//! its access line and its metrics (the figures `/metrics` shows, with the request's
+//! exemplar) to the one receiver, all naming their pod.
 //!
 //! Every run shares one target directory (under Cargo's `CARGO_TARGET_TMPDIR`) and pins
 //! dependency versions to the workspace's Cargo.lock, so only the first run compiles the
@@ -26,7 +28,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use obskit_test_receiver::{Behavior, Receiver as OtlpReceiver, SpanKind};
+use obskit_test_receiver::proto::common::v1::any_value::Value as AnyValue;
+use obskit_test_receiver::proto::metrics::v1::{HistogramDataPoint, Metric, metric::Data};
+use obskit_test_receiver::{Behavior, ReceivedLog, Receiver as OtlpReceiver, SpanKind};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -506,6 +510,10 @@ fn generated_grpc_service_builds_passes_its_tests_and_traces_http_to_grpc() {
         .collect();
     env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), endpoint));
     env.push(("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/protobuf".into()));
+    // All three signals to the one endpoint; stdout JSON and `/metrics` stay as well.
+    env.push(("OTEL_LOGS_EXPORTER".into(), "otlp,console".into()));
+    env.push(("OTEL_METRICS_EXPORTER".into(), "otlp,prometheus".into()));
+    env.push(("OTEL_METRIC_EXPORT_INTERVAL".into(), "1000".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut service = Running::start(&target.join("debug").join(GRPC_NAME), &env);
     service.wait_for_status("/health/ready", 200, Duration::from_secs(30));
@@ -562,6 +570,34 @@ fn generated_grpc_service_builds_passes_its_tests_and_traces_http_to_grpc() {
     }
     // Health checks stay out of the RED figures.
     assert!(!metrics.contains("grpc.health.v1"), "{metrics}");
+    let pushes_before = receiver.metrics_requests().len();
+    let http_count = scraped_value(
+        &metrics,
+        &[
+            "http_server_request_duration_seconds_count",
+            r#"http_route="/grpc-hello/{name}""#,
+        ],
+    );
+    let rpc_count = scraped_value(
+        &metrics,
+        &[
+            "rpc_server_call_duration_seconds_count",
+            &method,
+            r#"rpc_status_code="OK""#,
+        ],
+    );
+    assert_eq!((http_count, rpc_count), (1.0, 1.0), "{metrics}");
+    // The push that follows the scrape carries the same figures, the request's exemplar
+    // and the pod's resource.
+    let (resource, http_point, rpc_point) = wait_for_push(&receiver, pushes_before);
+    assert_eq!(http_point.count as f64, http_count, "{http_point:#?}");
+    assert_eq!(rpc_point.count as f64, rpc_count, "{rpc_point:#?}");
+    let exemplar_traces: Vec<String> = http_point
+        .exemplars
+        .iter()
+        .map(|e| e.trace_id.iter().map(|b| format!("{b:02x}")).collect())
+        .collect();
+    assert_eq!(exemplar_traces, [GRPC_TRACE_ID], "{http_point:#?}");
 
     check_with_python_grpcio(service.port);
 
@@ -606,7 +642,11 @@ fn generated_grpc_service_builds_passes_its_tests_and_traces_http_to_grpc() {
         server.attr("rpc.status_code").and_then(|v| v.as_str()),
         Some("OK")
     );
-    // Spans name their pod: the resource Kubernetes' downward API describes.
+    // Spans, log records and metrics name their pod: the resource Kubernetes' downward
+    // API describes.
+    let access = wait_for_access_line(&receiver);
+    assert_eq!(access.body_str(), Some("GET /grpc-hello/{name} 200"));
+    assert_eq!(access.span_id.as_deref(), Some(http.span_id.as_str()));
     for (key, value) in [
         ("k8s.pod.name", POD_NAME),
         ("k8s.namespace.name", POD_NAMESPACE),
@@ -618,13 +658,26 @@ fn generated_grpc_service_builds_passes_its_tests_and_traces_http_to_grpc() {
         ),
         ("service.name", GRPC_NAME),
     ] {
-        assert_eq!(
-            server.resource.get(key).and_then(|v| v.as_str()),
-            Some(value),
-            "{key} in {:#?}",
-            server.resource
-        );
+        for (signal, resource) in [
+            ("span", &server.resource),
+            ("log record", &access.resource),
+            ("metrics push", &resource),
+        ] {
+            assert_eq!(
+                resource.get(key).and_then(|v| v.as_str()),
+                Some(value),
+                "{key} of the {signal} in {resource:#?}"
+            );
+        }
     }
+    assert_eq!(
+        access.resource, server.resource,
+        "one resource for logs and spans"
+    );
+    assert_eq!(
+        resource, server.resource,
+        "one resource for metrics and spans"
+    );
     assert!(
         receiver
             .spans()
@@ -632,6 +685,98 @@ fn generated_grpc_service_builds_passes_its_tests_and_traces_http_to_grpc() {
             .all(|s| !s.name.starts_with("grpc.health.v1")),
         "health checks are not traced"
     );
+}
+
+/// The value of the one sample in a Prometheus text whose line has every one of `parts`.
+fn scraped_value(metrics: &str, parts: &[&str]) -> f64 {
+    let lines: Vec<&str> = metrics
+        .lines()
+        .filter(|line| !line.starts_with('#') && parts.iter().all(|p| line.contains(p)))
+        .collect();
+    let [line] = lines[..] else {
+        panic!("not one sample with {parts:?} in:\n{metrics}")
+    };
+    let value = line.rsplit(' ').next().unwrap_or_default();
+    value
+        .parse()
+        .unwrap_or_else(|e| panic!("{line}: {value}: {e}"))
+}
+
+/// Pushed histogram data points: the request's HTTP route and the gRPC server's method.
+type PushedPoints = (
+    BTreeMap<String, obskit_test_receiver::AttrValue>,
+    HistogramDataPoint,
+    HistogramDataPoint,
+);
+
+/// Waits for the first metrics push after the `before`th that has the HTTP route's and
+/// the gRPC method's duration points; returns its resource and the two points.
+fn wait_for_push(receiver: &OtlpReceiver, before: usize) -> PushedPoints {
+    let point = |metric: &Metric, label: &str, value: &str| {
+        let Some(Data::Histogram(histogram)) = &metric.data else {
+            panic!("{} is no histogram: {metric:#?}", metric.name)
+        };
+        histogram
+            .data_points
+            .iter()
+            .find(|p| {
+                p.attributes.iter().any(|kv| {
+                    kv.key == label
+                        && kv.value.as_ref().and_then(|v| v.value.as_ref())
+                            == Some(&AnyValue::StringValue(value.to_owned()))
+                })
+            })
+            .cloned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let requests = receiver.metrics_requests();
+        for request in requests.iter().skip(before).filter(|r| r.accepted) {
+            let metrics = request.metrics();
+            let find = |name: &str, label: &str, value: &str| {
+                metrics
+                    .iter()
+                    .filter(|(_, m)| m.name == name)
+                    .find_map(|(resource, m)| Some((resource.clone(), point(m, label, value)?)))
+            };
+            if let (Some((resource, http)), Some((_, rpc))) = (
+                find(
+                    "http_server_request_duration_seconds",
+                    "http_route",
+                    "/grpc-hello/{name}",
+                ),
+                find("rpc_server_call_duration_seconds", "rpc_method", SAY_HELLO),
+            ) {
+                return (resource, http, rpc);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no metrics push with the request's figures within 60 s: {requests:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Waits for the OTLP log record of the traced HTTP request's access line (the gRPC
+/// call it makes has one of its own in the same trace).
+fn wait_for_access_line(receiver: &OtlpReceiver) -> ReceivedLog {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let logs = receiver.logs();
+        if let Some(access) = logs.iter().find(|l| {
+            l.scope_name == "obskit::access"
+                && l.trace_id.as_deref() == Some(GRPC_TRACE_ID)
+                && l.attr("http.route").and_then(|v| v.as_str()) == Some("/grpc-hello/{name}")
+        }) {
+            return access.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no access record in trace {GRPC_TRACE_ID} within 60 s: {logs:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// The pod the `--grpc` run pretends to be, as the downward API would describe it.
