@@ -466,7 +466,6 @@ fn start_metrics_push(
     warn: crate::export::pipeline::WarnDispatch,
 ) -> Result<MetricsPipeline, InitError> {
     use crate::export;
-    config.check_metrics_protocol("Config::otlp_protocol")?;
     let target = config.metrics_target();
     let transport = export::prepare(&target, &export::METRICS)?;
     let metrics = metrics.clone();

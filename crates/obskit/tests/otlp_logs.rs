@@ -175,6 +175,11 @@ async fn log_records_reach_the_receiver_over_http_protobuf() {
 }
 
 #[tokio::test]
+async fn log_records_reach_the_receiver_over_http_json() {
+    export_over("http/json", Protocol::HttpJson).await;
+}
+
+#[tokio::test]
 async fn the_logs_endpoint_is_used_as_given_and_otlp_alone_writes_no_lines() {
     let rx = Receiver::start().await.unwrap();
     let h = harness(config(&[
@@ -300,43 +305,6 @@ async fn a_silent_collector_fills_the_queue_and_drops_are_counted() {
     assert!(report.timed_out, "{report:?}");
     assert_eq!(report.log_records_exported, 0, "{report:?}");
     assert_eq!(report.log_records_dropped, 1000, "{report:?}");
-}
-
-#[test]
-fn http_json_is_refused_for_logs_naming_the_variable() {
-    let err = obskit::Config::from_env_with(|name| match name {
-        "OTEL_LOGS_EXPORTER" => Some("otlp".into()),
-        "OTEL_EXPORTER_OTLP_PROTOCOL" => Some("http/json".into()),
-        _ => None,
-    })
-    .unwrap_err()
-    .to_string();
-    assert!(
-        err.starts_with("OTEL_EXPORTER_OTLP_PROTOCOL=\"http/json\""),
-        "{err}"
-    );
-    assert!(err.contains("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"), "{err}");
-    // Traces may still use it when logs say otherwise, or stay on stdout.
-    for vars in [
-        [
-            ("OTEL_LOGS_EXPORTER", "otlp"),
-            ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "grpc"),
-        ],
-        [
-            ("OTEL_LOGS_EXPORTER", "console"),
-            ("OTEL_RESOURCE_ATTRIBUTES", "a=b"),
-        ],
-    ] {
-        obskit::Config::from_env_with(|name| {
-            if name == "OTEL_EXPORTER_OTLP_PROTOCOL" {
-                return Some("http/json".into());
-            }
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
-        .unwrap();
-    }
 }
 
 /// Without the `tls` feature an `https://` endpoint is refused at start for

@@ -136,7 +136,7 @@ async fn traffic(base: &str, paths: &[&str]) {
     }
 }
 
-async fn the_push_agrees_with_metrics(protocol: &str, expected: Protocol) {
+async fn the_push_agrees_with_metrics(protocol: &str, expected: Protocol, compression: &str) {
     let rx = Receiver::start().await.unwrap();
     let endpoint = if expected == Protocol::Grpc {
         rx.grpc_endpoint()
@@ -153,6 +153,7 @@ async fn the_push_agrees_with_metrics(protocol: &str, expected: Protocol) {
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
         ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "x-metrics=yes"),
+        ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", compression),
     ]));
     let counter = h.telemetry.metrics().counter("jobs_total", vec![]);
     counter.increment(7);
@@ -176,6 +177,10 @@ async fn the_push_agrees_with_metrics(protocol: &str, expected: Protocol) {
     let request = &requests[0];
     assert_eq!(request.protocol, expected);
     assert_eq!(request.header("x-metrics"), Some("yes"));
+    if expected != Protocol::Grpc {
+        let gzip = (compression == "gzip").then_some("gzip");
+        assert_eq!(request.header("content-encoding"), gzip);
+    }
     let ours = pushed(request);
     let theirs = scraped(&text);
     let keys = |m: &BTreeMap<Key, f64>| m.keys().cloned().collect::<Vec<_>>();
@@ -253,12 +258,22 @@ async fn the_push_agrees_with_metrics(protocol: &str, expected: Protocol) {
 
 #[tokio::test]
 async fn the_push_agrees_with_metrics_over_grpc() {
-    the_push_agrees_with_metrics("grpc", Protocol::Grpc).await;
+    the_push_agrees_with_metrics("grpc", Protocol::Grpc, "none").await;
 }
 
 #[tokio::test]
 async fn the_push_agrees_with_metrics_over_http_protobuf() {
-    the_push_agrees_with_metrics("http/protobuf", Protocol::Http).await;
+    the_push_agrees_with_metrics("http/protobuf", Protocol::Http, "none").await;
+}
+
+#[tokio::test]
+async fn the_push_agrees_with_metrics_over_http_json() {
+    the_push_agrees_with_metrics("http/json", Protocol::HttpJson, "none").await;
+}
+
+#[tokio::test]
+async fn the_push_agrees_with_metrics_over_gzipped_http_json() {
+    the_push_agrees_with_metrics("http/json", Protocol::HttpJson, "gzip").await;
 }
 
 /// The request count of `/items/{id}` in one push, and the push's time window.
@@ -441,7 +456,6 @@ fn bad_metrics_settings_name_their_variable() {
             "sometimes",
         ),
         ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "collector:4318"),
-        ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/json"),
     ] {
         let err = obskit::Config::from_env_with(|name| match name {
             "OTEL_METRICS_EXPORTER" if var != "OTEL_METRICS_EXPORTER" => Some("otlp".into()),

@@ -255,18 +255,6 @@ impl SignalOtlp {
     }
 }
 
-/// Logs and metrics go as OTLP protobuf: refuses HTTP/JSON, naming `setting`.
-fn check_protobuf(signal: &SignalOtlp, setting: &'static str) -> Result<(), ConfigError> {
-    if signal.protocol == OtlpProtocol::HttpJson {
-        return Err(ConfigError::Unsupported {
-            setting,
-            value: "http/json".to_owned(),
-            reason: "obskit sends OTLP logs and metrics as protobuf; set OTEL_EXPORTER_OTLP_LOGS_PROTOCOL / OTEL_EXPORTER_OTLP_METRICS_PROTOCOL to http/protobuf or grpc",
-        });
-    }
-    Ok(())
-}
-
 /// Reads a batch processor's four variables into `batch`.
 fn batch_from_env(
     get: &dyn Fn(&str) -> Option<String>,
@@ -465,30 +453,10 @@ impl Config {
             c.logs_exporters = LogsExporter::parse_list(OTEL_LOGS_EXPORTER, &v)?;
         }
         c.logs_otlp = SignalOtlp::from_env(&get, &LOGS_VARS)?;
-        if c.logs_exporters.contains(&LogsExporter::Otlp) {
-            check_protobuf(
-                &c.logs_otlp,
-                if get(OTEL_EXPORTER_OTLP_LOGS_PROTOCOL).is_some() {
-                    OTEL_EXPORTER_OTLP_LOGS_PROTOCOL
-                } else {
-                    OTEL_EXPORTER_OTLP_PROTOCOL
-                },
-            )?;
-        }
         if let Some(v) = get(OTEL_METRICS_EXPORTER) {
             c.metrics_exporters = MetricsExporter::parse_list(OTEL_METRICS_EXPORTER, &v)?;
         }
         c.metrics_otlp = SignalOtlp::from_env(&get, &METRICS_VARS)?;
-        if c.metrics_exporters.contains(&MetricsExporter::Otlp) {
-            check_protobuf(
-                &c.metrics_otlp,
-                if get(OTEL_EXPORTER_OTLP_METRICS_PROTOCOL).is_some() {
-                    OTEL_EXPORTER_OTLP_METRICS_PROTOCOL
-                } else {
-                    OTEL_EXPORTER_OTLP_PROTOCOL
-                },
-            )?;
-        }
         if let Some(v) = get(OTEL_METRIC_EXPORT_INTERVAL) {
             c.metric_interval = parse::millis(OTEL_METRIC_EXPORT_INTERVAL, &v)?;
             if c.metric_interval.is_zero() {
@@ -1030,16 +998,6 @@ impl Config {
             compression: o.compression,
             tls: o.tls.clone(),
         }
-    }
-
-    /// OTLP logs go as protobuf: refuses HTTP/JSON, naming `setting`.
-    pub(crate) fn check_logs_protocol(&self, setting: &'static str) -> Result<(), ConfigError> {
-        check_protobuf(&self.logs_otlp, setting)
-    }
-
-    /// OTLP metrics go as protobuf: refuses HTTP/JSON, naming `setting`.
-    pub(crate) fn check_metrics_protocol(&self, setting: &'static str) -> Result<(), ConfigError> {
-        check_protobuf(&self.metrics_otlp, setting)
     }
 
     /// Names of the configured export headers (values are never shown).

@@ -1,4 +1,5 @@
-//! OTLP/HTTP with protobuf bodies, as the signals' encoders write them.
+//! OTLP/HTTP with protobuf bodies, as the signals' encoders write them, or
+//! with their OTLP/JSON form for `http/json`.
 //!
 //! Retries what the specification calls retryable (429, 502, 503, 504 and
 //! transport errors), see [`retry`](super::retry).
@@ -46,15 +47,19 @@ pub(crate) struct HttpTransport {
     shown: String,
     headers: reqwest::header::HeaderMap,
     gzip: bool,
+    /// Set for `http/json`: turns the protobuf request into its JSON body.
+    json: Option<super::json::ToJson>,
 }
 
 impl HttpTransport {
-    /// `client` carries the transport timeout and the TLS settings.
+    /// `client` carries the transport timeout and the TLS settings; with
+    /// `json`, bodies go as OTLP/JSON (`Content-Type: application/json`).
     pub(crate) fn new(
         client: reqwest::Client,
         url: String,
         headers: &[(String, String)],
         compression: Compression,
+        json: Option<super::json::ToJson>,
     ) -> Self {
         let mut map = reqwest::header::HeaderMap::new();
         for (k, v) in headers {
@@ -68,7 +73,11 @@ impl HttpTransport {
         }
         map.insert(
             reqwest::header::CONTENT_TYPE,
-            reqwest::header::HeaderValue::from_static("application/x-protobuf"),
+            reqwest::header::HeaderValue::from_static(if json.is_some() {
+                "application/json"
+            } else {
+                "application/x-protobuf"
+            }),
         );
         if compression == Compression::Gzip {
             map.insert(
@@ -82,6 +91,7 @@ impl HttpTransport {
             url,
             headers: map,
             gzip: compression == Compression::Gzip,
+            json,
         }
     }
 
@@ -113,6 +123,10 @@ impl HttpTransport {
 impl HttpTransport {
     /// Sends one encoded request, retrying what OTLP calls retryable.
     pub(crate) async fn send(&self, encoded: Vec<u8>, retrying: Retrying<'_>) -> OTelSdkResult {
+        let encoded = match self.json {
+            Some(to_json) => to_json(&encoded).map_err(OTelSdkError::InternalFailure)?,
+            None => encoded,
+        };
         let body = bytes::Bytes::from(if self.gzip { gzip(&encoded) } else { encoded });
         super::retry::with_backoff(
             || self.send_once(body.clone()),

@@ -1,5 +1,6 @@
 //! OTLP export shared by every signal: one bounded pipeline with its export
-//! thread ([`pipeline`]), one transport (gRPC or HTTP/protobuf, with the
+//! thread ([`pipeline`]), one transport (gRPC or HTTP with protobuf or JSON
+//! bodies ([`json`]), with the
 //! same headers, TLS, compression, timeouts and retries), and the protobuf
 //! wire primitives the signals' encoders write with ([`proto`]).
 //!
@@ -8,6 +9,7 @@
 
 pub(crate) mod grpc;
 pub(crate) mod http;
+pub(crate) mod json;
 pub(crate) mod pipeline;
 pub(crate) mod proto;
 mod retry;
@@ -38,6 +40,8 @@ pub(crate) struct Signal {
     pub(crate) thread: &'static str,
     /// The OTLP/gRPC method.
     pub(crate) grpc_path: &'static str,
+    /// The export request's OTLP/JSON form, for `http/json`.
+    pub(crate) to_json: json::ToJson,
     /// The variable bounding one export with its retries.
     pub(crate) export_timeout_setting: &'static str,
     /// The variable sizing the queue.
@@ -53,6 +57,7 @@ pub(crate) static TRACES: Signal = Signal {
     items: "spans",
     thread: "export",
     grpc_path: "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    to_json: json::traces,
     export_timeout_setting: crate::config::env::OTEL_BSP_EXPORT_TIMEOUT,
     queue_size_setting: crate::config::env::OTEL_BSP_MAX_QUEUE_SIZE,
     relief: "sample less",
@@ -65,6 +70,7 @@ pub(crate) static LOGS: Signal = Signal {
     items: "log records",
     thread: "logs",
     grpc_path: "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+    to_json: json::logs,
     export_timeout_setting: crate::config::env::OTEL_BLRP_EXPORT_TIMEOUT,
     queue_size_setting: crate::config::env::OTEL_BLRP_MAX_QUEUE_SIZE,
     relief: "raise the level in RUST_LOG",
@@ -77,6 +83,7 @@ pub(crate) static METRICS: Signal = Signal {
     items: "metric pushes",
     thread: "metrics",
     grpc_path: "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+    to_json: json::metrics,
     export_timeout_setting: crate::config::env::OTEL_METRIC_EXPORT_TIMEOUT,
     queue_size_setting: crate::config::env::OTEL_METRIC_EXPORT_INTERVAL,
     relief: "push less often",
@@ -158,7 +165,7 @@ pub(crate) type MakeTransport = Box<dyn FnOnce() -> Transport + Send>;
 
 /// Checks `target` and prepares its transport for `signal`: refuses
 /// `https://` without the `tls` feature, reads the TLS files, builds the
-/// channel settings or the HTTP client. HTTP/JSON is the caller's business.
+/// channel settings or the HTTP client (sending JSON bodies for `http/json`).
 pub(crate) fn prepare(
     target: &Target,
     signal: &'static Signal,
@@ -200,8 +207,15 @@ pub(crate) fn prepare(
                     source,
                 })?;
             let url = target.url.clone();
+            let json = (target.protocol == OtlpProtocol::HttpJson).then_some(signal.to_json);
             Ok(Box::new(move || {
-                Transport::Http(http::HttpTransport::new(client, url, &headers, compression))
+                Transport::Http(http::HttpTransport::new(
+                    client,
+                    url,
+                    &headers,
+                    compression,
+                    json,
+                ))
             }))
         }
     }

@@ -278,4 +278,55 @@ mod tests {
         }
         assert_eq!(ours, expected);
     }
+
+    /// The body `http/json` sends, checked against the OTLP/JSON rules of
+    /// the specification directly rather than by a decoder.
+    #[test]
+    fn the_json_body_follows_the_otlp_json_mapping() {
+        let record = Record {
+            time_unix_nano: 1_700_000_000_123_456_789,
+            level: Level::ERROR,
+            target: "my_svc::orders",
+            event_name: Some("order.abandoned"),
+            body: Some("gave up".into()),
+            attributes: vec![("attempts", AnyValue::I64(3))],
+            trace: Some(([0xa1; 16], [0x0b; 8], 1)),
+        };
+        let mut encoder = LogsEncoder::default();
+        encoder.set_resource(&Resource::builder_empty().with_service_name("svc").build());
+        let body = crate::export::json::logs(&encoder.encode(&[record])).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let resource = &v["resourceLogs"][0]["resource"]["attributes"];
+        assert!(
+            resource.as_array().unwrap().contains(
+                &serde_json::json!({"key": "service.name", "value": {"stringValue": "svc"}})
+            ),
+            "{resource}"
+        );
+        let scope = &v["resourceLogs"][0]["scopeLogs"][0];
+        assert_eq!(scope["scope"]["name"], "my_svc::orders");
+        let r = &scope["logRecords"][0];
+        assert_eq!(r["timeUnixNano"], "1700000000123456789", "u64 as a string");
+        assert_eq!(r["observedTimeUnixNano"], "1700000000123456789");
+        assert_eq!(r["severityNumber"], 17, "enums as integers");
+        assert_eq!(r["severityText"], "ERROR");
+        assert_eq!(r["body"], serde_json::json!({"stringValue": "gave up"}));
+        assert_eq!(
+            r["attributes"],
+            serde_json::json!([{"key": "attempts", "value": {"intValue": "3"}}])
+        );
+        assert_eq!(r["traceId"], "a1".repeat(16), "ids as hex");
+        assert_eq!(r["spanId"], "0b".repeat(8));
+        assert_eq!(r["flags"], 1);
+        assert_eq!(r["eventName"], "order.abandoned");
+        let text = String::from_utf8(body).unwrap();
+        for snake in [
+            "log_records",
+            "time_unix_nano",
+            "trace_id",
+            "severity_number",
+        ] {
+            assert!(!text.contains(snake), "{snake} in {text}");
+        }
+    }
 }

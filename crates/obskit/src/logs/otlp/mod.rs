@@ -46,7 +46,6 @@ impl OtlpLogs {
         warn: WarnDispatch,
     ) -> Result<Self, InitError> {
         let target = config.logs_target();
-        config.check_logs_protocol("Config::otlp_protocol")?;
         let transport = export::prepare(&target, &LOGS)?;
         let stats = Arc::new(ExportStats::default());
         let pipeline = Pipeline::start(
