@@ -68,6 +68,8 @@ pub const TEMPLATE_DEPENDENCIES: &[&str] = &[
     "http_body_util",
     "tower",
     "tracing",
+    // the tests that read the service's own deploy/ manifests
+    "yaml_serde",
     // `obskit new --grpc`
     "tonic",
     "tonic_prost",
@@ -75,6 +77,8 @@ pub const TEMPLATE_DEPENDENCIES: &[&str] = &[
     "protox",
     "tonic_prost_build",
     "tonic_health",
+    "tonic_reflection",
+    "tokio_stream",
 ];
 
 /// Why a name was rejected; each message names the rule and a name that passes.
