@@ -252,18 +252,13 @@ fn repo_root() -> &'static Path {
 }
 
 /// The Grafana provisioning example links exemplars to traces with the label obskit writes,
-/// through a data source the file defines, and the template carries the same file.
+/// through a data source the file defines (the file for a local Grafana; a cluster gets the
+/// data-source ConfigMap in `deploy/`, checked with the other Kubernetes objects).
 #[test]
 fn the_grafana_provisioning_example_links_trace_id_to_a_defined_trace_data_source() {
     let root = repo_root();
     let docs = std::fs::read_to_string(root.join("docs/grafana/datasources.yaml"))
         .expect("docs/grafana/datasources.yaml");
-    let copy = std::fs::read_to_string(root.join("template/deploy/grafana-datasources.yaml"))
-        .expect("template/deploy/grafana-datasources.yaml");
-    assert_eq!(
-        docs, copy,
-        "the template's copy must equal docs/grafana/datasources.yaml"
-    );
     let file: yaml_serde::Value = yaml_serde::from_str(&docs).expect("valid YAML");
     assert_eq!(file["apiVersion"].as_u64(), Some(1));
     let sources = file["datasources"]
