@@ -73,9 +73,8 @@ pub enum TracesExporter {
 impl TracesExporter {
     /// Parses the comma-separated list `OTEL_TRACES_EXPORTER` takes.
     pub(crate) fn parse_list(setting: &'static str, value: &str) -> Result<Vec<Self>, ConfigError> {
-        let mut out = Vec::new();
-        for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-            let exporter = match word.to_ascii_lowercase().as_str() {
+        exporter_list(value, |word| {
+            Ok(match word {
                 "otlp" => Self::Otlp,
                 "console" => Self::Console,
                 "none" => Self::None,
@@ -93,22 +92,18 @@ impl TracesExporter {
                         accepted: "otlp, console, none",
                     });
                 }
-            };
-            if !out.contains(&exporter) {
-                out.push(exporter);
-            }
-        }
-        if out.len() > 1 && out.contains(&Self::None) {
-            return Err(ConfigError::UnknownValue {
+            })
+        })
+        .and_then(|out| {
+            none_alone(
                 setting,
-                value: value.to_owned(),
-                accepted: "`none` alone, or a list of otlp and console",
-            });
-        }
-        if out.is_empty() {
-            out.push(Self::Otlp);
-        }
-        Ok(out)
+                value,
+                out,
+                Self::None,
+                "`none` alone, or a list of otlp and console",
+                Self::Otlp,
+            )
+        })
     }
 }
 
@@ -133,9 +128,8 @@ pub enum LogsExporter {
 impl LogsExporter {
     /// Parses the comma-separated list `OTEL_LOGS_EXPORTER` takes.
     pub(crate) fn parse_list(setting: &'static str, value: &str) -> Result<Vec<Self>, ConfigError> {
-        let mut out = Vec::new();
-        for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-            let exporter = match word.to_ascii_lowercase().as_str() {
+        exporter_list(value, |word| {
+            Ok(match word {
                 "otlp" => Self::Otlp,
                 "console" => Self::Console,
                 "none" => Self::None,
@@ -146,22 +140,18 @@ impl LogsExporter {
                         accepted: "console, otlp, none, or a list of console and otlp",
                     });
                 }
-            };
-            if !out.contains(&exporter) {
-                out.push(exporter);
-            }
-        }
-        if out.len() > 1 && out.contains(&Self::None) {
-            return Err(ConfigError::UnknownValue {
+            })
+        })
+        .and_then(|out| {
+            none_alone(
                 setting,
-                value: value.to_owned(),
-                accepted: "`none` alone, or a list of console and otlp",
-            });
-        }
-        if out.is_empty() {
-            out.push(Self::Console);
-        }
-        Ok(out)
+                value,
+                out,
+                Self::None,
+                "`none` alone, or a list of console and otlp",
+                Self::Console,
+            )
+        })
     }
 }
 
@@ -181,9 +171,8 @@ pub enum MetricsExporter {
 impl MetricsExporter {
     /// Parses the comma-separated list `OTEL_METRICS_EXPORTER` takes.
     pub(crate) fn parse_list(setting: &'static str, value: &str) -> Result<Vec<Self>, ConfigError> {
-        let mut out = Vec::new();
-        for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-            let exporter = match word.to_ascii_lowercase().as_str() {
+        exporter_list(value, |word| {
+            Ok(match word {
                 "prometheus" => Self::Prometheus,
                 "otlp" => Self::Otlp,
                 "none" => Self::None,
@@ -201,22 +190,9 @@ impl MetricsExporter {
                         accepted: "prometheus, otlp, none, or a list of prometheus and otlp",
                     });
                 }
-            };
-            if !out.contains(&exporter) {
-                out.push(exporter);
-            }
-        }
-        if out.len() > 1 && out.contains(&Self::None) {
-            return Err(ConfigError::UnknownValue {
-                setting,
-                value: value.to_owned(),
-                accepted: "`none` alone, or a list of prometheus and otlp",
-            });
-        }
-        if out.is_empty() {
-            out.push(Self::Prometheus);
-        }
-        Ok(out)
+            })
+        })
+        .and_then(|out| none_alone(setting, value, out, Self::None, "`none` alone, or a list of prometheus and otlp", Self::Prometheus))
     }
 }
 
@@ -474,6 +450,45 @@ impl Propagator {
         }
         Ok(out)
     }
+}
+
+/// Parses a comma-separated exporter list (`OTEL_*_EXPORTER`): each word,
+/// lowercased, through `word`; repeats kept once, empty entries skipped.
+fn exporter_list<E: PartialEq>(
+    value: &str,
+    word: impl Fn(&str) -> Result<E, ConfigError>,
+) -> Result<Vec<E>, ConfigError> {
+    let mut out = Vec::new();
+    for w in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let exporter = word(w.to_ascii_lowercase().as_str())?;
+        if !out.contains(&exporter) {
+            out.push(exporter);
+        }
+    }
+    Ok(out)
+}
+
+/// The rules every exporter list shares: `none` stands alone (`accepted`
+/// says what may be listed instead), and an empty list means `default`.
+fn none_alone<E: PartialEq>(
+    setting: &'static str,
+    value: &str,
+    mut out: Vec<E>,
+    none: E,
+    accepted: &'static str,
+    default: E,
+) -> Result<Vec<E>, ConfigError> {
+    if out.len() > 1 && out.contains(&none) {
+        return Err(ConfigError::UnknownValue {
+            setting,
+            value: value.to_owned(),
+            accepted,
+        });
+    }
+    if out.is_empty() {
+        out.push(default);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
