@@ -78,9 +78,32 @@ pub(crate) const ALERT_SERVICE_ABSENT: &str = "ObskitServiceAbsent";
 /// An instance reports not ready.
 pub(crate) const ALERT_NOT_READY: &str = "ObskitNotReady";
 
-/// Every alert name, in the order the rule files define them.
-pub(crate) const ALL_ALERTS: [&str; 8] = [
-    ALERT_SLO_BURN,
+/// More messages in a destination than its depth threshold.
+pub(crate) const ALERT_QUEUE_DEPTH_HIGH: &str = "ObskitQueueDepthHigh";
+/// A destination's backlog keeps growing although consumers are attached.
+pub(crate) const ALERT_QUEUE_GROWING: &str = "ObskitQueueGrowing";
+/// Messages wait in a destination that has no consumer.
+pub(crate) const ALERT_QUEUE_NO_CONSUMER: &str = "ObskitQueueNoConsumer";
+/// p99 message age above the service's freshness threshold.
+pub(crate) const ALERT_MESSAGE_AGE_HIGH: &str = "ObskitMessageAgeHigh";
+/// Messages were dead-lettered.
+pub(crate) const ALERT_MESSAGES_DEAD_LETTERED: &str = "ObskitMessagesDeadLettered";
+/// Ratio of failed message processing above 1 %.
+pub(crate) const ALERT_MESSAGING_HIGH_ERROR_RATIO: &str = "ObskitMessagingHighErrorRatio";
+/// A connection pool has nearly every connection lent out.
+pub(crate) const ALERT_DB_POOL_SATURATED: &str = "ObskitDbPoolSaturated";
+/// Requests keep waiting for a connection from a pool.
+pub(crate) const ALERT_DB_POOL_WAITING: &str = "ObskitDbPoolWaiting";
+/// Requests for a pooled connection timed out.
+pub(crate) const ALERT_DB_ACQUIRE_TIMEOUTS: &str = "ObskitDbAcquireTimeouts";
+/// Ratio of failed database or cache operations above 1 %.
+pub(crate) const ALERT_DB_HIGH_ERROR_RATIO: &str = "ObskitDbHighErrorRatio";
+/// p99 database or cache operation latency above its threshold.
+pub(crate) const ALERT_DB_HIGH_LATENCY: &str = "ObskitDbHighLatency";
+
+/// The alerts of the RED group, in the order the rule file defines them.
+#[cfg(test)]
+pub(crate) const RED_ALERTS: [&str; 7] = [
     ALERT_HIGH_ERROR_RATIO,
     ALERT_HIGH_LATENCY,
     ALERT_GRPC_HIGH_ERROR_RATIO,
@@ -89,6 +112,58 @@ pub(crate) const ALL_ALERTS: [&str; 8] = [
     ALERT_SERVICE_ABSENT,
     ALERT_NOT_READY,
 ];
+
+/// The alerts of the messaging group, in the order the rule file defines them.
+#[cfg(test)]
+pub(crate) const MESSAGING_ALERTS: [&str; 6] = [
+    ALERT_QUEUE_DEPTH_HIGH,
+    ALERT_QUEUE_GROWING,
+    ALERT_QUEUE_NO_CONSUMER,
+    ALERT_MESSAGE_AGE_HIGH,
+    ALERT_MESSAGES_DEAD_LETTERED,
+    ALERT_MESSAGING_HIGH_ERROR_RATIO,
+];
+
+/// The alerts of the datastore group, in the order the rule file defines them.
+#[cfg(test)]
+pub(crate) const DATASTORE_ALERTS: [&str; 5] = [
+    ALERT_DB_POOL_SATURATED,
+    ALERT_DB_POOL_WAITING,
+    ALERT_DB_ACQUIRE_TIMEOUTS,
+    ALERT_DB_HIGH_ERROR_RATIO,
+    ALERT_DB_HIGH_LATENCY,
+];
+
+/// Every alert name, in the order the rule files define them.
+pub(crate) const ALL_ALERTS: [&str; 19] = [
+    ALERT_SLO_BURN,
+    ALERT_HIGH_ERROR_RATIO,
+    ALERT_HIGH_LATENCY,
+    ALERT_GRPC_HIGH_ERROR_RATIO,
+    ALERT_GRPC_HIGH_LATENCY,
+    ALERT_TARGET_DOWN,
+    ALERT_SERVICE_ABSENT,
+    ALERT_NOT_READY,
+    ALERT_QUEUE_DEPTH_HIGH,
+    ALERT_QUEUE_GROWING,
+    ALERT_QUEUE_NO_CONSUMER,
+    ALERT_MESSAGE_AGE_HIGH,
+    ALERT_MESSAGES_DEAD_LETTERED,
+    ALERT_MESSAGING_HIGH_ERROR_RATIO,
+    ALERT_DB_POOL_SATURATED,
+    ALERT_DB_POOL_WAITING,
+    ALERT_DB_ACQUIRE_TIMEOUTS,
+    ALERT_DB_HIGH_ERROR_RATIO,
+    ALERT_DB_HIGH_LATENCY,
+];
+
+/// Series a user defines (a recording rule, or any exporter) to override the depth threshold of
+/// `ObskitQueueDepthHigh` for one destination, labelled `service_name` and
+/// `messaging_destination_name`. obskit never exports it.
+pub const QUEUE_DEPTH_THRESHOLD: &str = "obskit_messaging_queue_depth_threshold";
+/// Series a user defines to override the p99 threshold of `ObskitDbHighLatency` for one
+/// datastore of a service, labelled `service_name` and `db_system_name`, in seconds.
+pub const DB_LATENCY_THRESHOLD: &str = "obskit_db_client_latency_threshold_seconds";
 
 /// uid of the service overview (RED) dashboard.
 pub(crate) const SERVICE_DASHBOARD_UID: &str = "obskit-service-overview";

@@ -115,6 +115,31 @@ pub(crate) const ABSENT_MEMORY: Dur = Dur::days(1);
 /// two samples inside Prometheus' 5-minute lookback so dashboards never see gaps.
 pub(crate) const PERIOD_GROUP_INTERVAL: Dur = Dur::secs(150);
 
+/// Messages in a destination (ready and unacknowledged) above which `ObskitQueueDepthHigh`
+/// fires, unless the destination has a threshold of its own.
+pub(crate) const QUEUE_DEPTH_DEFAULT: f64 = 1000.0;
+/// `for` of `ObskitQueueDepthHigh`.
+pub(crate) const QUEUE_DEPTH_FOR: Dur = Dur::mins(10);
+/// Window over which `ObskitQueueGrowing` fits the depth's trend.
+pub(crate) const QUEUE_GROWTH_WINDOW: Dur = Dur::mins(15);
+/// `for` of `ObskitQueueGrowing`: the trend stays upward this long.
+pub(crate) const QUEUE_GROWTH_FOR: Dur = Dur::mins(15);
+/// `for` of `ObskitQueueNoConsumer`.
+pub(crate) const NO_CONSUMER_FOR: Dur = Dur::mins(5);
+/// `for` of `ObskitMessageAgeHigh`.
+pub(crate) const MESSAGE_AGE_FOR: Dur = Dur::mins(10);
+/// Window over which any dead-lettering fires `ObskitMessagesDeadLettered` (at once: no `for`).
+pub(crate) const DEAD_LETTER_WINDOW: Dur = Dur::mins(10);
+/// Share of a pool's connections in use above which `ObskitDbPoolSaturated` fires.
+pub(crate) const DB_POOL_SATURATION: f64 = 0.9;
+/// `for` of `ObskitDbPoolSaturated` and `ObskitDbPoolWaiting`.
+pub(crate) const DB_POOL_FOR: Dur = Dur::mins(5);
+/// p99 operation latency above which `ObskitDbHighLatency` fires, unless the datastore has a
+/// threshold of its own.
+pub(crate) const DB_LATENCY_DEFAULT: f64 = 0.5;
+/// No `for`: alerts on events (a dead letter, an acquire timeout) fire at the first one.
+pub(crate) const AT_ONCE: Dur = Dur::secs(0);
+
 /// A burn-rate tier of the stock rules, as tools outside this crate read it (`obskit dev` computes
 /// the same figures live from a service's metrics).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -209,6 +209,12 @@ fn dashboards_show_what_the_issue_asks_for() {
         "CPU",
         "Resident memory",
         "Running versions",
+        "Datastore operations by system and operation",
+        "Datastore error ratio by system and operation",
+        "Datastore latency by system and operation (p50, p95, p99)",
+        "Connection pool usage against maximum",
+        "Requests waiting for a connection",
+        "Connection wait time (p50, p99)",
     ] {
         assert!(
             overview.contains(&wanted),
@@ -286,6 +292,8 @@ fn latency_time_series_and_only_they_show_exemplars() {
             "Outgoing gRPC p99 latency".to_owned(),
             "Processing latency by destination (p50, p95, p99)".to_owned(),
             "Message age p99 by destination".to_owned(),
+            "Datastore latency by system and operation (p50, p95, p99)".to_owned(),
+            "Connection wait time (p50, p99)".to_owned(),
         ])
     );
 }

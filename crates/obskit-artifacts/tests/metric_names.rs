@@ -1,8 +1,9 @@
 //! Every metric a dashboard, rule or promtool test uses is one obskit exports (a constant of
-//! `obskit-names`), one of Prometheus' own (`up`, `ALERTS`), or a recording rule the stock rules
-//! define; and every label is an obskit label, a Prometheus target label or one the rules set.
+//! `obskit-names`), one of Prometheus' own (`up`, `ALERTS`), a recording rule the stock rules
+//! define, or a threshold override a user may define; and every label is an obskit label, a
+//! Prometheus target label or one the rules set.
 
-use obskit_artifacts::alerts::{self, AlertOptions, RuleFormat};
+use obskit_artifacts::alerts::{self, AlertOptions, RuleFormat, THRESHOLD_OVERRIDES};
 use obskit_artifacts::promql::{label_names, metric_names};
 use obskit_artifacts::{GeneratedFile, promql_expressions, stock_files};
 use obskit_names as n;
@@ -58,6 +59,7 @@ fn allowed_metrics(files: &[GeneratedFile]) -> BTreeSet<String> {
         }
     }
     allowed.extend(["up".to_owned(), "ALERTS".to_owned()]);
+    allowed.extend(THRESHOLD_OVERRIDES.iter().map(|m| (*m).to_owned()));
     allowed.extend(recorded(files));
     allowed
 }

@@ -206,11 +206,15 @@ fn inhibit_rules_load_in_alertmanager() {
                 .map(|m| m.as_str().expect("string matcher").to_owned())
                 .collect()
         };
+        // A page mutes what it explains; otherwise a cause mutes its consequences, tickets only.
         assert!(
             matchers("source_matchers")
                 .iter()
-                .any(|m| m == "severity=\"page\""),
-            "sources are pages"
+                .any(|m| m == "severity=\"page\"")
+                || matchers("target_matchers")
+                    .iter()
+                    .any(|m| m == "severity=\"ticket\""),
+            "sources are pages, or only tickets are muted"
         );
         assert!(
             !matchers("target_matchers")

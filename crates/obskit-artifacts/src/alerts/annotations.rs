@@ -13,6 +13,8 @@ pub(crate) fn label(name: &str) -> String {
 pub(crate) const VALUE_PERCENT: &str = "{{ $value | humanizePercentage }}";
 /// `{{ $value | humanizeDuration }}`.
 pub(crate) const VALUE_DURATION: &str = "{{ $value | humanizeDuration }}";
+/// `{{ $value }}`, for whole numbers (counts).
+pub(crate) const VALUE_COUNT: &str = "{{ $value }}";
 
 /// Link to the runbook page of `alert`.
 pub(crate) fn runbook_url(opts: &AlertOptions, alert: &str) -> String {

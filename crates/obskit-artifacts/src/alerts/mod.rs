@@ -16,11 +16,30 @@
 //! ```
 
 pub(crate) mod annotations;
+mod datastore;
 mod inhibit;
+mod messaging;
 mod promtool;
 mod red;
 mod rule_file;
 mod slo;
+
+pub use crate::names::{DB_LATENCY_THRESHOLD, QUEUE_DEPTH_THRESHOLD};
+
+/// The series a user may define (with a recording rule, or any exporter) to override a stock
+/// alert's default threshold for one destination or datastore, without editing the rule.
+///
+/// ```
+/// use obskit_artifacts::alerts::{QUEUE_DEPTH_THRESHOLD, THRESHOLD_OVERRIDES};
+/// assert!(THRESHOLD_OVERRIDES.contains(&QUEUE_DEPTH_THRESHOLD));
+/// // A recording rule that lets the `orders` queue of `shop` hold 5 000 messages:
+/// let rule = format!(
+///     "- record: {QUEUE_DEPTH_THRESHOLD}\n  expr: vector(5000)\n  labels:\n    \
+///      service_name: shop\n    messaging_destination_name: orders\n"
+/// );
+/// assert!(rule.contains("obskit_messaging_queue_depth_threshold"));
+/// ```
+pub const THRESHOLD_OVERRIDES: [&str; 2] = [QUEUE_DEPTH_THRESHOLD, DB_LATENCY_THRESHOLD];
 
 use crate::duration::Dur;
 use crate::kubernetes::DEPLOY_DIR;
@@ -170,9 +189,10 @@ pub fn render(opts: &AlertOptions) -> Result<Vec<GeneratedFile>, Error> {
     let slo = RuleFile {
         groups: slo::groups(opts),
     };
-    let red = RuleFile {
-        groups: red::groups(opts),
-    };
+    let mut red_groups = red::groups(opts);
+    red_groups.push(messaging::group(opts));
+    red_groups.push(datastore::group(opts));
+    let red = RuleFile { groups: red_groups };
     let mut files = Vec::new();
     match opts.format {
         RuleFormat::Rules => {

@@ -111,7 +111,8 @@ fn traffic_guard(traffic: Traffic) -> String {
     )
 }
 
-fn annotations(
+/// The annotations of a service-wide alert: its texts, its runbook and the service overview.
+pub(super) fn links(
     opts: &AlertOptions,
     alert: &str,
     summary: String,
@@ -149,7 +150,7 @@ fn high_error_ratio(opts: &AlertOptions, traffic: Traffic) -> Rule {
         alert,
         expr,
         ERROR_RATIO_FOR.to_string(),
-        annotations(
+        links(
             opts,
             alert,
             format!("{service}: more than {threshold}% of {noun} fail"),
@@ -188,7 +189,7 @@ fn high_latency(opts: &AlertOptions, traffic: Traffic) -> Rule {
         alert,
         expr,
         LATENCY_FOR.to_string(),
-        annotations(
+        links(
             opts,
             alert,
             format!("{service}: {prefix}p99 latency is above the threshold of SLO {slo}"),
@@ -224,7 +225,7 @@ fn target_down(opts: &AlertOptions) -> Rule {
         alert,
         expr,
         AVAILABILITY_FOR.to_string(),
-        annotations(
+        links(
             opts,
             alert,
             format!("{service}: target {instance} is down"),
@@ -250,7 +251,7 @@ fn service_absent(opts: &AlertOptions) -> Rule {
         alert,
         expr,
         AVAILABILITY_FOR.to_string(),
-        annotations(
+        links(
             opts,
             alert,
             format!("{service}: no instance reports metrics"),
@@ -274,7 +275,7 @@ fn not_ready(opts: &AlertOptions) -> Rule {
         alert,
         expr,
         AVAILABILITY_FOR.to_string(),
-        annotations(
+        links(
             opts,
             alert,
             format!("{service}: instance {instance} is not ready"),
@@ -299,7 +300,7 @@ mod tests {
             .iter()
             .map(|r| r.alert.clone().unwrap())
             .collect();
-        assert_eq!(alerts, names::ALL_ALERTS[1..]);
+        assert_eq!(alerts, names::RED_ALERTS);
         for rule in &group.rules {
             assert!(rule.labels.contains_key("severity"));
             let a = rule.annotations.as_ref().unwrap();

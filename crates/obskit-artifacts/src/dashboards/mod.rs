@@ -10,6 +10,7 @@
 //! ```
 
 mod build;
+mod dependencies;
 mod messaging;
 mod model;
 mod service;

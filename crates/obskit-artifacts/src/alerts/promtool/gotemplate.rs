@@ -46,11 +46,24 @@ fn action(
     }
     let parts: Vec<&str> = action.split('|').map(str::trim).collect();
     match parts.as_slice() {
+        ["$value"] => plain_integer(value),
         ["$value", "humanizePercentage"] => Ok(format!("{}%", go_g4(value * 100.0)?)),
         ["$value", "humanizeDuration"] => humanize_duration(value),
         _ => Err(TemplateError(format!(
             "unsupported template action `{{{{ {action} }}}}`"
         ))),
+    }
+}
+
+/// `{{ $value }}` of a whole number, as Go prints a float64 with `%v` (no exponent below
+/// 1e21). Other values are refused: the rules print `$value` bare only for counts.
+fn plain_integer(v: f64) -> Result<String, TemplateError> {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        Ok(format!("{}", v as i64))
+    } else {
+        Err(TemplateError(format!(
+            "{v} is not a whole number; print it through a humanize function"
+        )))
     }
 }
 
@@ -188,6 +201,11 @@ mod tests {
         assert_eq!(humanize_duration(1.5).unwrap(), "1.5s");
         assert!(expand("{{ $labels.nope }}", &labels, 0.0).is_err());
         assert!(expand("{{ $value | humanize }}", &labels, 0.0).is_err());
+        assert_eq!(
+            expand("{{ $value }} left", &labels, 1200.0).unwrap(),
+            "1200 left"
+        );
+        assert!(expand("{{ $value }}", &labels, 0.5).is_err());
         assert!(expand("{{ $value", &labels, 0.0).is_err());
     }
 }

@@ -12,7 +12,10 @@
 //! left edge (the promtool of Debian's `prometheus` package, which CI installs). Prometheus 3
 //! selects left-open ranges; under it some expected firing times move by one step.
 
+mod datastore_cases;
 mod gotemplate;
+mod kit;
+mod messaging_cases;
 mod red_cases;
 mod series;
 mod slo_cases;
@@ -98,6 +101,8 @@ pub(crate) fn files(
 ) -> Result<Vec<TestOut>, Error> {
     let mut out = slo_cases::files(opts, slo)?;
     out.push(red_cases::file(red)?);
+    out.push(messaging_cases::file(red)?);
+    out.push(datastore_cases::file(red)?);
     Ok(out)
 }
 

@@ -18,13 +18,13 @@ use crate::policy::{
 };
 use obskit_names as n;
 
-const STEP: Dur = Dur::mins(1);
+pub(super) const STEP: Dur = Dur::mins(1);
 /// Requests per minute of the busy services.
 const RPM: u64 = 1000;
 /// Clean minutes before a problem starts.
-const CLEAN: usize = 10;
+pub(super) const CLEAN: usize = 10;
 /// Length of every RED case.
-const HORIZON: usize = 40;
+pub(super) const HORIZON: usize = 40;
 /// Latency threshold of the latency cases: deliberately not a bucket boundary.
 const LATENCY_THRESHOLD: f64 = 0.3;
 
@@ -87,14 +87,14 @@ fn error_labels(service: &str, traffic: Traffic) -> Labels {
 }
 
 /// Per-service firing state of one alert over the horizon.
-struct Fired {
+pub(super) struct Fired {
     /// `(labels, values per step)` per service.
     services: Vec<(Labels, Vec<Option<f64>>)>,
     firing: Vec<Vec<bool>>,
 }
 
 impl Fired {
-    fn new(
+    pub(super) fn new(
         case: &str,
         services: Vec<(Labels, Vec<Option<f64>>)>,
         for_: Dur,
@@ -111,7 +111,7 @@ impl Fired {
             .collect();
         Ok(Self { services, firing })
     }
-    fn first_firing(&self, case: &str, service: usize) -> Result<usize, Error> {
+    pub(super) fn first_firing(&self, case: &str, service: usize) -> Result<usize, Error> {
         self.firing[service].iter().position(|&f| f).ok_or_else(|| {
             model_error(
                 case,
@@ -119,7 +119,7 @@ impl Fired {
             )
         })
     }
-    fn never_fires(&self, case: &str, service: usize) -> Result<(), Error> {
+    pub(super) fn never_fires(&self, case: &str, service: usize) -> Result<(), Error> {
         match self.firing[service].iter().position(|&f| f) {
             Some(t) => Err(model_error(
                 case,
@@ -129,7 +129,7 @@ impl Fired {
         }
     }
     /// The alert test at step `t`: every service firing then, with its value.
-    fn test_at(&self, case: &str, rule: &Rule, t: usize) -> Result<AlertTest, Error> {
+    pub(super) fn test_at(&self, case: &str, rule: &Rule, t: usize) -> Result<AlertTest, Error> {
         let mut exp = Vec::new();
         for (i, (labels, values)) in self.services.iter().enumerate() {
             if self.firing[i][t] {
@@ -278,7 +278,7 @@ fn error_ratio(rules: &RuleFile, traffic: Traffic) -> Result<TestGroup, Error> {
 
 /// Prometheus' classic-histogram quantile (`bucketQuantile`) over `(upper bound, rate)` pairs
 /// sorted by bound and ending with `+Inf`, operation for operation.
-fn bucket_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
+pub(super) fn bucket_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
     let last = buckets.last()?;
     if buckets.len() < 2 || !last.0.is_infinite() || last.1 == 0.0 {
         return None;

@@ -57,6 +57,14 @@ impl Counter {
         }
         self
     }
+    /// A counter (or a gauge that never falls) with its one sample at t=0 at `value`.
+    pub(crate) fn starting(value: u64) -> Self {
+        Self(vec![value])
+    }
+    /// The sample at step `t` (the last one past the end).
+    pub(crate) fn at(&self, t: usize) -> u64 {
+        self.0.get(t).copied().unwrap_or_else(|| self.last())
+    }
     fn last(&self) -> u64 {
         self.0.last().copied().unwrap_or(0)
     }

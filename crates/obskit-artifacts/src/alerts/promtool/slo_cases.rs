@@ -45,11 +45,16 @@ fn budget() -> f64 {
 }
 
 fn slo_labels(service: &str) -> Labels {
-    Labels::of(&[(n::SERVICE_NAME, service), (n::SLO, SLO_NAME)])
+    slo_labels_of(service, SLO_NAME)
+}
+
+fn slo_labels_of(service: &str, slo: &str) -> Labels {
+    Labels::of(&[(n::SERVICE_NAME, service), (n::SLO, slo)])
 }
 
 /// Good and bad request counters of one service's SLO.
 struct Traffic {
+    slo: &'static str,
     good: Counter,
     bad: Counter,
 }
@@ -57,6 +62,7 @@ struct Traffic {
 impl Traffic {
     fn new() -> Self {
         Self {
+            slo: SLO_NAME,
             good: Counter::new(),
             bad: Counter::new(),
         }
@@ -64,12 +70,17 @@ impl Traffic {
     /// `steps` steps with `good` and `bad` requests each.
     fn phase(self, good: u64, bad: u64, steps: usize) -> Self {
         Self {
+            slo: self.slo,
             good: self.good.run(good, steps),
             bad: self.bad.run(bad, steps),
         }
     }
+    /// The same counts, for SLO `slo`.
+    fn for_slo(self, slo: &'static str) -> Self {
+        Self { slo, ..self }
+    }
     fn series(&self, service: &str) -> Vec<InputSeries> {
-        let labels = slo_labels(service);
+        let labels = slo_labels_of(service, self.slo);
         let mut out = Vec::new();
         for (result, counter) in [
             (n::SLO_RESULT_GOOD, &self.good),
@@ -82,14 +93,18 @@ impl Traffic {
                 values: counter.notation(),
             });
         }
-        out.push(objective_series(service, self.good.len() - 1));
+        out.push(objective_series_of(service, self.slo, self.good.len() - 1));
         out
     }
 }
 
 fn objective_series(service: &str, steps: usize) -> InputSeries {
+    objective_series_of(service, SLO_NAME, steps)
+}
+
+fn objective_series_of(service: &str, slo: &str, steps: usize) -> InputSeries {
     InputSeries {
-        series: slo_labels(service).series(n::SLO_OBJECTIVE_RATIO),
+        series: slo_labels_of(service, slo).series(n::SLO_OBJECTIVE_RATIO),
         values: Gauge::constant(OBJECTIVE, steps).notation(),
     }
 }
@@ -151,9 +166,17 @@ struct Rules<'a> {
 
 impl Rules<'_> {
     fn expected(&self, case: &str, firing: &[(usize, f64)]) -> Result<Vec<ExpAlert>, Error> {
+        self.expected_for(case, SLO_NAME, firing)
+    }
+    fn expected_for(
+        &self,
+        case: &str,
+        slo: &str,
+        firing: &[(usize, f64)],
+    ) -> Result<Vec<ExpAlert>, Error> {
         firing
             .iter()
-            .map(|&(i, value)| expect(case, self.tiers[i], &slo_labels(SERVICE), value))
+            .map(|&(i, value)| expect(case, self.tiers[i], &slo_labels_of(SERVICE, slo), value))
             .collect()
     }
 }
@@ -179,11 +202,11 @@ pub(crate) fn files(opts: &AlertOptions, rule_file: &RuleFile) -> Result<Vec<Tes
     };
     let mut out = Vec::new();
     for tier in &TIERS {
-        out.push(file(
-            tier.name,
-            step_for(tier),
-            vec![burn_above(&rules, tier)?, burn_below(&rules, tier)?],
-        ));
+        let mut tests = vec![burn_above(&rules, tier)?, burn_below(&rules, tier)?];
+        if tier.name == TIERS[0].name {
+            tests.push(freshness_burn(&rules, tier)?);
+        }
+        out.push(file(tier.name, step_for(tier), tests));
     }
     out.push(file(
         "figures",
@@ -280,6 +303,53 @@ fn burn_above(rules: &Rules<'_>, tier: &Tier) -> Result<TestGroup, Error> {
         step.times(fire_at as u64)
     );
     Ok(group(name, step, traffic.series(SERVICE), tests))
+}
+
+/// A freshness SLO (messages too old when their processing starts) counts its good and bad
+/// messages in the same counter as every SLO, so the same rules cover it: the burn case of
+/// `tier`, for a worker's freshness SLO that also exports its threshold, fires at the same
+/// step with `slo="freshness"`.
+fn freshness_burn(rules: &Rules<'_>, tier: &Tier) -> Result<TestGroup, Error> {
+    const FRESHNESS: &str = "freshness";
+    let case = format!("{} freshness", tier.name);
+    let step = step_for(tier);
+    let tier_index = TIERS.iter().position(|t| t.name == tier.name).unwrap_or(0);
+    let clean = steps(&case, clean_prefix(tier.severity), step)?;
+    let horizon = clean + 2 * steps(&case, tier.long, step)? + for_steps(&case, tier.for_, step)?;
+    let (traffic, _) = burn_traffic(tier, ABOVE, clean, horizon - clean, step);
+    let fired = Model {
+        traffic: &traffic,
+        step,
+        guard: true,
+    }
+    .firing(&case, horizon)?;
+    let fire_at = (0..=horizon)
+        .find(|&t| fired[t].iter().any(|&(i, _)| i == tier_index))
+        .ok_or_else(|| model_error(&case, "the freshness burn never fires"))?;
+    let (traffic, bad) = burn_traffic(tier, ABOVE, clean, fire_at - clean, step);
+    let traffic = traffic.for_slo(FRESHNESS);
+    let mut input = traffic.series(SERVICE);
+    input.push(InputSeries {
+        series: slo_labels_of(SERVICE, FRESHNESS).series(n::SLO_FRESHNESS_THRESHOLD),
+        values: Gauge::constant(30.0, fire_at).notation(),
+    });
+    let tests = [fire_at - 1, fire_at]
+        .into_iter()
+        .map(|t| {
+            Ok(alert_test(
+                step,
+                t,
+                names::ALERT_SLO_BURN,
+                rules.expected_for(&case, FRESHNESS, &fired[t])?,
+            ))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let name = format!(
+        "{}: a freshness SLO burning {bad} stale messages per {step} fires at {} like any SLO (no rule of its own)",
+        tier.name,
+        step.times(fire_at as u64)
+    );
+    Ok(group(name, step, input, tests))
 }
 
 fn burn_below(rules: &Rules<'_>, tier: &Tier) -> Result<TestGroup, Error> {
@@ -530,7 +600,7 @@ mod tests {
         assert_eq!(
             steps,
             [
-                ("alerts/tests/obskit-slo-page-1h.test.yml", "1m", 2),
+                ("alerts/tests/obskit-slo-page-1h.test.yml", "1m", 3),
                 ("alerts/tests/obskit-slo-page-6h.test.yml", "15m", 2),
                 ("alerts/tests/obskit-slo-ticket-1d.test.yml", "15m", 2),
                 ("alerts/tests/obskit-slo-ticket-3d.test.yml", "15m", 2),

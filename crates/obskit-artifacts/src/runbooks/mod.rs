@@ -10,6 +10,9 @@
 //! assert!(pages.iter().any(|p| p.path.ends_with("ObskitSloErrorBudgetBurn.md")));
 //! ```
 
+mod datastore;
+mod messaging;
+
 use crate::GeneratedFile;
 use crate::alerts::AlertOptions;
 use crate::names::{self, INSTANCE};
@@ -30,7 +33,7 @@ pub fn render(opts: &AlertOptions) -> Vec<GeneratedFile> {
     let grafana = opts.dashboard_base_url.trim_end_matches('/');
     let overview = format!("{grafana}/d/{}", names::SERVICE_DASHBOARD_UID);
     let slo_board = format!("{grafana}/d/{}", names::SLO_DASHBOARD_UID);
-    let pages = [
+    let mut pages = vec![
         (names::ALERT_SLO_BURN, slo_burn(opts, &slo_board)),
         (names::ALERT_HIGH_ERROR_RATIO, high_error_ratio(&overview)),
         (names::ALERT_HIGH_LATENCY, high_latency(&overview)),
@@ -43,6 +46,8 @@ pub fn render(opts: &AlertOptions) -> Vec<GeneratedFile> {
         (names::ALERT_SERVICE_ABSENT, service_absent()),
         (names::ALERT_NOT_READY, not_ready(&overview)),
     ];
+    pages.extend(messaging::pages(&overview));
+    pages.extend(datastore::pages(&overview));
     let mut files = vec![index(&pages)];
     for (alert, body) in pages {
         files.push(GeneratedFile {
@@ -75,7 +80,7 @@ fn index(pages: &[(&str, String)]) -> GeneratedFile {
     }
 }
 
-fn percent(ratio: f64) -> String {
+pub(super) fn percent(ratio: f64) -> String {
     crate::alerts::annotations::short_number(ratio * 100.0) + "%"
 }
 
@@ -388,6 +393,10 @@ mod tests {
             assert!(index.contains(&format!("[{alert}]({alert}.md)")), "{alert}");
         }
         assert!(!index.contains("|  |"), "every page states its meaning");
+        for (page, alert) in pages[1..].iter().zip(names::ALL_ALERTS) {
+            assert!(page.path.ends_with(format!("{alert}.md")), "{alert}");
+            assert!(page.contents.contains(&format!("\n# {alert}\n")), "{alert}");
+        }
     }
 
     #[test]
