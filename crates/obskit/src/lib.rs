@@ -60,6 +60,9 @@ pub mod grpc;
 pub mod health;
 mod hex;
 pub mod http;
+#[cfg(test)]
+mod import_layers;
+mod instrument;
 mod logs;
 pub mod messaging;
 pub mod metrics;

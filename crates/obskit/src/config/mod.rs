@@ -18,6 +18,7 @@ pub(crate) mod parse;
 pub(crate) mod redact;
 pub(crate) mod server;
 mod shutdown;
+mod target;
 
 use std::fmt;
 use std::time::Duration;
@@ -30,6 +31,8 @@ pub use shutdown::{
     DEFAULT_DRAIN_DELAY, DEFAULT_INFLIGHT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, ShutdownBounds,
     shutdown_bound,
 };
+
+pub(crate) use target::Target;
 
 use crate::error::ConfigError;
 
@@ -956,48 +959,6 @@ impl Config {
     /// The setting that named the base endpoint, for errors.
     fn base_setting(&self) -> &'static str {
         env::OTEL_EXPORTER_OTLP_ENDPOINT
-    }
-
-    /// Where and how spans are sent.
-    pub(crate) fn traces_target(&self) -> crate::export::Target {
-        crate::export::Target {
-            url: self.otlp_traces_endpoint(),
-            url_setting: if self.traces_endpoint.is_some() {
-                env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
-            } else {
-                self.base_setting()
-            },
-            protocol: self.protocol,
-            headers: self.headers.clone(),
-            timeout: self.export_timeout,
-            compression: self.compression,
-            tls: self.tls.clone(),
-        }
-    }
-
-    /// Where and how log records are sent.
-    pub(crate) fn logs_target(&self) -> crate::export::Target {
-        self.signal_target(&self.logs_otlp, self.otlp_logs_endpoint())
-    }
-
-    /// Where and how metrics are pushed.
-    pub(crate) fn metrics_target(&self) -> crate::export::Target {
-        self.signal_target(&self.metrics_otlp, self.otlp_metrics_endpoint())
-    }
-
-    fn signal_target(&self, o: &SignalOtlp, url: String) -> crate::export::Target {
-        crate::export::Target {
-            url,
-            url_setting: o
-                .endpoint
-                .as_ref()
-                .map_or_else(|| self.base_setting(), |(setting, _)| setting),
-            protocol: o.protocol,
-            headers: o.headers.clone(),
-            timeout: o.timeout,
-            compression: o.compression,
-            tls: o.tls.clone(),
-        }
     }
 
     /// Names of the configured export headers (values are never shown).

@@ -12,7 +12,7 @@ use opentelemetry::{Context, KeyValue};
 
 use super::Shared;
 use super::sql;
-use crate::http::outcome::{Finish, Outcome, Protocol};
+use crate::instrument::{Finish, Outcome, Protocol};
 use crate::slo::SloSet;
 
 /// What an operation is, as its span and series name it.

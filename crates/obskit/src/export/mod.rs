@@ -15,13 +15,12 @@ pub(crate) mod proto;
 mod retry;
 pub(crate) mod tls;
 
-use std::time::Duration;
-
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use parking_lot::Mutex;
 
-use crate::config::{Compression, OtlpProtocol, TlsFiles};
+use crate::config::OtlpProtocol;
+pub(crate) use crate::config::Target;
 #[cfg(not(feature = "tls"))]
 use crate::error::ConfigError;
 use crate::error::InitError;
@@ -88,23 +87,6 @@ pub(crate) static METRICS: Signal = Signal {
     queue_size_setting: crate::config::env::OTEL_METRIC_EXPORT_INTERVAL,
     relief: "push less often",
 };
-
-/// Where and how one signal is sent: its configuration resolved (the
-/// signal's own variable where set, else the shared one).
-#[derive(Debug, Clone)]
-pub(crate) struct Target {
-    /// The URL exports go to.
-    pub(crate) url: String,
-    /// The setting that named the URL, for errors.
-    #[cfg_attr(feature = "tls", allow(dead_code))]
-    pub(crate) url_setting: &'static str,
-    pub(crate) protocol: OtlpProtocol,
-    pub(crate) headers: Vec<(String, String)>,
-    /// Bound on one attempt.
-    pub(crate) timeout: Duration,
-    pub(crate) compression: Compression,
-    pub(crate) tls: TlsFiles,
-}
 
 /// Turns a batch of a signal's items into the body of its OTLP export request.
 pub(crate) trait Encode<T>: Send + 'static {

@@ -1,20 +1,22 @@
-//! One call's state from its start to its end. A server call ends through
-//! the same [`Finish`] as an HTTP request (metrics, SLO counters, span,
-//! access line, in one place); gRPC adds how its statuses read and where
-//! its figures go ([`GrpcCall`]).
+//! One call's state from its start to its end, on either side. A call ends
+//! through the instrumentation core's [`Finish`] (metrics, SLO counters,
+//! span, access line, in one place); gRPC adds how its statuses read, how a
+//! dropped call is told from one past its deadline, and where its figures
+//! go ([`GrpcCall`] served, [`GrpcClientCall`] made).
 
 use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use metrics::Gauge;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, KeyValue};
 use tonic::Code;
 
-use super::layer::Shared;
+use super::state::{ClientShared, Shared};
 use super::status;
-use crate::http::outcome::{Finish, Outcome, Protocol, log_millis};
-use crate::logs::LineValue;
+use crate::instrument::{Finish, Outcome, Protocol};
+use crate::logs::{LineValue, log_millis};
 use crate::metrics::names::RPC_METHOD_OTHER;
 use crate::slo::SloSet;
 
@@ -31,6 +33,57 @@ pub(crate) enum Ending {
     Panicked,
 }
 
+/// A call's deadline (`grpc-timeout`) as this layer's clock sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deadline {
+    timeout: Duration,
+    /// How much earlier than this layer's clock the deadline's timer started.
+    slack: Duration,
+}
+
+impl Deadline {
+    /// The deadline of a served call. The client's timer started before
+    /// this layer's clock did, by the time the request took to arrive and
+    /// be scheduled here (tonic's own server timer by a few microseconds; a
+    /// remote client's by a network trip): a call dropped within the last
+    /// tenth of its deadline, or its last 2 ms, counts as DEADLINE_EXCEEDED.
+    pub(crate) fn served(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            slack: (timeout / 10).max(Duration::from_millis(2)),
+        }
+    }
+
+    /// The deadline of a call this process makes: the channel's timer
+    /// starts below this layer, after its clock, so no slack.
+    pub(crate) fn made(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            slack: Duration::ZERO,
+        }
+    }
+
+    /// Whether the deadline has passed `elapsed` after the call started.
+    fn passed(self, elapsed: Duration) -> bool {
+        elapsed + self.slack >= self.timeout
+    }
+}
+
+impl Ending {
+    /// The status of a call that ended this way after `elapsed`. Every
+    /// ending of a gRPC call has one: the one answered, CANCELLED or
+    /// DEADLINE_EXCEEDED for a call dropped before its end, INTERNAL for a
+    /// handler that panicked.
+    fn code(self, elapsed: Duration, deadline: Option<Deadline>) -> Code {
+        match self {
+            Self::Status(code) => code,
+            Self::Panicked => Code::Internal,
+            Self::Dropped if deadline.is_some_and(|d| d.passed(elapsed)) => Code::DeadlineExceeded,
+            Self::Dropped => Code::Cancelled,
+        }
+    }
+}
+
 /// The method of a call as known when it started.
 pub(crate) enum Method {
     /// Known already: its name.
@@ -40,47 +93,35 @@ pub(crate) enum Method {
     Unknown(Option<Box<str>>),
 }
 
-/// A server call in flight: obskit's one finishing path
-/// ([`Finish`](crate::http::outcome::Finish)) with what gRPC adds, the
+/// A served call in flight: the core's [`Finish`] with what gRPC adds, the
 /// method to name once the answer is known and the call's deadline.
 pub(crate) struct ServerCall {
-    pub(crate) finish: Finish<GrpcCall>,
-    pub(crate) start: Instant,
-    pub(crate) method: Method,
-    /// The deadline the client set (`grpc-timeout`), if any.
-    pub(crate) deadline: Option<Duration>,
-}
-
-/// Slack for deciding that a dropped call hit its deadline: the client's
-/// timer started before this layer's clock did, by the time the request took
-/// to arrive and be scheduled here (tonic's own server timer by a few
-/// microseconds; a remote client's by a network trip). A call dropped within
-/// the last tenth of its deadline, or its last 2 ms, counts as
-/// DEADLINE_EXCEEDED.
-fn deadline_slack(deadline: Duration) -> Duration {
-    (deadline / 10).max(Duration::from_millis(2))
+    finish: Finish<GrpcCall>,
+    method: Method,
+    deadline: Option<Deadline>,
 }
 
 impl ServerCall {
+    pub(crate) fn new(
+        finish: Finish<GrpcCall>,
+        method: Method,
+        deadline: Option<Deadline>,
+    ) -> Self {
+        Self {
+            finish,
+            method,
+            deadline,
+        }
+    }
+
     /// The call's OpenTelemetry context.
     pub(crate) fn context(&self) -> &Context {
         self.finish.context()
     }
 
-    /// Records the call's outcome everywhere it is reported. Every ending
-    /// of a gRPC call has a status: the one answered, CANCELLED or
-    /// DEADLINE_EXCEEDED for a call dropped before its end, INTERNAL for a
-    /// handler that panicked.
+    /// Records the call's outcome everywhere it is reported.
     pub(crate) fn end(self, ending: Ending) {
-        let elapsed = self.start.elapsed();
-        let code = match ending {
-            Ending::Status(code) => code,
-            Ending::Panicked => Code::Internal,
-            Ending::Dropped => match self.deadline {
-                Some(d) if elapsed + deadline_slack(d) >= d => Code::DeadlineExceeded,
-                _ => Code::Cancelled,
-            },
-        };
+        let code = ending.code(self.finish.elapsed(), self.deadline);
         let protocol = self.finish.protocol();
         if let Method::Unknown(raw) = &self.method {
             // Only a real answer can teach the layer a method: not a drop,
@@ -104,7 +145,7 @@ impl ServerCall {
     }
 }
 
-/// What the end of one gRPC call records: the [`Protocol`] of gRPC.
+/// What the end of one served gRPC call records: the [`Protocol`] of gRPC.
 pub(crate) struct GrpcCall {
     pub(crate) shared: Arc<Shared>,
     /// `rpc.method`: the method's name, or `_OTHER`; final once the call ends.
@@ -120,11 +161,14 @@ impl Protocol for GrpcCall {
     }
 
     fn slos(&self) -> &SloSet {
-        &self.shared.slos
+        &self.shared.core.slos
     }
 
     fn error_type(&self, code: Code) -> Option<&'static str> {
-        status::is_server_error(code).then(|| status::name(code))
+        self.shared
+            .metrics
+            .is_error(code)
+            .then(|| status::name(code))
     }
 
     fn abandoned(&self, code: Code) -> bool {
@@ -159,6 +203,7 @@ impl Protocol for GrpcCall {
             ("duration_ms", Some(LineValue::Millis(elapsed))),
         ];
         self.shared
+            .core
             .access_log
             .write(&message, &fields, |level, message| {
                 let duration_ms = log_millis(elapsed);
@@ -175,12 +220,92 @@ impl Protocol for GrpcCall {
     }
 }
 
+/// An outgoing call in flight.
+pub(crate) struct ClientCall {
+    finish: Finish<GrpcClientCall>,
+    deadline: Option<Deadline>,
+}
+
+impl ClientCall {
+    /// A call to `method` started at `start` in `cx`, with `active` already
+    /// incremented for it.
+    pub(crate) fn new(
+        cx: Context,
+        start: Instant,
+        active: Gauge,
+        method: &'static str,
+        deadline: Option<Deadline>,
+        shared: Arc<ClientShared>,
+    ) -> Self {
+        let protocol = GrpcClientCall { shared, method };
+        Self {
+            finish: Finish::new(cx, start, active, protocol),
+            deadline,
+        }
+    }
+
+    /// Records the call's outcome: metrics and span.
+    pub(crate) fn end(self, ending: Ending) {
+        let code = ending.code(self.finish.elapsed(), self.deadline);
+        self.finish.finish(Outcome::Completed(code));
+    }
+
+    /// Records a call that got no response at all. Past its deadline, the
+    /// channel gave up on it (tonic's own timer, which tells the caller
+    /// CANCELLED): DEADLINE_EXCEEDED. Otherwise the connection was refused
+    /// or reset, which tonic reports as UNAVAILABLE.
+    pub(crate) fn unanswered(self) {
+        let elapsed = self.finish.elapsed();
+        let code = match self.deadline {
+            Some(d) if d.passed(elapsed) => Code::DeadlineExceeded,
+            _ => Code::Unavailable,
+        };
+        self.finish.finish(Outcome::Completed(code));
+    }
+}
+
+/// What the end of one outgoing gRPC call records.
+pub(crate) struct GrpcClientCall {
+    shared: Arc<ClientShared>,
+    method: &'static str,
+}
+
+impl Protocol for GrpcClientCall {
+    type Status = Code;
+
+    fn slo_key(&self) -> (&str, &str) {
+        ("POST", self.method)
+    }
+
+    fn slos(&self) -> &SloSet {
+        &self.shared.slos
+    }
+
+    fn error_type(&self, code: Code) -> Option<&'static str> {
+        self.shared
+            .metrics
+            .is_error(code)
+            .then(|| status::name(code))
+    }
+
+    fn status_attribute(&self, code: Code) -> Option<KeyValue> {
+        Some(KeyValue::new("rpc.status_code", status::name(code)))
+    }
+
+    fn record_duration(&self, code: Option<Code>, _failed: bool, elapsed: Duration) {
+        self.shared
+            .metrics
+            .duration(self.method, code.unwrap_or(Code::Internal))
+            .record(elapsed.as_secs_f64());
+    }
+}
+
 /// A call of either side, as the response body carries it to its end.
 pub(crate) enum Call {
     /// A call this process serves.
     Server(ServerCall),
     /// A call this process makes.
-    Client(super::client::ClientCall),
+    Client(ClientCall),
 }
 
 impl Call {
@@ -206,14 +331,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_deadline_slack_is_a_tenth_of_the_deadline_and_at_least_2_ms() {
-        assert_eq!(
-            deadline_slack(Duration::from_secs(1)),
-            Duration::from_millis(100)
-        );
-        assert_eq!(
-            deadline_slack(Duration::from_millis(5)),
-            Duration::from_millis(2)
-        );
+    fn a_served_deadline_has_a_tenth_of_its_length_and_at_least_2_ms_of_slack() {
+        let second = Deadline::served(Duration::from_secs(1));
+        assert!(!second.passed(Duration::from_millis(899)));
+        assert!(second.passed(Duration::from_millis(900)));
+        let short = Deadline::served(Duration::from_millis(5));
+        assert!(!short.passed(Duration::from_micros(2_999)));
+        assert!(short.passed(Duration::from_millis(3)));
+    }
+
+    #[test]
+    fn a_made_deadline_passes_at_its_length() {
+        let d = Deadline::made(Duration::from_millis(50));
+        assert!(!d.passed(Duration::from_micros(49_999)));
+        assert!(d.passed(Duration::from_millis(50)));
+    }
+
+    #[test]
+    fn a_dropped_call_is_cancelled_until_its_deadline() {
+        let d = Some(Deadline::made(Duration::from_millis(50)));
+        let early = Duration::from_millis(10);
+        let late = Duration::from_millis(60);
+        assert_eq!(Ending::Dropped.code(early, d), Code::Cancelled);
+        assert_eq!(Ending::Dropped.code(late, d), Code::DeadlineExceeded);
+        assert_eq!(Ending::Dropped.code(late, None), Code::Cancelled);
+        assert_eq!(Ending::Panicked.code(early, d), Code::Internal);
+        assert_eq!(Ending::Status(Code::Ok).code(late, d), Code::Ok);
     }
 }

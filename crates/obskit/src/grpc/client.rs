@@ -20,23 +20,23 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, ready};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use http::{Request, Response};
-use opentelemetry::trace::{SpanKind, Status as SpanStatus, TraceContextExt, Tracer as _};
-use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::Tracer;
-use tonic::Code;
+use opentelemetry::KeyValue;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::body::ResponseBody;
-use super::call::{Call, Ending};
+use super::call::{Call, ClientCall, Deadline, Ending};
 use super::methods::{self, KnownMethods};
 use super::red::{CallMetrics, Side};
+use super::state::ClientShared;
 use super::status;
 use crate::Telemetry;
+use crate::instrument::start_client;
 use crate::metrics::names::{RPC_METHOD_OTHER, RPC_SYSTEM_GRPC};
+use crate::slo::SloSet;
 
 /// Instruments outgoing calls on a tonic `Channel` (or any gRPC client
 /// service): a client span, W3C trace context and baggage injected into the
@@ -58,14 +58,6 @@ pub struct GrpcClientLayer {
     shared: Arc<ClientShared>,
 }
 
-struct ClientShared {
-    tracer: Tracer,
-    propagator: Arc<crate::propagation::Propagator>,
-    metrics: CallMetrics,
-    known: KnownMethods,
-    server: Option<(String, Option<u16>)>,
-}
-
 impl std::fmt::Debug for GrpcClientLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GrpcClientLayer")
@@ -84,6 +76,7 @@ impl GrpcClientLayer {
                 metrics: CallMetrics::new(telemetry.metrics(), Side::Client),
                 known: KnownMethods::default(),
                 server: None,
+                slos: SloSet::default(),
             }),
         }
     }
@@ -107,6 +100,7 @@ impl GrpcClientLayer {
                 metrics: CallMetrics::new(self.shared.metrics.handle(), Side::Client),
                 known: KnownMethods::default(),
                 server: Some(server),
+                slos: SloSet::default(),
             }),
         }
     }
@@ -184,71 +178,21 @@ where
                 attributes.push(KeyValue::new("server.port", i64::from(p)));
             }
         }
-        let parent = Context::current();
-        let span = shared.tracer.build_with_context(
-            shared
-                .tracer
-                .span_builder(name)
-                .with_kind(SpanKind::Client)
-                .with_attributes(attributes),
-            &parent,
+        let cx = start_client(
+            &shared.tracer,
+            &shared.propagator,
+            name,
+            attributes,
+            req.headers_mut(),
         );
-        let cx = parent.with_span(span);
-        shared.propagator.inject(&cx, req.headers_mut());
         let active = shared.metrics.active(method);
         active.increment(1.0);
-        let call = ClientCall {
-            cx,
-            start,
-            method,
-            deadline: status::timeout(req.headers()),
-            active,
-            shared: Arc::clone(shared),
-        };
+        let deadline = status::timeout(req.headers()).map(Deadline::made);
+        let call = ClientCall::new(cx, start, active, method, deadline, Arc::clone(shared));
         ClientResponseFuture {
             inner: self.inner.call(req),
             call: Some(call),
         }
-    }
-}
-
-/// An outgoing call in flight.
-pub(crate) struct ClientCall {
-    cx: Context,
-    start: Instant,
-    method: &'static str,
-    deadline: Option<Duration>,
-    active: metrics::Gauge,
-    shared: Arc<ClientShared>,
-}
-
-impl ClientCall {
-    /// Records the call's outcome: metrics and span.
-    pub(crate) fn end(self, ending: Ending) {
-        let elapsed = self.start.elapsed();
-        self.active.decrement(1.0);
-        let code = match ending {
-            Ending::Status(code) => code,
-            Ending::Panicked => Code::Internal,
-            Ending::Dropped => match self.deadline {
-                Some(d) if elapsed >= d => Code::DeadlineExceeded,
-                _ => Code::Cancelled,
-            },
-        };
-        {
-            let _attached = self.cx.clone().attach();
-            self.shared
-                .metrics
-                .duration(self.method, code)
-                .record(elapsed.as_secs_f64());
-        }
-        let span = self.cx.span();
-        span.set_attribute(KeyValue::new("rpc.status_code", status::name(code)));
-        if status::is_client_error(code) {
-            span.set_attribute(KeyValue::new("error.type", status::name(code)));
-            span.set_status(SpanStatus::error(""));
-        }
-        span.end();
     }
 }
 
@@ -301,16 +245,7 @@ where
                 }
             }
             Err(e) => {
-                // No status reached the client. Past the call's deadline,
-                // the channel gave up on it (tonic's own timer, which tells
-                // the caller CANCELLED): DEADLINE_EXCEEDED. Otherwise the
-                // connection was refused or reset, which tonic reports as
-                // UNAVAILABLE.
-                let code = match call.deadline {
-                    Some(d) if call.start.elapsed() >= d => Code::DeadlineExceeded,
-                    _ => Code::Unavailable,
-                };
-                call.end(Ending::Status(code));
+                call.unanswered();
                 Err(e)
             }
         })

@@ -5,13 +5,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
 
-use http::{HeaderValue, Response};
+use http::Response;
 use tonic::Code;
 
 use super::body::ResponseBody;
 use super::call::{Call, Ending, ServerCall};
 use super::status;
-use crate::request_id::{RequestId, X_REQUEST_ID};
+use crate::instrument::answer_request_id;
+use crate::request_id::RequestId;
 
 pin_project_lite::pin_project! {
     /// The future of [`GrpcService`](super::GrpcService).
@@ -73,9 +74,7 @@ where
         };
         match result {
             Ok(mut response) => {
-                if let Ok(v) = HeaderValue::from_str(request_id.as_str()) {
-                    response.headers_mut().insert(X_REQUEST_ID.clone(), v);
-                }
+                answer_request_id(response.headers_mut(), &request_id);
                 // Trailers-only (an error before any message) carries the
                 // status in the headers; a non-gRPC answer implies one.
                 let answered = status::from_headers(response.headers())

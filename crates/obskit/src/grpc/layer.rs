@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use opentelemetry_sdk::trace::Tracer;
 use tonic::server::NamedService;
 use tower_layer::Layer;
 use tracing::Level;
@@ -10,8 +9,10 @@ use tracing::Level;
 use super::methods::KnownMethods;
 use super::red::{CallMetrics, Side};
 use super::service::GrpcService;
+use super::state::Shared;
 use crate::Telemetry;
-use crate::slo::{Slo, SloError, SloSet};
+use crate::instrument::LayerState;
+use crate::slo::{Slo, SloError};
 
 /// Services left out of spans, the access log, RED and SLO figures by
 /// default: the health service and server reflection.
@@ -51,25 +52,11 @@ pub struct GrpcLayer {
     pub(crate) shared: Arc<Shared>,
 }
 
-#[derive(Clone)]
-pub(crate) struct Shared {
-    pub(crate) tracer: Tracer,
-    pub(crate) propagator: Arc<crate::propagation::Propagator>,
-    pub(crate) metrics: Arc<CallMetrics>,
-    pub(crate) metrics_handle: crate::metrics::MetricsHandle,
-    pub(crate) known: Arc<KnownMethods>,
-    pub(crate) slos: SloSet,
-    pub(crate) excluded: Vec<String>,
-    pub(crate) access_log: crate::logs::AccessLog,
-    /// What the sampler decides, as far as it can be told in advance.
-    pub(crate) sampling: crate::traces::Sampling,
-}
-
 impl std::fmt::Debug for GrpcLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GrpcLayer")
-            .field("excluded", &self.shared.excluded)
-            .field("access_log", &self.shared.access_log)
+            .field("excluded", &self.shared.core.excluded)
+            .field("access_log", &self.shared.core.access_log)
             .finish_non_exhaustive()
     }
 }
@@ -79,21 +66,11 @@ impl GrpcLayer {
     /// default exclusions and the access log at the level
     /// `OBSKIT_ACCESS_LOG` says (default `INFO`).
     pub fn new(telemetry: &Telemetry) -> Self {
-        let metrics_handle = telemetry.metrics();
         Self {
             shared: Arc::new(Shared {
-                tracer: telemetry.tracer(),
-                propagator: Arc::clone(&telemetry.propagator),
-                metrics: Arc::new(CallMetrics::new(metrics_handle.clone(), Side::Server)),
-                metrics_handle,
+                core: LayerState::new(telemetry, DEFAULT_EXCLUDED_SERVICES),
+                metrics: Arc::new(CallMetrics::new(telemetry.metrics(), Side::Server)),
                 known: Arc::new(KnownMethods::default()),
-                slos: SloSet::default(),
-                excluded: DEFAULT_EXCLUDED_SERVICES
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect(),
-                access_log: crate::logs::AccessLog::new(telemetry),
-                sampling: telemetry.sampling(),
             }),
         }
     }
@@ -115,8 +92,7 @@ impl GrpcLayer {
     /// stream. A route filter
     /// matches `package.Service/Method`, a method filter `POST`.
     pub fn slos(mut self, slos: impl IntoIterator<Item = Slo>) -> Result<Self, SloError> {
-        let set = SloSet::new(slos.into_iter().collect(), &self.shared.metrics_handle)?;
-        self.shared_mut().slos = set;
+        self.shared_mut().core.set_slos(slos)?;
         Ok(self)
     }
 
@@ -168,14 +144,14 @@ impl GrpcLayer {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.shared_mut().excluded = services.into_iter().map(Into::into).collect();
+        self.shared_mut().core.set_excluded(services);
         self
     }
 
     /// Sets the access log level; `None` turns the access log off.
     #[must_use]
     pub fn access_log(mut self, level: Option<Level>) -> Self {
-        self.shared_mut().access_log.level = level;
+        self.shared_mut().core.access_log.level = level;
         self
     }
 }

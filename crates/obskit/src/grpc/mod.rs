@@ -71,6 +71,7 @@ mod red;
 mod routes;
 mod serve;
 mod service;
+mod state;
 mod status;
 
 pub use body::ResponseBody;

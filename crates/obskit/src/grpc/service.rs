@@ -5,21 +5,18 @@ use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Instant;
 
 use http::{Request, Response};
-use opentelemetry::trace::SpanKind;
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::KeyValue;
 use tower_service::Service;
 
 use super::body::ResponseBody;
-use super::call::{GrpcCall, Method, ServerCall};
+use super::call::{Deadline, GrpcCall, Method, ServerCall};
 use super::future::ResponseFuture;
-use super::layer::Shared;
 use super::methods;
-use crate::http::carrier::extract_parent;
+use super::state::Shared;
 use crate::http::is_grpc;
-use crate::http::outcome::Finish;
+use crate::instrument::Finish;
 use crate::metrics::names::{RPC_METHOD_OTHER, RPC_SYSTEM_GRPC};
 use crate::request_id::RequestId;
 
@@ -56,12 +53,11 @@ where
         let excluded = !is_grpc(req.headers())
             || full.is_some_and(|m| {
                 let service = methods::service_of(m);
-                shared.excluded.iter().any(|s| s == service)
+                shared.core.is_excluded(service)
             });
         if excluded {
             return ResponseFuture::plain(self.inner.call(req));
         }
-        let start = Instant::now();
         let method = match full {
             Some(m) => match shared.known.get(m) {
                 Some(name) => Method::Known(name),
@@ -69,64 +65,34 @@ where
             },
             None => Method::Unknown(None),
         };
-        let request_id = RequestId::from_headers(req.headers());
-        let parent = extract_parent(shared.propagator.as_ref(), req.headers());
-        let cx =
-            start_span(shared, &req, &method, &request_id, &parent).with_value(request_id.clone());
-        req.extensions_mut().insert(request_id.clone());
-
-        let active = shared.metrics.active(match method {
+        // The name of a method not known yet is set when the call ends; the
+        // sampler decides on the trace id and parent alone.
+        let name: &'static str = match method {
             Method::Known(name) => name,
-            Method::Unknown(_) => RPC_METHOD_OTHER,
-        });
-        active.increment(1.0);
-        let deadline = super::status::timeout(req.headers());
-        let inner = {
-            let _attached = cx.clone().attach();
-            self.inner.call(req)
+            Method::Unknown(_) => RPC_SYSTEM_GRPC,
         };
+        let started = shared.core.start(&mut req, name, |req, request_id| {
+            (name.into(), describe(req, &method, request_id))
+        });
         let label = match method {
             Method::Known(name) => name,
             Method::Unknown(_) => RPC_METHOD_OTHER,
         };
+        let active = shared.metrics.active(label);
+        active.increment(1.0);
+        let deadline = super::status::timeout(req.headers()).map(Deadline::served);
+        let inner = started.in_context(|| self.inner.call(req));
         let protocol = GrpcCall {
             shared: Arc::clone(&self.shared),
             label: Cell::new(label),
         };
+        let finish = Finish::new(started.cx, started.start, active, protocol);
         ResponseFuture::open(
             inner,
-            ServerCall {
-                finish: Finish::new(cx, start, active, protocol),
-                start,
-                method,
-                deadline,
-            },
-            request_id,
+            ServerCall::new(finish, method, deadline),
+            started.request_id,
         )
     }
-}
-
-fn start_span<B>(
-    shared: &Shared,
-    req: &Request<B>,
-    method: &Method,
-    request_id: &RequestId,
-    parent: &Context,
-) -> Context {
-    // The name of a method not known yet is set when the call ends; the
-    // sampler decides on the trace id and parent alone.
-    let name: &'static str = match method {
-        Method::Known(name) => name,
-        Method::Unknown(_) => RPC_SYSTEM_GRPC,
-    };
-    crate::traces::start_described(
-        &shared.tracer,
-        shared.sampling,
-        parent,
-        SpanKind::Server,
-        name,
-        || (name.into(), describe(req, method, request_id)),
-    )
 }
 
 /// The attributes of a recorded server span.

@@ -1,6 +1,6 @@
 //! The server span of a request: its name and the semantic-convention
 //! attributes known when the request arrives. (What is known only at the
-//! end, the status and `error.type`, is set by [`outcome`](super::outcome).)
+//! end, the status and `error.type`, is set by the core's `Finish`.)
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -8,38 +8,15 @@ use std::sync::Arc;
 
 use axum::extract::ConnectInfo;
 use http::Request;
-use opentelemetry::trace::SpanKind;
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::KeyValue;
 
 use super::labels;
-use super::layer::Shared;
+use super::state::Shared;
 use crate::metrics::names::METHOD_OTHER;
 use crate::request_id::RequestId;
 
-/// Starts the server span of `req`, a child of `parent`.
-pub(crate) fn start_span<B>(
-    shared: &Shared,
-    req: &Request<B>,
-    method: &'static str,
-    route: Option<&str>,
-    request_id: &RequestId,
-    parent: &Context,
-) -> Context {
-    // obskit's samplers look at the trace id and the parent, never the name
-    // or attributes: only a span that records gets its name and attributes,
-    // so an unsampled request allocates nothing for them.
-    crate::traces::start_described(
-        &shared.tracer,
-        shared.sampling,
-        parent,
-        SpanKind::Server,
-        labels::span_name(method),
-        || describe(shared, req, method, route, request_id),
-    )
-}
-
 /// The name and attributes of a recorded server span.
-fn describe<B>(
+pub(crate) fn describe<B>(
     shared: &Shared,
     req: &Request<B>,
     method: &'static str,

@@ -17,7 +17,7 @@ use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 
 use super::exchange::Exchange;
-use super::outcome::{Finish, Outcome};
+use crate::instrument::{Finish, Outcome};
 
 pin_project_lite::pin_project! {
     /// The body of a response from [`ObskitService`](super::ObskitService).

@@ -22,18 +22,19 @@
 //! ```
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::Extensions;
 use metrics::Label;
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::Tracer;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
 
 use super::labels;
 use crate::Telemetry;
+use crate::instrument::{Finish, Outcome, Protocol, start_client};
 use crate::metrics::{MetricsHandle, names};
+use crate::slo::SloSet;
 
 /// obskit's `reqwest` middleware: a client span, propagation headers and
 /// the `http_client_*` RED series for every outgoing call.
@@ -42,9 +43,16 @@ use crate::metrics::{MetricsHandle, names};
 /// `reqwest_middleware::ClientBuilder::with` to compose it with others.
 #[derive(Clone)]
 pub struct ClientMiddleware {
+    shared: Arc<ClientShared>,
+}
+
+/// What every outgoing call records into.
+struct ClientShared {
     tracer: Tracer,
     propagator: Arc<crate::propagation::Propagator>,
     metrics: MetricsHandle,
+    /// Outgoing calls count against no SLO of this service.
+    slos: SloSet,
 }
 
 impl std::fmt::Debug for ClientMiddleware {
@@ -57,9 +65,12 @@ impl ClientMiddleware {
     /// Records into `telemetry`'s tracer and metrics.
     pub fn new(telemetry: &Telemetry) -> Self {
         Self {
-            tracer: telemetry.tracer(),
-            propagator: Arc::clone(&telemetry.propagator),
-            metrics: telemetry.metrics(),
+            shared: Arc::new(ClientShared {
+                tracer: telemetry.tracer(),
+                propagator: Arc::clone(&telemetry.propagator),
+                metrics: telemetry.metrics(),
+                slos: SloSet::default(),
+            }),
         }
     }
 
@@ -77,6 +88,7 @@ impl Middleware for ClientMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
+        let shared = &self.shared;
         let start = Instant::now();
         let method = labels::method(req.method());
         let host = req.url().host_str().unwrap_or("").to_owned();
@@ -95,18 +107,15 @@ impl Middleware for ClientMiddleware {
         if let Some(p) = port {
             attributes.push(KeyValue::new("server.port", i64::from(p)));
         }
-        let parent = Context::current();
-        let span = self.tracer.build_with_context(
-            self.tracer
-                .span_builder(labels::span_name(method))
-                .with_kind(SpanKind::Client)
-                .with_attributes(attributes),
-            &parent,
+        let cx = start_client(
+            &shared.tracer,
+            &shared.propagator,
+            labels::span_name(method),
+            attributes,
+            req.headers_mut(),
         );
-        let cx = parent.with_span(span);
-        self.propagator.inject(&cx, req.headers_mut());
 
-        let active = self.metrics.gauge(
+        let active = shared.metrics.gauge(
             names::HTTP_CLIENT_ACTIVE_REQUESTS,
             vec![
                 Label::new(names::HTTP_REQUEST_METHOD, method),
@@ -114,71 +123,118 @@ impl Middleware for ClientMiddleware {
             ],
         );
         active.increment(1.0);
-        // Dropped with the future too, so a caller's timeout cannot leak it.
-        let in_flight = InFlight {
-            active,
-            cx: cx.clone(),
-            done: false,
+        let call = OutgoingCall {
+            method,
+            host,
+            error: None,
+            shared: Arc::clone(shared),
         };
+        // Ends the call however the future ends: a caller's timeout that
+        // drops it ends it as cancelled.
+        let mut in_flight = InFlight(Some(Finish::new(cx, start, active, call)));
         let result = next.run(req, extensions).await;
-        let mut in_flight = in_flight;
-        in_flight.done = true;
-        drop(in_flight);
+        if let Some(mut finish) = in_flight.0.take() {
+            let answer = match &result {
+                Ok(response) => Answer::Status(response.status().as_u16()),
+                Err(e) => {
+                    finish.protocol_mut().error = Some(e.to_string());
+                    Answer::Transport(error_kind(e))
+                }
+            };
+            finish.finish(Outcome::Completed(answer));
+        }
+        result
+    }
+}
 
-        let span = cx.span();
+/// What an outgoing call got back.
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    /// A response with this status.
+    Status(u16),
+    /// No response: the transport failed, in this class.
+    Transport(&'static str),
+}
+
+/// One outgoing call as its end needs it: the [`Protocol`] of the client.
+struct OutgoingCall {
+    method: &'static str,
+    host: String,
+    /// The transport error, for the span's status.
+    error: Option<String>,
+    shared: Arc<ClientShared>,
+}
+
+impl Protocol for OutgoingCall {
+    type Status = Answer;
+
+    fn slo_key(&self) -> (&str, &str) {
+        (self.method, "")
+    }
+
+    fn slos(&self) -> &SloSet {
+        &self.shared.slos
+    }
+
+    fn error_type(&self, answer: Answer) -> Option<&'static str> {
+        match answer {
+            Answer::Status(code) => labels::client_error_type(code),
+            Answer::Transport(kind) => Some(kind),
+        }
+    }
+
+    fn failure_description(&self, outcome: Outcome<Answer>) -> &'static str {
+        match outcome {
+            Outcome::Cancelled(_) => "the caller abandoned the request",
+            Outcome::Completed(_) | Outcome::Failed(_) => "",
+        }
+    }
+
+    fn failure_message(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    fn status_attribute(&self, answer: Answer) -> Option<KeyValue> {
+        match answer {
+            Answer::Status(code) => {
+                Some(KeyValue::new("http.response.status_code", i64::from(code)))
+            }
+            Answer::Transport(_) => None,
+        }
+    }
+
+    fn record_duration(&self, answer: Option<Answer>, _failed: bool, elapsed: Duration) {
         let mut labels = vec![
-            Label::new(names::HTTP_REQUEST_METHOD, method),
-            Label::new(names::SERVER_ADDRESS, host),
+            Label::new(names::HTTP_REQUEST_METHOD, self.method),
+            Label::new(names::SERVER_ADDRESS, self.host.clone()),
         ];
-        match &result {
-            Ok(response) => {
-                let code = response.status().as_u16();
-                span.set_attribute(KeyValue::new("http.response.status_code", i64::from(code)));
+        match answer {
+            Some(Answer::Status(code)) => {
                 labels.push(Label::new(
                     names::HTTP_RESPONSE_STATUS_CODE,
                     labels::status_str(code),
                 ));
                 if let Some(e) = labels::client_error_type(code) {
-                    span.set_attribute(KeyValue::new("error.type", e));
-                    span.set_status(Status::error(""));
                     labels.push(Label::new(names::ERROR_TYPE, e));
                 }
             }
-            Err(e) => {
-                let kind = error_kind(e);
-                span.set_attribute(KeyValue::new("error.type", kind));
-                span.set_status(Status::error(e.to_string()));
-                labels.push(Label::new(names::ERROR_TYPE, kind));
-            }
+            Some(Answer::Transport(kind)) => labels.push(Label::new(names::ERROR_TYPE, kind)),
+            None => {}
         }
-        {
-            // The client span's context: a sampled call leaves its exemplar.
-            let _attached = cx.clone().attach();
-            self.metrics
-                .histogram(names::HTTP_CLIENT_REQUEST_DURATION, labels)
-                .record(start.elapsed().as_secs_f64());
-        }
-        span.end();
-        result
+        self.shared
+            .metrics
+            .histogram(names::HTTP_CLIENT_REQUEST_DURATION, labels)
+            .record(elapsed.as_secs_f64());
     }
 }
 
-/// Decrements the active-requests gauge however the call ends, and marks
-/// the span of a call its caller abandoned.
-struct InFlight {
-    active: metrics::Gauge,
-    cx: Context,
-    done: bool,
-}
+/// Ends a call its caller abandoned (the future dropped before its end).
+struct InFlight(Option<Finish<OutgoingCall>>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.active.decrement(1.0);
-        if !self.done {
-            let span = self.cx.span();
-            span.set_attribute(KeyValue::new("error.type", "cancelled"));
-            span.set_status(Status::error("the caller abandoned the request"));
-            span.end();
+        if let Some(finish) = self.0.take() {
+            finish.finish(Outcome::Cancelled(None));
         }
     }
 }

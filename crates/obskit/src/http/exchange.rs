@@ -8,10 +8,10 @@ use axum::extract::MatchedPath;
 use opentelemetry::KeyValue;
 
 use super::labels;
-use super::layer::Shared;
-use super::outcome::{Outcome, Protocol, log_millis};
 use super::red::Ended;
-use crate::logs::LineValue;
+use super::state::Shared;
+use crate::instrument::{Outcome, Protocol};
+use crate::logs::{LineValue, log_millis};
 use crate::metrics::names::ROUTE_UNMATCHED;
 use crate::slo::SloSet;
 
@@ -38,7 +38,7 @@ impl Protocol for Exchange {
     }
 
     fn slos(&self) -> &SloSet {
-        &self.shared.slos
+        &self.shared.core.slos
     }
 
     fn error_type(&self, status: u16) -> Option<&'static str> {
@@ -108,6 +108,7 @@ impl Protocol for Exchange {
             ("duration_ms", Some(LineValue::Millis(elapsed))),
         ];
         self.shared
+            .core
             .access_log
             .write(&message, &fields, |level, message| {
                 let duration_ms = log_millis(elapsed);

@@ -7,12 +7,13 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
 
 use http::header::CONTENT_LENGTH;
-use http::{HeaderValue, Response, StatusCode};
+use http::{Response, StatusCode};
 
 use super::body::ObskitBody;
 use super::exchange::Exchange;
-use super::outcome::{Finish, Outcome};
-use crate::request_id::{RequestId, X_REQUEST_ID};
+use crate::instrument::answer_request_id;
+use crate::instrument::{Finish, Outcome};
+use crate::request_id::RequestId;
 
 pin_project_lite::pin_project! {
     /// The future of [`ObskitService`](super::ObskitService): polls the
@@ -67,9 +68,7 @@ where
         };
         match result {
             Ok(mut response) => {
-                if let Ok(v) = HeaderValue::from_str(request_id.as_str()) {
-                    response.headers_mut().insert(X_REQUEST_ID.clone(), v);
-                }
+                answer_request_id(response.headers_mut(), &request_id);
                 let status = response.status();
                 let length = response
                     .headers()

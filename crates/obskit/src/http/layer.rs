@@ -4,19 +4,20 @@
 //! The layer makes an [`ObskitService`] around the inner service; the
 //! service's [`ResponseFuture`](super::ResponseFuture) and the response's
 //! [`ObskitBody`](super::ObskitBody) carry the request to its end, where
-//! [`outcome`](super::outcome) records it.
+//! the instrumentation core's `Finish` records it.
 
 use std::sync::Arc;
 
 use http::HeaderName;
-use opentelemetry_sdk::trace::Tracer;
 use tower_layer::Layer;
 use tracing::Level;
 
 use super::red::ServerMetrics;
 use super::service::ObskitService;
+use super::state::Shared;
 use crate::Telemetry;
-use crate::slo::{Slo, SloError, SloSet};
+use crate::instrument::LayerState;
+use crate::slo::{Slo, SloError};
 
 /// Paths left out of spans, the access log, RED and SLO figures by default.
 pub const DEFAULT_EXCLUDED_PATHS: &[&str] = &[
@@ -80,34 +81,11 @@ pub struct ObskitLayer {
     shared: Arc<Shared>,
 }
 
-/// The layer's configuration, shared by every request it instruments.
-#[derive(Clone)]
-pub(crate) struct Shared {
-    pub(crate) tracer: Tracer,
-    pub(crate) propagator: Arc<crate::propagation::Propagator>,
-    pub(crate) metrics: Arc<ServerMetrics>,
-    pub(crate) metrics_handle: crate::metrics::MetricsHandle,
-    pub(crate) slos: SloSet,
-    pub(crate) excluded: Vec<String>,
-    pub(crate) access_log: crate::logs::AccessLog,
-    /// What the sampler decides, as far as it can be told in advance.
-    pub(crate) sampling: crate::traces::Sampling,
-    pub(crate) recorded_headers: Vec<(HeaderName, opentelemetry::Key)>,
-    pub(crate) scheme: &'static str,
-}
-
-impl Shared {
-    /// Whether `path` (the matched template, else the raw path) is left out.
-    pub(crate) fn is_excluded(&self, path: &str) -> bool {
-        self.excluded.iter().any(|p| p == path)
-    }
-}
-
 impl std::fmt::Debug for ObskitLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ObskitLayer")
-            .field("excluded", &self.shared.excluded)
-            .field("access_log", &self.shared.access_log)
+            .field("excluded", &self.shared.core.excluded)
+            .field("access_log", &self.shared.core.access_log)
             .finish_non_exhaustive()
     }
 }
@@ -117,20 +95,10 @@ impl ObskitLayer {
     /// default exclusions and the access log at the level `OBSKIT_ACCESS_LOG`
     /// says (default `INFO`; [`access_log`](Self::access_log) overrides it).
     pub fn new(telemetry: &Telemetry) -> Self {
-        let metrics_handle = telemetry.metrics();
         Self {
             shared: Arc::new(Shared {
-                tracer: telemetry.tracer(),
-                propagator: Arc::clone(&telemetry.propagator),
-                metrics: Arc::new(ServerMetrics::new(metrics_handle.clone())),
-                metrics_handle,
-                slos: SloSet::default(),
-                excluded: DEFAULT_EXCLUDED_PATHS
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect(),
-                access_log: crate::logs::AccessLog::new(telemetry),
-                sampling: telemetry.sampling(),
+                core: LayerState::new(telemetry, DEFAULT_EXCLUDED_PATHS),
+                metrics: Arc::new(ServerMetrics::new(telemetry.metrics())),
                 recorded_headers: Vec::new(),
                 scheme: "http",
             }),
@@ -147,8 +115,7 @@ impl ObskitLayer {
     /// a client's choice rather than a server failure, and bad for latency
     /// only once it had outlived the threshold.
     pub fn slos(mut self, slos: impl IntoIterator<Item = Slo>) -> Result<Self, SloError> {
-        let set = SloSet::new(slos.into_iter().collect(), &self.shared.metrics_handle)?;
-        self.shared_mut().slos = set;
+        self.shared_mut().core.set_slos(slos)?;
         Ok(self)
     }
 
@@ -159,14 +126,14 @@ impl ObskitLayer {
         I: IntoIterator<Item = P>,
         P: Into<String>,
     {
-        self.shared_mut().excluded = paths.into_iter().map(Into::into).collect();
+        self.shared_mut().core.set_excluded(paths);
         self
     }
 
     /// Sets the access log level; `None` turns the access log off.
     #[must_use]
     pub fn access_log(mut self, level: Option<Level>) -> Self {
-        self.shared_mut().access_log.level = level;
+        self.shared_mut().core.access_log.level = level;
         self
     }
 

@@ -25,16 +25,15 @@
 
 mod attributes;
 mod body;
-pub(crate) mod carrier;
 mod client;
 mod exchange;
 mod future;
 mod labels;
 mod layer;
-pub(crate) mod outcome;
 mod red;
 mod routes;
 mod service;
+mod state;
 
 pub use body::ObskitBody;
 pub use client::ClientMiddleware;

@@ -82,8 +82,8 @@ impl ServerMetrics {
             ));
         }
         let error_type = match ended {
-            Ended::Failed => Some(super::outcome::FAILED),
-            Ended::Cancelled => Some(super::outcome::CANCELLED),
+            Ended::Failed => Some(crate::instrument::FAILED),
+            Ended::Cancelled => Some(crate::instrument::CANCELLED),
             Ended::Answered => status.and_then(super::labels::server_error_type),
         };
         if let Some(e) = error_type {

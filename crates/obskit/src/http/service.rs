@@ -4,21 +4,18 @@
 
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Instant;
 
 use axum::extract::MatchedPath;
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::attributes::start_span;
+use super::attributes::describe;
 use super::body::ObskitBody;
-use super::carrier::extract_parent;
 use super::exchange::Exchange;
 use super::future::ResponseFuture;
 use super::labels;
-use super::layer::Shared;
-use super::outcome::Finish;
-use crate::request_id::RequestId;
+use super::state::Shared;
+use crate::instrument::Finish;
 
 /// The service [`ObskitLayer`](super::ObskitLayer) wraps around each route.
 #[derive(Clone)]
@@ -59,34 +56,30 @@ where
             .as_ref()
             .map_or(req.uri().path(), MatchedPath::as_str);
         // gRPC calls are measured by `obskit::grpc::GrpcLayer`, never twice.
-        if shared.is_excluded(path) || is_grpc(req.headers()) {
+        if shared.core.is_excluded(path) || is_grpc(req.headers()) {
             return ResponseFuture::new(self.inner.call(req), None);
         }
-        let start = Instant::now();
         let method = labels::method(req.method());
-        let request_id = RequestId::from_headers(req.headers());
-
-        let parent = extract_parent(shared.propagator.as_ref(), req.headers());
         let route = matched.as_ref().map(MatchedPath::as_str);
-        let cx = start_span(shared, &req, method, route, &request_id, &parent)
-            .with_value(request_id.clone());
-        req.extensions_mut().insert(request_id.clone());
+        // obskit's samplers look at the trace id and the parent, never the
+        // name or attributes: only a span that records gets its name and
+        // attributes, so an unsampled request allocates nothing for them.
+        let started = shared
+            .core
+            .start(&mut req, labels::span_name(method), |req, request_id| {
+                describe(shared, req, method, route, request_id)
+            });
 
         let active = shared.metrics.active(method, shared.scheme);
         active.increment(1.0);
-        let inner = {
-            let _attached = cx.clone().attach();
-            self.inner.call(req)
-        };
+        let inner = started.in_context(|| self.inner.call(req));
         let exchange = Exchange {
             method,
             route: matched,
             shared: Arc::clone(&self.shared),
         };
-        ResponseFuture::new(
-            inner,
-            Some((Finish::new(cx, start, active, exchange), request_id)),
-        )
+        let finish = Finish::new(started.cx, started.start, active, exchange);
+        ResponseFuture::new(inner, Some((finish, started.request_id)))
     }
 }
 

@@ -264,7 +264,7 @@ impl DirectLines {
                 match *value {
                     Value::Str(s) => push_json_str(out, s),
                     Value::U64(n) => out.push_str(itoa::Buffer::new().format(n)),
-                    Value::Millis(d) => push_millis(out, crate::http::outcome::log_micros(d)),
+                    Value::Millis(d) => push_millis(out, super::duration::log_micros(d)),
                 }
             }
             out.push_str("}\n");
@@ -431,7 +431,7 @@ mod tests {
         ];
         for (status, error_type, nanos, end) in cases {
             let elapsed = std::time::Duration::from_nanos(nanos);
-            let duration_ms = crate::http::outcome::log_millis(elapsed);
+            let duration_ms = crate::logs::log_millis(elapsed);
             let status_text = status.map(|s| s.to_string()).unwrap_or_default();
             let space = if status.is_some() { " " } else { "" };
             let message = ["GET", " ", "/a \"b\"/{id}", space, &status_text, end];

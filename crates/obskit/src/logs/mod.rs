@@ -1,6 +1,7 @@
 //! Logs: an `EnvFilter`, the JSON (or pretty) formatter, and a bounded,
 //! non-blocking writer whose dropped lines are counted.
 
+mod duration;
 mod fields;
 pub(crate) mod json;
 pub(crate) mod otlp;
@@ -14,6 +15,7 @@ use tracing::Subscriber;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer};
 
+pub(crate) use duration::log_millis;
 pub(crate) use json::{DirectLines, Value as LineValue};
 pub(crate) use writer::{CapturedLines, DroppedLines, LineWriter, WriterGuard};
 
@@ -114,11 +116,11 @@ impl std::fmt::Debug for AccessLog {
 
 impl AccessLog {
     /// At the level `OBSKIT_ACCESS_LOG` says (default `INFO`), written
-    /// straight to `telemetry`'s log writer when it allows that.
-    pub(crate) fn new(telemetry: &crate::Telemetry) -> Self {
+    /// straight to `direct` (the telemetry's log writer) when there is one.
+    pub(crate) fn new(direct: Option<DirectLines>) -> Self {
         Self {
             level: server::from_process_env(server::access_log, server::DEFAULT_ACCESS_LOG),
-            direct: telemetry.direct_lines.clone(),
+            direct,
         }
     }
 

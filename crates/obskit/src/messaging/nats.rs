@@ -95,7 +95,7 @@ fn publish_error_type(kind: PublishErrorKind) -> &'static str {
         PublishErrorKind::BrokenPipe => "connection",
         PublishErrorKind::StreamNotFound => "stream_not_found",
         PublishErrorKind::MaxPayloadExceeded => "max_payload",
-        _ => crate::http::outcome::FAILED,
+        _ => crate::instrument::FAILED,
     }
 }
 

@@ -16,7 +16,7 @@ use opentelemetry::{Context, KeyValue};
 
 use super::destination::Destination;
 use super::{Shared, carrier};
-use crate::http::outcome::{Finish, Outcome, Protocol};
+use crate::instrument::{Finish, Outcome, Protocol};
 use crate::metrics::names;
 use crate::slo::SloSet;
 
@@ -378,7 +378,7 @@ impl Protocol for MessageProcess {
         match status.settlement {
             Settlement::Ack => status.error_type,
             Settlement::Requeue | Settlement::DeadLetter => {
-                Some(status.error_type.unwrap_or(crate::http::outcome::FAILED))
+                Some(status.error_type.unwrap_or(crate::instrument::FAILED))
             }
         }
     }
@@ -406,7 +406,7 @@ impl Protocol for MessageProcess {
         let red = &self.shared.red;
         let error_type = match status {
             Some(s) if !failed => self.error_type(s),
-            _ => Some(crate::http::outcome::FAILED),
+            _ => Some(crate::instrument::FAILED),
         };
         red.histogram(
             names::MESSAGING_PROCESS_DURATION,

@@ -123,7 +123,7 @@ fn error_type(e: &lapin::Error) -> &'static str {
     match e.kind() {
         K::IOError(_) | K::InvalidConnectionState(_) | K::InvalidChannelState(..) => "connection",
         K::ProtocolError(_) => "protocol",
-        _ => crate::http::outcome::FAILED,
+        _ => crate::instrument::FAILED,
     }
 }
 

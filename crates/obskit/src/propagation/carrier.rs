@@ -5,10 +5,7 @@
 //! user's own map), read and written by name.
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector};
-
-use super::Propagator;
 
 /// Stands in for a header value that is not visible ASCII: invalid in every
 /// propagation grammar, so such a header is refused, and still counted
@@ -232,13 +229,6 @@ impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
         self.0.put_named(key, value);
     }
-}
-
-/// The remote context an incoming request (HTTP headers or gRPC metadata)
-/// carries, or an empty one. Only the configured formats' headers are
-/// looked up, by prebuilt names, and nothing is built when none is there.
-pub(crate) fn extract_parent(propagator: &Propagator, headers: &HeaderMap) -> Context {
-    propagator.extract(headers)
 }
 
 #[cfg(test)]

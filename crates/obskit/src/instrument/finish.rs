@@ -1,13 +1,15 @@
-//! The end of a request, recorded once: duration, RED, SLO classification,
-//! span status and end, access line.
+//! The end of an exchange, recorded once: duration, RED, SLO
+//! classification, span status and end, access line.
 //!
-//! Every server layer (HTTP here, gRPC alike) starts a [`Finish`] when a
-//! request arrives and hands it on, from the response future to the body
-//! wrapper, until the exchange ends one way or another. The protocol only
-//! says what its statuses mean and where its figures go ([`Protocol`]);
-//! the order of the steps, the clock and the context the figures are
-//! recorded in are decided here, in one place.
+//! Every instrumented exchange (an HTTP request or a gRPC call, served or
+//! made, a processed message, a datastore operation) starts a [`Finish`]
+//! and hands it on, from the response future to the body wrapper, until
+//! the exchange ends one way or another. The protocol only says what its
+//! statuses mean and where its figures go ([`Protocol`]); the order of the
+//! steps, the clock and the context the figures are recorded in are
+//! decided here, in one place.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use metrics::Gauge;
@@ -44,8 +46,9 @@ pub(crate) const CANCELLED: &str = "cancelled";
 /// `error.type` of a handler or body failure (no better class is known).
 pub(crate) const FAILED: &str = "_OTHER";
 
-/// What one protocol's server layer knows about a request, and how it
-/// records the parts that differ between protocols.
+/// What one protocol's adapter knows about an exchange, and how it records
+/// the parts that differ between protocols (the classifier, in tower-http's
+/// terms).
 pub(crate) trait Protocol {
     /// The protocol's status: an HTTP status code, a gRPC code.
     type Status: Copy;
@@ -86,6 +89,13 @@ pub(crate) trait Protocol {
         }
     }
 
+    /// The span status description of a failed exchange when only the
+    /// exchange can tell it (a client's transport error); by default the
+    /// fixed [`failure_description`](Self::failure_description).
+    fn failure_message(&self) -> Option<&str> {
+        None
+    }
+
     /// The span attribute that reports `status`, if the protocol reports
     /// this status on the span at all.
     fn status_attribute(&self, status: Self::Status) -> Option<KeyValue>;
@@ -107,17 +117,20 @@ pub(crate) trait Protocol {
         false
     }
 
-    /// Writes the access line, if the layer writes one. `error_type` is
-    /// what the span says (set for failures and cancellations).
+    /// Writes the access line, if the protocol writes one (by default
+    /// none: client calls, messages and datastore operations are not
+    /// requests to this service). `error_type` is what the span says (set
+    /// for failures and cancellations).
     fn access_line(
         &self,
-        outcome: Outcome<Self::Status>,
-        error_type: Option<&'static str>,
-        elapsed: Duration,
-    );
+        _outcome: Outcome<Self::Status>,
+        _error_type: Option<&'static str>,
+        _elapsed: Duration,
+    ) {
+    }
 }
 
-/// A request in progress: what its end needs, whoever ends it.
+/// An exchange in progress: what its end needs, whoever ends it.
 pub(crate) struct Finish<P> {
     cx: Context,
     start: Instant,
@@ -141,6 +154,17 @@ impl<P: Protocol> Finish<P> {
     /// What the protocol knows about the request.
     pub(crate) fn protocol(&self) -> &P {
         &self.protocol
+    }
+
+    /// What the protocol knows, for an adapter that learns more before the
+    /// end (a client's transport error).
+    pub(crate) fn protocol_mut(&mut self) -> &mut P {
+        &mut self.protocol
+    }
+
+    /// Time since the exchange started.
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.start.elapsed()
     }
 
     /// The request's OpenTelemetry context, to attach while its code runs.
@@ -196,7 +220,11 @@ impl<P: Protocol> Finish<P> {
         }
         if recording && let Some(e) = error_type {
             span.set_attribute(KeyValue::new("error.type", e));
-            span.set_status(Status::error(p.failure_description(outcome)));
+            let description = match p.failure_message() {
+                Some(message) => Cow::Owned(message.to_owned()),
+                None => Cow::Borrowed(p.failure_description(outcome)),
+            };
+            span.set_status(Status::error(description));
         }
         p.access_line(outcome, error_type, elapsed);
         if recording {
@@ -205,38 +233,9 @@ impl<P: Protocol> Finish<P> {
     }
 }
 
-/// A duration in whole microseconds, rounded to the nearest: what
-/// [`log_millis`] prints.
-pub(crate) fn log_micros(d: Duration) -> u128 {
-    (d.as_nanos() + 500) / 1000
-}
-
-/// A duration in milliseconds, rounded to the microsecond, for log lines:
-/// `0.322`, never `0.32178799999999996`.
-pub(crate) fn log_millis(d: Duration) -> f64 {
-    let micros = log_micros(d);
-    // Exact below 2^53 µs (285 years); the division gives the f64 nearest
-    // to the decimal, which the JSON writer prints in its shortest form.
-    #[allow(clippy::cast_precision_loss)]
-    let micros = micros as f64;
-    micros / 1000.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn log_durations_are_rounded_to_the_microsecond() {
-        assert_eq!(log_millis(Duration::from_nanos(321_788)), 0.322);
-        assert_eq!(log_millis(Duration::from_nanos(321_499)), 0.321);
-        assert_eq!(log_millis(Duration::from_millis(2_000)), 2000.0);
-        assert_eq!(log_millis(Duration::ZERO), 0.0);
-        assert_eq!(
-            ryu::Buffer::new().format(log_millis(Duration::from_nanos(1_234_567_891))),
-            "1234.568"
-        );
-    }
 
     #[test]
     fn the_status_of_each_outcome() {

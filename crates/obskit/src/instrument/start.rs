@@ -1,0 +1,94 @@
+//! The start of an exchange: one path for every served request, one for
+//! every outgoing call.
+
+use std::borrow::Cow;
+use std::time::Instant;
+
+use http::{HeaderMap, HeaderValue, Request};
+use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::Tracer;
+
+use super::state::LayerState;
+use crate::propagation::Propagator;
+use crate::request_id::{RequestId, X_REQUEST_ID};
+
+/// A served exchange, started: its context (the server span and the
+/// request id), its request id and its clock.
+pub(crate) struct Started {
+    pub(crate) cx: Context,
+    pub(crate) request_id: RequestId,
+    pub(crate) start: Instant,
+}
+
+impl LayerState {
+    /// Starts a served exchange: the clock, the request id (the caller's
+    /// `x-request-id`, or a new one, also put in the request's extensions
+    /// for handlers), the parent extracted from the headers, and the server
+    /// span. `bare_name` names the span while the sampler's decision is
+    /// unknown; `describe` gives the name and attributes of a span that
+    /// records, so an unsampled exchange builds nothing for them.
+    pub(crate) fn start<B>(
+        &self,
+        req: &mut Request<B>,
+        bare_name: &'static str,
+        describe: impl FnOnce(&Request<B>, &RequestId) -> (Cow<'static, str>, Vec<KeyValue>),
+    ) -> Started {
+        let start = Instant::now();
+        let request_id = RequestId::from_headers(req.headers());
+        let parent = self.propagator.extract(req.headers());
+        let cx = crate::traces::start_described(
+            &self.tracer,
+            self.sampling,
+            &parent,
+            SpanKind::Server,
+            bare_name,
+            || describe(req, &request_id),
+        )
+        .with_value(request_id.clone());
+        req.extensions_mut().insert(request_id.clone());
+        Started {
+            cx,
+            request_id,
+            start,
+        }
+    }
+}
+
+impl Started {
+    /// Runs `f` (the inner service's `call`) inside the exchange's context,
+    /// so what the handler does synchronously belongs to its trace.
+    pub(crate) fn in_context<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _attached = self.cx.clone().attach();
+        f()
+    }
+}
+
+/// Sends the request id back in the response's `x-request-id`.
+pub(crate) fn answer_request_id(headers: &mut HeaderMap, request_id: &RequestId) {
+    if let Ok(v) = HeaderValue::from_str(request_id.as_str()) {
+        headers.insert(X_REQUEST_ID.clone(), v);
+    }
+}
+
+/// Starts an outgoing call: a client span, a child of the current context,
+/// and the propagation headers for it written into `headers`.
+pub(crate) fn start_client(
+    tracer: &Tracer,
+    propagator: &Propagator,
+    name: &'static str,
+    attributes: Vec<KeyValue>,
+    headers: &mut HeaderMap,
+) -> Context {
+    let parent = Context::current();
+    let span = tracer.build_with_context(
+        tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Client)
+            .with_attributes(attributes),
+        &parent,
+    );
+    let cx = parent.with_span(span);
+    propagator.inject(&cx, headers);
+    cx
+}

@@ -1,0 +1,64 @@
+//! The state a server layer shares between the requests it instruments:
+//! what every protocol's layer needs, held once.
+
+use std::sync::Arc;
+
+use opentelemetry_sdk::trace::Tracer;
+
+use crate::Telemetry;
+use crate::logs::AccessLog;
+use crate::metrics::MetricsHandle;
+use crate::propagation::Propagator;
+use crate::slo::{Slo, SloError, SloSet};
+use crate::traces::Sampling;
+
+/// A server layer's configuration, shared by every exchange it instruments.
+/// A protocol's layer holds one beside what only it needs.
+#[derive(Clone)]
+pub(crate) struct LayerState {
+    pub(crate) tracer: Tracer,
+    pub(crate) propagator: Arc<Propagator>,
+    pub(crate) metrics: MetricsHandle,
+    pub(crate) slos: SloSet,
+    /// Names (paths, services) left out of every figure.
+    pub(crate) excluded: Vec<String>,
+    pub(crate) access_log: AccessLog,
+    /// What the sampler decides, as far as it can be told in advance.
+    pub(crate) sampling: Sampling,
+}
+
+impl LayerState {
+    /// Recording into `telemetry`, with `excluded` left out and the access
+    /// log at the level `OBSKIT_ACCESS_LOG` says.
+    pub(crate) fn new(telemetry: &Telemetry, excluded: &[&str]) -> Self {
+        Self {
+            tracer: telemetry.tracer(),
+            propagator: Arc::clone(&telemetry.propagator),
+            metrics: telemetry.metrics(),
+            slos: SloSet::default(),
+            excluded: excluded.iter().map(|s| (*s).to_owned()).collect(),
+            access_log: AccessLog::new(telemetry.direct_lines.clone()),
+            sampling: telemetry.sampling(),
+        }
+    }
+
+    /// Whether `name` (a path, a service) is left out of every figure.
+    pub(crate) fn is_excluded(&self, name: &str) -> bool {
+        self.excluded.iter().any(|p| p == name)
+    }
+
+    /// Declares the SLOs every exchange is classified against.
+    pub(crate) fn set_slos(&mut self, slos: impl IntoIterator<Item = Slo>) -> Result<(), SloError> {
+        self.slos = SloSet::new(slos.into_iter().collect(), &self.metrics)?;
+        Ok(())
+    }
+
+    /// Replaces the names left out of every figure.
+    pub(crate) fn set_excluded<I, P>(&mut self, names: I)
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        self.excluded = names.into_iter().map(Into::into).collect();
+    }
+}
