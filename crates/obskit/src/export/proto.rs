@@ -14,10 +14,20 @@ pub(crate) const LEN: u32 = 2;
 pub(crate) const FIXED32: u32 = 5;
 
 pub(crate) fn key(out: &mut Vec<u8>, field: u32, wire: u32) {
-    varint(out, u64::from((field << 3) | wire));
+    let tag = (field << 3) | wire;
+    if tag < 0x80 {
+        // Every field number below 16: one byte.
+        out.push(tag as u8);
+    } else {
+        varint(out, u64::from(tag));
+    }
 }
 
 pub(crate) fn varint(out: &mut Vec<u8>, mut v: u64) {
+    if v < 0x80 {
+        out.push(v as u8);
+        return;
+    }
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -26,7 +36,10 @@ pub(crate) fn varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 pub(crate) fn varint_len(v: u64) -> usize {
-    // 1 byte per 7 bits, at least one.
+    if v < 0x80 {
+        return 1;
+    }
+    // 1 byte per 7 bits.
     (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
@@ -35,8 +48,15 @@ pub(crate) fn key_len(field: u32) -> usize {
 }
 
 pub(crate) fn bytes_field(out: &mut Vec<u8>, field: u32, b: &[u8]) {
-    key(out, field, LEN);
-    varint(out, b.len() as u64);
+    let tag = (field << 3) | LEN;
+    if tag < 0x80 && b.len() < 0x80 {
+        // The common case, a short string of a low field: its two header
+        // bytes at once.
+        out.extend_from_slice(&[tag as u8, b.len() as u8]);
+    } else {
+        key(out, field, LEN);
+        varint(out, b.len() as u64);
+    }
     out.extend_from_slice(b);
 }
 
@@ -135,15 +155,39 @@ pub(crate) fn key_value_len(kv: &KeyValue) -> usize {
     len_delimited_len(1, kv.key.as_str().len()) + len_delimited_len(2, any_value_len(&kv.value))
 }
 
-/// A repeated `KeyValue` field.
+/// A repeated `KeyValue` field. Each value's length is counted once and
+/// used for both enclosing lengths.
 pub(crate) fn attributes(out: &mut Vec<u8>, field: u32, kvs: &[KeyValue]) {
+    let tag = (field << 3) | LEN;
     for kv in kvs {
+        let k = kv.key.as_str().as_bytes();
+        // The common case, a short key with a short string value: every
+        // header byte is one byte, written four at a time.
+        if let Value::String(v) = &kv.value {
+            let v = v.as_str().as_bytes();
+            let value_len = 2 + v.len();
+            let len = 2 + k.len() + 2 + value_len;
+            if tag < 0x80 && len < 0x80 {
+                out.extend_from_slice(&[tag as u8, len as u8, 1 << 3 | LEN as u8, k.len() as u8]);
+                out.extend_from_slice(k);
+                out.extend_from_slice(&[
+                    2 << 3 | LEN as u8,
+                    value_len as u8,
+                    1 << 3 | LEN as u8,
+                    v.len() as u8,
+                ]);
+                out.extend_from_slice(v);
+                continue;
+            }
+        }
+        let value_len = any_value_len(&kv.value);
+        let len = len_delimited_len(1, k.len()) + len_delimited_len(2, value_len);
         key(out, field, LEN);
-        varint(out, key_value_len(kv) as u64);
+        varint(out, len as u64);
         // proto3 writes an empty key too when set; the SDK never sends one.
-        bytes_field(out, 1, kv.key.as_str().as_bytes());
+        bytes_field(out, 1, k);
         key(out, 2, LEN);
-        varint(out, any_value_len(&kv.value) as u64);
+        varint(out, value_len as u64);
         any_value(out, &kv.value);
     }
 }

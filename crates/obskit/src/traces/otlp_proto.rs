@@ -23,22 +23,25 @@ fn scope(scope: &InstrumentationScope) -> Vec<u8> {
     out
 }
 
-fn span(out: &mut Vec<u8>, s: &SpanData, state: &str) {
-    bytes_field(out, 1, &s.span_context.trace_id().to_bytes());
-    bytes_field(out, 2, &s.span_context.span_id().to_bytes());
+/// Writes the body of `s`'s `Span` message.
+fn span(out: &mut Vec<u8>, s: &SpanData) {
+    let sc = &s.span_context;
+    bytes_field(out, 1, &sc.trace_id().to_bytes());
+    bytes_field(out, 2, &sc.span_id().to_bytes());
+    let state = sc.trace_state().header();
     opt_bytes_field(out, 3, state.as_bytes());
     if s.parent_span_id != SpanId::INVALID {
         bytes_field(out, 4, &s.parent_span_id.to_bytes());
     }
     opt_bytes_field(out, 5, s.name.as_bytes());
-    let kind: u64 = match s.span_kind {
+    let kind: u8 = match s.span_kind {
         SpanKind::Internal => 1,
         SpanKind::Server => 2,
         SpanKind::Client => 3,
         SpanKind::Producer => 4,
         SpanKind::Consumer => 5,
     };
-    opt_varint_field(out, 6, kind);
+    out.extend_from_slice(&[6 << 3 | VARINT as u8, kind]);
     fixed64_field(out, 7, nanos(s.start_time));
     fixed64_field(out, 8, nanos(s.end_time));
     attributes(out, 9, &s.attributes);
@@ -71,15 +74,11 @@ fn span(out: &mut Vec<u8>, s: &SpanData, state: &str) {
     opt_varint_field(out, 14, u64::from(s.links.dropped_count));
     // Status is always present (as the reference conversion sends it).
     let (code, message) = status(&s.status);
-    let status_len = status_len(code, message);
     key(out, 15, LEN);
-    varint(out, status_len as u64);
+    varint(out, status_len(code, message) as u64);
     opt_bytes_field(out, 2, message.as_bytes());
     opt_varint_field(out, 3, code);
-    let flags = flags(
-        s.parent_span_is_remote,
-        s.span_context.trace_flags().to_u8(),
-    );
+    let flags = flags(s.parent_span_is_remote, sc.trace_flags().to_u8());
     key(out, 16, FIXED32);
     out.extend_from_slice(&flags.to_le_bytes());
 }
@@ -114,48 +113,29 @@ fn link_len(link: &opentelemetry::trace::Link, state: &str) -> usize {
         + 4
 }
 
-/// The encoded length of `span`'s `Span` message body: what [`span`]
-/// writes, counted first so every message is written once, in place,
-/// behind its length.
-fn span_len(s: &SpanData, state: &str) -> usize {
-    let mut n = len_delimited_len(1, 16) + len_delimited_len(2, 8);
-    n += opt_bytes_len(3, state.len());
-    if s.parent_span_id != SpanId::INVALID {
-        n += len_delimited_len(4, 8);
-    }
-    n += opt_bytes_len(5, s.name.len());
-    n += 2; // kind: never zero
-    n += fixed64_len(7, nanos(s.start_time)) + fixed64_len(8, nanos(s.end_time));
-    n += attributes_len(9, &s.attributes);
-    n += opt_varint_len(10, u64::from(s.dropped_attributes_count));
-    n += s
-        .events
-        .iter()
-        .map(|e| len_delimited_len(11, event_len(e)))
-        .sum::<usize>();
-    n += opt_varint_len(12, u64::from(s.events.dropped_count));
-    n += s
-        .links
-        .iter()
-        .map(|l| len_delimited_len(13, link_len(l, &l.span_context.trace_state().header())))
-        .sum::<usize>();
-    n += opt_varint_len(14, u64::from(s.links.dropped_count));
-    let (code, message) = status(&s.status);
-    n += len_delimited_len(15, status_len(code, message));
-    n += 2 + 4; // flags: a fixed32 behind a two-byte key
-    n
-}
-
 /// Span flags: the W3C trace flags plus the "is remote" bits (0x100, 0x200).
 fn flags(parent_is_remote: bool, trace_flags: u8) -> u32 {
     u32::from(trace_flags) | 0x100 | if parent_is_remote { 0x200 } else { 0 }
 }
 
+/// The largest scope buffer kept for the next batch.
+const MAX_SPARE_BYTES: usize = 4 << 20;
+
 /// An encoder holding the pre-encoded resource and reusable buffers.
+///
+/// Each span is written once, into a scratch buffer, and copied behind its
+/// length into its scope's buffer; the request is then assembled from the
+/// scope buffers. Counting every length before writing (as the log and
+/// metric encoders do) would visit each attribute twice, and a span's
+/// attributes are most of its bytes: a copy of the bytes costs less.
 #[derive(Debug, Default)]
 pub(crate) struct Encoder {
     resource: Vec<u8>,
     schema_url: String,
+    /// One span's body while it is written.
+    scratch: Vec<u8>,
+    /// Emptied scope buffers, kept for the next batch.
+    spare: Vec<Vec<u8>>,
 }
 
 impl Encoder {
@@ -165,15 +145,12 @@ impl Encoder {
     }
 
     /// An `ExportTraceServiceRequest` holding `spans`, grouped by scope.
-    ///
-    /// Every length is counted before anything is written, so the request
-    /// is written once, front to back, into one buffer of its exact size.
     pub(crate) fn encode(&mut self, spans: &[SpanData]) -> Vec<u8> {
         struct Group<'a> {
             scope: &'a InstrumentationScope,
             scope_body: Vec<u8>,
-            spans: Vec<(&'a SpanData, String, usize)>,
-            len: usize,
+            /// The group's `Span` fields, each behind its key and length.
+            spans: Vec<u8>,
         }
         let mut groups: Vec<Group<'_>> = Vec::new();
         let mut last = 0;
@@ -185,27 +162,27 @@ impl Encoder {
             } else if let Some(i) = groups.iter().position(|g| g.scope == sc) {
                 i
             } else {
-                let scope_body = scope(sc);
-                let schema = sc.schema_url().unwrap_or_default().len();
                 groups.push(Group {
                     scope: sc,
-                    len: len_delimited_len(1, scope_body.len()) + opt_bytes_len(3, schema),
-                    scope_body,
-                    spans: Vec::with_capacity(spans.len()),
+                    scope_body: scope(sc),
+                    spans: self.spare.pop().unwrap_or_default(),
                 });
                 groups.len() - 1
             };
             last = idx;
-            let state = s.span_context.trace_state().header();
-            let len = span_len(s, &state);
-            let group = &mut groups[idx];
-            group.len += len_delimited_len(2, len);
-            group.spans.push((s, state, len));
+            self.scratch.clear();
+            span(&mut self.scratch, s);
+            nested(&mut groups[idx].spans, 2, &self.scratch);
         }
+        let group_len = |g: &Group<'_>| {
+            len_delimited_len(1, g.scope_body.len())
+                + g.spans.len()
+                + opt_bytes_len(3, g.scope.schema_url().unwrap_or_default().len())
+        };
         let resource_spans = len_delimited_len(1, self.resource.len())
             + groups
                 .iter()
-                .map(|g| len_delimited_len(2, g.len))
+                .map(|g| len_delimited_len(2, group_len(g)))
                 .sum::<usize>()
             + opt_bytes_len(3, self.schema_url.len());
         let total = len_delimited_len(1, resource_spans);
@@ -213,20 +190,21 @@ impl Encoder {
         key(&mut out, 1, LEN);
         varint(&mut out, resource_spans as u64);
         nested(&mut out, 1, &self.resource);
-        for group in &groups {
+        for mut group in groups {
             key(&mut out, 2, LEN);
-            varint(&mut out, group.len as u64);
+            varint(&mut out, group_len(&group) as u64);
             nested(&mut out, 1, &group.scope_body);
-            for (s, state, len) in &group.spans {
-                key(&mut out, 2, LEN);
-                varint(&mut out, *len as u64);
-                span(&mut out, s, state);
-            }
+            out.extend_from_slice(&group.spans);
             opt_bytes_field(
                 &mut out,
                 3,
                 group.scope.schema_url().unwrap_or_default().as_bytes(),
             );
+            // A buffer grown by an unusually large batch is let go.
+            if group.spans.capacity() <= MAX_SPARE_BYTES {
+                group.spans.clear();
+                self.spare.push(group.spans);
+            }
         }
         opt_bytes_field(&mut out, 3, self.schema_url.as_bytes());
         debug_assert_eq!(out.len(), total, "the counted length is the written one");
@@ -301,6 +279,12 @@ mod tests {
                 KeyValue::new("ratio", 0.25),
                 KeyValue::new("ok", true),
                 KeyValue::new("empty", ""),
+                // Lengths past one varint byte, at every level.
+                KeyValue::new("long", "x".repeat(300)),
+                KeyValue::new("k".repeat(200), 1_i64),
+                // A `KeyValue` of 127 bytes, and of 128 (a two-byte length).
+                KeyValue::new("b".repeat(60), "v".repeat(61)),
+                KeyValue::new("c".repeat(60), "v".repeat(62)),
                 KeyValue::new(
                     Key::from("tags"),
                     Value::Array(Array::String(vec![
@@ -338,6 +322,12 @@ mod tests {
         let mut encoder = Encoder::default();
         encoder.set_resource(&resource);
         let bytes = encoder.encode(&spans);
+        // The reused buffers leave nothing behind.
+        assert_eq!(encoder.encode(&spans), bytes);
+        assert_eq!(
+            encoder.encode(&spans[1..2]),
+            Encoder::default_with(&resource).encode(&spans[1..2])
+        );
         let ours = ExportTraceServiceRequest::decode(bytes.as_slice()).expect("valid protobuf");
 
         let reference = ExportTraceServiceRequest {
@@ -362,6 +352,14 @@ mod tests {
             }
         }
         assert_eq!(ours, reference);
+    }
+
+    impl Encoder {
+        fn default_with(resource: &Resource) -> Self {
+            let mut encoder = Self::default();
+            encoder.set_resource(resource);
+            encoder
+        }
     }
 
     #[test]
