@@ -9,8 +9,11 @@ use std::time::Duration;
 use obskit_test_receiver::Receiver;
 
 const CHILD: &str = "OBSKIT_TEST_CHILD";
-/// Set: the child also serves one request through `ObskitLayer::new`.
+/// Set: the child also serves requests through `ObskitLayer::new`, one
+/// per comma-separated path (`1`: `/ping`).
 const CHILD_REQUEST: &str = "OBSKIT_TEST_CHILD_REQUEST";
+/// How long `/slow` takes at least.
+const SLOW: Duration = Duration::from_millis(50);
 
 /// Runs `child_main` in a fresh process with `vars` set (and nothing
 /// inherited from `OTEL_*`).
@@ -57,18 +60,37 @@ fn child_main() {
             has_global_metric = text.contains("child_events_total"),
             "metrics checked"
         );
-        if std::env::var_os(CHILD_REQUEST).is_some() {
+        if let Ok(paths) = std::env::var(CHILD_REQUEST) {
+            use axum::http::StatusCode;
             use tower::ServiceExt as _;
             let app = axum::Router::new()
                 .route("/ping", axum::routing::get(|| async { "pong" }))
+                .route(
+                    "/boom",
+                    axum::routing::get(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+                )
+                .route(
+                    "/slow",
+                    axum::routing::get(|| async {
+                        tokio::time::sleep(SLOW).await;
+                        "late"
+                    }),
+                )
                 .layer(obskit::http::ObskitLayer::new(&telemetry));
-            let request = axum::http::Request::get("/ping")
-                .body(axum::body::Body::empty())
-                .unwrap();
-            let response = app.oneshot(request).await.unwrap();
-            axum::body::to_bytes(response.into_body(), usize::MAX)
-                .await
-                .unwrap();
+            let paths = if paths == "1" {
+                "/ping".to_owned()
+            } else {
+                paths
+            };
+            for path in paths.split(',') {
+                let request = axum::http::Request::get(path)
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                let response = app.clone().oneshot(request).await.unwrap();
+                axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .unwrap();
+            }
         }
         let report = telemetry.shutdown().await;
         eprintln!(
@@ -282,6 +304,13 @@ fn a_bad_variable_fails_init_with_a_message_naming_it() {
         ("OBSKIT_ACCESS_LOG", "loud", "accepted values: trace"),
         ("OBSKIT_DRAIN_DELAY", "soon", "a duration with a unit"),
         ("OBSKIT_INFLIGHT_TIMEOUT", "10", "a duration with a unit"),
+        ("OBSKIT_ACCESS_LOG_STATUS", "5xxx", "e.g. 4xx,5xx"),
+        ("OBSKIT_ACCESS_LOG_STATUS", "599-500", "inclusive ranges"),
+        (
+            "OBSKIT_ACCESS_LOG_MIN_DURATION",
+            "250",
+            "a duration with a unit",
+        ),
     ];
     for (var, value, hint) in cases {
         let out = run_child(&[(var, value)]);
@@ -320,6 +349,57 @@ fn the_layer_takes_its_access_log_level_from_the_environment() {
     assert_eq!(warn[0]["message"], "GET /ping 200");
     assert_eq!(warn[0]["level"], "WARN");
     assert_eq!(access("off"), Vec::<serde_json::Value>::new());
+}
+
+/// The access-log filter: only the statuses and durations asked for, and
+/// every failed request whatever the filter says.
+#[test]
+fn the_access_log_filter_keeps_what_it_is_told_and_every_failure() {
+    let messages = |vars: &[(&str, &str)]| -> Vec<String> {
+        let mut all = vec![
+            ("OTEL_TRACES_EXPORTER", "none"),
+            (CHILD_REQUEST, "/ping,/missing,/boom,/slow"),
+        ];
+        all.extend_from_slice(vars);
+        let out = run_child(&all);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_lines(&out)
+            .into_iter()
+            .filter(|l| l["target"] == "obskit::access")
+            .map(|l| l["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        messages(&[]),
+        [
+            "GET /ping 200",
+            "GET _unmatched 404",
+            "GET /boom 500",
+            "GET /slow 200"
+        ],
+        "no filter: every request"
+    );
+    // An hour is longer than any request here: only the 4xx and the failure.
+    assert_eq!(
+        messages(&[
+            ("OBSKIT_ACCESS_LOG_STATUS", "4xx"),
+            ("OBSKIT_ACCESS_LOG_MIN_DURATION", "1h")
+        ]),
+        ["GET _unmatched 404", "GET /boom 500"]
+    );
+    // `/slow` takes at least SLOW; the others are not asserted either way
+    // (a loaded machine may make any request slow).
+    let slow = messages(&[("OBSKIT_ACCESS_LOG_MIN_DURATION", "50ms")]);
+    assert!(slow.iter().any(|m| m == "GET /slow 200"), "{slow:?}");
+    assert!(slow.iter().any(|m| m == "GET /boom 500"), "{slow:?}");
+    assert_eq!(
+        messages(&[("OBSKIT_ACCESS_LOG_STATUS", "200")]),
+        ["GET /ping 200", "GET /boom 500", "GET /slow 200"]
+    );
 }
 
 #[test]

@@ -146,6 +146,18 @@ pub const OBSKIT_INFLIGHT_TIMEOUT: &str = "OBSKIT_INFLIGHT_TIMEOUT";
 /// Level of the HTTP access log line: `trace`, `debug`, `info` (default),
 /// `warn`, `error`, or `off`. Read by [`ObskitLayer::new`](crate::http::ObskitLayer::new).
 pub const OBSKIT_ACCESS_LOG: &str = "OBSKIT_ACCESS_LOG";
+/// Writes access lines only for these statuses (unset: every status), as a
+/// comma-separated list of codes, inclusive ranges and classes:
+/// `4xx,5xx`, `404,500-599`. For gRPC calls the numbers are gRPC status
+/// codes (`0`–`16`). Failed and cancelled requests are always written; a
+/// request that passes this or [`OBSKIT_ACCESS_LOG_MIN_DURATION`] is
+/// written. Read by the HTTP and gRPC layers.
+pub const OBSKIT_ACCESS_LOG_STATUS: &str = "OBSKIT_ACCESS_LOG_STATUS";
+/// Writes access lines only for requests that took at least this long
+/// (unset: every request), as a duration such as `250ms`. Failed and
+/// cancelled requests are always written; a request that passes this or
+/// [`OBSKIT_ACCESS_LOG_STATUS`] is written. Read by the HTTP and gRPC layers.
+pub const OBSKIT_ACCESS_LOG_MIN_DURATION: &str = "OBSKIT_ACCESS_LOG_MIN_DURATION";
 /// What turns `tracing` spans into OpenTelemetry spans: `obskit` (default)
 /// or `tracing-opentelemetry` (for code using its `OpenTelemetrySpanExt`).
 pub const OBSKIT_SPAN_BRIDGE: &str = "OBSKIT_SPAN_BRIDGE";
@@ -212,6 +224,8 @@ pub const ALL: &[&str] = &[
     OBSKIT_DRAIN_DELAY,
     OBSKIT_INFLIGHT_TIMEOUT,
     OBSKIT_ACCESS_LOG,
+    OBSKIT_ACCESS_LOG_STATUS,
+    OBSKIT_ACCESS_LOG_MIN_DURATION,
     OBSKIT_SPAN_BRIDGE,
     OBSKIT_VCS_REVISION,
 ];

@@ -192,6 +192,14 @@ impl Protocol for GrpcCall {
         error_type: Option<&'static str>,
         elapsed: Duration,
     ) {
+        // The filter's numbers are gRPC status codes.
+        let code = outcome
+            .status()
+            .and_then(|c| u16::try_from(i32::from(c)).ok());
+        let access_log = &self.shared.core.access_log;
+        if !access_log.keeps(code, error_type.is_some(), elapsed) {
+            return;
+        }
         let method = self.label.get();
         let status = status::name(outcome.status().unwrap_or(Code::Internal));
         let message = [method, " ", status];
@@ -202,21 +210,18 @@ impl Protocol for GrpcCall {
             ("error.type", error_type.map(LineValue::Str)),
             ("duration_ms", Some(LineValue::Millis(elapsed))),
         ];
-        self.shared
-            .core
-            .access_log
-            .write(&message, &fields, |level, message| {
-                let duration_ms = log_millis(elapsed);
-                crate::logs::access_event!(
-                    level,
-                    rpc.system.name = "grpc",
-                    rpc.method = method,
-                    rpc.status_code = status,
-                    error.type = error_type,
-                    duration_ms,
-                    message
-                );
-            });
+        access_log.write(&message, &fields, |level, message| {
+            let duration_ms = log_millis(elapsed);
+            crate::logs::access_event!(
+                level,
+                rpc.system.name = "grpc",
+                rpc.method = method,
+                rpc.status_code = status,
+                error.type = error_type,
+                duration_ms,
+                message
+            );
+        });
     }
 }
 

@@ -84,6 +84,10 @@ impl Protocol for Exchange {
         error_type: Option<&'static str>,
         elapsed: Duration,
     ) {
+        let access_log = &self.shared.core.access_log;
+        if !access_log.keeps(outcome.status(), error_type.is_some(), elapsed) {
+            return;
+        }
         let route = self.route();
         let method = self.method;
         let status = outcome.status();
@@ -107,20 +111,17 @@ impl Protocol for Exchange {
             ("error.type", error_type.map(LineValue::Str)),
             ("duration_ms", Some(LineValue::Millis(elapsed))),
         ];
-        self.shared
-            .core
-            .access_log
-            .write(&message, &fields, |level, message| {
-                let duration_ms = log_millis(elapsed);
-                crate::logs::access_event!(
-                    level,
-                    http.request.method = method,
-                    http.route = route,
-                    http.response.status_code = status,
-                    error.type = error_type,
-                    duration_ms,
-                    message
-                );
-            });
+        access_log.write(&message, &fields, |level, message| {
+            let duration_ms = log_millis(elapsed);
+            crate::logs::access_event!(
+                level,
+                http.request.method = method,
+                http.route = route,
+                http.response.status_code = status,
+                error.type = error_type,
+                duration_ms,
+                message
+            );
+        });
     }
 }

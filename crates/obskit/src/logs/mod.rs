@@ -9,6 +9,7 @@ mod writer;
 
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::Arc;
 use std::thread::LocalKey;
 
 use tracing::Subscriber;
@@ -106,6 +107,9 @@ where
 pub(crate) struct AccessLog {
     pub(crate) level: Option<tracing::Level>,
     direct: Option<DirectLines>,
+    /// Which requests get a line (`OBSKIT_ACCESS_LOG_STATUS`,
+    /// `OBSKIT_ACCESS_LOG_MIN_DURATION`); `None`: every one.
+    filter: Option<Arc<server::AccessFilter>>,
 }
 
 impl std::fmt::Debug for AccessLog {
@@ -121,7 +125,25 @@ impl AccessLog {
         Self {
             level: server::from_process_env(server::access_log, server::DEFAULT_ACCESS_LOG),
             direct,
+            filter: server::from_process_env(|get| server::access_filter(get).map(Some), None)
+                .map(Arc::new),
         }
+    }
+
+    /// Whether a request that ended with `status` (if one was sent) after
+    /// `elapsed` gets an access line; `failed` marks a failed or cancelled
+    /// one (its span has an `error.type`), which always does.
+    pub(crate) fn keeps(
+        &self,
+        status: Option<u16>,
+        failed: bool,
+        elapsed: std::time::Duration,
+    ) -> bool {
+        self.level.is_some()
+            && self
+                .filter
+                .as_ref()
+                .is_none_or(|f| f.keeps(status, failed, elapsed))
     }
 
     /// Writes one access line: `message` (its parts joined) and `fields`,
