@@ -94,10 +94,17 @@
 //! availability (acknowledged without error), latency (processing time)
 //! and freshness (age at the start, [`Slo::freshness`]). A route filter
 //! matches the destination label, a method filter `PROCESS`.
+//!
+//! On SIGTERM a consumer stops the way [`serve`](crate::serve) does:
+//! [`Drain`] fails readiness, stops taking messages, lets the ones in
+//! flight finish within the in-flight bound, closes the channel (the broker
+//! takes back what nobody settled) and flushes telemetry.
+//! `examples/rabbitmq_worker.rs` is a whole worker to copy.
 
 mod carrier;
 mod depth;
 mod destination;
+mod drain;
 mod process;
 mod publish;
 mod red;
@@ -115,6 +122,7 @@ use opentelemetry_sdk::trace::Tracer;
 pub use carrier::CREATED_AT_HEADER;
 pub use depth::{DEFAULT_DEPTH_INTERVAL, DEFAULT_DEPTH_TIMEOUT, Depth, DepthOptions, DepthPoller};
 pub use destination::{DEFAULT_DESTINATION_LIMIT, Destination};
+pub use drain::{Drain, DrainReport};
 pub use process::{DeliveryInfo, Processing, Settlement};
 pub use publish::Publish;
 
