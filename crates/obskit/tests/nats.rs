@@ -9,7 +9,12 @@
 //! is deleted at the end.
 #![allow(clippy::print_stderr)]
 
+mod messaging_support;
 mod support;
+
+use messaging_support::{
+    DEADLINE, Load, obskit_warnings, unreachable, value, wait_metrics, wait_ready,
+};
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -21,19 +26,10 @@ use obskit::messaging::{CREATED_AT_HEADER, DepthOptions, Destination, Messaging}
 use obskit::slo::Slo;
 use obskit::testing::TestTelemetry;
 
-const DEADLINE: Duration = Duration::from_secs(60);
-
 async fn connect() -> Option<async_nats::Client> {
     match async_nats::connect("127.0.0.1:4222").await {
         Ok(c) => Some(c),
-        Err(e) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "NATS is not reachable at 127.0.0.1:4222 ({e}); `.ci/run` starts it"
-            );
-            eprintln!("SKIPPED: NATS is not reachable at 127.0.0.1:4222: {e}");
-            None
-        }
+        Err(e) => unreachable("NATS at 127.0.0.1:4222", &e),
     }
 }
 
@@ -79,13 +75,6 @@ impl Setup {
     async fn delete(&self) {
         let _ = self.js.delete_stream(&self.name).await;
     }
-}
-
-fn value(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
-    text.lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with('{'))
-        .find(|l| labels.iter().all(|x| l.contains(x)))
-        .map(|l| l.rsplit_once(' ').unwrap().1.parse().unwrap())
 }
 
 async fn next<S, E: std::fmt::Debug>(consumer: &mut Consumer<S>) -> obskit::messaging::nats::Message
@@ -270,21 +259,6 @@ async fn message_age_comes_from_a_producer_whose_clock_is_known() {
     assert_eq!(bucket("900"), Some(2.0));
 }
 
-async fn wait_metrics(telemetry: &TestTelemetry, what: &str, check: impl Fn(&str) -> bool) {
-    let start = Instant::now();
-    loop {
-        let text = telemetry.metrics().render();
-        if check(&text) {
-            return;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "{what} within the deadline:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn depth_gauges_equal_the_consumer_info() {
     let Some(client) = connect().await else {
@@ -377,28 +351,10 @@ async fn depth_gauges_equal_the_consumer_info() {
     .await;
 }
 
-async fn wait_ready(telemetry: &TestTelemetry, want: obskit::health::Status) {
-    let start = Instant::now();
-    loop {
-        let report = telemetry.health().readiness().await;
-        if report.status == want {
-            return;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "readiness {want:?} within the deadline: {}",
-            report.to_json()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn connection_loss_under_load_follows_readiness_and_recovers() {
     use obskit::health::Status;
     use obskit::messaging::nats::connection_check;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
     let Some(direct) = connect().await else {
         return;
@@ -436,51 +392,22 @@ async fn connection_loss_under_load_follows_readiness_and_recovers() {
     });
 
     let publisher = Publisher::new(&messaging, js);
-    let sent = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
     let load = {
-        let (publisher, subject, sent, failed, stop) = (
-            publisher.clone(),
-            setup.subject.clone(),
-            sent.clone(),
-            failed.clone(),
-            stop.clone(),
-        );
-        tokio::spawn(async move {
-            while !stop.load(Ordering::SeqCst) {
-                match publisher
+        let subject = setup.subject.clone();
+        Load::start(move || {
+            let (publisher, subject) = (publisher.clone(), subject.clone());
+            async move {
+                publisher
                     .publish(&subject, HeaderMap::new(), "load".into())
                     .await
-                {
-                    Ok(_) => sent.fetch_add(1, Ordering::SeqCst),
-                    Err(_) => failed.fetch_add(1, Ordering::SeqCst),
-                };
-                tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
     };
-    let until = |counter: &Arc<AtomicU64>, n: u64, what: &str| {
-        let counter = counter.clone();
-        let what = what.to_owned();
-        async move {
-            let start = Instant::now();
-            while counter.load(Ordering::SeqCst) < n {
-                assert!(start.elapsed() < DEADLINE, "{what} within the deadline");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    };
-    until(&sent, 20, "publishing under load").await;
+    load.more_sent(20, "publishing under load").await;
 
     proxy.cut();
     wait_ready(&telemetry, Status::Down).await;
-    until(
-        &failed,
-        failed.load(Ordering::SeqCst) + 3,
-        "sends failing during the outage",
-    )
-    .await;
+    load.more_failed(3, "sends failing during the outage").await;
     let d = r#"messaging_destination_name="outage""#;
     wait_metrics(&telemetry, "a stale depth reading", |t| {
         value(t, "obskit_messaging_queue_depth_stale", &[d]) == Some(1.0)
@@ -489,25 +416,16 @@ async fn connection_loss_under_load_follows_readiness_and_recovers() {
 
     proxy.restore().await;
     wait_ready(&telemetry, Status::Up).await;
-    until(
-        &sent,
-        sent.load(Ordering::SeqCst) + 20,
-        "publishing again after recovery",
-    )
-    .await;
+    load.more_sent(20, "publishing again after recovery").await;
     wait_metrics(&telemetry, "a fresh depth reading", |t| {
         value(t, "obskit_messaging_queue_depth_stale", &[d]) == Some(0.0)
     })
     .await;
-    stop.store(true, Ordering::SeqCst);
-    load.await.expect("the publisher did not panic");
+    let failed = load.failed();
+    load.stop().await;
     setup.delete().await;
 
-    let warnings: Vec<serde_json::Value> = telemetry
-        .logs()
-        .into_iter()
-        .filter(|l| l["level"] == "WARN" && l["target"] == "obskit")
-        .collect();
+    let warnings = obskit_warnings(&telemetry);
     assert_eq!(warnings.len(), 1, "{warnings:#?}");
     let text = telemetry.metrics().render();
     let s = format!(r#"messaging_destination_name="{}""#, setup.subject);
@@ -520,5 +438,5 @@ async fn connection_loss_under_load_follows_readiness_and_recovers() {
         })
         .map(|l| l.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap())
         .sum();
-    assert_eq!(failed_sends, failed.load(Ordering::SeqCst) as f64, "{text}");
+    assert_eq!(failed_sends, failed as f64, "{text}");
 }

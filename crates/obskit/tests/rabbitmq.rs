@@ -10,8 +10,12 @@
 
 #![allow(clippy::print_stderr)]
 
+mod messaging_support;
 mod support;
 
+use messaging_support::{
+    Child, DEADLINE, Load, obskit_warnings, unreachable, value, wait_metrics, wait_ready,
+};
 use support::proxy::Proxy;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -25,28 +29,20 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
-use obskit::http::{ClientMiddleware, ObskitLayer};
+use obskit::http::ObskitLayer;
 use obskit::messaging::rabbitmq::{Consumer, Publisher, SYSTEM};
 use obskit::messaging::{CREATED_AT_HEADER, Messaging};
 use obskit::slo::Slo;
 use obskit::testing::{FinishedSpan, TestTelemetry};
+use obskit_test_receiver::{ReceivedSpan, Receiver, SpanKind};
 
 const ADDR: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
-/// Every wait's bound: generous, for a loaded CI machine.
-const DEADLINE: Duration = Duration::from_secs(60);
 
 /// A connection to the shared broker, or `None` (skip) outside CI.
 async fn connect() -> Option<Connection> {
     match Connection::connect(ADDR, ConnectionProperties::default()).await {
         Ok(c) => Some(c),
-        Err(e) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "RabbitMQ is not reachable at 127.0.0.1:5672 ({e}); `.ci/run` starts it"
-            );
-            eprintln!("SKIPPED: RabbitMQ is not reachable at 127.0.0.1:5672: {e}");
-            None
-        }
+        Err(e) => unreachable("RabbitMQ at 127.0.0.1:5672", &e),
     }
 }
 
@@ -90,43 +86,51 @@ async fn next(consumer: &mut Consumer) -> obskit::messaging::rabbitmq::Message {
         .expect("a delivery")
 }
 
-fn value(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
-    text.lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with('{'))
-        .find(|l| labels.iter().all(|x| l.contains(x)))
-        .map(|l| l.rsplit_once(' ').unwrap().1.parse().unwrap())
+/// Telemetry of a service of the test's own, built as `obskit::init!()`
+/// builds it and exporting spans over OTLP to `endpoint`, with no global
+/// subscriber (so several can live in one process).
+fn service_telemetry(name: &str, endpoint: &str) -> obskit::Telemetry {
+    support::config(&[
+        ("OTEL_SERVICE_NAME", name),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+    ])
+    .build_layer::<tracing_subscriber::Registry>()
+    .expect("telemetry builds")
+    .0
 }
 
-fn span_named(spans: &[FinishedSpan], name: &str) -> FinishedSpan {
-    spans
+/// The one span of `service` of `kind`.
+fn one<'a>(spans: &'a [ReceivedSpan], service: &str, kind: SpanKind) -> &'a ReceivedSpan {
+    let found: Vec<_> = spans
         .iter()
-        .find(|s| s.name() == name)
-        .unwrap_or_else(|| {
-            let names: Vec<&str> = spans.iter().map(FinishedSpan::name).collect();
-            panic!("no span {name:?} among {names:?}")
-        })
-        .clone()
+        .filter(|s| s.service_name() == Some(service) && s.kind == kind)
+        .collect();
+    assert_eq!(found.len(), 1, "one {kind:?} span of {service}: {spans:#?}");
+    found[0]
 }
 
-/// Waits until `telemetry` holds a span named `name`.
-async fn wait_span(telemetry: &TestTelemetry, name: &str) {
-    let start = Instant::now();
-    while telemetry.span(name).is_none() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "no span {name:?} within the deadline"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+fn attr<'a>(span: &'a ReceivedSpan, key: &str) -> Option<&'a str> {
+    span.attr(key).and_then(|v| v.as_str())
 }
 
-#[tokio::test]
-async fn one_trace_from_an_http_request_through_the_queue_to_an_http_call() {
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Three services as users run them, each with telemetry of its own and
+/// every span read back from the OTLP receiver: `orders` publishes on an
+/// HTTP request; the worker example, in a process of its own, consumes and
+/// calls `inventory`. One trace runs from the request to inventory's
+/// server span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_trace_from_an_http_request_through_a_worker_process_to_an_http_service() {
     let Some(connection) = connect().await else {
         return;
     };
-    let telemetry = TestTelemetry::new();
-    let messaging = Messaging::new(&telemetry, SYSTEM);
+    tokio::task::spawn_blocking(worker_example).await.unwrap();
+    let receiver = Receiver::start().await.unwrap();
+    let endpoint = receiver.http_endpoint();
     let channel = connection.create_channel().await.unwrap();
     channel
         .confirm_select(ConfirmSelectOptions::default())
@@ -135,13 +139,16 @@ async fn one_trace_from_an_http_request_through_the_queue_to_an_http_call() {
     let queue = unique("orders");
     declare(&channel, &queue, FieldTable::default()).await;
 
-    // The downstream service the consumer calls.
+    // The downstream service the worker calls.
+    let inventory_telemetry = service_telemetry("inventory", &endpoint);
     let inventory = Router::new()
         .route("/reserve", post(|| async { "reserved" }))
-        .layer(ObskitLayer::new(&telemetry));
+        .layer(ObskitLayer::new(&inventory_telemetry));
     let inventory = support::server::spawn(inventory).await;
 
     // The service that publishes on an HTTP request.
+    let orders_telemetry = service_telemetry("orders", &endpoint);
+    let messaging = Messaging::new(&orders_telemetry, SYSTEM);
     let publisher = Publisher::new(&messaging, channel.clone());
     let app = Router::new()
         .route(
@@ -167,8 +174,19 @@ async fn one_trace_from_an_http_request_through_the_queue_to_an_http_call() {
             ),
         )
         .with_state((publisher, queue.clone()))
-        .layer(ObskitLayer::new(&telemetry));
+        .layer(ObskitLayer::new(&orders_telemetry));
     let app = support::server::spawn(app).await;
+
+    let mut worker = start_worker(
+        &queue,
+        &[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+            ("DOWNSTREAM_URL", &format!("{inventory}/reserve")),
+        ],
+    );
+    let admin = wait_consuming(&worker).await;
 
     let body = reqwest_plain()
         .post(format!("{app}/orders"))
@@ -179,78 +197,118 @@ async fn one_trace_from_an_http_request_through_the_queue_to_an_http_call() {
         .await
         .unwrap();
     assert_eq!(body, "accepted");
-
-    let client = ClientMiddleware::new(&telemetry).wrap(obskit::reqwest::Client::new());
-    let mut consumer = consume(&channel, &messaging, &queue).await;
-    let message = next(&mut consumer).await;
-    assert_eq!(message.delivery().data, b"order-1");
-    let answer = message
-        .processing()
-        .in_context(async {
-            client
-                .post(format!("{inventory}/reserve"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
+    worker
+        .wait_for("the order settled", |w| {
+            logged(w, "settled", "settlement") == ["ack"]
         })
         .await;
-    assert_eq!(answer, "reserved");
-    message.ack().await.unwrap();
-    delete(&channel, &queue).await;
 
-    wait_span(&telemetry, "POST /orders").await;
-    let spans = telemetry.spans();
-    let request = span_named(&spans, "POST /orders");
-    let send = span_named(&spans, &format!("send {queue}"));
-    let process = span_named(&spans, &format!("process {queue}"));
-    let call = span_named(&spans, "POST");
-    let reserve = span_named(&spans, "POST /reserve");
-    let chain = [&request, &send, &process, &call, &reserve];
-    for pair in chain.windows(2) {
-        assert_eq!(
-            pair[1].trace_id(),
-            request.trace_id(),
-            "{} in the trace",
-            pair[1].name()
-        );
-        assert_eq!(
-            pair[1].parent_span_id(),
-            Some(pair[0].span_id()),
-            "{} is the child of {}",
-            pair[1].name(),
-            pair[0].name()
-        );
-    }
-    assert_eq!(process.data().links.links.len(), 1);
-    assert_eq!(
-        process.attribute("messaging.system").as_deref(),
-        Some("rabbitmq")
-    );
-    assert_eq!(
-        process.attribute("messaging.message.body.size").as_deref(),
-        Some("7")
-    );
-
-    let text = telemetry.metrics().render();
+    // The worker's own /metrics, exact under this traffic.
+    let text = reqwest_plain()
+        .get(format!("http://{admin}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let d = format!(r#"messaging_destination_name="{queue}""#);
+    let w = r#"service_name="worker""#;
     assert_eq!(
-        value(&text, "messaging_client_sent_messages_total", &[&d]),
-        Some(1.0)
-    );
-    assert_eq!(
-        value(&text, "messaging_client_consumed_messages_total", &[&d]),
-        Some(1.0)
+        value(&text, "messaging_client_consumed_messages_total", &[w, &d]),
+        Some(1.0),
+        "{text}"
     );
     assert_eq!(
         value(
             &text,
             "obskit_messaging_settlements_total",
-            &[&d, r#"settlement="ack""#]
+            &[w, &d, r#"settlement="ack""#]
         ),
-        Some(1.0)
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, "obskit_messaging_consumers", &[w, &d]),
+        Some(1.0),
+        "{text}"
+    );
+    let text = orders_telemetry.metrics().render();
+    assert_eq!(
+        value(&text, "messaging_client_sent_messages_total", &[&d]),
+        Some(1.0),
+        "{text}"
+    );
+
+    // Every service flushes: the worker on SIGTERM, the others by shutdown.
+    worker.terminate();
+    assert!(worker.exit().await.success(), "{}", worker.output());
+    // The worker's two spans (process, call) went out, none was lost.
+    let flushed: Vec<_> = worker
+        .json_lines()
+        .into_iter()
+        .filter(|l| l["message"] == "telemetry shut down")
+        .map(|l| (l["spans_exported"].clone(), l["spans_dropped"].clone()))
+        .collect();
+    assert_eq!(flushed, [(2.into(), 0.into())], "{}", worker.output());
+    let orders = orders_telemetry.shutdown().await;
+    let inventory = inventory_telemetry.shutdown().await;
+    assert_eq!((orders.spans_dropped, inventory.spans_dropped), (0, 0));
+    delete(&channel, &queue).await;
+
+    let spans = receiver.wait_for_spans(5, DEADLINE).await;
+    let request = one(&spans, "orders", SpanKind::Server);
+    let send = one(&spans, "orders", SpanKind::Producer);
+    let process = one(&spans, "worker", SpanKind::Consumer);
+    let call = one(&spans, "worker", SpanKind::Client);
+    let reserve = one(&spans, "inventory", SpanKind::Server);
+    assert_eq!(spans.len(), 5, "{spans:#?}");
+    let chain = [request, send, process, call, reserve];
+    for pair in chain.windows(2) {
+        assert_eq!(
+            pair[1].trace_id, request.trace_id,
+            "{} in the trace",
+            pair[1].name
+        );
+        assert_eq!(
+            pair[1].parent_span_id.as_deref(),
+            Some(pair[0].span_id.as_str()),
+            "{} is the child of {}",
+            pair[1].name,
+            pair[0].name
+        );
+    }
+    assert_eq!(request.parent_span_id, None);
+    assert_eq!(
+        (
+            request.name.as_str(),
+            reserve.name.as_str(),
+            call.name.as_str()
+        ),
+        ("POST /orders", "POST /reserve", "POST")
+    );
+    // The consumer also links to the producer's context.
+    let links = &process.raw.links;
+    assert_eq!(links.len(), 1, "{process:#?}");
+    assert_eq!(hex(&links[0].trace_id), send.trace_id);
+    assert_eq!(hex(&links[0].span_id), send.span_id);
+    // Messaging semantic conventions on both sides.
+    assert_eq!(send.name, format!("send {queue}"));
+    assert_eq!(process.name, format!("process {queue}"));
+    for (span, operation) in [(send, "send"), (process, "process")] {
+        assert_eq!(attr(span, "messaging.system"), Some("rabbitmq"));
+        assert_eq!(attr(span, "messaging.operation.type"), Some(operation));
+        assert_eq!(attr(span, "messaging.operation.name"), Some(operation));
+        assert_eq!(
+            attr(span, "messaging.destination.name"),
+            Some(queue.as_str())
+        );
+    }
+    assert_eq!(
+        process
+            .attr("messaging.message.body.size")
+            .and_then(|v| v.as_i64()),
+        Some(7)
     );
 }
 
@@ -494,23 +552,70 @@ async fn message_age_comes_from_a_producer_whose_clock_is_known() {
     );
 }
 
-/// Waits until the rendered metrics satisfy `check`, returning the text.
-async fn wait_metrics(
+/// The management HTTP API of the broker (the `rabbitmq_management` plugin).
+const MANAGEMENT: &str = "http://127.0.0.1:15672";
+
+/// Whether the management API answers; outside CI its absence skips the
+/// comparison with a note (`.ci/run` enables the plugin).
+async fn management_answers() -> bool {
+    let answer = reqwest_plain()
+        .get(format!("{MANAGEMENT}/api/overview"))
+        .basic_auth("guest", Some("guest"))
+        .send()
+        .await;
+    match answer {
+        Ok(r) if r.status().is_success() => true,
+        Ok(r) => unreachable::<()>("the RabbitMQ management API", &r.status()).is_some(),
+        Err(e) => unreachable::<()>("the RabbitMQ management API at 127.0.0.1:15672", &e).is_some(),
+    }
+}
+
+/// `queue` as the management API reports it: messages ready, messages
+/// unacknowledged, consumers; `None` while it has no figures yet.
+async fn management_depth(queue: &str) -> Option<(u64, u64, u64)> {
+    let text = reqwest_plain()
+        .get(format!("{MANAGEMENT}/api/queues/%2F/{queue}"))
+        .basic_auth("guest", Some("guest"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let queue: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some((
+        queue["messages_ready"].as_u64()?,
+        queue["messages_unacknowledged"].as_u64()?,
+        queue["consumers"].as_u64()?,
+    ))
+}
+
+/// Waits until the management API reports `want` (ready, unacked,
+/// consumers; it refreshes its figures every few seconds) and obskit's
+/// gauges equal its ready and consumer figures. AMQP's own answer, which
+/// obskit polls, has no unacknowledged count.
+async fn agree_with_management(
     telemetry: &TestTelemetry,
-    what: &str,
-    check: impl Fn(&str) -> bool,
-) -> String {
+    queue: &str,
+    want: (u64, u64, u64),
+    gauges: impl Fn(&str) -> (Option<f64>, Option<f64>, Option<f64>),
+) {
     let start = Instant::now();
     loop {
-        let text = telemetry.metrics().render();
-        if check(&text) {
-            return text;
+        let management = management_depth(queue).await;
+        let obskit = gauges(&telemetry.metrics().render());
+        if management == Some(want) {
+            let (ready, _, consumers) = want;
+            if obskit == (Some(ready as f64), Some(consumers as f64), Some(0.0)) {
+                return;
+            }
         }
         assert!(
             start.elapsed() < DEADLINE,
-            "{what} within the deadline:\n{text}"
+            "the management API reports {want:?} (it says {management:?}) \
+             and obskit's gauges (ready, consumers, stale) agree: {obskit:?}"
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -568,6 +673,10 @@ async fn depth_and_consumer_gauges_equal_what_the_broker_answers() {
         gauges(t) == (Some(7.0), Some(0.0), Some(0.0))
     })
     .await;
+    let management = management_answers().await;
+    if management {
+        agree_with_management(&telemetry, &queue, (7, 0, 0), gauges).await;
+    }
 
     // A consumer takes two messages (prefetch 2) and holds them.
     let consuming = connection.create_channel().await.unwrap();
@@ -588,6 +697,9 @@ async fn depth_and_consumer_gauges_equal_what_the_broker_answers() {
         gauges(t) == (Some(5.0), Some(1.0), Some(0.0))
     })
     .await;
+    if management {
+        agree_with_management(&telemetry, &queue, (5, 2, 1), gauges).await;
+    }
 
     // The consumer stops: it leaves the running count.
     consuming
@@ -615,169 +727,55 @@ async fn depth_and_consumer_gauges_equal_what_the_broker_answers() {
     wait_metrics(&telemetry, "a stale reading", |t| gauges(t).2 == Some(1.0)).await;
 }
 
-const CHILD_ENV: &str = "OBSKIT_TEST_RABBITMQ_WORKER";
-/// Deliveries the worker may hold at once.
-const PREFETCH: u16 = 4;
-/// How long the worker takes per message.
-const WORK: Duration = Duration::from_millis(300);
-
-/// A worker service in a process of its own, run by the SIGTERM test:
-/// consumes with `PREFETCH` messages in flight, and on SIGTERM stops
-/// taking messages, finishes the ones in flight, closes its channel (the
-/// broker requeues what it delivered and nobody took) and flushes
-/// telemetry: the sequence of `obskit::serve`.
-#[test]
-#[ignore = "the child process of the SIGTERM test; it runs it"]
-#[allow(clippy::print_stdout)]
-fn child_worker() {
-    let Ok(queue) = std::env::var(CHILD_ENV) else {
-        println!("child_worker only runs as the child of the SIGTERM test");
-        return;
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async move {
-        let telemetry = obskit::Config::from_env()
-            .expect("valid environment")
-            .install()
-            .expect("obskit installs");
-        let messaging = Messaging::new(&telemetry, SYSTEM);
-        let connection = Connection::connect(ADDR, ConnectionProperties::default())
-            .await
-            .expect("connected");
-        let channel = connection.create_channel().await.expect("a channel");
-        channel
-            .basic_qos(PREFETCH, lapin::options::BasicQosOptions::default())
-            .await
-            .expect("qos");
-        let mut consumer = consume(&channel, &messaging, &queue).await;
-        let mut in_flight = tokio::task::JoinSet::new();
-        let signal = obskit::serve::shutdown_signal();
-        tokio::pin!(signal);
-        println!("READY");
-        loop {
-            tokio::select! {
-                () = &mut signal => break,
-                message = consumer.next() => {
-                    let Some(Ok(message)) = message else { break };
-                    let id = String::from_utf8(message.delivery().data.clone()).expect("text");
-                    println!("STARTED {id}");
-                    in_flight.spawn(async move {
-                        tokio::time::sleep(WORK).await;
-                        message.ack().await.expect("acked");
-                        println!("ACKED {id}");
-                    });
-                }
-            }
+/// The worker example (examples/rabbitmq_worker.rs) in a process of its
+/// own, consuming `queue`, its admin port on a free port, with `env` on
+/// top: a service as its users run it.
+fn start_worker(queue: &str, env: &[(&str, &str)]) -> Child {
+    let mut command = std::process::Command::new(worker_example());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("OTEL_") || name.starts_with("OBSKIT_") || name == "RUST_LOG" {
+            command.env_remove(name);
         }
-        // 1. Stop taking messages; readiness fails meanwhile.
-        telemetry.health().start_draining();
-        println!("DRAINING in_flight={}", in_flight.len());
-        let _ = channel
-            .basic_cancel(
-                consumer.tag().into(),
-                lapin::options::BasicCancelOptions::default(),
-            )
-            .await;
-        // 2. Finish the messages in flight, within the bound.
-        let finished = tokio::time::timeout(Duration::from_secs(10), async {
-            while in_flight.join_next().await.is_some() {}
+    }
+    command
+        .env("AMQP_ADDR", ADDR)
+        .env("WORKER_QUEUE", queue)
+        .env("ADMIN_ADDR", "127.0.0.1:0")
+        .env("OTEL_SERVICE_NAME", "worker")
+        .env("OTEL_TRACES_EXPORTER", "none");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    Child::spawn(command)
+}
+
+/// The worker example's binary, built on first use. Tests ask for it
+/// before they declare queues: a build can outlast a queue's expiry.
+fn worker_example() -> &'static std::path::Path {
+    static EXAMPLE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    EXAMPLE.get_or_init(|| messaging_support::example("rabbitmq_worker"))
+}
+
+/// The worker's log lines with `message`, the values of their `field`.
+fn logged(worker: &Child, message: &str, field: &str) -> Vec<String> {
+    worker
+        .json_lines()
+        .into_iter()
+        .filter(|l| l["message"] == message)
+        .map(|l| l[field].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Waits until the worker consumes, and returns its admin address.
+async fn wait_consuming(worker: &Child) -> String {
+    worker
+        .wait_for("the worker consuming", |w| {
+            !logged(w, "consuming", "queue").is_empty()
         })
         .await;
-        // 3. Return the rest: closing the channel requeues every delivery
-        //    not acknowledged, including those prefetched and never taken.
-        let _ = channel.close(200, "shutting down".into()).await;
-        let _ = connection.close(200, "shutting down".into()).await;
-        // 4. Flush telemetry.
-        let report = telemetry.shutdown().await;
-        println!(
-            "STOPPED finished_in_time={} timed_out={}",
-            finished.is_ok(),
-            report.timed_out
-        );
-    });
-}
-
-/// The worker process, killed if the test ends before it does.
-struct Worker {
-    child: std::process::Child,
-    stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Worker {
-    fn start(queue: &str) -> Self {
-        use std::io::{BufRead, BufReader};
-        use std::process::{Command, Stdio};
-        let exe = std::env::current_exe().expect("the test binary");
-        let mut child = Command::new(exe)
-            .args([
-                "--exact",
-                "child_worker",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, queue)
-            .env("OTEL_SERVICE_NAME", "rabbitmq-worker")
-            .env("OTEL_TRACES_EXPORTER", "none")
-            .env("RUST_LOG", "warn")
-            .env_remove("OTEL_SDK_DISABLED")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn the worker");
-        let stdout = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let out = child.stdout.take().unwrap();
-        let sink = std::sync::Arc::clone(&stdout);
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Self { child, stdout }
-    }
-
-    /// The ids printed after `word` (libtest may put its own text before).
-    fn ids(&self, word: &str) -> Vec<String> {
-        self.stdout
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|l| l.split_once(word).map(|(_, id)| id.trim().to_owned()))
-            .collect()
-    }
-
-    fn printed(&self, word: &str) -> bool {
-        self.stdout.lock().unwrap().iter().any(|l| l.contains(word))
-    }
-
-    fn output(&self) -> String {
-        self.stdout.lock().unwrap().join("\n")
-    }
-
-    async fn wait_for(&self, what: &str, ok: impl Fn(&Self) -> bool) {
-        let start = Instant::now();
-        while !ok(self) {
-            assert!(
-                start.elapsed() < DEADLINE,
-                "{what} within the deadline\n{}",
-                self.output()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
+    logged(worker, "admin endpoints listening", "addr")
+        .pop()
+        .expect("the worker logs its admin address")
 }
 
 #[tokio::test]
@@ -785,6 +783,7 @@ async fn sigterm_with_messages_in_flight_loses_none() {
     let Some(connection) = connect().await else {
         return;
     };
+    tokio::task::spawn_blocking(worker_example).await.unwrap();
     let channel = connection.create_channel().await.unwrap();
     let queue = unique("sigterm");
     declare(&channel, &queue, FieldTable::default()).await;
@@ -803,40 +802,43 @@ async fn sigterm_with_messages_in_flight_loses_none() {
             .await
             .unwrap();
     }
-    let mut worker = Worker::start(&queue);
+    // A downstream service that takes 300 ms a call: messages stay in flight.
+    let slow = Router::new().route(
+        "/work",
+        post(|| async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            "done"
+        }),
+    );
+    let slow = support::server::spawn(slow).await;
+    let mut worker = start_worker(
+        &queue,
+        &[
+            ("WORKER_PREFETCH", "4"),
+            ("DOWNSTREAM_URL", &format!("{slow}/work")),
+        ],
+    );
     worker
-        .wait_for("five messages acknowledged", |w| w.ids("ACKED ").len() >= 5)
+        .wait_for("five messages acknowledged", |w| {
+            logged(w, "settled", "body").len() >= 5
+        })
         .await;
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &worker.child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
-    worker
-        .wait_for("the worker stopped", |w| w.printed("STOPPED"))
-        .await;
-    let start = Instant::now();
-    let exit = loop {
-        if let Some(s) = worker.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "the worker exits\n{}",
-            worker.output()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    worker.terminate();
+    let exit = worker.exit().await;
     assert!(exit.success(), "{}", worker.output());
     let out = worker.output();
-    assert!(out.contains("STOPPED finished_in_time=true"), "{out}");
 
     // Every message the worker started was finished and acknowledged.
-    let mut started = worker.ids("STARTED ");
-    let mut acked = worker.ids("ACKED ");
+    let mut started = logged(&worker, "processing", "body");
+    let mut acked = logged(&worker, "settled", "body");
     started.sort();
     acked.sort();
     assert_eq!(started, acked, "in-flight messages finish\n{out}");
+    assert_eq!(
+        logged(&worker, "settled", "settlement"),
+        vec!["ack"; acked.len()],
+        "{out}"
+    );
     // And every other message is back in the queue, none twice.
     let mut remaining = Vec::new();
     loop {
@@ -861,28 +863,11 @@ async fn sigterm_with_messages_in_flight_loses_none() {
     assert!(acked.len() < N, "the worker was stopped midway\n{out}");
 }
 
-async fn wait_ready(telemetry: &TestTelemetry, want: obskit::health::Status) {
-    let start = Instant::now();
-    loop {
-        let report = telemetry.health().readiness().await;
-        if report.status == want {
-            return;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "readiness {want:?} within the deadline: {}",
-            report.to_json()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_loss_under_load_follows_readiness_and_recovers() {
     use obskit::health::Status;
     use obskit::messaging::rabbitmq::{connection_check, queue_depth};
     use obskit::messaging::{DepthOptions, Destination};
-    use std::sync::atomic::{AtomicU64, Ordering};
 
     let Some(direct) = connect().await else {
         return;
@@ -923,20 +908,12 @@ async fn connection_loss_under_load_follows_readiness_and_recovers() {
     // Load: a publisher that keeps publishing through the outage.
     let channel = connection.create_channel().await.unwrap();
     let publisher = Publisher::new(&messaging, channel.clone());
-    let sent = std::sync::Arc::new(AtomicU64::new(0));
-    let failed = std::sync::Arc::new(AtomicU64::new(0));
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = {
-        let (publisher, queue, sent, failed, stop) = (
-            publisher.clone(),
-            queue.clone(),
-            sent.clone(),
-            failed.clone(),
-            stop.clone(),
-        );
-        tokio::spawn(async move {
-            while !stop.load(Ordering::SeqCst) {
-                let r = publisher
+        let queue = queue.clone();
+        Load::start(move || {
+            let (publisher, queue) = (publisher.clone(), queue.clone());
+            async move {
+                publisher
                     .publish(
                         "",
                         &queue,
@@ -944,20 +921,11 @@ async fn connection_loss_under_load_follows_readiness_and_recovers() {
                         b"load",
                         BasicProperties::default(),
                     )
-                    .await;
-                match r {
-                    Ok(_) => sent.fetch_add(1, Ordering::SeqCst),
-                    Err(_) => failed.fetch_add(1, Ordering::SeqCst),
-                };
-                tokio::time::sleep(Duration::from_millis(5)).await;
+                    .await
             }
         })
     };
-    let start = Instant::now();
-    while sent.load(Ordering::SeqCst) < 20 {
-        assert!(start.elapsed() < DEADLINE, "publishing under load");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    load.more_sent(20, "publishing under load").await;
 
     proxy.cut();
     wait_ready(&telemetry, Status::Down).await;
@@ -967,38 +935,20 @@ async fn connection_loss_under_load_follows_readiness_and_recovers() {
     })
     .await;
     // Let the publisher and the poller fail for a while.
-    let failures = failed.load(Ordering::SeqCst);
-    let start = Instant::now();
-    while failed.load(Ordering::SeqCst) < failures + 10 {
-        assert!(start.elapsed() < DEADLINE, "sends fail during the outage");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    load.more_failed(10, "sends fail during the outage").await;
 
     proxy.restore().await;
     wait_ready(&telemetry, Status::Up).await;
-    let sent_before = sent.load(Ordering::SeqCst);
-    let start = Instant::now();
-    while sent.load(Ordering::SeqCst) < sent_before + 20 {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "publishing again after recovery"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    load.more_sent(20, "publishing again after recovery").await;
     wait_metrics(&telemetry, "a fresh depth reading after recovery", |t| {
         value(t, "obskit_messaging_queue_depth_stale", &[&d]) == Some(0.0)
     })
     .await;
-    stop.store(true, Ordering::SeqCst);
-    load.await.expect("the publisher did not panic");
+    load.stop().await;
     delete(&setup, &queue).await;
 
     // obskit warned about the failing depth polls once, not once per poll.
-    let warnings: Vec<serde_json::Value> = telemetry
-        .logs()
-        .into_iter()
-        .filter(|l| l["level"] == "WARN" && l["target"] == "obskit")
-        .collect();
+    let warnings = obskit_warnings(&telemetry);
     assert_eq!(warnings.len(), 1, "{warnings:#?}");
     let text = telemetry.metrics().render();
     assert!(
