@@ -13,7 +13,8 @@ mod messaging_support;
 mod support;
 
 use messaging_support::{
-    DEADLINE, Load, obskit_warnings, unreachable, value, wait_metrics, wait_ready,
+    Act, DEADLINE, Jobs, Load, assert_settlement_counts, obskit_warnings, unreachable, value,
+    wait_metrics, wait_ready,
 };
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -110,28 +111,15 @@ async fn settlements_are_counted_per_attempt_and_traces_continue() {
             .expect("acknowledged by the stream");
     }
     let mut consumer = Consumer::new(&messaging, "jobs", setup.consumer.messages().await.unwrap());
-    let mut settled = 0;
-    let mut job0 = 0;
-    while settled < N {
+    let mut jobs = Jobs::default();
+    while jobs.settled() < N {
         let m = next(&mut consumer).await;
-        match &m.message().message.payload[..] {
-            b"job-0" => {
-                job0 += 1;
-                if job0 == 1 {
-                    m.requeue("timeout").await.unwrap();
-                } else {
-                    assert_eq!(m.message().info().unwrap().delivered, 2);
-                    m.dead_letter("timeout").await.unwrap();
-                    settled += 1;
-                }
-            }
-            b"job-1" => {
-                m.dead_letter("invalid").await.unwrap();
-                settled += 1;
-            }
-            _ => {
-                m.ack().await.unwrap();
-                settled += 1;
+        match jobs.act(&m.message().message.payload) {
+            Act::Ack => m.ack().await.unwrap(),
+            Act::Requeue(e) => m.requeue(e).await.unwrap(),
+            Act::DeadLetter(e) => {
+                assert!(e != "timeout" || m.message().info().unwrap().delivered == 2);
+                m.dead_letter(e).await.unwrap();
             }
         }
     }
@@ -140,32 +128,7 @@ async fn settlements_are_counted_per_attempt_and_traces_continue() {
     let text = telemetry.metrics().render();
     let d = r#"messaging_destination_name="jobs""#;
     let s = format!(r#"messaging_destination_name="{}""#, setup.subject);
-    let settlements = |x: &str| {
-        value(
-            &text,
-            "obskit_messaging_settlements_total",
-            &[d, &format!(r#"settlement="{x}""#)],
-        )
-    };
-    assert_eq!(
-        value(&text, "messaging_client_sent_messages_total", &[&s]),
-        Some(N as f64)
-    );
-    assert_eq!(
-        value(&text, "messaging_client_consumed_messages_total", &[d]),
-        Some(N as f64 + 1.0)
-    );
-    assert_eq!(settlements("ack"), Some(N as f64 - 2.0));
-    assert_eq!(settlements("requeue"), Some(1.0));
-    assert_eq!(settlements("dead_letter"), Some(2.0));
-    assert_eq!(
-        value(
-            &text,
-            "obskit_slo_requests_total",
-            &[r#"slo="jobs-ok""#, r#"result="bad""#]
-        ),
-        Some(3.0)
-    );
+    assert_settlement_counts(&text, &s, d, "jobs-ok", N);
 
     // Each process span is the child of its message's send span.
     let spans = telemetry.spans();

@@ -14,7 +14,8 @@ mod messaging_support;
 mod support;
 
 use messaging_support::{
-    Child, DEADLINE, Load, obskit_warnings, unreachable, value, wait_metrics, wait_ready,
+    Act, Child, DEADLINE, Jobs, Load, assert_settlement_counts, obskit_warnings, unreachable,
+    value, wait_metrics, wait_ready,
 };
 use support::proxy::Proxy;
 
@@ -188,14 +189,7 @@ async fn one_trace_from_an_http_request_through_a_worker_process_to_an_http_serv
     );
     let admin = wait_consuming(&worker).await;
 
-    let body = reqwest_plain()
-        .post(format!("{app}/orders"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = text_of(reqwest_plain().post(format!("{app}/orders"))).await;
     assert_eq!(body, "accepted");
     worker
         .wait_for("the order settled", |w| {
@@ -204,14 +198,7 @@ async fn one_trace_from_an_http_request_through_a_worker_process_to_an_http_serv
         .await;
 
     // The worker's own /metrics, exact under this traffic.
-    let text = reqwest_plain()
-        .get(format!("http://{admin}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = text_of(reqwest_plain().get(format!("http://{admin}/metrics"))).await;
     let d = format!(r#"messaging_destination_name="{queue}""#);
     let w = r#"service_name="worker""#;
     assert_eq!(
@@ -317,6 +304,11 @@ fn reqwest_plain() -> obskit::reqwest::Client {
     obskit::reqwest::Client::new()
 }
 
+/// The body of the answer to `request`.
+async fn text_of(request: obskit::reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
+
 #[tokio::test]
 async fn a_message_requeued_then_dead_lettered_is_counted_per_attempt() {
     let Some(connection) = connect().await else {
@@ -361,31 +353,16 @@ async fn a_message_requeued_then_dead_lettered_is_counted_per_attempt() {
             .unwrap();
         assert!(confirmation.is_ack());
     }
-    // Job 0 fails twice: requeued, then dead-lettered. Job 1 is
-    // dead-lettered at once. The others succeed.
     let mut consumer = consume(&channel, &messaging, &work).await;
-    let mut job0_attempts = 0;
-    let mut settled = 0;
-    while settled < N {
+    let mut jobs = Jobs::default();
+    while jobs.settled() < N {
         let m = next(&mut consumer).await;
-        match m.delivery().data.as_slice() {
-            b"job-0" => {
-                job0_attempts += 1;
-                if job0_attempts == 1 {
-                    m.requeue("timeout").await.unwrap();
-                } else {
-                    assert!(m.delivery().redelivered);
-                    m.dead_letter("timeout").await.unwrap();
-                    settled += 1;
-                }
-            }
-            b"job-1" => {
-                m.dead_letter("invalid").await.unwrap();
-                settled += 1;
-            }
-            _ => {
-                m.ack().await.unwrap();
-                settled += 1;
+        match jobs.act(&m.delivery().data) {
+            Act::Ack => m.ack().await.unwrap(),
+            Act::Requeue(e) => m.requeue(e).await.unwrap(),
+            Act::DeadLetter(e) => {
+                assert!(e != "timeout" || m.delivery().redelivered);
+                m.dead_letter(e).await.unwrap();
             }
         }
     }
@@ -404,33 +381,14 @@ async fn a_message_requeued_then_dead_lettered_is_counted_per_attempt() {
     let text = telemetry.metrics().render();
     let w = format!(r#"messaging_destination_name="{work}""#);
     let dl = format!(r#"messaging_destination_name="{dead}""#);
-    let settlements = |d: &str, s: &str| {
+    assert_settlement_counts(&text, &w, &w, "work-ok", N);
+    assert_eq!(
         value(
             &text,
             "obskit_messaging_settlements_total",
-            &[d, &format!(r#"settlement="{s}""#)],
-        )
-    };
-    assert_eq!(
-        value(&text, "messaging_client_sent_messages_total", &[&w]),
-        Some(N as f64)
-    );
-    assert_eq!(
-        value(&text, "messaging_client_consumed_messages_total", &[&w]),
-        Some(N as f64 + 1.0),
-        "job 0 consumed once per attempt"
-    );
-    assert_eq!(settlements(&w, "ack"), Some(N as f64 - 2.0));
-    assert_eq!(settlements(&w, "requeue"), Some(1.0));
-    assert_eq!(settlements(&w, "dead_letter"), Some(2.0));
-    assert_eq!(settlements(&dl, "ack"), Some(2.0));
-    assert_eq!(
-        value(
-            &text,
-            "obskit_slo_requests_total",
-            &[r#"slo="work-ok""#, r#"result="bad""#]
+            &[&dl, r#"settlement="ack""#]
         ),
-        Some(3.0)
+        Some(2.0)
     );
     assert_eq!(
         value(

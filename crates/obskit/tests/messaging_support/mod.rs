@@ -299,3 +299,90 @@ impl Child {
         }
     }
 }
+
+/// What the settlement tests do with a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    Ack,
+    Requeue(&'static str),
+    DeadLetter(&'static str),
+}
+
+/// The settlement tests' jobs (`job-0` … `job-{N-1}`): job 0 fails twice,
+/// requeued and then dead-lettered; job 1 is dead-lettered at once; the
+/// others are acknowledged. Each broker's test settles what [`Jobs::act`]
+/// says and checks the figures with [`assert_settlement_counts`].
+#[derive(Debug, Default)]
+pub struct Jobs {
+    job0_attempts: u32,
+    settled: usize,
+}
+
+impl Jobs {
+    /// What to do with the delivery of `body`.
+    pub fn act(&mut self, body: &[u8]) -> Act {
+        match body {
+            b"job-0" => {
+                self.job0_attempts += 1;
+                if self.job0_attempts == 1 {
+                    return Act::Requeue("timeout");
+                }
+                self.settled += 1;
+                Act::DeadLetter("timeout")
+            }
+            b"job-1" => {
+                self.settled += 1;
+                Act::DeadLetter("invalid")
+            }
+            _ => {
+                self.settled += 1;
+                Act::Ack
+            }
+        }
+    }
+
+    /// Jobs settled for good so far.
+    pub fn settled(&self) -> usize {
+        self.settled
+    }
+}
+
+/// The figures of `n` [`Jobs`] sent to `sent` (a destination label) and
+/// processed from `processed`, with availability SLO `slo`: one
+/// consumption per attempt, one settlement per attempt, three bad events.
+#[allow(clippy::cast_precision_loss)]
+pub fn assert_settlement_counts(text: &str, sent: &str, processed: &str, slo: &str, n: usize) {
+    let n = n as f64;
+    let settlements = |s: &str| {
+        value(
+            text,
+            "obskit_messaging_settlements_total",
+            &[processed, &format!(r#"settlement="{s}""#)],
+        )
+    };
+    let slo_events = |result: &str| {
+        value(
+            text,
+            "obskit_slo_requests_total",
+            &[&format!(r#"slo="{slo}""#), &format!(r#"result="{result}""#)],
+        )
+    };
+    assert_eq!(
+        value(text, "messaging_client_sent_messages_total", &[sent]),
+        Some(n),
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            text,
+            "messaging_client_consumed_messages_total",
+            &[processed]
+        ),
+        Some(n + 1.0),
+        "job 0 consumed once per attempt\n{text}"
+    );
+    assert_eq!(settlements("ack"), Some(n - 2.0), "{text}");
+    assert_eq!(settlements("requeue"), Some(1.0), "{text}");
+    assert_eq!(settlements("dead_letter"), Some(2.0), "{text}");
+    assert_eq!(slo_events("bad"), Some(3.0), "{text}");
+}
