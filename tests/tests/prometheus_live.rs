@@ -1,8 +1,10 @@
 //! The stock dashboards and rules against a real Prometheus.
 //!
-//! Starts the `e2e-service` binary (a real obskit service), starts Debian's Prometheus on
-//! 127.0.0.1 with a scrape job for it and the checked-in `alerts/*.rules.yml`, sends known
-//! traffic, then sends every PromQL expression of every dashboard panel, dashboard variable
+//! Starts the `e2e-service` binary (a real obskit service that publishes to and consumes from a
+//! RabbitMQ queue of this run's own and queries PostgreSQL and Redis), starts Debian's
+//! Prometheus on 127.0.0.1 with a scrape job for it, the checked-in `alerts/*.rules.yml` and a
+//! rule file of the test's that sets the queue's own depth threshold, sends known traffic,
+//! then sends every PromQL expression of every dashboard panel, dashboard variable
 //! and rule (`obskit_artifacts::promql_expressions`) to the query API and requires that:
 //! - each one parses and evaluates (`"status": "success"`);
 //! - each dashboard expression returns a number: no dead panel;
@@ -13,10 +15,14 @@
 //!
 //! It also checks that Prometheus loaded every rule and evaluates each without error, that the
 //! scrape is up, that every obskit series carries `service_name`, that the counters
-//! Prometheus scraped add up to the traffic sent, and that the alerts this traffic clearly
-//! implies are pending while those about a missing or unready service are not.
+//! Prometheus scraped add up to the traffic sent (requests, messages, statements, commands),
+//! and that the alerts this traffic clearly implies are pending while those about a missing or
+//! unready service are not. Last, the consumer stops taking messages as if its processing were
+//! blocked: the depth and growth alerts must go pending for the queue, and once it resumes,
+//! the age alert (the messages waited longer than the 1 s freshness objective).
 //!
-//! Without Prometheus the test prints a loud SKIPPED and passes, unless `CI` is set.
+//! Without Prometheus, RabbitMQ, PostgreSQL or Redis the test prints a SKIPPED notice and
+//! passes, unless `CI` is set.
 #![allow(clippy::print_stderr)]
 
 mod support;
@@ -27,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use obskit_artifacts::{promql::vector_selectors, promql_expressions, stock_files};
 
+use support::dependencies::Dependencies;
 use support::prometheus::{self, Prometheus, RuleState};
 use support::service::{SERVICE_NAME, Service};
 use support::traffic::{self, Tally};
@@ -63,71 +70,18 @@ impl AllowedEmpty {
     }
 }
 
-/// Why the Messaging row cannot return data here.
-const NO_MESSAGING: &str = "the test service does not publish or consume messages";
-
-/// A Messaging panel of the service overview, allowed empty.
-const fn messaging_panel(place: &'static str) -> AllowedEmpty {
-    AllowedEmpty {
-        place,
-        query: "",
-        why: NO_MESSAGING,
-    }
-}
-
-/// Why the Dependencies row and the datastore rules cannot return data here.
-const NO_DATASTORE: &str = "the test service uses no database or cache";
-
-/// A Dependencies panel (or rule group) allowed empty.
-const fn datastore_panel(place: &'static str) -> AllowedEmpty {
-    AllowedEmpty {
-        place,
-        query: "",
-        why: NO_DATASTORE,
-    }
-}
-
 /// Every query allowed to return nothing, with the reason. An entry that no longer matches a
 /// query, or none of whose queries returns nothing, fails the test, so this list cannot go stale.
-const ALLOWED_EMPTY: &[AllowedEmpty] = &[
-    messaging_panel(
-        "dashboards/obskit-service-overview.json › Messages published and processed by destination › ",
-    ),
-    messaging_panel(
-        "dashboards/obskit-service-overview.json › Processing error ratio by destination › ",
-    ),
-    messaging_panel(
-        "dashboards/obskit-service-overview.json › Processing latency by destination (p50, p95, p99) › ",
-    ),
-    messaging_panel("dashboards/obskit-service-overview.json › Message age p99 by destination › "),
-    messaging_panel("dashboards/obskit-service-overview.json › Queue depth and consumers › "),
-    messaging_panel("dashboards/obskit-service-overview.json › Settlements by outcome › "),
-    messaging_panel("dashboards/obskit-service-overview.json › Dead-lettered per minute › "),
-    datastore_panel(
-        "dashboards/obskit-service-overview.json › Datastore operations by system and operation › ",
-    ),
-    datastore_panel(
-        "dashboards/obskit-service-overview.json › Datastore error ratio by system and operation › ",
-    ),
-    datastore_panel(
-        "dashboards/obskit-service-overview.json › Datastore latency by system and operation (p50, p95, p99) › ",
-    ),
-    datastore_panel(
-        "dashboards/obskit-service-overview.json › Connection pool usage against maximum › ",
-    ),
-    datastore_panel(
-        "dashboards/obskit-service-overview.json › Requests waiting for a connection › ",
-    ),
-    datastore_panel("dashboards/obskit-service-overview.json › Connection wait time (p50, p99) › "),
-    messaging_panel("alerts/obskit-red.rules.yml › obskit-messaging-alerts › "),
-    messaging_panel("deploy/obskit-red.prometheusrule.yml › obskit-messaging-alerts › "),
-    datastore_panel("alerts/obskit-red.rules.yml › obskit-datastore-alerts › "),
-    datastore_panel("deploy/obskit-red.prometheusrule.yml › obskit-datastore-alerts › "),
-];
+/// Empty: the service publishes, consumes and queries datastores, so every panel and rule has
+/// data.
+const ALLOWED_EMPTY: &[AllowedEmpty] = &[];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dashboard_panel_and_rule_returns_data_from_a_live_prometheus() {
     let Some(binary) = prometheus_or_skip() else {
+        return;
+    };
+    let Some(dependencies) = Dependencies::find() else {
         return;
     };
     let started = Instant::now();
@@ -137,15 +91,19 @@ async fn every_dashboard_panel_and_rule_returns_data_from_a_live_prometheus() {
     let rule_count = expressions
         .iter()
         .filter(|(place, _)| place.starts_with("alerts/"))
-        .count();
+        .count()
+        + OVERRIDES;
     assert!(
         expressions.iter().any(|(p, _)| is_dashboard(p)) && rule_count > 0,
         "promql_expressions found no dashboard or no rule expressions: {expressions:#?}"
     );
 
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let service = Service::start();
-    let rule_files = copy_rule_files(dir.path());
+    let env = dependencies.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let service = Service::start_with(&env);
+    let mut rule_files = copy_rule_files(dir.path());
+    rule_files.push(write_overrides(dir.path(), &dependencies.queue));
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
         &config,
@@ -175,9 +133,13 @@ async fn every_dashboard_panel_and_rule_returns_data_from_a_live_prometheus() {
     check_slo_figures(&prom, &tally, &mut failures).await;
     let checked = check_expressions(&prom, &expressions, &recording, &mut failures).await;
     check_alert_states(&prom, &mut failures).await;
+    check_messages_and_queries(&prom, &tally, &mut failures).await;
+    let stuck = Instant::now();
+    check_stuck_consumer(&prom, &service, &dependencies.queue, &mut failures).await;
+    let stuck = stuck.elapsed();
 
     eprintln!(
-        "live Prometheus: {} expressions and {} rule selectors checked, {} allowed empty, in {:.1?}",
+        "live Prometheus: {} expressions and {} rule selectors checked, {} allowed empty, in {:.1?} (the stuck consumer took {stuck:.1?})",
         expressions.len(),
         checked.selectors,
         checked.allowed.len(),
@@ -186,13 +148,16 @@ async fn every_dashboard_panel_and_rule_returns_data_from_a_live_prometheus() {
     for allowed in &checked.allowed {
         eprintln!("  allowed empty: {allowed}");
     }
+    let (prom_tail, service_tail) = (prom.process.tail(15), service.process.tail(5));
+    drop(service);
+    dependencies.remove_queues().await;
     assert!(
         failures.is_empty(),
         "{} problem(s) with the stock dashboards and rules against a live Prometheus:\n\n{}\n\n{}\n{}",
         failures.len(),
         failures.join("\n\n"),
-        prom.process.tail(15),
-        service.process.tail(5)
+        prom_tail,
+        service_tail
     );
 }
 
@@ -535,15 +500,29 @@ async fn wait_for_rules(
 }
 
 /// Alerts the known traffic must have started (pending or firing), each as an alert name and
-/// the labels that identify it. The traffic is far from each threshold: 1 request in 17 fails
-/// (5.9 %, against 1 % and 14.4 × 0.1 % = 1.44 %), 1 in 17 takes 400 ms (p99 ≈ 0.46 s against
-/// 300 ms), and about 400 requests pass every minimum-traffic guard these alerts have.
-const EXPECTED_ALERTS: [(&str, &[(&str, &str)]); 3] = [
+/// the labels that identify it. The traffic is far from each threshold: 1 request in 30 fails
+/// (3.3 %, against 1 % and 14.4 × 0.1 % = 1.44 %), 1 in 30 takes 400 ms (p99 above 0.4 s
+/// against 300 ms), and about 700 requests pass every minimum-traffic guard these alerts have.
+/// One message in 5 is dead-lettered (a processing failure: 20 % against 1 %, 120 messages),
+/// and one PostgreSQL statement in 5 fails (20 %, 120 statements and 192 Redis commands).
+const EXPECTED_ALERTS: [(&str, &[(&str, &str)]); 6] = [
     ("ObskitHighErrorRatio", &[]),
     ("ObskitHighLatency", &[("slo", "latency")]),
     (
         "ObskitSloErrorBudgetBurn",
         &[("slo", "availability"), ("tier", "page-1h")],
+    ),
+    (
+        "ObskitMessagesDeadLettered",
+        &[("messaging_system", "rabbitmq")],
+    ),
+    (
+        "ObskitMessagingHighErrorRatio",
+        &[("messaging_system", "rabbitmq")],
+    ),
+    (
+        "ObskitDbHighErrorRatio",
+        &[("db_system_name", "postgresql")],
     ),
 ];
 /// Alerts a healthy, scraped, probed service must not even have pending.
@@ -608,6 +587,205 @@ async fn check_alert_states(prom: &Prometheus, failures: &mut Vec<String>) {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// The recording rules of the test's own rule file (see [`write_overrides`]).
+const OVERRIDES: usize = 2;
+/// The depth above which the test's queue fires `ObskitQueueDepthHigh`: its own threshold,
+/// set the way a user sets one, without touching the stock rules.
+const DEPTH_THRESHOLD: u32 = 5;
+/// Messages published while the consumer is stalled: with 10 held by the consumer
+/// unacknowledged, 20 stay ready, four times the threshold.
+const STUCK_MESSAGES: u64 = 30;
+
+/// Writes a rule file that overrides the thresholds of this run's queue (depth) and of its
+/// PostgreSQL (latency, set high: only the override's presence is tested there), as a user
+/// would, and returns its path.
+fn write_overrides(dir: &Path, queue: &str) -> PathBuf {
+    use obskit_artifacts::alerts::{DB_LATENCY_THRESHOLD, QUEUE_DEPTH_THRESHOLD};
+    let rule = |record: &str, value: u32, label: &str, label_value: &str| {
+        format!(
+            "  - record: {record}\n    expr: vector({value})\n    labels:\n      service_name: {SERVICE_NAME}\n      {label}: {label_value}\n"
+        )
+    };
+    let text = format!(
+        "groups:\n- name: e2e-thresholds\n  rules:\n{}{}",
+        rule(
+            QUEUE_DEPTH_THRESHOLD,
+            DEPTH_THRESHOLD,
+            "messaging_destination_name",
+            queue
+        ),
+        rule(DB_LATENCY_THRESHOLD, 10, "db_system_name", "postgresql"),
+    );
+    let path = dir.join("e2e-thresholds.rules.yml");
+    std::fs::write(&path, text).expect("write the threshold overrides");
+    path
+}
+
+/// Polls `query` until it returns `want` (as Prometheus prints it) or the settle time runs out.
+async fn poll_value(prom: &Prometheus, query: &str, want: u64) -> Result<(), String> {
+    let want = want.to_string();
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let answer = prom.query(query).await;
+        if answer.samples().first().map(|(_, v)| v.as_str()) == Some(want.as_str()) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "{query} should be {want} within {SETTLE:?}, got {}",
+                answer.describe()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The messages and the datastore operations Prometheus scraped are the ones the traffic made:
+/// every message published, consumed and settled as its kind says; every statement and command
+/// counted under its system and operation, the failing statement under its SQLSTATE.
+async fn check_messages_and_queries(prom: &Prometheus, tally: &Tally, failures: &mut Vec<String>) {
+    let messages = tally.messages_ok + tally.messages_poison;
+    let sel = |metric: &str, labels: &str| format!("sum({metric}{{job=\"{JOB}\"{labels}}})");
+    let db = "db_client_operation_duration_seconds_count";
+    let expected = [
+        (
+            sel("messaging_client_sent_messages_total", r#", error_type="""#),
+            messages,
+        ),
+        (
+            sel("messaging_client_consumed_messages_total", ""),
+            messages,
+        ),
+        (
+            sel(
+                "obskit_messaging_settlements_total",
+                r#", settlement="ack""#,
+            ),
+            tally.messages_ok,
+        ),
+        (
+            sel(
+                "obskit_messaging_settlements_total",
+                r#", settlement="dead_letter""#,
+            ),
+            tally.messages_poison,
+        ),
+        (
+            sel(
+                "messaging_process_duration_seconds_count",
+                r#", error_type="poison""#,
+            ),
+            tally.messages_poison,
+        ),
+        (
+            sel(db, r#", db_system_name="postgresql", error_type="""#),
+            tally.db_ok,
+        ),
+        (
+            sel(db, r#", db_system_name="postgresql", error_type="42601""#),
+            tally.db_fail,
+        ),
+        (
+            sel(db, r#", db_system_name="redis", error_type="""#),
+            2 * tally.db_ok,
+        ),
+    ];
+    for (query, want) in expected {
+        if let Err(problem) = poll_value(prom, &query, want).await {
+            failures.push(format!("known traffic: {problem}"));
+        }
+    }
+}
+
+/// Waits (bounded) until every alert of `wanted` (name and labels) is pending or firing.
+async fn wait_for_alerts(
+    prom: &Prometheus,
+    wanted: &[(&str, Vec<(&str, &str)>)],
+) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let alerts = prom.query("ALERTS").await;
+        let samples = alerts.samples();
+        let missing: Vec<&str> = wanted
+            .iter()
+            .filter(|(name, labels)| {
+                !samples.iter().any(|(found, _)| {
+                    let is = |k: &str, v: &str| found.get(k).and_then(|x| x.as_str()) == Some(v);
+                    is("alertname", name) && labels.iter().all(|(k, v)| is(k, v))
+                })
+            })
+            .map(|(name, _)| *name)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "{missing:?} not pending or firing within 60 s; ALERTS: {}",
+                alerts.describe()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// A consumer that stops taking messages (its processing blocked) makes the backlog alerts go
+/// pending for its queue: depth above the queue's own threshold, and depth growing while the
+/// broker still counts the consumer. Once it resumes, the messages it takes have waited longer
+/// than the 1 s freshness objective, and the age alert goes pending too.
+async fn check_stuck_consumer(
+    prom: &Prometheus,
+    service: &Service,
+    queue: &str,
+    failures: &mut Vec<String>,
+) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client");
+    let get = |path: &str| {
+        let request = client.get(service.url(path));
+        async move {
+            match request.send().await {
+                Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) => Err(format!("GET {}: {}", r.url(), r.status())),
+                Err(e) => Err(format!("GET failed: {e}")),
+            }
+        }
+    };
+    let of_queue = |name: &'static str| {
+        (
+            name,
+            vec![
+                ("service_name", SERVICE_NAME),
+                ("messaging_destination_name", queue),
+            ],
+        )
+    };
+    let mut steps = vec![get("/consumer/stall").await];
+    for _ in 0..STUCK_MESSAGES {
+        steps.push(get("/publish/ok").await);
+    }
+    steps.push(
+        wait_for_alerts(
+            prom,
+            &[
+                of_queue("ObskitQueueDepthHigh"),
+                of_queue("ObskitQueueGrowing"),
+            ],
+        )
+        .await,
+    );
+    steps.push(get("/consumer/release").await);
+    steps.push(wait_for_alerts(prom, &[of_queue("ObskitMessageAgeHigh")]).await);
+    failures.extend(
+        steps
+            .into_iter()
+            .filter_map(Result::err)
+            .map(|p| format!("stuck consumer: {p}")),
+    );
 }
 
 /// What [`check_expressions`] did besides recording failures.
@@ -695,7 +873,11 @@ async fn check_expressions(
 
 #[test]
 fn an_allow_list_entry_covers_its_place_and_query() {
-    let panel = messaging_panel("d.json › Panel › ");
+    let panel = AllowedEmpty {
+        place: "d.json › Panel › ",
+        query: "",
+        why: "",
+    };
     assert!(panel.covers("d.json › Panel › A", "sum(x)"));
     assert!(!panel.covers("d.json › Panel 2 › A", "sum(x)"));
     let exact = AllowedEmpty {

@@ -18,12 +18,8 @@ pub(crate) struct Service {
 }
 
 impl Service {
-    /// Starts the service and waits (bounded) for the `PORT=<n>` line it prints once bound.
-    pub(crate) fn start() -> Self {
-        Self::start_with(&[])
-    }
-
-    /// As [`Service::start`], with `env` set on top of the defaults (e.g. to export traces).
+    /// Starts the service with `env` set on top of the defaults (e.g. to export traces, or to
+    /// reach its dependencies) and waits (bounded) for the `PORT=<n>` line it prints once bound.
     pub(crate) fn start_with(env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_e2e-service"));
         command

@@ -1,7 +1,8 @@
 //! Known traffic: rounds of requests, once a second, that mix every kind of request the
 //! dashboards and rules look at (successes, a route with a parameter, server errors, requests
-//! slower than the latency SLO, outgoing calls, unmatched paths), plus the readiness probe a
-//! kubelet would send. Counts what the service should have recorded.
+//! slower than the latency SLO, outgoing calls, unmatched paths, messages published, database
+//! and cache queries), plus the readiness probe a kubelet would send. Counts what the service
+//! should have recorded.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,9 +21,10 @@ struct Kind {
     per_round: u64,
 }
 
-/// The mix of one round: 18 requests, of which one fails and one is slow; three make a gRPC
-/// call (one answered UNAVAILABLE).
-const ROUND: [Kind; 8] = [
+/// The mix of one round: 28 requests, of which one fails and one is slow; three make a gRPC
+/// call (one answered UNAVAILABLE); five publish a message (one the consumer dead-letters);
+/// five query the datastores (one with a syntax error).
+const ROUND: [Kind; 12] = [
     Kind {
         path: "/ok",
         route: Some("/ok"),
@@ -71,6 +73,30 @@ const ROUND: [Kind; 8] = [
         status: 404,
         per_round: 1,
     },
+    Kind {
+        path: "/publish/ok",
+        route: Some("/publish/{kind}"),
+        status: 200,
+        per_round: 4,
+    },
+    Kind {
+        path: "/publish/poison",
+        route: Some("/publish/{kind}"),
+        status: 200,
+        per_round: 1,
+    },
+    Kind {
+        path: "/db/ok",
+        route: Some("/db/{kind}"),
+        status: 200,
+        per_round: 4,
+    },
+    Kind {
+        path: "/db/fail",
+        route: Some("/db/{kind}"),
+        status: 200,
+        per_round: 1,
+    },
 ];
 
 /// What the traffic should have left in the service's counters.
@@ -86,6 +112,14 @@ pub(crate) struct Tally {
     pub(crate) grpc_ok: u64,
     /// gRPC calls the service made to itself and served, answered UNAVAILABLE.
     pub(crate) grpc_unavailable: u64,
+    /// Messages published that the consumer acknowledges.
+    pub(crate) messages_ok: u64,
+    /// Messages published that the consumer dead-letters.
+    pub(crate) messages_poison: u64,
+    /// `GET /db/ok` requests: each a `SELECT 1`, a Redis `SET` and a `GET`.
+    pub(crate) db_ok: u64,
+    /// `GET /db/fail` requests: each a statement refused with SQLSTATE 42601.
+    pub(crate) db_fail: u64,
     /// Requests whose answer was not the expected one.
     pub(crate) surprises: Vec<String>,
 }
@@ -127,6 +161,10 @@ pub(crate) async fn drive(base: &str, rounds: u64, every: Duration) -> Tally {
             match kind.path {
                 "/grpc/ok" => tally.grpc_ok += kind.per_round,
                 "/grpc/fail" => tally.grpc_unavailable += kind.per_round,
+                "/publish/ok" => tally.messages_ok += kind.per_round,
+                "/publish/poison" => tally.messages_poison += kind.per_round,
+                "/db/ok" => tally.db_ok += kind.per_round,
+                "/db/fail" => tally.db_fail += kind.per_round,
                 _ => {}
             }
             if kind.path == "/call" {

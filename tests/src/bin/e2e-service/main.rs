@@ -5,10 +5,14 @@
 //! errors, slow requests that break the latency SLO, and an outgoing call. It also serves
 //! gRPC on the same port (the test service `obskit.test.v1.Echo` and `grpc.health.v1`,
 //! behind obskit's gRPC layer with the same SLOs), and `GET /grpc/{ok,fail}` makes one gRPC
-//! call to itself through obskit's gRPC client, answered OK or UNAVAILABLE.
+//! call to itself through obskit's gRPC client, answered OK or UNAVAILABLE. With the
+//! variables `dependencies` names, it also publishes to and consumes from a RabbitMQ queue and
+//! queries PostgreSQL and Redis.
 //!
 //! Run with `PORT=0 OTEL_TRACES_EXPORTER=none cargo run -p obskit-e2e --bin e2e-service`;
 //! it listens on 127.0.0.1 and prints `PORT=<n>` on stderr once bound.
+
+mod dependencies;
 
 use std::time::Duration;
 
@@ -43,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
         .local_addr()
         .context("the listener has no local address")?
         .port();
-    let app = app(&telemetry, port)?;
+    let app = app(&telemetry, port).await?;
     announce(port);
     obskit::serve(listener, app, telemetry).await?;
     Ok(())
@@ -56,7 +60,7 @@ fn announce(port: u16) {
 }
 
 /// The routes, the probes and `/metrics`, behind the obskit layer with two SLOs.
-fn app(telemetry: &obskit::Telemetry, port: u16) -> anyhow::Result<Router> {
+async fn app(telemetry: &obskit::Telemetry, port: u16) -> anyhow::Result<Router> {
     telemetry.health().register(
         Check::new("self", || async { Ok::<(), String>(()) }).timeout(Duration::from_secs(1)),
     )?;
@@ -106,6 +110,7 @@ fn app(telemetry: &obskit::Telemetry, port: u16) -> anyhow::Result<Router> {
         .route("/call", get(call))
         .route("/grpc/{outcome}", get(grpc_call))
         .with_state(own)
+        .merge(dependencies::routes(telemetry).await?)
         .merge(observability_routes(telemetry))
         .merge(grpc)
         .layer(ObskitLayer::new(telemetry).slos(slos()?)?))
