@@ -1,10 +1,18 @@
 //! {{project-name}}: an axum service with obskit telemetry: JSON logs with trace ids,
 //! OTLP traces, Prometheus RED and SLO metrics, and Kubernetes probes.
+{%- if grpc %}
+//! It also serves gRPC on the same port, with the standard gRPC health service.
+{%- endif %}
 //!
-//! The application is [`app`]; `main.rs` only installs telemetry, reads the port and
-//! serves it. Tests drive [`app`] directly with `tower::ServiceExt::oneshot` (below) or
-//! start the binary and call it over a socket (`tests/http.rs`).
+//! The application is [`app`]; `main.rs` only installs telemetry, builds the
+//! [`Dependencies`] from the environment and serves it. Tests drive [`app`] directly with
+//! `tower::ServiceExt::oneshot` (below) or start the binary and call it over a socket
+//! (`tests/*.rs`).
 
+// One module per concern; `main.rs` wires them together.
+{%- if grpc %}
+pub mod greeter;
+{%- endif %}
 pub mod routes;
 pub mod upstream;
 
@@ -12,6 +20,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+{%- if grpc %}
+use obskit::grpc::{GrpcLayer, GrpcRoutes, HealthService};
+{%- endif %}
 use obskit::http::{ObskitLayer, observability_routes};
 use obskit::slo::Slo;
 
@@ -20,22 +31,68 @@ pub use upstream::Upstream;
 /// Port the service listens on when `PORT` is not set.
 pub const DEFAULT_PORT: u16 = 8080;
 
-/// The whole application: the example routes, the probes and `/metrics`, all behind the
-/// obskit layer (server spans, RED metrics, SLO counters, access log).
-pub fn app(telemetry: &obskit::Telemetry, upstream: Upstream) -> anyhow::Result<Router> {
-    // `/health/ready` reports this check; add one per dependency (database, queue, ...).
-    telemetry.health().register(upstream.health_check())?;
+/// What the application calls, built once by `main` from the environment (or by a test).
+pub struct Dependencies {
+    /// The HTTP service `GET /relay/{name}` calls.
+    pub upstream: Upstream,
+{%- if grpc %}
+    /// The gRPC client `GET /grpc-hello/{name}` calls the Greeter through.
+    pub greeter: greeter::Client,
+{%- endif %}
+}
 
-    // The service's objectives. They are exported on `/metrics`, where the stock alert
-    // rules in alerts/ find them: changing an objective is a code change, not a rule change.
-    let slos = [
+/// The service's objectives. They are exported on `/metrics`, where the stock alert rules
+/// in alerts/ find them: changing an objective is a code change, not a rule change.
+{%- if grpc %}
+/// gRPC calls count against the same objectives as HTTP requests.
+{%- endif %}
+pub fn objectives() -> anyhow::Result<[Slo; 2]> {
+    Ok([
         Slo::availability("availability", 0.999)?,
         Slo::latency("latency", Duration::from_millis(300), 0.99)?,
-    ];
+    ])
+}
 
-    Ok(routes::router(upstream)
+/// The whole application: the example routes, the probes and `/metrics`, all behind the
+/// obskit layer (server spans, RED metrics, SLO counters, access log).
+{%- if grpc %}
+/// The gRPC services (`greeter.v1.Greeter`, the standard `grpc.health.v1.Health` and server
+/// reflection) sit behind the gRPC layer, which does the same for each call.
+{%- endif %}
+pub fn app(telemetry: &obskit::Telemetry, deps: Dependencies) -> anyhow::Result<Router> {
+    // `/health/ready` reports these checks; add one per dependency (database, queue, ...).
+    telemetry.health().register(deps.upstream.health_check())?;
+    let router = routes::router(deps.upstream);
+{%- if grpc %}
+
+    // gRPC services answer on the same port as HTTP (HTTP/2 with content-type
+    // application/grpc). The health service answers SERVING while `/health/ready` is
+    // ready, and NOT_SERVING from the first moment of a shutdown, for the whole server
+    // ("") and for the Greeter by name; `liveness` and `startup` answer Kubernetes'
+    // liveness and startup probes. Server reflection lets `grpcurl` and `grpcui` list
+    // and call the services without the .proto. Health and reflection calls stay out of
+    // the RED and SLO figures.
+    let health = HealthService::new(telemetry).service::<greeter::Server>();
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(greeter::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let grpc = GrpcRoutes::new()
+        .add_service(health.into_server())
+        .add_service(greeter::GreeterService.into_server())
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
+        .into_router()
+        .layer(GrpcLayer::new(telemetry).slos(objectives()?)?);
+    let router = router.merge(greeter::router(deps.greeter)).merge(grpc);
+{%- endif %}
+
+    // The HTTP layer goes outside, so it also sees unknown paths (and leaves gRPC calls
+    // to the gRPC layer inside).
+    Ok(router
         .merge(observability_routes(telemetry))
-        .layer(ObskitLayer::new(telemetry).slos(slos)?))
+        .layer(ObskitLayer::new(telemetry).slos(objectives()?)?))
 }
 
 /// Reads the listening port from `PORT`, defaulting to [`DEFAULT_PORT`].
@@ -94,11 +151,16 @@ mod tests {
     use crate::test_support::{closed_port_url, get};
     use crate::upstream::plain_client;
 
-    /// The application as `main` builds it, recording into `telemetry`, with an upstream
-    /// where nothing listens.
+    /// The application as `main` builds it, recording into `telemetry`, with every
+    /// dependency pointing where nothing listens.
     fn test_app(telemetry: &TestTelemetry) -> Router {
-        let upstream = Upstream::new(plain_client(), &closed_port_url()).unwrap();
-        app(telemetry, upstream).unwrap()
+        let deps = Dependencies {
+            upstream: Upstream::new(plain_client(), &closed_port_url()).unwrap(),
+{%- if grpc %}
+            greeter: greeter::client(telemetry, &closed_port_url()).unwrap(),
+{%- endif %}
+        };
+        app(telemetry, deps).unwrap()
     }
 
     #[tokio::test]

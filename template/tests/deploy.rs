@@ -2,6 +2,10 @@
 //! deploy/deployment.yaml points at the port the service listens on and at a route it
 //! answers, every file in deploy/ is listed in deploy/Kustomization, and the termination
 //! grace outlasts the shutdown bounds, so Kubernetes never cuts a clean shutdown short.
+{%- if grpc %}
+//! The probes are native gRPC probes, which the gRPC health service answers SERVING for
+//! the probe's service name.
+{%- endif %}
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,6 +13,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use obskit::config::ShutdownBounds;
+{%- if grpc %}
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+{%- endif %}
 use yaml_serde::Value;
 
 /// How long the service may take to answer its probes.
@@ -47,6 +56,7 @@ fn env(container: &Value) -> BTreeMap<String, String> {
         })
         .collect()
 }
+{%- unless grpc %}
 
 /// The port number a probe's `port` means: a number, or the name of a container port.
 fn port_number(container: &Value, port: &Value) -> u64 {
@@ -62,6 +72,7 @@ fn port_number(container: &Value, port: &Value) -> u64 {
         .and_then(|p| p["containerPort"].as_u64())
         .unwrap_or_else(|| panic!("no container port named {name}"))
 }
+{%- endunless %}
 
 #[test]
 fn termination_grace_outlasts_the_shutdown_bounds() {
@@ -81,14 +92,25 @@ fn termination_grace_outlasts_the_shutdown_bounds() {
 }
 
 #[test]
+{%- if grpc %}
+fn every_probe_is_a_grpc_probe_on_the_port_the_service_listens_on() {
+{%- else %}
 fn every_probe_uses_the_port_the_service_listens_on() {
+{%- endif %}
     let deployment = deployment();
     let container = container(&deployment);
     let port: u64 = env(container)["PORT"].parse().expect("PORT is a number");
     for name in PROBES {
+{%- if grpc %}
+        let probe = &container[name]["grpc"];
+        assert!(probe.is_mapping(), "{name} is a gRPC probe");
+        // A gRPC probe takes a port number; Kubernetes rejects a name there.
+        assert_eq!(probe["port"].as_u64(), Some(port), "{name}");
+{%- else %}
         let probe = &container[name]["httpGet"];
         assert!(probe.is_mapping(), "{name} is an HTTP probe");
         assert_eq!(port_number(container, &probe["port"]), port, "{name}");
+{%- endif %}
     }
 }
 
@@ -123,9 +145,29 @@ impl Drop for Service {
         let _ = self.child.wait();
     }
 }
+{%- if grpc %}
+
+/// The health status for `service`, or `None` while the server does not answer.
+async fn health(port: u16, service: &str) -> Option<ServingStatus> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .connect()
+        .await
+        .ok()?;
+    let request = HealthCheckRequest {
+        service: service.to_owned(),
+    };
+    let response = HealthClient::new(channel).check(request).await.ok()?;
+    Some(response.into_inner().status())
+}
+{%- endif %}
 
 #[tokio::test]
+{%- if grpc %}
+async fn the_health_service_answers_every_probe() {
+{%- else %}
 async fn every_probe_path_is_a_route_the_service_answers() {
+{%- endif %}
     let deployment = deployment();
     let container = container(&deployment);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -141,21 +183,37 @@ async fn every_probe_path_is_a_route_the_service_answers() {
         .spawn()
         .expect("the service binary starts");
     let service = Service { child, port };
+{%- unless grpc %}
     let client = obskit::reqwest::Client::new();
+{%- endunless %}
     for name in PROBES {
+{%- if grpc %}
+        // No `service` field is the whole server, "".
+        let service_name = container[name]["grpc"]["service"].as_str().unwrap_or("");
+{%- else %}
         let path = container[name]["httpGet"]["path"]
             .as_str()
             .unwrap_or_else(|| panic!("{name} has a path"));
         let url = format!("http://127.0.0.1:{}{path}", service.port);
+{%- endif %}
         let deadline = Instant::now() + TIMEOUT;
         loop {
+{%- if grpc %}
+            let status = health(service.port, service_name).await;
+            if status == Some(ServingStatus::Serving) {
+{%- else %}
             let status = client.get(&url).send().await.map(|r| r.status().as_u16());
             if matches!(status, Ok(200)) {
+{%- endif %}
                 break;
             }
             assert!(
                 Instant::now() < deadline,
+{%- if grpc %}
+                "{name} (service {service_name:?}) answers {status:?}, not SERVING"
+{%- else %}
                 "{name} {path} answers {status:?}, not 200"
+{%- endif %}
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

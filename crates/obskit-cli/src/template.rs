@@ -3,19 +3,20 @@
 //!
 //! The same folder is a cargo-generate template, so rendering follows cargo-generate's
 //! rules as declared in its manifest ([`crate::manifest`]): the `.liquid` suffix is
-//! dropped, `exclude`d files are copied byte for byte, `ignore`d ones are never emitted.
-//! Templated files may only hold bare `{{name}}` placeholders, which Handlebars and Liquid
-//! render identically; they are rendered with Handlebars in strict mode, and a placeholder
-//! that is not declared, or has no value, is an error rather than an empty string.
-//! Options never change text inside a file: they select variant files
-//! ([`Answers::variant`]) and set placeholder values.
+//! dropped, `exclude`d files are copied byte for byte, `ignore`d ones are never emitted,
+//! and files a `[conditional]` names are left out while its condition holds. Templated
+//! files are rendered with Liquid, the engine cargo-generate uses, after a check that they
+//! hold only what both renderers read the same way ([`scan`]): bare `{{name}}`
+//! substitutions and whole-line `{%- if COND %}` blocks over declared placeholders. A
+//! placeholder that is not declared, a value of the wrong kind, or a tag anywhere else is
+//! an error naming the file and line, never a silent empty string.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use include_dir::{Dir, include_dir};
 
-use crate::manifest::{self, Manifest, ManifestError};
+use crate::manifest::{self, Manifest, ManifestError, PlaceholderKind, Syntax, Value};
 use crate::name::ProjectName;
 
 /// The template folder, embedded at build time. `build.rs` picks the folder (the
@@ -40,33 +41,12 @@ pub enum TemplateError {
     /// The manifest is invalid.
     #[error("the template manifest is invalid")]
     Manifest(#[from] ManifestError),
-    /// A value was given for a placeholder the manifest does not declare.
-    #[error(
-        "no placeholder `{name}` is declared (declared: {declared}); declare it in cargo-generate.toml"
-    )]
-    UnknownPlaceholder {
-        /// The name.
-        name: String,
-        /// The declared names.
-        declared: String,
-    },
-    /// A variant was asked for that the manifest does not declare.
-    #[error(
-        "no variant `{name}` is declared (declared: {declared}); declare it under [obskit.variants]"
-    )]
-    UnknownVariant {
-        /// The name.
-        name: String,
-        /// The declared names.
-        declared: String,
-    },
-    /// A variant names a template file that does not exist.
-    #[error("variant `{variant}` uses `{}`, which is not in the template; add the file or fix the manifest", path.display())]
-    MissingVariantSource {
-        /// The variant.
-        variant: String,
-        /// The missing file.
-        path: PathBuf,
+    /// A value was given for a placeholder the manifest does not declare, or of the wrong
+    /// kind (text for a switch, a value outside a choice's list).
+    #[error("{problem}")]
+    BadAnswer {
+        /// What is wrong and how to fix it.
+        problem: String,
     },
     /// Two files would be written to the same path.
     #[error("two template files produce `{}`; remove one", path.display())]
@@ -80,90 +60,81 @@ pub enum TemplateError {
         /// The file.
         path: PathBuf,
     },
-    /// A templated file uses template syntax beyond bare placeholders.
-    #[error("`{}` line {line}: `{snippet}` is not a bare placeholder; templated files may only use `{{{{name}}}}` (no spaces, blocks, filters or tags), or list the file in [template].exclude", path.display())]
+    /// A templated file uses template syntax beyond what both renderers agree on.
+    #[error("`{}` line {line}: {problem}", path.display())]
     Syntax {
         /// The file.
         path: PathBuf,
         /// 1-based line number.
         line: usize,
-        /// The offending text.
-        snippet: String,
+        /// What is wrong and how to fix it.
+        problem: String,
     },
-    /// A templated file uses a placeholder the manifest does not declare.
-    #[error("`{}` line {line} uses `{{{{{name}}}}}`, which is not declared (declared: {declared}); declare it in cargo-generate.toml", path.display())]
-    Undeclared {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line number.
-        line: usize,
-        /// The placeholder.
-        name: String,
-        /// The declared names.
-        declared: String,
-    },
-    /// A templated file uses a declared placeholder that has no value for these answers.
-    #[error("`{}` uses `{{{{{name}}}}}`, which has no value here; set it (it is only set by a command-line option) or use the file only in a variant", path.display())]
-    NoValue {
-        /// The file.
-        path: PathBuf,
-        /// The placeholder.
-        name: String,
-    },
-    /// Handlebars failed to render a file that passed the checks above.
-    #[error("could not render `{}`", path.display())]
+    /// Liquid failed to parse or render a file that passed the checks above.
+    #[error("could not render `{}`: {message}", path.display())]
     Render {
         /// The file.
         path: PathBuf,
-        /// The engine's error.
-        source: Box<handlebars::RenderError>,
+        /// The engine's message.
+        message: String,
     },
 }
 
-/// The answers a template is rendered with: the name, placeholder values and variants.
+/// The answers a template is rendered with: the name and the placeholder values.
 #[derive(Debug, Clone)]
 pub struct Answers {
-    values: BTreeMap<String, String>,
-    variants: BTreeSet<String>,
+    values: BTreeMap<String, Value>,
 }
 
 impl Answers {
-    /// Answers for `name`, with every other placeholder at its default.
+    /// Answers for `name`, with every other placeholder at its default (switches off).
     pub fn new(name: &ProjectName) -> Self {
         let values = BTreeMap::from([
-            ("project-name".to_owned(), name.project().to_owned()),
-            ("crate_name".to_owned(), name.krate().to_owned()),
+            (
+                "project-name".to_owned(),
+                Value::Text(name.project().to_owned()),
+            ),
+            (
+                "crate_name".to_owned(),
+                Value::Text(name.krate().to_owned()),
+            ),
         ]);
-        Self {
-            values,
-            variants: BTreeSet::new(),
-        }
+        Self { values }
     }
 
-    /// Sets a declared placeholder.
+    /// Sets a declared text or choice placeholder.
     #[must_use]
     pub fn set(mut self, placeholder: &str, value: impl Into<String>) -> Self {
-        self.values.insert(placeholder.to_owned(), value.into());
+        self.values
+            .insert(placeholder.to_owned(), Value::Text(value.into()));
         self
     }
 
-    /// Emits the files of a declared variant in place of the default ones.
+    /// Turns a declared switch (a `type = "bool"` placeholder) on.
     #[must_use]
-    pub fn variant(mut self, name: &str) -> Self {
-        self.variants.insert(name.to_owned());
+    pub fn enable(mut self, switch: &str) -> Self {
+        self.values.insert(switch.to_owned(), Value::Bool(true));
         self
     }
 
-    /// Whether the variant `name` was chosen.
-    pub fn has_variant(&self, name: &str) -> bool {
-        self.variants.contains(name)
+    /// Sets a placeholder to `value`: text for a text or choice placeholder, a bool for
+    /// a switch.
+    #[must_use]
+    pub fn with(mut self, placeholder: &str, value: Value) -> Self {
+        self.values.insert(placeholder.to_owned(), value);
+        self
+    }
+
+    /// Whether the switch `name` is on.
+    pub fn is_enabled(&self, name: &str) -> bool {
+        self.values.get(name) == Some(&Value::Bool(true))
     }
 }
 
 /// How a generated file was produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Placeholders were substituted.
+    /// Rendered with Liquid.
     Rendered,
     /// Copied byte for byte (`[template].exclude`).
     Copied,
@@ -227,41 +198,61 @@ impl Template {
         self.files.iter().map(|(p, c)| (p.as_path(), c.as_slice()))
     }
 
+    /// Every combination of the options (switches and choices), each as the values that
+    /// differ from the defaults, the defaults first. A choice or switch called `name` is
+    /// `obskit new`'s `--name` flag and cargo-generate's `--define name=...`.
+    pub fn combinations(&self) -> Vec<Vec<(String, Value)>> {
+        let mut all: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+        for placeholder in self.manifest.placeholders() {
+            let choices: Vec<Value> = match &placeholder.kind {
+                PlaceholderKind::Switch => vec![Value::Bool(true)],
+                PlaceholderKind::Choice(choices) => choices
+                    .iter()
+                    .filter(|c| placeholder.default.as_ref() != Some(*c))
+                    .map(|c| Value::Text(c.clone()))
+                    .collect(),
+                PlaceholderKind::Builtin | PlaceholderKind::Text => continue,
+            };
+            all = all
+                .into_iter()
+                .flat_map(|combination| {
+                    let with = choices.iter().map({
+                        let combination = combination.clone();
+                        move |value| {
+                            let mut more = combination.clone();
+                            more.push((placeholder.name.clone(), value.clone()));
+                            more
+                        }
+                    });
+                    std::iter::once(combination).chain(with).collect::<Vec<_>>()
+                })
+                .collect();
+        }
+        all
+    }
+
     /// Renders the project for `answers`, in memory, sorted by path.
     pub fn render(&self, answers: &Answers) -> Result<Vec<GeneratedFile>, TemplateError> {
         let values = self.values(answers)?;
-        let overrides = self.overrides(answers)?;
-        let variant_sources: BTreeMap<&Path, &Path> = overrides
-            .iter()
-            .map(|(output, source)| (source.as_path(), output.as_path()))
-            .collect();
-
+        let globals = liquid_globals(&values);
+        let parser = liquid_parser();
         let mut generated = BTreeMap::new();
         for (source, contents) in &self.files {
-            let output = match variant_sources.get(source.as_path()) {
-                Some(output) => output.to_path_buf(),
-                None => {
-                    let output = output_path(source);
-                    if self.manifest.is_ignored(&output) || overrides.contains_key(&output) {
-                        continue;
-                    }
-                    output
-                }
-            };
-            let file = if self.manifest.is_copied(&output) {
-                GeneratedFile {
-                    path: output.clone(),
-                    contents: contents.clone(),
-                    kind: Kind::Copied,
-                    source: source.clone(),
-                }
+            let output = output_path(source);
+            if self.manifest.is_ignored(&output, &values) {
+                continue;
+            }
+            let (contents, kind) = if self.manifest.is_copied(&output) {
+                (contents.clone(), Kind::Copied)
             } else {
-                GeneratedFile {
-                    path: output.clone(),
-                    contents: self.render_file(source, contents, &values)?.into_bytes(),
-                    kind: Kind::Rendered,
-                    source: source.clone(),
-                }
+                let text = self.render_file(&parser, source, contents, &globals)?;
+                (text.into_bytes(), Kind::Rendered)
+            };
+            let file = GeneratedFile {
+                path: output.clone(),
+                contents,
+                kind,
+                source: source.clone(),
             };
             if generated.insert(output.clone(), file).is_some() {
                 return Err(TemplateError::DuplicateOutput { path: output });
@@ -270,115 +261,138 @@ impl Template {
         Ok(generated.into_values().collect())
     }
 
-    /// The value of every declared placeholder that has one.
-    fn values(&self, answers: &Answers) -> Result<BTreeMap<String, String>, TemplateError> {
-        let declared = self.manifest.placeholders();
-        if let Some(name) = answers
-            .values
-            .keys()
-            .find(|name| !declared.iter().any(|p| &p.name == *name))
-        {
-            return Err(TemplateError::UnknownPlaceholder {
-                name: name.clone(),
-                declared: self.declared_names(),
-            });
-        }
-        Ok(declared
-            .iter()
-            .filter_map(|p| {
-                let value = answers.values.get(&p.name).or(p.default.as_ref())?;
-                Some((p.name.clone(), value.clone()))
-            })
-            .collect())
-    }
-
-    /// Output path → template path for every file the chosen variants replace.
-    fn overrides(&self, answers: &Answers) -> Result<BTreeMap<PathBuf, PathBuf>, TemplateError> {
-        let mut overrides = BTreeMap::new();
-        for name in &answers.variants {
-            let variant =
-                self.manifest
-                    .variant(name)
-                    .ok_or_else(|| TemplateError::UnknownVariant {
-                        name: name.clone(),
-                        declared: self.manifest.variant_names().collect::<Vec<_>>().join(", "),
-                    })?;
-            for (output, source) in variant {
-                if !self.files.contains_key(source) {
-                    return Err(TemplateError::MissingVariantSource {
-                        variant: name.clone(),
-                        path: source.clone(),
-                    });
+    /// The value of every placeholder: the answers, checked against the manifest, then the
+    /// defaults.
+    pub fn values(&self, answers: &Answers) -> Result<BTreeMap<String, Value>, TemplateError> {
+        let bad = |problem: String| TemplateError::BadAnswer { problem };
+        for (name, value) in &answers.values {
+            let Some(placeholder) = self.manifest.placeholder(name) else {
+                return Err(bad(format!(
+                    "no placeholder `{name}` is declared (declared: {}); declare it in cargo-generate.toml",
+                    self.manifest.declared_names()
+                )));
+            };
+            match (&placeholder.kind, value) {
+                (PlaceholderKind::Switch, Value::Bool(_))
+                | (PlaceholderKind::Text | PlaceholderKind::Builtin, Value::Text(_)) => {}
+                (PlaceholderKind::Choice(choices), Value::Text(text)) => {
+                    if !choices.contains(text) {
+                        return Err(bad(format!(
+                            "`{name}` cannot be `{text}`; use one of: {}",
+                            choices.join(", ")
+                        )));
+                    }
                 }
-                if overrides.insert(output.clone(), source.clone()).is_some() {
-                    return Err(TemplateError::DuplicateOutput {
-                        path: output.clone(),
-                    });
+                (PlaceholderKind::Switch, Value::Text(_)) => {
+                    return Err(bad(format!(
+                        "`{name}` is a yes/no option; turn it on rather than setting text"
+                    )));
+                }
+                (_, Value::Bool(_)) => {
+                    return Err(bad(format!(
+                        "`{name}` is not a yes/no option; set it to a value"
+                    )));
                 }
             }
         }
-        Ok(overrides)
-    }
-
-    fn declared_names(&self) -> String {
-        let names: Vec<_> = self
-            .manifest
-            .placeholders()
-            .iter()
-            .map(|p| p.name.as_str())
-            .collect();
-        names.join(", ")
+        let mut values = BTreeMap::new();
+        for placeholder in self.manifest.placeholders() {
+            let value = match (answers.values.get(&placeholder.name), &placeholder.kind) {
+                (Some(value), _) => value.clone(),
+                (None, PlaceholderKind::Switch) => Value::Bool(false),
+                (None, _) => match &placeholder.default {
+                    Some(default) => Value::Text(default.clone()),
+                    None => {
+                        return Err(bad(format!(
+                            "`{}` has no value; set it (Answers::new sets the built-ins)",
+                            placeholder.name
+                        )));
+                    }
+                },
+            };
+            values.insert(placeholder.name.clone(), value);
+        }
+        Ok(values)
     }
 
     fn render_file(
         &self,
+        parser: &liquid::Parser,
         path: &Path,
         contents: &[u8],
-        values: &BTreeMap<String, String>,
+        globals: &liquid::Object,
     ) -> Result<String, TemplateError> {
         let text = std::str::from_utf8(contents).map_err(|_| TemplateError::NotText {
             path: path.to_path_buf(),
         })?;
-        for placeholder in placeholders(text).map_err(|err| TemplateError::Syntax {
+        self.check(text).map_err(|err| TemplateError::Syntax {
             path: path.to_path_buf(),
             line: err.line,
-            snippet: err.snippet,
-        })? {
-            if !self
-                .manifest
-                .placeholders()
-                .iter()
-                .any(|p| p.name == placeholder.name)
-            {
-                return Err(TemplateError::Undeclared {
-                    path: path.to_path_buf(),
-                    line: placeholder.line,
-                    name: placeholder.name.to_owned(),
-                    declared: self.declared_names(),
-                });
-            }
-            if !values.contains_key(placeholder.name) {
-                return Err(TemplateError::NoValue {
-                    path: path.to_path_buf(),
-                    name: placeholder.name.to_owned(),
-                });
+            problem: err.problem,
+        })?;
+        let render = || -> Result<String, liquid::Error> { parser.parse(text)?.render(globals) };
+        render().map_err(|err| TemplateError::Render {
+            path: path.to_path_buf(),
+            message: err.to_string(),
+        })
+    }
+
+    /// Checks that a templated file holds only declared placeholders, each used the way its
+    /// kind allows: text and choices as `{{name}}` or compared, switches alone in conditions.
+    pub fn check<'t>(&self, text: &'t str) -> Result<Vec<Piece<'t>>, SyntaxError> {
+        let pieces = scan(text)?;
+        for piece in &pieces {
+            match piece {
+                Piece::Substitution { name, line } => {
+                    let problem = match self.manifest.placeholder(name).map(|p| &p.kind) {
+                        None => format!(
+                            "`{{{{{name}}}}}` is not declared (declared: {}); declare it in cargo-generate.toml",
+                            self.manifest.declared_names()
+                        ),
+                        Some(PlaceholderKind::Switch) => format!(
+                            "`{{{{{name}}}}}` substitutes a yes/no option; use it in `{{%- if {name} %}}` instead"
+                        ),
+                        Some(_) => continue,
+                    };
+                    return Err(SyntaxError {
+                        line: *line,
+                        problem,
+                    });
+                }
+                Piece::Condition { text, line } => {
+                    self.manifest
+                        .check_condition(text, Syntax::Liquid)
+                        .map_err(|problem| SyntaxError {
+                            line: *line,
+                            problem,
+                        })?;
+                }
             }
         }
-        handlebars()
-            .render_template(text, values)
-            .map_err(|source| TemplateError::Render {
-                path: path.to_path_buf(),
-                source: Box::new(source),
-            })
+        Ok(pieces)
     }
 }
 
-/// A Handlebars engine that fails on unknown placeholders and does not HTML-escape.
-pub fn handlebars() -> handlebars::Handlebars<'static> {
-    let mut engine = handlebars::Handlebars::new();
-    engine.set_strict_mode(true);
-    engine.register_escape_fn(handlebars::no_escape);
-    engine
+/// A Liquid parser with the standard tags and filters, as cargo-generate builds it.
+fn liquid_parser() -> liquid::Parser {
+    liquid::ParserBuilder::with_stdlib()
+        .build()
+        .expect("the standard Liquid library builds")
+}
+
+/// The placeholder values as Liquid globals: text as strings, switches as booleans (as
+/// cargo-generate holds them, so `{%- if grpc %}` reads the same in both).
+fn liquid_globals(values: &BTreeMap<String, Value>) -> liquid::Object {
+    values
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                Value::Text(text) => liquid::model::Value::scalar(text.clone()),
+                Value::Bool(on) => liquid::model::Value::scalar(*on),
+            };
+            (name.clone().into(), value)
+        })
+        .collect()
 }
 
 /// The path a template file is emitted at: its own, without a `.liquid` suffix.
@@ -389,41 +403,155 @@ pub fn output_path(source: &Path) -> PathBuf {
     }
 }
 
-/// A placeholder found in a templated file.
+/// A use of template syntax found by [`scan`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found<'a> {
-    /// Its name.
-    pub name: &'a str,
-    /// 1-based line number.
-    pub line: usize,
+pub enum Piece<'a> {
+    /// `{{name}}`.
+    Substitution {
+        /// The placeholder.
+        name: &'a str,
+        /// 1-based line number.
+        line: usize,
+    },
+    /// The condition of an `if`, `elsif` or `unless` tag line.
+    Condition {
+        /// The condition as written.
+        text: &'a str,
+        /// 1-based line number.
+        line: usize,
+    },
 }
 
-/// Template syntax other than a bare placeholder.
+/// Template syntax both renderers would not read the same way, or that would leave a
+/// trace in the output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
     /// 1-based line number.
     pub line: usize,
-    /// The offending text.
-    pub snippet: String,
+    /// What is wrong and how to fix it.
+    pub problem: String,
 }
 
-/// Every `{{name}}` in `text`, in order; an error for anything else that Handlebars or
-/// Liquid would treat as template syntax (`{{ x }}`, `{{#if}}`, `{{x | f}}`, `{%`, `\{{`).
-pub fn placeholders(text: &str) -> Result<Vec<Found<'_>>, SyntaxError> {
-    let line_of = |offset: usize| text[..offset].matches('\n').count() + 1;
-    let snippet_at = |offset: usize| text[offset..].chars().take(24).collect::<String>();
-    if let Some(offset) = text.find("{%") {
+/// The block tags a templated file may use, each alone on its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    If,
+    Unless,
+    Elsif,
+    Else,
+    EndIf,
+    EndUnless,
+}
+
+/// Every substitution and condition in `text`, in order; an error for anything else Liquid
+/// would treat as template syntax (`{{ x }}`, `{{x | f}}`, `{% raw %}`, a tag not alone on
+/// its line, ...), for a tag that would remove a blank line or open the file with a line
+/// break, and for blocks that do not close.
+pub fn scan(text: &str) -> Result<Vec<Piece<'_>>, SyntaxError> {
+    let mut pieces = Vec::new();
+    let mut open: Vec<(Tag, usize)> = Vec::new();
+    let mut previous: Option<&str> = None;
+    for (index, line_text) in text.split('\n').enumerate() {
+        let line = index + 1;
+        let bad = |problem: String| SyntaxError { line, problem };
+        if line_text.contains("{%") {
+            let (tag, condition) = tag_line(line_text).ok_or_else(|| {
+                bad(format!(
+                    "`{}` is not a tag line; a tag sits alone on its line: `{{%- if COND %}}`, `{{%- elsif COND %}}`, `{{%- else %}}`, `{{%- endif %}}` (or `unless`/`endunless`)",
+                    line_text.trim()
+                ))
+            })?;
+            match previous {
+                None => {
+                    return Err(bad(
+                        "a tag opens the file, which would start it with a line break; begin with a shared line".to_owned(),
+                    ));
+                }
+                Some(before) if before.trim().is_empty() => {
+                    return Err(bad(
+                        "a tag follows a blank line, which its `{%-` would remove; move the blank line inside the block".to_owned(),
+                    ));
+                }
+                Some(_) => {}
+            }
+            match tag {
+                Tag::If | Tag::Unless => open.push((tag, line)),
+                Tag::Elsif | Tag::Else => {
+                    let inside = match open.last() {
+                        Some((Tag::If, _)) => true,
+                        Some((Tag::Unless, _)) => tag == Tag::Else,
+                        _ => false,
+                    };
+                    if !inside {
+                        return Err(bad("`elsif`/`else` outside an `if` block".to_owned()));
+                    }
+                }
+                Tag::EndIf | Tag::EndUnless => {
+                    let opener = if tag == Tag::EndIf {
+                        Tag::If
+                    } else {
+                        Tag::Unless
+                    };
+                    match open.pop() {
+                        Some((found, _)) if found == opener => {}
+                        _ => return Err(bad("this end tag closes no matching block".to_owned())),
+                    }
+                }
+            }
+            if let Some(condition) = condition {
+                pieces.push(Piece::Condition {
+                    text: condition,
+                    line,
+                });
+            }
+        } else {
+            substitutions(line_text, line, &mut pieces)?;
+        }
+        previous = Some(line_text);
+    }
+    if let Some((_, line)) = open.pop() {
         return Err(SyntaxError {
-            line: line_of(offset),
-            snippet: snippet_at(offset),
+            line,
+            problem: "this block is never closed; add its end tag".to_owned(),
         });
     }
-    let mut found = Vec::new();
+    Ok(pieces)
+}
+
+/// The tag and condition of a line that is exactly one allowed tag.
+fn tag_line(line: &str) -> Option<(Tag, Option<&str>)> {
+    let inner = line.strip_prefix("{%- ")?.strip_suffix(" %}")?;
+    let (word, rest) = inner.split_once(' ').unwrap_or((inner, ""));
+    let tag = match word {
+        "if" => Tag::If,
+        "unless" => Tag::Unless,
+        "elsif" => Tag::Elsif,
+        "else" => Tag::Else,
+        "endif" => Tag::EndIf,
+        "endunless" => Tag::EndUnless,
+        _ => return None,
+    };
+    let takes_condition = matches!(tag, Tag::If | Tag::Unless | Tag::Elsif);
+    if takes_condition == rest.trim().is_empty() || rest.contains(['{', '}', '%']) {
+        return None;
+    }
+    Some((tag, takes_condition.then_some(rest)))
+}
+
+/// Every `{{name}}` of one line that is not a tag line.
+fn substitutions<'a>(
+    text: &'a str,
+    line: usize,
+    pieces: &mut Vec<Piece<'a>>,
+) -> Result<(), SyntaxError> {
     let mut rest = 0;
     while let Some(start) = text[rest..].find("{{").map(|i| rest + i) {
         let bad = || SyntaxError {
-            line: line_of(start),
-            snippet: snippet_at(start),
+            line,
+            problem: format!(
+                "`{}` is not a bare placeholder; use `{{{{name}}}}` (no spaces, filters or braces around it)",
+                text[start..].chars().take(24).collect::<String>()
+            ),
         };
         if text[..start].ends_with('\\') {
             return Err(bad());
@@ -437,17 +565,14 @@ pub fn placeholders(text: &str) -> Result<Vec<Found<'_>>, SyntaxError> {
         if !is_bare_name(name) {
             return Err(bad());
         }
-        found.push(Found {
-            name,
-            line: line_of(start),
-        });
+        pieces.push(Piece::Substitution { name, line });
         rest = end + 2;
     }
-    Ok(found)
+    Ok(())
 }
 
-/// An identifier both engines read as a plain variable: a letter or `_`, then letters,
-/// digits, `_` or `-`.
+/// An identifier Liquid reads as a plain variable: a letter or `_`, then letters, digits,
+/// `_` or `-`.
 fn is_bare_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
@@ -457,300 +582,4 @@ fn is_bare_name(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::name::TEMPLATE_DEPENDENCIES;
-
-    const MANIFEST: &str = r#"
-        [template]
-        exclude = ["raw/"]
-        ignore = ["variants"]
-        [placeholders.greeting]
-        default = "hello"
-        [obskit]
-        cli_placeholders = ["extra"]
-        [obskit.variants.alt]
-        "Cargo.toml" = "variants/alt/Cargo.toml.liquid"
-    "#;
-
-    fn template(extra: &[(&str, &str)]) -> Template {
-        let mut files = vec![
-            (manifest::FILE_NAME, MANIFEST),
-            (
-                "Cargo.toml.liquid",
-                "name = \"{{project-name}}\" # {{greeting}}\n",
-            ),
-            (
-                "variants/alt/Cargo.toml.liquid",
-                "name = \"{{crate_name}}\" # {{extra}}\n",
-            ),
-            ("raw/dash.json", "{{legend}} stays"),
-            ("src/main.rs", "//! {{project-name}}\nfn main() {}\n"),
-        ];
-        files.extend_from_slice(extra);
-        Template::from_files(
-            files
-                .into_iter()
-                .map(|(p, c)| (PathBuf::from(p), c.as_bytes().to_vec())),
-        )
-        .unwrap()
-    }
-
-    fn answers() -> Answers {
-        Answers::new(&ProjectName::parse("my-svc").unwrap())
-    }
-
-    fn rendered(files: &[GeneratedFile]) -> Vec<(String, String, Kind)> {
-        files
-            .iter()
-            .map(|f| {
-                (
-                    f.path.display().to_string(),
-                    String::from_utf8(f.contents.clone()).unwrap(),
-                    f.kind,
-                )
-            })
-            .collect()
-    }
-
-    #[test]
-    fn renders_placeholders_copies_excluded_files_and_drops_ignored_ones() {
-        let files = template(&[]).render(&answers()).unwrap();
-        assert_eq!(
-            rendered(&files),
-            [
-                (
-                    "Cargo.toml".into(),
-                    "name = \"my-svc\" # hello\n".into(),
-                    Kind::Rendered
-                ),
-                (
-                    "raw/dash.json".into(),
-                    "{{legend}} stays".into(),
-                    Kind::Copied
-                ),
-                (
-                    "src/main.rs".into(),
-                    "//! my-svc\nfn main() {}\n".into(),
-                    Kind::Rendered
-                ),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_variant_replaces_the_default_file_and_may_use_cli_placeholders() {
-        let answers = answers()
-            .variant("alt")
-            .set("extra", "x")
-            .set("greeting", "hi");
-        let files = template(&[]).render(&answers).unwrap();
-        assert_eq!(rendered(&files)[0].1, "name = \"my_svc\" # x\n");
-        assert_eq!(files[0].source, Path::new("variants/alt/Cargo.toml.liquid"));
-        assert_eq!(files.len(), 3);
-    }
-
-    #[test]
-    fn a_cli_placeholder_without_its_option_is_an_error_not_an_empty_string() {
-        let err = template(&[("b.txt", "{{extra}}")])
-            .render(&answers())
-            .unwrap_err();
-        assert!(matches!(err, TemplateError::NoValue { .. }), "{err}");
-        assert!(
-            err.to_string()
-                .contains("`b.txt` uses `{{extra}}`, which has no value"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn an_undeclared_placeholder_is_an_error_naming_file_line_and_the_fix() {
-        let err = template(&[("a.txt", "ok\n{{project-name}} {{nope}}")])
-            .render(&answers())
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "`a.txt` line 2 uses `{{nope}}`, which is not declared (declared: project-name, crate_name, greeting, extra); declare it in cargo-generate.toml"
-        );
-    }
-
-    #[test]
-    fn handlebars_itself_refuses_unknown_placeholders() {
-        let err = handlebars().render_template("{{nope}}", &BTreeMap::<String, String>::new());
-        assert!(err.is_err());
-        let text = handlebars()
-            .render_template("<{{a}}>&", &BTreeMap::from([("a", "\"&'")]))
-            .unwrap();
-        assert_eq!(text, "<\"&'>&", "no HTML escaping");
-    }
-
-    #[test]
-    fn unknown_values_and_variants_are_errors() {
-        let err = template(&[])
-            .render(&answers().set("nope", "x"))
-            .unwrap_err();
-        assert!(
-            matches!(err, TemplateError::UnknownPlaceholder { .. }),
-            "{err}"
-        );
-        let err = template(&[])
-            .render(&answers().variant("nope"))
-            .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("no variant `nope` is declared (declared: alt)"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn binary_files_must_be_excluded() {
-        let mut t = template(&[]);
-        t.files
-            .insert(PathBuf::from("logo.png"), vec![0xff, 0xfe, 0]);
-        let err = t.render(&answers()).unwrap_err();
-        assert!(matches!(err, TemplateError::NotText { .. }), "{err}");
-    }
-
-    #[test]
-    fn only_bare_placeholders_are_allowed() {
-        assert_eq!(
-            placeholders("a {{x}} b\n{{project-name}}}}").unwrap(),
-            [
-                Found { name: "x", line: 1 },
-                Found {
-                    name: "project-name",
-                    line: 2
-                }
-            ]
-        );
-        for bad in [
-            "{{ x }}",
-            "{{#if x}}",
-            "{{x | upcase}}",
-            "{{{x}}}",
-            "{% if %}",
-            "\\{{x}}",
-            "{{x",
-            "{{}}",
-            "{{!c}}",
-            "{{>p}}",
-            "{{x.y}}",
-        ] {
-            assert!(placeholders(bad).is_err(), "{bad}");
-        }
-        let err = placeholders("ok\nok {{ project-name }}").unwrap_err();
-        assert_eq!((err.line, err.snippet.as_str()), (2, "{{ project-name }}"));
-    }
-
-    #[test]
-    fn output_paths_drop_the_liquid_suffix() {
-        assert_eq!(
-            output_path(Path::new("Cargo.toml.liquid")),
-            Path::new("Cargo.toml")
-        );
-        assert_eq!(output_path(Path::new("a/b.rs")), Path::new("a/b.rs"));
-    }
-
-    /// Rendered Cargo.toml of the embedded template, parsed, for the default and path
-    /// variants, without and with gRPC.
-    fn embedded_manifests() -> Vec<toml::Table> {
-        let template = Template::embedded().unwrap();
-        let name = ProjectName::parse("my-svc").unwrap();
-        let local = |variant| {
-            Answers::new(&name)
-                .variant(variant)
-                .set("obskit_path", "/src/obskit")
-        };
-        [
-            Answers::new(&name),
-            local("obskit-path"),
-            Answers::new(&name).variant("grpc"),
-            local("grpc-obskit-path"),
-        ]
-        .iter()
-        .map(|answers| {
-            let files = template.render(answers).unwrap();
-            let cargo = files
-                .iter()
-                .find(|f| f.path == Path::new("Cargo.toml"))
-                .unwrap();
-            toml::from_str(std::str::from_utf8(&cargo.contents).unwrap()).unwrap()
-        })
-        .collect()
-    }
-
-    #[test]
-    fn the_cargo_toml_variants_differ_only_in_the_obskit_dependency() {
-        let mut manifests = embedded_manifests();
-        let obskit: Vec<_> = manifests
-            .iter_mut()
-            .map(|m| {
-                m["dependencies"]
-                    .as_table_mut()
-                    .unwrap()
-                    .remove("obskit")
-                    .unwrap()
-            })
-            .collect();
-        for pair in [0, 2] {
-            assert_eq!(obskit[pair].as_str(), Some("0.1"));
-            assert_eq!(obskit[pair + 1]["path"].as_str(), Some("/src/obskit"));
-            assert_eq!(manifests[pair], manifests[pair + 1]);
-        }
-        assert_ne!(manifests[0], manifests[2], "--grpc adds dependencies");
-    }
-
-    #[test]
-    fn grpc_variants_emit_the_grpc_files_and_keep_the_others() {
-        let template = Template::embedded().unwrap();
-        let name = ProjectName::parse("my-svc").unwrap();
-        let paths = |answers: &Answers| -> BTreeSet<PathBuf> {
-            template
-                .render(answers)
-                .unwrap()
-                .into_iter()
-                .map(|f| f.path)
-                .collect()
-        };
-        let plain = paths(&Answers::new(&name));
-        let grpc = paths(&Answers::new(&name).variant("grpc"));
-        let added: Vec<_> = grpc.difference(&plain).collect();
-        assert_eq!(
-            added,
-            [
-                Path::new("build.rs"),
-                Path::new("proto/greeter.proto"),
-                Path::new("src/greeter.rs"),
-                Path::new("tests/grpc.rs"),
-            ]
-        );
-        assert!(plain.is_subset(&grpc));
-        let local = Answers::new(&name)
-            .variant("grpc-obskit-path")
-            .set("obskit_path", "/src/obskit");
-        assert_eq!(paths(&local), grpc);
-    }
-
-    #[test]
-    fn names_of_template_dependencies_are_reserved() {
-        let mut names: Vec<String> = embedded_manifests()
-            .iter()
-            .flat_map(|manifest| {
-                ["dependencies", "dev-dependencies", "build-dependencies"]
-                    .iter()
-                    .filter_map(|section| manifest.get(*section)?.as_table())
-                    .flat_map(|table| table.keys().map(|k| k.replace('-', "_")))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        names.sort();
-        names.dedup();
-        let mut reserved: Vec<_> = TEMPLATE_DEPENDENCIES
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        reserved.sort();
-        assert_eq!(names, reserved);
-    }
-}
+mod tests;

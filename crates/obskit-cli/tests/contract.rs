@@ -1,53 +1,36 @@
-//! The template contract (one source, two renderers; rules in template/cargo-generate.toml): every
-//! templated file renders byte-identically with Handlebars (`obskit new`) and with Liquid
-//! (cargo-generate), uses only declared placeholders, and the manifest matches the files.
+//! The template contract (one source, two renderers; rules in template/cargo-generate.toml):
+//! every templated file holds only what `obskit new` and cargo-generate render the same way
+//! (bare substitutions and whole-line blocks over declared placeholders), renders for every
+//! combination of options to text with no template syntax left in it, and the manifest
+//! matches the files: every placeholder used, every option-only file present and emitted
+//! by its option.
 //!
-//! Liquid runs strictly here; cargo-generate itself is lenient (an unknown variable
-//! becomes an empty string, a file it cannot parse is copied unrendered), so these checks
-//! are what keeps a mistake from shipping silently through `cargo generate`.
+//! cargo-generate itself is lenient (an unknown variable becomes an empty string, a file it
+//! cannot parse is copied unrendered), so these checks are what keeps a mistake from
+//! shipping silently through `cargo generate`; `cargo_generate.rs` compares the two for real.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use obskit_cli::manifest::{self, Manifest};
-use obskit_cli::template::{self, Template};
+use obskit_cli::manifest::{self, PlaceholderKind, Syntax, Term};
+use obskit_cli::template::{self, Kind, Piece, Template};
 
-/// A value for every declared placeholder, unlike each other so mix-ups show.
-fn sample_values(manifest: &Manifest) -> BTreeMap<String, String> {
-    manifest
-        .placeholders()
-        .iter()
-        .map(|p| {
-            let value = match p.name.as_str() {
-                "project-name" => "my-svc".to_owned(),
-                "crate_name" => "my_svc".to_owned(),
-                other => p
-                    .default
-                    .clone()
-                    .unwrap_or_else(|| format!("/sample/{other}")),
-            };
-            (p.name.clone(), value)
-        })
-        .collect()
-}
-
-/// Every file either renderer treats as a template: not copied, and emitted by default
-/// or as a variant.
+/// Every file a renderer treats as a template (not copied, not always ignored), with its
+/// text.
 fn templated_files(template: &Template) -> Vec<(PathBuf, String)> {
     let manifest = template.manifest();
-    let variant_sources: BTreeSet<&Path> = manifest
-        .variant_names()
-        .flat_map(|name| manifest.variant(name).unwrap().values())
-        .map(PathBuf::as_path)
-        .collect();
+    let always_ignored = |output: &Path| {
+        manifest::NEVER_EMITTED
+            .iter()
+            .any(|name| output == Path::new(name))
+    };
     template
         .files()
         .filter(|(source, _)| {
             let output = template::output_path(source);
-            let emitted = variant_sources.contains(source) || !manifest.is_ignored(&output);
-            emitted && !manifest.is_copied(&output)
+            !always_ignored(&output) && !manifest.is_copied(&output)
         })
         .map(|(source, bytes)| {
             (
@@ -58,28 +41,9 @@ fn templated_files(template: &Template) -> Vec<(PathBuf, String)> {
         .collect()
 }
 
-fn render_handlebars(text: &str, values: &BTreeMap<String, String>) -> Result<String, String> {
-    template::handlebars()
-        .render_template(text, values)
-        .map_err(|e| e.to_string())
-}
-
-fn render_liquid(text: &str, values: &BTreeMap<String, String>) -> Result<String, String> {
-    let globals: liquid::Object = values
-        .iter()
-        .map(|(k, v)| (k.clone().into(), liquid::model::Value::scalar(v.clone())))
-        .collect();
-    let parser = liquid::ParserBuilder::with_stdlib()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let parsed = parser.parse(text).map_err(|e| e.to_string())?;
-    parsed.render(&globals).map_err(|e| e.to_string())
-}
-
 #[test]
-fn every_templated_file_renders_identically_with_handlebars_and_liquid() {
+fn every_templated_file_passes_the_checks() {
     let template = Template::embedded().unwrap();
-    let values = sample_values(template.manifest());
     let files = templated_files(&template);
     assert!(
         files.len() >= 10,
@@ -87,127 +51,149 @@ fn every_templated_file_renders_identically_with_handlebars_and_liquid() {
         files.len()
     );
     for (path, text) in files {
-        let path = path.display();
-        let handlebars =
-            render_handlebars(&text, &values).unwrap_or_else(|e| panic!("{path}: handlebars: {e}"));
-        let liquid =
-            render_liquid(&text, &values).unwrap_or_else(|e| panic!("{path}: liquid: {e}"));
-        assert_eq!(handlebars, liquid, "{path} renders differently");
-        assert!(
-            !handlebars.contains("{{"),
-            "{path} still holds `{{{{` after rendering"
-        );
+        template
+            .check(&text)
+            .unwrap_or_else(|e| panic!("{} line {}: {}", path.display(), e.line, e.problem));
     }
 }
 
 #[test]
-fn templated_files_use_only_bare_declared_placeholders() {
-    let template = Template::embedded().unwrap();
-    let declared: BTreeSet<&str> = template
-        .manifest()
-        .placeholders()
-        .iter()
-        .map(|p| p.name.as_str())
-        .collect();
-    let mut used = BTreeSet::new();
-    for (path, text) in templated_files(&template) {
-        let found =
-            template::placeholders(&text).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
-        for placeholder in found {
+fn every_combination_renders_without_template_syntax_left() {
+    for combination in common::combinations() {
+        let label = common::label(&combination);
+        for file in common::render_combination("my-svc", &combination) {
+            if file.kind != Kind::Rendered {
+                continue;
+            }
+            let text = String::from_utf8(file.contents).unwrap();
+            let path = file.path.display();
+            for syntax in ["{{", "{%", "%}"] {
+                assert!(
+                    !text.contains(syntax),
+                    "{label}: {path} still holds `{syntax}`"
+                );
+            }
             assert!(
-                declared.contains(placeholder.name),
-                "{} line {}: `{}` is not declared in cargo-generate.toml",
-                path.display(),
-                placeholder.line,
-                placeholder.name
+                !text.starts_with('\n'),
+                "{label}: {path} starts with a blank line"
             );
-            used.insert(placeholder.name.to_owned());
+            assert!(
+                !text.contains("\n\n\n"),
+                "{label}: {path} has two blank lines in a row"
+            );
         }
     }
+}
+
+#[test]
+fn every_declared_placeholder_is_used() {
     // A declared placeholder nobody uses would make cargo-generate ask a useless question.
-    for name in declared
-        .iter()
-        .filter(|n| !manifest::BUILTIN_PLACEHOLDERS.contains(n))
-    {
-        assert!(
-            used.contains(*name),
-            "`{name}` is declared but no templated file uses it"
-        );
-    }
-}
-
-#[test]
-fn both_engines_refuse_an_undeclared_placeholder() {
     let template = Template::embedded().unwrap();
-    let values = sample_values(template.manifest());
-    let text = "name = \"{{project-name}}\"\nversion = \"{{undeclared}}\"\n";
-    assert!(render_handlebars(text, &values).is_err());
-    assert!(render_liquid(text, &values).is_err());
-    let found: Vec<_> = template::placeholders(text)
-        .unwrap()
-        .into_iter()
-        .map(|p| p.name)
-        .collect();
-    assert_eq!(found, ["project-name", "undeclared"]);
+    let mut used = BTreeSet::new();
+    for (_, text) in templated_files(&template) {
+        for piece in template.check(&text).unwrap() {
+            match piece {
+                Piece::Substitution { name, .. } => {
+                    used.insert(name.to_owned());
+                }
+                Piece::Condition { text, .. } => {
+                    let condition = template
+                        .manifest()
+                        .check_condition(text, Syntax::Liquid)
+                        .unwrap();
+                    for term in condition.terms {
+                        let (Term::Switch { name, .. } | Term::Compare { name, .. }) = term;
+                        used.insert(name);
+                    }
+                }
+            }
+        }
+    }
+    for conditional in template.manifest().conditionals() {
+        for term in &conditional.condition.terms {
+            let (Term::Switch { name, .. } | Term::Compare { name, .. }) = term;
+            used.insert(name.clone());
+        }
+    }
+    for placeholder in template.manifest().placeholders() {
+        if placeholder.kind != PlaceholderKind::Builtin {
+            assert!(
+                used.contains(&placeholder.name),
+                "`{}` is declared but no templated file uses it",
+                placeholder.name
+            );
+        }
+    }
 }
 
 #[test]
-fn the_engines_agree_on_the_allowed_syntax_and_the_checker_rejects_the_rest() {
-    let values = BTreeMap::from([("project-name".to_owned(), "my-svc".to_owned())]);
-    // Allowed: same output from both.
-    for text in [
-        "{{project-name}}",
-        "a{{project-name}}b }} { } {{project-name}}",
-    ] {
-        assert_eq!(
-            render_handlebars(text, &values),
-            render_liquid(text, &values),
-            "{text}"
-        );
-        assert!(template::placeholders(text).is_ok(), "{text}");
+fn every_option_is_an_obskit_new_flag() {
+    // `obskit new --NAME` for a switch, `--NAME VALUE` for a choice: the names cargo-generate
+    // asks about, so `--define NAME=...` and the flag mean the same.
+    let dir = tempfile::tempdir().unwrap();
+    let help = common::stdout(&common::obskit(dir.path(), &["new", "--help"]));
+    let template = Template::embedded().unwrap();
+    let mut options = 0;
+    for placeholder in template.manifest().placeholders() {
+        let flag = format!("--{} ", placeholder.name.replace('_', "-"));
+        match &placeholder.kind {
+            PlaceholderKind::Switch => assert!(help.contains(&flag), "no {flag}in:\n{help}"),
+            PlaceholderKind::Choice(choices) => {
+                assert!(help.contains(&flag), "no {flag}in:\n{help}");
+                for choice in choices {
+                    assert!(
+                        help.contains(choice.as_str()),
+                        "{flag}: no {choice}:\n{help}"
+                    );
+                }
+            }
+            PlaceholderKind::Builtin | PlaceholderKind::Text => continue,
+        }
+        options += 1;
     }
-    // Where the engines differ, the checker refuses the text before either runs.
-    for text in [
-        "{{ project-name | upcase }}",
-        "{{{project-name}}}",
-        "\\{{project-name}}",
-        "{% if x %}{% endif %}",
-    ] {
-        assert!(template::placeholders(text).is_err(), "{text}");
-    }
+    assert!(options >= 1);
 }
 
 #[test]
-fn the_manifest_names_files_that_exist() {
+fn the_manifest_names_files_that_exist_and_options_emit_them() {
     let template = Template::embedded().unwrap();
     let manifest = template.manifest();
     let outputs: Vec<PathBuf> = template
         .files()
         .map(|(p, _)| template::output_path(p))
         .collect();
-    let sources: BTreeSet<&Path> = template.files().map(|(p, _)| p).collect();
-    for name in manifest.variant_names() {
-        for (output, source) in manifest.variant(name).unwrap() {
+    let combinations = common::combinations();
+    let emitted: Vec<BTreeSet<PathBuf>> = combinations
+        .iter()
+        .map(|c| {
+            common::render_combination("my-svc", c)
+                .into_iter()
+                .map(|f| f.path)
+                .collect()
+        })
+        .collect();
+    for conditional in manifest.conditionals() {
+        for entry in &conditional.ignore {
+            let under: Vec<&PathBuf> = outputs.iter().filter(|o| o.starts_with(entry)).collect();
             assert!(
-                sources.contains(source.as_path()),
-                "variant {name}: {} is missing",
-                source.display()
+                !under.is_empty(),
+                "[conditional.'{}'] names {}, which the template lacks",
+                conditional.source,
+                entry.display()
             );
-            // A variant replaces a file of the template or adds one; either way the output
-            // must be emitted, not under an ignored path.
-            assert!(
-                outputs.contains(output) || !manifest.is_ignored(output),
-                "variant {name} writes {}, which is never emitted",
-                output.display()
-            );
-            assert!(
-                manifest.is_ignored(&template::output_path(source)),
-                "cargo-generate would emit {}",
-                source.display()
-            );
+            // Some combination emits it, and some leaves it out.
+            for output in under {
+                let count = emitted.iter().filter(|e| e.contains(output)).count();
+                assert!(
+                    count > 0 && count < emitted.len(),
+                    "{}: emitted by {count} of {} combinations",
+                    output.display(),
+                    emitted.len()
+                );
+            }
         }
     }
-    assert!(sources.contains(Path::new(manifest::FILE_NAME)));
+    assert!(outputs.contains(&PathBuf::from(manifest::FILE_NAME)));
     for copied in ["dashboards/x.json", "alerts/x.rules.yml"] {
         assert!(
             manifest.is_copied(Path::new(copied)),
@@ -216,124 +202,22 @@ fn the_manifest_names_files_that_exist() {
     }
 }
 
-/// The moves `emit("from", "to")` of a cargo-generate hook script, in order.
-fn hook_moves(script: &str) -> Vec<(String, String)> {
-    script
-        .lines()
-        .filter_map(|line| line.trim().strip_prefix("emit(\""))
-        .map(|rest| {
-            let parts: Vec<&str> = rest.split('"').collect();
-            assert!(parts.len() >= 3, "unreadable emit line: {rest}");
-            (parts[0].to_owned(), parts[2].to_owned())
-        })
-        .collect()
-}
-
-#[test]
-fn each_cargo_generate_switch_moves_exactly_the_files_of_its_variant() {
-    let template = Template::embedded().unwrap();
-    let manifest = template.manifest();
-    assert_eq!(manifest.switches(), ["grpc"]);
-    let files: BTreeMap<PathBuf, &[u8]> = template
-        .files()
-        .map(|(p, c)| (p.to_path_buf(), c))
-        .collect();
-    for switch in manifest.switches() {
-        let script = files
-            .get(Path::new(&format!("variants/{switch}.rhai")))
-            .unwrap_or_else(|| panic!("no hook variants/{switch}.rhai"));
-        let script = std::str::from_utf8(script).unwrap();
-        assert!(
-            script.contains(&format!("if variable::get(\"{switch}\") {{")),
-            "{script}"
-        );
-        // Each move, expanded to the files under it (a directory moves whole), as
-        // output path -> template path with the `.liquid` suffix cargo-generate drops.
-        let mut moved = BTreeMap::new();
-        for (from, to) in hook_moves(script) {
-            let mut found = false;
-            for source in files.keys() {
-                let stripped = template::output_path(source);
-                if let Ok(rest) = stripped.strip_prefix(&from) {
-                    moved.insert(Path::new(&to).join(rest), source.clone());
-                    found = true;
-                }
-            }
-            assert!(found, "the hook moves {from}, which the template lacks");
-        }
-        let variant: BTreeMap<PathBuf, PathBuf> = manifest
-            .variant(switch)
-            .unwrap()
-            .iter()
-            .map(|(output, source)| (output.clone(), source.clone()))
-            .collect();
-        assert_eq!(
-            moved, variant,
-            "variants/{switch}.rhai vs [obskit.variants.{switch}]"
-        );
-    }
-}
-
-#[test]
-fn grpc_copies_of_default_files_keep_in_step_with_them() {
-    // `--grpc` replaces some default files with copies that add to them. A change to a
-    // default file must reach its copy: every line of the default file is in the copy,
-    // except the few the copy replaces (counted here).
-    let template = Template::embedded().unwrap();
-    let files: BTreeMap<&Path, &[u8]> = template.files().collect();
-    let text = |path: &str| {
-        std::str::from_utf8(files[Path::new(path)])
-            .unwrap()
-            .to_owned()
-    };
-    for (default, copy, replaced) in [
-        ("Cargo.toml.liquid", "variants/grpc/Cargo.toml.liquid", 1),
-        (
-            "variants/obskit-path/Cargo.toml.liquid",
-            "variants/grpc/obskit-path/Cargo.toml.liquid",
-            1,
-        ),
-        ("src/lib.rs", "variants/grpc/src/lib.rs", 13),
-        ("src/main.rs", "variants/grpc/src/main.rs", 5),
-        ("README.md", "variants/grpc/README.md", 2),
-        (
-            "deploy/deployment.yaml",
-            "variants/grpc/deploy/deployment.yaml",
-            12,
-        ),
-        (
-            "deploy/service.yaml",
-            "variants/grpc/deploy/service.yaml",
-            2,
-        ),
-        ("tests/deploy.rs", "variants/grpc/tests/deploy.rs", 25),
-    ] {
-        let copy_text = text(copy);
-        let copy_lines: BTreeSet<&str> = copy_text.lines().collect();
-        let default_text = text(default);
-        let missing: Vec<&str> = default_text
-            .lines()
-            .filter(|line| !copy_lines.contains(line))
-            .collect();
-        assert_eq!(
-            missing.len(),
-            replaced,
-            "lines of {default} that {copy} lacks; make the same change there:\n{}",
-            missing.join("\n")
-        );
-    }
-}
-
 #[test]
 fn rendered_rust_is_formatted_as_rustfmt_would() {
-    // A generated project should pass `cargo fmt --check` from its first commit.
+    // A generated project should pass `cargo fmt --check` from its first commit, whatever
+    // the options.
     let scratch = tempfile::tempdir().unwrap(); // no rustfmt.toml: rustfmt's defaults
-    let mut files = common::render_default("my-svc");
-    files.extend(common::render_grpc("my-svc"));
-    for file in files {
-        if file.path.extension().is_none_or(|e| e != "rs") {
-            continue;
+    let mut checked = BTreeMap::new();
+    for combination in common::combinations() {
+        for file in common::render_combination("my-svc", &combination) {
+            if file.path.extension().is_some_and(|e| e == "rs") {
+                checked
+                    .entry(file.contents)
+                    .or_insert_with(|| (file.path, common::label(&combination)));
+            }
         }
+    }
+    for (contents, (path, label)) in checked {
         let mut child = std::process::Command::new("rustfmt")
             .args(["--edition", "2024", "--emit", "stdout"])
             .current_dir(scratch.path())
@@ -342,19 +226,19 @@ fn rendered_rust_is_formatted_as_rustfmt_would() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("rustfmt is installed (rustup component add rustfmt)");
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), &file.contents).unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), &contents).unwrap();
         let output = child.wait_with_output().unwrap();
         assert!(
             output.status.success(),
-            "{}: {}",
-            file.path.display(),
+            "{label}: {}: {}",
+            path.display(),
             common::stderr(&output)
         );
         let formatted = common::stdout(&output);
         assert!(
-            formatted == String::from_utf8_lossy(&file.contents),
-            "{} is not rustfmt-clean; format the template file. rustfmt would write:\n{formatted}",
-            file.path.display()
+            formatted == String::from_utf8_lossy(&contents),
+            "{label}: {} is not rustfmt-clean; format the template file. rustfmt would write:\n{formatted}",
+            path.display()
         );
     }
 }
@@ -368,6 +252,6 @@ fn the_embedded_template_is_the_template_on_disk() {
         .map(|(p, c)| (common::slash_path(p), c.to_vec()))
         .collect();
     if let Some(diff) = common::tree_diff(&on_disk, &embedded) {
-        panic!("rebuild obskit-cli (build.rs should have):\n{diff}");
+        panic!("{diff}\nrebuild obskit-cli (build.rs should have)");
     }
 }

@@ -92,11 +92,12 @@ fn deploy_objects(files: &[GeneratedFile]) -> BTreeMap<String, Value> {
         .collect()
 }
 
-fn variants() -> [(&'static str, Vec<GeneratedFile>); 2] {
-    [
-        ("default", common::render_default("my-svc")),
-        ("--grpc", common::render_grpc("my-svc")),
-    ]
+/// The project rendered for every combination of the template's options, labelled.
+fn variants() -> Vec<(String, Vec<GeneratedFile>)> {
+    common::combinations()
+        .iter()
+        .map(|c| (common::label(c), common::render_combination("my-svc", c)))
+        .collect()
 }
 
 fn file<'a>(files: &'a [GeneratedFile], path: &str) -> &'a str {

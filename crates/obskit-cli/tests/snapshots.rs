@@ -1,7 +1,7 @@
 //! Snapshots of the project `obskit new my-svc` generates with default options: the file
 //! list, and the contents of every rendered file (the copied dashboards and alert rules
-//! are checked against the stock ones by `stock_copies.rs` instead); and, for `--grpc`,
-//! every file that it adds or changes.
+//! are checked against the stock ones by `stock_copies.rs` instead); and, for each option
+//! alone (`--grpc`, ...), every file that it adds or changes.
 //!
 //! Review changes with `cargo insta review`, or accept them with
 //! `INSTA_UPDATE=always cargo test -p obskit-cli --test snapshots`.
@@ -11,6 +11,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use obskit_cli::manifest::Value;
 use obskit_cli::name::ProjectName;
 use obskit_cli::template::{Answers, Kind, Template};
 
@@ -54,9 +55,7 @@ fn rendered_files() {
 #[test]
 fn cargo_toml_with_a_local_obskit() {
     let name = ProjectName::parse("my-svc").unwrap();
-    let answers = Answers::new(&name)
-        .variant("obskit-path")
-        .set("obskit_path", "/src/obskit/crates/obskit");
+    let answers = Answers::new(&name).set("obskit_path", "/src/obskit/crates/obskit");
     let files = Template::embedded().unwrap().render(&answers).unwrap();
     let cargo = files
         .iter()
@@ -65,15 +64,31 @@ fn cargo_toml_with_a_local_obskit() {
     insta::assert_snapshot!(String::from_utf8(cargo.contents.clone()).unwrap());
 }
 
-/// Snapshot name of a file `--grpc` adds or changes.
-fn grpc_snapshot_name(path: &str) -> String {
-    format!("grpc__{}", path.replace('/', "__"))
+/// Each option alone (the combinations with one value set), with its snapshot prefix:
+/// `grpc` for a switch, `messaging-nats` for a choice.
+fn single_options() -> Vec<(String, common::Combination)> {
+    common::combinations()
+        .into_iter()
+        .filter(|c| c.len() == 1)
+        .map(|c| {
+            let prefix = match &c[0] {
+                (name, Value::Bool(_)) => name.clone(),
+                (name, Value::Text(value)) => format!("{name}-{value}"),
+            };
+            (prefix, c)
+        })
+        .collect()
 }
 
-/// The rendered files of `--grpc` that are new or differ from the default project's.
-fn grpc_changes() -> Vec<(String, String)> {
+/// Snapshot name of a file an option adds or changes.
+fn option_snapshot_name(prefix: &str, path: &str) -> String {
+    format!("{prefix}__{}", path.replace('/', "__"))
+}
+
+/// The rendered files of `combination` that are new or differ from the default project's.
+fn changes(combination: &common::Combination) -> Vec<(String, String)> {
     let default = common::as_tree(&common::render_default("my-svc"));
-    common::render_grpc("my-svc")
+    common::render_combination("my-svc", combination)
         .into_iter()
         .filter(|f| f.kind == Kind::Rendered)
         .map(|f| (common::slash_path(&f.path), f.contents))
@@ -83,28 +98,17 @@ fn grpc_changes() -> Vec<(String, String)> {
 }
 
 #[test]
-fn grpc_adds_and_changes_these_files() {
-    let changes = grpc_changes();
-    let paths: Vec<&str> = changes.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(
-        paths,
-        [
-            "Cargo.toml",
-            "README.md",
-            "build.rs",
-            "deploy/deployment.yaml",
-            "deploy/service.yaml",
-            "proto/greeter.proto",
-            "src/greeter.rs",
-            "src/lib.rs",
-            "src/main.rs",
-            "tests/deploy.rs",
-            "tests/grpc.rs"
-        ]
-    );
-    for (path, text) in changes {
-        insta::assert_snapshot!(grpc_snapshot_name(&path), text);
+fn each_option_adds_and_changes_these_files() {
+    let mut listing = Vec::new();
+    for (prefix, combination) in single_options() {
+        let changes = changes(&combination);
+        listing.push(format!("{}:", common::label(&combination)));
+        for (path, text) in changes {
+            listing.push(format!("  {path}"));
+            insta::assert_snapshot!(option_snapshot_name(&prefix, &path), text);
+        }
     }
+    insta::assert_snapshot!("option_changes", listing.join("\n"));
 }
 
 #[test]
@@ -119,16 +123,21 @@ fn no_snapshot_is_left_over_from_a_removed_file() {
             )
         })
         .collect();
-    rendered.extend(
-        grpc_changes()
-            .iter()
-            .map(|(path, _)| format!("snapshots__{}.snap", grpc_snapshot_name(path))),
-    );
+    let options = single_options();
+    for (prefix, combination) in &options {
+        rendered.extend(
+            changes(combination)
+                .iter()
+                .map(|(path, _)| format!("snapshots__{}.snap", option_snapshot_name(prefix, path))),
+        );
+    }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
     for entry in std::fs::read_dir(dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        let per_file =
-            name.starts_with("snapshots__rendered__") || name.starts_with("snapshots__grpc__");
+        let per_file = name.starts_with("snapshots__rendered__")
+            || options
+                .iter()
+                .any(|(prefix, _)| name.starts_with(&format!("snapshots__{prefix}__")));
         if per_file && name.ends_with(".snap") {
             assert!(
                 rendered.contains(&name),

@@ -17,12 +17,8 @@ const OBSKIT_VERSION: &str = "obskit_version";
 const OBSKIT_PATH: &str = "obskit_path";
 /// Where the obskit crate sits when this binary was built inside the obskit workspace.
 const BUILT_FROM_CHECKOUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../obskit");
-/// Variant that swaps in a Cargo.toml depending on obskit by path.
-const OBSKIT_PATH_VARIANT: &str = "obskit-path";
-/// Variant that adds the gRPC service (`--grpc`).
-const GRPC_VARIANT: &str = "grpc";
-/// Variant that adds the gRPC service, with a Cargo.toml depending on obskit by path.
-const GRPC_OBSKIT_PATH_VARIANT: &str = "grpc-obskit-path";
+/// Switch that adds the gRPC service (`--grpc`).
+const GRPC: &str = "grpc";
 
 /// Runs `obskit new`.
 pub(crate) fn run(args: &NewArgs, out: &mut impl Write) -> anyhow::Result<()> {
@@ -30,7 +26,7 @@ pub(crate) fn run(args: &NewArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let mut answers = Answers::new(&args.name);
     let dependency = if let Some(path) = &args.obskit_path {
         let path = local_obskit(path)?;
-        answers = answers.variant(path_variant(args)).set(OBSKIT_PATH, &path);
+        answers = answers.set(OBSKIT_PATH, &path);
         format!("the obskit checkout at {path}")
     } else if let Some(version) = &args.obskit_version {
         answers = answers.set(OBSKIT_VERSION, version);
@@ -39,7 +35,7 @@ pub(crate) fn run(args: &NewArgs, out: &mut impl Write) -> anyhow::Result<()> {
         // This `obskit` was built from a checkout that is still there: the
         // service is generated for development against it. An installed CLI
         // (whose sources sit in Cargo's registry) takes the published version.
-        answers = answers.variant(path_variant(args)).set(OBSKIT_PATH, &path);
+        answers = answers.set(OBSKIT_PATH, &path);
         format!(
             "the obskit checkout at {path}, which this obskit was built from (--obskit-version picks a published release instead)"
         )
@@ -53,8 +49,8 @@ pub(crate) fn run(args: &NewArgs, out: &mut impl Write) -> anyhow::Result<()> {
             .context("the template declares no default obskit version")?;
         format!("obskit {default}")
     };
-    if args.grpc && !answers.has_variant(GRPC_OBSKIT_PATH_VARIANT) {
-        answers = answers.variant(GRPC_VARIANT);
+    if args.grpc {
+        answers = answers.enable(GRPC);
     }
     let files = template
         .render(&answers)
@@ -77,16 +73,6 @@ pub(crate) fn run(args: &NewArgs, out: &mut impl Write) -> anyhow::Result<()> {
     write::create_dir(&target, &refs, existing)?;
     report(out, args, &target, &files, &dependency)?;
     Ok(())
-}
-
-/// The variant for a Cargo.toml depending on a local obskit: with or without gRPC (each
-/// output file comes from one variant, so the combination is a variant of its own).
-fn path_variant(args: &NewArgs) -> &'static str {
-    if args.grpc {
-        GRPC_OBSKIT_PATH_VARIANT
-    } else {
-        OBSKIT_PATH_VARIANT
-    }
 }
 
 /// Checks that `path` is an obskit crate and returns it absolute, as Cargo.toml will hold it.

@@ -8,6 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use obskit_cli::manifest::Value;
 use obskit_cli::name::ProjectName;
 use obskit_cli::template::{Answers, GeneratedFile, Template};
 
@@ -106,8 +107,60 @@ pub fn render_grpc(name: &str) -> Vec<GeneratedFile> {
     let name = ProjectName::parse(name).unwrap();
     Template::embedded()
         .unwrap()
-        .render(&Answers::new(&name).variant("grpc"))
+        .render(&Answers::new(&name).enable("grpc"))
         .unwrap()
+}
+
+/// One combination of the template's options: the values that differ from the defaults.
+pub type Combination = Vec<(String, Value)>;
+
+/// Every combination of the template's options, the defaults first.
+pub fn combinations() -> Vec<Combination> {
+    Template::embedded().unwrap().combinations()
+}
+
+/// The combination as `obskit new` flags: `--name` for a switch, `--name value` for a
+/// choice (`_` in a name spelled `-`).
+pub fn obskit_args(combination: &Combination) -> Vec<String> {
+    let mut args = Vec::new();
+    for (name, value) in combination {
+        args.push(format!("--{}", name.replace('_', "-")));
+        if let Value::Text(text) = value {
+            args.push(text.clone());
+        }
+    }
+    args
+}
+
+/// The combination as cargo-generate `--define` values.
+pub fn defines(combination: &Combination) -> Vec<String> {
+    combination
+        .iter()
+        .map(|(name, value)| match value {
+            Value::Text(text) => format!("{name}={text}"),
+            Value::Bool(on) => format!("{name}={on}"),
+        })
+        .collect()
+}
+
+/// A short name for the combination, for messages: `default` or `--grpc --messaging nats`.
+pub fn label(combination: &Combination) -> String {
+    if combination.is_empty() {
+        "default".to_owned()
+    } else {
+        obskit_args(combination).join(" ")
+    }
+}
+
+/// The embedded template rendered for `name` with the options of `combination`.
+pub fn render_combination(name: &str, combination: &Combination) -> Vec<GeneratedFile> {
+    let name = ProjectName::parse(name).unwrap();
+    let answers = combination
+        .iter()
+        .fold(Answers::new(&name), |answers, (option, value)| {
+            answers.with(option, value.clone())
+        });
+    Template::embedded().unwrap().render(&answers).unwrap()
 }
 
 /// Rendered files as a tree like [`read_tree`] returns.

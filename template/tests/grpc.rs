@@ -16,7 +16,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 use {{crate_name}}::greeter::pb::greeter_server::{Greeter, GreeterServer};
 use {{crate_name}}::greeter::pb::{HelloReply, HelloRequest, HelloStreamRequest};
-use {{crate_name}}::{Upstream, app, greeter};
+use {{crate_name}}::{Dependencies, Upstream, app, greeter};
 
 /// How long the service may take to start, and a shutdown to show.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -26,9 +26,11 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 async fn serve(telemetry: &TestTelemetry) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let upstream = Upstream::new(obskit::reqwest::Client::new().into(), &base_url).unwrap();
-    let greeter = greeter::client(telemetry, &base_url).unwrap();
-    let app = app(telemetry, upstream, greeter).unwrap();
+    let deps = Dependencies {
+        upstream: Upstream::new(obskit::reqwest::Client::new().into(), &base_url).unwrap(),
+        greeter: greeter::client(telemetry, &base_url).unwrap(),
+    };
+    let app = app(telemetry, deps).unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     base_url
 }

@@ -51,6 +51,9 @@ const STREAM_PAUSE: Duration = Duration::from_millis(10);
 #[derive(Debug, Default, Clone, Copy)]
 pub struct GreeterService;
 
+/// The tonic server of [`GreeterService`], as the health service names it.
+pub type Server = GreeterServer<GreeterService>;
+
 impl GreeterService {
     /// The tonic service, to add to [`obskit::grpc::GrpcRoutes`].
     pub fn into_server(self) -> GreeterServer<Self> {
