@@ -16,7 +16,7 @@ use tonic::Code;
 use super::state::{ClientShared, Shared};
 use super::status;
 use crate::instrument::{Finish, Outcome, Protocol};
-use crate::logs::{LineValue, log_millis};
+use crate::logs::{LineKey, LineValue, log_millis};
 use crate::metrics::names::RPC_METHOD_OTHER;
 use crate::slo::SloSet;
 
@@ -210,7 +210,14 @@ impl Protocol for GrpcCall {
             ("error.type", error_type.map(LineValue::Str)),
             ("duration_ms", Some(LineValue::Millis(elapsed))),
         ];
-        access_log.write(&message, &fields, |level, message| {
+        // Everything but the duration follows from these.
+        let key = LineKey {
+            protocol: "grpc",
+            text: [method, status],
+            number: 0,
+            error_type,
+        };
+        access_log.write(Some(key), &message, &fields, |level, message| {
             let duration_ms = log_millis(elapsed);
             crate::logs::access_event!(
                 level,

@@ -11,7 +11,7 @@ use super::labels;
 use super::red::Ended;
 use super::state::Shared;
 use crate::instrument::{Outcome, Protocol};
-use crate::logs::{LineValue, log_millis};
+use crate::logs::{LineKey, LineValue, log_millis};
 use crate::metrics::names::ROUTE_UNMATCHED;
 use crate::slo::SloSet;
 
@@ -95,10 +95,17 @@ impl Protocol for Exchange {
         // it ended: `GET /feed 200 cancelled`, `GET /panic failed`.
         let status_text = status.map_or("", labels::status_str);
         let space = if status.is_some() { " " } else { "" };
-        let end = match outcome {
-            Outcome::Completed(_) => "",
-            Outcome::Failed(_) => " failed",
-            Outcome::Cancelled(_) => " cancelled",
+        let (end, ended) = match outcome {
+            Outcome::Completed(_) => ("", 0),
+            Outcome::Failed(_) => (" failed", 1),
+            Outcome::Cancelled(_) => (" cancelled", 2),
+        };
+        // Everything but the duration follows from these.
+        let key = LineKey {
+            protocol: "http",
+            text: [method, route],
+            number: status.map_or(0, |s| 0x1_0000 | u32::from(s)) | ended << 20,
+            error_type,
         };
         let message = [method, " ", route, space, status_text, end];
         let fields = [
@@ -111,7 +118,7 @@ impl Protocol for Exchange {
             ("error.type", error_type.map(LineValue::Str)),
             ("duration_ms", Some(LineValue::Millis(elapsed))),
         ];
-        access_log.write(&message, &fields, |level, message| {
+        access_log.write(Some(key), &message, &fields, |level, message| {
             let duration_ms = log_millis(elapsed);
             crate::logs::access_event!(
                 level,

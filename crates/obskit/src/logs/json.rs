@@ -238,6 +238,7 @@ impl DirectLines {
     pub(crate) fn write(
         &self,
         level: Level,
+        key: Option<LineKey<'_>>,
         message: &[&str],
         fields: &[(&str, Option<Value<'_>>)],
     ) -> bool {
@@ -248,29 +249,129 @@ impl DirectLines {
         if !self.enabled(level) {
             return true;
         }
+        // What follows the first duration changes with every line; what
+        // comes before it is the line's static part.
+        let split = fields
+            .iter()
+            .position(|(_, v)| matches!(v, Some(Value::Millis(_))))
+            .unwrap_or(fields.len());
+        let (fixed, varying) = fields.split_at(split);
         with_line(|out| {
             push_header(out, &self.service_field, level, ACCESS_TARGET);
-            out.push_str("\"message\":\"");
-            for part in message {
-                push_escaped(out, part);
+            match key {
+                Some(key) => with_prepared(key, out, |part| push_static(part, message, fixed)),
+                None => push_static(out, message, fixed),
             }
-            out.push('"');
-            for (key, value) in fields {
-                let Some(value) = value else { continue };
-                // Keys are obskit's own attribute names: nothing to escape.
-                out.push_str(",\"");
-                out.push_str(key);
-                out.push_str("\":");
-                match *value {
-                    Value::Str(s) => push_json_str(out, s),
-                    Value::U64(n) => out.push_str(itoa::Buffer::new().format(n)),
-                    Value::Millis(d) => push_millis(out, super::duration::log_micros(d)),
-                }
-            }
+            push_fields(out, varying);
             out.push_str("}\n");
             let _ = self.writer.make_writer().write_all(out.as_bytes());
         });
         true
+    }
+}
+
+/// What identifies the static part of an access line (its message and
+/// the fields before its duration) for the protocol that writes it: equal
+/// keys promise equal static parts. `text` holds the strings it depends
+/// on (a method and a route), `number` the rest (a status, how the
+/// exchange ended), `error_type` the error type the line reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LineKey<'a> {
+    pub(crate) protocol: &'static str,
+    pub(crate) text: [&'a str; 2],
+    pub(crate) number: u32,
+    pub(crate) error_type: Option<&'static str>,
+}
+
+/// A static part formatted once, and its key.
+struct Prepared {
+    protocol: &'static str,
+    text: [Box<str>; 2],
+    number: u32,
+    error_type: Option<&'static str>,
+    part: String,
+}
+
+impl Prepared {
+    fn is(&self, key: &LineKey<'_>) -> bool {
+        self.number == key.number
+            && self.protocol == key.protocol
+            && self.error_type == key.error_type
+            && *self.text[0] == *key.text[0]
+            && *self.text[1] == *key.text[1]
+    }
+}
+
+/// Static parts kept per thread: a service's routes, methods and statuses
+/// are few, and a thread keeps the ones it wrote last.
+const PREPARED_PER_THREAD: usize = 64;
+
+thread_local! {
+    static PREPARED: RefCell<(Vec<Prepared>, usize)> = const { RefCell::new((Vec::new(), 0)) };
+}
+
+/// Appends the static part `key` names, formatting it with `format` the
+/// first time (and again once evicted).
+fn with_prepared(key: LineKey<'_>, out: &mut String, format: impl Fn(&mut String)) {
+    PREPARED.with(|cell| {
+        let Ok(mut prepared) = cell.try_borrow_mut() else {
+            format(out);
+            return;
+        };
+        let (entries, next) = &mut *prepared;
+        if let Some(entry) = entries.iter().find(|e| e.is(&key)) {
+            // Tests check the promise: equal keys, equal static parts.
+            #[cfg(debug_assertions)]
+            {
+                let mut fresh = String::new();
+                format(&mut fresh);
+                assert_eq!(entry.part, fresh, "two static parts share the key {key:?}");
+            }
+            out.push_str(&entry.part);
+            return;
+        }
+        let mut part = String::new();
+        format(&mut part);
+        out.push_str(&part);
+        let entry = Prepared {
+            protocol: key.protocol,
+            text: key.text.map(Box::from),
+            number: key.number,
+            error_type: key.error_type,
+            part,
+        };
+        if entries.len() < PREPARED_PER_THREAD {
+            entries.push(entry);
+        } else {
+            entries[*next] = entry;
+            *next = (*next + 1) % PREPARED_PER_THREAD;
+        }
+    });
+}
+
+/// `"message":"…"` and `fields`.
+fn push_static(out: &mut String, message: &[&str], fields: &[(&str, Option<Value<'_>>)]) {
+    out.push_str("\"message\":\"");
+    for part in message {
+        push_escaped(out, part);
+    }
+    out.push('"');
+    push_fields(out, fields);
+}
+
+/// `,"key":value` for each field that has a value.
+fn push_fields(out: &mut String, fields: &[(&str, Option<Value<'_>>)]) {
+    for (key, value) in fields {
+        let Some(value) = value else { continue };
+        // Keys are obskit's own attribute names: nothing to escape.
+        out.push_str(",\"");
+        out.push_str(key);
+        out.push_str("\":");
+        match *value {
+            Value::Str(s) => push_json_str(out, s),
+            Value::U64(n) => out.push_str(itoa::Buffer::new().format(n)),
+            Value::Millis(d) => push_millis(out, super::duration::log_micros(d)),
+        }
     }
 }
 
@@ -323,6 +424,7 @@ fn access_levels() -> [bool; 5] {
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
+    use std::time::Duration;
 
     use opentelemetry::trace::{Span as _, Tracer, TracerProvider as _};
     use tracing_subscriber::layer::SubscriberExt;
@@ -442,8 +544,18 @@ mod tests {
                 ("error.type", error_type.map(Value::Str)),
                 ("duration_ms", Some(Value::Millis(elapsed))),
             ];
+            // Written as it is formatted, then from its prepared static part
+            // (twice: the second time the part is found), then unkeyed.
+            let key = LineKey {
+                protocol: "test",
+                text: ["GET", "/a \"b\"/{id}"],
+                number: status.map_or(0, |s| 1000 + s as u32) + 10_000 * end.len() as u32,
+                error_type,
+            };
             tracing::dispatcher::with_default(&dispatch, || {
-                assert!(direct.write(Level::WARN, &message, &fields));
+                assert!(direct.write(Level::WARN, Some(key), &message, &fields));
+                assert!(direct.write(Level::WARN, Some(key), &message, &fields));
+                assert!(direct.write(Level::WARN, None, &message, &fields));
                 let joined = message.concat();
                 tracing::event!(
                     target: "obskit::access",
@@ -461,10 +573,13 @@ mod tests {
         let direct_lines: Vec<&str> = direct_text.lines().collect();
         let event_text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         let event_lines: Vec<&str> = event_text.lines().collect();
-        assert_eq!(direct_lines.len(), 4);
+        assert_eq!(direct_lines.len(), 12);
         assert_eq!(event_lines.len(), 4);
-        for (d, e) in direct_lines.iter().zip(&event_lines) {
-            assert_eq!(without_timestamp(d), without_timestamp(e));
+        for (three, e) in direct_lines.chunks(3).zip(&event_lines) {
+            for d in three {
+                assert_eq!(without_timestamp(d), without_timestamp(e));
+            }
+            let d = three[0];
             serde_json::from_str::<serde_json::Value>(d).unwrap_or_else(|err| panic!("{err}: {d}"));
         }
         assert!(
@@ -475,13 +590,55 @@ mod tests {
     }
 
     #[test]
+    fn prepared_static_parts_survive_eviction() {
+        let (writer, _dropped, _guard, captured) = super::super::LineWriter::in_memory();
+        let direct = DirectLines::new("svc", writer);
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::registry().with(JsonLayer::new("svc", Buf::default())),
+        );
+        let routes: Vec<String> = (0..PREPARED_PER_THREAD + 6)
+            .map(|i| format!("/r{i}"))
+            .collect();
+        tracing::dispatcher::with_default(&dispatch, || {
+            // Every route twice, in two rounds: the first ones are evicted
+            // and prepared again.
+            for _ in 0..2 {
+                for route in &routes {
+                    let key = LineKey {
+                        protocol: "test",
+                        text: ["GET", route],
+                        number: 200,
+                        error_type: None,
+                    };
+                    let fields = [
+                        ("http.route", Some(Value::Str(route))),
+                        ("duration_ms", Some(Value::Millis(Duration::from_micros(5)))),
+                    ];
+                    assert!(direct.write(Level::INFO, Some(key), &["GET ", route], &fields));
+                }
+            }
+        });
+        let text = captured.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2 * routes.len());
+        for (line, route) in lines.iter().zip(routes.iter().chain(&routes)) {
+            assert!(
+                line.ends_with(&format!(
+                    "\"message\":\"GET {route}\",\"http.route\":\"{route}\",\"duration_ms\":0.005}}"
+                )),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
     fn direct_access_lines_leave_a_current_span_to_tracing_and_honour_the_filter() {
         let (writer, _dropped, _guard, captured) = super::super::LineWriter::in_memory();
         let direct = DirectLines::new("svc", writer);
         let fields = [("k", Some(Value::U64(1)))];
         // No subscriber on this thread: the line is dropped, as the event
         // would be, and the decision is left to a thread that has one.
-        assert!(direct.write(Level::ERROR, &["m"], &fields));
+        assert!(direct.write(Level::ERROR, None, &["m"], &fields));
         assert_eq!(captured.text(), "");
         let dispatch = tracing::Dispatch::new(
             tracing_subscriber::registry()
@@ -492,19 +649,19 @@ mod tests {
         );
         tracing::dispatcher::with_default(&dispatch, || {
             assert!(
-                direct.write(Level::INFO, &["m"], &fields),
+                direct.write(Level::INFO, None, &["m"], &fields),
                 "a filtered level is done with"
             );
             assert_eq!(captured.text(), "");
             let span = tracing::warn_span!("user work");
             let entered = span.enter();
             assert!(
-                !direct.write(Level::WARN, &["m"], &fields),
+                !direct.write(Level::WARN, None, &["m"], &fields),
                 "a current span goes through tracing"
             );
             drop(entered);
             assert_eq!(captured.text(), "");
-            assert!(direct.write(Level::ERROR, &["m"], &fields));
+            assert!(direct.write(Level::ERROR, None, &["m"], &fields));
         });
         assert!(captured.text().contains("\"level\":\"ERROR\""));
     }

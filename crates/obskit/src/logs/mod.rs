@@ -17,7 +17,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer};
 
 pub(crate) use duration::log_millis;
-pub(crate) use json::{DirectLines, Value as LineValue};
+pub(crate) use json::{DirectLines, LineKey, Value as LineValue};
 pub(crate) use writer::{CapturedLines, DroppedLines, LineWriter, WriterGuard};
 
 use crate::config::{Config, LogFormat, server};
@@ -147,18 +147,20 @@ impl AccessLog {
     }
 
     /// Writes one access line: `message` (its parts joined) and `fields`,
-    /// formatted directly when it can be; otherwise `event` writes it
+    /// formatted directly when it can be (the message and the fields
+    /// before the duration once per `key`, when there is one); otherwise `event` writes it
     /// through `tracing`, given the level and the joined message. Nothing
     /// when the log is off.
     pub(crate) fn write(
         &self,
+        key: Option<LineKey<'_>>,
         message: &[&str],
         fields: &[(&str, Option<LineValue<'_>>)],
         event: impl FnOnce(tracing::Level, &str),
     ) {
         let Some(level) = self.level else { return };
         if let Some(direct) = &self.direct
-            && direct.write(level, message, fields)
+            && direct.write(level, key, message, fields)
         {
             return;
         }
