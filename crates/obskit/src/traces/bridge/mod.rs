@@ -51,7 +51,8 @@ pub(crate) struct SpanBridge {
 
 thread_local! {
     /// The contexts attached by entered spans, innermost last.
-    static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+    /// `None` for a span whose context was current already.
+    static ENTERED: RefCell<Vec<(Id, Option<ContextGuard>)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl SpanBridge {
@@ -89,6 +90,13 @@ impl SpanBridge {
             Context::new()
         }
     }
+}
+
+/// Whether the current context's span is `cx`'s.
+fn is_current(cx: &Context) -> bool {
+    let span = cx.span();
+    let sc = span.span_context();
+    Context::map_current(|current| current.span().span_context() == sc)
 }
 
 /// Whether `cx` holds a valid span that is not sampled.
@@ -220,10 +228,14 @@ where
     fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let cx = match span.extensions_mut().get_mut::<Bridged>() {
-            Some(bridged) => bridged.context(&self.tracer),
+            // An unsampled span entered where its parent's span is current
+            // (a function called by the handler): attaching the same span
+            // again would change nothing.
+            Some(Bridged::Unsampled { cx }) if is_current(cx) => None,
+            Some(bridged) => Some(bridged.context(&self.tracer)),
             None => return,
         };
-        let guard = cx.attach();
+        let guard = cx.map(Context::attach);
         ENTERED.with(|entered| entered.borrow_mut().push((id.clone(), guard)));
     }
 

@@ -211,6 +211,37 @@ fn a_span_under_an_unsampled_parent_records_nothing_and_keeps_the_trace() {
 }
 
 #[test]
+fn an_unsampled_span_entered_away_from_its_parent_brings_its_trace() {
+    let (dispatch, finished, _provider) = bridged(Sampler::ParentBasedAlwaysOn);
+    let upstream = remote_parent(false);
+    let parent = upstream.span().span_context().clone();
+    let span = tracing::dispatcher::with_default(&dispatch, || {
+        let _request = upstream.clone().attach();
+        tracing::info_span!("moved")
+    });
+    // Entered on another thread, where no context is current (a future
+    // polled by another task), then again under another trace.
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            tracing::dispatcher::with_default(&dispatch, || {
+                let seen = || Context::current().span().span_context().clone();
+                assert!(!seen().is_valid());
+                span.in_scope(|| assert_eq!(seen(), parent));
+                assert!(!seen().is_valid(), "exiting detaches it");
+                // The same ids, sampled: not the span's context.
+                let _other = remote_parent(true).attach();
+                let other = seen();
+                assert!(other.is_sampled());
+                span.in_scope(|| assert_eq!(seen(), parent));
+                assert_eq!(seen(), other);
+            });
+        });
+    });
+    drop(span);
+    assert!(finished.names().is_empty());
+}
+
+#[test]
 fn set_parent_gives_a_span_a_remote_parent_before_it_starts() {
     let (dispatch, finished, _provider) = bridged(Sampler::ParentBasedAlwaysOn);
     let producer = remote_parent(true);
