@@ -1,9 +1,12 @@
 //! Prometheus rules for every obskit service at once: SLO recording rules and multi-window
-//! multi-burn-rate alerts, RED alerts, their promtool unit tests and Alertmanager inhibit rules.
+//! multi-burn-rate alerts, RED alerts, messaging alerts (per destination) and datastore alerts
+//! (per pool and system), their promtool unit tests and Alertmanager inhibit rules.
 //!
-//! The rules are generic: they aggregate by `service_name` and `slo`, read each SLO's objective
-//! from the `obskit_slo_objective_ratio` gauge the service exports, and so never need
-//! regenerating when a service or an SLO is added.
+//! The rules are generic: they aggregate by `service_name` and `slo` (or destination, pool),
+//! read each SLO's objective from the `obskit_slo_objective_ratio` gauge the service exports,
+//! and so never need regenerating when a service or an SLO is added. Where a threshold depends
+//! on the destination or datastore, a user-defined series overrides the default
+//! ([`THRESHOLD_OVERRIDES`]).
 //!
 //! ```
 //! use obskit_artifacts::alerts::{self, AlertOptions, Period};
