@@ -67,24 +67,18 @@ impl Shared {
         headers: BTreeMap<String, String>,
         request: ExportTraceServiceRequest,
     ) -> Behavior {
-        let behavior = {
-            let mut state = self.lock();
-            let behavior = state.behavior;
-            if behavior.accepts() {
+        self.record_with(|state, accepted| {
+            if accepted {
                 let spans = ReceivedSpan::from_request(&request, protocol);
                 state.spans.extend(spans);
             }
             state.requests.push(ReceivedRequest {
                 protocol,
                 headers,
-                accepted: behavior.accepts(),
+                accepted,
                 request,
             });
-            behavior
-        };
-        self.changed.notify_all();
-        self.notify.notify_waiters();
-        behavior
+        })
     }
 
     /// [`Shared::record`] for a logs request.
@@ -94,24 +88,18 @@ impl Shared {
         headers: BTreeMap<String, String>,
         request: ExportLogsServiceRequest,
     ) -> Behavior {
-        let behavior = {
-            let mut state = self.lock();
-            let behavior = state.behavior;
-            if behavior.accepts() {
+        self.record_with(|state, accepted| {
+            if accepted {
                 let logs = ReceivedLog::from_request(&request, protocol);
                 state.logs.extend(logs);
             }
             state.log_requests.push(ReceivedLogsRequest {
                 protocol,
                 headers,
-                accepted: behavior.accepts(),
+                accepted,
                 request,
             });
-            behavior
-        };
-        self.changed.notify_all();
-        self.notify.notify_waiters();
-        behavior
+        })
     }
 
     /// Records a metrics request under the current behavior.
@@ -121,20 +109,74 @@ impl Shared {
         headers: BTreeMap<String, String>,
         request: ExportMetricsServiceRequest,
     ) -> Behavior {
-        let behavior = {
-            let mut state = self.lock();
-            let behavior = state.behavior;
+        self.record_with(|state, accepted| {
             state.metrics_requests.push(ReceivedMetricsRequest {
                 protocol,
                 headers,
-                accepted: behavior.accepts(),
+                accepted,
                 request,
             });
+        })
+    }
+
+    /// Lets `write` store a request (told whether the current behavior accepts it), wakes
+    /// every waiter, and returns the behavior to answer with.
+    fn record_with(&self, write: impl FnOnce(&mut State, bool)) -> Behavior {
+        let behavior = {
+            let mut state = self.lock();
+            let behavior = state.behavior;
+            write(&mut state, behavior.accepts());
             behavior
         };
         self.changed.notify_all();
         self.notify.notify_waiters();
         behavior
+    }
+
+    /// Returns `read(state)` once `ready(state)` holds, or when `timeout` runs out (whatever
+    /// is stored then); `Duration::MAX` waits for ever.
+    async fn wait_until<T>(
+        &self,
+        timeout: Duration,
+        ready: impl Fn(&State) -> bool,
+        read: impl Fn(&State) -> T,
+    ) -> T {
+        let deadline = tokio::time::Instant::now().checked_add(timeout);
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            // Register before checking, so a record() between the check and the await still wakes us.
+            notified.as_mut().enable();
+            {
+                let state = self.lock();
+                if ready(&state) {
+                    return read(&state);
+                }
+            }
+            match deadline {
+                Some(deadline) => {
+                    if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                        return read(&self.lock());
+                    }
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    /// [`Shared::wait_until`] for threads without an async runtime.
+    fn wait_until_blocking<T>(
+        &self,
+        timeout: Duration,
+        ready: impl Fn(&State) -> bool,
+        read: impl Fn(&State) -> T,
+    ) -> T {
+        let state = self.lock();
+        let (state, _timed_out) = self
+            .changed
+            .wait_timeout_while(state, timeout, |state| !ready(state))
+            .unwrap_or_else(PoisonError::into_inner);
+        read(&state)
     }
 
     pub(crate) fn metrics_requests(&self) -> Vec<ReceivedMetricsRequest> {
@@ -148,26 +190,12 @@ impl Shared {
         count: usize,
         timeout: Duration,
     ) -> Vec<ReceivedMetricsRequest> {
-        let deadline = tokio::time::Instant::now().checked_add(timeout);
-        loop {
-            let notified = self.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let state = self.lock();
-                if state.metrics_requests.iter().filter(|r| r.accepted).count() >= count {
-                    return state.metrics_requests.clone();
-                }
-            }
-            match deadline {
-                Some(deadline) => {
-                    if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                        return self.metrics_requests();
-                    }
-                }
-                None => notified.await,
-            }
-        }
+        self.wait_until(
+            timeout,
+            |state| state.metrics_requests.iter().filter(|r| r.accepted).count() >= count,
+            |state| state.metrics_requests.clone(),
+        )
+        .await
     }
 
     pub(crate) fn logs(&self) -> Vec<ReceivedLog> {
@@ -181,26 +209,12 @@ impl Shared {
     /// Returns once at least `count` log records are stored, or whatever is
     /// stored when `timeout` runs out.
     pub(crate) async fn wait_for_logs(&self, count: usize, timeout: Duration) -> Vec<ReceivedLog> {
-        let deadline = tokio::time::Instant::now().checked_add(timeout);
-        loop {
-            let notified = self.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let state = self.lock();
-                if state.logs.len() >= count {
-                    return state.logs.clone();
-                }
-            }
-            match deadline {
-                Some(deadline) => {
-                    if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                        return self.logs();
-                    }
-                }
-                None => notified.await,
-            }
-        }
+        self.wait_until(
+            timeout,
+            |state| state.logs.len() >= count,
+            |state| state.logs.clone(),
+        )
+        .await
     }
 
     /// [`Shared::wait_for_logs`] for threads without an async runtime.
@@ -209,12 +223,11 @@ impl Shared {
         count: usize,
         timeout: Duration,
     ) -> Vec<ReceivedLog> {
-        let state = self.lock();
-        let (state, _timed_out) = self
-            .changed
-            .wait_timeout_while(state, timeout, |state| state.logs.len() < count)
-            .unwrap_or_else(PoisonError::into_inner);
-        state.logs.clone()
+        self.wait_until_blocking(
+            timeout,
+            |state| state.logs.len() >= count,
+            |state| state.logs.clone(),
+        )
     }
 
     pub(crate) fn spans(&self) -> Vec<ReceivedSpan> {
@@ -241,27 +254,12 @@ impl Shared {
         count: usize,
         timeout: Duration,
     ) -> Vec<ReceivedSpan> {
-        let deadline = tokio::time::Instant::now().checked_add(timeout);
-        loop {
-            let notified = self.notify.notified();
-            tokio::pin!(notified);
-            // Register before checking, so a record() between the check and the await still wakes us.
-            notified.as_mut().enable();
-            {
-                let state = self.lock();
-                if state.spans.len() >= count {
-                    return state.spans.clone();
-                }
-            }
-            match deadline {
-                Some(deadline) => {
-                    if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                        return self.spans();
-                    }
-                }
-                None => notified.await,
-            }
-        }
+        self.wait_until(
+            timeout,
+            |state| state.spans.len() >= count,
+            |state| state.spans.clone(),
+        )
+        .await
     }
 
     /// [`Shared::wait_for_spans`] for threads without an async runtime.
@@ -270,12 +268,11 @@ impl Shared {
         count: usize,
         timeout: Duration,
     ) -> Vec<ReceivedSpan> {
-        let state = self.lock();
-        let (state, _timed_out) = self
-            .changed
-            .wait_timeout_while(state, timeout, |state| state.spans.len() < count)
-            .unwrap_or_else(PoisonError::into_inner);
-        state.spans.clone()
+        self.wait_until_blocking(
+            timeout,
+            |state| state.spans.len() >= count,
+            |state| state.spans.clone(),
+        )
     }
 }
 
