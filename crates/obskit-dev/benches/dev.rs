@@ -1,17 +1,17 @@
 //! `obskit dev` benchmarks: how fast the receiver ingests spans (decode + convert + store,
 //! protobuf and OTLP/JSON), and how long the waterfall of a 1 000-span trace takes to render.
 //!
-//! Run with `taskset -c 0 cargo bench -p obskit-cli --bench dev` (one core).
+//! Run with `taskset -c 0 cargo bench -p obskit-dev --bench dev` (one core).
 
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use obskit_cli::dev::log_line::LogLine;
-use obskit_cli::dev::model::{Attribute, Span, SpanId, SpanKind, StatusCode, TraceId};
-use obskit_cli::dev::receiver::{decode_json, decode_protobuf};
-use obskit_cli::dev::store::{Limits, Store};
-use obskit_cli::dev::ui::waterfall;
+use obskit_dev::log_line::LogLine;
+use obskit_dev::model::{Attribute, Span, SpanId, SpanKind, StatusCode, TraceId};
+use obskit_dev::receiver::{decode_json, decode_protobuf};
+use obskit_dev::store::{Limits, Store};
+use obskit_dev::ui::waterfall;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;

@@ -14,8 +14,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 use tokio::process::{Child, Command};
 
-use super::log_line::LogLine;
-use super::store::Store;
+use crate::log_line::LogLine;
+use crate::store::Store;
 
 /// How the child's stdout lines appear on the terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub struct ChildEnv {
 /// The environment that points an OpenTelemetry SDK (obskit's or another) at the viewer.
 ///
 /// ```
-/// use obskit_cli::dev::child::otel_env;
+/// use obskit_dev::child::otel_env;
 /// let env = otel_env("http://127.0.0.1:4318", "http/protobuf");
 /// assert!(env.set.contains(&("OTEL_EXPORTER_OTLP_ENDPOINT".into(), "http://127.0.0.1:4318".into())));
 /// assert!(env.remove.contains(&"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT".to_owned()));
@@ -130,7 +130,7 @@ pub enum Stream {
 /// Splits bytes into lines of at most [`MAX_LINE_BYTES`], whatever the bytes are.
 ///
 /// ```
-/// use obskit_cli::dev::child::LineSplitter;
+/// use obskit_dev::child::LineSplitter;
 /// let mut lines = Vec::new();
 /// let mut splitter = LineSplitter::default();
 /// splitter.push(b"caf\xc3\xa9\nbad \xff by", |l| lines.push(l));

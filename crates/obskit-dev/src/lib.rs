@@ -1,5 +1,6 @@
-//! `obskit dev`: a local OTLP receiver and web UI that shows a service's traces, logs and
-//! RED/SLO figures on one page, with no other infrastructure.
+//! The viewer behind `obskit dev`: a local OTLP receiver and web UI that shows a service's
+//! traces, logs and RED/SLO figures on one page, with no other infrastructure. The `obskit`
+//! command parses the arguments into [`Options`] and calls [`run`]; everything else is here.
 //!
 //! A session ([`run`]) opens the listeners ([`servers`]), optionally runs the service as a
 //! child ([`child`]) pointed at them, reads its log lines into the [`store`] and scrapes

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::model::{SpanId, TraceId};
+use crate::model::{SpanId, TraceId};
 
 /// Keys of obskit's JSON line that are shown in their own column rather than as fields.
 const OWN_COLUMNS: [&str; 6] = [
@@ -35,7 +35,7 @@ impl Level {
     /// Parses a level name in any case (`warning` is `warn`).
     ///
     /// ```
-    /// use obskit_cli::dev::log_line::Level;
+    /// use obskit_dev::log_line::Level;
     /// assert_eq!(Level::parse("WARN"), Some(Level::Warn));
     /// assert_eq!(Level::parse("loud"), None);
     /// ```
@@ -89,7 +89,7 @@ impl LogLine {
     /// Parses one line of output.
     ///
     /// ```
-    /// use obskit_cli::dev::log_line::{Level, LogLine};
+    /// use obskit_dev::log_line::{Level, LogLine};
     /// let line = LogLine::parse(r#"{"level":"WARN","message":"slow","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","ms":12}"#);
     /// assert_eq!(line.level, Level::Warn);
     /// assert_eq!(line.message, "slow");
@@ -164,7 +164,7 @@ impl LogLine {
     /// The line for a human: `time LEVEL target: message key=value ... trace=<first 8>`.
     ///
     /// ```
-    /// use obskit_cli::dev::log_line::LogLine;
+    /// use obskit_dev::log_line::LogLine;
     /// let line = LogLine::parse(r#"{"timestamp":"2026-12-01T10:00:00.123456Z","level":"INFO","target":"svc","message":"listening","port":8080}"#);
     /// assert_eq!(line.pretty(), "10:00:00.123  INFO svc: listening port=8080");
     /// ```

@@ -39,7 +39,7 @@ impl TraceId {
     /// Parses 32 hex digits.
     ///
     /// ```
-    /// use obskit_cli::dev::model::TraceId;
+    /// use obskit_dev::model::TraceId;
     /// let id = TraceId::parse("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
     /// assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
     /// assert!(TraceId::parse("4bf9").is_none());

@@ -44,7 +44,7 @@ impl Refusals {
     /// Counts one refused export; the first of its cause is printed on stderr.
     ///
     /// ```
-    /// use obskit_cli::dev::refusals::{Cause, Refusals};
+    /// use obskit_dev::refusals::{Cause, Refusals};
     /// let refusals = Refusals::quiet();
     /// let cause = Cause { endpoint: "OTLP/HTTP /v1/traces", kind: "content-type" };
     /// refusals.record(cause, "content-type `text/plain` is not OTLP/HTTP".to_owned());

@@ -9,9 +9,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::receiver;
-use super::store::Store;
-use super::ui::{self, UiState};
+use crate::receiver;
+use crate::store::Store;
+use crate::ui::{self, UiState};
 
 /// Where to listen: one address and three ports (0 picks a free one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use super::log_line::LogLine;
-use super::model::{Span, StatusCode, TraceId};
-use super::receiver::metrics::{Point, Series};
-use super::refusals::Refusals;
-use super::scrape::Scrape;
+use crate::log_line::LogLine;
+use crate::model::{Span, StatusCode, TraceId};
+use crate::receiver::metrics::{Point, Series};
+use crate::refusals::Refusals;
+use crate::scrape::Scrape;
 
 /// How much the store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl Default for Limits {
             old_scrapes: 504,
             old_scrape_spacing_secs: 600,
             memory_bytes: 256 * 1024 * 1024,
-            attribute_value_bytes: super::receiver::DEFAULT_MAX_ATTRIBUTE_BYTES,
+            attribute_value_bytes: crate::receiver::DEFAULT_MAX_ATTRIBUTE_BYTES,
         }
     }
 }
@@ -227,7 +227,7 @@ impl Store {
     /// An empty store with `limits` (each at least 1).
     ///
     /// ```
-    /// use obskit_cli::dev::store::{Limits, Store};
+    /// use obskit_dev::store::{Limits, Store};
     /// let store = Store::new(Limits::default());
     /// assert!(store.trace_summaries().is_empty());
     /// ```
@@ -394,7 +394,7 @@ impl Store {
             let traces = self.traces.lock();
             for entry in traces.by_id.values() {
                 for span in &entry.spans {
-                    if span.kind != super::model::SpanKind::Server {
+                    if span.kind != crate::model::SpanKind::Server {
                         continue;
                     }
                     let (Some(method), Some(route)) =
@@ -423,7 +423,7 @@ impl Store {
     pub fn links_to(
         &self,
         trace_id: &TraceId,
-    ) -> Vec<(TraceId, super::model::SpanId, String, super::model::SpanId)> {
+    ) -> Vec<(TraceId, crate::model::SpanId, String, crate::model::SpanId)> {
         let traces = self.traces.lock();
         let mut out = Vec::new();
         for (id, entry) in &traces.by_id {
@@ -489,7 +489,7 @@ impl Store {
         }
         let samples = self.otlp_series.lock().apply(points);
         let scrape = Scrape {
-            at_unix_secs: super::scrape::now_unix_secs(),
+            at_unix_secs: crate::scrape::now_unix_secs(),
             samples,
         };
         self.push_to(&self.otlp_scrapes, scrape);
@@ -546,7 +546,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dev::model::{SpanId, SpanKind};
+    use crate::model::{SpanId, SpanKind};
 
     pub(crate) fn span(trace: u8, id: u8, parent: Option<u8>, start: u64, end: u64) -> Span {
         Span {
@@ -587,10 +587,7 @@ mod tests {
         let store = Store::new(limits);
         let big = |trace: u8| {
             let mut span = span(trace, 1, None, 0, 1);
-            span.attributes = vec![crate::dev::model::Attribute::new(
-                "blob",
-                "x".repeat(100 * 1024),
-            )];
+            span.attributes = vec![crate::model::Attribute::new("blob", "x".repeat(100 * 1024))];
             span
         };
         for trace in 1..=5 {

@@ -9,7 +9,7 @@ use serde::de::{
 };
 use serde_json::{Map, Value};
 
-use super::ReceiveError;
+use crate::DecodeError;
 
 /// Every field name of the OTLP export messages (trace, logs, metrics), lowerCamelCase,
 /// including the members of `oneof`s, which OTLP/JSON writes as fields; sorted.
@@ -150,7 +150,7 @@ fn lower_camel(name: &str) -> String {
 /// Decodes an OTLP/JSON body strictly into `T`.
 ///
 /// ```
-/// use obskit_cli::dev::receiver::json::decode;
+/// use obskit_otlp::json::decode;
 /// use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 /// // Proto field names are accepted like lowerCamelCase ones.
 /// let ok = decode::<ExportTraceServiceRequest>(br#"{"resource_spans":[{"scope_spans":[]}]}"#).unwrap();
@@ -160,7 +160,7 @@ fn lower_camel(name: &str) -> String {
 /// let err = decode::<ExportTraceServiceRequest>(b"[]").unwrap_err();
 /// assert!(err.to_string().contains("a JSON array"), "{err}");
 /// ```
-pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ReceiveError> {
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, DecodeError> {
     // One pass over the text that builds nothing checks names and arrays; the body is then
     // decoded directly, or, when it used proto field names, renamed first.
     let problem = std::cell::RefCell::new(None);
@@ -173,7 +173,7 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ReceiveError> {
     .deserialize(&mut deserializer)
     .and_then(|()| deserializer.end());
     if let Some(problem) = problem.into_inner() {
-        return Err(ReceiveError::JsonShape(problem));
+        return Err(DecodeError::JsonShape(problem));
     }
     checked?;
     if !renamed.get() {
@@ -406,7 +406,7 @@ fn known(list: &[&str], name: &str) -> bool {
 
 /// Checks names and arrays recursively, in place; renames proto field names (rare) to
 /// lowerCamelCase. Allocates nothing for a well-formed lowerCamelCase body.
-fn check(object: &mut Map<String, Value>, path: &Path<'_>) -> Result<(), ReceiveError> {
+fn check(object: &mut Map<String, Value>, path: &Path<'_>) -> Result<(), DecodeError> {
     let mut renames = Vec::new();
     for (key, value) in object.iter_mut() {
         let camel;
@@ -419,7 +419,7 @@ fn check(object: &mut Map<String, Value>, path: &Path<'_>) -> Result<(), Receive
         };
         let here = Path::Field(path, name);
         if !known(FIELDS, name) {
-            return Err(ReceiveError::JsonShape(format!(
+            return Err(DecodeError::JsonShape(format!(
                 "unknown field `{key}` at `{here}`; OTLP/JSON names fields in lowerCamelCase (`traceId`) or as in the .proto (`trace_id`)"
             )));
         }
@@ -427,7 +427,7 @@ fn check(object: &mut Map<String, Value>, path: &Path<'_>) -> Result<(), Receive
             Value::Object(inner) => check(inner, &here)?,
             Value::Array(items) => {
                 if !known(LISTS, name) {
-                    return Err(ReceiveError::JsonShape(format!(
+                    return Err(DecodeError::JsonShape(format!(
                         "`{here}` is an array; it is a message, written as a JSON object"
                     )));
                 }
@@ -435,7 +435,7 @@ fn check(object: &mut Map<String, Value>, path: &Path<'_>) -> Result<(), Receive
                     match item {
                         Value::Object(inner) => check(inner, &Path::Item(&here, i))?,
                         Value::Array(_) => {
-                            return Err(ReceiveError::JsonShape(format!(
+                            return Err(DecodeError::JsonShape(format!(
                                 "`{}` is an array; a list holds objects (or numbers), not arrays",
                                 Path::Item(&here, i)
                             )));

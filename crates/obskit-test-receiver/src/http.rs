@@ -8,32 +8,16 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body;
 use http_body_util::{BodyExt, Full};
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use prost::Message;
+use obskit_otlp::proto::collector::logs::v1::ExportLogsServiceRequest;
+use obskit_otlp::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+use obskit_otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
+use obskit_otlp::{Compression, Encoding, ExportRequest, JSON, PROTOBUF};
 
 use crate::behavior::Behavior;
 use crate::request::{Protocol, header_map};
 use crate::store::Shared;
 
-/// The traces path, as OTLP/HTTP defines it.
-pub(crate) const TRACES_PATH: &str = "/v1/traces";
-/// The logs path, as OTLP/HTTP defines it.
-pub(crate) const LOGS_PATH: &str = "/v1/logs";
-/// The metrics path, as OTLP/HTTP defines it.
-pub(crate) const METRICS_PATH: &str = "/v1/metrics";
-
-/// The protobuf media type, the default of OTLP/HTTP.
-const PROTOBUF: &str = "application/x-protobuf";
-/// The JSON media type of OTLP/HTTP JSON.
-const JSON: &str = "application/json";
+pub(crate) use obskit_otlp::{LOGS_PATH, METRICS_PATH, TRACES_PATH};
 
 /// Answers one HTTP request; never fails, every problem becomes a status code.
 pub(crate) async fn handle<B>(
@@ -44,10 +28,10 @@ where
     B: Body,
     B::Error: std::fmt::Display,
 {
-    let (logs, metrics) = match request.uri().path() {
-        TRACES_PATH => (false, false),
-        LOGS_PATH => (true, false),
-        METRICS_PATH => (false, true),
+    let path = match request.uri().path() {
+        TRACES_PATH => Path::Traces,
+        LOGS_PATH => Path::Logs,
+        METRICS_PATH => Path::Metrics,
         _ => {
             return Ok(text(
                 StatusCode::NOT_FOUND,
@@ -62,25 +46,26 @@ where
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return Ok(response);
     }
-    let json = if is_protobuf(request.headers().get(header::CONTENT_TYPE)) {
-        false
-    } else if is_media_type(request.headers().get(header::CONTENT_TYPE), JSON) {
-        true
-    } else {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let Some(encoding) = Encoding::from_content_type(content_type) else {
         return Ok(text(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send Content-Type: application/x-protobuf or application/json",
         ));
     };
-    let gzip = match request.headers().get(header::CONTENT_ENCODING) {
-        None => false,
-        Some(v) if v.as_bytes().eq_ignore_ascii_case(b"gzip") => true,
-        Some(_) => {
-            return Ok(text(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "only gzip bodies are decoded; send gzip or the protobuf uncompressed",
-            ));
-        }
+    let content_encoding = request
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .map(|value| value.to_str().unwrap_or("?"));
+    let Some(compression) = Compression::from_content_encoding(content_encoding) else {
+        return Ok(text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "only gzip bodies are decoded; send gzip or the protobuf uncompressed",
+        ));
     };
 
     let headers = header_map(request.headers());
@@ -93,85 +78,59 @@ where
             ));
         }
     };
-    let body = if gzip {
-        let mut plain = Vec::new();
-        if let Err(error) =
-            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain)
-        {
-            return Ok(text(
-                StatusCode::BAD_REQUEST,
-                &format!("the body is not valid gzip: {error}"),
-            ));
-        }
-        Bytes::from(plain)
-    } else {
-        body
+    let (protocol, json) = match encoding {
+        Encoding::Json => (Protocol::HttpJson, true),
+        Encoding::Protobuf => (Protocol::Http, false),
     };
-    let protocol = if json {
-        Protocol::HttpJson
-    } else {
-        Protocol::Http
-    };
-    if metrics {
-        let decoded = if json {
-            serde_json::from_slice::<ExportMetricsServiceRequest>(&body).map_err(|e| e.to_string())
-        } else {
-            ExportMetricsServiceRequest::decode(body).map_err(|e| e.to_string())
-        };
-        return Ok(match decoded {
-            Ok(decoded) => {
-                let ok = ExportMetricsServiceResponse::default().encode_to_vec();
-                answer(shared.record_metrics(protocol, headers, decoded), json, ok).await
+    Ok(match path {
+        Path::Traces => match decode::<ExportTraceServiceRequest>(encoding, compression, &body) {
+            Ok(decoded) => answer(shared.record(protocol, headers, decoded), json).await,
+            Err(refused) => *refused,
+        },
+        Path::Logs => match decode::<ExportLogsServiceRequest>(encoding, compression, &body) {
+            Ok(decoded) => answer(shared.record_logs(protocol, headers, decoded), json).await,
+            Err(refused) => *refused,
+        },
+        Path::Metrics => {
+            match decode::<ExportMetricsServiceRequest>(encoding, compression, &body) {
+                Ok(decoded) => {
+                    answer(shared.record_metrics(protocol, headers, decoded), json).await
+                }
+                Err(refused) => *refused,
             }
-            Err(error) => text(
-                StatusCode::BAD_REQUEST,
-                &format!("the body is not an ExportMetricsServiceRequest: {error}"),
-            ),
-        });
-    }
-    if logs {
-        let decoded = if json {
-            serde_json::from_slice::<ExportLogsServiceRequest>(&body).map_err(|e| e.to_string())
-        } else {
-            ExportLogsServiceRequest::decode(body).map_err(|e| e.to_string())
-        };
-        return Ok(match decoded {
-            Ok(decoded) => {
-                let ok = ExportLogsServiceResponse::default().encode_to_vec();
-                answer(shared.record_logs(protocol, headers, decoded), json, ok).await
-            }
-            Err(error) => text(
-                StatusCode::BAD_REQUEST,
-                &format!("the body is not an ExportLogsServiceRequest: {error}"),
-            ),
-        });
-    }
-    let decoded = if json {
-        serde_json::from_slice::<ExportTraceServiceRequest>(&body).map_err(|e| e.to_string())
-    } else {
-        ExportTraceServiceRequest::decode(body).map_err(|e| e.to_string())
-    };
-    let decoded = match decoded {
-        Ok(decoded) => decoded,
-        Err(error) => {
-            return Ok(text(
-                StatusCode::BAD_REQUEST,
-                &format!("the body is not an ExportTraceServiceRequest: {error}"),
-            ));
         }
-    };
+    })
+}
 
-    let ok = ExportTraceServiceResponse::default().encode_to_vec();
-    Ok(answer(shared.record(protocol, headers, decoded), json, ok).await)
+/// The three OTLP/HTTP paths.
+#[derive(Debug, Clone, Copy)]
+enum Path {
+    Traces,
+    Logs,
+    Metrics,
+}
+
+/// Decodes a body with the shared OTLP decoder; a refusal is the 400 to answer.
+fn decode<T: ExportRequest>(
+    encoding: Encoding,
+    compression: Compression,
+    body: &[u8],
+) -> Result<T, Box<Response<Full<Bytes>>>> {
+    obskit_otlp::decode(encoding, compression, body).map_err(|error| {
+        Box::new(text(
+            StatusCode::BAD_REQUEST,
+            &format!("the body is not an {}: {error}", T::NAME),
+        ))
+    })
 }
 
 /// The answer `behavior` gives: success (after the delay, when slow) or 503.
-async fn answer(behavior: Behavior, json: bool, ok: Vec<u8>) -> Response<Full<Bytes>> {
+async fn answer(behavior: Behavior, json: bool) -> Response<Full<Bytes>> {
     match behavior {
-        Behavior::Healthy => success(json, ok),
+        Behavior::Healthy => success(json),
         Behavior::Slow(delay) => {
             tokio::time::sleep(delay).await;
-            success(json, ok)
+            success(json)
         }
         Behavior::Error => text(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -180,26 +139,13 @@ async fn answer(behavior: Behavior, json: bool, ok: Vec<u8>) -> Response<Full<By
     }
 }
 
-/// Whether a `Content-Type` names protobuf, ignoring case and parameters.
-fn is_protobuf(content_type: Option<&HeaderValue>) -> bool {
-    is_media_type(content_type, PROTOBUF)
-}
-
-/// Whether a `Content-Type` names `media_type`, ignoring case and parameters.
-fn is_media_type(content_type: Option<&HeaderValue>, media_type: &str) -> bool {
-    content_type
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|given| given.trim().eq_ignore_ascii_case(media_type))
-}
-
-/// `200 OK` with an empty `Export*ServiceResponse` (`protobuf`, or `{}` in
-/// JSON), as a full-success export gets.
-fn success(json: bool, protobuf: Vec<u8>) -> Response<Full<Bytes>> {
+/// `200 OK` with an empty `Export*ServiceResponse` (no bytes in protobuf, `{}` in JSON), as a
+/// full-success export gets.
+fn success(json: bool) -> Response<Full<Bytes>> {
     let (body, media_type) = if json {
         (b"{}".to_vec(), JSON)
     } else {
-        (protobuf, PROTOBUF)
+        (Vec::new(), PROTOBUF)
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     response
@@ -222,7 +168,9 @@ fn text(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use obskit_otlp::proto::collector::trace::v1::ExportTraceServiceResponse;
+    use obskit_otlp::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use prost::Message as _;
 
     fn body() -> Bytes {
         ExportTraceServiceRequest {
@@ -375,11 +323,5 @@ mod tests {
         );
         assert_eq!(shared.requests().len(), 1);
         assert!(shared.spans().is_empty());
-    }
-
-    #[test]
-    fn missing_content_type_is_not_protobuf() {
-        assert!(!is_protobuf(None));
-        assert!(is_protobuf(Some(&HeaderValue::from_static(PROTOBUF))));
     }
 }

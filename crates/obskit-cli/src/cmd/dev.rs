@@ -5,10 +5,10 @@ use std::os::unix::process::ExitStatusExt as _;
 use std::process::{ExitCode, ExitStatus};
 
 use anyhow::Context as _;
-use obskit_cli::dev::child::Passthrough;
-use obskit_cli::dev::servers::Ports;
-use obskit_cli::dev::store::Limits;
-use obskit_cli::dev::{self, Options};
+use obskit_dev::child::Passthrough;
+use obskit_dev::servers::Ports;
+use obskit_dev::store::Limits;
+use obskit_dev::{self as dev, Options};
 
 use crate::cli::DevArgs;
 

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use obskit_names as names;
 
-use super::scrape::Scrape;
-use super::scrape::parse::Sample;
+use crate::scrape::Scrape;
+use crate::scrape::parse::Sample;
 
 /// The stretch of history a window covers.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -132,7 +132,7 @@ fn series_key(sample: &Sample) -> String {
 /// observations. A quantile in the `+Inf` bucket is the highest finite bound.
 ///
 /// ```
-/// use obskit_cli::dev::figures::quantile;
+/// use obskit_dev::figures::quantile;
 /// let buckets = [(0.1, 50.0), (0.2, 100.0), (f64::INFINITY, 100.0)];
 /// assert_eq!(quantile(0.5, &buckets), Some(0.1));
 /// assert!((quantile(0.75, &buckets).unwrap() - 0.15).abs() < 1e-9);
@@ -169,7 +169,7 @@ pub fn quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
 /// histogram then only says "below that bound").
 ///
 /// ```
-/// use obskit_cli::dev::figures::in_first_bucket;
+/// use obskit_dev::figures::in_first_bucket;
 /// let buckets = [(0.005, 90.0), (0.01, 100.0), (f64::INFINITY, 100.0)];
 /// assert_eq!(in_first_bucket(0.5, &buckets), Some(0.005));
 /// assert_eq!(in_first_bucket(0.95, &buckets), None);
@@ -185,7 +185,7 @@ pub fn in_first_bucket(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
 /// The `q` quantile of `durations` (sorted ascending) by nearest rank.
 ///
 /// ```
-/// use obskit_cli::dev::figures::nearest_rank;
+/// use obskit_dev::figures::nearest_rank;
 /// let sorted = [1, 2, 3, 4, 100];
 /// assert_eq!(nearest_rank(0.5, &sorted), Some(3));
 /// assert_eq!(nearest_rank(0.99, &sorted), Some(100));
@@ -491,7 +491,7 @@ pub fn slos(scrapes: &[Arc<Scrape>], since: f64) -> Vec<SloFigures> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dev::scrape::parse::parse;
+    use crate::scrape::parse::parse;
 
     fn scrape(at: f64, text: &str) -> Arc<Scrape> {
         Arc::new(Scrape {

@@ -6,7 +6,7 @@
 //! exporters retry forever; this service decodes with its own codec and answers
 //! INVALID_ARGUMENT for a malformed export and RESOURCE_EXHAUSTED for an oversized one,
 //! each with a message. Any other method answers UNIMPLEMENTED with a message naming the
-//! ones there are. Every refusal is counted (see [`crate::dev::refusals`]).
+//! ones there are. Every refusal is counted (see [`crate::refusals`]).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,8 +25,8 @@ use tonic::{Code, Request, Response, Status};
 
 use super::http::MAX_BODY_BYTES;
 use super::{Export, Signal};
-use crate::dev::refusals::Cause;
-use crate::dev::store::Store;
+use crate::refusals::Cause;
+use crate::store::Store;
 
 /// The gRPC trace service OTLP exporters call.
 pub const SERVICE_NAME: &str = "opentelemetry.proto.collector.trace.v1.TraceService";
@@ -219,8 +219,10 @@ impl<T: Export> Decoder for OtlpCodec<T> {
     type Error = Status;
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<T>, Status> {
-        T::decode(src)
-            .map(Some)
-            .map_err(|err| Status::invalid_argument(super::ReceiveError::from(err).to_string()))
+        T::decode(src).map(Some).map_err(|err| {
+            Status::invalid_argument(
+                super::ReceiveError::from(obskit_otlp::DecodeError::from(err)).to_string(),
+            )
+        })
     }
 }

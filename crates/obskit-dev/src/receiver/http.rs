@@ -2,10 +2,9 @@
 //! body, plain or gzip. Success answers an empty export response in the request's
 //! encoding; anything refused answers a `google.rpc.Status` (in the request's encoding)
 //! whose message says what is wrong and how to fix it, and is counted (see
-//! [`crate::dev::refusals`]). An unknown path answers 404 with such a message too, never
+//! [`crate::refusals`]). An unknown path answers 404 with such a message too, never
 //! an empty body.
 
-use std::io::Read as _;
 use std::sync::Arc;
 
 use axum::Router;
@@ -14,28 +13,16 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use obskit_otlp::{Compression, DecodeError, Encoding, JSON, PROTOBUF};
+pub use obskit_otlp::{LOGS_PATH, MAX_BODY_BYTES, METRICS_PATH, TRACES_PATH};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
 
 use super::{Export, ReceiveError, Signal};
-use crate::dev::refusals::Cause;
-use crate::dev::store::Store;
-
-/// Largest export accepted, in bytes, before and after gzip (the SDKs send batches of at
-/// most 512 spans).
-pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
-
-/// The path OTLP/HTTP exporters post traces to.
-pub const TRACES_PATH: &str = "/v1/traces";
-/// The path OTLP/HTTP exporters post logs to.
-pub const LOGS_PATH: &str = "/v1/logs";
-/// The path OTLP/HTTP exporters post metrics to.
-pub const METRICS_PATH: &str = "/v1/metrics";
-
-const PROTOBUF: &str = "application/x-protobuf";
-const JSON: &str = "application/json";
+use crate::refusals::Cause;
+use crate::store::Store;
 
 /// `google.rpc.Status`, the body of an OTLP/HTTP error response.
 #[derive(Clone, PartialEq, prost::Message, serde::Serialize)]
@@ -83,13 +70,6 @@ pub fn router(store: Arc<Store>) -> Router {
         .with_state(store)
 }
 
-/// The body encodings OTLP/HTTP defines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
-    Protobuf,
-    Json,
-}
-
 /// A refusal: HTTP status, gRPC code, short cause and message.
 struct Refused {
     status: StatusCode,
@@ -125,55 +105,18 @@ fn encoding_of(headers: &HeaderMap) -> Result<Encoding, Refused> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let media = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    match media.as_str() {
-        PROTOBUF => Ok(Encoding::Protobuf),
-        JSON => Ok(Encoding::Json),
-        _ => Err(Refused::new(
+    Encoding::from_content_type(content_type).ok_or_else(|| {
+        Refused::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "content-type",
             format!(
                 "content-type `{content_type}` is not OTLP/HTTP; send `{PROTOBUF}` or `{JSON}`"
             ),
-        )),
-    }
+        )
+    })
 }
 
-/// Inflates a gzip body, refusing one that inflates beyond [`MAX_BODY_BYTES`].
-///
-/// ```
-/// use std::io::Write as _;
-/// use obskit_cli::dev::receiver::http::gunzip;
-/// let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-/// gz.write_all(b"hello").unwrap();
-/// assert_eq!(gunzip(&gz.finish().unwrap()).unwrap(), b"hello");
-/// assert!(gunzip(b"not gzip").is_err());
-/// ```
-pub fn gunzip(body: &[u8]) -> Result<Vec<u8>, ReceiveError> {
-    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(MAX_BODY_BYTES));
-    let limit = u64::try_from(MAX_BODY_BYTES).unwrap_or(u64::MAX) + 1;
-    flate2::read::GzDecoder::new(body)
-        .take(limit)
-        .read_to_end(&mut out)
-        .map_err(|err| {
-            ReceiveError::Compression(format!(
-                "the body says `content-encoding: gzip` but does not inflate ({err}); send it compressed whole, or unset the encoding"
-            ))
-        })?;
-    if out.len() > MAX_BODY_BYTES {
-        return Err(ReceiveError::Compression(format!(
-            "the gzip body inflates to more than {MAX_BODY_BYTES} bytes; export smaller batches (OTEL_BSP_MAX_EXPORT_BATCH_SIZE)"
-        )));
-    }
-    Ok(out)
-}
-
-async fn body_of(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, Refused> {
+async fn body_of(headers: &HeaderMap, body: Body) -> Result<(Vec<u8>, Compression), Refused> {
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
         Refused::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -185,23 +128,15 @@ async fn body_of(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, Refused> {
     })?;
     let coding = headers
         .get(header::CONTENT_ENCODING)
-        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    match coding.as_str() {
-        "" | "identity" => Ok(bytes.to_vec()),
-        "gzip" | "x-gzip" => gunzip(&bytes).map_err(|err| {
-            let status = if err.to_string().contains("inflates to more") {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            Refused::new(status, "compression", err.to_string())
-        }),
-        other => Err(Refused::new(
+        .map(|v| v.to_str().unwrap_or("?"));
+    match Compression::from_content_encoding(coding) {
+        Some(compression) => Ok((bytes.to_vec(), compression)),
+        None => Err(Refused::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "content-encoding",
             format!(
-                "content-encoding `{other}` is not supported by obskit dev; send gzip or uncompressed bodies (OTEL_EXPORTER_OTLP_COMPRESSION=gzip, or unset it)"
+                "content-encoding `{}` is not supported by obskit dev; send gzip or uncompressed bodies (OTEL_EXPORTER_OTLP_COMPRESSION=gzip, or unset it)",
+                coding.unwrap_or_default().trim().to_ascii_lowercase()
             ),
         )),
     }
@@ -214,11 +149,15 @@ async fn export<T: Export>(State(store): State<Arc<Store>>, request: Request) ->
         Err(refused) => return refuse(&store, endpoint(T::SIGNAL), Encoding::Json, refused),
     };
     let stored = async {
-        let body = body_of(&parts.headers, body).await?;
-        let request = match encoding {
-            Encoding::Protobuf => T::decode(body.as_slice()).map_err(ReceiveError::from)?,
-            Encoding::Json => super::json::decode::<T>(&body)?,
-        };
+        let (body, compression) = body_of(&parts.headers, body).await?;
+        let request = obskit_otlp::decode::<T>(encoding, compression, &body).map_err(|err| {
+            let status = if matches!(err, DecodeError::TooLarge { .. }) {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            Refused::new(status, err.kind(), ReceiveError::from(err).to_string())
+        })?;
         request.store(&store).map_err(Refused::from)
     };
     match stored.await {

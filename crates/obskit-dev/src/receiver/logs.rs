@@ -6,14 +6,14 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value;
 
 use super::{ReceiveError, attributes, cut, owned_value_text};
-use crate::dev::log_line::{Level, LogLine};
+use crate::log_line::{Level, LogLine};
 
 /// The level of an OTLP severity number (1–4 trace … 17–24 error and fatal), else of its
 /// text, else `INFO`.
 ///
 /// ```
-/// use obskit_cli::dev::log_line::Level;
-/// use obskit_cli::dev::receiver::logs::level;
+/// use obskit_dev::log_line::Level;
+/// use obskit_dev::receiver::logs::level;
 /// assert_eq!(level(13, ""), Level::Warn);
 /// assert_eq!(level(21, "FATAL"), Level::Error);
 /// assert_eq!(level(0, "debug"), Level::Debug);
@@ -35,7 +35,7 @@ pub fn level(number: i32, text: &str) -> Level {
 /// `2026-12-01T10:04:05.123456789Z` for nanoseconds since the epoch (UTC).
 ///
 /// ```
-/// use obskit_cli::dev::receiver::logs::rfc3339;
+/// use obskit_dev::receiver::logs::rfc3339;
 /// assert_eq!(rfc3339(1_733_047_445_123_000_000), "2024-12-01T10:04:05.123000000Z");
 /// ```
 pub fn rfc3339(unix_nanos: u64) -> String {
@@ -100,7 +100,7 @@ pub fn convert(
                 };
                 cut(
                     &mut message,
-                    max_value_bytes.max(crate::dev::child::MAX_LINE_BYTES),
+                    max_value_bytes.max(crate::child::MAX_LINE_BYTES),
                 );
                 let mut fields: Vec<(String, String)> =
                     attributes(record.attributes, max_value_bytes)

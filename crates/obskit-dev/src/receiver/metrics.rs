@@ -2,7 +2,7 @@
 //! them (as the Collector's Prometheus exporter does): `http.server.request.duration` in
 //! `s` becomes `http_server_request_duration_seconds_bucket`/`_count`/`_sum`, a monotonic
 //! sum gets `_total`, attribute keys and `service.name` become labels. Only the series the
-//! page reads are kept (see [`crate::dev::scrape::is_kept`]).
+//! page reads are kept (see [`crate::scrape::is_kept`]).
 //!
 //! Cumulative points replace a series' value; delta points add to it, so the page sees
 //! counters either way. Each export then yields a snapshot of every series, which the store
@@ -15,8 +15,8 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{exemplar, metric, number_data_point};
 
 use super::{ReceiveError, owned_value_text};
-use crate::dev::scrape::is_kept;
-use crate::dev::scrape::parse::{Exemplar, Sample};
+use crate::scrape::is_kept;
+use crate::scrape::parse::{Exemplar, Sample};
 
 /// OTLP's `AGGREGATION_TEMPORALITY_DELTA`.
 const DELTA: i32 = 1;
@@ -33,7 +33,7 @@ pub struct Point {
 /// A Prometheus-style name for an OTLP metric.
 ///
 /// ```
-/// use obskit_cli::dev::receiver::metrics::prometheus_name;
+/// use obskit_dev::receiver::metrics::prometheus_name;
 /// assert_eq!(prometheus_name("http.server.request.duration", "s", false, false), "http_server_request_duration_seconds");
 /// assert_eq!(prometheus_name("obskit_slo_requests", "{request}", true, false), "obskit_slo_requests_total");
 /// assert_eq!(prometheus_name("obskit_slo_objective_ratio", "1", false, true), "obskit_slo_objective_ratio");
@@ -104,13 +104,10 @@ fn exemplar_of(e: &opentelemetry_proto::tonic::metrics::v1::Exemplar) -> Option<
     };
     let mut labels = vec![(
         "trace_id".to_owned(),
-        crate::dev::model::TraceId(trace).to_string(),
+        crate::model::TraceId(trace).to_string(),
     )];
     if let Ok(span) = <[u8; 8]>::try_from(e.span_id.as_slice()) {
-        labels.push((
-            "span_id".to_owned(),
-            crate::dev::model::SpanId(span).to_string(),
-        ));
+        labels.push(("span_id".to_owned(), crate::model::SpanId(span).to_string()));
     }
     Some(Exemplar {
         labels,
@@ -267,8 +264,8 @@ impl Series {
     /// series' value.
     ///
     /// ```
-    /// use obskit_cli::dev::receiver::metrics::{Point, Series};
-    /// use obskit_cli::dev::scrape::parse::Sample;
+    /// use obskit_dev::receiver::metrics::{Point, Series};
+    /// use obskit_dev::scrape::parse::Sample;
     /// let point = |value, delta| Point {
     ///     sample: Sample { name: "obskit_slo_requests_total".into(), labels: vec![], value, exemplar: None },
     ///     delta,

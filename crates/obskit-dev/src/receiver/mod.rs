@@ -1,34 +1,27 @@
-//! The OTLP receiver: decoding an export of any signal (protobuf or OTLP/JSON), checking it
-//! whole, and converting it into what the store keeps. The transports are in [`http`] and
-//! [`grpc`]; logs and metrics conversions in [`logs`] and [`metrics`]; the strict OTLP/JSON
-//! reading in [`json`].
+//! The OTLP receiver: decoding an export of any signal (protobuf or OTLP/JSON, with
+//! [`obskit_otlp`], which the test receiver shares), checking it whole, and converting it
+//! into what the store keeps. The transports are in [`http`] and [`grpc`]; logs and metrics
+//! conversions in [`logs`] and [`metrics`].
 //!
 //! A request is converted completely before anything is stored, so a malformed one is
 //! refused with a message and changes nothing.
 
 pub mod grpc;
 pub mod http;
-pub mod json;
 pub mod logs;
 pub mod metrics;
 
 use std::sync::Arc;
 
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use obskit_otlp::{Compression, DecodeError, Encoding};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use prost::Message as _;
 
-use super::model::{Attribute, Span, SpanEvent, SpanId, SpanKind, StatusCode, TraceId};
-use super::store::Store;
+use crate::model::{Attribute, Span, SpanEvent, SpanId, SpanKind, StatusCode, TraceId};
+use crate::store::Store;
 
 /// Service name of spans whose resource has no `service.name` (the SDKs' own default).
 pub const UNKNOWN_SERVICE: &str = "unknown_service";
@@ -58,23 +51,16 @@ impl Signal {
     }
 }
 
-/// An OTLP export request the viewer receives: its response type, its signal, and how it
-/// is stored.
-pub trait Export: prost::Message + Default + serde::de::DeserializeOwned + Send + 'static {
-    /// The (empty) success response.
-    type Response: prost::Message + Default + Send + 'static;
+/// An OTLP export request the viewer receives: its signal, and how it is stored.
+pub trait Export: obskit_otlp::ExportRequest {
     /// Which signal it carries.
     const SIGNAL: Signal;
-    /// The message name, as errors name it.
-    const NAME: &'static str;
     /// Checks and converts the whole request, then stores it; nothing is stored on error.
     fn store(self, store: &Store) -> Result<(), ReceiveError>;
 }
 
 impl Export for ExportTraceServiceRequest {
-    type Response = ExportTraceServiceResponse;
     const SIGNAL: Signal = Signal::Traces;
-    const NAME: &'static str = "ExportTraceServiceRequest";
     fn store(self, store: &Store) -> Result<(), ReceiveError> {
         let spans = convert_with(self, store.limits().attribute_value_bytes)?;
         store.insert_spans(spans);
@@ -83,9 +69,7 @@ impl Export for ExportTraceServiceRequest {
 }
 
 impl Export for ExportLogsServiceRequest {
-    type Response = ExportLogsServiceResponse;
     const SIGNAL: Signal = Signal::Logs;
-    const NAME: &'static str = "ExportLogsServiceRequest";
     fn store(self, store: &Store) -> Result<(), ReceiveError> {
         let lines = logs::convert(self, store.limits().attribute_value_bytes)?;
         for line in lines {
@@ -96,9 +80,7 @@ impl Export for ExportLogsServiceRequest {
 }
 
 impl Export for ExportMetricsServiceRequest {
-    type Response = ExportMetricsServiceResponse;
     const SIGNAL: Signal = Signal::Metrics;
-    const NAME: &'static str = "ExportMetricsServiceRequest";
     fn store(self, store: &Store) -> Result<(), ReceiveError> {
         let points = metrics::convert(self)?;
         store.push_otlp_metrics(points);
@@ -110,20 +92,9 @@ impl Export for ExportMetricsServiceRequest {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReceiveError {
-    /// The body is not the export message in protobuf.
-    #[error("the body is not an OTLP export request in protobuf: {0}")]
-    Protobuf(#[from] prost::DecodeError),
-    /// The body is not the export message in OTLP/JSON.
-    #[error(
-        "the body is not an OTLP export request in OTLP/JSON ({0}); trace and span ids are hex strings there, not base64"
-    )]
-    Json(#[from] serde_json::Error),
-    /// The OTLP/JSON body has the wrong shape (an array, an unknown field).
-    #[error("{0}")]
-    JsonShape(String),
-    /// A gzip body could not be inflated, or inflates beyond the limit.
-    #[error("{0}")]
-    Compression(String),
+    /// The body could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
     /// A trace id does not have 16 bytes.
     #[error("{what} has a trace id of {len} bytes; a trace id has 16 (32 hex digits in OTLP/JSON)")]
     TraceId {
@@ -164,9 +135,7 @@ impl ReceiveError {
     /// A short name of the problem, for counting refusals by cause.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Protobuf(_) => "undecodable protobuf",
-            Self::Json(_) | Self::JsonShape(_) => "malformed OTLP/JSON",
-            Self::Compression(_) => "compression",
+            Self::Decode(err) => err.kind(),
             Self::TraceId { .. } | Self::SpanId { .. } | Self::ParentSpanId { .. } => {
                 "id of the wrong length"
             }
@@ -177,7 +146,11 @@ impl ReceiveError {
 
 /// Decodes a protobuf trace export body into spans.
 pub fn decode_protobuf(body: &[u8]) -> Result<Vec<Span>, ReceiveError> {
-    convert(ExportTraceServiceRequest::decode(body)?)
+    convert(obskit_otlp::decode(
+        Encoding::Protobuf,
+        Compression::None,
+        body,
+    )?)
 }
 
 /// Decodes an OTLP/JSON trace export body into spans.
@@ -185,10 +158,10 @@ pub fn decode_protobuf(body: &[u8]) -> Result<Vec<Span>, ReceiveError> {
 /// OTLP/JSON differs from the generic protobuf JSON mapping: trace and span ids are hex
 /// strings, enums are integers, 64-bit integers may be strings. Field names may be
 /// lowerCamelCase or as in the `.proto`; unknown fields and arrays in place of objects are
-/// refused (see [`json`]).
+/// refused (see [`obskit_otlp::json`]).
 ///
 /// ```
-/// use obskit_cli::dev::receiver::decode_json;
+/// use obskit_dev::receiver::decode_json;
 /// let body = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
 ///   "scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",
 ///   "name":"GET /","kind":2,"startTimeUnixNano":"1544712660000000000","endTimeUnixNano":"1544712661000000000"}]}]}]}"#;
@@ -199,7 +172,11 @@ pub fn decode_protobuf(body: &[u8]) -> Result<Vec<Span>, ReceiveError> {
 /// assert!(decode_json(b"[]").is_err());
 /// ```
 pub fn decode_json(body: &[u8]) -> Result<Vec<Span>, ReceiveError> {
-    convert(json::decode::<ExportTraceServiceRequest>(body)?)
+    convert(obskit_otlp::decode(
+        Encoding::Json,
+        Compression::None,
+        body,
+    )?)
 }
 
 /// Converts a decoded export into spans, checking every id first (attribute values cut at
@@ -284,7 +261,7 @@ pub fn convert_with(
                     .filter_map(|link| {
                         let trace = <[u8; 16]>::try_from(link.trace_id.as_slice()).ok()?;
                         let span = <[u8; 8]>::try_from(link.span_id.as_slice()).ok()?;
-                        Some(super::model::SpanLink {
+                        Some(crate::model::SpanLink {
                             trace_id: TraceId(trace),
                             span_id: SpanId(span),
                             attributes: attributes(link.attributes, max_value_bytes),
@@ -499,7 +476,7 @@ mod tests {
     }
 
     #[test]
-    fn otlp_json_ids_are_hex_and_base64_ids_are_refused() {
+    fn otlp_json_spans_convert_with_kind_status_and_attributes() {
         let json = |trace_id: &str| {
             format!(
                 r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"{trace_id}","spanId":"eee19b7ec3c1b174","parentSpanId":"","name":"n","kind":3,"status":{{"code":2,"message":"boom"}},"attributes":[{{"key":"n","value":{{"intValue":"42"}}}}]}}]}}]}}]}}"#
@@ -514,9 +491,6 @@ mod tests {
         assert_eq!(spans[0].status, StatusCode::Error);
         assert_eq!(spans[0].status_message, "boom");
         assert_eq!(spans[0].attribute("n"), Some("42"));
-        // The generic protobuf JSON mapping would send base64: not OTLP/JSON.
-        let err = decode_json(json("W47/95gDgQPSabYzgT/GDA==").as_bytes()).unwrap_err();
-        assert!(err.to_string().contains("hex strings"), "{err}");
         assert!(decode_json(b"{\"resourceSpans\": 3}").is_err());
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parse::Sample;
 
-use super::store::Store;
+use crate::store::Store;
 
 /// `Accept` header: OpenMetrics first (exemplars), Prometheus text otherwise.
 pub const ACCEPT: &str =

@@ -65,7 +65,7 @@ pub struct ParseError {
 /// Parses a whole exposition, keeping only samples whose name `keep` accepts.
 ///
 /// ```
-/// use obskit_cli::dev::scrape::parse::parse;
+/// use obskit_dev::scrape::parse::parse;
 /// let text = "# TYPE up gauge\nup{job=\"a\\\"b\"} 1\n";
 /// let samples = parse(text, |_| true).unwrap();
 /// assert_eq!(samples[0].label("job"), Some("a\"b"));

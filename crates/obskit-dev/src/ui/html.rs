@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 /// Escapes text for HTML element content and double- or single-quoted attribute values.
 ///
 /// ```
-/// use obskit_cli::dev::ui::html::escape;
+/// use obskit_dev::ui::html::escape;
 /// assert_eq!(escape(r#"<img src=x onerror="alert('1')">&"#),
 ///            "&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt;&amp;");
 /// ```
@@ -35,7 +35,7 @@ pub fn push_escaped(out: &mut String, text: &str) {
 /// Percent-encodes a query-string value (everything but unreserved characters).
 ///
 /// ```
-/// use obskit_cli::dev::ui::html::query_value;
+/// use obskit_dev::ui::html::query_value;
 /// assert_eq!(query_value("/hello/{name} & co"), "%2Fhello%2F%7Bname%7D%20%26%20co");
 /// ```
 pub fn query_value(text: &str) -> String {
@@ -54,7 +54,7 @@ pub fn query_value(text: &str) -> String {
 /// that are not UTF-8 are kept, replaced, never an error).
 ///
 /// ```
-/// use obskit_cli::dev::ui::html::parse_query;
+/// use obskit_dev::ui::html::parse_query;
 /// assert_eq!(parse_query("a=1&b=x+y%2Fz&c&d=%ZZ"),
 ///            [("a".into(), "1".into()), ("b".into(), "x y/z".into()), ("c".into(), String::new()), ("d".into(), "%ZZ".into())]);
 /// ```
@@ -129,7 +129,7 @@ pub fn problems(out: &mut String, problems: &[String]) {
 /// A colour per service, the same for a name on every page: `hsl(…)`.
 ///
 /// ```
-/// use obskit_cli::dev::ui::html::service_colour;
+/// use obskit_dev::ui::html::service_colour;
 /// assert_eq!(service_colour("orders"), service_colour("orders"));
 /// assert_ne!(service_colour("orders"), service_colour("payments"));
 /// ```
@@ -146,7 +146,7 @@ pub fn service_colour(name: &str) -> String {
 /// How long ago `unix_nanos` was, from `now_nanos`: `4 s ago`, `3 min ago`, `2 h ago`.
 ///
 /// ```
-/// use obskit_cli::dev::ui::html::ago;
+/// use obskit_dev::ui::html::ago;
 /// assert_eq!(ago(10_000_000_000, 14_000_000_000), "4 s ago");
 /// assert_eq!(ago(0, 7_200_000_000_000), "2 h ago");
 /// assert_eq!(ago(5_000_000_000, 1), "just now");
@@ -264,7 +264,7 @@ pub fn page(title: &str, nav: Nav, body: &str, footer: &str, live: bool) -> Stri
 /// A duration for people: `850 µs`, `12.3 ms`, `1.25 s`.
 ///
 /// ```
-/// use obskit_cli::dev::ui::html::duration;
+/// use obskit_dev::ui::html::duration;
 /// assert_eq!(duration(850_000.0), "850 µs");
 /// assert_eq!(duration(12_345_678.0), "12.3 ms");
 /// assert_eq!(duration(1_250_000_000.0), "1.25 s");
@@ -284,7 +284,7 @@ pub fn duration(nanos: f64) -> String {
 /// Time of day in UTC with milliseconds, from nanoseconds since the epoch: `10:04:05.123`.
 ///
 /// ```
-/// use obskit_cli::dev::ui::html::time_of_day;
+/// use obskit_dev::ui::html::time_of_day;
 /// assert_eq!(time_of_day(1_733_047_445_123_000_000), "10:04:05.123");
 /// ```
 pub fn time_of_day(unix_nanos: u64) -> String {

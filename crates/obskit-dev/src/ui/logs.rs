@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::html::{escape, is_paused, param, push_escaped};
-use crate::dev::log_line::{Level, LogLine};
-use crate::dev::model::{SpanId, TraceId};
+use crate::log_line::{Level, LogLine};
+use crate::model::{SpanId, TraceId};
 
 /// Most lines shown.
 pub const MAX_ROWS: usize = 1_000;
@@ -39,8 +39,8 @@ impl LogFilter {
     /// returns the problems with values that could not be used, each naming the fix.
     ///
     /// ```
-    /// use obskit_cli::dev::ui::html::parse_query;
-    /// use obskit_cli::dev::ui::logs::LogFilter;
+    /// use obskit_dev::ui::html::parse_query;
+    /// use obskit_dev::ui::logs::LogFilter;
     /// let (filter, problems) = LogFilter::from_query(&parse_query("level=&q=&trace_id=&live=1"));
     /// assert!(problems.is_empty() && filter.is_live());
     /// let (filter, problems) = LogFilter::from_query(&parse_query("level=loud&trace_id=xyz&live=off"));

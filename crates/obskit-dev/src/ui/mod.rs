@@ -22,9 +22,9 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 
-use super::model::TraceId;
-use super::scrape::{self, ScrapeStatus};
-use super::store::Store;
+use crate::model::TraceId;
+use crate::scrape::{self, ScrapeStatus};
+use crate::store::Store;
 use html::Nav;
 
 /// What the pages read.

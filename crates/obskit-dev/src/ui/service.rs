@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::html::{duration, escape, param, percent, push_escaped, query_value};
-use crate::dev::figures::{self, Coverage, SloFigures, WindowFigures};
-use crate::dev::scrape::Scrape;
+use crate::figures::{self, Coverage, SloFigures, WindowFigures};
+use crate::scrape::Scrape;
 
 /// The windows the RED table offers, in seconds.
 const RED_WINDOWS: [u64; 4] = [60, 300, 900, 3600];
@@ -25,8 +25,8 @@ impl ServiceQuery {
     /// (`5m`, `1h`); returns the problems with values that could not be used.
     ///
     /// ```
-    /// use obskit_cli::dev::ui::html::parse_query;
-    /// use obskit_cli::dev::ui::service::ServiceQuery;
+    /// use obskit_dev::ui::html::parse_query;
+    /// use obskit_dev::ui::service::ServiceQuery;
     /// assert_eq!(ServiceQuery::from_query(&parse_query("window=1h")).0.window, Some(3600));
     /// assert_eq!(ServiceQuery::from_query(&parse_query("window=300")).0.window, Some(300));
     /// assert_eq!(ServiceQuery::from_query(&parse_query("window=")).0.window, None);
@@ -299,7 +299,7 @@ fn coverage_note(coverage: &Coverage) -> String {
 /// `45s`, `5m`, `1h`, `3d`, `1h30m`: Prometheus' spelling.
 ///
 /// ```
-/// use obskit_cli::dev::ui::service::window_name;
+/// use obskit_dev::ui::service::window_name;
 /// assert_eq!(window_name(300), "5m");
 /// assert_eq!(window_name(5400), "1h30m");
 /// assert_eq!(window_name(0), "0s");
@@ -322,7 +322,7 @@ pub fn window_name(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dev::scrape::parse;
+    use crate::scrape::parse;
 
     #[test]
     fn percentiles_come_from_the_spans_held_else_below_the_first_bucket() {

@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use super::html::{
     ago, duration, escape, param, push_escaped, query_value, service_colour, time_of_day,
 };
-use crate::dev::model::{Span, StatusCode};
-use crate::dev::store::TraceSummary;
+use crate::model::{Span, StatusCode};
+use crate::store::TraceSummary;
 
 /// Most rows shown; the filters narrow the rest.
 pub const MAX_ROWS: usize = 500;
@@ -39,8 +39,8 @@ impl TraceFilter {
     /// returns the problems with values that could not be used, each naming the fix.
     ///
     /// ```
-    /// use obskit_cli::dev::ui::html::parse_query;
-    /// use obskit_cli::dev::ui::traces::TraceFilter;
+    /// use obskit_dev::ui::html::parse_query;
+    /// use obskit_dev::ui::traces::TraceFilter;
     /// let (filter, problems) = TraceFilter::from_query(&parse_query("service=&status=error&min_ms=&route="));
     /// assert_eq!((filter.status.as_str(), filter.min_ms), ("error", None));
     /// assert!(problems.is_empty());
@@ -380,8 +380,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::dev::model::{Attribute, Span, SpanId, SpanKind, TraceId};
-    use crate::dev::store::{Limits, Store};
+    use crate::model::{Attribute, Span, SpanId, SpanKind, TraceId};
+    use crate::store::{Limits, Store};
 
     fn span(trace: u8, service: &str, millis: u64, status: StatusCode, route: &str) -> Span {
         Span {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use super::html::{ago, duration, escape, push_escaped, service_colour, time_of_day};
 use super::logs::log_rows;
 use super::traces::{code, display_name};
-use crate::dev::log_line::LogLine;
-use crate::dev::model::{Span, SpanId, StatusCode, TraceId};
+use crate::log_line::LogLine;
+use crate::model::{Span, SpanId, StatusCode, TraceId};
 
 /// Indentation stops growing past this depth (a deep chain stays readable).
 const MAX_INDENT_DEPTH: usize = 40;
@@ -181,7 +181,7 @@ struct Row<'a> {
     linked_from: &'a [&'a LinkedFrom],
 }
 
-fn attribute_list(out: &mut String, attributes: &[crate::dev::model::Attribute]) {
+fn attribute_list(out: &mut String, attributes: &[crate::model::Attribute]) {
     for attribute in attributes {
         out.push_str("<dt>");
         push_escaped(out, &attribute.key);
@@ -322,7 +322,7 @@ pub fn missing(trace_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dev::model::SpanKind;
+    use crate::model::SpanKind;
 
     fn span(id: u8, parent: Option<u8>, start: u64) -> Arc<Span> {
         Arc::new(Span {
@@ -366,11 +366,11 @@ mod tests {
 
     #[test]
     fn a_cut_attribute_is_marked_and_links_go_both_ways() {
-        let mut cut = crate::dev::model::Attribute::new("blob", "x".repeat(16));
+        let mut cut = crate::model::Attribute::new("blob", "x".repeat(16));
         cut.truncated_from = Some(20_000_000);
         let mut root = (*span(1, None, 0)).clone();
         root.attributes = vec![cut];
-        root.links = vec![crate::dev::model::SpanLink {
+        root.links = vec![crate::model::SpanLink {
             trace_id: TraceId([9; 16]),
             span_id: SpanId([8; 8]),
             attributes: Vec::new(),

@@ -2,19 +2,17 @@
 //! exporter (a real `Telemetry`) over gRPC, HTTP/protobuf and HTTP/JSON; and malformed
 //! exports, which are refused with a message and change nothing.
 
-#![cfg(feature = "dev")]
-
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use obskit::opentelemetry::KeyValue;
 use obskit::opentelemetry::trace::{Span as _, Status, TraceContextExt as _, Tracer as _};
-use obskit_cli::dev::model::{SpanKind, StatusCode};
-use obskit_cli::dev::receiver::http::MAX_BODY_BYTES;
-use obskit_cli::dev::scrape::ScrapeStatus;
-use obskit_cli::dev::servers::{Ports, Servers};
-use obskit_cli::dev::store::{Limits, Store};
-use obskit_cli::dev::ui::UiState;
+use obskit_dev::model::{SpanKind, StatusCode};
+use obskit_dev::receiver::http::MAX_BODY_BYTES;
+use obskit_dev::scrape::ScrapeStatus;
+use obskit_dev::servers::{Ports, Servers};
+use obskit_dev::store::{Limits, Store};
+use obskit_dev::ui::UiState;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as ProtoSpan};
@@ -542,9 +540,7 @@ async fn huge_attribute_values_are_cut_and_memory_stays_within_the_budget() {
         assert_eq!(post_to(&servers, "/v1/traces", &headers, body).await.0, 200);
     }
     assert_eq!(store.trace_count(), 10);
-    let span = &store
-        .trace(&obskit_cli::dev::model::TraceId([3; 16]))
-        .unwrap()[0];
+    let span = &store.trace(&obskit_dev::model::TraceId([3; 16])).unwrap()[0];
     let blob = &span.attributes[0];
     assert_eq!(blob.value.len(), Limits::default().attribute_value_bytes);
     assert_eq!(blob.truncated_from, Some(2 * 1024 * 1024));
@@ -631,7 +627,7 @@ async fn otlp_logs_and_metrics_arrive_over_grpc_and_http() {
     let messages: Vec<&str> = lines.iter().map(|l| l.message.as_str()).collect();
     assert_eq!(messages, ["over grpc", "over http json"]);
     assert_eq!(lines[0].trace_id.unwrap().to_string(), "04".repeat(16));
-    assert_eq!(lines[0].level, obskit_cli::dev::log_line::Level::Warn);
+    assert_eq!(lines[0].level, obskit_dev::log_line::Level::Warn);
 
     // A delta histogram twice: the service page's figures add them up.
     let metrics = |count: u64| ExportMetricsServiceRequest {
@@ -671,8 +667,7 @@ async fn otlp_logs_and_metrics_arrive_over_grpc_and_http() {
         );
     }
     let scrapes = store.otlp_scrapes();
-    let (routes, _) =
-        obskit_cli::dev::figures::red(&scrapes, std::time::Duration::from_secs(300), 0.0);
+    let (routes, _) = obskit_dev::figures::red(&scrapes, std::time::Duration::from_secs(300), 0.0);
     assert_eq!(routes.len(), 1, "{routes:?}");
     assert_eq!(
         (routes[0].service.as_str(), routes[0].route.as_str()),
@@ -718,8 +713,7 @@ async fn obskit_metrics_over_otlp_feed_the_service_figures() {
     // Shutdown pushes the last interval.
     let _ = telemetry.shutdown().await;
     let scrapes = store.otlp_scrapes();
-    let (routes, _) =
-        obskit_cli::dev::figures::red(&scrapes, std::time::Duration::from_secs(300), 0.0);
+    let (routes, _) = obskit_dev::figures::red(&scrapes, std::time::Duration::from_secs(300), 0.0);
     let route = routes
         .iter()
         .find(|r| r.route == "/items/{id}")

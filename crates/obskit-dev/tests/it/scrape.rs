@@ -1,16 +1,14 @@
 //! Scraping a real `/metrics` endpoint over a socket: OpenMetrics is asked for first, its
 //! exemplars are kept and linked from the service page; plain Prometheus text still works.
 
-#![cfg(feature = "dev")]
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, header};
 use axum::routing::get;
-use obskit_cli::dev::scrape::{self, ScrapeStatus};
-use obskit_cli::dev::store::{Limits, Store};
-use obskit_cli::dev::ui::service::{self, ScrapeInfo, ServiceQuery};
+use obskit_dev::scrape::{self, ScrapeStatus};
+use obskit_dev::store::{Limits, Store};
+use obskit_dev::ui::service::{self, ScrapeInfo, ServiceQuery};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
