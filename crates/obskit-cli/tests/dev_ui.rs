@@ -635,3 +635,229 @@ fn refused_exports_are_said_once_per_cause_on_the_terminal_and_counted_on_the_fo
         "{page}"
     );
 }
+
+/// RabbitMQ on 127.0.0.1:5672, or `None` (skip, said on stderr) outside CI.
+#[allow(clippy::print_stderr)]
+async fn rabbitmq() -> Option<lapin::Connection> {
+    let address = "amqp://guest:guest@127.0.0.1:5672/%2f";
+    match lapin::Connection::connect(address, lapin::ConnectionProperties::default()).await {
+        Ok(connection) => Some(connection),
+        Err(err) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "RabbitMQ is not reachable at 127.0.0.1:5672 ({err}); `.ci/run` starts it"
+            );
+            eprintln!("SKIPPED: RabbitMQ is not reachable at 127.0.0.1:5672: {err}");
+            None
+        }
+    }
+}
+
+/// Serves `GET /metrics` (whatever the path) from `metrics` on `listener`, for `obskit dev`
+/// to scrape.
+fn serve_metrics(listener: std::net::TcpListener, metrics: obskit::metrics::MetricsHandle) {
+    use std::io::{BufRead as _, Write as _};
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let mut reader = std::io::BufReader::new(&stream);
+            let mut line = String::new();
+            // The request head, up to its blank line.
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let body = metrics.render();
+            let _ = write!(
+                &stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+}
+
+/// A service publishing to and consuming from a real RabbitMQ queue through obskit's
+/// `rabbitmq` adapter, exporting its spans to `obskit dev` and scraped by it: the service
+/// page's Messaging section shows the queue's figures, and a person follows a message from
+/// its CONSUMER span to the PRODUCER span that sent it, in one trace.
+#[test]
+fn a_real_queue_shows_in_the_messaging_section_and_a_message_leads_to_its_sender() {
+    use lapin::options::{BasicCancelOptions, BasicConsumeOptions, QueueDeclareOptions};
+    use lapin::types::{AMQPValue, FieldTable};
+    use obskit::messaging::rabbitmq::{Consumer, Publisher, SYSTEM, queue_depth};
+    use obskit::messaging::{DepthOptions, Destination, Messaging};
+
+    let Some(mut browser) = dev_support::Browser::start() else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let _guard = runtime.enter();
+    let Some(connection) = runtime.block_on(rabbitmq()) else {
+        return;
+    };
+    let metrics_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics_url = format!("http://{}/metrics", metrics_listener.local_addr().unwrap());
+    let dev = Dev::start(
+        None,
+        &["--metrics-url", &metrics_url, "--scrape-interval", "1s"],
+        &[],
+    );
+    let endpoint = format!("http://127.0.0.1:{}", dev.http_port);
+    let vars: std::collections::HashMap<&str, &str> = [
+        ("OTEL_SERVICE_NAME", "shop"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ]
+    .into();
+    let config =
+        obskit::Config::from_env_with(|name| vars.get(name).map(|v| (*v).to_owned())).unwrap();
+    let (telemetry, _layer) = config
+        .build_layer::<obskit::tracing_subscriber::Registry>()
+        .unwrap();
+    serve_metrics(metrics_listener, telemetry.metrics());
+
+    let queue = format!("obskit-dev-test-{:016x}", now_nanos());
+    let messaging = Messaging::new(&telemetry, SYSTEM);
+    runtime.block_on(async {
+        let channel = connection.create_channel().await.unwrap();
+        let mut args = FieldTable::default();
+        args.insert("x-expires".into(), AMQPValue::LongInt(60_000));
+        channel
+            .queue_declare(queue.clone().into(), QueueDeclareOptions::default(), args)
+            .await
+            .unwrap();
+        let polling = connection.create_channel().await.unwrap();
+        let q = queue.clone();
+        let poller = messaging.poll_depth(
+            &Destination::new(queue.clone()),
+            DepthOptions::default().interval(Duration::from_millis(200)),
+            move || {
+                let (channel, q) = (polling.clone(), q.clone());
+                async move { queue_depth(&channel, &q).await }
+            },
+        );
+        std::mem::forget(poller);
+        let publisher = Publisher::new(&messaging, channel.clone());
+        let publish = |n: usize| {
+            let (publisher, queue) = (&publisher, queue.clone());
+            async move {
+                for _ in 0..n {
+                    publisher
+                        .publish("", &queue, Default::default(), b"{}", Default::default())
+                        .await
+                        .unwrap();
+                }
+            }
+        };
+        publish(5).await;
+        let deliveries = channel
+            .basic_consume(
+                queue.clone().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let mut consumer = Consumer::new(&messaging, &queue, deliveries);
+        for n in 0..5 {
+            let message = tokio::time::timeout(Duration::from_secs(60), consumer.next())
+                .await
+                .expect("a delivery within 60 s")
+                .unwrap()
+                .unwrap();
+            if n == 4 {
+                message.dead_letter("invalid_order").await.unwrap();
+            } else {
+                message.ack().await.unwrap();
+            }
+        }
+        channel
+            .basic_cancel(consumer.tag().into(), BasicCancelOptions::default())
+            .await
+            .unwrap();
+        // Two more wait in the queue with nobody consuming: the broker's depth.
+        publish(2).await;
+    });
+
+    let ui = dev.ui_url();
+    browser.open(&format!("{ui}/service"));
+    let row = format!("#destinations tr.destination[data-destination=\"{queue}\"]");
+    let cell = |class: &str| format!("{row} td.{class}");
+    // The page updates in place as scrapes arrive: wait for the figures the broker and the
+    // service reported last.
+    browser.wait_for(
+        &format!(
+            "(document.querySelector({}) || {{}}).textContent === '2' && \
+             (document.querySelector({}) || {{}}).textContent === '1' && \
+             ((document.querySelector({}) || {{}}).textContent || '').includes('ack 4')",
+            serde_json::Value::from(cell("depth")),
+            serde_json::Value::from(cell("dead-lettered")),
+            serde_json::Value::from(cell("settlements")),
+        ),
+        "the queue's depth, dead-lettered count and settlements",
+    );
+    assert_eq!(browser.text(&cell("errors")), "20.0 %");
+    assert!(
+        browser.text(&cell("settlements")).contains("dead_letter 1"),
+        "{}",
+        browser.text(&row)
+    );
+    for class in ["published", "processed"] {
+        let rate = browser.text(&cell(class));
+        assert!(rate.ends_with("/s") && rate != "0.00/s", "{class}: {rate}");
+    }
+    for class in ["p50", "p99", "age"] {
+        assert_ne!(browser.text(&cell(class)), "–", "{}", browser.text(&row));
+    }
+
+    // A message: from its CONSUMER span to the PRODUCER span that sent it.
+    browser.wait_for(
+        "document.querySelectorAll('#messages tr.message a.producer-link').length >= 5",
+        "five messages with their sender",
+    );
+    let process_name = format!("process {queue}");
+    let send_name = format!("send {queue}");
+    assert!(
+        browser.text("#messages").contains(&process_name),
+        "{}",
+        browser.text("#messages")
+    );
+    browser.click_and_load("#messages tr.message a.consumer-link");
+    assert!(browser.url().contains("#span-"), "{}", browser.url());
+    browser.wait_for(
+        "(document.querySelector('#detail h2') || {}).textContent !== undefined && \
+         document.querySelector('#detail .span-link-out') !== null",
+        "the consumer span selected, with its link",
+    );
+    assert!(
+        browser.text("#detail h2").contains(&process_name),
+        "{}",
+        browser.text("#detail")
+    );
+    assert!(
+        browser.text("#waterfall").contains(&send_name),
+        "one trace across the queue: {}",
+        browser.text("#waterfall")
+    );
+    browser.click("#detail .span-link-out");
+    browser.wait_for(
+        &format!(
+            "(document.querySelector('#detail h2') || {{}}).textContent.includes({})",
+            serde_json::Value::from(send_name.as_str())
+        ),
+        "the producer span selected",
+    );
+    if let Some(shooter) = chromium() {
+        shooter.screenshot(
+            &format!("{ui}/service"),
+            &screenshot_dir().join("messaging.png"),
+        );
+    }
+    drop(dev);
+    let _ = runtime.block_on(telemetry.shutdown());
+}

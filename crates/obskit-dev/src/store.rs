@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use crate::log_line::LogLine;
-use crate::model::{Span, StatusCode, TraceId};
+use crate::model::{Span, SpanId, SpanKind, StatusCode, TraceId};
 use crate::receiver::metrics::{Point, Series};
 use crate::refusals::Refusals;
 use crate::scrape::Scrape;
@@ -208,6 +208,37 @@ pub struct Counts {
     pub log_lines_received: AtomicU64,
     /// Spans and lines let go to stay within the byte budget.
     pub evicted_for_memory: AtomicU64,
+}
+
+/// A message processed: its CONSUMER span and, when stored, the PRODUCER span that sent it.
+#[derive(Debug, Clone)]
+pub struct MessageHop {
+    /// The span that processed the message.
+    pub consumer: Arc<Span>,
+    /// The span that sent it, if the store holds it.
+    pub producer: Option<Arc<Span>>,
+}
+
+impl MessageHop {
+    /// The destination the message went through (`messaging.destination.name`).
+    pub fn destination(&self) -> &str {
+        self.consumer
+            .attribute("messaging.destination.name")
+            .or_else(|| {
+                self.producer
+                    .as_ref()?
+                    .attribute("messaging.destination.name")
+            })
+            .unwrap_or_default()
+    }
+
+    /// Nanoseconds from the send's start to the processing's start, when both are known.
+    pub fn queued_nanos(&self) -> Option<u64> {
+        let producer = self.producer.as_ref()?;
+        self.consumer
+            .start_unix_nanos
+            .checked_sub(producer.start_unix_nanos)
+    }
 }
 
 /// The dev viewer's memory: shared by the receivers, the log reader, the scraper and the pages.
@@ -415,6 +446,54 @@ impl Store {
         for durations in out.values_mut() {
             durations.sort_unstable();
         }
+        out
+    }
+
+    /// The latest `limit` messages processed (CONSUMER spans), newest first, each with the
+    /// PRODUCER span that sent it when the store holds it (found by the consumer's link, else
+    /// its parent): a message's trip across its queue.
+    ///
+    /// ```
+    /// use obskit_dev::store::{Limits, Store};
+    /// let store = Store::new(Limits::default());
+    /// assert!(store.messages(10).is_empty());
+    /// ```
+    pub fn messages(&self, limit: usize) -> Vec<MessageHop> {
+        let traces = self.traces.lock();
+        let span = |trace_id: &TraceId, span_id: &SpanId| {
+            traces
+                .by_id
+                .get(trace_id)
+                .and_then(|entry| entry.spans.iter().find(|s| s.span_id == *span_id))
+                .filter(|s| s.kind == SpanKind::Producer)
+                .cloned()
+        };
+        let mut out: Vec<MessageHop> = traces
+            .by_id
+            .values()
+            .flat_map(|entry| &entry.spans)
+            .filter(|s| s.kind == SpanKind::Consumer)
+            .map(|consumer| {
+                let producer = consumer
+                    .links
+                    .iter()
+                    .find_map(|link| span(&link.trace_id, &link.span_id))
+                    .or_else(|| {
+                        let parent = consumer.parent_span_id?;
+                        span(&consumer.trace_id, &parent)
+                    });
+                MessageHop {
+                    consumer: Arc::clone(consumer),
+                    producer,
+                }
+            })
+            .collect();
+        drop(traces);
+        out.sort_by(|a, b| {
+            (b.consumer.start_unix_nanos, b.consumer.span_id)
+                .cmp(&(a.consumer.start_unix_nanos, a.consumer.span_id))
+        });
+        out.truncate(limit);
         out
     }
 

@@ -2,7 +2,9 @@
 //! compute them: increases of counters over a window (resets handled like `increase()`),
 //! quantiles interpolated within histogram buckets (like `histogram_quantile()`), errors
 //! as requests with an `error_type`, and each SLO's error ratio and burn rate over the
-//! windows of obskit-artifacts' burn-rate tiers.
+//! windows of obskit-artifacts' burn-rate tiers. The messaging figures are in [`messaging`].
+
+pub mod messaging;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -246,11 +248,7 @@ impl RouteFigures {
 /// RED per (service, method, route) over `window`, busiest first.
 pub fn red(scrapes: &[Arc<Scrape>], window: Duration, since: f64) -> (Vec<RouteFigures>, Coverage) {
     let duration = names::HTTP_SERVER_REQUEST_DURATION;
-    let count_name = format!("{duration}_count");
     let bucket_name = format!("{duration}_bucket");
-    let (increases, coverage) = increases(scrapes, window, since, |name| {
-        name == count_name || name == bucket_name
-    });
     type Key = (String, String, String);
     let key_of = |sample: &Sample| -> Key {
         let label = |name| sample.label(name).unwrap_or_default().to_owned();
@@ -260,8 +258,84 @@ pub fn red(scrapes: &[Arc<Scrape>], window: Duration, since: f64) -> (Vec<RouteF
             label(names::HTTP_ROUTE),
         )
     };
-    let mut totals: BTreeMap<Key, (f64, f64)> = BTreeMap::new();
-    let mut buckets: BTreeMap<Key, BTreeMap<u64, f64>> = BTreeMap::new();
+    let (histograms, coverage) = histograms(scrapes, window, since, duration, key_of);
+    let exemplars = latest_exemplars(scrapes, &bucket_name, key_of);
+    let rate_secs = coverage.covered_secs.max(1.0);
+    let mut routes: Vec<RouteFigures> = histograms
+        .into_iter()
+        .filter(|(_, histogram)| histogram.count > 0.0)
+        .map(|(key, histogram)| {
+            let exemplars = exemplars.get(&key).cloned().unwrap_or_default();
+            let (service, method, route) = key;
+            RouteFigures {
+                service,
+                method,
+                route,
+                requests: histogram.count,
+                rate: histogram.count / rate_secs,
+                errors: histogram.errors,
+                quantiles: histogram.quantiles(),
+                below_first_bucket: histogram.below_first_bucket(),
+                exemplars,
+            }
+        })
+        .collect();
+    routes.sort_by(|a, b| b.requests.total_cmp(&a.requests));
+    (routes, coverage)
+}
+
+/// What a histogram observed over a window: how many, how many with an `error_type`, and
+/// its cumulative buckets.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Histogram {
+    /// Observations.
+    pub count: f64,
+    /// Observations with a non-empty `error_type` label.
+    pub errors: f64,
+    /// Cumulative `(le, count)` buckets, ascending.
+    pub buckets: Vec<(f64, f64)>,
+}
+
+impl Histogram {
+    /// p50, p95 and p99 in seconds, interpolated in the buckets.
+    pub fn quantiles(&self) -> [Option<f64>; 3] {
+        QUANTILES.map(|q| quantile(q, &self.buckets))
+    }
+
+    /// For p50, p95, p99: the lowest bucket's bound when the quantile falls in it.
+    pub fn below_first_bucket(&self) -> [Option<f64>; 3] {
+        QUANTILES.map(|q| in_first_bucket(q, &self.buckets))
+    }
+
+    /// Errors over observations (0 without observations).
+    pub fn error_ratio(&self) -> f64 {
+        if self.count > 0.0 {
+            self.errors / self.count
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The quantiles the pages show.
+pub const QUANTILES: [f64; 3] = [0.5, 0.95, 0.99];
+
+/// The increases over `window` of the histogram `base` (its `_count` and `_bucket` series),
+/// summed by `key_of` of each series.
+pub fn histograms<K: Ord>(
+    scrapes: &[Arc<Scrape>],
+    window: Duration,
+    since: f64,
+    base: &str,
+    key_of: impl Fn(&Sample) -> K,
+) -> (BTreeMap<K, Histogram>, Coverage) {
+    let count_name = format!("{base}_count");
+    let bucket_name = format!("{base}_bucket");
+    let (increases, coverage) = increases(scrapes, window, since, |name| {
+        name == count_name || name == bucket_name
+    });
+    let mut totals: BTreeMap<K, (f64, f64)> = BTreeMap::new();
+    let mut buckets: BTreeMap<K, BTreeMap<u64, f64>> = BTreeMap::new();
     for (sample, increase) in increases {
         let key = key_of(sample);
         if sample.name == count_name {
@@ -281,35 +355,25 @@ pub fn red(scrapes: &[Arc<Scrape>], window: Duration, since: f64) -> (Vec<RouteF
                 .or_default() += increase;
         }
     }
-    let exemplars = latest_exemplars(scrapes, &bucket_name, key_of);
-    let rate_secs = coverage.covered_secs.max(1.0);
-    let mut routes: Vec<RouteFigures> = totals
+    let histograms = totals
         .into_iter()
-        .filter(|(_, (requests, _))| *requests > 0.0)
-        .map(|(key, (requests, errors))| {
-            let cumulative: Vec<(f64, f64)> = buckets
-                .get(&key)
+        .map(|(key, (count, errors))| {
+            let mut cumulative: Vec<(f64, f64)> = buckets
+                .remove(&key)
                 .map(|b| b.iter().map(|(le, n)| (f64::from_bits(*le), *n)).collect())
                 .unwrap_or_default();
-            let quantiles = [0.5, 0.95, 0.99].map(|q| quantile(q, &cumulative));
-            let below_first_bucket = [0.5, 0.95, 0.99].map(|q| in_first_bucket(q, &cumulative));
-            let exemplars = exemplars.get(&key).cloned().unwrap_or_default();
-            let (service, method, route) = key;
-            RouteFigures {
-                service,
-                method,
-                route,
-                requests,
-                rate: requests / rate_secs,
-                errors,
-                quantiles,
-                below_first_bucket,
-                exemplars,
-            }
+            cumulative.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (
+                key,
+                Histogram {
+                    count,
+                    errors,
+                    buckets: cumulative,
+                },
+            )
         })
         .collect();
-    routes.sort_by(|a, b| b.requests.total_cmp(&a.requests));
-    (routes, coverage)
+    (histograms, coverage)
 }
 
 fn parse_le(text: &str) -> Option<f64> {

@@ -1,5 +1,6 @@
 //! Scraping the service's `/metrics` every few seconds, asking for OpenMetrics (for
-//! exemplars) and accepting Prometheus text; the RED and SLO series are kept in the store.
+//! exemplars) and accepting Prometheus text; the RED, SLO and messaging series are kept in
+//! the store.
 
 pub mod parse;
 
@@ -16,9 +17,15 @@ pub const ACCEPT: &str =
 
 /// The series the service page reads; everything else in a scrape is not kept.
 pub fn is_kept(name: &str) -> bool {
-    let red = obskit_names::HTTP_SERVER_REQUEST_DURATION;
-    name.strip_prefix(red)
-        .is_some_and(|suffix| matches!(suffix, "_bucket" | "_count" | "_sum"))
+    let histogram = |base: &str| {
+        name.strip_prefix(base)
+            .is_some_and(|suffix| matches!(suffix, "_bucket" | "_count" | "_sum"))
+    };
+    histogram(obskit_names::HTTP_SERVER_REQUEST_DURATION)
+        || crate::figures::messaging::HISTOGRAMS
+            .into_iter()
+            .any(histogram)
+        || crate::figures::messaging::SERIES.contains(&name)
         || name == obskit_names::SLO_REQUESTS_TOTAL
         || name == obskit_names::SLO_OBJECTIVE_RATIO
         || name == obskit_names::SLO_LATENCY_THRESHOLD
@@ -118,6 +125,11 @@ mod tests {
     fn keeps_the_red_and_slo_series_only() {
         assert!(is_kept("http_server_request_duration_seconds_bucket"));
         assert!(is_kept("obskit_slo_requests_total"));
+        assert!(is_kept("messaging_process_duration_seconds_bucket"));
+        assert!(is_kept("obskit_messaging_queue_messages"));
+        assert!(!is_kept(
+            "messaging_client_operation_duration_seconds_bucket"
+        ));
         assert!(!is_kept("http_server_request_duration_seconds_created"));
         assert!(!is_kept("http_client_request_duration_seconds_bucket"));
         assert!(!is_kept("process_threads"));

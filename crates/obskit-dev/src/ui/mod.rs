@@ -8,6 +8,7 @@
 
 pub mod html;
 pub mod logs;
+pub mod messaging;
 pub mod service;
 pub mod traces;
 pub mod waterfall;
@@ -224,6 +225,7 @@ async fn service_page(State(state): State<UiState>, RawQuery(query): RawQuery) -
         otlp,
     };
     let spans = state.store.server_span_durations();
+    let messages = state.store.messages(messaging::MESSAGES_SHOWN);
     let body = service::body(
         &scrapes,
         &query,
@@ -231,6 +233,7 @@ async fn service_page(State(state): State<UiState>, RawQuery(query): RawQuery) -
         scrape::now_unix_secs(),
         &problems,
         &spans,
+        &messages,
     );
     Html(html::page(
         "Service",

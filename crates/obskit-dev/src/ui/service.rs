@@ -1,5 +1,6 @@
-//! The service page: RED per route over the last minutes and each declared SLO's error
-//! ratio and burn rate over the stock tiers' windows, from the scraped `/metrics`.
+//! The service page: RED per route over the last minutes, the messaging destinations (see
+//! [`super::messaging`]) and each declared SLO's error ratio and burn rate over the stock
+//! tiers' windows, from the scraped `/metrics`.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use super::html::{duration, escape, param, percent, push_escaped, query_value};
 use crate::figures::{self, Coverage, SloFigures, WindowFigures};
 use crate::scrape::Scrape;
+use crate::store::MessageHop;
 
 /// The windows the RED table offers, in seconds.
 const RED_WINDOWS: [u64; 4] = [60, 300, 900, 3600];
@@ -71,7 +73,8 @@ pub struct ScrapeInfo {
     pub otlp: bool,
 }
 
-/// The page body; `spans` gives the percentiles of the routes whose spans the store holds.
+/// The page body; `spans` gives the percentiles of the routes whose spans the store holds,
+/// `messages` the latest messages processed.
 pub fn body(
     scrapes: &[Arc<Scrape>],
     query: &ServiceQuery,
@@ -79,6 +82,7 @@ pub fn body(
     now: f64,
     problems: &[String],
     spans: &SpanDurations,
+    messages: &[MessageHop],
 ) -> String {
     let window = Duration::from_secs(
         query
@@ -210,6 +214,8 @@ pub fn body(
         out.push_str("<p class=\"muted\">No requests in this window.</p>");
     }
 
+    let (destinations, _) = figures::messaging::destinations(scrapes, window, info.since);
+    super::messaging::section(&mut out, &destinations, messages, (now * 1e9) as u64);
     slo_section(&mut out, &figures::slos(scrapes, info.since));
     out
 }
@@ -344,6 +350,7 @@ mod tests {
             100.0,
             &[],
             &SpanDurations::new(),
+            &[],
         );
         // 150–400 µs requests: the histogram only knows they are under 5 ms.
         assert!(
@@ -355,9 +362,17 @@ mod tests {
             vec![150_000, 200_000, 250_000, 300_000, 400_000],
         )]
         .into();
-        let page = body(&scrapes, &ServiceQuery::default(), &info, 100.0, &[], &held);
+        let page = body(
+            &scrapes,
+            &ServiceQuery::default(),
+            &info,
+            100.0,
+            &[],
+            &held,
+            &[],
+        );
         let two_hours = ServiceQuery { window: Some(7200) };
-        let other = body(&scrapes, &two_hours, &info, 100.0, &[], &held);
+        let other = body(&scrapes, &two_hours, &info, 100.0, &[], &held, &[]);
         assert!(
             other.contains("<option value=\"7200\" selected>2h</option>"),
             "{other}"

@@ -98,6 +98,7 @@ async fn openmetrics_exemplars_link_the_red_figures_to_a_trace() {
         scrape::now_unix_secs(),
         &[],
         &Default::default(),
+        &[],
     );
     let row = page
         .split("<tr class=\"route\"")
