@@ -149,6 +149,30 @@ async fn red_figures_are_exact_per_status_code() {
         text.contains("# TYPE rpc_server_call_duration_seconds histogram"),
         "{text}"
     );
+    // The RPC families are described like their HTTP twins: HELP in both
+    // formats, UNIT in OpenMetrics, and Prometheus's linter finds nothing.
+    let om = h
+        .telemetry
+        .metrics()
+        .render_as(obskit::metrics::Format::OpenMetrics);
+    for family in ["rpc_server_call_duration_seconds", ACTIVE] {
+        assert!(text.contains(&format!("# HELP {family} ")), "{text}");
+        assert!(om.contains(&format!("# HELP {family} ")), "{om}");
+    }
+    assert!(
+        om.contains("# UNIT rpc_server_call_duration_seconds seconds\n"),
+        "{om}"
+    );
+    let Some(promtool) = support::promtool() else {
+        return; // support::promtool() said so loudly; in CI it fails instead.
+    };
+    let out = support::run_with_stdin(&promtool, &["check", "metrics"], &text);
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "promtool check metrics:\nstdout: {}\nstderr: {}\n---\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
 }
 
 #[tokio::test]
