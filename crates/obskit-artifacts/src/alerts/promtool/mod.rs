@@ -192,4 +192,35 @@ mod tests {
             "../obskit-slo.rules.yml"
         );
     }
+
+    /// Every stock alert has a case in which it fires, asserted at evaluations where it fires
+    /// for different sets of subjects (one of which is not yet or no longer firing), so no
+    /// rule ships without a test of both sides.
+    #[test]
+    fn every_alert_is_tested_firing_and_silent() {
+        let opts = AlertOptions::default();
+        let slo = RuleFile {
+            groups: crate::alerts::slo::groups(&opts),
+        };
+        let mut groups = crate::alerts::red::groups(&opts);
+        groups.push(crate::alerts::messaging::group(&opts));
+        groups.push(crate::alerts::datastore::group(&opts));
+        let red = RuleFile { groups };
+        let tests: Vec<AlertTest> = files(&opts, &slo, &red)
+            .unwrap()
+            .into_iter()
+            .flat_map(|f| f.file.tests)
+            .flat_map(|g| g.alert_rule_test)
+            .collect();
+        for alert in crate::names::ALL_ALERTS {
+            let of = || tests.iter().filter(|t| t.alertname == alert);
+            assert!(
+                of().any(|t| !t.exp_alerts.is_empty()),
+                "{alert} never fires"
+            );
+            let states: std::collections::BTreeSet<usize> =
+                of().map(|t| t.exp_alerts.len()).collect();
+            assert!(states.len() >= 2, "{alert} is asserted in one state only");
+        }
+    }
 }
