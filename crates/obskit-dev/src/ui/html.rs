@@ -281,6 +281,23 @@ pub fn duration(nanos: f64) -> String {
     }
 }
 
+/// A duration read from a histogram, in seconds: `< bound` when it falls in the lowest
+/// bucket (`below`, where interpolation says nothing), `–` when there were no observations.
+///
+/// ```
+/// use obskit_dev::ui::html::histogram_duration;
+/// assert_eq!(histogram_duration(Some(0.005), Some(0.004)), "&lt; 5.0 ms");
+/// assert_eq!(histogram_duration(None, Some(0.25)), "250.0 ms");
+/// assert_eq!(histogram_duration(None, None), "–");
+/// ```
+pub fn histogram_duration(below: Option<f64>, seconds: Option<f64>) -> String {
+    match (below, seconds) {
+        (Some(bound), _) => format!("&lt; {}", duration(bound * 1e9)),
+        (None, Some(secs)) => duration(secs * 1e9),
+        (None, None) => "–".to_owned(),
+    }
+}
+
 /// Time of day in UTC with milliseconds, from nanoseconds since the epoch: `10:04:05.123`.
 ///
 /// ```

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::html::{ago, duration, escape, percent, push_escaped};
+use super::html::{ago, duration, escape, histogram_duration, percent, push_escaped};
 use crate::figures::messaging::DestinationFigures;
 use crate::model::StatusCode;
 use crate::store::MessageHop;
@@ -76,13 +76,13 @@ fn destination_table(out: &mut String, destinations: &[DestinationFigures]) {
             let _ = write!(
                 out,
                 "<td class=\"num {class}\">{}</td>",
-                seconds_cell(below[i], quantiles[i])
+                histogram_duration(below[i], quantiles[i])
             );
         }
         let _ = write!(
             out,
             "<td class=\"num age\">{}</td><td class=\"num depth\">{}</td><td class=\"num consumers\">{}</td><td class=\"settlements\">",
-            seconds_cell(d.age_p99_below, d.age_p99),
+            histogram_duration(d.age_p99_below, d.age_p99),
             depth_cell(d),
             consumers_cell(d),
         );
@@ -106,15 +106,6 @@ fn destination_table(out: &mut String, destinations: &[DestinationFigures]) {
         );
     }
     out.push_str("</tbody></table>");
-}
-
-/// A duration from a histogram: `< bound` when it falls in the first bucket.
-fn seconds_cell(below: Option<f64>, seconds: Option<f64>) -> String {
-    match (below, seconds) {
-        (Some(bound), _) => format!("&lt; {}", duration(bound * 1e9)),
-        (None, Some(secs)) => duration(secs * 1e9),
-        (None, None) => "–".to_owned(),
-    }
 }
 
 fn depth_cell(d: &DestinationFigures) -> String {

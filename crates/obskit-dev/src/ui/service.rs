@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::html::{duration, escape, param, percent, push_escaped, query_value};
+use super::html::{
+    duration, escape, histogram_duration, param, percent, push_escaped, query_value,
+};
 use crate::figures::{self, Coverage, SloFigures, WindowFigures};
 use crate::scrape::Scrape;
 use crate::store::MessageHop;
@@ -189,11 +191,7 @@ pub fn body(
                     held.map_or(0, Vec::len),
                     duration(nanos as f64)
                 ),
-                None => match (route.below_first_bucket[i], route.quantiles[i]) {
-                    (Some(bound), _) => format!("&lt; {}", duration(bound * 1e9)),
-                    (None, Some(secs)) => duration(secs * 1e9),
-                    (None, None) => "–".to_owned(),
-                },
+                None => histogram_duration(route.below_first_bucket[i], route.quantiles[i]),
             };
             let _ = write!(out, "<td class=\"num\">{cell}</td>");
         }
