@@ -10,10 +10,18 @@
 #   bench/count.sh                      # N=2000 under callgrind, 20000 for perf and allocations
 #
 # The gRPC rows make unary calls to the test service the same way (plain
-# tonic, or behind obskit's GrpcLayer).
+# tonic, or behind obskit's GrpcLayer). The messaging rows publish to and
+# consume from the RabbitMQ broker on 127.0.0.1:5672 with `messaging-bench`
+# (plain lapin, or through obskit::messaging::rabbitmq): per message
+# published (with publisher confirms) and per message processed (delivered
+# and acknowledged), every thread of the process counted (lapin's I/O
+# thread, the exporter); processing is a run that publishes and processes
+# minus one that only publishes. Skipped, with a note, when no broker listens.
 #
 # Settings (environment): COUNT_STACKS ("plain obskit obskit-unsampled popular"),
 # COUNT_GRPC_STACKS ("plain obskit obskit-unsampled"; empty for none),
+# COUNT_MESSAGING_STACKS ("plain obskit obskit-unsampled"; empty for none),
+# COUNT_MESSAGES (5000), COUNT_CALLGRIND_MESSAGES (500),
 # COUNT_PATHS ("/users/42 /orders/42"), COUNT_N (20000), COUNT_CALLGRIND_N (2000),
 # COUNT_SINK_PORT (14319), COUNT_BUILD (1), COUNT_OUT (a new directory under /tmp).
 set -euo pipefail
@@ -22,6 +30,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 read -r -a STACKS <<<"${COUNT_STACKS:-plain obskit obskit-unsampled popular}"
 read -r -a PATHS <<<"${COUNT_PATHS:-/users/42 /orders/42}"
 read -r -a GRPC_STACKS <<<"${COUNT_GRPC_STACKS-plain obskit obskit-unsampled}"
+read -r -a MSG_STACKS <<<"${COUNT_MESSAGING_STACKS-plain obskit obskit-unsampled}"
+MN=${COUNT_MESSAGES:-5000}
+MCN=${COUNT_CALLGRIND_MESSAGES:-500}
 N=${COUNT_N:-20000}
 CN=${COUNT_CALLGRIND_N:-2000}
 SINK_PORT=${COUNT_SINK_PORT:-14319}
@@ -49,7 +60,11 @@ if [[ $BUILD == 1 ]]; then
     echo "building (cargo build --profile bench -p obskit-bench --bins) ..." >&2
     (cd "$ROOT" && cargo build --profile bench -p obskit-bench --bins) >&2
 fi
-[[ -x $BIN/per-request && -x $BIN/otlp-sink ]] || die "no binaries in $BIN; run with COUNT_BUILD=1"
+[[ -x $BIN/per-request && -x $BIN/otlp-sink && -x $BIN/messaging-bench ]] || die "no binaries in $BIN; run with COUNT_BUILD=1"
+if ((${#MSG_STACKS[@]})) && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+    echo "bench/count.sh: no RabbitMQ on 127.0.0.1:5672; no messaging rows" >&2
+    MSG_STACKS=()
+fi
 
 "$BIN/otlp-sink" --port "$SINK_PORT" >"$OUT/sink.out" 2>"$OUT/sink.stderr" &
 SINK_PID=$!
@@ -131,6 +146,66 @@ for stack in "${STACKS[@]}"; do
 done
 for stack in "${GRPC_STACKS[@]}"; do
     row "$stack" grpc
+done
+
+# messaging STACK PHASES MESSAGES [WRAPPER...]: one run of messaging-bench.
+messaging() {
+    local stack=$1 phases=$2 n=$3 mode=obskit
+    shift 3
+    local env=(OTEL_SERVICE_NAME=count-$stack RUST_LOG=warn OTEL_EXPORTER_OTLP_ENDPOINT="$SINK"
+        OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_BSP_SCHEDULE_DELAY=600000 OTEL_BSP_MAX_QUEUE_SIZE=200000)
+    [[ $stack == plain ]] && mode=plain
+    [[ $stack == obskit-unsampled ]] && env+=(OTEL_TRACES_SAMPLER=always_off)
+    env "${env[@]}" "$@" "$BIN/messaging-bench" --mode "$mode" --phases "$phases" --messages "$n" \
+        --warmup 200 >"$OUT/last.stdout" 2>"$OUT/last.stderr" ||
+        { cat "$OUT/last.stderr" >&2; die "messaging-bench failed for $stack $phases"; }
+}
+# per_message STACK PHASES COUNTER N: what COUNTER ("instructions" or
+# "syscalls switches") says of a run of 2N messages minus a run of N, over N.
+per_message() {
+    local stack=$1 phases=$2 counter=$3 n=$4 one two
+    if [[ $counter == instructions ]]; then
+        rm -f "$OUT"/callgrind.out.*
+        messaging "$stack" "$phases" "$n" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$OUT/callgrind.out.%p"
+        one=$(sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$OUT"/callgrind.out.* | head -n 1)
+        rm -f "$OUT"/callgrind.out.*
+        messaging "$stack" "$phases" $((2 * n)) valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$OUT/callgrind.out.%p"
+        two=$(sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$OUT"/callgrind.out.* | head -n 1)
+        rm -f "$OUT"/callgrind.out.*
+        awk -v a="$one" -v b="$two" -v n="$n" 'BEGIN { printf "%.0f", (b - a) / n }'
+    else
+        local perf=(perf stat -x, -e raw_syscalls:sys_enter,context-switches -o "$OUT/perf.csv" --)
+        local counts='$3 == "raw_syscalls:sys_enter" { s = $1 } $3 == "context-switches" { c = $1 } END { print s + 0, c + 0 }'
+        messaging "$stack" "$phases" "$n" "${perf[@]}"
+        read -r s1 c1 < <(awk -F, "$counts" "$OUT/perf.csv")
+        messaging "$stack" "$phases" $((2 * n)) "${perf[@]}"
+        read -r s2 c2 < <(awk -F, "$counts" "$OUT/perf.csv")
+        awk -v a="$s1" -v b="$s2" -v c="$c1" -v d="$c2" -v n="$n" 'BEGIN { printf "%.3f %.4f\n", (b - a) / n, (d - c) / n }'
+    fi
+}
+# messaging_rows STACK: the publish row and the process row of one stack.
+messaging_rows() {
+    local stack=$1 pub_ins=n/a both_ins proc_ins=n/a pub_sys=n/a pub_cs=n/a proc_sys=n/a proc_cs=n/a
+    if ((VALGRIND)); then
+        pub_ins=$(per_message "$stack" publish instructions "$MCN")
+        both_ins=$(per_message "$stack" both instructions "$MCN")
+        proc_ins=$((both_ins - pub_ins))
+    fi
+    if ((PERF)); then
+        read -r pub_sys pub_cs < <(per_message "$stack" publish kernel "$MN")
+        read -r both_sys both_cs < <(per_message "$stack" both kernel "$MN")
+        proc_sys=$(awk -v a="$pub_sys" -v b="$both_sys" 'BEGIN { printf "%.3f", b - a }')
+        proc_cs=$(awk -v a="$pub_cs" -v b="$both_cs" 'BEGIN { printf "%.4f", b - a }')
+    fi
+    messaging "$stack" both "$MN"
+    local line field
+    line=$(grep '^mode=' "$OUT/last.stdout" | tail -n 1)
+    field() { sed -E "s/.* $1=([0-9.]+).*/\1/" <<<"$line"; }
+    echo "| $stack | RabbitMQ publish, confirmed (per message) | $pub_ins | – | – | $pub_sys | $pub_cs | $(field publish_allocs) | $(field publish_bytes) |"
+    echo "| $stack | RabbitMQ process: delivery + ack (per message) | $proc_ins | – | – | $proc_sys | $proc_cs | $(field process_allocs) | $(field process_bytes) |"
+}
+for stack in "${MSG_STACKS[@]}"; do
+    messaging_rows "$stack"
 done
 } | tee "$OUT/counts.md"
 echo >&2

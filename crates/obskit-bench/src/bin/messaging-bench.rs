@@ -8,8 +8,14 @@
 //!
 //! Run with `messaging-bench --mode obskit --messages 20000` (`OTEL_*` from
 //! the environment). Prints one line: `mode=.. messages=.. publish_us=..
-//! process_us=..` (CPU microseconds per message).
+//! process_us=.. publish_allocs=.. process_allocs=.. publish_bytes=..
+//! process_bytes=..` (CPU microseconds, heap allocations and bytes
+//! allocated per message, every thread). `--phases publish` stops after
+//! publishing (the queue is deleted with what it holds): `bench/count.sh`
+//! counts instructions and syscalls of whole runs, and tells the two
+//! phases apart by running both ways.
 
+use std::alloc::System;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -24,6 +30,10 @@ use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use obskit::messaging::Messaging;
 use obskit::messaging::rabbitmq::{Consumer, Publisher, SYSTEM};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, Stats, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Mode {
@@ -31,6 +41,15 @@ enum Mode {
     Plain,
     /// lapin through obskit's adapter, telemetry from `OTEL_*`.
     Obskit,
+}
+
+/// What a run does with the messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Phases {
+    /// Publish them, then consume and acknowledge them.
+    Both,
+    /// Publish them only.
+    Publish,
 }
 
 #[derive(Debug, Parser)]
@@ -45,6 +64,8 @@ struct Args {
     warmup: u64,
     #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
     amqp: String,
+    #[arg(long, value_enum, default_value_t = Phases::Both)]
+    phases: Phases,
 }
 
 /// CPU time of the whole process so far (all threads), in microseconds.
@@ -171,9 +192,15 @@ async fn run(args: Args) -> anyhow::Result<String> {
     publish(args.warmup).await?;
     consume(args.warmup).await?;
     let t0 = cpu_micros()?;
+    let region = Region::new(GLOBAL);
     publish(args.messages).await?;
+    let published = region.change();
     let t1 = cpu_micros()?;
-    consume(args.messages).await?;
+    let region = Region::new(GLOBAL);
+    if args.phases == Phases::Both {
+        consume(args.messages).await?;
+    }
+    let processed = region.change();
     let t2 = cpu_micros()?;
     channel
         .queue_delete(queue.clone().into(), QueueDeleteOptions::default())
@@ -187,11 +214,17 @@ async fn run(args: Args) -> anyhow::Result<String> {
     tokio::time::sleep(Duration::from_millis(10)).await;
     #[allow(clippy::cast_precision_loss)]
     let per = |d: u64| d as f64 / args.messages as f64;
+    let allocs = |s: &Stats| per(s.allocations as u64);
+    let bytes = |s: &Stats| per(s.bytes_allocated as u64);
     Ok(format!(
-        "mode={:?} messages={} publish_us={:.2} process_us={:.2}",
+        "mode={:?} messages={} publish_us={:.2} process_us={:.2} publish_allocs={:.2} process_allocs={:.2} publish_bytes={:.0} process_bytes={:.0}",
         args.mode,
         args.messages,
         per(t1 - t0),
-        per(t2 - t1)
+        per(t2 - t1),
+        allocs(&published),
+        allocs(&processed),
+        bytes(&published),
+        bytes(&processed),
     ))
 }
