@@ -23,7 +23,7 @@ use axum::Router;
 {%- if grpc %}
 use obskit::grpc::{GrpcLayer, GrpcRoutes, HealthService};
 {%- endif %}
-use obskit::http::{ObskitLayer, observability_routes};
+use obskit::http::{HttpLayer, observability_routes};
 use obskit::slo::Slo;
 
 pub use upstream::Upstream;
@@ -92,7 +92,7 @@ pub fn app(telemetry: &obskit::Telemetry, deps: Dependencies) -> anyhow::Result<
     // to the gRPC layer inside).
     Ok(router
         .merge(observability_routes(telemetry))
-        .layer(ObskitLayer::new(telemetry).slos(objectives()?)?))
+        .layer(HttpLayer::new(telemetry).slos(objectives()?)?))
 }
 
 /// Reads the listening port from `PORT`, defaulting to [`DEFAULT_PORT`].

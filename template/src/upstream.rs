@@ -1,6 +1,6 @@
 //! The example outgoing call: `/relay/{name}` asks an upstream service for a greeting.
 //!
-//! Calls go through a client with [`obskit::http::ClientMiddleware`], which sends the
+//! Calls go through a client with [`obskit::http::HttpClientMiddleware`], which sends the
 //! trace context (`traceparent`) and records the `http_client_*` metrics. By default the upstream is
 //! this service itself, so the example works out of the box and one trace shows both
 //! sides of the call; set `UPSTREAM_URL` to point it at a real dependency.
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use obskit::health::Check;
-use obskit::http::ClientMiddleware;
+use obskit::http::HttpClientMiddleware;
 use obskit::reqwest::Url;
 use obskit::reqwest_middleware::ClientWithMiddleware;
 
@@ -37,7 +37,7 @@ impl Upstream {
             .timeout(CALL_TIMEOUT)
             .build()
             .context("could not build the HTTP client")?;
-        Self::new(ClientMiddleware::new(telemetry).wrap(client), &base_url)
+        Self::new(HttpClientMiddleware::new(telemetry).wrap(client), &base_url)
     }
 
     /// An upstream at `base_url`, e.g. `http://payments:8080`, called with `client`.

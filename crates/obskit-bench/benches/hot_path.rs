@@ -1,4 +1,4 @@
-//! The per-request cost of `ObskitLayer`: one `GET /users/42` through the
+//! The per-request cost of `HttpLayer`: one `GET /users/42` through the
 //! bench routes with `oneshot`, bare and with obskit (every span sampled and
 //! exported to an in-process OTLP sink; sampled with no exporter; unsampled);
 //! and the same for `GET /orders/42`, whose handler adds one
@@ -20,7 +20,7 @@ use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use obskit::Telemetry;
 use obskit::config::{Sampler, TracesExporter};
-use obskit::http::ObskitLayer;
+use obskit::http::HttpLayer;
 use obskit::slo::Slo;
 use obskit_bench::{app, sink::Sink};
 use tower::ServiceExt;
@@ -64,7 +64,7 @@ fn instrumented(config: obskit::Config) -> (Telemetry, tracing::Dispatch, Router
         Slo::availability("availability", 0.999).expect("a valid SLO"),
         Slo::latency("latency", std::time::Duration::from_millis(300), 0.99).expect("a valid SLO"),
     ];
-    let router = app::routes().layer(ObskitLayer::new(&telemetry).slos(slos).expect("valid SLOs"));
+    let router = app::routes().layer(HttpLayer::new(&telemetry).slos(slos).expect("valid SLOs"));
     (telemetry, dispatch, router)
 }
 

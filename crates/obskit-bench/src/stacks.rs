@@ -140,7 +140,7 @@ pub fn build(stack: Stack, otlp: &str, runtime: &tokio::runtime::Runtime) -> any
 /// `OTEL_TRACES_SAMPLER` says, so a stray variable cannot change what a
 /// stack measures.
 fn obskit_stack(otlp: &str, sampled: bool) -> anyhow::Result<Built> {
-    use obskit::http::{ObskitLayer, observability_routes};
+    use obskit::http::{HttpLayer, observability_routes};
     use obskit::slo::Slo;
 
     let telemetry = obskit_telemetry(otlp, sampled)?;
@@ -150,7 +150,7 @@ fn obskit_stack(otlp: &str, sampled: bool) -> anyhow::Result<Built> {
     ];
     let router = app::routes()
         .merge(observability_routes(&telemetry))
-        .layer(ObskitLayer::new(&telemetry).slos(slos)?);
+        .layer(HttpLayer::new(&telemetry).slos(slos)?);
     Ok(Built::Obskit { router, telemetry })
 }
 

@@ -37,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
         config = config.traces_exporter(TracesExporter::None);
     }
     let telemetry = config.install_with_writer(std::io::stderr())?;
-    let client = obskit::http::ClientMiddleware::new(&telemetry).wrap(
+    let client = obskit::http::HttpClientMiddleware::new(&telemetry).wrap(
         reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()?,
@@ -64,7 +64,7 @@ async fn main() -> anyhow::Result<()> {
                 }
             }),
         )
-        .layer(obskit::http::ObskitLayer::new(&telemetry));
+        .layer(obskit::http::HttpLayer::new(&telemetry));
     let listener = tokio::net::TcpListener::bind(&address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;

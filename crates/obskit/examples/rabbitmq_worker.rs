@@ -19,7 +19,7 @@ use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 use obskit::config::ShutdownBounds;
-use obskit::http::ClientMiddleware;
+use obskit::http::HttpClientMiddleware;
 use obskit::messaging::rabbitmq::{self, Consumer, Message};
 use obskit::messaging::{DepthOptions, Destination, Drain, Messaging};
 use obskit::reqwest_middleware::ClientWithMiddleware;
@@ -102,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("consume from queue {queue:?} (declare it first)"))?;
     let mut consumer = Consumer::new(&messaging, &queue, deliveries);
-    let client = ClientMiddleware::new(&telemetry).wrap(obskit::reqwest::Client::new());
+    let client = HttpClientMiddleware::new(&telemetry).wrap(obskit::reqwest::Client::new());
     telemetry.health().mark_started();
     tracing::info!(%queue, prefetch, "consuming");
 

@@ -572,7 +572,7 @@ struct Summary {
     protocol: &'static str,
     header_names: String,
     sampler: String,
-    propagators: Vec<crate::config::Propagator>,
+    propagators: Vec<crate::config::PropagationFormat>,
     log_filter: String,
     log_format: String,
     sdk_disabled: bool,

@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use axum::{Router, body::Body, http::Request, routing::get};
-//! use obskit::http::ObskitLayer;
+//! use obskit::http::HttpLayer;
 //! use obskit::testing::TestTelemetry;
 //! use tower::ServiceExt as _;
 //!
@@ -22,7 +22,7 @@
 //!         tracing::info!("saying hello");
 //!         "hello"
 //!     }))
-//!     .layer(ObskitLayer::new(&telemetry));
+//!     .layer(HttpLayer::new(&telemetry));
 //!
 //! let response = app
 //!     .oneshot(Request::get("/hello/ada").body(Body::empty()).unwrap())
@@ -283,7 +283,7 @@ mod tests {
     use tower::ServiceExt as _;
 
     use super::*;
-    use crate::http::ObskitLayer;
+    use crate::http::HttpLayer;
 
     #[tracing::instrument]
     async fn load(id: u32) -> String {
@@ -298,7 +298,7 @@ mod tests {
         let telemetry = TestTelemetry::new();
         let app = Router::new()
             .route("/users/{id}", get(|| load(7)))
-            .layer(ObskitLayer::new(&telemetry));
+            .layer(HttpLayer::new(&telemetry));
         let response = app
             .oneshot(Request::get("/users/7").body(Body::empty()).unwrap())
             .await

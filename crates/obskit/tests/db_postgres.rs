@@ -16,7 +16,7 @@ use axum::routing::get;
 use db_support::{POSTGRES, Proxy, server_up, unique, wait_until};
 use obskit::db::postgres::Pool;
 use obskit::health::Status;
-use obskit::http::ObskitLayer;
+use obskit::http::HttpLayer;
 use obskit::testing::TestTelemetry;
 use obskit_test_receiver::{Receiver, SpanKind};
 use sqlx::postgres::PgPoolOptions;
@@ -104,7 +104,7 @@ async fn an_http_request_and_its_queries_make_one_trace() {
             }),
         )
         .with_state(pool.clone())
-        .layer(ObskitLayer::new(&h.telemetry));
+        .layer(HttpLayer::new(&h.telemetry));
     let base = support::server::spawn(app).await;
     let body = obskit::reqwest::get(format!("{base}/users"))
         .await

@@ -17,7 +17,7 @@ use axum::routing::get;
 use db_support::{Proxy, REDIS, server_up, unique, wait_until};
 use obskit::db::redis::Connection;
 use obskit::health::Status;
-use obskit::http::ObskitLayer;
+use obskit::http::HttpLayer;
 use obskit::testing::TestTelemetry;
 use redis::AsyncCommands as _;
 use redis::aio::ConnectionManager;
@@ -90,7 +90,7 @@ async fn commands_and_pipelines_are_recorded_under_their_request() {
             ),
         )
         .with_state(conn.clone())
-        .layer(ObskitLayer::new(&telemetry));
+        .layer(HttpLayer::new(&telemetry));
     let res = app
         .oneshot(Request::get("/cache").body(Body::empty()).unwrap())
         .await

@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use obskit::http::{ObskitLayer, observability_routes};
+use obskit::http::{HttpLayer, observability_routes};
 use obskit::reqwest;
 use obskit::slo::Slo;
 use obskit_test_receiver::{Receiver, SpanKind};
@@ -43,7 +43,7 @@ fn traced(name: &str, rx: &Receiver) -> Harness {
 /// histogram), `/call` (an outgoing call to `/fast` through the obskit
 /// client), `/fast`, and the observability routes.
 fn app(h: &Harness, base: &str) -> Router {
-    let client = obskit::http::ClientMiddleware::new(&h.telemetry).wrap(reqwest::Client::new());
+    let client = obskit::http::HttpClientMiddleware::new(&h.telemetry).wrap(reqwest::Client::new());
     let fast = format!("{base}/fast");
     // A user's own histogram in obskit's registry (what `metrics::histogram!`
     // lands in once `install()` made obskit the global recorder).
@@ -87,7 +87,7 @@ fn app(h: &Harness, base: &str) -> Router {
         )
         .merge(observability_routes(&h.telemetry))
         .layer(
-            ObskitLayer::new(&h.telemetry)
+            HttpLayer::new(&h.telemetry)
                 .slos([Slo::latency("fast", Duration::from_millis(50), 0.99).expect("a valid SLO")])
                 .expect("valid SLOs"),
         )

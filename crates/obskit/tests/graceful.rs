@@ -59,7 +59,7 @@ fn child_server() {
                 }),
             )
             .merge(obskit::http::observability_routes(&telemetry))
-            .layer(obskit::http::ObskitLayer::new(&telemetry));
+            .layer(obskit::http::HttpLayer::new(&telemetry));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

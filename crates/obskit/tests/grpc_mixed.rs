@@ -11,7 +11,7 @@ use axum::Router;
 use axum::routing::get;
 use grpc_support::{UNARY, channel, client, req};
 use obskit::grpc::{GrpcLayer, GrpcRoutes, HealthService};
-use obskit::http::{ObskitLayer, observability_routes};
+use obskit::http::{HttpLayer, observability_routes};
 use obskit::slo::Slo;
 use obskit_grpc_testing::EchoService;
 use support::{config, harness, prom};
@@ -36,7 +36,7 @@ async fn http_and_grpc_on_one_port_are_counted_once_each_and_drain_together() {
         .route("/hello", get(|| async { "hello" }))
         .merge(observability_routes(t))
         .merge(grpc)
-        .layer(ObskitLayer::new(t).slos(slos()).unwrap());
+        .layer(HttpLayer::new(t).slos(slos()).unwrap());
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

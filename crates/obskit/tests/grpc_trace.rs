@@ -15,7 +15,7 @@ use axum::routing::get;
 use grpc_support::{UNARY, client, req, spawn_tonic};
 use obskit::Telemetry;
 use obskit::grpc::{GrpcClient, GrpcClientLayer, GrpcLayer};
-use obskit::http::ObskitLayer;
+use obskit::http::HttpLayer;
 use obskit_grpc_testing::{EchoClient, EchoService, Forward};
 use obskit_test_receiver::{ReceivedSpan, Receiver, SpanKind};
 use support::{config, harness, prom};
@@ -192,7 +192,7 @@ async fn one_trace_spans_an_http_request_and_the_grpc_call_it_makes() {
             ),
         )
         .with_state(backend)
-        .layer(ObskitLayer::new(&h.telemetry));
+        .layer(HttpLayer::new(&h.telemetry));
     let base = support::server::spawn(app).await;
     let incoming = "4bf92f3577b34da6a3ce929d0e0e4736";
     let seen_by_backend = obskit::reqwest::Client::new()

@@ -43,7 +43,7 @@ async fn an_idle_service_with_a_dependency_check_exports_no_span() {
         ("OTEL_BSP_SCHEDULE_DELAY", "10"),
     ]));
     let (base, seen) = upstream().await;
-    let client = obskit::http::ClientMiddleware::new(&h.telemetry).wrap(reqwest::Client::new());
+    let client = obskit::http::HttpClientMiddleware::new(&h.telemetry).wrap(reqwest::Client::new());
     let url = format!("{base}/health/live");
     let check_client = client.clone();
     let check_url = url.clone();

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{any, get, post};
-use obskit::http::{HeaderError, ObskitLayer, observability_routes};
+use obskit::http::{HeaderError, HttpLayer, observability_routes};
 use obskit::reqwest;
 use obskit::slo::Slo;
 use obskit_test_receiver::{ReceivedSpan, Receiver, SpanKind, StatusCode as SpanStatus};
@@ -40,7 +40,7 @@ fn traced(name: &str, rx: &Receiver) -> Harness {
 
 /// The test application: plain, created, failing, nested, slow and
 /// any-method routes, a handler that logs, and the observability routes.
-fn app(h: &Harness, layer: ObskitLayer) -> Router {
+fn app(h: &Harness, layer: HttpLayer) -> Router {
     let items = Router::new().route(
         "/items/{id}",
         get(|Path(id): Path<String>| async move { format!("item {id}") }),
@@ -133,7 +133,7 @@ fn the_exposition_parser_reads_labels_escapes_and_special_values() {
 #[tokio::test]
 async fn red_figures_are_exact_after_known_traffic() {
     let h = metrics_only("red");
-    let base = support::server::spawn(app(&h, ObskitLayer::new(&h.telemetry))).await;
+    let base = support::server::spawn(app(&h, HttpLayer::new(&h.telemetry))).await;
     let client = reqwest::Client::new();
 
     for id in 1..=3 {
@@ -314,7 +314,7 @@ async fn active_requests_follow_an_in_flight_request() {
                 }
             }),
         )
-        .layer(ObskitLayer::new(&h.telemetry));
+        .layer(HttpLayer::new(&h.telemetry));
     let base = support::server::spawn(router).await;
     let client = reqwest::Client::new();
     let pending = tokio::spawn({
@@ -344,7 +344,7 @@ async fn active_requests_follow_an_in_flight_request() {
 #[tokio::test]
 async fn ten_thousand_random_unmatched_paths_add_at_most_one_series() {
     let h = metrics_only("cardinality");
-    let base = support::server::spawn(app(&h, ObskitLayer::new(&h.telemetry))).await;
+    let base = support::server::spawn(app(&h, HttpLayer::new(&h.telemetry))).await;
     let client = reqwest::Client::new();
     assert_eq!(
         status_of(&client, "GET", &format!("{base}/users/1")).await,
@@ -412,7 +412,7 @@ async fn ten_thousand_random_unmatched_paths_add_at_most_one_series() {
 async fn an_unknown_method_becomes_other() {
     let rx = Receiver::start().await.unwrap();
     let h = traced("methods", &rx);
-    let base = support::server::spawn(app(&h, ObskitLayer::new(&h.telemetry))).await;
+    let base = support::server::spawn(app(&h, HttpLayer::new(&h.telemetry))).await;
     let client = reqwest::Client::new();
     assert_eq!(
         status_of(&client, "PURGE", &format!("{base}/cache/k1")).await,
@@ -454,7 +454,7 @@ async fn an_unknown_method_becomes_other() {
 #[tokio::test]
 async fn slo_counters_classify_both_sides_of_the_threshold() {
     let h = metrics_only("slo");
-    let layer = ObskitLayer::new(&h.telemetry)
+    let layer = HttpLayer::new(&h.telemetry)
         .slos([
             Slo::availability("availability", 0.99).unwrap(),
             Slo::latency("latency", Duration::from_millis(50), 0.95).unwrap(),
@@ -561,7 +561,7 @@ async fn slo_counters_classify_both_sides_of_the_threshold() {
 async fn probe_and_metrics_paths_stay_out_of_every_figure() {
     let rx = Receiver::start().await.unwrap();
     let h = traced("excluded", &rx);
-    let layer = ObskitLayer::new(&h.telemetry)
+    let layer = HttpLayer::new(&h.telemetry)
         .slos([Slo::availability("availability", 0.99).unwrap()])
         .unwrap();
     let base = support::server::spawn(app(&h, layer)).await;
@@ -618,7 +618,7 @@ async fn probe_and_metrics_paths_stay_out_of_every_figure() {
 async fn a_valid_request_id_is_kept_everywhere() {
     let rx = Receiver::start().await.unwrap();
     let h = traced("reqid", &rx);
-    let base = support::server::spawn(app(&h, ObskitLayer::new(&h.telemetry))).await;
+    let base = support::server::spawn(app(&h, HttpLayer::new(&h.telemetry))).await;
     let client = reqwest::Client::new();
     let id = "req-7f3a.b_c:d+e=f/g";
     let res = call(
@@ -681,7 +681,7 @@ async fn the_request_id_is_current_in_handlers_and_in_their_extension() {
                 },
             ),
         )
-        .layer(ObskitLayer::new(&h.telemetry));
+        .layer(HttpLayer::new(&h.telemetry));
     let base = support::server::spawn(app).await;
     let client = reqwest::Client::new();
     let res = call(
@@ -705,7 +705,7 @@ async fn the_request_id_is_current_in_handlers_and_in_their_extension() {
 async fn an_invalid_request_id_is_replaced_and_never_echoed() {
     let rx = Receiver::start().await.unwrap();
     let h = traced("badreqid", &rx);
-    let base = support::server::spawn(app(&h, ObskitLayer::new(&h.telemetry))).await;
+    let base = support::server::spawn(app(&h, HttpLayer::new(&h.telemetry))).await;
     let client = reqwest::Client::new();
     let oversized = "a".repeat(500);
     let just_over = "a".repeat(129);
@@ -757,7 +757,7 @@ async fn an_invalid_request_id_is_replaced_and_never_echoed() {
 async fn hostile_propagation_headers_start_a_fresh_trace() {
     let rx = Receiver::start().await.unwrap();
     let h = traced("hostile", &rx);
-    let base = support::server::spawn(app(&h, ObskitLayer::new(&h.telemetry))).await;
+    let base = support::server::spawn(app(&h, HttpLayer::new(&h.telemetry))).await;
     let client = reqwest::Client::new();
     let tid = "4bf92f3577b34da6a3ce929d0e0e4736";
     let sid = "00f067aa0ba902b7";
@@ -840,7 +840,7 @@ async fn hostile_propagation_headers_start_a_fresh_trace() {
 async fn a_traceparent_with_non_canonical_fields_starts_a_fresh_trace() {
     let rx = Receiver::start().await.unwrap();
     let h = traced("canonical", &rx);
-    let base = support::server::spawn(app(&h, ObskitLayer::new(&h.telemetry))).await;
+    let base = support::server::spawn(app(&h, HttpLayer::new(&h.telemetry))).await;
     let client = reqwest::Client::new();
     let tid = "4bf92f3577b34da6a3ce929d0e0e4736";
     let sid = "00f067aa0ba902b7";
@@ -879,7 +879,7 @@ async fn a_traceparent_with_non_canonical_fields_starts_a_fresh_trace() {
 async fn a_valid_traceparent_is_continued() {
     let rx = Receiver::start().await.unwrap();
     let h = traced("continue", &rx);
-    let base = support::server::spawn(app(&h, ObskitLayer::new(&h.telemetry))).await;
+    let base = support::server::spawn(app(&h, HttpLayer::new(&h.telemetry))).await;
     let client = reqwest::Client::new();
     let tid = "4bf92f3577b34da6a3ce929d0e0e4736";
     let sid = "00f067aa0ba902b7";
@@ -945,17 +945,17 @@ async fn credentials_and_query_strings_are_never_recorded() {
         "Set-Cookie",
         "proxy-authorization",
     ] {
-        let err = ObskitLayer::new(&h.telemetry)
+        let err = HttpLayer::new(&h.telemetry)
             .record_header(sensitive)
             .expect_err(sensitive);
         assert_eq!(err, HeaderError::Sensitive(sensitive.to_owned()));
         assert!(err.to_string().contains("never recorded"), "{err}");
     }
     assert!(matches!(
-        ObskitLayer::new(&h.telemetry).record_header("bad header"),
+        HttpLayer::new(&h.telemetry).record_header("bad header"),
         Err(HeaderError::Invalid(_))
     ));
-    let layer = ObskitLayer::new(&h.telemetry)
+    let layer = HttpLayer::new(&h.telemetry)
         .record_header("X-Tenant")
         .unwrap();
     let base = support::server::spawn(app(&h, layer)).await;
@@ -1006,7 +1006,7 @@ async fn credentials_and_query_strings_are_never_recorded() {
 async fn server_spans_carry_the_semantic_convention_attributes() {
     let rx = Receiver::start().await.unwrap();
     let h = traced("attrs", &rx);
-    let base = support::server::spawn(app(&h, ObskitLayer::new(&h.telemetry))).await;
+    let base = support::server::spawn(app(&h, HttpLayer::new(&h.telemetry))).await;
     let client = reqwest::Client::builder()
         .user_agent("obskit-test/1.0")
         .build()
@@ -1057,7 +1057,7 @@ async fn server_spans_carry_the_semantic_convention_attributes() {
 #[tokio::test]
 async fn promtool_accepts_the_exposition() {
     let h = metrics_only("promtool");
-    let layer = ObskitLayer::new(&h.telemetry)
+    let layer = HttpLayer::new(&h.telemetry)
         .slos([
             Slo::availability("availability", 0.999).unwrap(),
             Slo::latency("latency", Duration::from_millis(50), 0.99).unwrap(),
@@ -1082,7 +1082,8 @@ async fn promtool_accepts_the_exposition() {
         call(&client, "GET", &format!("{base}{path}"), &[]).await;
     }
     call(&client, "PURGE", &format!("{base}/cache/x"), &[]).await;
-    let outgoing = obskit::http::ClientMiddleware::new(&h.telemetry).wrap(reqwest::Client::new());
+    let outgoing =
+        obskit::http::HttpClientMiddleware::new(&h.telemetry).wrap(reqwest::Client::new());
     outgoing
         .get(format!("{base}/users/2"))
         .send()
@@ -1118,7 +1119,7 @@ async fn a_request_the_client_abandons_ends_its_span_and_leaves_no_active_reques
     let h = traced("abandoned", &rx);
     let router = Router::new()
         .route("/forever", get(std::future::pending::<&'static str>))
-        .layer(ObskitLayer::new(&h.telemetry));
+        .layer(HttpLayer::new(&h.telemetry));
     let base = support::server::spawn(router).await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_millis(200))
@@ -1182,7 +1183,7 @@ async fn a_request_the_client_abandons_ends_its_span_and_leaves_no_active_reques
 async fn a_panicking_handler_counts_as_a_failed_request() {
     let rx = Receiver::start().await.unwrap();
     let h = traced("panics", &rx);
-    let layer = ObskitLayer::new(&h.telemetry)
+    let layer = HttpLayer::new(&h.telemetry)
         .slos([Slo::availability("availability", 0.99).unwrap()])
         .unwrap();
     let router = Router::new()
@@ -1235,11 +1236,11 @@ async fn the_access_log_level_and_exclusions_are_configurable() {
         ("OTEL_TRACES_EXPORTER", "none"),
         ("RUST_LOG", "info"),
     ]));
-    let warn = ObskitLayer::new(&h.telemetry)
+    let warn = HttpLayer::new(&h.telemetry)
         .access_log(Some(tracing::Level::WARN))
         .excluded_paths(["/internal/{name}"]);
-    let quiet = ObskitLayer::new(&h.telemetry).access_log(None);
-    let debug = ObskitLayer::new(&h.telemetry).access_log(Some(tracing::Level::DEBUG));
+    let quiet = HttpLayer::new(&h.telemetry).access_log(None);
+    let debug = HttpLayer::new(&h.telemetry).access_log(Some(tracing::Level::DEBUG));
     let router = Router::new()
         .route("/loud", get(|| async { "loud" }))
         .route("/internal/{name}", get(|| async { "internal" }))
@@ -1315,7 +1316,7 @@ async fn propagators_from_the_environment_decide_what_is_read() {
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &rx.http_endpoint()),
             ("OTEL_PROPAGATORS", propagators),
         ]));
-        let base = support::server::spawn(app(&h, ObskitLayer::new(&h.telemetry))).await;
+        let base = support::server::spawn(app(&h, HttpLayer::new(&h.telemetry))).await;
         let res = call(
             &reqwest::Client::new(),
             "GET",

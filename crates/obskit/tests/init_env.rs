@@ -9,7 +9,7 @@ use std::time::Duration;
 use obskit_test_receiver::Receiver;
 
 const CHILD: &str = "OBSKIT_TEST_CHILD";
-/// Set: the child also serves requests through `ObskitLayer::new`, one
+/// Set: the child also serves requests through `HttpLayer::new`, one
 /// per comma-separated path (`1`: `/ping`).
 const CHILD_REQUEST: &str = "OBSKIT_TEST_CHILD_REQUEST";
 /// How long `/slow` takes at least.
@@ -76,7 +76,7 @@ fn child_main() {
                         "late"
                     }),
                 )
-                .layer(obskit::http::ObskitLayer::new(&telemetry));
+                .layer(obskit::http::HttpLayer::new(&telemetry));
             let paths = if paths == "1" {
                 "/ping".to_owned()
             } else {
@@ -325,7 +325,7 @@ fn a_bad_variable_fails_init_with_a_message_naming_it() {
     }
 }
 
-/// `OBSKIT_ACCESS_LOG` belongs to the layer: `ObskitLayer::new` reads it.
+/// `OBSKIT_ACCESS_LOG` belongs to the layer: `HttpLayer::new` reads it.
 #[test]
 fn the_layer_takes_its_access_log_level_from_the_environment() {
     let access = |level: &str| -> Vec<serde_json::Value> {

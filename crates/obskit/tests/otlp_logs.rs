@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use obskit::http::ObskitLayer;
+use obskit::http::HttpLayer;
 use obskit_test_receiver::{AttrValue, Behavior, BlackHole, Protocol, ReceivedLog, Receiver};
 use support::{config, harness};
 
@@ -207,7 +207,7 @@ async fn the_access_line_is_a_log_record() {
     ]));
     let app = Router::new()
         .route("/items/{id}", get(|| async { "ok" }))
-        .layer(ObskitLayer::new(&h.telemetry));
+        .layer(HttpLayer::new(&h.telemetry));
     let base = support::server::spawn(app).await;
     let response = reqwest::get(format!("{base}/items/7")).await.unwrap();
     assert_eq!(response.status(), 200);

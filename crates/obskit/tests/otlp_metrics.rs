@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use obskit::http::ObskitLayer;
+use obskit::http::HttpLayer;
 use obskit_test_receiver::proto::metrics::v1::{Metric, metric::Data, number_data_point};
 use obskit_test_receiver::{AttrValue, BlackHole, Protocol, ReceivedMetricsRequest, Receiver};
 use support::{config, harness};
@@ -114,7 +114,7 @@ fn scraped(text: &str) -> BTreeMap<Key, f64> {
         .collect()
 }
 
-fn app(layer: ObskitLayer) -> Router {
+fn app(layer: HttpLayer) -> Router {
     Router::new()
         .route("/items/{id}", get(|| async { "ok" }))
         .route(
@@ -164,7 +164,7 @@ async fn the_push_agrees_with_metrics(protocol: &str, expected: Protocol, compre
             vec![obskit::metrics::Label::new("queue", "a \"b\"")],
         )
         .set(2.5);
-    let base = support::server::spawn(app(ObskitLayer::new(&h.telemetry))).await;
+    let base = support::server::spawn(app(HttpLayer::new(&h.telemetry))).await;
     traffic(&base, &["/items/1", "/items/2", "/slow", "/items/3"]).await;
     let metrics = h.telemetry.metrics();
     let text = metrics.render();
@@ -309,7 +309,7 @@ async fn delta_pushes_add_up_to_the_totals() {
         ),
     ]));
     let jobs = h.telemetry.metrics().counter("jobs_total", vec![]);
-    let base = support::server::spawn(app(ObskitLayer::new(&h.telemetry))).await;
+    let base = support::server::spawn(app(HttpLayer::new(&h.telemetry))).await;
     traffic(&base, &["/items/1", "/items/2", "/items/3"]).await;
     jobs.increment(2);
     // Wait for a push that saw the first three, then send two more.
@@ -403,7 +403,7 @@ async fn a_silent_collector_never_holds_shutdown_past_its_bound() {
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &hole.endpoint()),
         ("OBSKIT_SHUTDOWN_TIMEOUT", "300ms"),
     ]));
-    let base = support::server::spawn(app(ObskitLayer::new(&h.telemetry))).await;
+    let base = support::server::spawn(app(HttpLayer::new(&h.telemetry))).await;
     traffic(&base, &["/items/1"]).await;
     let report = h.telemetry.shutdown().await;
     assert!(report.timed_out, "{report:?}");
@@ -488,7 +488,7 @@ async fn lowmemory_keeps_observed_counters_cumulative() {
         .metrics()
         .counter("jobs_total", vec![])
         .increment(1);
-    let base = support::server::spawn(app(ObskitLayer::new(&h.telemetry))).await;
+    let base = support::server::spawn(app(HttpLayer::new(&h.telemetry))).await;
     traffic(&base, &["/items/1"]).await;
     let report = h.telemetry.shutdown().await;
     assert!(!report.timed_out, "{report:?}");

@@ -314,7 +314,7 @@ async fn concurrent_probes_share_one_cached_run() {
 /// keeps serving for the drain delay, then `run` returns after the flush.
 #[tokio::test]
 async fn an_admin_port_serves_probes_and_metrics_through_a_drain() {
-    use obskit::http::ObskitLayer;
+    use obskit::http::HttpLayer;
 
     let h = service("admin");
     let health = h.telemetry.health();
@@ -324,7 +324,7 @@ async fn an_admin_port_serves_probes_and_metrics_through_a_drain() {
     let admin_url = format!("http://{}", admin.local_addr().unwrap());
     let app = Router::new()
         .route("/work", axum::routing::get(|| async { "done" }))
-        .layer(ObskitLayer::new(&h.telemetry));
+        .layer(HttpLayer::new(&h.telemetry));
     let (signal_tx, signal_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(
         obskit::Server::new(main, app, h.telemetry)

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use obskit::http::ObskitLayer;
+use obskit::http::HttpLayer;
 use obskit_test_receiver::Receiver;
 use support::{config, harness};
 
@@ -43,7 +43,7 @@ async fn incoming_context_is_carried_to_outgoing_calls() {
         ("OTEL_BSP_SCHEDULE_DELAY", "10"),
     ]));
     let (upstream, seen) = upstream().await;
-    let client = obskit::http::ClientMiddleware::new(&h.telemetry).wrap(reqwest::Client::new());
+    let client = obskit::http::HttpClientMiddleware::new(&h.telemetry).wrap(reqwest::Client::new());
     let app = Router::new()
         .route(
             "/relay",
@@ -56,7 +56,7 @@ async fn incoming_context_is_carried_to_outgoing_calls() {
                 }
             }),
         )
-        .layer(ObskitLayer::new(&h.telemetry));
+        .layer(HttpLayer::new(&h.telemetry));
     let base = support::server::spawn(app).await;
     let plain = reqwest::Client::new();
     let relay = |headers: &[(&str, &str)]| {

@@ -8,7 +8,7 @@
 
 use std::alloc::System;
 
-use obskit::config::Propagator as Kind;
+use obskit::config::PropagationFormat as Kind;
 use obskit::opentelemetry::Context;
 use obskit::opentelemetry::trace::{
     SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,

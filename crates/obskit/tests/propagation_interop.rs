@@ -3,7 +3,7 @@
 //! (`opentelemetry-propagator-b3`, `opentelemetry-propagator-jaeger`).
 //! Headers they inject are continued by an obskit service (one trace, the
 //! parent exact, the sampling decision kept), and what obskit's clients
-//! inject they extract to obskit's client span; over HTTP (`ObskitLayer`
+//! inject they extract to obskit's client span; over HTTP (`HttpLayer`
 //! and the reqwest middleware) and gRPC (`GrpcLayer` and
 //! `GrpcClientLayer`), on real sockets.
 //!
@@ -25,7 +25,7 @@ use axum::routing::get;
 use grpc_support::{UNARY, req, spawn_tonic};
 use obskit::Telemetry;
 use obskit::grpc::{GrpcClientLayer, GrpcLayer};
-use obskit::http::ObskitLayer;
+use obskit::http::HttpLayer;
 use obskit_grpc_testing::{EchoClient, EchoService, Forward};
 use obskit_test_receiver::{ReceivedSpan, Receiver, SpanKind};
 use serde_json::{Value, json};
@@ -213,7 +213,8 @@ async fn python_b3_and_jaeger_headers_continue_over_http_and_back() {
         let rx = Receiver::start().await.expect("receiver");
         let h = harness(telemetry_config(format, &rx, "relay"));
         let (upstream, seen) = upstream().await;
-        let client = obskit::http::ClientMiddleware::new(&h.telemetry).wrap(reqwest::Client::new());
+        let client =
+            obskit::http::HttpClientMiddleware::new(&h.telemetry).wrap(reqwest::Client::new());
         let app = Router::new()
             .route(
                 "/relay",
@@ -226,7 +227,7 @@ async fn python_b3_and_jaeger_headers_continue_over_http_and_back() {
                     }
                 }),
             )
-            .layer(ObskitLayer::new(&h.telemetry));
+            .layer(HttpLayer::new(&h.telemetry));
         let base = support::server::spawn(app).await;
 
         // A sampled and an unsampled trace, as Python sends them.

@@ -30,7 +30,7 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
-use obskit::http::ObskitLayer;
+use obskit::http::HttpLayer;
 use obskit::messaging::rabbitmq::{Consumer, Publisher, SYSTEM};
 use obskit::messaging::{CREATED_AT_HEADER, Messaging};
 use obskit::slo::Slo;
@@ -144,7 +144,7 @@ async fn one_trace_from_an_http_request_through_a_worker_process_to_an_http_serv
     let inventory_telemetry = service_telemetry("inventory", &endpoint);
     let inventory = Router::new()
         .route("/reserve", post(|| async { "reserved" }))
-        .layer(ObskitLayer::new(&inventory_telemetry));
+        .layer(HttpLayer::new(&inventory_telemetry));
     let inventory = support::server::spawn(inventory).await;
 
     // The service that publishes on an HTTP request.
@@ -175,7 +175,7 @@ async fn one_trace_from_an_http_request_through_a_worker_process_to_an_http_serv
             ),
         )
         .with_state((publisher, queue.clone()))
-        .layer(ObskitLayer::new(&orders_telemetry));
+        .layer(HttpLayer::new(&orders_telemetry));
     let app = support::server::spawn(app).await;
 
     let mut worker = start_worker(

@@ -15,7 +15,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use futures_util::stream;
-use obskit::http::ObskitLayer;
+use obskit::http::HttpLayer;
 use obskit::reqwest;
 use obskit::slo::Slo;
 use obskit_test_receiver::{ReceivedSpan, Receiver, StatusCode as SpanStatus};
@@ -55,7 +55,7 @@ fn sse(body: Body) -> impl IntoResponse {
 }
 
 fn app(h: &Harness, slos: Vec<Slo>) -> Router {
-    let layer = ObskitLayer::new(&h.telemetry).slos(slos).unwrap();
+    let layer = HttpLayer::new(&h.telemetry).slos(slos).unwrap();
     Router::new()
         .route("/events", get(|| async { sse(events(Some(CHUNKS), TICK)) }))
         .route("/feed", get(|| async { sse(events(None, TICK / 4)) }))

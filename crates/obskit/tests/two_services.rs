@@ -16,7 +16,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use obskit::http::{ClientMiddleware, ObskitLayer};
+use obskit::http::{HttpClientMiddleware, HttpLayer};
 use obskit::reqwest;
 use obskit::reqwest_middleware::ClientWithMiddleware;
 use obskit_test_receiver::{ReceivedSpan, Receiver, SpanKind, refused_endpoint};
@@ -54,7 +54,7 @@ impl ServiceB {
                                 format!("{sku}: 7 in stock")
                             }),
                         )
-                        .layer(ObskitLayer::new(&h.telemetry));
+                        .layer(HttpLayer::new(&h.telemetry));
                     base_tx
                         .send(support::server::spawn(app).await)
                         .expect("the test waits for B");
@@ -154,13 +154,13 @@ async fn one_trace_spans_both_services() {
 
     let a = service_a(&rx);
     let state = AState {
-        client: ClientMiddleware::new(&a.telemetry).wrap(reqwest::Client::new()),
+        client: HttpClientMiddleware::new(&a.telemetry).wrap(reqwest::Client::new()),
         b: b.base.clone(),
     };
     let app = Router::new()
         .route("/checkout/{id}", get(checkout))
         .with_state(state)
-        .layer(ObskitLayer::new(&a.telemetry));
+        .layer(HttpLayer::new(&a.telemetry));
     let a_base = support::server::spawn(app).await;
 
     let res = reqwest::Client::new()
@@ -281,7 +281,7 @@ async fn client_errors_are_classified_without_paths() {
     let rx = Receiver::start().await.unwrap();
     let b = ServiceB::start(rx.http_endpoint());
     let a = service_a(&rx);
-    let client = ClientMiddleware::new(&a.telemetry).wrap(reqwest::Client::new());
+    let client = HttpClientMiddleware::new(&a.telemetry).wrap(reqwest::Client::new());
 
     // Outside any server span: the client span is a root.
     for path in ["/missing/1", "/missing/2"] {
@@ -382,7 +382,7 @@ async fn an_abandoned_call_leaves_no_active_request() {
         }),
     );
     let base = support::server::spawn(slow).await;
-    let client = ClientMiddleware::new(&a.telemetry).wrap(reqwest::Client::new());
+    let client = HttpClientMiddleware::new(&a.telemetry).wrap(reqwest::Client::new());
     let abandoned = tokio::time::timeout(
         Duration::from_millis(200),
         client.get(format!("{base}/slow")).send(),

@@ -696,7 +696,7 @@ async fn obskit_metrics_over_otlp_feed_the_service_figures() {
         .unwrap();
     let mut app = axum::Router::new()
         .route("/items/{id}", axum::routing::get(|| async { "item" }))
-        .layer(obskit::http::ObskitLayer::new(&telemetry));
+        .layer(obskit::http::HttpLayer::new(&telemetry));
     for _ in 0..3 {
         let request = http::Request::get("/items/7")
             .body(axum::body::Body::empty())

@@ -24,8 +24,8 @@ use std::fmt;
 use std::time::Duration;
 
 pub use options::{
-    Compression, LogFormat, LogsExporter, MetricsExporter, OtlpProtocol, Propagator, Sampler,
-    SpanBridge, Temporality, TracesExporter,
+    Compression, LogFormat, LogsExporter, MetricsExporter, OtlpProtocol, PropagationFormat,
+    Sampler, SpanBridge, Temporality, TracesExporter,
 };
 pub use shutdown::{
     DEFAULT_DRAIN_DELAY, DEFAULT_INFLIGHT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, ShutdownBounds,
@@ -304,7 +304,7 @@ pub struct Config {
     pub(crate) compression: Compression,
     pub(crate) tls: TlsFiles,
     pub(crate) sampler: Sampler,
-    pub(crate) propagators: Vec<Propagator>,
+    pub(crate) propagators: Vec<PropagationFormat>,
     pub(crate) batch: BatchConfig,
     pub(crate) logs_exporters: Vec<LogsExporter>,
     pub(crate) logs_otlp: SignalOtlp,
@@ -339,7 +339,7 @@ impl Default for Config {
             compression: Compression::None,
             tls: TlsFiles::default(),
             sampler: Sampler::default(),
-            propagators: vec![Propagator::TraceContext, Propagator::Baggage],
+            propagators: vec![PropagationFormat::TraceContext, PropagationFormat::Baggage],
             batch: BatchConfig::default(),
             logs_exporters: vec![LogsExporter::Console],
             logs_otlp: SignalOtlp::default(),
@@ -494,7 +494,7 @@ impl Config {
             // Unlike other variables, an explicitly empty list is not "unset"
             // only when it says `none`; empty stays the default.
             if !v.trim().is_empty() {
-                c.propagators = Propagator::parse_list(OTEL_PROPAGATORS, &v)?;
+                c.propagators = PropagationFormat::parse_list(OTEL_PROPAGATORS, &v)?;
             }
         }
         batch_from_env(
@@ -738,7 +738,7 @@ impl Config {
 
     /// Sets the propagators; an empty list turns propagation off.
     #[must_use]
-    pub fn propagators(mut self, propagators: impl IntoIterator<Item = Propagator>) -> Self {
+    pub fn propagators(mut self, propagators: impl IntoIterator<Item = PropagationFormat>) -> Self {
         self.propagators = propagators.into_iter().collect();
         self.propagators.dedup();
         self
@@ -989,7 +989,7 @@ mod tests {
         assert_eq!(c.sampler, Sampler::ParentBasedAlwaysOn);
         assert_eq!(
             c.propagators,
-            vec![Propagator::TraceContext, Propagator::Baggage]
+            vec![PropagationFormat::TraceContext, PropagationFormat::Baggage]
         );
         assert_eq!(c.exporters, vec![TracesExporter::Otlp]);
         assert_eq!(c.export_timeout, Duration::from_secs(10));

@@ -391,7 +391,7 @@ impl Sampler {
 /// A context propagation format for incoming and outgoing requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Propagator {
+pub enum PropagationFormat {
     /// W3C Trace Context: `traceparent` and `tracestate`.
     TraceContext,
     /// W3C Baggage: `baggage`.
@@ -405,7 +405,7 @@ pub enum Propagator {
     Jaeger,
 }
 
-impl Propagator {
+impl PropagationFormat {
     /// Parses the comma-separated `OTEL_PROPAGATORS` list, in order, each
     /// propagator once; `none` alone means no propagation.
     pub(crate) fn parse_list(setting: &'static str, value: &str) -> Result<Vec<Self>, ConfigError> {
@@ -531,21 +531,21 @@ mod tests {
 
     #[test]
     fn propagators_accept_lists_and_none() {
-        let p = |v| Propagator::parse_list("P", v);
+        let p = |v| PropagationFormat::parse_list("P", v);
         assert_eq!(
             p("tracecontext,baggage").unwrap(),
-            vec![Propagator::TraceContext, Propagator::Baggage]
+            vec![PropagationFormat::TraceContext, PropagationFormat::Baggage]
         );
-        assert_eq!(p(" baggage ").unwrap(), vec![Propagator::Baggage]);
+        assert_eq!(p(" baggage ").unwrap(), vec![PropagationFormat::Baggage]);
         assert!(p("none").unwrap().is_empty());
         assert!(p("none,baggage").is_err());
         assert_eq!(
             p("jaeger, B3multi,b3,tracecontext,b3").unwrap(),
             vec![
-                Propagator::Jaeger,
-                Propagator::B3Multi,
-                Propagator::B3,
-                Propagator::TraceContext
+                PropagationFormat::Jaeger,
+                PropagationFormat::B3Multi,
+                PropagationFormat::B3,
+                PropagationFormat::TraceContext
             ],
             "in order, each once"
         );

@@ -2,7 +2,7 @@
 //! can change: `OBSKIT_DRAIN_DELAY` and `OBSKIT_INFLIGHT_TIMEOUT` for
 //! [`Server`](crate::Server), `OBSKIT_ACCESS_LOG` and its filter
 //! (`OBSKIT_ACCESS_LOG_STATUS`, `OBSKIT_ACCESS_LOG_MIN_DURATION`) for
-//! [`ObskitLayer`](crate::http::ObskitLayer) and the gRPC layer.
+//! [`HttpLayer`](crate::http::HttpLayer) and the gRPC layer.
 //!
 //! They belong to the server and the layer, which read them when they are
 //! made (their setters override them). [`Config::from_env`](super::Config::from_env)

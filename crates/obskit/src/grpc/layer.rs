@@ -28,7 +28,7 @@ pub const DEFAULT_EXCLUDED_SERVICES: &[&str] = &[
 ///
 /// Apply it to the whole server with `Server::builder().layer(..)`, or to
 /// tonic services routed inside an axum `Router` with `Router::layer` (after
-/// the gRPC routes, before `ObskitLayer`'s HTTP routes are merged, so each
+/// the gRPC routes, before `HttpLayer`'s HTTP routes are merged, so each
 /// call is counted once).
 ///
 /// ```no_run
@@ -81,7 +81,7 @@ impl GrpcLayer {
 
     /// Declares the service's SLOs; every call is classified against each,
     /// into the same `obskit_slo_requests_total` as HTTP requests (give
-    /// `ObskitLayer` the same declarations to count both). Availability
+    /// `HttpLayer` the same declarations to count both). Availability
     /// counts a call bad when it ends UNKNOWN, DEADLINE_EXCEEDED,
     /// UNIMPLEMENTED, INTERNAL, UNAVAILABLE or DATA_LOSS (a call dropped
     /// once its deadline has passed is DEADLINE_EXCEEDED). A CANCELLED call,

@@ -35,7 +35,7 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Router, routing::get};
 //! use obskit::grpc::{GrpcLayer, GrpcRoutes, HealthService};
-//! use obskit::http::{ObskitLayer, observability_routes};
+//! use obskit::http::{HttpLayer, observability_routes};
 //!
 //! let telemetry = obskit::init!()?;
 //! let grpc = GrpcRoutes::new()
@@ -43,13 +43,13 @@
 //!     // .add_service(GreeterServer::new(MyGreeter))
 //!     .into_router()
 //!     .layer(GrpcLayer::new(&telemetry));
-//! // ObskitLayer goes outside, so it also sees unmatched paths; it leaves
+//! // HttpLayer goes outside, so it also sees unmatched paths; it leaves
 //! // gRPC calls (content-type application/grpc) to the GrpcLayer inside.
 //! let app = Router::new()
 //!     .route("/hello", get(|| async { "hello" }))
 //!     .merge(observability_routes(&telemetry))
 //!     .merge(grpc)
-//!     .layer(ObskitLayer::new(&telemetry));
+//!     .layer(HttpLayer::new(&telemetry));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! obskit::serve(listener, app, telemetry).await?;
 //! # Ok(()) }

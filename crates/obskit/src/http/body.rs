@@ -20,18 +20,18 @@ use super::exchange::Exchange;
 use crate::instrument::{Finish, Outcome};
 
 pin_project_lite::pin_project! {
-    /// The body of a response from [`ObskitService`](super::ObskitService).
+    /// The body of a response from [`HttpService`](super::HttpService).
     ///
     /// It forwards every frame, the size hint and the end of the stream
     /// unchanged; polling it runs inside the request's OpenTelemetry
     /// context, so a stream's own log lines carry the request's trace id.
-    pub struct ObskitBody<B> {
+    pub struct ResponseBody<B> {
         #[pin]
         inner: B,
         state: Option<Pending>,
     }
 
-    impl<B> PinnedDrop for ObskitBody<B> {
+    impl<B> PinnedDrop for ResponseBody<B> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Some(p) = this.state.take() {
@@ -54,7 +54,7 @@ struct Pending {
     remaining: Option<u64>,
 }
 
-impl<B> ObskitBody<B> {
+impl<B> ResponseBody<B> {
     /// A body recorded through `finish` when it ends. `status` is the
     /// response's; `length` its `Content-Length`, if any; `sent` whether the
     /// body is sent at all (not for `HEAD`, 1xx, 204 or 304: the server
@@ -89,7 +89,7 @@ impl<B> ObskitBody<B> {
     }
 }
 
-impl<B: Body> Body for ObskitBody<B> {
+impl<B: Body> Body for ResponseBody<B> {
     type Data = B::Data;
     type Error = B::Error;
 
@@ -135,9 +135,9 @@ impl<B: Body> Body for ObskitBody<B> {
     }
 }
 
-impl<B> std::fmt::Debug for ObskitBody<B> {
+impl<B> std::fmt::Debug for ResponseBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ObskitBody")
+        f.debug_struct("ResponseBody")
             .field("recording", &self.state.is_some())
             .finish_non_exhaustive()
     }

@@ -3,7 +3,7 @@
 //! low-cardinality labels (method, server address, status; never the path).
 //!
 //! ```
-//! use obskit::http::ClientMiddleware;
+//! use obskit::http::HttpClientMiddleware;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -12,7 +12,7 @@
 //! # let items = axum::Router::new().route("/items/{id}", axum::routing::get(|| async { "item" }));
 //! # tokio::spawn(async move { axum::serve(listener, items).await });
 //! let telemetry = obskit::testing::TestTelemetry::new(); // or obskit::init!()?
-//! let client = ClientMiddleware::new(&telemetry).wrap(reqwest::Client::new());
+//! let client = HttpClientMiddleware::new(&telemetry).wrap(reqwest::Client::new());
 //! let body = client.get(format!("{inventory}/items/42")).send().await?.text().await?;
 //! assert_eq!(body, "item");
 //!
@@ -42,7 +42,7 @@ use crate::slo::SloSet;
 /// [`wrap`](Self::wrap) gives a client with it alone; add it with
 /// `reqwest_middleware::ClientBuilder::with` to compose it with others.
 #[derive(Clone)]
-pub struct ClientMiddleware {
+pub struct HttpClientMiddleware {
     shared: Arc<ClientShared>,
 }
 
@@ -55,13 +55,14 @@ struct ClientShared {
     slos: SloSet,
 }
 
-impl std::fmt::Debug for ClientMiddleware {
+impl std::fmt::Debug for HttpClientMiddleware {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientMiddleware").finish_non_exhaustive()
+        f.debug_struct("HttpClientMiddleware")
+            .finish_non_exhaustive()
     }
 }
 
-impl ClientMiddleware {
+impl HttpClientMiddleware {
     /// Records into `telemetry`'s tracer and metrics.
     pub fn new(telemetry: &Telemetry) -> Self {
         Self {
@@ -81,7 +82,7 @@ impl ClientMiddleware {
 }
 
 #[async_trait::async_trait]
-impl Middleware for ClientMiddleware {
+impl Middleware for HttpClientMiddleware {
     async fn handle(
         &self,
         mut req: reqwest::Request,

@@ -1,4 +1,4 @@
-//! The future of [`ObskitService`](super::ObskitService): polls the handler
+//! The future of [`HttpService`](super::HttpService): polls the handler
 //! inside the request's OpenTelemetry context, then hands the request's
 //! [`Finish`] to the response body, which records the end.
 
@@ -9,16 +9,16 @@ use std::task::{Context as TaskContext, Poll, ready};
 use http::header::CONTENT_LENGTH;
 use http::{Response, StatusCode};
 
-use super::body::ObskitBody;
+use super::body::ResponseBody;
 use super::exchange::Exchange;
 use crate::instrument::answer_request_id;
 use crate::instrument::{Finish, Outcome};
 use crate::request_id::RequestId;
 
 pin_project_lite::pin_project! {
-    /// The future of [`ObskitService`](super::ObskitService): polls the
+    /// The future of [`HttpService`](super::HttpService): polls the
     /// handler inside the request's OpenTelemetry context and wraps the
-    /// response body in an [`ObskitBody`], which records the request when
+    /// response body in an [`ResponseBody`], which records the request when
     /// the body ends.
     pub struct ResponseFuture<F> {
         #[pin]
@@ -52,7 +52,7 @@ where
     F: Future<Output = Result<Response<B>, E>>,
     B: http_body::Body,
 {
-    type Output = Result<Response<ObskitBody<B>>, E>;
+    type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -64,7 +64,7 @@ where
             None => ready!(this.inner.poll(cx)),
         };
         let Some((finish, request_id)) = this.state.take() else {
-            return Poll::Ready(result.map(|r| r.map(ObskitBody::untracked)));
+            return Poll::Ready(result.map(|r| r.map(ResponseBody::untracked)));
         };
         match result {
             Ok(mut response) => {
@@ -80,7 +80,7 @@ where
                     && status != StatusCode::NO_CONTENT
                     && status != StatusCode::NOT_MODIFIED;
                 Poll::Ready(Ok(response.map(|body| {
-                    ObskitBody::new(body, finish, status.as_u16(), length, sent)
+                    ResponseBody::new(body, finish, status.as_u16(), length, sent)
                 })))
             }
             Err(e) => {

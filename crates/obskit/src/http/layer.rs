@@ -1,9 +1,9 @@
 //! The server layer and its configuration: one span, RED metrics, SLO
 //! counters, a request id and an access log line for every request.
 //!
-//! The layer makes an [`ObskitService`] around the inner service; the
+//! The layer makes an [`HttpService`] around the inner service; the
 //! service's [`ResponseFuture`](super::ResponseFuture) and the response's
-//! [`ObskitBody`](super::ObskitBody) carry the request to its end, where
+//! [`ResponseBody`](super::ResponseBody) carry the request to its end, where
 //! the instrumentation core's `Finish` records it.
 
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use tower_layer::Layer;
 use tracing::Level;
 
 use super::red::ServerMetrics;
-use super::service::ObskitService;
+use super::service::HttpService;
 use super::state::Shared;
 use crate::Telemetry;
 use crate::instrument::LayerState;
@@ -55,7 +55,7 @@ pub enum HeaderError {
 /// ```
 /// use std::time::Duration;
 /// use axum::{Router, body::Body, http::Request, routing::get};
-/// use obskit::{http::ObskitLayer, slo::Slo};
+/// use obskit::{http::HttpLayer, slo::Slo};
 /// use tower::ServiceExt as _;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -63,7 +63,7 @@ pub enum HeaderError {
 /// let telemetry = obskit::testing::TestTelemetry::new(); // obskit::init!()? in main
 /// let app: Router = Router::new()
 ///     .route("/users/{id}", get(|| async { "user" }))
-///     .layer(ObskitLayer::new(&telemetry).slos([
+///     .layer(HttpLayer::new(&telemetry).slos([
 ///         Slo::availability("availability", 0.999)?,
 ///         Slo::latency("latency", Duration::from_millis(300), 0.99)?,
 ///     ])?);
@@ -77,20 +77,20 @@ pub enum HeaderError {
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct ObskitLayer {
+pub struct HttpLayer {
     shared: Arc<Shared>,
 }
 
-impl std::fmt::Debug for ObskitLayer {
+impl std::fmt::Debug for HttpLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ObskitLayer")
+        f.debug_struct("HttpLayer")
             .field("excluded", &self.shared.core.excluded)
             .field("access_log", &self.shared.core.access_log)
             .finish_non_exhaustive()
     }
 }
 
-impl ObskitLayer {
+impl HttpLayer {
     /// A layer recording into `telemetry`'s tracer and metrics, with the
     /// default exclusions and the access log at the level `OBSKIT_ACCESS_LOG`
     /// says (default `INFO`; [`access_log`](Self::access_log) overrides it).
@@ -160,10 +160,10 @@ impl ObskitLayer {
     }
 }
 
-impl<S> Layer<S> for ObskitLayer {
-    type Service = ObskitService<S>;
+impl<S> Layer<S> for HttpLayer {
+    type Service = HttpService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ObskitService::new(inner, Arc::clone(&self.shared))
+        HttpService::new(inner, Arc::clone(&self.shared))
     }
 }

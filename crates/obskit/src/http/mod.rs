@@ -2,8 +2,8 @@
 //! routes, and the client for outgoing calls.
 //!
 //! The server side is laid out like tower-http's `trace` module: the
-//! [`ObskitLayer`] and its configuration, the [`ObskitService`] it makes,
-//! the service's [`ResponseFuture`], and the [`ObskitBody`] wrapping every
+//! [`HttpLayer`] and its configuration, the [`HttpService`] it makes,
+//! the service's [`ResponseFuture`], and the [`ResponseBody`] wrapping every
 //! response body, so a request is recorded when its body ends.
 //!
 //! Serving (it runs until SIGTERM, so this example is not run):
@@ -11,13 +11,13 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Router, routing::get};
-//! use obskit::http::{ObskitLayer, observability_routes};
+//! use obskit::http::{HttpLayer, observability_routes};
 //!
 //! let telemetry = obskit::init!()?;
 //! let app = Router::new()
 //!     .route("/hello/{name}", get(|| async { "hello" }))
 //!     .merge(observability_routes(&telemetry))
-//!     .layer(ObskitLayer::new(&telemetry));
+//!     .layer(HttpLayer::new(&telemetry));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! obskit::serve(listener, app, telemetry).await?;
 //! # Ok(()) }
@@ -35,11 +35,11 @@ mod routes;
 mod service;
 mod state;
 
-pub use body::ObskitBody;
-pub use client::ClientMiddleware;
+pub use body::ResponseBody;
+pub use client::HttpClientMiddleware;
 pub use future::ResponseFuture;
-pub use layer::{DEFAULT_EXCLUDED_PATHS, HeaderError, ObskitLayer};
+pub use layer::{DEFAULT_EXCLUDED_PATHS, HeaderError, HttpLayer};
 pub use routes::{METRICS_CONTENT_TYPE, health_routes, metrics_route, observability_routes};
-pub use service::ObskitService;
+pub use service::HttpService;
 #[cfg(feature = "grpc")]
 pub(crate) use service::is_grpc;

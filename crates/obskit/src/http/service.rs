@@ -1,4 +1,4 @@
-//! The service [`ObskitLayer`](super::ObskitLayer) wraps around the router:
+//! The service [`HttpLayer`](super::HttpLayer) wraps around the router:
 //! it starts the request's span and clock, then hands them to the
 //! [`ResponseFuture`].
 
@@ -10,38 +10,38 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::attributes::describe;
-use super::body::ObskitBody;
+use super::body::ResponseBody;
 use super::exchange::Exchange;
 use super::future::ResponseFuture;
 use super::labels;
 use super::state::Shared;
 use crate::instrument::Finish;
 
-/// The service [`ObskitLayer`](super::ObskitLayer) wraps around each route.
+/// The service [`HttpLayer`](super::HttpLayer) wraps around each route.
 #[derive(Clone)]
-pub struct ObskitService<S> {
+pub struct HttpService<S> {
     inner: S,
     shared: Arc<Shared>,
 }
 
-impl<S> ObskitService<S> {
+impl<S> HttpService<S> {
     pub(crate) fn new(inner: S, shared: Arc<Shared>) -> Self {
         Self { inner, shared }
     }
 }
 
-impl<S> std::fmt::Debug for ObskitService<S> {
+impl<S> std::fmt::Debug for HttpService<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ObskitService").finish_non_exhaustive()
+        f.debug_struct("HttpService").finish_non_exhaustive()
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ObskitService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: http_body::Body,
 {
-    type Response = Response<ObskitBody<ResBody>>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 

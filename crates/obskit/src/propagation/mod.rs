@@ -31,7 +31,7 @@
 //! headers gives it, and every one is written.
 //!
 //! ```
-//! use obskit::config::Propagator as Kind;
+//! use obskit::config::PropagationFormat as Kind;
 //! use obskit::opentelemetry::trace::TraceContextExt;
 //! use obskit::propagation::Propagator;
 //!
@@ -100,7 +100,7 @@ use opentelemetry::trace::{
     SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState as SdkState,
 };
 
-use crate::config::{self, Propagator as Kind};
+use crate::config::{self, PropagationFormat as Kind};
 use carrier::{Read, Write};
 use tracestate::TraceState;
 
@@ -144,11 +144,11 @@ impl Propagator {
     /// once); an empty list propagates nothing.
     ///
     /// ```
-    /// use obskit::config::Propagator as Kind;
+    /// use obskit::config::PropagationFormat as Kind;
     /// let only_baggage = obskit::propagation::Propagator::new(&[Kind::Baggage]);
     /// # let _ = only_baggage;
     /// ```
-    pub fn new(list: &[config::Propagator]) -> Self {
+    pub fn new(list: &[config::PropagationFormat]) -> Self {
         let mut unique: Vec<Kind> = Vec::with_capacity(list.len());
         for kind in list {
             if !unique.contains(kind) {
@@ -508,8 +508,8 @@ mod tests {
         ]);
         for (list, trace, bag) in [
             (vec![], false, false),
-            (vec![config::Propagator::Baggage], false, true),
-            (vec![config::Propagator::TraceContext], true, false),
+            (vec![config::PropagationFormat::Baggage], false, true),
+            (vec![config::PropagationFormat::TraceContext], true, false),
         ] {
             let p = Propagator::new(&list);
             let cx = p.extract(&incoming);

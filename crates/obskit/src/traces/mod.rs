@@ -15,7 +15,9 @@ use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{self as sdktrace, SdkTracerProvider, SpanData};
 
-use crate::config::{Compression, Config, OtlpProtocol, Propagator, Sampler, TracesExporter};
+use crate::config::{
+    Compression, Config, OtlpProtocol, PropagationFormat, Sampler, TracesExporter,
+};
 use crate::error::InitError;
 use crate::export::pipeline::{self, ExportStats, Pipeline, WarnDispatch};
 use crate::export::{self, OtlpExporter, TRACES};
@@ -200,7 +202,7 @@ pub(crate) fn sdk_sampler(s: Sampler) -> sdktrace::Sampler {
 }
 
 /// obskit's propagator for the configured list.
-pub(crate) fn propagator(list: &[Propagator]) -> crate::propagation::Propagator {
+pub(crate) fn propagator(list: &[PropagationFormat]) -> crate::propagation::Propagator {
     crate::propagation::Propagator::new(list)
 }
 

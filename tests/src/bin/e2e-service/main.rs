@@ -23,7 +23,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use obskit::grpc::{GrpcClient, GrpcClientLayer, GrpcLayer, GrpcRoutes, HealthService};
 use obskit::health::Check;
-use obskit::http::{ObskitLayer, observability_routes};
+use obskit::http::{HttpLayer, observability_routes};
 use obskit::slo::Slo;
 use obskit_grpc_testing::{EchoClient, EchoRequest, EchoService};
 use tonic::transport::{Channel, Endpoint};
@@ -79,7 +79,7 @@ async fn app(telemetry: &obskit::Telemetry, port: u16) -> anyhow::Result<Router>
             .wrap(channel),
     );
     let own = SelfCall {
-        client: obskit::http::ClientMiddleware::new(telemetry).wrap(
+        client: obskit::http::HttpClientMiddleware::new(telemetry).wrap(
             obskit::reqwest::Client::builder()
                 .timeout(CALL_TIMEOUT)
                 .build()
@@ -113,7 +113,7 @@ async fn app(telemetry: &obskit::Telemetry, port: u16) -> anyhow::Result<Router>
         .merge(dependencies::routes(telemetry).await?)
         .merge(observability_routes(telemetry))
         .merge(grpc)
-        .layer(ObskitLayer::new(telemetry).slos(slos()?)?))
+        .layer(HttpLayer::new(telemetry).slos(slos()?)?))
 }
 
 /// `GET /users/{id}`: a route template with a parameter.
