@@ -10,11 +10,20 @@
 //! (`tests/*.rs`).
 
 // One module per concern; `main.rs` wires them together.
+{%- if messaging != "none" %}
+pub mod broker;
+{%- endif %}
 {%- if grpc %}
 pub mod greeter;
 {%- endif %}
 pub mod routes;
+{%- if messaging != "none" %}
+pub mod tasks;
+{%- endif %}
 pub mod upstream;
+{%- if messaging != "none" %}
+pub mod worker;
+{%- endif %}
 
 use std::time::Duration;
 
@@ -38,6 +47,11 @@ pub struct Dependencies {
 {%- if grpc %}
     /// The gRPC client `GET /grpc-hello/{name}` calls the Greeter through.
     pub greeter: greeter::Client,
+{%- endif %}
+{%- if messaging != "none" %}
+    /// The broker `POST /tasks` publishes to (the worker consumes from it too); `None`
+    /// leaves the route out, for tests of the other routes.
+    pub broker: Option<broker::Broker>,
 {%- endif %}
 }
 
@@ -63,6 +77,17 @@ pub fn app(telemetry: &obskit::Telemetry, deps: Dependencies) -> anyhow::Result<
     // `/health/ready` reports these checks; add one per dependency (database, queue, ...).
     telemetry.health().register(deps.upstream.health_check())?;
     let router = routes::router(deps.upstream);
+{%- if messaging != "none" %}
+
+    // Not ready while the broker connection is down: tasks could not be published.
+    let router = match deps.broker {
+        Some(broker) => {
+            telemetry.health().register(broker.health_check())?;
+            router.merge(tasks::router(broker))
+        }
+        None => router,
+    };
+{%- endif %}
 {%- if grpc %}
 
     // gRPC services answer on the same port as HTTP (HTTP/2 with content-type
@@ -158,6 +183,9 @@ mod tests {
             upstream: Upstream::new(plain_client(), &closed_port_url()).unwrap(),
 {%- if grpc %}
             greeter: greeter::client(telemetry, &closed_port_url()).unwrap(),
+{%- endif %}
+{%- if messaging != "none" %}
+            broker: None,
 {%- endif %}
         };
         app(telemetry, deps).unwrap()

@@ -29,6 +29,9 @@ async fn serve(telemetry: &TestTelemetry) -> String {
     let deps = Dependencies {
         upstream: Upstream::new(obskit::reqwest::Client::new().into(), &base_url).unwrap(),
         greeter: greeter::client(telemetry, &base_url).unwrap(),
+{%- if messaging != "none" %}
+        broker: None,
+{%- endif %}
     };
     let app = app(telemetry, deps).unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });

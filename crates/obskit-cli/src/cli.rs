@@ -14,6 +14,8 @@ Examples:
   obskit new payments --obskit-path ../obskit/crates/obskit
                                           depend on a local obskit checkout
   obskit new payments --grpc              add a gRPC service (tonic, proto/, health service)
+  obskit new payments --messaging rabbitmq
+                                          publish tasks over HTTP, process them in a worker
   obskit alerts --out .                   write ./alerts/*.rules.yml and their promtool tests
   obskit alerts --format prometheus-rule | kubectl apply -f -
   obskit dashboards --out .               write ./dashboards/*.json
@@ -35,6 +37,8 @@ Examples:
   obskit new payments --obskit-path ../obskit/crates/obskit
   obskit new payments --grpc              HTTP and gRPC on one port: proto/greeter.proto,
                                           a tonic server, the gRPC health service
+  obskit new payments --messaging nats    POST /tasks publishes to NATS JetStream; a worker
+                                          in the same process consumes, retries, dead-letters
   obskit new payments --force             write into an existing ./payments
 
 Then: cd payments && cargo run, and curl localhost:8080/hello/world";
@@ -225,6 +229,13 @@ pub(crate) struct NewArgs {
     /// route that calls the service through an instrumented gRPC client.
     #[arg(long)]
     pub(crate) grpc: bool,
+
+    /// Publish tasks from an HTTP route (`POST /tasks`) to a message broker and process
+    /// them in a worker in the same process: retries with backoff, a dead-letter
+    /// destination, freshness and availability SLOs, a graceful drain, readiness tied to
+    /// the broker, and a KEDA ScaledObject that scales on the queue's depth.
+    #[arg(long, value_name = "BROKER", default_value = "none", value_parser = ["none", "rabbitmq", "nats"])]
+    pub(crate) messaging: String,
 
     /// Write into DIR/<NAME> even if it exists and is not empty: files the template
     /// produces are replaced, other files are kept.

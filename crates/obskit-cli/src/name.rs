@@ -79,6 +79,9 @@ pub const TEMPLATE_DEPENDENCIES: &[&str] = &[
     "tonic_health",
     "tonic_reflection",
     "tokio_stream",
+    // `obskit new --messaging rabbitmq|nats`
+    "lapin",
+    "async_nats",
 ];
 
 /// Why a name was rejected; each message names the rule and a name that passes.

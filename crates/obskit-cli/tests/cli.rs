@@ -131,7 +131,7 @@ fn path_and_version_options_shape_the_project() {
     // `_` is spelled `-` in the project name, as cargo-generate does; the crate keeps `_`.
     let cargo = fs::read_to_string(dir.path().join("services/team/my-svc/Cargo.toml")).unwrap();
     assert!(cargo.contains("name = \"my-svc\"\n"), "{cargo}");
-    assert!(cargo.contains("obskit = \"=0.1.2\"\n"), "{cargo}");
+    assert!(cargo.contains("obskit.version = \"=0.1.2\"\n"), "{cargo}");
     let env = fs::read_to_string(dir.path().join("services/team/my-svc/.env.example")).unwrap();
     assert!(env.contains("RUST_LOG=info,my_svc=debug\n"), "{env}");
 }
@@ -147,10 +147,10 @@ fn obskit_path_makes_cargo_toml_depend_on_the_checkout() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let cargo = fs::read_to_string(dir.path().join("svc/Cargo.toml")).unwrap();
     assert!(
-        cargo.contains(&format!("obskit = {{ path = '{}' }}\n", local.display())),
+        cargo.contains(&format!("obskit.path = '{}'\n", local.display())),
         "{cargo}"
     );
-    assert!(!cargo.contains("obskit = \"0.1\""), "{cargo}");
+    assert!(!cargo.contains("obskit.version"), "{cargo}");
 }
 
 #[test]
@@ -190,7 +190,7 @@ fn grpc_adds_the_grpc_service_with_either_obskit_dependency() {
     }
     let cargo = fs::read_to_string(dir.path().join("local/Cargo.toml")).unwrap();
     assert!(
-        cargo.contains(&format!("obskit = {{ path = '{}' }}\n", local.display())),
+        cargo.contains(&format!("obskit.path = '{}'\n", local.display())),
         "{cargo}"
     );
     // Without --grpc: none of it.
@@ -327,7 +327,7 @@ fn a_cli_built_in_the_checkout_defaults_to_it() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let checkout = fs::canonicalize(concat!(env!("CARGO_MANIFEST_DIR"), "/../obskit")).unwrap();
     let manifest = fs::read_to_string(dir.path().join("my-svc/Cargo.toml")).unwrap();
-    let expected = format!("obskit = {{ path = '{}' }}", checkout.display());
+    let expected = format!("obskit.path = '{}'", checkout.display());
     assert!(manifest.contains(&expected), "{expected}\n{manifest}");
     assert!(
         stdout(&output).contains(&format!("the obskit checkout at {}", checkout.display())),

@@ -11,7 +11,10 @@
 //! SIGTERM; and, run with the environment its Kubernetes Deployment gives it plus
 //! `OTEL_LOGS_EXPORTER=otlp` and `OTEL_METRICS_EXPORTER=otlp,prometheus`, it sends its spans,
 //! its access line and its metrics (the figures `/metrics` shows, with the request's
-//! exemplar) to the one receiver, all naming their pod.
+//! exemplar) to the one receiver, all naming their pod. And `--messaging rabbitmq` and
+//! `--messaging nats --grpc`: built, checked and tested (their tests run against the real
+//! brokers), then run on a queue of their own: a task posted over HTTP in a known trace is
+//! processed by the worker, whose log line carries that trace id, and SIGTERM stops it cleanly.
 //!
 //! Every run shares one target directory (under Cargo's `CARGO_TARGET_TMPDIR`) and pins
 //! dependency versions to the workspace's Cargo.lock, so only the first run compiles the
@@ -876,4 +879,116 @@ fn check_with_python_grpcio(port: u16) {
         assert!(services.split(' ').any(|s| s == wanted), "{services}");
     }
     assert!(stdout.contains("stream 3 hello, ada (3/3)\n"), "{stdout}");
+}
+
+/// A plain HTTP/1.1 POST of `body` on 127.0.0.1, in the trace `traceparent`; the status.
+fn post(port: u16, path: &str, body: &str, traceparent: &str) -> std::io::Result<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\ntraceparent: {traceparent}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    Ok(text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Whether a broker listens on `port` of 127.0.0.1; without one the test is skipped
+/// (failed when `CI` is set).
+fn broker_listens(port: u16, what: &str) -> bool {
+    if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        return true;
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        !ci,
+        "no {what} on 127.0.0.1:{port}; CI must start it (.ci/run)"
+    );
+    skipped(&format!("{what} (nothing listens on 127.0.0.1:{port})"));
+    false
+}
+
+#[test]
+fn generated_messaging_services_build_pass_their_tests_and_process_a_posted_task() {
+    // The two brokers, one with gRPC as well: a representative pair, not every combination
+    // (contract.rs and cargo_generate.rs render every one).
+    for (name, options, port, broker) in [
+        (
+            "e2e-rabbitmq-svc",
+            &["--messaging", "rabbitmq"][..],
+            5672,
+            "RabbitMQ",
+        ),
+        (
+            "e2e-nats-svc",
+            &["--messaging", "nats", "--grpc"][..],
+            4222,
+            "NATS",
+        ),
+    ] {
+        if !broker_listens(port, broker) {
+            continue;
+        }
+        let work = tempfile::tempdir().unwrap();
+        let (project, target) = generate(work.path(), name, options);
+        // Its own tests/messaging.rs runs against the broker here.
+        build_and_check(&project, &target);
+
+        // Run as the README says, on a queue of its own.
+        let queue = format!("e2e-{}-{}", std::process::id(), name);
+        let mut service = Running::start(
+            &target.join("debug").join(name),
+            &[("TASKS_QUEUE", queue.as_str())],
+        );
+        service.wait_for_status("/health/ready", 200, Duration::from_secs(60));
+        let traceparent = format!("00-{TRACE_ID}-00f067aa0ba902b7-01");
+        let status = post(service.port, "/tasks", "hello", &traceparent).unwrap();
+        assert_eq!(status, 202, "{name}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let settled = [
+            "obskit_messaging_settlements_total",
+            "settlement=\"ack\"",
+            "} 1",
+        ];
+        loop {
+            let metrics = service.get("/metrics", &[]).body;
+            if has_series(&metrics, &settled) {
+                for parts in [
+                    &["obskit_messaging_consumers", "} 1"][..],
+                    &["obskit_slo_objective_ratio", "slo=\"tasks-fresh\""],
+                    &["messaging_client_sent_messages_total", "} 1"],
+                ] {
+                    assert!(has_series(&metrics, parts), "{name}: {parts:?}\n{metrics}");
+                }
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name}: the task was never acknowledged:\n{metrics}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // The worker's log line carries the trace id of the request that published the task:
+        // HTTP request, send and process in one trace.
+        let processed = loop {
+            let line = service
+                .lines
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("{name}: no \"task processed\" line"));
+            if line.contains("task processed") {
+                break line;
+            }
+        };
+        let processed: serde_json::Value = serde_json::from_str(&processed).unwrap();
+        assert_eq!(processed["task"], "hello", "{processed}");
+        assert_eq!(processed["trace_id"], TRACE_ID, "{processed}");
+        stop(&mut service, |_| {});
+    }
 }

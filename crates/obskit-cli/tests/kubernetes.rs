@@ -1,8 +1,8 @@
 //! A generated service's `deploy/` as Kubernetes validates it, for every template variant
 //! (no cluster runs here): every object passes the strict schema of its kind, so a
 //! misspelt or misplaced field fails as `kubectl apply --validate=strict` fails it.
-//! Kubernetes' own kinds use its published schemas and ServiceMonitor and PrometheusRule
-//! the Prometheus Operator's CRD schemas, vendored in `tests/kubernetes/schemas.json`
+//! Kubernetes' own kinds use its published schemas, ServiceMonitor and PrometheusRule
+//! the Prometheus Operator's CRD schemas and ScaledObject KEDA's, vendored in `tests/kubernetes/schemas.json`
 //! (`tests/kubernetes/vendor.py` rebuilds it). Also: `deploy/Kustomization` lists every
 //! file, the Deployment's shutdown settings are obskit's defaults and its grace period
 //! outlasts them, a `--grpc` service is probed and served as gRPC, and the
@@ -19,7 +19,7 @@ use obskit_cli::template::GeneratedFile;
 use serde_json::{Value, json};
 
 /// The schema definition each kind is validated against.
-const KINDS: [(&str, &str, &str); 6] = [
+const KINDS: [(&str, &str, &str); 7] = [
     ("apps/v1", "Deployment", "io.k8s.api.apps.v1.Deployment"),
     ("v1", "Service", "io.k8s.api.core.v1.Service"),
     ("v1", "ConfigMap", "io.k8s.api.core.v1.ConfigMap"),
@@ -37,6 +37,11 @@ const KINDS: [(&str, &str, &str); 6] = [
         "monitoring.coreos.com/v1",
         "PrometheusRule",
         "com.coreos.monitoring.v1.PrometheusRule",
+    ),
+    (
+        "keda.sh/v1alpha1",
+        "ScaledObject",
+        "sh.keda.v1alpha1.ScaledObject",
     ),
 ];
 
@@ -116,18 +121,19 @@ fn every_object_in_deploy_passes_its_strict_schema() {
             .values()
             .filter_map(|o| o["kind"].as_str())
             .collect();
-        assert_eq!(
-            kinds,
-            BTreeSet::from([
-                "ConfigMap",
-                "Deployment",
-                "PodDisruptionBudget",
-                "PrometheusRule",
-                "Service",
-                "ServiceMonitor"
-            ]),
-            "{variant}"
-        );
+        let mut expected = BTreeSet::from([
+            "ConfigMap",
+            "Deployment",
+            "PodDisruptionBudget",
+            "PrometheusRule",
+            "Service",
+            "ServiceMonitor",
+        ]);
+        // A service with a worker scales on its queue's depth.
+        if variant.contains("--messaging") {
+            expected.insert("ScaledObject");
+        }
+        assert_eq!(kinds, expected, "{variant}");
         for (name, object) in &objects {
             let found = problems(object);
             assert!(

@@ -19,6 +19,8 @@ const OBSKIT_PATH: &str = "obskit_path";
 const BUILT_FROM_CHECKOUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../obskit");
 /// Switch that adds the gRPC service (`--grpc`).
 const GRPC: &str = "grpc";
+/// Choice of a message broker and a worker (`--messaging`).
+const MESSAGING: &str = "messaging";
 
 /// Runs `obskit new`.
 pub(crate) fn run(args: &NewArgs, out: &mut impl Write) -> anyhow::Result<()> {
@@ -52,6 +54,7 @@ pub(crate) fn run(args: &NewArgs, out: &mut impl Write) -> anyhow::Result<()> {
     if args.grpc {
         answers = answers.enable(GRPC);
     }
+    answers = answers.set(MESSAGING, &args.messaging);
     let files = template
         .render(&answers)
         .context("could not render the template")?;
@@ -157,6 +160,13 @@ fn report(
         writeln!(
             out,
             "  curl localhost:8080/grpc-hello/world   # answered through a gRPC call to greeter.v1.Greeter"
+        )?;
+    }
+    if args.messaging != "none" {
+        writeln!(
+            out,
+            "  curl -d hello localhost:8080/tasks     # published to {}, processed by the worker (README.md: start the broker first)",
+            args.messaging
         )?;
     }
     writeln!(out, "  cargo test")?;

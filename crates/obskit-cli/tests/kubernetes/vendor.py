@@ -5,14 +5,19 @@ Kubernetes' own objects come from the `*-local-strict` schemas of the kubernetes
 package on PyPI (the yannh/kubernetes-json-schema conversion of the Kubernetes OpenAPI
 document, with `additionalProperties: false` on every object, so an unknown field fails as
 `kubectl apply --validate=strict` fails). ServiceMonitor and PrometheusRule come from the
-`openAPIV3Schema` of the Prometheus Operator's CRDs, made strict the same way: an object with
-`properties` accepts no other field, and `metadata` is Kubernetes' ObjectMeta.
+`openAPIV3Schema` of the Prometheus Operator's CRDs, and ScaledObject from KEDA's, made strict
+the same way: an object with `properties` accepts no other field, and `metadata` is
+Kubernetes' ObjectMeta.
 
 Only the definitions reachable from the kinds below are kept, without descriptions.
 
     pip download --no-deps kubernetes-validate==1.37.0 && unzip kubernetes_validate-*.whl
     python3 vendor.py kubernetes_validate/kubernetes-json-schema/v1.33.0-local-strict \\
-        monitoring.coreos.com_servicemonitors.yaml monitoring.coreos.com_prometheusrules.yaml
+        monitoring.coreos.com_servicemonitors.yaml monitoring.coreos.com_prometheusrules.yaml \\
+        keda.sh_scaledobjects.yaml
+
+KEDA's CRD is config/crd/bases/keda.sh_scaledobjects.yaml of kedacore/keda at v2.20.2. To
+add or refresh CRDs without rebuilding Kubernetes' part: `python3 vendor.py --add CRD...`.
 """
 
 import json
@@ -101,8 +106,13 @@ def crd_schema(path):
 
 
 def main(kubernetes_dir, *crds):
-    defs = json.loads((Path(kubernetes_dir) / "_definitions.json").read_text())["$defs"]
-    kept, todo = {}, list(ROOTS)
+    target = Path(__file__).with_name("schemas.json")
+    if kubernetes_dir == "--add":
+        kept = json.loads(target.read_text())["$defs"]
+        todo = []
+    else:
+        defs = json.loads((Path(kubernetes_dir) / "_definitions.json").read_text())["$defs"]
+        kept, todo = {}, list(ROOTS)
     while todo:
         name = todo.pop()
         if name in kept:
@@ -116,11 +126,10 @@ def main(kubernetes_dir, *crds):
         kept[name] = schema
     out = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$comment": f"Kubernetes {KUBERNETES_VERSION} strict, and the Prometheus Operator's "
-        "ServiceMonitor and PrometheusRule; rebuilt by vendor.py.",
+        "$comment": f"Kubernetes {KUBERNETES_VERSION} strict, the Prometheus Operator's "
+        "ServiceMonitor and PrometheusRule, and KEDA's ScaledObject; rebuilt by vendor.py.",
         "$defs": dict(sorted(kept.items())),
     }
-    target = Path(__file__).with_name("schemas.json")
     target.write_text(json.dumps(out, indent=1, sort_keys=False) + "\n")
     print(f"{target}: {len(kept)} definitions")
 
