@@ -114,11 +114,9 @@ impl Slo {
         threshold: Duration,
         objective: f64,
     ) -> Result<Self, SloError> {
-        let name = name.into();
-        if threshold.is_zero() {
-            return Err(SloError::ZeroThreshold { name });
-        }
-        Self::new(name, SloKind::Latency { threshold }, objective)
+        Self::with_threshold(name.into(), threshold, objective, |threshold| {
+            SloKind::Latency { threshold }
+        })
     }
 
     /// A freshness SLO for processed messages: `objective` of messages
@@ -136,11 +134,22 @@ impl Slo {
         threshold: Duration,
         objective: f64,
     ) -> Result<Self, SloError> {
-        let name = name.into();
+        Self::with_threshold(name.into(), threshold, objective, |threshold| {
+            SloKind::Freshness { threshold }
+        })
+    }
+
+    /// An SLO of `kind` with a duration threshold, which may not be zero.
+    fn with_threshold(
+        name: String,
+        threshold: Duration,
+        objective: f64,
+        kind: fn(Duration) -> SloKind,
+    ) -> Result<Self, SloError> {
         if threshold.is_zero() {
             return Err(SloError::ZeroThreshold { name });
         }
-        Self::new(name, SloKind::Freshness { threshold }, objective)
+        Self::new(name, kind(threshold), objective)
     }
 
     fn new(name: String, kind: SloKind, objective: f64) -> Result<Self, SloError> {

@@ -16,15 +16,12 @@ pub enum LogFormat {
 
 impl LogFormat {
     pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "json" => Ok(Self::Json),
-            "pretty" => Ok(Self::Pretty),
-            _ => Err(ConfigError::UnknownValue {
-                setting,
-                value: value.to_owned(),
-                accepted: "json, pretty",
-            }),
-        }
+        parse_word(
+            setting,
+            value,
+            &[("json", Self::Json), ("pretty", Self::Pretty)],
+            "json, pretty",
+        )
     }
 }
 
@@ -45,15 +42,16 @@ pub enum SpanBridge {
 
 impl SpanBridge {
     pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "obskit" => Ok(Self::Obskit),
-            "tracing-opentelemetry" | "tracing_opentelemetry" => Ok(Self::TracingOpentelemetry),
-            _ => Err(ConfigError::UnknownValue {
-                setting,
-                value: value.to_owned(),
-                accepted: "obskit, tracing-opentelemetry",
-            }),
-        }
+        parse_word(
+            setting,
+            value,
+            &[
+                ("obskit", Self::Obskit),
+                ("tracing-opentelemetry", Self::TracingOpentelemetry),
+                ("tracing_opentelemetry", Self::TracingOpentelemetry),
+            ],
+            "obskit, tracing-opentelemetry",
+        )
     }
 }
 
@@ -215,16 +213,16 @@ pub enum Temporality {
 
 impl Temporality {
     pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "cumulative" => Ok(Self::Cumulative),
-            "delta" => Ok(Self::Delta),
-            "lowmemory" => Ok(Self::LowMemory),
-            _ => Err(ConfigError::UnknownValue {
-                setting,
-                value: value.to_owned(),
-                accepted: "cumulative, delta, lowmemory",
-            }),
-        }
+        parse_word(
+            setting,
+            value,
+            &[
+                ("cumulative", Self::Cumulative),
+                ("delta", Self::Delta),
+                ("lowmemory", Self::LowMemory),
+            ],
+            "cumulative, delta, lowmemory",
+        )
     }
 }
 
@@ -243,16 +241,16 @@ pub enum OtlpProtocol {
 
 impl OtlpProtocol {
     pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "grpc" => Ok(Self::Grpc),
-            "http/protobuf" => Ok(Self::HttpProtobuf),
-            "http/json" => Ok(Self::HttpJson),
-            _ => Err(ConfigError::UnknownValue {
-                setting,
-                value: value.to_owned(),
-                accepted: "grpc, http/protobuf, http/json",
-            }),
-        }
+        parse_word(
+            setting,
+            value,
+            &[
+                ("grpc", Self::Grpc),
+                ("http/protobuf", Self::HttpProtobuf),
+                ("http/json", Self::HttpJson),
+            ],
+            "grpc, http/protobuf, http/json",
+        )
     }
 
     /// The specification's name for this protocol.
@@ -286,15 +284,12 @@ pub enum Compression {
 
 impl Compression {
     pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "none" => Ok(Self::None),
-            "gzip" => Ok(Self::Gzip),
-            _ => Err(ConfigError::UnknownValue {
-                setting,
-                value: value.to_owned(),
-                accepted: "gzip, none",
-            }),
-        }
+        parse_word(
+            setting,
+            value,
+            &[("none", Self::None), ("gzip", Self::Gzip)],
+            "gzip, none",
+        )
     }
 
     /// The specification's name for this compression.
@@ -489,6 +484,27 @@ fn none_alone<E: PartialEq>(
         out.push(default);
     }
     Ok(out)
+}
+
+/// The value of `setting` named by one of the words in `table` (any case,
+/// blanks around it ignored); an error listing the `accepted` words
+/// otherwise.
+fn parse_word<T: Copy>(
+    setting: &'static str,
+    value: &str,
+    table: &[(&str, T)],
+    accepted: &'static str,
+) -> Result<T, ConfigError> {
+    let word = value.trim().to_ascii_lowercase();
+    table
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map(|&(_, v)| v)
+        .ok_or_else(|| ConfigError::UnknownValue {
+            setting,
+            value: value.to_owned(),
+            accepted,
+        })
 }
 
 #[cfg(test)]

@@ -54,6 +54,8 @@ mod labels;
 mod pool;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "postgres", feature = "redis"))]
+mod readiness;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod sql;

@@ -52,9 +52,9 @@ use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArguments, PgConnection, PgQueryResult, PgRow, PgStatement, PgTypeInfo};
 use sqlx::{Connection as _, Either, Error, Execute, Executor, PgPool, Postgres, SqlStr};
 
+use super::readiness::register_ping;
 use super::{Call, Client, ClientBuilder, DbError, Operation, PoolMetrics, PoolState};
 use crate::Telemetry;
-use crate::health::Check;
 use crate::metrics::names;
 use crate::slo::Slo;
 
@@ -113,22 +113,13 @@ impl PoolBuilder {
             })
         });
         let ping = self.pool.clone();
-        health
-            .register(
-                Check::new(self.name.clone(), move || {
-                    let pool = ping.clone();
-                    async move {
-                        let mut conn = pool.acquire().await.map_err(|e| describe(&e))?;
-                        conn.ping().await.map_err(|e| describe(&e))
-                    }
-                })
-                .timeout(PING_TIMEOUT)
-                .cache_for(Duration::from_secs(1)),
-            )
-            .map_err(|source| DbError::Health {
-                name: self.name.clone(),
-                source,
-            })?;
+        register_ping(&health, &self.name, PING_TIMEOUT, move || {
+            let pool = ping.clone();
+            async move {
+                let mut conn = pool.acquire().await.map_err(|e| describe(&e))?;
+                conn.ping().await.map_err(|e| describe(&e))
+            }
+        })?;
         Ok(Pool {
             pool: self.pool,
             client,

@@ -38,9 +38,9 @@ use std::time::Duration;
 use redis::aio::ConnectionLike;
 use redis::{Arg, Cmd, Pipeline, RedisError, RedisFuture, Value};
 
+use super::readiness::register_ping;
 use super::{Call, Client, ClientBuilder, DbError, Operation};
 use crate::Telemetry;
-use crate::health::Check;
 use crate::metrics::names;
 use crate::slo::Slo;
 
@@ -97,25 +97,16 @@ where
             .namespace(self.conn.get_db().to_string())
             .build()?;
         let ping = self.conn.clone();
-        health
-            .register(
-                Check::new(self.name.clone(), move || {
-                    let mut conn = ping.clone();
-                    async move {
-                        redis::cmd("PING")
-                            .query_async::<String>(&mut conn)
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| describe(&e))
-                    }
-                })
-                .timeout(PING_TIMEOUT)
-                .cache_for(Duration::from_secs(1)),
-            )
-            .map_err(|source| DbError::Health {
-                name: self.name.clone(),
-                source,
-            })?;
+        register_ping(&health, &self.name, PING_TIMEOUT, move || {
+            let mut conn = ping.clone();
+            async move {
+                redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| describe(&e))
+            }
+        })?;
         Ok(Connection {
             inner: self.conn,
             client,

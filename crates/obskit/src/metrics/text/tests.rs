@@ -1,0 +1,153 @@
+use super::*;
+
+fn f(v: f64) -> String {
+    f64_string(v)
+}
+
+#[test]
+fn floats_are_written_as_prometheus_writes_them() {
+    assert_eq!(f(1.0), "1");
+    assert_eq!(f(0.0), "0");
+    assert_eq!(f(-0.0), "0");
+    assert_eq!(f(-3.0), "-3");
+    assert_eq!(f(10.0), "10");
+    assert_eq!(f(0.005), "0.005");
+    assert_eq!(f(2.5), "2.5");
+    assert_eq!(f(0.1 + 0.2), "0.30000000000000004");
+    assert_eq!(f(1.5e-7), "1.5e-7");
+    assert_eq!(f(1e20), "1e20");
+    assert_eq!(f(123_456_789_012_345.0), "123456789012345");
+    assert_eq!(f(f64::INFINITY), "+Inf");
+    assert_eq!(f(f64::NEG_INFINITY), "-Inf");
+    assert_eq!(f(f64::NAN), "NaN");
+    for v in [
+        0.005,
+        1.5e-7,
+        1e20,
+        0.1 + 0.2,
+        4_503_599_627_370_497.0,
+        -2.5e-300,
+    ] {
+        assert_eq!(f(v).parse::<f64>().unwrap(), v, "{v} reads back");
+    }
+}
+
+#[test]
+fn le_values_are_openmetrics_canonical_numbers() {
+    let c = canonical_f64;
+    // The examples of the OpenMetrics specification, "Canonical Numbers".
+    for (v, expected) in [
+        (0.0, "0.0"),
+        (0.001, "0.001"),
+        (0.002, "0.002"),
+        (0.01, "0.01"),
+        (0.1, "0.1"),
+        (0.9, "0.9"),
+        (0.95, "0.95"),
+        (0.99, "0.99"),
+        (0.999, "0.999"),
+        (1.0, "1.0"),
+        (1.7, "1.7"),
+        (10.0, "10.0"),
+        (1e-10, "1e-10"),
+        (1e-9, "1e-09"),
+        (1e-5, "1e-05"),
+        (0.0001, "0.0001"),
+        (100_000.0, "100000.0"),
+        (1e6, "1e+06"),
+        (1e10, "1e+10"),
+        (1e23, "1e+23"),
+        (1.1e23, "1.1e+23"),
+        (f64::INFINITY, "+Inf"),
+    ] {
+        assert_eq!(c(v), expected, "{v:?}");
+    }
+    // obskit's default duration buckets, and a few more shapes.
+    let defaults: Vec<String> = [
+        0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    ]
+    .into_iter()
+    .map(c)
+    .collect();
+    assert_eq!(
+        defaults,
+        [
+            "0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.25", "0.5", "0.75", "1.0", "2.5",
+            "5.0", "7.5", "10.0"
+        ]
+    );
+    assert_eq!(c(-2.5), "-2.5");
+    assert_eq!(c(-0.0), "0.0");
+    assert_eq!(c(123_456.7), "123456.7");
+    assert_eq!(c(1_234_567.0), "1.234567e+06");
+    assert_eq!(c(0.000_123), "0.000123");
+    assert_eq!(c(1.5e-7), "1.5e-07");
+    assert_eq!(c(1e100), "1e+100");
+    for v in [0.005, 1.234_567e6, 1.5e-7, 123_456.7, 2.0_f64.powi(60)] {
+        assert_eq!(c(v).parse::<f64>().unwrap(), v, "{v} reads back");
+    }
+}
+
+#[test]
+fn hex_ids_and_timestamps_are_written_in_place() {
+    let mut s = String::new();
+    push_hex(&mut s, &[0x00, 0x0f, 0xa5, 0xff]);
+    s.push(' ');
+    push_unix_millis(&mut s, 1_764_630_000_123);
+    s.push(' ');
+    push_unix_millis(&mut s, 1_764_630_000_007);
+    s.push(' ');
+    push_unix_millis(&mut s, 1_764_630_000_050);
+    assert_eq!(s, "000fa5ff 1764630000.123 1764630000.007 1764630000.050");
+}
+
+#[test]
+fn integers_are_decimal() {
+    let mut s = String::new();
+    push_u64(&mut s, 0);
+    s.push(' ');
+    push_u64(&mut s, u64::MAX);
+    assert_eq!(s, "0 18446744073709551615");
+}
+
+#[test]
+fn metric_names_are_sanitized() {
+    assert_eq!(metric_name("http_requests_total"), "http_requests_total");
+    assert_eq!(metric_name("job:rate5m"), "job:rate5m");
+    assert_eq!(
+        metric_name("my.app-latency seconds"),
+        "my_app_latency_seconds"
+    );
+    assert_eq!(metric_name("2xx_total"), "_2xx_total");
+    assert_eq!(metric_name("größe"), "gr__e");
+    assert_eq!(metric_name(""), "_");
+    assert_eq!(metric_name(":x"), ":x");
+}
+
+#[test]
+fn label_names_are_sanitized_without_colons() {
+    assert_eq!(label_name("http_route"), "http_route");
+    assert_eq!(label_name("a:b"), "a_b");
+    assert_eq!(label_name(":a"), "_a");
+    assert_eq!(label_name("service.name"), "service_name");
+    assert_eq!(label_name("9lives"), "_9lives");
+    assert_eq!(label_name(""), "_");
+}
+
+#[test]
+fn label_values_and_help_are_escaped() {
+    let mut s = String::new();
+    push_label_value(&mut s, r#"a\b "q" line1"#);
+    s.push('|');
+    push_label_value(&mut s, "x\ny\\");
+    s.push('|');
+    push_label_value(&mut s, "plain ünïcode");
+    assert_eq!(s, r#"a\\b \"q\" line1|x\ny\\|plain ünïcode"#);
+
+    let mut h = String::new();
+    push_help(&mut h, "say \"hi\"\\\nbye");
+    assert_eq!(h, r#"say "hi"\\\nbye"#);
+    let mut h = String::new();
+    push_help_openmetrics(&mut h, "say \"hi\"\\\nbye");
+    assert_eq!(h, r#"say \"hi\"\\\nbye"#);
+}
