@@ -299,9 +299,9 @@ impl TextMapPropagator for Propagator {
 }
 
 #[cfg(test)]
-mod fuzz;
-#[cfg(test)]
 mod multi_format_tests;
+#[cfg(test)]
+mod test_support;
 
 #[cfg(test)]
 mod tests;

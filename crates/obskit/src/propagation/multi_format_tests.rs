@@ -8,23 +8,13 @@ use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{SpanId, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
+use super::test_support::headers;
 use super::*;
 
 const W3C_T: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const B3_T: &str = "80f198ee56343ba864fe8b2a57d3eff7";
 const UBER_T: &str = "463ac35c9f6413ad48485a3953bb6124";
 const SID: &str = "00f067aa0ba902b7";
-
-fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
-    let mut h = http::HeaderMap::new();
-    for (k, v) in pairs {
-        h.append(
-            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            http::HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    h
-}
 
 fn all_three() -> Vec<(&'static str, String)> {
     vec![
@@ -341,7 +331,7 @@ fn random_headers_of_every_format_never_panic() {
         "d".to_owned(),
         "0".to_owned(),
     ];
-    super::fuzz::random_headers(17, &names, &pieces, 6, 5_000, |h| {
+    super::test_support::random_headers(17, &names, &pieces, 6, 5_000, |h| {
         let cx = p.extract(h);
         let mut out = http::HeaderMap::new();
         p.inject(&cx, &mut out);

@@ -3,6 +3,7 @@ use std::collections::HashMap;
 use opentelemetry::trace::{SpanId, TraceState as SdkState, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
+use super::test_support::headers;
 use super::*;
 use traceparent::{RANDOM, SAMPLED, Traceparent};
 
@@ -10,17 +11,6 @@ const TRACEPARENT: &str = "traceparent";
 const TRACESTATE: &str = "tracestate";
 const TID: &str = "12345678901234567890123456789012";
 const SID: &str = "1234567890123456";
-
-fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
-    let mut h = http::HeaderMap::new();
-    for (k, v) in pairs {
-        h.append(
-            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            v.parse().unwrap(),
-        );
-    }
-    h
-}
 
 /// What a service sends on after receiving `incoming`: a child span
 /// made by the SDK with `sampler`, then injection.
@@ -242,7 +232,7 @@ fn random_headers_never_panic() {
         "=".to_owned(),
         "ff".to_owned(),
     ];
-    super::fuzz::random_headers(3, &names, &pieces, 5, 5_000, |h| {
+    super::test_support::random_headers(3, &names, &pieces, 5, 5_000, |h| {
         let cx = p.extract(h);
         let mut out = http::HeaderMap::new();
         p.inject(&cx, &mut out);

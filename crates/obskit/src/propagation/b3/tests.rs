@@ -4,21 +4,11 @@
 use opentelemetry::trace::{SpanContext, TraceFlags, TraceState};
 
 use super::*;
+use crate::propagation::test_support::headers;
 
 /// What a case expects: `None` for no parent, or the trace id (32 hex
 /// digits), the span id and the sampling state.
 type Expected = Option<(&'static str, &'static str, Sampling)>;
-
-fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
-    let mut h = http::HeaderMap::new();
-    for (k, v) in pairs {
-        h.append(
-            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            http::HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    h
-}
 
 fn check(case: &[(&str, &str)], expected: Expected) {
     let got = extract(&headers(case)).map(|b| {
@@ -354,17 +344,7 @@ fn the_single_header_takes_precedence() {
 }
 
 fn span_context(sampled: bool) -> SpanContext {
-    SpanContext::new(
-        TraceId::from_hex(T128).unwrap(),
-        SpanId::from_hex(SPAN).unwrap(),
-        if sampled {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::default()
-        },
-        true,
-        TraceState::default(),
-    )
+    crate::propagation::test_support::span_context(T128, SPAN, sampled)
 }
 
 #[test]
@@ -423,7 +403,7 @@ fn sixty_four_bit_trace_ids_are_written_as_128() {
 fn random_values_never_panic() {
     let alphabet = b"0123456789abcdefABCDEF-d \t";
     let valid = format!("{T128}-{SPAN}-1-{PARENT}");
-    crate::propagation::fuzz::edited_values(11, &valid, alphabet, 20_000, |s| {
+    crate::propagation::test_support::edited_values(11, &valid, alphabet, 20_000, |s| {
         if let Some(b) = parse_single(s) {
             assert_ne!(b.trace_id, TraceId::INVALID, "{s}");
             assert_ne!(b.span_id, SpanId::INVALID, "{s}");

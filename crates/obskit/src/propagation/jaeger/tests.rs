@@ -2,8 +2,6 @@
 
 use std::collections::HashMap;
 
-use opentelemetry::trace::{TraceFlags, TraceState};
-
 use super::*;
 
 const T: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -164,17 +162,7 @@ fn the_documented_trace_and_span_identity() {
 }
 
 fn span_context(sampled: bool) -> SpanContext {
-    SpanContext::new(
-        TraceId::from_hex(T).unwrap(),
-        SpanId::from_hex(S).unwrap(),
-        if sampled {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::default()
-        },
-        true,
-        TraceState::default(),
-    )
+    crate::propagation::test_support::span_context(T, S, sampled)
 }
 
 #[test]
@@ -254,7 +242,7 @@ fn baggage_already_there_keeps_its_value_and_limits_hold() {
 fn random_values_never_panic() {
     let alphabet = b"0123456789abcdefABCDEF:%3A \t";
     let valid = format!("{T}:{S}:0:1");
-    crate::propagation::fuzz::edited_values(5, &valid, alphabet, 20_000, |s| {
+    crate::propagation::test_support::edited_values(5, &valid, alphabet, 20_000, |s| {
         if let Some(u) = parse(s) {
             assert_ne!(u.trace_id, TraceId::INVALID, "{s}");
             assert_ne!(u.span_id, SpanId::INVALID, "{s}");

@@ -1,6 +1,36 @@
-//! Random inputs for the propagation formats' robustness tests: what every
-//! parser and the whole propagator must survive without panicking. One
-//! generator of each kind, so every format is tried the same way.
+//! What the propagation formats' tests share: header maps from pairs, a
+//! remote span context from fixed ids, and the random inputs every parser
+//! and the whole propagator must survive without panicking (one generator
+//! of each kind, so every format is tried the same way).
+
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+
+/// A header map holding `pairs`, in order (a name may repeat).
+pub(super) fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
+    let mut h = http::HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    h
+}
+
+/// A remote span context with these hex ids, sampled or not.
+pub(super) fn span_context(trace_id: &str, span_id: &str, sampled: bool) -> SpanContext {
+    SpanContext::new(
+        TraceId::from_hex(trace_id).unwrap(),
+        SpanId::from_hex(span_id).unwrap(),
+        if sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        },
+        true,
+        TraceState::default(),
+    )
+}
 
 /// Calls `check` with `count` values made from `valid` by one to three
 /// random edits (a byte replaced, removed or inserted, from `alphabet`).
