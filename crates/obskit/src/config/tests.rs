@@ -1,3 +1,6 @@
+//! Tests of the configuration: the specification's defaults, every
+//! variable's parsing and precedence, and errors that name the variable.
+
 use std::collections::HashMap;
 
 use super::*;

@@ -1,3 +1,6 @@
+//! Tests of the health registry: probe answers, check timeouts and caching,
+//! the readiness gauge.
+
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 

@@ -1,3 +1,6 @@
+//! Tests of the propagator: W3C Trace Context and Baggage extraction and
+//! injection, as the specification's rules say.
+
 use std::collections::HashMap;
 
 use opentelemetry::trace::{SpanId, TraceState as SdkState, Tracer as _, TracerProvider as _};

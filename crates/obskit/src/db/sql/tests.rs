@@ -1,3 +1,6 @@
+//! Tests of the SQL reader: operation, table and summary from a query, and
+//! the sanitizer's handling of every literal PostgreSQL accepts.
+
 use super::*;
 
 #[test]

@@ -1,3 +1,6 @@
+//! Tests of the JSON log layer: line shape, trace ids, span fields, and
+//! direct access lines byte for byte equal to the layer's.
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

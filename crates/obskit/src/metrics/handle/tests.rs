@@ -1,3 +1,6 @@
+//! Tests of the metrics handle: the exact exposition text in both formats,
+//! exemplars, derived counters and bucket settings.
+
 use super::*;
 use crate::metrics::{exemplar, text};
 

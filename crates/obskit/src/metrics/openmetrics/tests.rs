@@ -1,3 +1,5 @@
+//! Tests of the OpenMetrics 1.0 renderer, line by line.
+
 use super::*;
 use crate::metrics::exemplar::{context, fix_exemplar_times, now_millis};
 use crate::metrics::registry::Registry;

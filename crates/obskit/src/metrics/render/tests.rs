@@ -1,3 +1,5 @@
+//! Tests of the Prometheus text 0.0.4 renderer, line by line.
+
 use super::*;
 use crate::metrics::registry::Registry;
 use crate::metrics::snapshot::Kind;

@@ -1,3 +1,6 @@
+//! Tests of the exposition formats' shared text helpers (numbers, label
+//! escaping).
+
 use super::*;
 
 fn f(v: f64) -> String {

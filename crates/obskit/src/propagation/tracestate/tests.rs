@@ -1,3 +1,5 @@
+//! Tests of `tracestate`: its grammar, limits and truncation rules.
+
 use super::*;
 
 fn ts(headers: &[&str]) -> TraceState {

@@ -1,3 +1,6 @@
+//! Tests of the OTLP log record encoder: its protobuf decoded by
+//! `opentelemetry-proto`, its JSON body by the OTLP JSON mapping.
+
 use opentelemetry::KeyValue;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
