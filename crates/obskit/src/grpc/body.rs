@@ -72,14 +72,13 @@ impl<B: Body> Body for ResponseBody<B> {
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
-        let frame = {
-            let _attached = this
-                .call
-                .as_ref()
-                .and_then(Call::poll_context)
-                .map(|c| c.clone().attach());
-            ready!(this.inner.poll_frame(cx))
-        };
+        // Attached while the body runs, and still when the call ends.
+        let attached = this
+            .call
+            .as_ref()
+            .and_then(Call::poll_context)
+            .map(|c| c.clone().attach());
+        let frame = ready!(this.inner.poll_frame(cx));
         if this.call.is_some() {
             let ending = match &frame {
                 Some(Ok(f)) => f
@@ -93,9 +92,10 @@ impl<B: Body> Body for ResponseBody<B> {
             if let Some(code) = ending
                 && let Some(call) = this.call.take()
             {
-                call.end(Ending::Status(code));
+                call.end_polled(Ending::Status(code));
             }
         }
+        drop(attached);
         Poll::Ready(frame)
     }
 

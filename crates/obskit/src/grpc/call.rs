@@ -119,8 +119,16 @@ impl ServerCall {
         self.finish.context()
     }
 
-    /// Records the call's outcome everywhere it is reported.
+    /// Records the call's outcome everywhere it is reported, with the
+    /// call's context attached meanwhile.
     pub(crate) fn end(self, ending: Ending) {
+        let _attached = self.finish.context().clone().attach();
+        self.end_attached(ending);
+    }
+
+    /// [`end`](Self::end), for a caller that has the call's context
+    /// attached already (the future or body that was just polled in it).
+    pub(crate) fn end_attached(self, ending: Ending) {
         let code = ending.code(self.finish.elapsed(), self.deadline);
         let protocol = self.finish.protocol();
         if let Method::Unknown(raw) = &self.method {
@@ -141,7 +149,7 @@ impl ServerCall {
                 }
             }
         }
-        self.finish.finish(Outcome::Completed(code));
+        self.finish.finish_attached(Outcome::Completed(code));
     }
 }
 
@@ -324,6 +332,16 @@ impl Call {
     pub(crate) fn end(self, ending: Ending) {
         match self {
             Self::Server(c) => c.end(ending),
+            Self::Client(c) => c.end(ending),
+        }
+    }
+
+    /// [`end`](Self::end), for a caller that has polled the body in
+    /// [`poll_context`](Self::poll_context) and still has it attached: a
+    /// server call ends in it rather than attaching it again.
+    pub(crate) fn end_polled(self, ending: Ending) {
+        match self {
+            Self::Server(c) => c.end_attached(ending),
             Self::Client(c) => c.end(ending),
         }
     }

@@ -62,13 +62,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = match this.call.as_ref() {
-            Some((call, _)) => {
-                let _attached = call.context().clone().attach();
-                ready!(this.inner.poll(cx))
-            }
-            None => return this.inner.poll(cx).map_ok(|r| r.map(ResponseBody::plain)),
+        let Some((call, _)) = this.call.as_ref() else {
+            return this.inner.poll(cx).map_ok(|r| r.map(ResponseBody::plain));
         };
+        // Attached while the handler runs, and still when a call answered
+        // here ends: one attachment for both.
+        let _attached = call.context().clone().attach();
+        let result = ready!(this.inner.poll(cx));
         let Some((call, request_id)) = this.call.take() else {
             return Poll::Ready(result.map(|r| r.map(ResponseBody::plain)));
         };
@@ -81,14 +81,14 @@ where
                     .or_else(|| status::from_http(response.status()));
                 Poll::Ready(Ok(match answered {
                     Some(code) => {
-                        call.end(Ending::Status(code));
+                        call.end_attached(Ending::Status(code));
                         response.map(ResponseBody::plain)
                     }
                     None => response.map(|b| ResponseBody::open(b, Call::Server(call))),
                 }))
             }
             Err(e) => {
-                call.end(Ending::Status(Code::Unknown));
+                call.end_attached(Ending::Status(Code::Unknown));
                 Poll::Ready(Err(e))
             }
         }

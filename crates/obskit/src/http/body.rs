@@ -58,7 +58,8 @@ impl<B> ResponseBody<B> {
     /// A body recorded through `finish` when it ends. `status` is the
     /// response's; `length` its `Content-Length`, if any; `sent` whether the
     /// body is sent at all (not for `HEAD`, 1xx, 204 or 304: the server
-    /// drops it unread). A body with nothing to send ends the request at once.
+    /// drops it unread). A body with nothing to send ends the request at
+    /// once: the caller has the request's context attached.
     pub(crate) fn new(
         inner: B,
         finish: Finish<Exchange>,
@@ -71,7 +72,7 @@ impl<B> ResponseBody<B> {
     {
         let remaining = length.or_else(|| inner.size_hint().exact());
         let state = if !sent || inner.is_end_stream() || remaining == Some(0) {
-            finish.finish(Outcome::Completed(status));
+            finish.finish_attached(Outcome::Completed(status));
             None
         } else {
             Some(Pending {

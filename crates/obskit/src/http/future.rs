@@ -56,13 +56,16 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = match this.state.as_ref() {
-            Some((finish, _)) => {
-                let _attached = finish.context().clone().attach();
-                ready!(this.inner.poll(cx))
-            }
-            None => ready!(this.inner.poll(cx)),
+        let Some((finish, _)) = this.state.as_ref() else {
+            return this
+                .inner
+                .poll(cx)
+                .map_ok(|r| r.map(ResponseBody::untracked));
         };
+        // Attached while the handler runs, and still when a request whose
+        // body has nothing to send ends here: one attachment for both.
+        let _attached = finish.context().clone().attach();
+        let result = ready!(this.inner.poll(cx));
         let Some((finish, request_id)) = this.state.take() else {
             return Poll::Ready(result.map(|r| r.map(ResponseBody::untracked)));
         };
@@ -84,7 +87,7 @@ where
                 })))
             }
             Err(e) => {
-                finish.finish(Outcome::Failed(None));
+                finish.finish_attached(Outcome::Failed(None));
                 Poll::Ready(Err(e))
             }
         }
