@@ -13,10 +13,16 @@
 {%- if messaging != "none" %}
 pub mod broker;
 {%- endif %}
+{%- if redis %}
+pub mod cache;
+{%- endif %}
 {%- if grpc %}
 pub mod greeter;
 {%- endif %}
 pub mod routes;
+{%- if postgres %}
+pub mod store;
+{%- endif %}
 {%- if messaging != "none" %}
 pub mod tasks;
 {%- endif %}
@@ -53,6 +59,16 @@ pub struct Dependencies {
     /// leaves the route out, for tests of the other routes.
     pub broker: Option<broker::Broker>,
 {%- endif %}
+{%- if postgres %}
+    /// The database `POST /visits/{name}` uses; `None` leaves the route out, for tests of
+    /// the other routes.
+    pub pool: Option<obskit::db::postgres::Pool>,
+{%- endif %}
+{%- if redis %}
+    /// The cache `GET /cached/{name}` uses; `None` leaves the route out, for tests of the
+    /// other routes.
+    pub cache: Option<cache::Cache>,
+{%- endif %}
 }
 
 /// The service's objectives. They are exported on `/metrics`, where the stock alert rules
@@ -85,6 +101,20 @@ pub fn app(telemetry: &obskit::Telemetry, deps: Dependencies) -> anyhow::Result<
             telemetry.health().register(broker.health_check())?;
             router.merge(tasks::router(broker))
         }
+        None => router,
+    };
+{%- endif %}
+{%- if postgres %}
+    // The pool registered its readiness check (`postgresql`) when it was made.
+    let router = match deps.pool {
+        Some(pool) => router.merge(store::router(pool)),
+        None => router,
+    };
+{%- endif %}
+{%- if redis %}
+    // The connection registered its readiness check (`redis`) when it was made.
+    let router = match deps.cache {
+        Some(cache) => router.merge(cache::router(cache)),
         None => router,
     };
 {%- endif %}
@@ -186,6 +216,12 @@ mod tests {
 {%- endif %}
 {%- if messaging != "none" %}
             broker: None,
+{%- endif %}
+{%- if postgres %}
+            pool: None,
+{%- endif %}
+{%- if redis %}
+            cache: None,
 {%- endif %}
         };
         app(telemetry, deps).unwrap()

@@ -45,6 +45,12 @@ async fn main() -> anyhow::Result<()> {
 {%- if messaging != "none" %}
         broker: Some(broker),
 {%- endif %}
+{%- if postgres %}
+        pool: Some({{crate_name}}::store::from_env(&telemetry).await?),
+{%- endif %}
+{%- if redis %}
+        cache: Some({{crate_name}}::cache::from_env(&telemetry).await?),
+{%- endif %}
     };
     let app = app(&telemetry, deps)?;
 

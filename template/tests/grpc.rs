@@ -32,6 +32,12 @@ async fn serve(telemetry: &TestTelemetry) -> String {
 {%- if messaging != "none" %}
         broker: None,
 {%- endif %}
+{%- if postgres %}
+        pool: None,
+{%- endif %}
+{%- if redis %}
+        cache: None,
+{%- endif %}
     };
     let app = app(telemetry, deps).unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });

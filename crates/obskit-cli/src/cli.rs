@@ -39,6 +39,7 @@ Examples:
                                           a tonic server, the gRPC health service
   obskit new payments --messaging nats    POST /tasks publishes to NATS JetStream; a worker
                                           in the same process consumes, retries, dead-letters
+  obskit new payments --postgres --redis  an instrumented sqlx pool and Redis connection
   obskit new payments --force             write into an existing ./payments
 
 Then: cd payments && cargo run, and curl localhost:8080/hello/world";
@@ -236,6 +237,16 @@ pub(crate) struct NewArgs {
     /// the broker, and a KEDA ScaledObject that scales on the queue's depth.
     #[arg(long, value_name = "BROKER", default_value = "none", value_parser = ["none", "rabbitmq", "nats"])]
     pub(crate) messaging: String,
+
+    /// Use PostgreSQL: an instrumented sqlx pool (client spans, RED, pool figures), a
+    /// migration applied at start, `POST /visits/{name}`, and readiness checking it.
+    #[arg(long)]
+    pub(crate) postgres: bool,
+
+    /// Use Redis: an instrumented connection (client spans, RED), a cache-aside
+    /// `GET /cached/{name}`, and readiness checking it.
+    #[arg(long)]
+    pub(crate) redis: bool,
 
     /// Write into DIR/<NAME> even if it exists and is not empty: files the template
     /// produces are replaced, other files are kept.

@@ -82,6 +82,9 @@ pub const TEMPLATE_DEPENDENCIES: &[&str] = &[
     // `obskit new --messaging rabbitmq|nats`
     "lapin",
     "async_nats",
+    // `obskit new --postgres`, `--redis`
+    "sqlx",
+    "redis",
 ];
 
 /// Why a name was rejected; each message names the rule and a name that passes.

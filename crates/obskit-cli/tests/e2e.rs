@@ -12,8 +12,8 @@
 //! `OTEL_LOGS_EXPORTER=otlp` and `OTEL_METRICS_EXPORTER=otlp,prometheus`, it sends its spans,
 //! its access line and its metrics (the figures `/metrics` shows, with the request's
 //! exemplar) to the one receiver, all naming their pod. And `--messaging rabbitmq` and
-//! `--messaging nats --grpc`: built, checked and tested (their tests run against the real
-//! brokers), then run on a queue of their own: a task posted over HTTP in a known trace is
+//! `--messaging nats --grpc` (the first with `--postgres --redis` too): built, checked and
+//! tested (their tests run against the real servers), then run on a queue of their own: a task posted over HTTP in a known trace is
 //! processed by the worker, whose log line carries that trace id, and SIGTERM stops it cleanly.
 //!
 //! Every run shares one target directory (under Cargo's `CARGO_TARGET_TMPDIR`) and pins
@@ -919,21 +919,22 @@ fn broker_listens(port: u16, what: &str) -> bool {
 fn generated_messaging_services_build_pass_their_tests_and_process_a_posted_task() {
     // The two brokers, one with gRPC as well: a representative pair, not every combination
     // (contract.rs and cargo_generate.rs render every one).
-    for (name, options, port, broker) in [
+    for (name, options, servers) in [
         (
             "e2e-rabbitmq-svc",
-            &["--messaging", "rabbitmq"][..],
-            5672,
-            "RabbitMQ",
+            &["--messaging", "rabbitmq", "--postgres", "--redis"][..],
+            &[(5672, "RabbitMQ"), (5432, "PostgreSQL"), (6379, "Redis")][..],
         ),
         (
             "e2e-nats-svc",
             &["--messaging", "nats", "--grpc"][..],
-            4222,
-            "NATS",
+            &[(4222, "NATS")][..],
         ),
     ] {
-        if !broker_listens(port, broker) {
+        if !servers
+            .iter()
+            .all(|(port, what)| broker_listens(*port, what))
+        {
             continue;
         }
         let work = tempfile::tempdir().unwrap();
@@ -989,6 +990,30 @@ fn generated_messaging_services_build_pass_their_tests_and_process_a_posted_task
         let processed: serde_json::Value = serde_json::from_str(&processed).unwrap();
         assert_eq!(processed["task"], "hello", "{processed}");
         assert_eq!(processed["trace_id"], TRACE_ID, "{processed}");
+        if options.contains(&"--postgres") {
+            for _ in 0..2 {
+                let status = post(service.port, "/visits/ada", "", &traceparent).unwrap();
+                assert_eq!(status, 200, "{name}: POST /visits/ada");
+            }
+            let metrics = service.get("/metrics", &[]).body;
+            let parts = [
+                "db_client_operation_duration_seconds_count",
+                r#"db_operation_name="INSERT""#,
+                "} 2",
+            ];
+            assert!(has_series(&metrics, &parts), "{name}:\n{metrics}");
+        }
+        if options.contains(&"--redis") {
+            for cached in ["false", "true"] {
+                let cache = service.get(&format!("/cached/{queue}"), &[]);
+                assert_eq!(cache.status, 200, "{name}: GET /cached");
+                assert!(
+                    cache.body.contains(&format!("\"cached\":{cached}")),
+                    "{name}: {}",
+                    cache.body
+                );
+            }
+        }
         stop(&mut service, |_| {});
     }
 }

@@ -21,6 +21,10 @@ const BUILT_FROM_CHECKOUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../obski
 const GRPC: &str = "grpc";
 /// Choice of a message broker and a worker (`--messaging`).
 const MESSAGING: &str = "messaging";
+/// Switch that adds an instrumented PostgreSQL pool (`--postgres`).
+const POSTGRES: &str = "postgres";
+/// Switch that adds an instrumented Redis connection (`--redis`).
+const REDIS: &str = "redis";
 
 /// Runs `obskit new`.
 pub(crate) fn run(args: &NewArgs, out: &mut impl Write) -> anyhow::Result<()> {
@@ -55,6 +59,12 @@ pub(crate) fn run(args: &NewArgs, out: &mut impl Write) -> anyhow::Result<()> {
         answers = answers.enable(GRPC);
     }
     answers = answers.set(MESSAGING, &args.messaging);
+    if args.postgres {
+        answers = answers.enable(POSTGRES);
+    }
+    if args.redis {
+        answers = answers.enable(REDIS);
+    }
     let files = template
         .render(&answers)
         .context("could not render the template")?;
