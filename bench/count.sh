@@ -18,7 +18,7 @@
 # thread, the exporter); processing is a run that publishes and processes
 # minus one that only publishes. Skipped, with a note, when no broker listens.
 #
-# Settings (environment): COUNT_STACKS ("plain obskit obskit-unsampled popular"),
+# Settings (environment): COUNT_STACKS ("plain obskit obskit-unsampled popular"; empty for none),
 # COUNT_GRPC_STACKS ("plain obskit obskit-unsampled"; empty for none),
 # COUNT_MESSAGING_STACKS ("plain obskit obskit-unsampled"; empty for none),
 # COUNT_MESSAGES (5000), COUNT_CALLGRIND_MESSAGES (500),
@@ -27,7 +27,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-read -r -a STACKS <<<"${COUNT_STACKS:-plain obskit obskit-unsampled popular}"
+read -r -a STACKS <<<"${COUNT_STACKS-plain obskit obskit-unsampled popular}"
 read -r -a PATHS <<<"${COUNT_PATHS:-/users/42 /orders/42}"
 read -r -a GRPC_STACKS <<<"${COUNT_GRPC_STACKS-plain obskit obskit-unsampled}"
 read -r -a MSG_STACKS <<<"${COUNT_MESSAGING_STACKS-plain obskit obskit-unsampled}"
@@ -60,7 +60,10 @@ if [[ $BUILD == 1 ]]; then
     echo "building (cargo build --profile bench -p obskit-bench --bins) ..." >&2
     (cd "$ROOT" && cargo build --profile bench -p obskit-bench --bins) >&2
 fi
-[[ -x $BIN/per-request && -x $BIN/otlp-sink && -x $BIN/messaging-bench ]] || die "no binaries in $BIN; run with COUNT_BUILD=1"
+[[ -x $BIN/per-request && -x $BIN/otlp-sink ]] || die "no binaries in $BIN; run with COUNT_BUILD=1"
+if ((${#MSG_STACKS[@]})) && [[ ! -x $BIN/messaging-bench ]]; then
+    die "no messaging-bench in $BIN; run with COUNT_BUILD=1, or set COUNT_MESSAGING_STACKS= for no messaging rows"
+fi
 if ((${#MSG_STACKS[@]})) && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
     echo "bench/count.sh: no RabbitMQ on 127.0.0.1:5672; no messaging rows" >&2
     MSG_STACKS=()
