@@ -162,7 +162,8 @@ impl<P: Protocol> Finish<P> {
         &mut self.protocol
     }
 
-    /// Time since the exchange started.
+    /// Time since the exchange started (gRPC reads it to judge deadlines).
+    #[cfg(feature = "grpc")]
     pub(crate) fn elapsed(&self) -> Duration {
         self.start.elapsed()
     }
