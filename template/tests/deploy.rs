@@ -20,6 +20,8 @@ use tonic_health::pb::health_client::HealthClient;
 {%- endif %}
 use yaml_serde::Value;
 
+mod common;
+
 /// How long the service may take to answer its probes.
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// The probes a container has, in the order Kubernetes runs them.
@@ -168,6 +170,9 @@ async fn the_health_service_answers_every_probe() {
 {%- else %}
 async fn every_probe_path_is_a_route_the_service_answers() {
 {%- endif %}
+    if !common::servers_running() {
+        return;
+    }
     let deployment = deployment();
     let container = container(&deployment);
     let port = std::net::TcpListener::bind("127.0.0.1:0")

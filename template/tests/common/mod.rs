@@ -1,0 +1,109 @@
+//! What the tests that start the compiled service share: `main` connects to every server
+//! the service uses before it listens, so those tests need the servers running here.
+
+use std::net::{TcpStream, ToSocketAddrs as _};
+use std::time::Duration;
+
+/// A server `main` connects to at start.
+struct Server {
+    /// What it is, for the message.
+    what: &'static str,
+    /// The variable holding its URL.
+    var: &'static str,
+    /// The URL used when that variable is not set.
+    default_url: &'static str,
+}
+
+/// Every server `main` connects to at start.
+const SERVERS: &[Server] = &[
+    // The options this service was generated with add their servers here.
+{%- if messaging == "rabbitmq" %}
+    Server {
+        what: "RabbitMQ",
+        var: {{crate_name}}::broker::URL_VAR,
+        default_url: {{crate_name}}::broker::DEFAULT_URL,
+    },
+{%- elsif messaging == "nats" %}
+    Server {
+        what: "NATS",
+        var: {{crate_name}}::broker::URL_VAR,
+        default_url: {{crate_name}}::broker::DEFAULT_URL,
+    },
+{%- endif %}
+{%- if postgres %}
+    Server {
+        what: "PostgreSQL",
+        var: {{crate_name}}::store::URL_VAR,
+        default_url: {{crate_name}}::store::DEFAULT_URL,
+    },
+{%- endif %}
+{%- if redis %}
+    Server {
+        what: "Redis",
+        var: {{crate_name}}::cache::URL_VAR,
+        default_url: {{crate_name}}::cache::DEFAULT_URL,
+    },
+{%- endif %}
+];
+
+/// Whether every server the service connects to at start accepts connections. When one
+/// does not, prints which, where, and how to start it, and returns `false`: the test
+/// skips. With `CI` set it fails instead, so CI never passes without the servers.
+pub fn servers_running() -> bool {
+    for &Server {
+        what,
+        var,
+        default_url,
+    } in SERVERS
+    {
+        let url = std::env::var(var).unwrap_or_else(|_| default_url.to_owned());
+        if let Err(err) = connect(&url, default_url) {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            assert!(
+                !ci,
+                "no {what} at {url} ({err}); the service needs it to start"
+            );
+            eprintln!(
+                "skipped: no {what} at {url} ({err}); the service needs it to start; \
+                 README.md says how to start one, or set {var}"
+            );
+            return false;
+        }
+    }
+    true
+}
+
+/// Opens a TCP connection to the host and port of `url` (the port of `default` when `url`
+/// names none).
+fn connect(url: &str, default: &str) -> std::io::Result<()> {
+    let host = host_and_port(url).ok_or_else(|| std::io::Error::other("not a URL with a host"))?;
+    let has_port = host
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| port.parse::<u16>().is_ok());
+    let address = if has_port {
+        host.to_owned()
+    } else {
+        let port = host_and_port(default)
+            .and_then(|address| address.rsplit_once(':'))
+            .map_or("", |(_, port)| port);
+        format!("{host}:{port}")
+    };
+    let mut last = std::io::Error::other(format!("{address} resolves to no address"));
+    for socket in address.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&socket, Duration::from_secs(5)) {
+            Ok(_) => return Ok(()),
+            Err(err) => last = err,
+        }
+    }
+    Err(last)
+}
+
+/// The `host:port` part of `scheme://user:password@host:port/path`.
+fn host_and_port(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?']).next()?;
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    (!host.is_empty()).then_some(host)
+}
