@@ -144,7 +144,9 @@ async fn main() -> anyhow::Result<()> {
     {
         eprintln!(
             "stopped: {} messages finished, {} abandoned, spans dropped {}",
-            report.finished, report.abandoned, report.telemetry.spans_dropped
+            report.finished,
+            report.abandoned,
+            report.telemetry.map_or(0, |t| t.spans_dropped)
         );
     }
     Ok(())

@@ -2,7 +2,9 @@
 //! [`serve`](crate::serve): readiness fails, the consumer stops taking
 //! messages, the messages in flight finish and settle within the in-flight
 //! bound, the connection closes (the broker takes back whatever it
-//! delivered and nobody settled), and telemetry is flushed.
+//! delivered and nobody settled), and telemetry is flushed. A service that
+//! also serves HTTP stops its consumer with [`Drain::settle`] instead, and
+//! flushes telemetry once, after its HTTP drain.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -32,6 +34,11 @@ use crate::{ShutdownReport, Telemetry};
 ///
 /// The drain delay of [`ShutdownBounds`] does not apply: no load balancer
 /// sends messages, so the consumer stops taking them at once.
+///
+/// A process that consumes and also serves HTTP must flush telemetry only
+/// after both have stopped: it calls [`settle`](Self::settle) (steps 2 to
+/// 4, see there) and leaves readiness and the flush to
+/// [`Server`](crate::Server).
 ///
 /// ```
 /// use std::time::Duration;
@@ -81,7 +88,7 @@ pub struct Drain {
     panicked: usize,
 }
 
-/// What [`Drain::finish`] did.
+/// What [`Drain::finish`] or [`Drain::settle`] did.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct DrainReport {
@@ -94,8 +101,9 @@ pub struct DrainReport {
     pub panicked: usize,
     /// How long the messages in flight took to finish.
     pub inflight_elapsed: Duration,
-    /// The telemetry flush.
-    pub telemetry: ShutdownReport,
+    /// The telemetry flush: `None` after [`Drain::settle`], which leaves
+    /// it to the caller.
+    pub telemetry: Option<ShutdownReport>,
 }
 
 impl DrainReport {
@@ -148,12 +156,70 @@ impl Drain {
     /// consumer), the messages in flight finish within the in-flight bound,
     /// `close` runs (close the channel), and `telemetry` is flushed. See
     /// the [type docs](Self) for the whole sequence.
-    pub async fn finish<S, C>(mut self, telemetry: Telemetry, stop: S, close: C) -> DrainReport
+    pub async fn finish<S, C>(self, telemetry: Telemetry, stop: S, close: C) -> DrainReport
     where
         S: Future<Output = ()>,
         C: Future<Output = ()>,
     {
         telemetry.health().start_draining();
+        let mut report = self.settle(stop, close).await;
+        report.telemetry = Some(telemetry.shutdown().await);
+        report
+    }
+
+    /// Stops the consumer and lets what it took settle, without touching
+    /// readiness or telemetry: `stop` runs (cancel the consumer), the
+    /// messages in flight finish within the in-flight bound (those still
+    /// running then are abandoned unsettled), and `close` runs (close the
+    /// channel, so the broker takes back what nobody settled). The report's
+    /// `telemetry` is `None`.
+    ///
+    /// For a process that also serves HTTP: stop the consumer first, then
+    /// let [`Server`](crate::Server) fail readiness, drain HTTP and flush
+    /// telemetry once, so the spans of the last messages are exported with
+    /// the rest.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use obskit::config::ShutdownBounds;
+    /// use obskit::messaging::Drain;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut drain = Drain::new(ShutdownBounds {
+    ///     inflight_timeout: Duration::from_secs(5),
+    ///     ..ShutdownBounds::DEFAULT
+    /// });
+    /// let (settled, mut acks) = tokio::sync::mpsc::unbounded_channel();
+    /// for n in 0..2 {
+    ///     let settled = settled.clone();
+    ///     drain.spawn(async move {
+    ///         // ... process message `n`, then ack it ...
+    ///         settled.send(n).unwrap();
+    ///     });
+    /// }
+    /// let report = drain
+    ///     .settle(
+    ///         async {}, // basic_cancel, unsubscribe, ...
+    ///         async {}, // close the channel
+    ///     )
+    ///     .await;
+    /// assert_eq!((report.finished, report.abandoned), (2, 0));
+    /// assert!(report.telemetry.is_none(), "the caller flushes telemetry");
+    /// drop(settled);
+    /// let mut acked = Vec::new();
+    /// while let Some(n) = acks.recv().await {
+    ///     acked.push(n);
+    /// }
+    /// acked.sort();
+    /// assert_eq!(acked, [0, 1]);
+    /// # }
+    /// ```
+    pub async fn settle<S, C>(mut self, stop: S, close: C) -> DrainReport
+    where
+        S: Future<Output = ()>,
+        C: Future<Output = ()>,
+    {
         self.reap();
         let in_flight = self.tasks.len();
         let bound = self.bounds.inflight_timeout;
@@ -191,7 +257,7 @@ impl Drain {
             abandoned,
             panicked: self.panicked,
             inflight_elapsed,
-            telemetry: telemetry.shutdown().await,
+            telemetry: None,
         }
     }
 }
@@ -261,6 +327,48 @@ mod tests {
             (3, 0, 0)
         );
         assert!(report.finished_in_time());
+    }
+
+    #[tokio::test]
+    async fn settle_leaves_readiness_and_the_flush_to_the_caller() {
+        let telemetry = telemetry();
+        let health = telemetry.health();
+        let mut drain = Drain::new(bounds(Duration::from_secs(60)));
+        let (release, released) = tokio::sync::watch::channel(false);
+        let settled = Arc::new(AtomicUsize::new(0));
+        for _ in 0..2 {
+            let (mut released, settled) = (released.clone(), settled.clone());
+            drain.spawn(async move {
+                let _ = released.wait_for(|r| *r).await;
+                settled.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        let settled_at_close = Arc::new(AtomicUsize::new(usize::MAX));
+        let (seen, at_close) = (settled.clone(), settled_at_close.clone());
+        let report = drain
+            .settle(
+                async move {
+                    let _ = release.send(true);
+                },
+                async move {
+                    at_close.store(seen.load(Ordering::SeqCst), Ordering::SeqCst);
+                },
+            )
+            .await;
+        assert_eq!(
+            (report.finished, report.abandoned, report.panicked),
+            (2, 0, 0)
+        );
+        assert_eq!(
+            settled_at_close.load(Ordering::SeqCst),
+            2,
+            "the channel closes after both settled"
+        );
+        assert!(report.telemetry.is_none(), "no flush: {report:?}");
+        assert!(!health.is_draining(), "readiness is the caller's");
+        // The caller flushes once, after its HTTP drain.
+        let flushed = telemetry.shutdown().await;
+        assert_eq!(flushed.spans_dropped, 0);
     }
 
     #[tokio::test(start_paused = true)]
