@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use metrics::{Gauge, Label};
 
-use super::Shared;
 use super::destination::Destination;
+use super::{Messaging, Shared};
 use crate::metrics::names;
 
 /// The default time between two polls.
@@ -134,51 +134,59 @@ impl Gauges {
     }
 }
 
-pub(super) fn start<F, Fut, E>(
-    shared: &Arc<Shared>,
-    destination: &Destination,
-    options: DepthOptions,
-    poll: F,
-) -> DepthPoller
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Depth, E>> + Send + 'static,
-    E: std::fmt::Display + Send + 'static,
-{
-    let gauges = Gauges::new(shared, destination);
-    // Stale until the first poll answers: nothing known yet.
-    gauges.stale.set(1.0);
-    let name = destination.name().to_owned();
-    // Warnings go to the subscriber of the code that started the poll.
-    let task = tokio::spawn(
-        tracing::instrument::WithSubscriber::with_current_subscriber(async move {
-            let mut last_warning: Option<Instant> = None;
-            let mut ticks = tokio::time::interval(options.interval);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                let problem = match tokio::time::timeout(options.timeout, poll()).await {
-                    Ok(Ok(depth)) => {
-                        gauges.set(depth);
-                        continue;
+impl Messaging {
+    /// Polls the depth of `destination` in the background with `poll` (a
+    /// question to the broker), at the interval and within the timeout of
+    /// `options`, into `obskit_messaging_queue_messages{state}`,
+    /// `obskit_messaging_queue_consumers` and
+    /// `obskit_messaging_queue_depth_stale`. Call it inside a tokio runtime;
+    /// dropping the returned poller stops the polls.
+    pub fn poll_depth<F, Fut, E>(
+        &self,
+        destination: &Destination,
+        options: DepthOptions,
+        poll: F,
+    ) -> DepthPoller
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Depth, E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        let gauges = Gauges::new(&self.shared, destination);
+        // Stale until the first poll answers: nothing known yet.
+        gauges.stale.set(1.0);
+        let name = destination.name().to_owned();
+        // Warnings go to the subscriber of the code that started the poll.
+        let task = tokio::spawn(
+            tracing::instrument::WithSubscriber::with_current_subscriber(async move {
+                let mut last_warning: Option<Instant> = None;
+                let mut ticks = tokio::time::interval(options.interval);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticks.tick().await;
+                    let problem = match tokio::time::timeout(options.timeout, poll()).await {
+                        Ok(Ok(depth)) => {
+                            gauges.set(depth);
+                            continue;
+                        }
+                        Ok(Err(e)) => e.to_string(),
+                        Err(_) => format!("no answer within {} ms", options.timeout.as_millis()),
+                    };
+                    gauges.stale.set(1.0);
+                    if last_warning.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
+                        last_warning = Some(Instant::now());
+                        tracing::warn!(
+                            target: "obskit",
+                            destination = %name,
+                            error = %problem,
+                            "queue depth poll failed; the depth gauges keep their last reading, marked stale"
+                        );
                     }
-                    Ok(Err(e)) => e.to_string(),
-                    Err(_) => format!("no answer within {} ms", options.timeout.as_millis()),
-                };
-                gauges.stale.set(1.0);
-                if last_warning.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
-                    last_warning = Some(Instant::now());
-                    tracing::warn!(
-                        target: "obskit",
-                        destination = %name,
-                        error = %problem,
-                        "queue depth poll failed; the depth gauges keep their last reading, marked stale"
-                    );
                 }
-            }
-        }),
-    );
-    DepthPoller { task }
+            }),
+        );
+        DepthPoller { task }
+    }
 }
 
 /// Marks a consumer running while it lives: `obskit_messaging_consumers`

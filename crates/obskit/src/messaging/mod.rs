@@ -272,26 +272,6 @@ impl Messaging {
         Processing::start(&self.shared, destination, headers, info)
     }
 
-    /// Polls the depth of `destination` in the background with `poll` (a
-    /// question to the broker), at the interval and within the timeout of
-    /// `options`, into `obskit_messaging_queue_messages{state}`,
-    /// `obskit_messaging_queue_consumers` and
-    /// `obskit_messaging_queue_depth_stale`. Call it inside a tokio runtime;
-    /// dropping the returned poller stops the polls.
-    pub fn poll_depth<F, Fut, E>(
-        &self,
-        destination: &Destination,
-        options: DepthOptions,
-        poll: F,
-    ) -> DepthPoller
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = Result<Depth, E>> + Send + 'static,
-        E: std::fmt::Display + Send + 'static,
-    {
-        depth::start(&self.shared, destination, options, poll)
-    }
-
     /// Marks a consumer of `destination` running until the guard drops:
     /// `obskit_messaging_consumers` counts them, so a consumer that stopped
     /// is visible. The adapters' consumers hold one.

@@ -157,19 +157,10 @@ impl Processing {
         } else {
             Vec::new()
         };
-        let tracer = &shared.tracer;
         // A valid remote parent is continued; anything else (no headers,
         // malformed ones) starts a fresh trace: the propagator's rules, the
         // same as for HTTP requests.
-        let span = tracer.build_with_context(
-            tracer
-                .span_builder(format!("process {}", destination.span_part()))
-                .with_kind(SpanKind::Consumer)
-                .with_attributes(attributes)
-                .with_links(links),
-            &parent,
-        );
-        let cx = parent.with_span(span);
+        let cx = process_span(shared, destination, &parent, attributes, links);
         let age = message_age(carrier, info, now);
         Self::begin(shared, destination, cx, start, vec![age])
     }
@@ -204,17 +195,7 @@ impl Processing {
         ));
         // A batch has many producers: no parent among them. It belongs to
         // whatever the consumer is doing (a root span when nothing).
-        let parent = Context::current();
-        let tracer = &shared.tracer;
-        let span = tracer.build_with_context(
-            tracer
-                .span_builder(format!("process {}", destination.span_part()))
-                .with_kind(SpanKind::Consumer)
-                .with_attributes(attributes)
-                .with_links(links),
-            &parent,
-        );
-        let cx = parent.with_span(span);
+        let cx = process_span(shared, destination, &Context::current(), attributes, links);
         Self::begin(shared, destination, cx, start, ages)
     }
 
@@ -321,6 +302,27 @@ impl Drop for Processing {
             finish.finish(Outcome::Cancelled(None));
         }
     }
+}
+
+/// The CONSUMER span `process {destination}` under `parent`, and the
+/// context that holds it: one message's and a batch's alike.
+fn process_span(
+    shared: &Shared,
+    destination: &Destination,
+    parent: &Context,
+    attributes: Vec<KeyValue>,
+    links: Vec<Link>,
+) -> Context {
+    let tracer = &shared.tracer;
+    let span = tracer.build_with_context(
+        tracer
+            .span_builder(format!("process {}", destination.span_part()))
+            .with_kind(SpanKind::Consumer)
+            .with_attributes(attributes)
+            .with_links(links),
+        parent,
+    );
+    parent.with_span(span)
 }
 
 fn attributes(shared: &Shared, destination: &Destination, info: &DeliveryInfo) -> Vec<KeyValue> {
