@@ -283,6 +283,10 @@ const OPERATIONS: &[&str] = &[
 /// Keywords after which a table name follows.
 const TARGET_BEFORE: &[&str] = &["FROM", "JOIN", "INTO", "UPDATE", "TABLE"];
 
+/// Words after which `UPDATE` is a clause, not a table's keyword:
+/// `ON CONFLICT … DO UPDATE SET`, `FOR UPDATE`, `FOR NO KEY UPDATE`.
+const UPDATE_CLAUSE_AFTER: &[&str] = &["DO", "FOR", "KEY"];
+
 /// Words that may sit between [`TARGET_BEFORE`] and the table name.
 const TARGET_SKIP: &[&str] = &["ONLY", "IF", "NOT", "EXISTS", "LATERAL"];
 
@@ -294,6 +298,7 @@ pub(crate) fn summarize(sql: &str) -> Summary {
     let mut targets: Vec<&str> = Vec::new();
     let mut expect_target = false;
     let mut with = false;
+    let mut previous = String::new();
     for w in &words {
         match *w {
             "(" => {
@@ -337,9 +342,12 @@ pub(crate) fn summarize(sql: &str) -> Summary {
             }
             continue;
         }
-        if TARGET_BEFORE.contains(&upper.as_str()) {
+        if TARGET_BEFORE.contains(&upper.as_str())
+            && !(upper == "UPDATE" && UPDATE_CLAUSE_AFTER.contains(&previous.as_str()))
+        {
             expect_target = true;
         }
+        previous = upper;
     }
     let Some(op) = operation else {
         return Summary::default();

@@ -148,6 +148,30 @@ fn summaries_name_the_operation_and_its_tables() {
         s("SELECT * FROM (SELECT 1) sub").summary.as_deref(),
         Some("SELECT")
     );
+    // `DO UPDATE` and `FOR UPDATE` are clauses: the statement still works
+    // on its one table.
+    for upsert in [
+        "INSERT INTO users (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
+        "insert into users (id) values (1) on conflict on constraint users_pkey do update set id = 2",
+        "INSERT INTO users (id) VALUES ($1) ON CONFLICT DO NOTHING",
+    ] {
+        let summary = s(upsert);
+        assert_eq!(summary.operation, Some("INSERT"), "{upsert}");
+        assert_eq!(summary.collection.as_deref(), Some("users"), "{upsert}");
+        assert_eq!(summary.summary.as_deref(), Some("INSERT users"), "{upsert}");
+    }
+    for locking in [
+        "SELECT * FROM jobs WHERE id = $1 FOR UPDATE SKIP LOCKED",
+        "SELECT * FROM jobs FOR NO KEY UPDATE NOWAIT",
+    ] {
+        assert_eq!(s(locking).collection.as_deref(), Some("jobs"), "{locking}");
+    }
+    assert_eq!(
+        s("WITH moved AS (UPDATE jobs SET a = 1 RETURNING id) SELECT * FROM moved")
+            .summary
+            .as_deref(),
+        Some("SELECT jobs moved")
+    );
     assert_eq!(s("BEGIN").summary.as_deref(), Some("BEGIN"));
     assert_eq!(s("  -- c\n commit;").operation, Some("COMMIT"));
     assert_eq!(s("FROBNICATE everything"), Summary::default());
