@@ -49,6 +49,35 @@
 //! # Ok::<(), obskit::db::DbError>(())
 //! ```
 
+/// The options every adapter's builder has (a `name` field, a `client`
+/// field holding its [`ClientBuilder`]), each with its adapter's own doc.
+#[cfg(any(feature = "postgres", feature = "redis"))]
+macro_rules! builder_options {
+    (
+        $(#[$name_doc:meta])* name;
+        $(#[$text_doc:meta])* query_text;
+        $(#[$slos_doc:meta])* slos;
+    ) => {
+        $(#[$name_doc])*
+        pub fn name(mut self, name: impl Into<String>) -> Self {
+            self.name = name.into();
+            self
+        }
+
+        $(#[$text_doc])*
+        pub fn query_text(mut self, on: bool) -> Self {
+            self.client = self.client.query_text(on);
+            self
+        }
+
+        $(#[$slos_doc])*
+        pub fn slos(mut self, slos: impl IntoIterator<Item = Slo>) -> Self {
+            self.client = self.client.slos(slos);
+            self
+        }
+    };
+}
+
 mod call;
 mod labels;
 mod pool;

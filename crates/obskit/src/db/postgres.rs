@@ -53,6 +53,7 @@ use sqlx::postgres::{PgArguments, PgConnection, PgQueryResult, PgRow, PgStatemen
 use sqlx::{Connection as _, Either, Error, Execute, Executor, PgPool, Postgres, SqlStr};
 
 use super::readiness::register_ping;
+use super::warn::not_answering;
 use super::{Call, Client, ClientBuilder, DbError, Operation, PoolMetrics, PoolState};
 use crate::Telemetry;
 use crate::metrics::names;
@@ -71,24 +72,15 @@ pub struct PoolBuilder {
 }
 
 impl PoolBuilder {
-    /// `db.client.connection.pool.name` and the readiness check's name
-    /// (default `postgresql`): give each pool of a service its own.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// Whether spans carry `db.query.text`, with literals replaced by `?`
-    /// (off by default).
-    pub fn query_text(mut self, on: bool) -> Self {
-        self.client = self.client.query_text(on);
-        self
-    }
-
-    /// SLOs of this database's operations (see [`ClientBuilder::slos`]).
-    pub fn slos(mut self, slos: impl IntoIterator<Item = Slo>) -> Self {
-        self.client = self.client.slos(slos);
-        self
+    builder_options! {
+        /// `db.client.connection.pool.name` and the readiness check's name
+        /// (default `postgresql`): give each pool of a service its own.
+        name;
+        /// Whether spans carry `db.query.text`, with literals replaced by `?`
+        /// (off by default).
+        query_text;
+        /// SLOs of this database's operations (see [`ClientBuilder::slos`]).
+        slos;
     }
 
     /// The pool, with its series published and its readiness check
@@ -212,8 +204,13 @@ impl Pool {
         })
     }
 
-    /// Runs `f` on a pooled connection inside the call's span.
-    fn on_connection<'e, T, F>(&self, query: Parts, f: F) -> BoxFuture<'e, Result<T, Error>>
+    /// Runs `f` on a pooled connection inside the call's span (a query that
+    /// could not be taken apart fails before any span).
+    fn on_connection<'e, T, F>(
+        &self,
+        query: Result<Parts, Error>,
+        f: F,
+    ) -> BoxFuture<'e, Result<T, Error>>
     where
         T: Send + 'e,
         F: for<'c> FnOnce(&'c mut PgConnection, Parts) -> BoxFuture<'c, Result<T, Error>>
@@ -222,6 +219,7 @@ impl Pool {
     {
         let pool = self.clone();
         Box::pin(async move {
+            let query = query?;
             let call = pool.client.start(query.operation());
             let result = async {
                 let mut conn = pool.acquire_raw().await?;
@@ -387,15 +385,11 @@ fn unavailable(e: &Error) -> bool {
 
 fn warn_unavailable(client: &Client, e: &Error) {
     if unavailable(e) {
-        client.shared().warn.failure(|failures| {
-            tracing::warn!(
-                target: "obskit::db",
-                db_system_name = names::DB_SYSTEM_POSTGRESQL,
-                failures,
-                error = %describe(e),
-                "the database is not answering; operations are failing (at most one warning a minute)"
-            );
-        });
+        not_answering(
+            client,
+            || describe(e),
+            "the database is not answering; operations are failing (at most one warning a minute)",
+        );
     }
 }
 
@@ -490,7 +484,7 @@ fn observed_future<'e, T: Send + 'e>(
     })
 }
 
-/// `Executor` for a type whose `&mut` reaches a `PgConnection`.
+/// `Executor` for a type that splits into its client and a `PgConnection`.
 macro_rules! connection_executor {
     ($ty:ty) => {
         impl<'c> Executor<'c> for &'c mut $ty {
@@ -504,9 +498,8 @@ macro_rules! connection_executor {
                 'c: 'e,
                 E: 'q + Execute<'q, Postgres>,
             {
-                let client = self.client.clone();
-                let conn: &'c mut PgConnection = &mut *self.conn_mut();
-                observed_stream(&client, Parts::of(query), move |p| conn.fetch_many(p))
+                let (client, conn) = self.split();
+                observed_stream(client, Parts::of(query), move |p| conn.fetch_many(p))
             }
 
             fn fetch_optional<'e, 'q: 'e, E>(
@@ -517,9 +510,8 @@ macro_rules! connection_executor {
                 'c: 'e,
                 E: 'q + Execute<'q, Postgres>,
             {
-                let client = self.client.clone();
-                let conn: &'c mut PgConnection = &mut *self.conn_mut();
-                observed_future(&client, Parts::of(query), move |p| conn.fetch_optional(p))
+                let (client, conn) = self.split();
+                observed_future(client, Parts::of(query), move |p| conn.fetch_optional(p))
             }
 
             fn execute<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<PgQueryResult, Error>>
@@ -527,9 +519,8 @@ macro_rules! connection_executor {
                 'c: 'e,
                 E: 'q + Execute<'q, Postgres>,
             {
-                let client = self.client.clone();
-                let conn: &'c mut PgConnection = &mut *self.conn_mut();
-                observed_future(&client, Parts::of(query), move |p| conn.execute(p))
+                let (client, conn) = self.split();
+                observed_future(client, Parts::of(query), move |p| conn.execute(p))
             }
 
             fn fetch_all<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Vec<PgRow>, Error>>
@@ -537,9 +528,8 @@ macro_rules! connection_executor {
                 'c: 'e,
                 E: 'q + Execute<'q, Postgres>,
             {
-                let client = self.client.clone();
-                let conn: &'c mut PgConnection = &mut *self.conn_mut();
-                observed_future(&client, Parts::of(query), move |p| conn.fetch_all(p))
+                let (client, conn) = self.split();
+                observed_future(client, Parts::of(query), move |p| conn.fetch_all(p))
             }
 
             fn prepare_with<'e>(
@@ -550,7 +540,7 @@ macro_rules! connection_executor {
             where
                 'c: 'e,
             {
-                self.conn_mut().prepare_with(sql, parameters)
+                self.split().1.prepare_with(sql, parameters)
             }
 
             fn describe<'e>(
@@ -560,21 +550,23 @@ macro_rules! connection_executor {
             where
                 'c: 'e,
             {
-                self.conn_mut().describe(sql)
+                self.split().1.describe(sql)
             }
         }
     };
 }
 
 impl Connection {
-    fn conn_mut(&mut self) -> &mut PgConnection {
-        &mut self.conn
+    /// The client it records through, and the connection to run on.
+    fn split(&mut self) -> (&Client, &mut PgConnection) {
+        (&self.client, &mut *self.conn)
     }
 }
 
 impl Transaction {
-    fn conn_mut(&mut self) -> &mut PgConnection {
-        &mut self.tx
+    /// The client it records through, and the connection to run on.
+    fn split(&mut self) -> (&Client, &mut PgConnection) {
+        (&self.client, &mut *self.tx)
     }
 }
 
@@ -592,12 +584,9 @@ impl<'p> Executor<'p> for &'_ Pool {
         E: 'q + Execute<'q, Postgres>,
     {
         // Read whole: the pooled connection cannot outlive this call.
-        let rows = match Parts::of(query) {
-            Ok(p) => self.on_connection(p, |conn, p| {
-                conn.fetch_many(p).try_collect::<Vec<_>>().boxed()
-            }),
-            Err(e) => Box::pin(async move { Err(e) }),
-        };
+        let rows = self.on_connection(Parts::of(query), |conn, p| {
+            conn.fetch_many(p).try_collect::<Vec<_>>().boxed()
+        });
         stream::once(rows)
             .map(|r| match r {
                 Ok(v) => Either::Left(stream::iter(v.into_iter().map(Ok))),
@@ -614,30 +603,21 @@ impl<'p> Executor<'p> for &'_ Pool {
     where
         E: 'q + Execute<'q, Postgres>,
     {
-        match Parts::of(query) {
-            Ok(p) => self.on_connection(p, |conn, p| conn.fetch_optional(p)),
-            Err(e) => Box::pin(async move { Err(e) }),
-        }
+        self.on_connection(Parts::of(query), |conn, p| conn.fetch_optional(p))
     }
 
     fn execute<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<PgQueryResult, Error>>
     where
         E: 'q + Execute<'q, Postgres>,
     {
-        match Parts::of(query) {
-            Ok(p) => self.on_connection(p, |conn, p| conn.execute(p)),
-            Err(e) => Box::pin(async move { Err(e) }),
-        }
+        self.on_connection(Parts::of(query), |conn, p| conn.execute(p))
     }
 
     fn fetch_all<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Vec<PgRow>, Error>>
     where
         E: 'q + Execute<'q, Postgres>,
     {
-        match Parts::of(query) {
-            Ok(p) => self.on_connection(p, |conn, p| conn.fetch_all(p)),
-            Err(e) => Box::pin(async move { Err(e) }),
-        }
+        self.on_connection(Parts::of(query), |conn, p| conn.fetch_all(p))
     }
 
     fn prepare_with<'e>(

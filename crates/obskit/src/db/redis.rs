@@ -39,6 +39,7 @@ use redis::aio::ConnectionLike;
 use redis::{Arg, Cmd, Pipeline, RedisError, RedisFuture, Value};
 
 use super::readiness::register_ping;
+use super::warn::not_answering;
 use super::{Call, Client, ClientBuilder, DbError, Operation};
 use crate::Telemetry;
 use crate::metrics::names;
@@ -63,28 +64,19 @@ impl<C> ConnectionBuilder<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
-    /// The readiness check's name (default `redis`).
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
+    builder_options! {
+        /// The readiness check's name (default `redis`).
+        name;
+        /// Whether spans carry `db.query.text`: the command with a `?` for
+        /// each argument (off by default).
+        query_text;
+        /// SLOs of this cache's commands (see [`ClientBuilder::slos`]).
+        slos;
     }
 
     /// `server.address` and `server.port` of the spans.
     pub fn server(mut self, address: impl Into<String>, port: Option<u16>) -> Self {
         self.client = self.client.server(address, port);
-        self
-    }
-
-    /// Whether spans carry `db.query.text`: the command with a `?` for
-    /// each argument (off by default).
-    pub fn query_text(mut self, on: bool) -> Self {
-        self.client = self.client.query_text(on);
-        self
-    }
-
-    /// SLOs of this cache's commands (see [`ClientBuilder::slos`]).
-    pub fn slos(mut self, slos: impl IntoIterator<Item = Slo>) -> Self {
-        self.client = self.client.slos(slos);
         self
     }
 
@@ -286,15 +278,11 @@ fn end(call: Call, client: &Client, result: Result<(), &RedisError>) {
         None => call.end_error(classify(e), None),
     }
     if unavailable(e) {
-        client.shared().warn.failure(|failures| {
-            tracing::warn!(
-                target: "obskit::db",
-                db_system_name = names::DB_SYSTEM_REDIS,
-                failures,
-                error = %describe(e),
-                "redis is not answering; commands are failing (at most one warning a minute)"
-            );
-        });
+        not_answering(
+            client,
+            || describe(e),
+            "redis is not answering; commands are failing (at most one warning a minute)",
+        );
     }
 }
 
@@ -325,3 +313,4 @@ fn describe(e: &RedisError) -> String {
         None => format!("{} ({:?})", classify(e), e.kind()),
     }
 }
+

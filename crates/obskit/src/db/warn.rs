@@ -31,6 +31,26 @@ impl Warn {
     }
 }
 
+/// Warns, at most once a minute for `client`, that its datastore is not
+/// answering: `error` (called only when a warning goes out) says why, and
+/// `message` what fails meanwhile.
+#[cfg(any(feature = "postgres", feature = "redis"))]
+pub(crate) fn not_answering(
+    client: &super::Client,
+    error: impl FnOnce() -> String,
+    message: &'static str,
+) {
+    client.shared().warn.failure(|failures| {
+        tracing::warn!(
+            target: "obskit::db",
+            db_system_name = client.system(),
+            failures,
+            error = %error(),
+            "{message}"
+        );
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
