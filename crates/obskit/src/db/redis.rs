@@ -14,7 +14,7 @@
 //! let manager = redis::aio::ConnectionManager::new(client).await?;
 //! let mut cache = Connection::new(telemetry, manager)?; // readiness check "redis"
 //!
-//! let _: () = cache.set_ex("user:42", "ada", 60).await?; // span `SET`
+//! let _: () = cache.set_ex("user:42", "ada", 60).await?; // span `SETEX`
 //! let name: Option<String> = cache.get("user:42").await?; // span `GET`
 //! let (a, b): (i64, i64) = redis::pipe().incr("hits", 1).incr("misses", 1).query_async(&mut cache).await?; // span `BATCH INCR`
 //! # Ok(()) }
@@ -314,3 +314,35 @@ fn describe(e: &RedisError) -> String {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_named_as_redis_rs_sends_them() {
+        // `set_ex` sends `SETEX key seconds value`, not `SET … EX`.
+        let set_ex = Cmd::set_ex("user:42", "ada", 60);
+        assert_eq!(name(&set_ex), "SETEX");
+        let op = command(&set_ex, true);
+        assert_eq!(op.operation_name(), Some("SETEX"));
+        assert_eq!(op.summary_text(), Some("SETEX"));
+        assert_eq!(op.query_text(), Some("SETEX ? ? ?"));
+        assert_eq!(name(&Cmd::get("user:42")), "GET");
+        assert_eq!(name(&Cmd::set("user:42", "ada")), "SET");
+        assert_eq!(name(&redis::cmd("client|list")), "CLIENT|LIST");
+        assert_eq!(
+            name(&redis::cmd("no spaces, please")),
+            names::DB_VALUE_OTHER
+        );
+    }
+
+    #[test]
+    fn a_pipeline_of_one_command_is_named_by_it() {
+        let mut alike = redis::pipe();
+        alike.set_ex("a", 1, 60).set_ex("b", 2, 60);
+        assert_eq!(batch(&alike, false).operation_name(), Some("BATCH SETEX"));
+        let mut mixed = redis::pipe();
+        mixed.set_ex("a", 1, 60).get("a");
+        assert_eq!(batch(&mixed, false).operation_name(), Some("BATCH"));
+    }
+}
