@@ -2,6 +2,7 @@
 //! variables first, `OBSKIT_*` only for what OpenTelemetry does not define
 //! (their names are the constants of [`env`](super::env)).
 
+use super::options::{ExporterList as _, Word as _};
 use super::*;
 
 /// The variable names of one signal's OTLP settings.

@@ -14,15 +14,10 @@ pub enum LogFormat {
     Pretty,
 }
 
-impl LogFormat {
-    pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
-        parse_word(
-            setting,
-            value,
-            &[("json", Self::Json), ("pretty", Self::Pretty)],
-            "json, pretty",
-        )
-    }
+impl Word for LogFormat {
+    const WORDS: &'static [(&'static str, Self)] =
+        &[("json", Self::Json), ("pretty", Self::Pretty)];
+    const ACCEPTED: &'static str = "json, pretty";
 }
 
 /// What turns `tracing` spans (a `#[tracing::instrument]` function's)
@@ -40,19 +35,13 @@ pub enum SpanBridge {
     TracingOpentelemetry,
 }
 
-impl SpanBridge {
-    pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
-        parse_word(
-            setting,
-            value,
-            &[
-                ("obskit", Self::Obskit),
-                ("tracing-opentelemetry", Self::TracingOpentelemetry),
-                ("tracing_opentelemetry", Self::TracingOpentelemetry),
-            ],
-            "obskit, tracing-opentelemetry",
-        )
-    }
+impl Word for SpanBridge {
+    const WORDS: &'static [(&'static str, Self)] = &[
+        ("obskit", Self::Obskit),
+        ("tracing-opentelemetry", Self::TracingOpentelemetry),
+        ("tracing_opentelemetry", Self::TracingOpentelemetry),
+    ];
+    const ACCEPTED: &'static str = "obskit, tracing-opentelemetry";
 }
 
 /// Where finished spans are sent.
@@ -68,41 +57,17 @@ pub enum TracesExporter {
     None,
 }
 
-impl TracesExporter {
-    /// Parses the comma-separated list `OTEL_TRACES_EXPORTER` takes.
-    pub(crate) fn parse_list(setting: &'static str, value: &str) -> Result<Vec<Self>, ConfigError> {
-        exporter_list(value, |word| {
-            Ok(match word {
-                "otlp" => Self::Otlp,
-                "console" => Self::Console,
-                "none" => Self::None,
-                "zipkin" | "jaeger" => {
-                    return Err(ConfigError::Unsupported {
-                        setting,
-                        value: value.to_owned(),
-                        reason: "obskit exports OTLP only; point OTEL_EXPORTER_OTLP_ENDPOINT at an OpenTelemetry Collector, Jaeger or Tempo, which all accept OTLP",
-                    });
-                }
-                _ => {
-                    return Err(ConfigError::UnknownValue {
-                        setting,
-                        value: value.to_owned(),
-                        accepted: "otlp, console, none",
-                    });
-                }
-            })
-        })
-        .and_then(|out| {
-            none_alone(
-                setting,
-                value,
-                out,
-                Self::None,
-                "`none` alone, or a list of otlp and console",
-                Self::Otlp,
-            )
-        })
-    }
+impl ExporterList for TracesExporter {
+    const WORDS: &'static [(&'static str, Self)] = &[
+        ("otlp", Self::Otlp),
+        ("console", Self::Console),
+        ("none", Self::None),
+    ];
+    const UNSUPPORTED: &'static [&'static str] = &["zipkin", "jaeger"];
+    const WHY_UNSUPPORTED: &'static str = "obskit exports OTLP only; point OTEL_EXPORTER_OTLP_ENDPOINT at an OpenTelemetry Collector, Jaeger or Tempo, which all accept OTLP";
+    const ACCEPTED: &'static str = "otlp, console, none";
+    const NONE: Self = Self::None;
+    const NONE_ALONE: &'static str = "`none` alone, or a list of otlp and console";
 }
 
 /// Where log events go (`OTEL_LOGS_EXPORTER`).
@@ -123,34 +88,17 @@ pub enum LogsExporter {
     None,
 }
 
-impl LogsExporter {
-    /// Parses the comma-separated list `OTEL_LOGS_EXPORTER` takes.
-    pub(crate) fn parse_list(setting: &'static str, value: &str) -> Result<Vec<Self>, ConfigError> {
-        exporter_list(value, |word| {
-            Ok(match word {
-                "otlp" => Self::Otlp,
-                "console" => Self::Console,
-                "none" => Self::None,
-                _ => {
-                    return Err(ConfigError::UnknownValue {
-                        setting,
-                        value: value.to_owned(),
-                        accepted: "console, otlp, none, or a list of console and otlp",
-                    });
-                }
-            })
-        })
-        .and_then(|out| {
-            none_alone(
-                setting,
-                value,
-                out,
-                Self::None,
-                "`none` alone, or a list of console and otlp",
-                Self::Console,
-            )
-        })
-    }
+impl ExporterList for LogsExporter {
+    const WORDS: &'static [(&'static str, Self)] = &[
+        ("otlp", Self::Otlp),
+        ("console", Self::Console),
+        ("none", Self::None),
+    ];
+    const UNSUPPORTED: &'static [&'static str] = &[];
+    const WHY_UNSUPPORTED: &'static str = "";
+    const ACCEPTED: &'static str = "console, otlp, none, or a list of console and otlp";
+    const NONE: Self = Self::None;
+    const NONE_ALONE: &'static str = "`none` alone, or a list of console and otlp";
 }
 
 /// Where metrics go (`OTEL_METRICS_EXPORTER`).
@@ -166,32 +114,17 @@ pub enum MetricsExporter {
     None,
 }
 
-impl MetricsExporter {
-    /// Parses the comma-separated list `OTEL_METRICS_EXPORTER` takes.
-    pub(crate) fn parse_list(setting: &'static str, value: &str) -> Result<Vec<Self>, ConfigError> {
-        exporter_list(value, |word| {
-            Ok(match word {
-                "prometheus" => Self::Prometheus,
-                "otlp" => Self::Otlp,
-                "none" => Self::None,
-                "console" => {
-                    return Err(ConfigError::Unsupported {
-                        setting,
-                        value: value.to_owned(),
-                        reason: "obskit prints no metrics to the console; curl /metrics (prometheus) or push them with otlp",
-                    });
-                }
-                _ => {
-                    return Err(ConfigError::UnknownValue {
-                        setting,
-                        value: value.to_owned(),
-                        accepted: "prometheus, otlp, none, or a list of prometheus and otlp",
-                    });
-                }
-            })
-        })
-        .and_then(|out| none_alone(setting, value, out, Self::None, "`none` alone, or a list of prometheus and otlp", Self::Prometheus))
-    }
+impl ExporterList for MetricsExporter {
+    const WORDS: &'static [(&'static str, Self)] = &[
+        ("prometheus", Self::Prometheus),
+        ("otlp", Self::Otlp),
+        ("none", Self::None),
+    ];
+    const UNSUPPORTED: &'static [&'static str] = &["console"];
+    const WHY_UNSUPPORTED: &'static str = "obskit prints no metrics to the console; curl /metrics (prometheus) or push them with otlp";
+    const ACCEPTED: &'static str = "prometheus, otlp, none, or a list of prometheus and otlp";
+    const NONE: Self = Self::None;
+    const NONE_ALONE: &'static str = "`none` alone, or a list of prometheus and otlp";
 }
 
 /// Aggregation temporality of pushed counters and histograms
@@ -211,19 +144,13 @@ pub enum Temporality {
     LowMemory,
 }
 
-impl Temporality {
-    pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
-        parse_word(
-            setting,
-            value,
-            &[
-                ("cumulative", Self::Cumulative),
-                ("delta", Self::Delta),
-                ("lowmemory", Self::LowMemory),
-            ],
-            "cumulative, delta, lowmemory",
-        )
-    }
+impl Word for Temporality {
+    const WORDS: &'static [(&'static str, Self)] = &[
+        ("cumulative", Self::Cumulative),
+        ("delta", Self::Delta),
+        ("lowmemory", Self::LowMemory),
+    ];
+    const ACCEPTED: &'static str = "cumulative, delta, lowmemory";
 }
 
 /// The OTLP transport.
@@ -239,20 +166,16 @@ pub enum OtlpProtocol {
     HttpJson,
 }
 
-impl OtlpProtocol {
-    pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
-        parse_word(
-            setting,
-            value,
-            &[
-                ("grpc", Self::Grpc),
-                ("http/protobuf", Self::HttpProtobuf),
-                ("http/json", Self::HttpJson),
-            ],
-            "grpc, http/protobuf, http/json",
-        )
-    }
+impl Word for OtlpProtocol {
+    const WORDS: &'static [(&'static str, Self)] = &[
+        ("grpc", Self::Grpc),
+        ("http/protobuf", Self::HttpProtobuf),
+        ("http/json", Self::HttpJson),
+    ];
+    const ACCEPTED: &'static str = "grpc, http/protobuf, http/json";
+}
 
+impl OtlpProtocol {
     /// The specification's name for this protocol.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -282,16 +205,12 @@ pub enum Compression {
     Gzip,
 }
 
-impl Compression {
-    pub(crate) fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
-        parse_word(
-            setting,
-            value,
-            &[("none", Self::None), ("gzip", Self::Gzip)],
-            "gzip, none",
-        )
-    }
+impl Word for Compression {
+    const WORDS: &'static [(&'static str, Self)] = &[("none", Self::None), ("gzip", Self::Gzip)];
+    const ACCEPTED: &'static str = "gzip, none";
+}
 
+impl Compression {
     /// The specification's name for this compression.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -447,64 +366,81 @@ impl PropagationFormat {
     }
 }
 
-/// Parses a comma-separated exporter list (`OTEL_*_EXPORTER`): each word,
-/// lowercased, through `word`; repeats kept once, empty entries skipped.
-fn exporter_list<E: PartialEq>(
-    value: &str,
-    word: impl Fn(&str) -> Result<E, ConfigError>,
-) -> Result<Vec<E>, ConfigError> {
-    let mut out = Vec::new();
-    for w in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-        let exporter = word(w.to_ascii_lowercase().as_str())?;
-        if !out.contains(&exporter) {
-            out.push(exporter);
+/// A choice named by one word of the specification (any case, blanks
+/// around it ignored).
+pub(crate) trait Word: Copy + 'static {
+    /// Each word and the choice it names.
+    const WORDS: &'static [(&'static str, Self)];
+    /// The words an error lists.
+    const ACCEPTED: &'static str;
+
+    /// The value of `setting` named by one of the [`WORDS`](Self::WORDS);
+    /// an error listing the accepted words otherwise.
+    fn parse(setting: &'static str, value: &str) -> Result<Self, ConfigError> {
+        let word = value.trim().to_ascii_lowercase();
+        Self::WORDS
+            .iter()
+            .find(|(w, _)| *w == word)
+            .map(|&(_, v)| v)
+            .ok_or_else(|| ConfigError::UnknownValue {
+                setting,
+                value: value.to_owned(),
+                accepted: Self::ACCEPTED,
+            })
+    }
+}
+
+/// An exporter chosen from the comma-separated list an `OTEL_*_EXPORTER`
+/// variable takes: `none` stands alone, and an empty list means the default.
+pub(crate) trait ExporterList: Copy + PartialEq + Default + 'static {
+    /// Each word and the exporter it names.
+    const WORDS: &'static [(&'static str, Self)];
+    /// Other SDKs' words that obskit refuses, for the reason [`WHY_UNSUPPORTED`](Self::WHY_UNSUPPORTED).
+    const UNSUPPORTED: &'static [&'static str];
+    /// Why the [`UNSUPPORTED`](Self::UNSUPPORTED) words are refused, and what to do instead.
+    const WHY_UNSUPPORTED: &'static str;
+    /// The words an error about an unknown word lists.
+    const ACCEPTED: &'static str;
+    /// The exporter `none` names.
+    const NONE: Self;
+    /// What an error about `none` in a longer list says may be listed.
+    const NONE_ALONE: &'static str;
+
+    /// Parses the list: each word lowercased, repeats kept once, empty
+    /// entries skipped.
+    fn parse_list(setting: &'static str, value: &str) -> Result<Vec<Self>, ConfigError> {
+        let error = |accepted| ConfigError::UnknownValue {
+            setting,
+            value: value.to_owned(),
+            accepted,
+        };
+        let mut out = Vec::new();
+        for w in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            let word = w.to_ascii_lowercase();
+            if Self::UNSUPPORTED.contains(&word.as_str()) {
+                return Err(ConfigError::Unsupported {
+                    setting,
+                    value: value.to_owned(),
+                    reason: Self::WHY_UNSUPPORTED,
+                });
+            }
+            let exporter = Self::WORDS
+                .iter()
+                .find(|(name, _)| *name == word)
+                .map(|&(_, e)| e)
+                .ok_or_else(|| error(Self::ACCEPTED))?;
+            if !out.contains(&exporter) {
+                out.push(exporter);
+            }
         }
+        if out.len() > 1 && out.contains(&Self::NONE) {
+            return Err(error(Self::NONE_ALONE));
+        }
+        if out.is_empty() {
+            out.push(Self::default());
+        }
+        Ok(out)
     }
-    Ok(out)
-}
-
-/// The rules every exporter list shares: `none` stands alone (`accepted`
-/// says what may be listed instead), and an empty list means `default`.
-fn none_alone<E: PartialEq>(
-    setting: &'static str,
-    value: &str,
-    mut out: Vec<E>,
-    none: E,
-    accepted: &'static str,
-    default: E,
-) -> Result<Vec<E>, ConfigError> {
-    if out.len() > 1 && out.contains(&none) {
-        return Err(ConfigError::UnknownValue {
-            setting,
-            value: value.to_owned(),
-            accepted,
-        });
-    }
-    if out.is_empty() {
-        out.push(default);
-    }
-    Ok(out)
-}
-
-/// The value of `setting` named by one of the words in `table` (any case,
-/// blanks around it ignored); an error listing the `accepted` words
-/// otherwise.
-fn parse_word<T: Copy>(
-    setting: &'static str,
-    value: &str,
-    table: &[(&str, T)],
-    accepted: &'static str,
-) -> Result<T, ConfigError> {
-    let word = value.trim().to_ascii_lowercase();
-    table
-        .iter()
-        .find(|(w, _)| *w == word)
-        .map(|&(_, v)| v)
-        .ok_or_else(|| ConfigError::UnknownValue {
-            setting,
-            value: value.to_owned(),
-            accepted,
-        })
 }
 
 #[cfg(test)]
