@@ -301,7 +301,7 @@ impl TextMapPropagator for Propagator {
 #[cfg(test)]
 mod multi_format_tests;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 #[cfg(test)]
 mod tests;

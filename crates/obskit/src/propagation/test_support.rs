@@ -18,7 +18,7 @@ pub(super) fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
 }
 
 /// A remote span context with these hex ids, sampled or not.
-pub(super) fn span_context(trace_id: &str, span_id: &str, sampled: bool) -> SpanContext {
+pub(crate) fn span_context(trace_id: &str, span_id: &str, sampled: bool) -> SpanContext {
     SpanContext::new(
         TraceId::from_hex(trace_id).unwrap(),
         SpanId::from_hex(span_id).unwrap(),

@@ -172,20 +172,14 @@ fn start_otlp(
 /// A remote parent for tests: fixed ids, sampled or not.
 #[cfg(test)]
 pub(crate) fn remote_parent(sampled: bool) -> opentelemetry::Context {
-    use opentelemetry::trace::{
-        SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
-    };
-    opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
-        TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736_u128),
-        SpanId::from(0x00f0_67aa_0ba9_02b7_u64),
-        if sampled {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::default()
-        },
-        true,
-        TraceState::default(),
-    ))
+    use opentelemetry::trace::TraceContextExt as _;
+    opentelemetry::Context::new().with_remote_span_context(
+        crate::propagation::test_support::span_context(
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            "00f067aa0ba902b7",
+            sampled,
+        ),
+    )
 }
 
 /// The SDK's sampler for obskit's setting.

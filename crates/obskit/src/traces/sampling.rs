@@ -213,27 +213,18 @@ mod tests {
         assert_ne!(sc.span_id(), psc.span_id());
         assert!(!span.is_recording());
 
-        let root = Sampling::new(Sampler::AlwaysOff);
-        let a = start_described(
-            &tracer,
-            root,
-            &Context::new(),
-            SpanKind::Server,
-            "GET",
-            || unreachable!(),
-        );
-        let b = start_described(
-            &tracer,
-            root,
-            &Context::new(),
-            SpanKind::Server,
-            "GET",
-            || unreachable!(),
-        );
-        let (a, b) = (
-            a.span().span_context().clone(),
-            b.span().span_context().clone(),
-        );
+        let unsampled_root = || {
+            let cx = start_described(
+                &tracer,
+                Sampling::new(Sampler::AlwaysOff),
+                &Context::new(),
+                SpanKind::Server,
+                "GET",
+                || unreachable!(),
+            );
+            cx.span().span_context().clone()
+        };
+        let (a, b) = (unsampled_root(), unsampled_root());
         assert!(a.is_valid() && b.is_valid() && !a.is_sampled());
         assert_ne!(a.trace_id(), b.trace_id(), "a new trace each time");
 
