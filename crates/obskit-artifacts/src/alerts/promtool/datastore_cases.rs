@@ -277,6 +277,7 @@ fn latency(rules: &RuleFile) -> Result<TestGroup, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alerts::promtool::kit::eval_times;
     use crate::alerts::{AlertOptions, datastore};
 
     #[test]
@@ -285,17 +286,7 @@ mod tests {
             groups: vec![datastore::group(&AlertOptions::default())],
         };
         let out = file(&rules).unwrap();
-        let times: Vec<Vec<&str>> = out
-            .file
-            .tests
-            .iter()
-            .map(|g| {
-                g.alert_rule_test
-                    .iter()
-                    .map(|t| t.eval_time.as_str())
-                    .collect()
-            })
-            .collect();
+        let times = eval_times(&out);
         assert_eq!(times[0], ["15m", "16m", "40m"]);
         assert_eq!(times[1], ["15m", "16m", "40m"]);
         assert_eq!(times[2], ["15m", "16m", "40m"]);

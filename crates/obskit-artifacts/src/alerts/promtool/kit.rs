@@ -252,3 +252,19 @@ pub(super) fn error_ratio_group(
         )
     })
 }
+
+/// The evaluation times of each test group's alert tests, group by group, as the tests of the
+/// cases read them to compare with the policy.
+#[cfg(test)]
+pub(super) fn eval_times(out: &super::TestOut) -> Vec<Vec<&str>> {
+    out.file
+        .tests
+        .iter()
+        .map(|g| {
+            g.alert_rule_test
+                .iter()
+                .map(|t| t.eval_time.as_str())
+                .collect()
+        })
+        .collect()
+}

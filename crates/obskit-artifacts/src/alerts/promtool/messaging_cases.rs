@@ -374,6 +374,7 @@ fn error_ratio(rules: &RuleFile) -> Result<TestGroup, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alerts::promtool::kit::eval_times;
     use crate::alerts::{AlertOptions, messaging};
 
     #[test]
@@ -382,17 +383,7 @@ mod tests {
             groups: vec![messaging::group(&AlertOptions::default())],
         };
         let out = file(&rules).unwrap();
-        let times: Vec<Vec<&str>> = out
-            .file
-            .tests
-            .iter()
-            .map(|g| {
-                g.alert_rule_test
-                    .iter()
-                    .map(|t| t.eval_time.as_str())
-                    .collect()
-            })
-            .collect();
+        let times = eval_times(&out);
         // Depth: 10 + 100 k > 1000 from k = 10 (20m); for 10m, by when it holds 2010.
         assert_eq!(times[0], ["29m", "30m", "40m"]);
         // Growth: the window holds a rise from 11m; for 15m.

@@ -675,6 +675,7 @@ fn not_ready(rules: &RuleFile) -> Result<TestGroup, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alerts::promtool::kit::eval_times;
     use crate::alerts::{AlertOptions, red};
 
     #[test]
@@ -699,17 +700,7 @@ mod tests {
             groups: red::groups(&AlertOptions::default()),
         };
         let out = file(&rules).unwrap();
-        let times: Vec<Vec<&str>> = out
-            .file
-            .tests
-            .iter()
-            .map(|g| {
-                g.alert_rule_test
-                    .iter()
-                    .map(|t| t.eval_time.as_str())
-                    .collect()
-            })
-            .collect();
+        let times = eval_times(&out);
         // Error ratio: 20‰ from 10m; the 5m ratio passes 1% at 13m; for 5m -> 18m.
         assert_eq!(times[0], ["17m", "18m", "40m"]);
         // Latency: the first slow minute already moves p99 (11m); for 10m -> 21m.
