@@ -98,7 +98,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-#[allow(clippy::print_stdout, clippy::too_many_lines)]
+#[allow(clippy::print_stdout)]
 fn run(args: &Args) -> anyhow::Result<()> {
     ensure!(
         args.ops > 0 && args.rounds > 0,
@@ -128,38 +128,17 @@ fn run(args: &Args) -> anyhow::Result<()> {
                 let on = obskit::db::postgres::Pool::builder(&sampled, connect().await?).build()?;
                 let off =
                     obskit::db::postgres::Pool::builder(&unsampled, connect().await?).build()?;
-                for _ in 0..args.rounds {
-                    for mode in modes(args) {
-                        let once = |i: u32| {
-                            let q = sqlx::query_scalar::<_, i32>("SELECT $1::int4").bind(1_i32);
-                            let (plain, on, off) = (&plain, &on, &off);
-                            async move {
-                                let v: i32 = match mode {
-                                    "plain" => q.fetch_one(plain).await?,
-                                    "obskit" => q.fetch_one(on).await?,
-                                    _ => q.fetch_one(off).await?,
-                                };
-                                ensure!(v == 1, "operation {i} answered {v}");
-                                Ok::<_, anyhow::Error>(())
-                            }
-                        };
-                        for i in 0..args.warmup {
-                            once(i).await?;
-                        }
-                        let (c, w) = (cpu(), Instant::now());
-                        for i in 0..args.ops {
-                            once(i).await?;
-                        }
-                        record(
-                            &mut cpu_us,
-                            &mut wall_us,
-                            mode,
-                            cpu() - c,
-                            w.elapsed(),
-                            args.ops,
-                        );
-                    }
-                }
+                measure(args, &mut cpu_us, &mut wall_us, async |mode, i| {
+                    let q = sqlx::query_scalar::<_, i32>("SELECT $1::int4").bind(1_i32);
+                    let v: i32 = match mode {
+                        "plain" => q.fetch_one(&plain).await?,
+                        "obskit" => q.fetch_one(&on).await?,
+                        _ => q.fetch_one(&off).await?,
+                    };
+                    ensure!(v == 1, "operation {i} answered {v}");
+                    Ok(())
+                })
+                .await?;
             }
             System::Redis => {
                 let connect = || async {
@@ -171,34 +150,16 @@ fn run(args: &Args) -> anyhow::Result<()> {
                 let mut off = obskit::db::redis::Connection::new(&unsampled, connect().await?)?;
                 let key = format!("obskit-bench:{}", std::process::id());
                 let () = plain.set(&key, 1).await?;
-                for _ in 0..args.rounds {
-                    for mode in modes(args) {
-                        let mut once = async |i: u32| {
-                            let v: i64 = match mode {
-                                "plain" => plain.get(&key).await?,
-                                "obskit" => on.get(&key).await?,
-                                _ => off.get(&key).await?,
-                            };
-                            ensure!(v == 1, "operation {i} answered {v}");
-                            Ok::<_, anyhow::Error>(())
-                        };
-                        for i in 0..args.warmup {
-                            once(i).await?;
-                        }
-                        let (c, w) = (cpu(), Instant::now());
-                        for i in 0..args.ops {
-                            once(i).await?;
-                        }
-                        record(
-                            &mut cpu_us,
-                            &mut wall_us,
-                            mode,
-                            cpu() - c,
-                            w.elapsed(),
-                            args.ops,
-                        );
-                    }
-                }
+                measure(args, &mut cpu_us, &mut wall_us, async |mode, i| {
+                    let v: i64 = match mode {
+                        "plain" => plain.get(&key).await?,
+                        "obskit" => on.get(&key).await?,
+                        _ => off.get(&key).await?,
+                    };
+                    ensure!(v == 1, "operation {i} answered {v}");
+                    Ok(())
+                })
+                .await?;
                 let () = plain.del(&key).await?;
             }
         }
@@ -227,15 +188,28 @@ fn modes(args: &Args) -> impl Iterator<Item = &'static str> + '_ {
         .filter(|m| args.modes.iter().any(|a| a == m))
 }
 
-fn record(
+/// Runs every round, each mode once in each, the modes interleaved: `once(mode, i)` made
+/// `--warmup` times unmeasured, then `--ops` times measured, and the CPU and wall time per
+/// operation recorded for the mode.
+async fn measure(
+    args: &Args,
     cpu_us: &mut HashMap<&'static str, Vec<f64>>,
     wall_us: &mut HashMap<&'static str, Vec<f64>>,
-    mode: &'static str,
-    cpu: Duration,
-    wall: Duration,
-    ops: u32,
-) {
-    let per = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(ops);
-    cpu_us.entry(mode).or_default().push(per(cpu));
-    wall_us.entry(mode).or_default().push(per(wall));
+    mut once: impl AsyncFnMut(&'static str, u32) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(args.ops);
+    for _ in 0..args.rounds {
+        for mode in modes(args) {
+            for i in 0..args.warmup {
+                once(mode, i).await?;
+            }
+            let (c, w) = (cpu(), Instant::now());
+            for i in 0..args.ops {
+                once(mode, i).await?;
+            }
+            cpu_us.entry(mode).or_default().push(per(cpu() - c));
+            wall_us.entry(mode).or_default().push(per(w.elapsed()));
+        }
+    }
+    Ok(())
 }
