@@ -12,6 +12,8 @@
 //! (`127.0.0.1:9464`), `DOWNSTREAM_URL` (none); obskit's own `OTEL_*`,
 //! `OBSKIT_INFLIGHT_TIMEOUT` and `RUST_LOG` (`info,lapin=warn`).
 
+mod worker;
+
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -19,17 +21,9 @@ use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 use obskit::config::ShutdownBounds;
-use obskit::http::HttpClientMiddleware;
 use obskit::messaging::rabbitmq::{self, Consumer, Message};
 use obskit::messaging::{DepthOptions, Destination, Drain, Messaging};
-use obskit::reqwest_middleware::ClientWithMiddleware;
-
-fn setting(name: &str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_owned())
-}
+use worker::{Downstream, setting};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -42,21 +36,11 @@ async fn main() -> anyhow::Result<()> {
     let telemetry = config.install()?;
     let bounds = ShutdownBounds::from_env()?;
     let queue = setting("WORKER_QUEUE", "orders");
-    let prefetch: u16 = setting("WORKER_PREFETCH", "8")
-        .parse()
-        .context("WORKER_PREFETCH must be a whole number from 1 to 65535")?;
-    let downstream = std::env::var("DOWNSTREAM_URL")
-        .ok()
-        .filter(|v| !v.is_empty());
+    let prefetch = worker::prefetch()?;
     let messaging = Messaging::new(&telemetry, rabbitmq::SYSTEM);
 
     // Probes and /metrics on the admin port.
-    let admin = tokio::net::TcpListener::bind(setting("ADMIN_ADDR", "127.0.0.1:9464"))
-        .await
-        .context("bind ADMIN_ADDR")?;
-    tracing::info!(addr = %admin.local_addr()?, "admin endpoints listening");
-    let routes: axum::Router = obskit::http::observability_routes(&telemetry);
-    tokio::spawn(async move { axum::serve(admin, routes).await });
+    worker::serve_admin(&telemetry).await?;
 
     // A connection that comes back by itself, and readiness that follows it.
     let properties = ConnectionProperties::default()
@@ -102,26 +86,17 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("consume from queue {queue:?} (declare it first)"))?;
     let mut consumer = Consumer::new(&messaging, &queue, deliveries);
-    let client = HttpClientMiddleware::new(&telemetry).wrap(obskit::reqwest::Client::new());
+    let downstream = Downstream::from_env(&telemetry);
     telemetry.health().mark_started();
     tracing::info!(%queue, prefetch, "consuming");
 
     let mut drain = Drain::new(bounds);
-    let signal = obskit::serve::shutdown_signal();
-    tokio::pin!(signal);
-    loop {
-        tokio::select! {
-            () = &mut signal => break,
-            message = consumer.next() => match message {
-                Some(Ok(message)) => {
-                    let (client, downstream) = (client.clone(), downstream.clone());
-                    drain.spawn(handle(message, client, downstream));
-                }
-                Some(Err(e)) => tracing::warn!(error = %e, "delivery failed"),
-                None => break,
-            },
-        }
-    }
+    worker::consume(
+        &mut drain,
+        async || consumer.next().await,
+        |message| handle(message, downstream.clone()),
+    )
+    .await;
 
     let tag = consumer.tag();
     let report = drain
@@ -139,51 +114,21 @@ async fn main() -> anyhow::Result<()> {
             },
         )
         .await;
-    // The log writer is flushed: report on stderr.
-    #[allow(clippy::print_stderr)]
-    {
-        eprintln!(
-            "stopped: {} messages finished, {} abandoned, spans dropped {}",
-            report.finished,
-            report.abandoned,
-            report.telemetry.map_or(0, |t| t.spans_dropped)
-        );
-    }
+    worker::report(&report);
     Ok(())
 }
 
 /// Processes one message inside its trace: hands the body to the
 /// downstream service, then settles it. A failure is retried once, then
 /// dead-lettered.
-async fn handle(message: Message, client: ClientWithMiddleware, downstream: Option<String>) {
+async fn handle(message: Message, downstream: Downstream) {
     let body = String::from_utf8_lossy(&message.delivery().data).into_owned();
-    let work = async {
-        tracing::info!(%body, "processing");
-        match &downstream {
-            Some(url) => client
-                .post(url)
-                .body(body.clone())
-                .send()
-                .await
-                .and_then(|r| r.error_for_status().map_err(Into::into))
-                .map(drop),
-            None => Ok(()),
-        }
-    };
-    let result = message.processing().in_context(work).await;
-    let (settlement, settled) = match result {
-        Ok(()) => ("ack", message.ack().await),
-        Err(e) if message.delivery().redelivered => {
-            tracing::warn!(%body, error = %e, "failed again; dead-lettering");
-            ("dead_letter", message.dead_letter("downstream").await)
-        }
-        Err(e) => {
-            tracing::warn!(%body, error = %e, "failed; requeueing");
-            ("requeue", message.requeue("downstream").await)
-        }
-    };
-    match settled {
-        Ok(()) => tracing::info!(%body, settlement, "settled"),
-        Err(e) => tracing::warn!(%body, error = %e, "not settled; the broker delivers it again"),
-    }
+    let result = message
+        .processing()
+        .in_context(downstream.work(&body))
+        .await;
+    let (settlement, error_type) =
+        worker::settlement(&result, message.delivery().redelivered, &body);
+    let settled = message.settle(settlement, error_type).await;
+    worker::settled(&body, settlement, settled);
 }

@@ -13,6 +13,7 @@
 mod messaging_support;
 mod support;
 
+use messaging_support::worker::{self, plain_client as reqwest_plain};
 use messaging_support::{
     Act, Child, DEADLINE, Jobs, Load, assert_settlement_counts, obskit_warnings, unreachable,
     value, wait_metrics, wait_ready,
@@ -35,7 +36,7 @@ use obskit::messaging::rabbitmq::{Consumer, Publisher, SYSTEM};
 use obskit::messaging::{CREATED_AT_HEADER, Messaging};
 use obskit::slo::Slo;
 use obskit::testing::{FinishedSpan, TestTelemetry};
-use obskit_test_receiver::{ReceivedSpan, Receiver, SpanKind};
+use obskit_test_receiver::Receiver;
 
 const ADDR: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
@@ -87,38 +88,6 @@ async fn next(consumer: &mut Consumer) -> obskit::messaging::rabbitmq::Message {
         .expect("a delivery")
 }
 
-/// Telemetry of a service of the test's own, built as `obskit::init!()`
-/// builds it and exporting spans over OTLP to `endpoint`, with no global
-/// subscriber (so several can live in one process).
-fn service_telemetry(name: &str, endpoint: &str) -> obskit::Telemetry {
-    support::config(&[
-        ("OTEL_SERVICE_NAME", name),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
-        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
-    ])
-    .build_layer::<tracing_subscriber::Registry>()
-    .expect("telemetry builds")
-    .0
-}
-
-/// The one span of `service` of `kind`.
-fn one<'a>(spans: &'a [ReceivedSpan], service: &str, kind: SpanKind) -> &'a ReceivedSpan {
-    let found: Vec<_> = spans
-        .iter()
-        .filter(|s| s.service_name() == Some(service) && s.kind == kind)
-        .collect();
-    assert_eq!(found.len(), 1, "one {kind:?} span of {service}: {spans:#?}");
-    found[0]
-}
-
-fn attr<'a>(span: &'a ReceivedSpan, key: &str) -> Option<&'a str> {
-    span.attr(key).and_then(|v| v.as_str())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Three services as users run them, each with telemetry of its own and
 /// every span read back from the OTLP receiver: `orders` publishes on an
 /// HTTP request; the worker example, in a process of its own, consumes and
@@ -141,14 +110,10 @@ async fn one_trace_from_an_http_request_through_a_worker_process_to_an_http_serv
     declare(&channel, &queue, FieldTable::default()).await;
 
     // The downstream service the worker calls.
-    let inventory_telemetry = service_telemetry("inventory", &endpoint);
-    let inventory = Router::new()
-        .route("/reserve", post(|| async { "reserved" }))
-        .layer(HttpLayer::new(&inventory_telemetry));
-    let inventory = support::server::spawn(inventory).await;
+    let (inventory_telemetry, inventory) = worker::inventory(&endpoint).await;
 
     // The service that publishes on an HTTP request.
-    let orders_telemetry = service_telemetry("orders", &endpoint);
+    let orders_telemetry = worker::service_telemetry("orders", &endpoint);
     let messaging = Messaging::new(&orders_telemetry, SYSTEM);
     let publisher = Publisher::new(&messaging, channel.clone());
     let app = Router::new()
@@ -178,48 +143,12 @@ async fn one_trace_from_an_http_request_through_a_worker_process_to_an_http_serv
         .layer(HttpLayer::new(&orders_telemetry));
     let app = support::server::spawn(app).await;
 
-    let mut worker = start_worker(
-        &queue,
-        &[
-            ("OTEL_TRACES_EXPORTER", "otlp"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
-            ("DOWNSTREAM_URL", &format!("{inventory}/reserve")),
-        ],
-    );
-    let admin = wait_consuming(&worker).await;
-
-    let body = text_of(reqwest_plain().post(format!("{app}/orders"))).await;
-    assert_eq!(body, "accepted");
-    worker
-        .wait_for("the order settled", |w| {
-            logged(w, "settled", "settlement") == ["ack"]
-        })
-        .await;
+    let (worker, admin) =
+        worker::one_order(|env| start_worker(&queue, env), &endpoint, &inventory, &app).await;
 
     // The worker's own /metrics, exact under this traffic.
-    let text = text_of(reqwest_plain().get(format!("http://{admin}/metrics"))).await;
+    worker::assert_one_processed(&admin, &queue).await;
     let d = format!(r#"messaging_destination_name="{queue}""#);
-    let w = r#"service_name="worker""#;
-    assert_eq!(
-        value(&text, "messaging_client_consumed_messages_total", &[w, &d]),
-        Some(1.0),
-        "{text}"
-    );
-    assert_eq!(
-        value(
-            &text,
-            "obskit_messaging_settlements_total",
-            &[w, &d, r#"settlement="ack""#]
-        ),
-        Some(1.0),
-        "{text}"
-    );
-    assert_eq!(
-        value(&text, "obskit_messaging_consumers", &[w, &d]),
-        Some(1.0),
-        "{text}"
-    );
     let text = orders_telemetry.metrics().render();
     assert_eq!(
         value(&text, "messaging_client_sent_messages_total", &[&d]),
@@ -227,86 +156,15 @@ async fn one_trace_from_an_http_request_through_a_worker_process_to_an_http_serv
         "{text}"
     );
 
-    // Every service flushes: the worker on SIGTERM, the others by shutdown.
-    worker.terminate();
-    assert!(worker.exit().await.success(), "{}", worker.output());
-    // The worker's two spans (process, call) went out, none was lost.
-    let flushed: Vec<_> = worker
-        .json_lines()
-        .into_iter()
-        .filter(|l| l["message"] == "telemetry shut down")
-        .map(|l| (l["spans_exported"].clone(), l["spans_dropped"].clone()))
-        .collect();
-    assert_eq!(flushed, [(2.into(), 0.into())], "{}", worker.output());
-    let orders = orders_telemetry.shutdown().await;
-    let inventory = inventory_telemetry.shutdown().await;
-    assert_eq!((orders.spans_dropped, inventory.spans_dropped), (0, 0));
     delete(&channel, &queue).await;
-
-    let spans = receiver.wait_for_spans(5, DEADLINE).await;
-    let request = one(&spans, "orders", SpanKind::Server);
-    let send = one(&spans, "orders", SpanKind::Producer);
-    let process = one(&spans, "worker", SpanKind::Consumer);
-    let call = one(&spans, "worker", SpanKind::Client);
-    let reserve = one(&spans, "inventory", SpanKind::Server);
-    assert_eq!(spans.len(), 5, "{spans:#?}");
-    let chain = [request, send, process, call, reserve];
-    for pair in chain.windows(2) {
-        assert_eq!(
-            pair[1].trace_id, request.trace_id,
-            "{} in the trace",
-            pair[1].name
-        );
-        assert_eq!(
-            pair[1].parent_span_id.as_deref(),
-            Some(pair[0].span_id.as_str()),
-            "{} is the child of {}",
-            pair[1].name,
-            pair[0].name
-        );
-    }
-    assert_eq!(request.parent_span_id, None);
-    assert_eq!(
-        (
-            request.name.as_str(),
-            reserve.name.as_str(),
-            call.name.as_str()
-        ),
-        ("POST /orders", "POST /reserve", "POST")
-    );
-    // The consumer also links to the producer's context.
-    let links = &process.raw.links;
-    assert_eq!(links.len(), 1, "{process:#?}");
-    assert_eq!(hex(&links[0].trace_id), send.trace_id);
-    assert_eq!(hex(&links[0].span_id), send.span_id);
-    // Messaging semantic conventions on both sides.
-    assert_eq!(send.name, format!("send {queue}"));
-    assert_eq!(process.name, format!("process {queue}"));
-    for (span, operation) in [(send, "send"), (process, "process")] {
-        assert_eq!(attr(span, "messaging.system"), Some("rabbitmq"));
-        assert_eq!(attr(span, "messaging.operation.type"), Some(operation));
-        assert_eq!(attr(span, "messaging.operation.name"), Some(operation));
-        assert_eq!(
-            attr(span, "messaging.destination.name"),
-            Some(queue.as_str())
-        );
-    }
-    assert_eq!(
-        process
-            .attr("messaging.message.body.size")
-            .and_then(|v| v.as_i64()),
-        Some(7)
-    );
-}
-
-/// A client with no instrumentation, standing for a caller from outside.
-fn reqwest_plain() -> obskit::reqwest::Client {
-    obskit::reqwest::Client::new()
-}
-
-/// The body of the answer to `request`.
-async fn text_of(request: obskit::reqwest::RequestBuilder) -> String {
-    request.send().await.unwrap().text().await.unwrap()
+    worker::assert_trace_flushed(
+        worker,
+        [orders_telemetry, inventory_telemetry],
+        &receiver,
+        [SYSTEM, &queue, &queue],
+        7,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -686,54 +544,16 @@ async fn depth_and_consumer_gauges_equal_what_the_broker_answers() {
 }
 
 /// The worker example (examples/rabbitmq_worker.rs) in a process of its
-/// own, consuming `queue`, its admin port on a free port, with `env` on
-/// top: a service as its users run it.
+/// own, consuming `queue`, with `env` on top: a service as its users run it.
 fn start_worker(queue: &str, env: &[(&str, &str)]) -> Child {
-    let mut command = std::process::Command::new(worker_example());
-    for (name, _) in std::env::vars() {
-        if name.starts_with("OTEL_") || name.starts_with("OBSKIT_") || name == "RUST_LOG" {
-            command.env_remove(name);
-        }
-    }
-    command
-        .env("AMQP_ADDR", ADDR)
-        .env("WORKER_QUEUE", queue)
-        .env("ADMIN_ADDR", "127.0.0.1:0")
-        .env("OTEL_SERVICE_NAME", "worker")
-        .env("OTEL_TRACES_EXPORTER", "none");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    Child::spawn(command)
+    let mut all = vec![("AMQP_ADDR", ADDR), ("WORKER_QUEUE", queue)];
+    all.extend_from_slice(env);
+    worker::start(&worker_example(), &all)
 }
 
-/// The worker example's binary, built on first use. Tests ask for it
-/// before they declare queues: a build can outlast a queue's expiry.
-fn worker_example() -> &'static std::path::Path {
-    static EXAMPLE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    EXAMPLE.get_or_init(|| messaging_support::example("rabbitmq_worker"))
-}
-
-/// The worker's log lines with `message`, the values of their `field`.
-fn logged(worker: &Child, message: &str, field: &str) -> Vec<String> {
-    worker
-        .json_lines()
-        .into_iter()
-        .filter(|l| l["message"] == message)
-        .map(|l| l[field].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
-/// Waits until the worker consumes, and returns its admin address.
-async fn wait_consuming(worker: &Child) -> String {
-    worker
-        .wait_for("the worker consuming", |w| {
-            !logged(w, "consuming", "queue").is_empty()
-        })
-        .await;
-    logged(worker, "admin endpoints listening", "addr")
-        .pop()
-        .expect("the worker logs its admin address")
+/// The worker example's binary, built on first use.
+fn worker_example() -> std::path::PathBuf {
+    worker::example("rabbitmq_worker")
 }
 
 #[tokio::test]
@@ -760,43 +580,13 @@ async fn sigterm_with_messages_in_flight_loses_none() {
             .await
             .unwrap();
     }
-    // A downstream service that takes 300 ms a call: messages stay in flight.
-    let slow = Router::new().route(
-        "/work",
-        post(|| async {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            "done"
-        }),
-    );
-    let slow = support::server::spawn(slow).await;
+    let slow = worker::slow_downstream().await;
     let mut worker = start_worker(
         &queue,
-        &[
-            ("WORKER_PREFETCH", "4"),
-            ("DOWNSTREAM_URL", &format!("{slow}/work")),
-        ],
+        &[("WORKER_PREFETCH", "4"), ("DOWNSTREAM_URL", &slow)],
     );
-    worker
-        .wait_for("five messages acknowledged", |w| {
-            logged(w, "settled", "body").len() >= 5
-        })
-        .await;
-    worker.terminate();
-    let exit = worker.exit().await;
-    assert!(exit.success(), "{}", worker.output());
-    let out = worker.output();
-
     // Every message the worker started was finished and acknowledged.
-    let mut started = logged(&worker, "processing", "body");
-    let mut acked = logged(&worker, "settled", "body");
-    started.sort();
-    acked.sort();
-    assert_eq!(started, acked, "in-flight messages finish\n{out}");
-    assert_eq!(
-        logged(&worker, "settled", "settlement"),
-        vec!["ack"; acked.len()],
-        "{out}"
-    );
+    let acked = worker::terminate_midway(&mut worker).await;
     // And every other message is back in the queue, none twice.
     let mut remaining = Vec::new();
     loop {
@@ -813,12 +603,7 @@ async fn sigterm_with_messages_in_flight_loses_none() {
         }
     }
     delete(&channel, &queue).await;
-    let mut all: Vec<String> = acked.iter().cloned().chain(remaining).collect();
-    all.sort();
-    let mut expected: Vec<String> = (0..N).map(|i| format!("m{i}")).collect();
-    expected.sort();
-    assert_eq!(all, expected, "nothing lost, nothing twice\n{out}");
-    assert!(acked.len() < N, "the worker was stopped midway\n{out}");
+    worker::assert_none_lost_or_repeated(&acked, remaining, N, &worker.output());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

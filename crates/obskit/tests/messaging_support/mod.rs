@@ -2,8 +2,11 @@
 //! skipping without a broker (failing under `CI`), reading the rendered
 //! metrics, waiting with a deadline, a publisher that keeps publishing
 //! through an outage, and a worker in a process of its own (the example
-//! binary) with its log lines.
+//! binary) with its log lines; [`worker`], what the tests of the worker
+//! examples share.
 #![allow(dead_code, unreachable_pub, clippy::print_stderr)]
+
+pub mod worker;
 
 use std::future::Future;
 use std::sync::Arc;
