@@ -1,9 +1,12 @@
 //! The NATS JetStream adapter against the real server on 127.0.0.1:4222:
-//! trace continuation, exact counts per settlement with a message
-//! nak'ed, redelivered and then terminated, message age from a producer
-//! whose clock is known, and depth gauges equal to the consumer info the
-//! server answers. Without a server the tests say so and pass, unless
-//! `CI` is set (`.ci/run` starts one).
+//! one trace from an HTTP request through a publish and the processing in
+//! the worker example's process to an outgoing HTTP call; exact counts per
+//! settlement with a message nak'ed, redelivered and then terminated;
+//! message age from a producer whose clock is known; depth gauges equal to
+//! the consumer info the server answers; a SIGTERM to the worker with
+//! messages in flight; a connection lost and recovered under load. Without
+//! a server the tests say so and pass, unless `CI` is set (`.ci/run`
+//! starts one).
 //!
 //! Every stream has a random name, keeps messages a minute at most, and
 //! is deleted at the end.
@@ -12,9 +15,10 @@
 mod messaging_support;
 mod support;
 
+use messaging_support::worker;
 use messaging_support::{
-    Act, DEADLINE, Jobs, Load, assert_settlement_counts, obskit_warnings, unreachable, value,
-    wait_metrics, wait_ready,
+    Act, Child, DEADLINE, Jobs, Load, assert_settlement_counts, obskit_warnings, unreachable,
+    value, wait_metrics, wait_ready,
 };
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -22,10 +26,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::{PullConsumer, pull};
 use async_nats::jetstream::{self, stream};
+use axum::Router;
+use axum::extract::State;
+use axum::routing::post;
+use futures_util::StreamExt as _;
+use obskit::http::HttpLayer;
 use obskit::messaging::nats::{Consumer, Publisher, SYSTEM, consumer_depth};
 use obskit::messaging::{CREATED_AT_HEADER, DepthOptions, Destination, Messaging};
 use obskit::slo::Slo;
 use obskit::testing::TestTelemetry;
+use obskit_test_receiver::Receiver;
 
 async fn connect() -> Option<async_nats::Client> {
     match async_nats::connect("127.0.0.1:4222").await {
@@ -278,7 +288,6 @@ async fn depth_gauges_equal_the_consumer_info() {
         .await
         .unwrap();
     let mut held = Vec::new();
-    use futures_util::StreamExt as _;
     while let Some(m) = tokio::time::timeout(DEADLINE, batch.next()).await.unwrap() {
         held.push(m.unwrap());
     }
@@ -402,4 +411,145 @@ async fn connection_loss_under_load_follows_readiness_and_recovers() {
         .map(|l| l.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap())
         .sum();
     assert_eq!(failed_sends, failed as f64, "{text}");
+}
+
+/// The worker example (examples/nats_worker.rs) in a process of its own,
+/// consuming `setup`'s stream through its durable consumer, with `env` on
+/// top: a service as its users run it.
+fn start_worker(setup: &Setup, env: &[(&str, &str)]) -> Child {
+    let mut all = vec![
+        ("NATS_URL", "127.0.0.1:4222"),
+        ("WORKER_STREAM", setup.name.as_str()),
+        ("WORKER_CONSUMER", "worker"),
+    ];
+    all.extend_from_slice(env);
+    worker::start(&worker_example(), &all)
+}
+
+/// The worker example's binary, built on first use.
+fn worker_example() -> std::path::PathBuf {
+    worker::example("nats_worker")
+}
+
+/// Three services as users run them, each with telemetry of its own and
+/// every span read back from the OTLP receiver: `orders` publishes to the
+/// stream on an HTTP request; the worker example, in a process of its own,
+/// consumes through its durable consumer and calls `inventory`. One trace
+/// runs from the request to inventory's server span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_trace_from_an_http_request_through_a_worker_process_to_an_http_service() {
+    let Some(client) = connect().await else {
+        return;
+    };
+    tokio::task::spawn_blocking(worker_example).await.unwrap();
+    let receiver = Receiver::start().await.unwrap();
+    let endpoint = receiver.http_endpoint();
+    let setup = Setup::new(client, "TRACE", 5).await;
+
+    // The downstream service the worker calls.
+    let (inventory_telemetry, inventory) = worker::inventory(&endpoint).await;
+
+    // The service that publishes on an HTTP request.
+    let orders_telemetry = worker::service_telemetry("orders", &endpoint);
+    let messaging = Messaging::new(&orders_telemetry, SYSTEM);
+    let publisher = Publisher::new(&messaging, setup.js.clone());
+    let app = Router::new()
+        .route(
+            "/orders",
+            post(
+                |State((publisher, subject)): State<(Publisher, String)>| async move {
+                    publisher
+                        .publish(&subject, HeaderMap::new(), "order-1".into())
+                        .await
+                        .expect("acknowledged by the stream");
+                    "accepted"
+                },
+            ),
+        )
+        .with_state((publisher, setup.subject.clone()))
+        .layer(HttpLayer::new(&orders_telemetry));
+    let app = support::server::spawn(app).await;
+
+    let (worker, admin) =
+        worker::one_order(|env| start_worker(&setup, env), &endpoint, &inventory, &app).await;
+
+    // The worker's own /metrics, exact under this traffic, and the server agrees.
+    worker::assert_one_processed(&admin, &setup.name).await;
+    let info = setup.consumer.get_info().await.unwrap();
+    assert_eq!((info.num_pending, info.num_ack_pending), (0, 0));
+    let text = orders_telemetry.metrics().render();
+    let s = format!(r#"messaging_destination_name="{}""#, setup.subject);
+    for name in [
+        "messaging_client_sent_messages_total",
+        "messaging_client_operation_duration_seconds_count",
+    ] {
+        assert_eq!(value(&text, name, &[&s]), Some(1.0), "{name}\n{text}");
+    }
+
+    setup.delete().await;
+    worker::assert_trace_flushed(
+        worker,
+        [orders_telemetry, inventory_telemetry],
+        &receiver,
+        [SYSTEM, &setup.subject, &setup.name],
+        7,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sigterm_with_messages_in_flight_loses_none() {
+    let Some(client) = connect().await else {
+        return;
+    };
+    tokio::task::spawn_blocking(worker_example).await.unwrap();
+    let setup = Setup::new(client, "SIGTERM", 5).await;
+    const N: usize = 40;
+    for i in 0..N {
+        setup
+            .js
+            .publish(setup.subject.clone(), format!("m{i}").into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let slow = worker::slow_downstream().await;
+    let mut worker = start_worker(
+        &setup,
+        &[("WORKER_PREFETCH", "4"), ("DOWNSTREAM_URL", &slow)],
+    );
+    // Every message the worker started was finished and acknowledged.
+    let acked = worker::terminate_midway(&mut worker).await;
+
+    // Every other message comes to the next consumer: at once, or, if the
+    // worker had been sent it and not started it, after the ack wait.
+    let want = N - acked.len();
+    let mut remaining = Vec::new();
+    let start = Instant::now();
+    while remaining.len() < want {
+        let mut batch = setup
+            .consumer
+            .fetch()
+            .max_messages(want - remaining.len())
+            .messages()
+            .await
+            .unwrap();
+        while let Some(m) = batch.next().await {
+            let m = m.unwrap();
+            remaining.push(String::from_utf8(m.message.payload.to_vec()).unwrap());
+            m.double_ack().await.unwrap();
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "{want} messages for the next consumer, got {remaining:?}\n{}",
+            worker.output()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Nothing else is pending or waiting for an acknowledgement: none twice.
+    let info = setup.consumer.get_info().await.unwrap();
+    assert_eq!((info.num_pending, info.num_ack_pending), (0, 0));
+    setup.delete().await;
+    worker::assert_none_lost_or_repeated(&acked, remaining, N, &worker.output());
 }
