@@ -453,3 +453,85 @@ fn an_abandoned_send_is_a_failed_send() {
     assert!(counts.iter().all(|l| l.ends_with(" 1")));
     assert_eq!(telemetry.spans().iter().filter(|s| s.is_error()).count(), 2);
 }
+
+/// A sampler that leaves a message out: no span is built on either side
+/// (the contexts do not record), yet the trace travels unsampled from the
+/// producer to the consumer and every figure is counted. A message whose
+/// producer sampled it is recorded by a consumer that follows its parent.
+#[tokio::test]
+async fn unsampled_messages_build_no_span_yet_carry_the_trace_and_count() {
+    use obskit::config::{Sampler, TracesExporter};
+    use obskit::opentelemetry::trace::TraceContextExt as _;
+
+    let (telemetry, _layer) = obskit::Config::default()
+        .service_name("unsampled")
+        .unwrap()
+        .sampler(Sampler::ParentBasedAlwaysOff)
+        .unwrap()
+        .traces_exporter(TracesExporter::None)
+        .build_layer::<tracing_subscriber::Registry>()
+        .expect("telemetry builds");
+    let messaging = Messaging::new(&telemetry, "rabbitmq");
+    let orders = Destination::new("orders");
+
+    let mut headers = Headers::new();
+    let send = messaging.publish(&orders, &mut headers);
+    let sent = send.context().span().span_context().clone();
+    assert!(!send.context().span().is_recording());
+    assert!(sent.is_valid() && !sent.is_sampled());
+    // Not sampled; a trace started here, so its id is random (Level 2 flag).
+    assert_eq!(
+        headers["traceparent"],
+        format!("00-{}-{}-02", sent.trace_id(), sent.span_id())
+    );
+    send.succeeded();
+
+    let processing = messaging.process(&orders, &headers, &DeliveryInfo::default());
+    let span = processing.context().span();
+    let processed = span.span_context();
+    assert!(!span.is_recording());
+    assert!(processed.is_valid() && !processed.is_sampled());
+    assert_eq!(processed.trace_id(), sent.trace_id());
+    assert_ne!(processed.span_id(), sent.span_id());
+    processing.ack();
+
+    // A sampled producer's message: its consumer records.
+    let sampled: Headers = [(
+        "traceparent".to_owned(),
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_owned(),
+    )]
+    .into();
+    let processing = messaging.process(&orders, &sampled, &DeliveryInfo::default());
+    assert!(processing.context().span().is_recording());
+    assert_eq!(
+        processing
+            .context()
+            .span()
+            .span_context()
+            .trace_id()
+            .to_string(),
+        "0af7651916cd43dd8448eb211c80319c"
+    );
+    processing.ack();
+
+    let text = telemetry.metrics().render();
+    let d = r#"messaging_destination_name="orders""#;
+    assert_eq!(
+        value(&text, "messaging_client_sent_messages_total", &[d]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&text, "messaging_client_consumed_messages_total", &[d]),
+        Some(2.0)
+    );
+    assert_eq!(
+        value(
+            &text,
+            "obskit_messaging_settlements_total",
+            &[d, r#"settlement="ack""#]
+        ),
+        Some(2.0)
+    );
+    let report = telemetry.shutdown().await;
+    assert_eq!(report.spans_dropped, 0);
+}

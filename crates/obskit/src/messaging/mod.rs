@@ -155,6 +155,7 @@ pub struct ConsumerRunning(#[allow(dead_code)] depth::Running);
 /// What every send and processing of one [`Messaging`] shares.
 pub(crate) struct Shared {
     tracer: Tracer,
+    sampling: crate::traces::Sampling,
     propagator: Arc<dyn TextMapPropagator + Send + Sync>,
     red: red::MessagingMetrics,
     slos: SloSet,
@@ -165,6 +166,7 @@ pub(crate) struct Shared {
 #[must_use = "call `build()` to get the `Messaging`"]
 pub struct MessagingBuilder {
     tracer: Tracer,
+    sampling: crate::traces::Sampling,
     propagator: Arc<dyn TextMapPropagator + Send + Sync>,
     metrics: crate::metrics::MetricsHandle,
     system: Arc<str>,
@@ -203,6 +205,7 @@ impl MessagingBuilder {
         Ok(Messaging {
             shared: Arc::new(Shared {
                 tracer: self.tracer,
+                sampling: self.sampling,
                 propagator: self.propagator,
                 red: red::MessagingMetrics::new(self.metrics, self.system),
                 slos,
@@ -240,6 +243,7 @@ impl Messaging {
     pub fn builder(telemetry: &Telemetry, system: impl Into<Arc<str>>) -> MessagingBuilder {
         MessagingBuilder {
             tracer: telemetry.tracer(),
+            sampling: telemetry.sampling(),
             propagator: telemetry.propagator(),
             metrics: telemetry.metrics(),
             system: system.into(),

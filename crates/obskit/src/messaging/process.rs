@@ -19,6 +19,7 @@ use super::{Shared, carrier};
 use crate::instrument::{Finish, Outcome, Protocol};
 use crate::metrics::names;
 use crate::slo::SloSet;
+use crate::traces::known_unsampled;
 
 /// How a delivery was settled with the broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -144,23 +145,27 @@ impl Processing {
         let parent = shared
             .propagator
             .extract_with_context(&Context::new(), carrier);
-        let remote = parent.span().span_context().clone();
-        let mut attributes = attributes(shared, destination, info);
-        if let Some(n) = info.delivery_count {
-            attributes.push(KeyValue::new(
-                "messaging.message.delivery_count",
-                i64::try_from(n).unwrap_or(i64::MAX),
-            ));
-        }
-        let links = if remote.is_valid() {
-            vec![Link::with_context(remote)]
-        } else {
-            Vec::new()
-        };
-        // A valid remote parent is continued; anything else (no headers,
-        // malformed ones) starts a fresh trace: the propagator's rules, the
-        // same as for HTTP requests.
-        let cx = process_span(shared, destination, &parent, attributes, links);
+        // A processing the sampler leaves out builds no span, nor its
+        // attributes and link.
+        let cx = known_unsampled(shared.sampling, &parent).unwrap_or_else(|| {
+            let remote = parent.span().span_context().clone();
+            let mut attributes = attributes(shared, destination, info);
+            if let Some(n) = info.delivery_count {
+                attributes.push(KeyValue::new(
+                    "messaging.message.delivery_count",
+                    i64::try_from(n).unwrap_or(i64::MAX),
+                ));
+            }
+            let links = if remote.is_valid() {
+                vec![Link::with_context(remote)]
+            } else {
+                Vec::new()
+            };
+            // A valid remote parent is continued; anything else (no headers,
+            // malformed ones) starts a fresh trace: the propagator's rules,
+            // the same as for HTTP requests.
+            process_span(shared, destination, &parent, attributes, links)
+        });
         let age = message_age(carrier, info, now);
         Self::begin(shared, destination, cx, start, vec![age])
     }

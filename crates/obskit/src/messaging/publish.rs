@@ -12,6 +12,7 @@ use opentelemetry::{Context, KeyValue};
 use super::destination::Destination;
 use super::{Shared, carrier};
 use crate::metrics::names;
+use crate::traces::known_unsampled;
 
 /// `error.type` of a send abandoned before it was confirmed.
 const CANCELLED: &str = "cancelled";
@@ -45,24 +46,28 @@ impl Publish {
     ) -> Self {
         let start = Instant::now();
         let parent = Context::current();
-        let mut attributes = vec![
-            KeyValue::new("messaging.system", shared.red.system().to_string()),
-            KeyValue::new("messaging.operation.name", "send"),
-            KeyValue::new("messaging.operation.type", "send"),
-            KeyValue::new("messaging.destination.name", destination.name().to_owned()),
-        ];
-        if destination.is_temporary() {
-            attributes.push(KeyValue::new("messaging.destination.temporary", true));
-        }
-        let tracer = &shared.tracer;
-        let span = tracer.build_with_context(
-            tracer
-                .span_builder(format!("send {}", destination.span_part()))
-                .with_kind(SpanKind::Producer)
-                .with_attributes(attributes),
-            &parent,
-        );
-        let cx = parent.with_span(span);
+        // A send the sampler leaves out builds no span: its context alone
+        // travels, so the consumer's span is left out too.
+        let cx = known_unsampled(shared.sampling, &parent).unwrap_or_else(|| {
+            let mut attributes = vec![
+                KeyValue::new("messaging.system", shared.red.system().to_string()),
+                KeyValue::new("messaging.operation.name", "send"),
+                KeyValue::new("messaging.operation.type", "send"),
+                KeyValue::new("messaging.destination.name", destination.name().to_owned()),
+            ];
+            if destination.is_temporary() {
+                attributes.push(KeyValue::new("messaging.destination.temporary", true));
+            }
+            let tracer = &shared.tracer;
+            let span = tracer.build_with_context(
+                tracer
+                    .span_builder(format!("send {}", destination.span_part()))
+                    .with_kind(SpanKind::Producer)
+                    .with_attributes(attributes),
+                &parent,
+            );
+            parent.with_span(span)
+        });
         shared.propagator.inject_context(&cx, carrier);
         carrier::write_created(carrier, SystemTime::now());
         Self {

@@ -21,7 +21,7 @@ use crate::config::{
 use crate::error::InitError;
 use crate::export::pipeline::{self, ExportStats, Pipeline, WarnDispatch};
 use crate::export::{self, OtlpExporter, TRACES};
-pub(crate) use sampling::{Sampling, start_described};
+pub(crate) use sampling::{Sampling, known_unsampled, start_described};
 
 /// The span pipeline: a bounded queue of finished spans and its export thread.
 pub(crate) type ExportProcessor = Pipeline<SpanData>;

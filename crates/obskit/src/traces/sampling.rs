@@ -100,6 +100,15 @@ pub(crate) fn start_described(
     parent.with_span(span)
 }
 
+/// The context of a new span under `parent` when the sampler is known to
+/// leave it out: no SDK span, only its span context (see
+/// [`start_described`]). `None` when it may be sampled, for the caller to
+/// build the span.
+pub(crate) fn known_unsampled(sampling: Sampling, parent: &Context) -> Option<Context> {
+    (sampling.predict(parent) == Some(false))
+        .then(|| parent.with_remote_span_context(unsampled_child(parent)))
+}
+
 /// The span context of an unsampled child of `parent`.
 fn unsampled_child(parent: &Context) -> SpanContext {
     let span = parent.span();
