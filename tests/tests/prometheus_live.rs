@@ -1,7 +1,8 @@
 //! The stock dashboards and rules against a real Prometheus.
 //!
 //! Starts the `e2e-service` binary (a real obskit service that publishes to and consumes from a
-//! RabbitMQ queue of this run's own and queries PostgreSQL and Redis), starts Debian's
+//! RabbitMQ queue and a NATS JetStream stream of this run's own and queries PostgreSQL and
+//! Redis), starts Debian's
 //! Prometheus on 127.0.0.1 with a scrape job for it, the checked-in `alerts/*.rules.yml` and a
 //! rule file of the test's that sets the queue's own depth threshold, sends known traffic,
 //! then sends every PromQL expression of every dashboard panel, dashboard variable
@@ -15,13 +16,17 @@
 //!
 //! It also checks that Prometheus loaded every rule and evaluates each without error, that the
 //! scrape is up, that every obskit series carries `service_name`, that the counters
-//! Prometheus scraped add up to the traffic sent (requests, messages, statements, commands),
-//! and that the alerts this traffic clearly implies are pending while those about a missing or
-//! unready service are not. Last, the consumer stops taking messages as if its processing were
-//! blocked: the depth and growth alerts must go pending for the queue, and once it resumes,
-//! the age alert (the messages waited longer than the 1 s freshness objective).
+//! Prometheus scraped add up to the traffic sent (requests, messages of each messaging system,
+//! statements, commands), that every messaging series a panel or rule reads exists for NATS as
+//! well as for RabbitMQ, and that the alerts this traffic clearly implies are pending while
+//! those about a missing or unready service are not. Then the consumer stops taking messages
+//! as if its processing were blocked: the depth and growth alerts must go pending for the
+//! queue, and once it resumes, the age alert (the messages waited longer than the 1 s
+//! freshness objective). Last, the service holds every connection of its PostgreSQL pool with
+//! one more request waiting: the saturation and waiting alerts must go pending for the pool,
+//! and go away once the connections are given back.
 //!
-//! Without Prometheus, RabbitMQ, PostgreSQL or Redis the test prints a SKIPPED notice and
+//! Without Prometheus, RabbitMQ, NATS, PostgreSQL or Redis the test prints a SKIPPED notice and
 //! passes, unless `CI` is set.
 #![allow(clippy::print_stderr)]
 
@@ -134,12 +139,16 @@ async fn every_dashboard_panel_and_rule_returns_data_from_a_live_prometheus() {
     let checked = check_expressions(&prom, &expressions, &recording, &mut failures).await;
     check_alert_states(&prom, &mut failures).await;
     check_messages_and_queries(&prom, &tally, &mut failures).await;
+    let nats_selectors = check_nats_series(&prom, &expressions, &mut failures).await;
     let stuck = Instant::now();
     check_stuck_consumer(&prom, &service, &dependencies.queue, &mut failures).await;
     let stuck = stuck.elapsed();
+    let saturated = Instant::now();
+    check_saturated_pool(&prom, &service, &mut failures).await;
+    let saturated = saturated.elapsed();
 
     eprintln!(
-        "live Prometheus: {} expressions and {} rule selectors checked, {} allowed empty, in {:.1?} (the stuck consumer took {stuck:.1?})",
+        "live Prometheus: {} expressions, {} rule selectors and {nats_selectors} messaging selectors for NATS checked, {} allowed empty, in {:.1?} (the stuck consumer took {stuck:.1?}, the saturated pool {saturated:.1?})",
         expressions.len(),
         checked.selectors,
         checked.allowed.len(),
@@ -500,12 +509,13 @@ async fn wait_for_rules(
 }
 
 /// Alerts the known traffic must have started (pending or firing), each as an alert name and
-/// the labels that identify it. The traffic is far from each threshold: 1 request in 30 fails
-/// (3.3 %, against 1 % and 14.4 × 0.1 % = 1.44 %), 1 in 30 takes 400 ms (p99 above 0.4 s
-/// against 300 ms), and about 700 requests pass every minimum-traffic guard these alerts have.
-/// One message in 5 is dead-lettered (a processing failure: 20 % against 1 %, 120 messages),
-/// and one PostgreSQL statement in 5 fails (20 %, 120 statements and 192 Redis commands).
-const EXPECTED_ALERTS: [(&str, &[(&str, &str)]); 6] = [
+/// the labels that identify it. The traffic is far from each threshold: 1 request in 35 fails
+/// (2.9 %, against 1 % and 14.4 × 0.1 % = 1.44 %), 1 in 35 takes 400 ms (p99 above 0.4 s
+/// against 300 ms), and about 840 requests pass every minimum-traffic guard these alerts have.
+/// One message in 5 is dead-lettered, on RabbitMQ and on NATS alike (a processing failure:
+/// 20 % against 1 %, 120 messages each), and one PostgreSQL statement in 5 fails (20 %, 120
+/// statements and 192 Redis commands).
+const EXPECTED_ALERTS: [(&str, &[(&str, &str)]); 8] = [
     ("ObskitHighErrorRatio", &[]),
     ("ObskitHighLatency", &[("slo", "latency")]),
     (
@@ -519,6 +529,14 @@ const EXPECTED_ALERTS: [(&str, &[(&str, &str)]); 6] = [
     (
         "ObskitMessagingHighErrorRatio",
         &[("messaging_system", "rabbitmq")],
+    ),
+    (
+        "ObskitMessagesDeadLettered",
+        &[("messaging_system", "nats")],
+    ),
+    (
+        "ObskitMessagingHighErrorRatio",
+        &[("messaging_system", "nats")],
     ),
     (
         "ObskitDbHighErrorRatio",
@@ -645,42 +663,54 @@ async fn poll_value(prom: &Prometheus, query: &str, want: u64) -> Result<(), Str
 }
 
 /// The messages and the datastore operations Prometheus scraped are the ones the traffic made:
-/// every message published, consumed and settled as its kind says; every statement and command
-/// counted under its system and operation, the failing statement under its SQLSTATE.
+/// every message published, consumed and settled as its kind says, under its messaging
+/// system; every statement and command counted under its system and operation, the failing
+/// statement under its SQLSTATE.
 async fn check_messages_and_queries(prom: &Prometheus, tally: &Tally, failures: &mut Vec<String>) {
-    let messages = tally.messages_ok + tally.messages_poison;
     let sel = |metric: &str, labels: &str| format!("sum({metric}{{job=\"{JOB}\"{labels}}})");
+    let mut expected = Vec::new();
+    for (system, ok, poison) in [
+        ("rabbitmq", tally.messages_ok, tally.messages_poison),
+        ("nats", tally.nats_ok, tally.nats_poison),
+    ] {
+        let of = |labels: &str| format!(r#", messaging_system="{system}"{labels}"#);
+        expected.extend([
+            (
+                sel(
+                    "messaging_client_sent_messages_total",
+                    &of(r#", error_type="""#),
+                ),
+                ok + poison,
+            ),
+            (
+                sel("messaging_client_consumed_messages_total", &of("")),
+                ok + poison,
+            ),
+            (
+                sel(
+                    "obskit_messaging_settlements_total",
+                    &of(r#", settlement="ack""#),
+                ),
+                ok,
+            ),
+            (
+                sel(
+                    "obskit_messaging_settlements_total",
+                    &of(r#", settlement="dead_letter""#),
+                ),
+                poison,
+            ),
+            (
+                sel(
+                    "messaging_process_duration_seconds_count",
+                    &of(r#", error_type="poison""#),
+                ),
+                poison,
+            ),
+        ]);
+    }
     let db = "db_client_operation_duration_seconds_count";
-    let expected = [
-        (
-            sel("messaging_client_sent_messages_total", r#", error_type="""#),
-            messages,
-        ),
-        (
-            sel("messaging_client_consumed_messages_total", ""),
-            messages,
-        ),
-        (
-            sel(
-                "obskit_messaging_settlements_total",
-                r#", settlement="ack""#,
-            ),
-            tally.messages_ok,
-        ),
-        (
-            sel(
-                "obskit_messaging_settlements_total",
-                r#", settlement="dead_letter""#,
-            ),
-            tally.messages_poison,
-        ),
-        (
-            sel(
-                "messaging_process_duration_seconds_count",
-                r#", error_type="poison""#,
-            ),
-            tally.messages_poison,
-        ),
+    expected.extend([
         (
             sel(db, r#", db_system_name="postgresql", error_type="""#),
             tally.db_ok,
@@ -693,7 +723,12 @@ async fn check_messages_and_queries(prom: &Prometheus, tally: &Tally, failures: 
             sel(db, r#", db_system_name="redis", error_type="""#),
             2 * tally.db_ok,
         ),
-    ];
+        // `set_ex` is the command redis-rs sends, `SETEX`.
+        (
+            sel(db, r#", db_system_name="redis", db_operation_name="SETEX""#),
+            tally.db_ok,
+        ),
+    ]);
     for (query, want) in expected {
         if let Err(problem) = poll_value(prom, &query, want).await {
             failures.push(format!("known traffic: {problem}"));
@@ -701,36 +736,73 @@ async fn check_messages_and_queries(prom: &Prometheus, tally: &Tally, failures: 
     }
 }
 
-/// Waits (bounded) until every alert of `wanted` (name and labels) is pending or firing.
-async fn wait_for_alerts(
+/// An alert as its name and the labels that identify it.
+type AlertOf<'a> = (&'a str, Vec<(&'a str, &'a str)>);
+
+/// Waits (bounded) until every alert of `wanted` is pending or firing.
+async fn wait_for_alerts(prom: &Prometheus, wanted: &[AlertOf<'_>]) -> Result<(), String> {
+    wait_for_alert_states(prom, wanted, true).await
+}
+
+/// Waits (bounded) until no alert of `wanted` is pending or firing any more.
+async fn wait_for_quiet(prom: &Prometheus, wanted: &[AlertOf<'_>]) -> Result<(), String> {
+    wait_for_alert_states(prom, wanted, false).await
+}
+
+/// Waits (bounded) until every alert of `wanted` is pending or firing (`active`), or none is.
+async fn wait_for_alert_states(
     prom: &Prometheus,
-    wanted: &[(&str, Vec<(&str, &str)>)],
+    wanted: &[AlertOf<'_>],
+    active: bool,
 ) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let alerts = prom.query("ALERTS").await;
         let samples = alerts.samples();
-        let missing: Vec<&str> = wanted
+        let wrong: Vec<&str> = wanted
             .iter()
             .filter(|(name, labels)| {
-                !samples.iter().any(|(found, _)| {
+                let present = samples.iter().any(|(found, _)| {
                     let is = |k: &str, v: &str| found.get(k).and_then(|x| x.as_str()) == Some(v);
                     is("alertname", name) && labels.iter().all(|(k, v)| is(k, v))
-                })
+                });
+                present != active
             })
             .map(|(name, _)| *name)
             .collect();
-        if missing.is_empty() {
+        if wrong.is_empty() {
             return Ok(());
         }
         if Instant::now() >= deadline {
+            let state = if active {
+                "not pending or firing"
+            } else {
+                "still pending or firing"
+            };
             return Err(format!(
-                "{missing:?} not pending or firing within 60 s; ALERTS: {}",
+                "{wrong:?} {state} after 60 s; ALERTS: {}",
                 alerts.describe()
             ));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// `GET path` on the service: `Ok` for a success status, else what went wrong.
+async fn get_ok(client: &reqwest::Client, service: &Service, path: &str) -> Result<(), String> {
+    match client.get(service.url(path)).send().await {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => Err(format!("GET {}: {}", r.url(), r.status())),
+        Err(e) => Err(format!("GET {path} failed: {e}")),
+    }
+}
+
+/// A client for the requests that drive the service into a state.
+fn driving_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client")
 }
 
 /// A consumer that stops taking messages (its processing blocked) makes the backlog alerts go
@@ -743,20 +815,8 @@ async fn check_stuck_consumer(
     queue: &str,
     failures: &mut Vec<String>,
 ) {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("an HTTP client");
-    let get = |path: &str| {
-        let request = client.get(service.url(path));
-        async move {
-            match request.send().await {
-                Ok(r) if r.status().is_success() => Ok(()),
-                Ok(r) => Err(format!("GET {}: {}", r.url(), r.status())),
-                Err(e) => Err(format!("GET failed: {e}")),
-            }
-        }
-    };
+    let client = driving_client();
+    let get = |path: &'static str| get_ok(&client, service, path);
     let of_queue = |name: &'static str| {
         (
             name,
@@ -793,6 +853,81 @@ async fn check_stuck_consumer(
             .filter_map(Result::err)
             .map(|p| format!("stuck consumer: {p}")),
     );
+}
+
+/// The PostgreSQL pool of the service (`e2e-service` names it).
+const POOL: &str = "e2e";
+
+/// A pool whose every connection is lent out, with a request waiting for one, makes the
+/// saturation (used / max above 90 %) and waiting alerts go pending for it; once the
+/// connections are given back, both go away.
+async fn check_saturated_pool(prom: &Prometheus, service: &Service, failures: &mut Vec<String>) {
+    let client = driving_client();
+    let of_pool = |name: &'static str| {
+        (
+            name,
+            vec![
+                ("service_name", SERVICE_NAME),
+                ("db_system_name", "postgresql"),
+                ("db_client_connection_pool_name", POOL),
+            ],
+        )
+    };
+    let alerts = [
+        of_pool("ObskitDbPoolSaturated"),
+        of_pool("ObskitDbPoolWaiting"),
+    ];
+    let mut steps = vec![get_ok(&client, service, "/db/hold").await];
+    steps.push(wait_for_alerts(prom, &alerts).await);
+    steps.push(get_ok(&client, service, "/db/release").await);
+    steps.push(wait_for_quiet(prom, &alerts).await);
+    failures.extend(
+        steps
+            .into_iter()
+            .filter_map(Result::err)
+            .map(|p| format!("saturated pool: {p}")),
+    );
+}
+
+/// Whether a vector selector reads a series the messaging instrumentation exports (and so
+/// carries `messaging_system`), rather than one a user's rule sets.
+fn is_messaging_series(selector: &str) -> bool {
+    let metric = selector.split(['{', '[']).next().unwrap_or(selector);
+    (metric.starts_with("messaging_") || metric.starts_with("obskit_messaging_"))
+        && metric != obskit_artifacts::alerts::QUEUE_DEPTH_THRESHOLD
+}
+
+/// Every messaging series a dashboard panel or rule reads exists for NATS as well: the stock
+/// artifacts serve both systems with no per-system query. Returns how many distinct selectors
+/// it asked about.
+async fn check_nats_series(
+    prom: &Prometheus,
+    expressions: &[(String, String)],
+    failures: &mut Vec<String>,
+) -> usize {
+    let mut asked = BTreeSet::new();
+    for (place, expr) in expressions {
+        for selector in vector_selectors(expr) {
+            if !is_messaging_series(&selector) || !asked.insert(selector.clone()) {
+                continue;
+            }
+            let query = format!("count by (messaging_system) ({selector})");
+            let answer = prom.query(&query).await;
+            let nats = answer.samples().iter().any(|(labels, _)| {
+                labels.get("messaging_system").and_then(|v| v.as_str()) == Some("nats")
+            });
+            if !nats {
+                failures.push(format!(
+                    "{place}\n  no NATS series for the messaging selector {selector}: {query} returned {}",
+                    answer.describe()
+                ));
+            }
+        }
+    }
+    if asked.is_empty() {
+        failures.push("no dashboard or rule reads a messaging series".to_owned());
+    }
+    asked.len()
 }
 
 /// What [`check_expressions`] did besides recording failures.
@@ -894,6 +1029,18 @@ fn an_allow_list_entry_covers_its_place_and_query() {
     };
     assert!(exact.covers("r.yml › g › Rule", "x"));
     assert!(!exact.covers("r.yml › g › Rule", "y"));
+}
+
+#[test]
+fn messaging_series_are_told_from_user_thresholds() {
+    assert!(is_messaging_series(
+        r#"messaging_client_sent_messages_total{error_type=""}"#
+    ));
+    assert!(is_messaging_series("obskit_messaging_queue_messages"));
+    assert!(!is_messaging_series(
+        obskit_artifacts::alerts::QUEUE_DEPTH_THRESHOLD
+    ));
+    assert!(!is_messaging_series("db_client_connections"));
 }
 
 #[test]

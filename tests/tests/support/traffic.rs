@@ -1,8 +1,8 @@
 //! Known traffic: rounds of requests, once a second, that mix every kind of request the
 //! dashboards and rules look at (successes, a route with a parameter, server errors, requests
-//! slower than the latency SLO, outgoing calls, unmatched paths, messages published, database
-//! and cache queries), plus the readiness probe a kubelet would send. Counts what the service
-//! should have recorded.
+//! slower than the latency SLO, outgoing calls, unmatched paths, messages published to
+//! RabbitMQ and NATS, database and cache queries), plus the readiness probe a kubelet would
+//! send. Counts what the service should have recorded.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -21,10 +21,10 @@ struct Kind {
     per_round: u64,
 }
 
-/// The mix of one round: 28 requests, of which one fails and one is slow; three make a gRPC
-/// call (one answered UNAVAILABLE); five publish a message (one the consumer dead-letters);
-/// five query the datastores (one with a syntax error).
-const ROUND: [Kind; 12] = [
+/// The mix of one round: 33 requests, of which one fails and one is slow; three make a gRPC
+/// call (one answered UNAVAILABLE); five publish a message to RabbitMQ and five to NATS (one
+/// of each the consumer dead-letters); five query the datastores (one with a syntax error).
+const ROUND: [Kind; 14] = [
     Kind {
         path: "/ok",
         route: Some("/ok"),
@@ -86,6 +86,18 @@ const ROUND: [Kind; 12] = [
         per_round: 1,
     },
     Kind {
+        path: "/nats/ok",
+        route: Some("/nats/{kind}"),
+        status: 200,
+        per_round: 4,
+    },
+    Kind {
+        path: "/nats/poison",
+        route: Some("/nats/{kind}"),
+        status: 200,
+        per_round: 1,
+    },
+    Kind {
         path: "/db/ok",
         route: Some("/db/{kind}"),
         status: 200,
@@ -112,11 +124,15 @@ pub(crate) struct Tally {
     pub(crate) grpc_ok: u64,
     /// gRPC calls the service made to itself and served, answered UNAVAILABLE.
     pub(crate) grpc_unavailable: u64,
-    /// Messages published that the consumer acknowledges.
+    /// Messages published to RabbitMQ that the consumer acknowledges.
     pub(crate) messages_ok: u64,
-    /// Messages published that the consumer dead-letters.
+    /// Messages published to RabbitMQ that the consumer dead-letters.
     pub(crate) messages_poison: u64,
-    /// `GET /db/ok` requests: each a `SELECT 1`, a Redis `SET` and a `GET`.
+    /// Messages published to NATS that the consumer acknowledges.
+    pub(crate) nats_ok: u64,
+    /// Messages published to NATS that the consumer terminates.
+    pub(crate) nats_poison: u64,
+    /// `GET /db/ok` requests: each a `SELECT 1`, a Redis `SETEX` and a `GET`.
     pub(crate) db_ok: u64,
     /// `GET /db/fail` requests: each a statement refused with SQLSTATE 42601.
     pub(crate) db_fail: u64,
@@ -163,6 +179,8 @@ pub(crate) async fn drive(base: &str, rounds: u64, every: Duration) -> Tally {
                 "/grpc/fail" => tally.grpc_unavailable += kind.per_round,
                 "/publish/ok" => tally.messages_ok += kind.per_round,
                 "/publish/poison" => tally.messages_poison += kind.per_round,
+                "/nats/ok" => tally.nats_ok += kind.per_round,
+                "/nats/poison" => tally.nats_poison += kind.per_round,
                 "/db/ok" => tally.db_ok += kind.per_round,
                 "/db/fail" => tally.db_fail += kind.per_round,
                 _ => {}

@@ -6,9 +6,13 @@
 //!   consumer acknowledges `ok` and dead-letters `poison`, a processing failure);
 //!   `GET /consumer/{stall,release}` stops and resumes taking deliveries, as a consumer
 //!   blocked in its processing would.
+//! - `E2E_NATS_URL` and `E2E_NATS_STREAM`: the same over NATS JetStream (see `nats`).
 //! - `E2E_POSTGRES_URL` and `E2E_REDIS_URL`: `GET /db/ok` runs `SELECT 1` on the pool and a
-//!   Redis `SET` and `GET`; `GET /db/fail` sends a statement with a syntax error (SQLSTATE
+//!   Redis `SETEX` and `GET`; `GET /db/fail` sends a statement with a syntax error (SQLSTATE
 //!   42601). Both answer 200 (the outcome is in the body), so HTTP figures stay as sent.
+//!   `GET /db/hold` takes every connection of the pool and keeps them, with one more request
+//!   waiting for a connection meanwhile, as a pool exhausted by slow work would be;
+//!   `GET /db/release` gives them back.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +28,7 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
-use obskit::db::postgres::Pool;
+use obskit::db::postgres::{Connection as Pooled, Pool};
 use obskit::db::redis::Connection as Redis;
 use obskit::messaging::rabbitmq::{self, Consumer, Publisher, queue_depth};
 use obskit::messaging::{DepthOptions, DepthPoller, Destination, Messaging};
@@ -54,6 +58,11 @@ pub(crate) async fn routes(telemetry: &obskit::Telemetry) -> anyhow::Result<Rout
     if let Some(url) = var("E2E_AMQP_URL")? {
         let queue = var("E2E_QUEUE")?.context("E2E_AMQP_URL is set but E2E_QUEUE is not")?;
         router = router.merge(queue_routes(telemetry, &url, &queue).await?);
+    }
+    if let Some(url) = var("E2E_NATS_URL")? {
+        let stream =
+            var("E2E_NATS_STREAM")?.context("E2E_NATS_URL is set but E2E_NATS_STREAM is not")?;
+        router = router.merge(crate::nats::routes(telemetry, &url, &stream).await?);
     }
     if let Some(postgres) = var("E2E_POSTGRES_URL")? {
         let redis =
@@ -239,6 +248,13 @@ struct Datastores {
     pool: Pool,
     redis: Redis<ConnectionManager>,
     key: Arc<str>,
+    held: Arc<Held>,
+}
+
+/// The connections `GET /db/hold` took, and whether it holds them.
+struct Held {
+    connections: tokio::sync::Mutex<Vec<Pooled>>,
+    holding: watch::Sender<bool>,
 }
 
 async fn datastore_routes(
@@ -265,13 +281,17 @@ async fn datastore_routes(
         pool,
         redis: Redis::new(telemetry, manager)?,
         key: format!("obskit-e2e:{}", std::process::id()).into(),
+        held: Arc::new(Held {
+            connections: tokio::sync::Mutex::new(Vec::new()),
+            holding: watch::channel(false).0,
+        }),
     };
     Ok(Router::new()
         .route("/db/{kind}", get(query))
         .with_state(stores))
 }
 
-/// `GET /db/{ok,fail}`.
+/// `GET /db/{ok,fail,hold,release}`.
 async fn query(
     State(mut stores): State<Datastores>,
     Path(kind): Path<String>,
@@ -287,7 +307,7 @@ async fn query(
                 .redis
                 .set_ex(&*stores.key, "value", 60)
                 .await
-                .map_err(|e| failed(format!("SET failed: {e}")))?;
+                .map_err(|e| failed(format!("SETEX failed: {e}")))?;
             let value: String = stores
                 .redis
                 .get(&*stores.key)
@@ -303,9 +323,40 @@ async fn query(
                 "expected a syntax error (42601), got {other:?}"
             ))),
         },
+        "hold" => hold(&stores).await.map_err(failed),
+        "release" => {
+            stores.held.holding.send_replace(false);
+            stores.held.connections.lock().await.clear();
+            Ok("released".to_owned())
+        }
         other => Err((
             StatusCode::NOT_FOUND,
-            format!("no query kind {other:?}; use ok or fail"),
+            format!("no query kind {other:?}; use ok, fail, hold or release"),
         )),
     }
+}
+
+/// Takes every connection of the pool and keeps them, and starts one more request that waits
+/// for a connection until they are given back (asking again whenever its wait times out).
+async fn hold(stores: &Datastores) -> Result<String, String> {
+    let max = stores.pool.inner().options().get_max_connections();
+    let mut held = stores.held.connections.lock().await;
+    while held.len() < usize::try_from(max).unwrap_or(usize::MAX) {
+        let connection = stores
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| format!("could not take a connection to hold: {e}"))?;
+        held.push(connection);
+    }
+    stores.held.holding.send_replace(true);
+    let (pool, holding) = (stores.pool.clone(), stores.held.holding.subscribe());
+    tokio::spawn(async move {
+        while *holding.borrow() {
+            if pool.acquire().await.is_ok() {
+                return;
+            }
+        }
+    });
+    Ok(format!("holding {max} connections, one request waiting"))
 }

@@ -6,13 +6,14 @@
 //! gRPC on the same port (the test service `obskit.test.v1.Echo` and `grpc.health.v1`,
 //! behind obskit's gRPC layer with the same SLOs), and `GET /grpc/{ok,fail}` makes one gRPC
 //! call to itself through obskit's gRPC client, answered OK or UNAVAILABLE. With the
-//! variables `dependencies` names, it also publishes to and consumes from a RabbitMQ queue and
-//! queries PostgreSQL and Redis.
+//! variables `dependencies` names, it also publishes to and consumes from a RabbitMQ queue and a
+//! NATS JetStream stream, and queries PostgreSQL and Redis.
 //!
 //! Run with `PORT=0 OTEL_TRACES_EXPORTER=none cargo run -p obskit-e2e --bin e2e-service`;
 //! it listens on 127.0.0.1 and prints `PORT=<n>` on stderr once bound.
 
 mod dependencies;
+mod nats;
 
 use std::time::Duration;
 
