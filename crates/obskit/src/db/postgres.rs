@@ -206,11 +206,7 @@ impl Pool {
 
     /// Runs `f` on a pooled connection inside the call's span (a query that
     /// could not be taken apart fails before any span).
-    fn on_connection<'e, T, F>(
-        &self,
-        query: Result<Parts, Error>,
-        f: F,
-    ) -> BoxFuture<'e, Result<T, Error>>
+    fn run<'e, T, F>(&self, query: Result<Parts, Error>, f: F) -> BoxFuture<'e, Result<T, Error>>
     where
         T: Send + 'e,
         F: for<'c> FnOnce(&'c mut PgConnection, Parts) -> BoxFuture<'c, Result<T, Error>>
@@ -484,9 +480,56 @@ fn observed_future<'e, T: Send + 'e>(
     })
 }
 
+/// The `Executor` methods answered by a future, for a type whose `run`
+/// takes a query's parts and what to do with them on a connection.
+macro_rules! future_executor_methods {
+    ($c:lifetime) => {
+        fn fetch_optional<'e, 'q: 'e, E>(
+            self,
+            query: E,
+        ) -> BoxFuture<'e, Result<Option<PgRow>, Error>>
+        where
+            $c: 'e,
+            E: 'q + Execute<'q, Postgres>,
+        {
+            self.run(Parts::of(query), |conn, p| conn.fetch_optional(p))
+        }
+
+        fn execute<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<PgQueryResult, Error>>
+        where
+            $c: 'e,
+            E: 'q + Execute<'q, Postgres>,
+        {
+            self.run(Parts::of(query), |conn, p| conn.execute(p))
+        }
+
+        fn fetch_all<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Vec<PgRow>, Error>>
+        where
+            $c: 'e,
+            E: 'q + Execute<'q, Postgres>,
+        {
+            self.run(Parts::of(query), |conn, p| conn.fetch_all(p))
+        }
+    };
+}
+
 /// `Executor` for a type that splits into its client and a `PgConnection`.
 macro_rules! connection_executor {
     ($ty:ty) => {
+        impl $ty {
+            /// Runs `f` on the connection inside the call's span.
+            fn run<'e, T: Send + 'e>(
+                &'e mut self,
+                query: Result<Parts, Error>,
+                f: impl FnOnce(&'e mut PgConnection, Parts) -> BoxFuture<'e, Result<T, Error>>
+                    + Send
+                    + 'e,
+            ) -> BoxFuture<'e, Result<T, Error>> {
+                let (client, conn) = self.split();
+                observed_future(client, query, move |p| f(conn, p))
+            }
+        }
+
         impl<'c> Executor<'c> for &'c mut $ty {
             type Database = Postgres;
 
@@ -502,35 +545,7 @@ macro_rules! connection_executor {
                 observed_stream(client, Parts::of(query), move |p| conn.fetch_many(p))
             }
 
-            fn fetch_optional<'e, 'q: 'e, E>(
-                self,
-                query: E,
-            ) -> BoxFuture<'e, Result<Option<PgRow>, Error>>
-            where
-                'c: 'e,
-                E: 'q + Execute<'q, Postgres>,
-            {
-                let (client, conn) = self.split();
-                observed_future(client, Parts::of(query), move |p| conn.fetch_optional(p))
-            }
-
-            fn execute<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<PgQueryResult, Error>>
-            where
-                'c: 'e,
-                E: 'q + Execute<'q, Postgres>,
-            {
-                let (client, conn) = self.split();
-                observed_future(client, Parts::of(query), move |p| conn.execute(p))
-            }
-
-            fn fetch_all<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Vec<PgRow>, Error>>
-            where
-                'c: 'e,
-                E: 'q + Execute<'q, Postgres>,
-            {
-                let (client, conn) = self.split();
-                observed_future(client, Parts::of(query), move |p| conn.fetch_all(p))
-            }
+            future_executor_methods!('c);
 
             fn prepare_with<'e>(
                 self,
@@ -584,7 +599,7 @@ impl<'p> Executor<'p> for &'_ Pool {
         E: 'q + Execute<'q, Postgres>,
     {
         // Read whole: the pooled connection cannot outlive this call.
-        let rows = self.on_connection(Parts::of(query), |conn, p| {
+        let rows = self.run(Parts::of(query), |conn, p| {
             conn.fetch_many(p).try_collect::<Vec<_>>().boxed()
         });
         stream::once(rows)
@@ -599,26 +614,7 @@ impl<'p> Executor<'p> for &'_ Pool {
             .boxed()
     }
 
-    fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Option<PgRow>, Error>>
-    where
-        E: 'q + Execute<'q, Postgres>,
-    {
-        self.on_connection(Parts::of(query), |conn, p| conn.fetch_optional(p))
-    }
-
-    fn execute<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<PgQueryResult, Error>>
-    where
-        E: 'q + Execute<'q, Postgres>,
-    {
-        self.on_connection(Parts::of(query), |conn, p| conn.execute(p))
-    }
-
-    fn fetch_all<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Vec<PgRow>, Error>>
-    where
-        E: 'q + Execute<'q, Postgres>,
-    {
-        self.on_connection(Parts::of(query), |conn, p| conn.fetch_all(p))
-    }
+    future_executor_methods!('p);
 
     fn prepare_with<'e>(
         self,
