@@ -177,6 +177,13 @@ impl JsonFields<'_> {
         self.out.push(':');
         true
     }
+
+    /// Appends an integer field, unless it is skipped.
+    fn integer(&mut self, field: &Field, value: impl itoa::Integer) {
+        if self.key(field) {
+            self.out.push_str(itoa::Buffer::new().format(value));
+        }
+    }
 }
 
 impl Visit for JsonFields<'_> {
@@ -186,24 +193,16 @@ impl Visit for JsonFields<'_> {
         }
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if self.key(field) {
-            self.out.push_str(itoa::Buffer::new().format(value));
-        }
+        self.integer(field, value);
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if self.key(field) {
-            self.out.push_str(itoa::Buffer::new().format(value));
-        }
+        self.integer(field, value);
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        if self.key(field) {
-            self.out.push_str(itoa::Buffer::new().format(value));
-        }
+        self.integer(field, value);
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        if self.key(field) {
-            self.out.push_str(itoa::Buffer::new().format(value));
-        }
+        self.integer(field, value);
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
         if self.key(field) {
