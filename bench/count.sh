@@ -11,16 +11,19 @@
 #
 # The gRPC rows make unary calls to the test service the same way (plain
 # tonic, or behind obskit's GrpcLayer). The messaging rows publish to and
-# consume from the RabbitMQ broker on 127.0.0.1:5672 with `messaging-bench`
-# (plain lapin, or through obskit::messaging::rabbitmq): per message
-# published (with publisher confirms) and per message processed (delivered
-# and acknowledged), every thread of the process counted (lapin's I/O
-# thread, the exporter); processing is a run that publishes and processes
-# minus one that only publishes. Skipped, with a note, when no broker listens.
+# consume from the RabbitMQ broker on 127.0.0.1:5672 and the NATS JetStream
+# server on 127.0.0.1:4222 with `messaging-bench` (plain lapin or async-nats,
+# or through obskit::messaging::rabbitmq / ::nats): per message published
+# (confirmed by the broker) and per message processed (delivered and
+# acknowledged; on NATS a double ack), every thread of the process counted
+# (the client's I/O, the exporter); processing is a run that publishes and
+# processes minus one that only publishes. A broker that does not listen is
+# skipped, with a note.
 #
 # Settings (environment): COUNT_STACKS ("plain obskit obskit-unsampled popular"; empty for none),
 # COUNT_GRPC_STACKS ("plain obskit obskit-unsampled"; empty for none),
 # COUNT_MESSAGING_STACKS ("plain obskit obskit-unsampled"; empty for none),
+# COUNT_MESSAGING_BROKERS ("rabbitmq nats"),
 # COUNT_MESSAGES (5000), COUNT_CALLGRIND_MESSAGES (500),
 # COUNT_PATHS ("/users/42 /orders/42"), COUNT_N (20000), COUNT_CALLGRIND_N (2000),
 # COUNT_SINK_PORT (14319), COUNT_BUILD (1), COUNT_OUT (a new directory under /tmp).
@@ -31,6 +34,7 @@ read -r -a STACKS <<<"${COUNT_STACKS-plain obskit obskit-unsampled popular}"
 read -r -a PATHS <<<"${COUNT_PATHS:-/users/42 /orders/42}"
 read -r -a GRPC_STACKS <<<"${COUNT_GRPC_STACKS-plain obskit obskit-unsampled}"
 read -r -a MSG_STACKS <<<"${COUNT_MESSAGING_STACKS-plain obskit obskit-unsampled}"
+read -r -a MSG_BROKERS <<<"${COUNT_MESSAGING_BROKERS-rabbitmq nats}"
 MN=${COUNT_MESSAGES:-5000}
 MCN=${COUNT_CALLGRIND_MESSAGES:-500}
 N=${COUNT_N:-20000}
@@ -64,10 +68,16 @@ fi
 if ((${#MSG_STACKS[@]})) && [[ ! -x $BIN/messaging-bench ]]; then
     die "no messaging-bench in $BIN; run with COUNT_BUILD=1, or set COUNT_MESSAGING_STACKS= for no messaging rows"
 fi
-if ((${#MSG_STACKS[@]})) && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
-    echo "bench/count.sh: no RabbitMQ on 127.0.0.1:5672; no messaging rows" >&2
-    MSG_STACKS=()
-fi
+# broker_port BROKER: where it listens.
+broker_port() { if [[ $1 == nats ]]; then echo 4222; else echo 5672; fi; }
+BROKERS=()
+for broker in "${MSG_BROKERS[@]}"; do
+    if (exec 3<>/dev/tcp/127.0.0.1/"$(broker_port "$broker")") 2>/dev/null; then
+        BROKERS+=("$broker")
+    elif ((${#MSG_STACKS[@]})); then
+        echo "bench/count.sh: nothing listens on 127.0.0.1:$(broker_port "$broker"); no $broker rows" >&2
+    fi
+done
 
 "$BIN/otlp-sink" --port "$SINK_PORT" >"$OUT/sink.out" 2>"$OUT/sink.stderr" &
 SINK_PID=$!
@@ -151,64 +161,71 @@ for stack in "${GRPC_STACKS[@]}"; do
     row "$stack" grpc
 done
 
-# messaging STACK PHASES MESSAGES [WRAPPER...]: one run of messaging-bench.
+# messaging BROKER STACK PHASES MESSAGES [WRAPPER...]: one run of messaging-bench.
 messaging() {
-    local stack=$1 phases=$2 n=$3 mode=obskit
-    shift 3
+    local broker=$1 stack=$2 phases=$3 n=$4 mode=obskit
+    shift 4
     local env=(OTEL_SERVICE_NAME=count-$stack RUST_LOG=warn OTEL_EXPORTER_OTLP_ENDPOINT="$SINK"
         OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_BSP_SCHEDULE_DELAY=600000 OTEL_BSP_MAX_QUEUE_SIZE=200000)
     [[ $stack == plain ]] && mode=plain
     [[ $stack == obskit-unsampled ]] && env+=(OTEL_TRACES_SAMPLER=always_off)
-    env "${env[@]}" "$@" "$BIN/messaging-bench" --mode "$mode" --phases "$phases" --messages "$n" \
-        --warmup 200 >"$OUT/last.stdout" 2>"$OUT/last.stderr" ||
-        { cat "$OUT/last.stderr" >&2; die "messaging-bench failed for $stack $phases"; }
+    env "${env[@]}" "$@" "$BIN/messaging-bench" --broker "$broker" --mode "$mode" --phases "$phases" \
+        --messages "$n" --warmup 200 >"$OUT/last.stdout" 2>"$OUT/last.stderr" ||
+        { cat "$OUT/last.stderr" >&2; die "messaging-bench failed for $broker $stack $phases"; }
 }
-# per_message STACK PHASES COUNTER N: what COUNTER ("instructions" or
+# per_message BROKER STACK PHASES COUNTER N: what COUNTER ("instructions" or
 # "syscalls switches") says of a run of 2N messages minus a run of N, over N.
 per_message() {
-    local stack=$1 phases=$2 counter=$3 n=$4 one two
+    local broker=$1 stack=$2 phases=$3 counter=$4 n=$5 one two
     if [[ $counter == instructions ]]; then
         rm -f "$OUT"/callgrind.out.*
-        messaging "$stack" "$phases" "$n" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$OUT/callgrind.out.%p"
+        messaging "$broker" "$stack" "$phases" "$n" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$OUT/callgrind.out.%p"
         one=$(sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$OUT"/callgrind.out.* | head -n 1)
         rm -f "$OUT"/callgrind.out.*
-        messaging "$stack" "$phases" $((2 * n)) valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$OUT/callgrind.out.%p"
+        messaging "$broker" "$stack" "$phases" $((2 * n)) valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$OUT/callgrind.out.%p"
         two=$(sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$OUT"/callgrind.out.* | head -n 1)
         rm -f "$OUT"/callgrind.out.*
         awk -v a="$one" -v b="$two" -v n="$n" 'BEGIN { printf "%.0f", (b - a) / n }'
     else
         local perf=(perf stat -x, -e raw_syscalls:sys_enter,context-switches -o "$OUT/perf.csv" --)
         local counts='$3 == "raw_syscalls:sys_enter" { s = $1 } $3 == "context-switches" { c = $1 } END { print s + 0, c + 0 }'
-        messaging "$stack" "$phases" "$n" "${perf[@]}"
+        messaging "$broker" "$stack" "$phases" "$n" "${perf[@]}"
         read -r s1 c1 < <(awk -F, "$counts" "$OUT/perf.csv")
-        messaging "$stack" "$phases" $((2 * n)) "${perf[@]}"
+        messaging "$broker" "$stack" "$phases" $((2 * n)) "${perf[@]}"
         read -r s2 c2 < <(awk -F, "$counts" "$OUT/perf.csv")
         awk -v a="$s1" -v b="$s2" -v c="$c1" -v d="$c2" -v n="$n" 'BEGIN { printf "%.3f %.4f\n", (b - a) / n, (d - c) / n }'
     fi
 }
-# messaging_rows STACK: the publish row and the process row of one stack.
+# messaging_rows BROKER STACK: the publish row and the process row of one stack.
 messaging_rows() {
-    local stack=$1 pub_ins=n/a both_ins proc_ins=n/a pub_sys=n/a pub_cs=n/a proc_sys=n/a proc_cs=n/a
+    local broker=$1 stack=$2 pub_ins=n/a both_ins proc_ins=n/a pub_sys=n/a pub_cs=n/a proc_sys=n/a proc_cs=n/a
     if ((VALGRIND)); then
-        pub_ins=$(per_message "$stack" publish instructions "$MCN")
-        both_ins=$(per_message "$stack" both instructions "$MCN")
+        pub_ins=$(per_message "$broker" "$stack" publish instructions "$MCN")
+        both_ins=$(per_message "$broker" "$stack" both instructions "$MCN")
         proc_ins=$((both_ins - pub_ins))
     fi
     if ((PERF)); then
-        read -r pub_sys pub_cs < <(per_message "$stack" publish kernel "$MN")
-        read -r both_sys both_cs < <(per_message "$stack" both kernel "$MN")
+        read -r pub_sys pub_cs < <(per_message "$broker" "$stack" publish kernel "$MN")
+        read -r both_sys both_cs < <(per_message "$broker" "$stack" both kernel "$MN")
         proc_sys=$(awk -v a="$pub_sys" -v b="$both_sys" 'BEGIN { printf "%.3f", b - a }')
         proc_cs=$(awk -v a="$pub_cs" -v b="$both_cs" 'BEGIN { printf "%.4f", b - a }')
     fi
-    messaging "$stack" both "$MN"
-    local line field
+    messaging "$broker" "$stack" both "$MN"
+    local line field publish process
     line=$(grep '^mode=' "$OUT/last.stdout" | tail -n 1)
     field() { sed -E "s/.* $1=([0-9.]+).*/\1/" <<<"$line"; }
-    echo "| $stack | RabbitMQ publish, confirmed (per message) | $pub_ins | – | – | $pub_sys | $pub_cs | $(field publish_allocs) | $(field publish_bytes) |"
-    echo "| $stack | RabbitMQ process: delivery + ack (per message) | $proc_ins | – | – | $proc_sys | $proc_cs | $(field process_allocs) | $(field process_bytes) |"
+    if [[ $broker == nats ]]; then
+        publish="NATS JetStream publish, acknowledged" process="NATS JetStream process: message + double ack"
+    else
+        publish="RabbitMQ publish, confirmed" process="RabbitMQ process: delivery + ack"
+    fi
+    echo "| $stack | $publish (per message) | $pub_ins | – | – | $pub_sys | $pub_cs | $(field publish_allocs) | $(field publish_bytes) |"
+    echo "| $stack | $process (per message) | $proc_ins | – | – | $proc_sys | $proc_cs | $(field process_allocs) | $(field process_bytes) |"
 }
-for stack in "${MSG_STACKS[@]}"; do
-    messaging_rows "$stack"
+for broker in "${BROKERS[@]}"; do
+    for stack in "${MSG_STACKS[@]}"; do
+        messaging_rows "$broker" "$stack"
+    done
 done
 } | tee "$OUT/counts.md"
 echo >&2
