@@ -99,7 +99,8 @@
 //! [`Drain`] fails readiness, stops taking messages, lets the ones in
 //! flight finish within the in-flight bound, closes the channel (the broker
 //! takes back what nobody settled) and flushes telemetry.
-//! `examples/rabbitmq_worker.rs` is a whole worker to copy. A process that
+//! `examples/rabbitmq_worker.rs` and `examples/nats_worker.rs` are whole
+//! workers to copy. A process that
 //! also serves HTTP stops its consumer with [`Drain::settle`] first and
 //! leaves readiness and the flush to [`Server`](crate::Server).
 
