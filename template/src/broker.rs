@@ -45,6 +45,10 @@ use obskit::slo::Slo;
 pub const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 /// The variable holding the broker's URL.
 pub const URL_VAR: &str = "AMQP_URL";
+/// The broker, for people.
+const WHAT: &str = "RabbitMQ";
+/// How to start one locally (README.md says more).
+const START: &str = "start it with `rabbitmq-server -detached` or `docker run -d -p 5672:5672 rabbitmq:3` (README.md)";
 /// Deliveries the broker hands this process before it acknowledges any (RabbitMQ's
 /// prefetch): the most tasks processed at once.
 pub const PREFETCH: u16 = 16;
@@ -55,6 +59,10 @@ pub const PREFETCH: u16 = 16;
 pub const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
 /// The variable holding the broker's URL.
 pub const URL_VAR: &str = "NATS_URL";
+/// The broker, for people.
+const WHAT: &str = "NATS";
+/// How to start one locally (README.md says more).
+const START: &str = "start it with JetStream: `nats-server -js` or `docker run -d -p 4222:4222 nats -js` (README.md)";
 /// Deliveries waiting for an acknowledgement at once (the consumer's `max_ack_pending`):
 /// the most tasks processed at once.
 pub const MAX_ACK_PENDING: i64 = 16;
@@ -62,6 +70,10 @@ pub const MAX_ACK_PENDING: i64 = 16;
 /// than processing with all its retries takes.
 pub const ACK_WAIT: Duration = Duration::from_secs(60);
 {%- endif %}
+
+/// How long connecting to the broker may take at start (the client retries a refused
+/// connection meanwhile); then the service stops with an error saying how to start one.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The variable naming the queue (tests set their own, so runs never share one).
 pub const QUEUE_VAR: &str = "TASKS_QUEUE";
@@ -137,6 +149,24 @@ impl Topology {
     }
 }
 
+/// Runs `connect`, the client's connection to the broker at `url`, for at most
+/// [`CONNECT_TIMEOUT`]; its error names the URL, the variable and how to start a broker.
+async fn bounded<T, E>(
+    url: &str,
+    connect: impl std::future::Future<Output = Result<T, E>>,
+) -> anyhow::Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let connected = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+        Ok(connected) => connected.map_err(anyhow::Error::from),
+        Err(_) => Err(anyhow::anyhow!("no connection within {CONNECT_TIMEOUT:?}")),
+    };
+    connected.with_context(|| {
+        format!("could not connect to {WHAT} at {url} ({URL_VAR}); {START}, or set {URL_VAR}")
+    })
+}
+
 /// The objectives of the worker: tasks processed without error, and processed soon after
 /// they were published. Exported on `/metrics` like the HTTP ones; the stock alert rules
 /// page on them the same way.
@@ -189,15 +219,10 @@ impl Broker {
             .slos(objectives()?)
             .build()?;
 {%- if messaging == "rabbitmq" %}
-        // Auto-recovery reconnects after the broker comes back; readiness follows.
+        // Auto-recovery reconnects after the broker comes back; readiness follows. It also
+        // retries the first connection, for minutes: bounded here.
         let properties = ConnectionProperties::default().enable_auto_recover();
-        let connection = Connection::connect(url, properties)
-            .await
-            .with_context(|| {
-                format!(
-                    "could not connect to RabbitMQ at {url}; start it (README.md) or set {URL_VAR}"
-                )
-            })?;
+        let connection = bounded(url, Connection::connect(url, properties)).await?;
         let channel = connection.create_channel().await?;
         // Each publish ends with the broker's answer (a confirm), so a lost one counts.
         channel
@@ -222,9 +247,7 @@ impl Broker {
             publisher,
         })
 {%- elsif messaging == "nats" %}
-        let client = async_nats::connect(url)
-            .await
-            .with_context(|| format!("could not connect to NATS at {url}; start it with JetStream (README.md) or set {URL_VAR}"))?;
+        let client = bounded(url, async_nats::connect(url)).await?;
         let jetstream = jetstream::new(client.clone());
         for (name, subject) in [
             (topology.stream(), topology.subject()),
@@ -448,6 +471,17 @@ impl Consumer {
 {%- elsif messaging == "nats" %}
         // A pull consumer takes nothing more once its stream of messages is dropped; a
         // delivery pulled and never taken comes back after the consumer's ack wait.
+{%- endif %}
+    }
+
+    /// Closes the consumer's channel once the tasks taken have settled: the broker takes
+    /// back whatever it delivered and nobody settled.
+    pub async fn close(&self) {
+{%- if messaging == "rabbitmq" %}
+        let _ = self.channel.close(200, "worker stopped".into()).await;
+{%- elsif messaging == "nats" %}
+        // JetStream delivers whatever was pulled and never acknowledged again after the
+        // consumer's ack wait; there is no channel to close.
 {%- endif %}
     }
 }

@@ -1,16 +1,17 @@
 //! The worker: takes tasks from the broker in the same process as the HTTP server, runs
 //! [`process`] on each (your code goes there), retries a failure with backoff, and gives a
 //! task that keeps failing to the dead-letter destination. On shutdown it stops taking
-//! tasks and lets those in flight settle before telemetry is flushed.
+//! tasks and lets those in flight settle (obskit's [`Drain`]) before telemetry is flushed.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use obskit::config::ShutdownBounds;
+use obskit::messaging::{Drain, DrainReport};
 use obskit::opentelemetry::trace::FutureExt as _;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use crate::broker::{Consumer, Delivery};
 
@@ -83,7 +84,7 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct Worker {
     stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<DrainReport>,
 }
 
 impl Worker {
@@ -95,29 +96,37 @@ impl Worker {
     }
 
     /// Stops taking tasks, waits up to [`DRAIN_TIMEOUT`] for those in flight to settle,
-    /// and returns the rest to the broker.
-    pub async fn stop(self) {
+    /// and returns the rest to the broker. Telemetry is left running: the server flushes
+    /// it after the HTTP drain, with the spans of these last tasks.
+    pub async fn stop(self) -> DrainReport {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        match self.task.await {
+            Ok(report) => report,
+            // The loop itself never panics (a task's processing panicking is counted in
+            // the report); if it did, the panic goes on here.
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        }
     }
 }
 
-/// The worker loop: one task per delivery, until stopped or the consumer ends.
+/// The worker loop: one task per delivery, until stopped or the consumer ends; then
+/// obskit's drain: the broker delivers no more, the tasks in flight settle within
+/// [`DRAIN_TIMEOUT`] (the rest are delivered again), and the channel closes.
 async fn run(
     mut consumer: Consumer,
     processor: Processor,
     retry: Retry,
     mut stopped: watch::Receiver<bool>,
-) {
-    let mut in_flight = JoinSet::new();
+) -> DrainReport {
+    let mut drain = Drain::new(ShutdownBounds {
+        inflight_timeout: DRAIN_TIMEOUT,
+        ..ShutdownBounds::DEFAULT
+    });
     loop {
         tokio::select! {
             _ = stopped.changed() => break,
-            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
             delivery = consumer.next() => match delivery {
-                Some(Ok(delivery)) => {
-                    in_flight.spawn(handle(delivery, processor.clone(), retry));
-                }
+                Some(Ok(delivery)) => drain.spawn(handle(delivery, processor.clone(), retry)),
                 Some(Err(err)) => tracing::warn!(error = %err, "could not take a task"),
                 None => {
                     tracing::warn!("the broker stopped the consumer; no more tasks are taken");
@@ -126,18 +135,7 @@ async fn run(
             },
         }
     }
-    consumer.stop().await;
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
-        while in_flight.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            left = in_flight.len(),
-            "tasks in flight did not settle in time; the broker delivers them again"
-        );
-        in_flight.abort_all();
-    }
+    drain.settle(consumer.stop(), consumer.close()).await
 }
 
 /// Processes one delivery with retries, then settles it.

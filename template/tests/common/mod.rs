@@ -1,6 +1,9 @@
 //! What the tests that start the compiled service share: `main` connects to every server
 //! the service uses before it listens, so those tests need the servers running here.
 
+// Each test file uses what it needs of this module.
+#![allow(dead_code)]
+
 use std::net::{TcpStream, ToSocketAddrs as _};
 use std::time::Duration;
 
@@ -50,27 +53,40 @@ const SERVERS: &[Server] = &[
 /// does not, prints which, where, and how to start it, and returns `false`: the test
 /// skips. With `CI` set it fails instead, so CI never passes without the servers.
 pub fn servers_running() -> bool {
-    for &Server {
+    SERVERS.iter().all(running)
+}
+
+/// Whether the server whose URL the variable `var` holds accepts connections, as
+/// [`servers_running`] checks it: a test that needs only that server skips at once
+/// without it, instead of waiting for a client that retries.
+pub fn server_running(var: &str) -> bool {
+    SERVERS
+        .iter()
+        .filter(|server| server.var == var)
+        .all(running)
+}
+
+/// Whether `server` accepts connections; see [`servers_running`].
+fn running(server: &Server) -> bool {
+    let &Server {
         what,
         var,
         default_url,
-    } in SERVERS
-    {
-        let url = std::env::var(var).unwrap_or_else(|_| default_url.to_owned());
-        if let Err(err) = connect(&url, default_url) {
-            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-            assert!(
-                !ci,
-                "no {what} at {url} ({err}); the service needs it to start"
-            );
-            eprintln!(
-                "skipped: no {what} at {url} ({err}); the service needs it to start; \
-                 README.md says how to start one, or set {var}"
-            );
-            return false;
-        }
-    }
-    true
+    } = server;
+    let url = std::env::var(var).unwrap_or_else(|_| default_url.to_owned());
+    let Err(err) = connect(&url, default_url) else {
+        return true;
+    };
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        !ci,
+        "no {what} at {url} ({err}); the service needs it to start"
+    );
+    eprintln!(
+        "skipped: no {what} at {url} ({err}); the service needs it to start; \
+         README.md says how to start one, or set {var}"
+    );
+    false
 }
 
 /// Opens a TCP connection to the host and port of `url` (the port of `default` when `url`
