@@ -7,48 +7,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// `cargo-generate` on PATH, if any.
-fn cargo_generate() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("cargo-generate"))
-        .find(|candidate| candidate.is_file())
-}
-
-/// Runs `cargo generate` for `name` into `destination`, with `defines` as `--define` values.
-fn run_cargo_generate(name: &str, destination: &Path, defines: &[&str]) {
-    let mut command = Command::new("cargo");
-    command
-        .args(["generate", "--path"])
-        .arg(common::template_dir())
-        .args([
-            "--name",
-            name,
-            "--vcs",
-            "none",
-            "--silent",
-            "--no-workspace",
-            "--destination",
-        ])
-        .arg(destination);
-    for define in defines {
-        command.args(["--define", define]);
-    }
-    let output = command.output().expect("cargo generate runs");
-    assert!(
-        output.status.success(),
-        "cargo generate failed:\n{}{}",
-        common::stdout(&output),
-        common::stderr(&output)
-    );
-}
-
 #[test]
 fn cargo_generate_and_obskit_new_produce_the_same_tree() {
-    if cargo_generate().is_none() {
+    if common::cargo_generate().is_none() {
         let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
         assert!(
             !ci,
@@ -94,7 +55,7 @@ fn cargo_generate_and_obskit_new_produce_the_same_tree() {
         let label = format!("{name} {}", obskit_args.join(" "));
         let generated = tempfile::tempdir().unwrap();
         let defines: Vec<&str> = defines.iter().map(String::as_str).collect();
-        run_cargo_generate("my-svc", generated.path(), &defines);
+        common::run_cargo_generate("my-svc", generated.path(), &defines);
         let created = tempfile::tempdir().unwrap();
         let mut args = vec!["new", name];
         args.extend(obskit_args.iter().map(String::as_str));

@@ -11,16 +11,22 @@
 //! SIGTERM; and, run with the environment its Kubernetes Deployment gives it plus
 //! `OTEL_LOGS_EXPORTER=otlp` and `OTEL_METRICS_EXPORTER=otlp,prometheus`, it sends its spans,
 //! its access line and its metrics (the figures `/metrics` shows, with the request's
-//! exemplar) to the one receiver, all naming their pod. And `--messaging rabbitmq` and
-//! `--messaging nats --grpc` (the first with `--postgres --redis` too): built, checked and
-//! tested (their tests run against the real servers), then run on a queue of their own: a task posted over HTTP in a known trace is
-//! processed by the worker, whose log line carries that trace id, and SIGTERM stops it cleanly.
+//! exemplar) to the one receiver, all naming their pod. And `--messaging rabbitmq
+//! --postgres --redis` (rendered by `cargo generate`) and `--messaging nats --grpc` (by
+//! `obskit new`): built, checked and tested (their tests run against the real servers, and
+//! skip at once without a broker), then run as their README says under the real
+//! `obskit dev` on a queue of their own: obskit dev shows one trace holding the HTTP
+//! request that posted a task, its send and the worker's processing; the database and
+//! cache requests show their queries and commands under their server spans, `/metrics`
+//! their exact figures; SIGTERM stops it cleanly.
 //!
 //! Every run shares one target directory (under Cargo's `CARGO_TARGET_TMPDIR`) and pins
 //! dependency versions to the workspace's Cargo.lock, so only the first run compiles the
 //! dependencies. That first run takes minutes.
 
 mod common;
+#[cfg(feature = "dev")]
+mod dev_support;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -900,7 +906,7 @@ fn post(port: u16, path: &str, body: &str, traceparent: &str) -> std::io::Result
         .unwrap_or(0))
 }
 
-/// Whether a broker listens on `port` of 127.0.0.1; without one the test is skipped
+/// Whether a server listens on `port` of 127.0.0.1; without one the test is skipped
 /// (failed when `CI` is set).
 fn broker_listens(port: u16, what: &str) -> bool {
     if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -915,42 +921,480 @@ fn broker_listens(port: u16, what: &str) -> bool {
     false
 }
 
+/// Which of the two renderers writes a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Renderer {
+    /// `obskit new`.
+    ObskitNew,
+    /// `cargo generate --path template`.
+    CargoGenerate,
+}
+
+/// Renders `name` with the options of `combination` by `renderer`, against this checkout,
+/// in `work`; returns the project directory and the shared target directory. Without
+/// cargo-generate (outside CI) `obskit new` renders it, with a notice.
+fn render(
+    work: &Path,
+    name: &str,
+    combination: &common::Combination,
+    renderer: Renderer,
+) -> (PathBuf, PathBuf) {
+    let local = common::repo_root().join("crates/obskit");
+    let can_generate = common::cargo_generate().is_some();
+    if renderer == Renderer::ObskitNew || !can_generate {
+        if !can_generate {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            assert!(
+                !ci,
+                "cargo-generate is not on PATH; CI must install it (.ci/run)"
+            );
+            skipped(&format!(
+                "cargo generate for {name} (not on PATH): obskit new renders it"
+            ));
+        }
+        let args = common::obskit_args(combination);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        return generate(work, name, &args);
+    }
+    let mut defines = common::defines(combination);
+    defines.push(format!("obskit_path={}", local.display()));
+    let defines: Vec<&str> = defines.iter().map(String::as_str).collect();
+    common::run_cargo_generate(name, work, &defines);
+    let project = work.join(name);
+    fs::copy(
+        common::repo_root().join("Cargo.lock"),
+        project.join("Cargo.lock"),
+    )
+    .unwrap();
+    let target: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("obskit-e2e-target");
+    (project, target)
+}
+
+/// The broker a generated service was made for, as its README names it.
+struct Broker {
+    /// The `--messaging` value, which is also its `messaging.system`.
+    system: &'static str,
+    /// Its name in the generated tests' notes.
+    what: &'static str,
+    /// The variable holding its URL.
+    var: &'static str,
+    /// How the README starts one locally.
+    start: &'static str,
+}
+
+impl Broker {
+    fn of(system: &str) -> Self {
+        match system {
+            "rabbitmq" => Self {
+                system: "rabbitmq",
+                what: "RabbitMQ",
+                var: "AMQP_URL",
+                start: "rabbitmq-server -detached",
+            },
+            "nats" => Self {
+                system: "nats",
+                what: "NATS",
+                var: "NATS_URL",
+                start: "nats-server -js",
+            },
+            other => panic!("no broker {other}"),
+        }
+    }
+
+    /// Its URL with nothing listening behind it.
+    fn closed_url(&self) -> String {
+        let port = free_port();
+        match self.system {
+            "rabbitmq" => format!("amqp://guest:guest@127.0.0.1:{port}/%2f"),
+            _ => format!("nats://127.0.0.1:{port}"),
+        }
+    }
+
+    /// The destination a service publishes tasks to, for the queue name `queue`.
+    fn destination(&self, queue: &str) -> String {
+        match self.system {
+            "rabbitmq" => queue.to_owned(),
+            _ => format!("{queue}.tasks"),
+        }
+    }
+}
+
+/// Waits for `child` to exit (at most `within`: it must not hang); its status and stderr.
+fn exit_of(mut child: Child, within: Duration) -> (std::process::ExitStatus, String) {
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + within;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running after {within:?}: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    (status, reader.join().unwrap())
+}
+
+/// Without a broker: the generated service's messaging tests (run as `cargo test` would,
+/// but with the broker's URL at a closed port and without `CI`) all skip at once, each
+/// saying what is missing, where and why; a hang fails instead.
+fn messaging_tests_skip_without_a_broker(project: &Path, target: &Path, broker: &Broker) {
+    let url = broker.closed_url();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    // coreutils' `timeout` ends a run that hangs (the client's own retries took minutes).
+    let output = Command::new("timeout")
+        .args([
+            "--kill-after=5",
+            "300",
+            &cargo,
+            "test",
+            "--test",
+            "messaging",
+            "--",
+            "--nocapture",
+        ])
+        .current_dir(project)
+        .env("CARGO_TARGET_DIR", target)
+        .env(broker.var, &url)
+        .env_remove("CI")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("timeout and cargo run");
+    let text = format!("{}{}", common::stdout(&output), common::stderr(&output));
+    assert_ne!(output.status.code(), Some(124), "the tests hung:\n{text}");
+    assert!(output.status.success(), "{text}");
+    let ran: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("running ")?.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no test count in:\n{text}"));
+    let notice = format!("skipped: no {} at {url} (", broker.what);
+    let notices: Vec<&str> = text.lines().filter(|l| l.starts_with(&notice)).collect();
+    assert!(ran > 0, "{text}");
+    assert_eq!(notices.len(), ran, "one notice per test:\n{text}");
+    for line in notices {
+        assert!(
+            line.contains("refused") && line.contains(broker.var),
+            "says why and what to set: {line}"
+        );
+    }
+}
+
+/// One trace id per claim, sent by the test as the caller's `traceparent`.
+const DB_TRACE_ID: &str = "5b8efff798038103d269b633813fc60c";
+/// The span id of the caller in both traces.
+const CALLER_SPAN_ID: &str = "00f067aa0ba902b7";
+
+/// Polls obskit dev's page of trace `trace_id` until `complete` holds for its spans.
+#[cfg(feature = "dev")]
+fn trace_shown(
+    ui_port: u16,
+    trace_id: &str,
+    complete: impl Fn(&[dev_support::ShownSpan]) -> bool,
+) -> Vec<dev_support::ShownSpan> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, page) = dev_support::get(ui_port, &format!("/traces/{trace_id}"));
+        let spans = dev_support::shown_spans(&page);
+        if status == 200 && complete(&spans) {
+            return spans;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "trace {trace_id} incomplete in obskit dev after 60 s: {spans:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The one span named `name`.
+#[cfg(feature = "dev")]
+fn the_span<'a>(spans: &'a [dev_support::ShownSpan], name: &str) -> &'a dev_support::ShownSpan {
+    let found: Vec<_> = spans.iter().filter(|s| s.name == name).collect();
+    let [span] = found[..] else {
+        panic!("not one span {name}: {spans:#?}")
+    };
+    span
+}
+
+/// The trace of `POST /tasks`, from obskit dev: the request's server span, the `send`
+/// span under it, and the worker's `process` span under that, linked to it.
+#[cfg(feature = "dev")]
+fn assert_task_trace(ui_port: u16, broker: &Broker, destination: &str) {
+    let (send_name, process_name) = (
+        format!("send {destination}"),
+        format!("process {destination}"),
+    );
+    // The worker may end its span before the request's: wait for all three.
+    let spans = trace_shown(ui_port, TRACE_ID, |spans| {
+        ["POST /tasks", &send_name, &process_name]
+            .iter()
+            .all(|name| spans.iter().any(|s| s.name == *name))
+    });
+    assert_eq!(spans.len(), 3, "{spans:#?}");
+    let server = the_span(&spans, "POST /tasks");
+    let send = the_span(&spans, &send_name);
+    let process = the_span(&spans, &process_name);
+    assert_eq!(
+        (server.kind.as_str(), server.parent.as_str()),
+        ("server", CALLER_SPAN_ID),
+        "{server:#?}"
+    );
+    assert_eq!(server.attr("http.route"), Some("/tasks"), "{server:#?}");
+    assert_eq!(
+        (send.kind.as_str(), &send.parent),
+        ("producer", &server.span_id),
+        "{send:#?}"
+    );
+    assert_eq!(
+        (process.kind.as_str(), &process.parent),
+        ("consumer", &send.span_id),
+        "{process:#?}"
+    );
+    assert_eq!(
+        process.links,
+        std::slice::from_ref(&send.span_id),
+        "{process:#?}"
+    );
+    for span in [send, process] {
+        assert_eq!(
+            span.attr("messaging.system"),
+            Some(broker.system),
+            "{span:#?}"
+        );
+        assert_eq!(
+            span.attr("messaging.destination.name"),
+            Some(destination),
+            "{span:#?}"
+        );
+    }
+    assert_eq!(
+        (
+            send.attr("messaging.operation.type"),
+            process.attr("messaging.operation.type")
+        ),
+        (Some("send"), Some("process"))
+    );
+}
+
+/// `POST /visits/ada` twice and `GET /cached/{key}` twice, all in the trace
+/// [`DB_TRACE_ID`]; then that trace from obskit dev (each request's server span with its
+/// PostgreSQL query or Redis commands as client spans under it) and the database figures
+/// of `/metrics`, exact for that traffic.
+#[cfg(feature = "dev")]
+fn assert_datastore_trace_and_figures(port: u16, ui_port: u16, key: &str) {
+    let traceparent = format!("00-{DB_TRACE_ID}-{CALLER_SPAN_ID}-01");
+    for _ in 0..2 {
+        let status = post(port, "/visits/ada", "", &traceparent).unwrap();
+        assert_eq!(status, 200, "POST /visits/ada");
+    }
+    for cached in ["false", "true"] {
+        let cache = get(
+            port,
+            &format!("/cached/{key}"),
+            &[("traceparent", &traceparent)],
+        )
+        .unwrap();
+        assert_eq!(cache.status, 200, "GET /cached");
+        assert!(
+            cache.body.contains(&format!("\"cached\":{cached}")),
+            "{}",
+            cache.body
+        );
+    }
+    // Four requests: each a server span, with one INSERT, or GET (+ SETEX on a miss).
+    let spans = trace_shown(ui_port, DB_TRACE_ID, |spans| spans.len() >= 9);
+    assert_eq!(spans.len(), 9, "{spans:#?}");
+    let children = |parent: &dev_support::ShownSpan| -> Vec<&dev_support::ShownSpan> {
+        spans
+            .iter()
+            .filter(|s| s.parent == parent.span_id)
+            .collect()
+    };
+    let servers: Vec<_> = spans.iter().filter(|s| s.kind == "server").collect();
+    let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "POST /visits/{name}",
+            "POST /visits/{name}",
+            "GET /cached/{name}",
+            "GET /cached/{name}"
+        ],
+        "in the order sent: {spans:#?}"
+    );
+    let expected: [&[(&str, &str, Option<&str>)]; 4] = [
+        &[("INSERT visits", "postgresql", Some("visits"))],
+        &[("INSERT visits", "postgresql", Some("visits"))],
+        &[("GET", "redis", None), ("SETEX", "redis", None)],
+        &[("GET", "redis", None)],
+    ];
+    for (server, expected) in servers.iter().zip(expected) {
+        assert_eq!(server.parent, CALLER_SPAN_ID, "{server:#?}");
+        let under = children(server);
+        assert_eq!(under.len(), expected.len(), "{server:#?}: {under:#?}");
+        for (span, (name, system, collection)) in under.iter().zip(expected) {
+            let operation = name.split(' ').next().unwrap();
+            assert_eq!(
+                (
+                    span.name.as_str(),
+                    span.kind.as_str(),
+                    span.attr("db.system.name"),
+                    span.attr("db.operation.name"),
+                    span.attr("db.collection.name"),
+                ),
+                (*name, "client", Some(*system), Some(operation), *collection),
+                "{span:#?}"
+            );
+        }
+    }
+
+    // The same traffic on /metrics, exactly: two INSERTs, two GETs, one SETEX; three
+    // connections taken from the pool (the start's migration and the two INSERTs), none
+    // waiting, none timed out, none in use now, at most ten.
+    let metrics = get(port, "/metrics", &[]).unwrap().body;
+    let pg = r#"db_system_name="postgresql""#;
+    let redis = r#"db_system_name="redis""#;
+    let duration = "db_client_operation_duration_seconds_count{";
+    for (parts, value) in [
+        (&[duration, pg, r#"db_operation_name="INSERT""#][..], 2.0),
+        (&[duration, redis, r#"db_operation_name="GET""#], 2.0),
+        (&[duration, redis, r#"db_operation_name="SETEX""#], 1.0),
+        (&["db_client_connection_wait_time_seconds_count{", pg], 3.0),
+        (&["db_client_connection_pending_requests{", pg], 0.0),
+        (&["db_client_connection_timeouts_total{", pg], 0.0),
+        (&["db_client_connection_max{", pg], 10.0),
+        (
+            &[
+                "db_client_connections{",
+                pg,
+                r#"db_client_connection_state="used""#,
+            ],
+            0.0,
+        ),
+    ] {
+        assert_eq!(scraped_value(&metrics, parts), value, "{parts:?}");
+    }
+}
+
+/// One generated messaging service of the end-to-end run: its name, its renderer, its
+/// options, and the servers it needs (port and name).
+type MessagingRun<'a> = (&'a str, Renderer, common::Combination, &'a [(u16, &'a str)]);
+
+/// The two brokers, each run as its README says under the real `obskit dev`: one service
+/// rendered by `cargo generate` (RabbitMQ, with PostgreSQL and Redis), one by `obskit new`
+/// (NATS, with gRPC). Each is built, checked and tested (its tests against the real
+/// servers, then again without a broker: they skip at once, saying why, and the binary
+/// stops with an error naming the URL); then, on a queue of its own under `obskit dev`, a
+/// task posted over HTTP in a known trace is processed by the worker, whose log line
+/// carries that trace id, and obskit dev shows one trace holding the request, the send
+/// and the processing; the datastore requests show their queries and commands in their
+/// trace, and `/metrics` their exact figures; SIGTERM stops it cleanly with no span lost.
+#[cfg(feature = "dev")]
 #[test]
 fn generated_messaging_services_build_pass_their_tests_and_process_a_posted_task() {
-    // The two brokers, one with gRPC as well: a representative pair, not every combination
-    // (contract.rs and cargo_generate.rs render every one).
-    for (name, options, servers) in [
+    use obskit_cli::manifest::Value;
+
+    let text = |v: &str| Value::Text(v.to_owned());
+    let on = Value::Bool(true);
+    // A representative pair, not every combination (contract.rs and cargo_generate.rs
+    // render every one).
+    let runs: [MessagingRun<'_>; 2] = [
         (
             "e2e-rabbitmq-svc",
-            &["--messaging", "rabbitmq", "--postgres", "--redis"][..],
-            &[(5672, "RabbitMQ"), (5432, "PostgreSQL"), (6379, "Redis")][..],
+            Renderer::CargoGenerate,
+            vec![
+                ("messaging".to_owned(), text("rabbitmq")),
+                ("postgres".to_owned(), on.clone()),
+                ("redis".to_owned(), on.clone()),
+            ],
+            &[(5672, "RabbitMQ"), (5432, "PostgreSQL"), (6379, "Redis")],
         ),
         (
             "e2e-nats-svc",
-            &["--messaging", "nats", "--grpc"][..],
-            &[(4222, "NATS")][..],
+            Renderer::ObskitNew,
+            vec![
+                ("grpc".to_owned(), on.clone()),
+                ("messaging".to_owned(), text("nats")),
+            ],
+            &[(4222, "NATS")],
         ),
-    ] {
+    ];
+    for (name, renderer, combination, servers) in runs {
         if !servers
             .iter()
             .all(|(port, what)| broker_listens(*port, what))
         {
             continue;
         }
+        let Some((_, Value::Text(system))) = combination.iter().find(|(o, _)| o == "messaging")
+        else {
+            unreachable!()
+        };
+        let broker = Broker::of(system);
+        let datastores = combination.iter().any(|(o, _)| o == "postgres");
         let work = tempfile::tempdir().unwrap();
-        let (project, target) = generate(work.path(), name, options);
-        // Its own tests/messaging.rs runs against the broker here.
+        let (project, target) = render(work.path(), name, &combination, renderer);
+        // Its own tests (tests/messaging.rs and the rest) run against the servers here.
         build_and_check(&project, &target);
 
-        // Run as the README says, on a queue of its own.
-        let queue = format!("e2e-{}-{}", std::process::id(), name);
-        let mut service = Running::start(
-            &target.join("debug").join(name),
-            &[("TASKS_QUEUE", queue.as_str())],
+        // Without a broker: the binary stops, saying what it tried and how to start one
+        // (run alongside the tests, which skip at once).
+        let closed = broker.closed_url();
+        let alone = Command::new(target.join("debug").join(name))
+            .env(broker.var, &closed)
+            .env("PORT", free_port().to_string())
+            .env("OTEL_SDK_DISABLED", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        messaging_tests_skip_without_a_broker(&project, &target, &broker);
+        let (status, stderr) = exit_of(alone, Duration::from_secs(120));
+        assert!(
+            !status.success(),
+            "{name} started without a broker:\n{stderr}"
         );
-        service.wait_for_status("/health/ready", 200, Duration::from_secs(60));
-        let traceparent = format!("00-{TRACE_ID}-00f067aa0ba902b7-01");
-        let status = post(service.port, "/tasks", "hello", &traceparent).unwrap();
+        for needle in [closed.as_str(), broker.var, broker.start, "README.md"] {
+            assert!(
+                stderr.contains(needle),
+                "{name}: no `{needle}` in:\n{stderr}"
+            );
+        }
+
+        // Run as the README says (`obskit dev -- cargo run`), on a queue of its own.
+        let queue = format!("e2e-{}-{}", std::process::id(), name);
+        let port = free_port();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut dev = dev_support::Dev::start(
+            Some(&project),
+            &["--logs", "raw", "--", &cargo, "run", "--quiet"],
+            &[
+                ("PORT", &port.to_string()),
+                ("CARGO_TARGET_DIR", target.to_str().unwrap()),
+                ("RUST_LOG", "info"),
+                ("OBSKIT_DRAIN_DELAY", "500ms"),
+                ("TASKS_QUEUE", &queue),
+            ],
+        );
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !get(port, "/health/ready", &[]).is_ok_and(|r| r.status == 200) {
+            dev.collect();
+            assert!(
+                Instant::now() < deadline,
+                "{name} not ready under obskit dev:\n{}\n{}",
+                dev.out_lines.join("\n"),
+                dev.err_lines.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let traceparent = format!("00-{TRACE_ID}-{CALLER_SPAN_ID}-01");
+        let status = post(port, "/tasks", "hello", &traceparent).unwrap();
         assert_eq!(status, 202, "{name}");
         let deadline = Instant::now() + Duration::from_secs(60);
         let settled = [
@@ -959,7 +1403,7 @@ fn generated_messaging_services_build_pass_their_tests_and_process_a_posted_task
             "} 1",
         ];
         loop {
-            let metrics = service.get("/metrics", &[]).body;
+            let metrics = get(port, "/metrics", &[]).unwrap().body;
             if has_series(&metrics, &settled) {
                 for parts in [
                     &["obskit_messaging_consumers", "} 1"][..],
@@ -976,44 +1420,44 @@ fn generated_messaging_services_build_pass_their_tests_and_process_a_posted_task
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        // The worker's log line carries the trace id of the request that published the task:
-        // HTTP request, send and process in one trace.
+        // The worker's log line (passed through by obskit dev) carries the trace id of the
+        // request that published the task.
+        let deadline = Instant::now() + Duration::from_secs(30);
         let processed = loop {
-            let line = service
-                .lines
-                .recv_timeout(Duration::from_secs(30))
-                .unwrap_or_else(|_| panic!("{name}: no \"task processed\" line"));
-            if line.contains("task processed") {
-                break line;
+            dev.collect();
+            if let Some(line) = dev.out_lines.iter().find(|l| l.contains("task processed")) {
+                break line.clone();
             }
+            assert!(
+                Instant::now() < deadline,
+                "{name}: no \"task processed\" line:\n{}",
+                dev.out_lines.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(100));
         };
         let processed: serde_json::Value = serde_json::from_str(&processed).unwrap();
         assert_eq!(processed["task"], "hello", "{processed}");
         assert_eq!(processed["trace_id"], TRACE_ID, "{processed}");
-        if options.contains(&"--postgres") {
-            for _ in 0..2 {
-                let status = post(service.port, "/visits/ada", "", &traceparent).unwrap();
-                assert_eq!(status, 200, "{name}: POST /visits/ada");
-            }
-            let metrics = service.get("/metrics", &[]).body;
-            let parts = [
-                "db_client_operation_duration_seconds_count",
-                r#"db_operation_name="INSERT""#,
-                "} 2",
-            ];
-            assert!(has_series(&metrics, &parts), "{name}:\n{metrics}");
+        // And obskit dev shows the whole trace, span by span.
+        assert_task_trace(dev.ui_port, &broker, &broker.destination(&queue));
+        if datastores {
+            assert_datastore_trace_and_figures(port, dev.ui_port, &queue);
         }
-        if options.contains(&"--redis") {
-            for cached in ["false", "true"] {
-                let cache = service.get(&format!("/cached/{queue}"), &[]);
-                assert_eq!(cache.status, 200, "{name}: GET /cached");
-                assert!(
-                    cache.body.contains(&format!("\"cached\":{cached}")),
-                    "{name}: {}",
-                    cache.body
-                );
-            }
-        }
-        stop(&mut service, |_| {});
+
+        // SIGTERM (what Ctrl-C sends to both): the worker settles, HTTP drains, telemetry
+        // is flushed with nothing dropped, and obskit dev exits with the service.
+        let status = dev.terminate(Duration::from_secs(60));
+        assert!(
+            status.success(),
+            "{name}: {status}:\n{}",
+            dev.err_lines.join("\n")
+        );
+        assert!(
+            dev.out_lines
+                .iter()
+                .any(|l| l.contains("telemetry shut down") && l.contains("\"spans_dropped\":0")),
+            "{name} did not shut down cleanly:\n{}",
+            dev.out_lines.join("\n")
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: where things are, running the real `obskit`
-//! binary, and reading a directory tree into memory to compare it.
+//! binary and `cargo generate` (the template's two renderers), and reading a directory
+//! tree into memory to compare it.
 
 #![allow(dead_code, unreachable_pub)] // each test file uses a different subset
 
@@ -216,4 +217,40 @@ pub fn kubelet_env(
         env.push((name, value));
     }
     env
+}
+
+/// `cargo-generate` on PATH, if any.
+pub fn cargo_generate() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("cargo-generate"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Runs `cargo generate` for `name` into `destination`, with `defines` as `--define` values.
+pub fn run_cargo_generate(name: &str, destination: &Path, defines: &[&str]) {
+    let mut command = Command::new("cargo");
+    command
+        .args(["generate", "--path"])
+        .arg(template_dir())
+        .args([
+            "--name",
+            name,
+            "--vcs",
+            "none",
+            "--silent",
+            "--no-workspace",
+            "--destination",
+        ])
+        .arg(destination);
+    for define in defines {
+        command.args(["--define", define]);
+    }
+    let output = command.output().expect("cargo generate runs");
+    assert!(
+        output.status.success(),
+        "cargo generate failed:\n{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
 }

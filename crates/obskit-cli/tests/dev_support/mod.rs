@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub, clippy::print_stderr)] // each test file uses a subset
 
+use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,94 @@ fn dechunk(mut body: &str) -> String {
         body = rest[size..].trim_start_matches("\r\n");
     }
     out
+}
+
+/// One span as obskit dev's trace page (`/traces/{trace_id}`) shows it.
+#[derive(Debug, Clone)]
+pub struct ShownSpan {
+    /// Its span id (hex).
+    pub span_id: String,
+    /// Its depth in the page's tree (0: a root, or a span whose parent is not in the trace).
+    pub depth: usize,
+    /// Its name as shown.
+    pub name: String,
+    /// Its kind: `server`, `client`, `producer`, `consumer`, `internal`.
+    pub kind: String,
+    /// Its parent's span id, or `none (root)`.
+    pub parent: String,
+    /// Its attributes (and the page's own rows: span id, parent, status, start, duration).
+    pub attributes: BTreeMap<String, String>,
+    /// The span ids it links to.
+    pub links: Vec<String>,
+}
+
+impl ShownSpan {
+    /// The attribute `key`, if shown.
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attributes.get(key).map(String::as_str)
+    }
+}
+
+/// The text between the first `start` and the next `end` in `text`.
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(&text[from..from + len])
+}
+
+/// `text` with the page's HTML escapes undone.
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The spans of a trace page, in the page's (tree) order.
+pub fn shown_spans(page: &str) -> Vec<ShownSpan> {
+    let mut spans = Vec::new();
+    for row in page.split("<tr class=\"span").skip(1) {
+        let row = row.split("</tr>").next().unwrap_or(row);
+        let field = |start: &str, end: &str| {
+            between(row, start, end)
+                .map(unescape)
+                .unwrap_or_else(|| panic!("no {start} in the span row {row}"))
+        };
+        let service_and_kind = field("</span> <span class=\"muted\">", "</span>");
+        let mut attributes = BTreeMap::new();
+        if let Some(list) = between(row, "<div class=\"span-detail\"><dl>", "</dl>") {
+            for item in list.split("<dt>").skip(1) {
+                // `key</dt><dd>value</dd>` or `key</dt><dd class="...">value</dd>`.
+                let Some((key, rest)) = item.split_once("</dt>") else {
+                    continue;
+                };
+                if let Some(value) = between(rest, ">", "</dd>") {
+                    attributes.insert(unescape(key), unescape(value));
+                }
+            }
+        }
+        let links = row
+            .split("class=\"span-link-out mono\" href=\"")
+            .skip(1)
+            .filter_map(|rest| between(rest, "#span-", "\""))
+            .map(str::to_owned)
+            .collect();
+        spans.push(ShownSpan {
+            span_id: field("id=\"span-", "\""),
+            depth: field("data-depth=\"", "\"").parse().unwrap(),
+            name: field("<span class=\"name\">", "</span>"),
+            kind: service_and_kind
+                .rsplit(" · ")
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            parent: field("<dt>parent</dt><dd>", "</dd>"),
+            attributes,
+            links,
+        });
+    }
+    spans
 }
 
 /// The real `obskit dev`, its stdout and stderr lines collected; killed if still running
