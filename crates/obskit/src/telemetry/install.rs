@@ -201,7 +201,7 @@ impl Config {
         };
         let console_layer = console.then(|| logs::layer(&self, &service_name, writer.writer));
         let otlp_layer = otlp_logs.as_ref().map(logs::otlp::OtlpLogs::layer);
-        let layer = logs::filter(&self)
+        let layer = super::filter::layer::<S>(logs::filter(&self), &self.log_filter)
             .and_then(console_layer)
             .and_then(otlp_layer)
             .and_then(bridge)

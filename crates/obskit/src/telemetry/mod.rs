@@ -1,6 +1,7 @@
 //! The [`Telemetry`] guard: what `init` returns, and what flushes
 //! everything, within a bound, when it is shut down or dropped.
 
+mod filter;
 mod install;
 mod summary;
 
