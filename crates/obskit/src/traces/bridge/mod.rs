@@ -50,9 +50,17 @@ pub(crate) struct SpanBridge {
 }
 
 thread_local! {
-    /// The contexts attached by entered spans, innermost last.
-    /// `None` for a span whose context was current already.
-    static ENTERED: RefCell<Vec<(Id, Option<ContextGuard>)>> = const { RefCell::new(Vec::new()) };
+    /// The spans entered on this thread, innermost last: the context each
+    /// attached (`None` when its context was current already), and whether
+    /// it is a started span, whose last exit is kept as its end.
+    static ENTERED: RefCell<Vec<Entered>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One entered span, in [`ENTERED`].
+struct Entered {
+    id: Id,
+    guard: Option<ContextGuard>,
+    started: bool,
 }
 
 impl SpanBridge {
@@ -227,25 +235,46 @@ where
 
     fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let cx = match span.extensions_mut().get_mut::<Bridged>() {
+        let (cx, started) = match span.extensions_mut().get_mut::<Bridged>() {
             // An unsampled span entered where its parent's span is current
             // (a function called by the handler): attaching the same span
             // again would change nothing.
-            Some(Bridged::Unsampled { cx }) if is_current(cx) => None,
-            Some(bridged) => Some(bridged.context(&self.tracer)),
+            Some(Bridged::Unsampled { cx }) if is_current(cx) => (None, false),
+            Some(bridged) => {
+                let cx = bridged.context(&self.tracer);
+                (Some(cx), matches!(bridged, Bridged::Started { .. }))
+            }
             None => return,
         };
         let guard = cx.map(Context::attach);
-        ENTERED.with(|entered| entered.borrow_mut().push((id.clone(), guard)));
+        ENTERED.with(|entered| {
+            entered.borrow_mut().push(Entered {
+                id: id.clone(),
+                guard,
+                started,
+            });
+        });
     }
 
     fn on_exit(&self, id: &Id, ctx: LayerContext<'_, S>) {
-        let guard = ENTERED.with(|entered| {
+        let entered = ENTERED.with(|entered| {
             let mut entered = entered.borrow_mut();
-            let at = entered.iter().rposition(|(entered, _)| entered == id)?;
-            Some(entered.remove(at).1)
+            // Spans are exited innermost first, nearly always.
+            if entered.last().is_some_and(|last| last.id == *id) {
+                return entered.pop();
+            }
+            let at = entered.iter().rposition(|entered| entered.id == *id)?;
+            Some(entered.remove(at))
         });
+        // Only a started span keeps its last exit: an unsampled one is not
+        // looked up again.
+        let Some(Entered { guard, started, .. }) = entered else {
+            return;
+        };
         drop(guard);
+        if !started {
+            return;
+        }
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(Bridged::Started { cx, last_exit }) = ext.get_mut::<Bridged>()
@@ -257,9 +286,19 @@ where
 
     fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let Some(mut bridged) = span.extensions_mut().remove::<Bridged>() else {
+        let mut extensions = span.extensions_mut();
+        // An unsampled span has nothing to end: the registry drops what it
+        // carries with the span.
+        if matches!(
+            extensions.get_mut::<Bridged>(),
+            Some(Bridged::Unsampled { .. }) | None
+        ) {
+            return;
+        }
+        let Some(mut bridged) = extensions.remove::<Bridged>() else {
             return;
         };
+        drop(extensions);
         // A span never entered is started now, so it is exported too.
         bridged.start(&self.tracer);
         if let Bridged::Started { cx, last_exit } = bridged {
