@@ -3,7 +3,7 @@
 //! The generic path converts every span into owned `prost` structs (a
 //! `String` per attribute key and value) and then walks them twice to
 //! encode. Export is the largest per-request cost of full tracing (see
-//! BENCHMARKS.md), so obskit writes the wire format directly, once. The output
+//! BENCHMARKS.md), so obskit writes the wire format directly, once, in place. The output
 //! decodes to exactly what `opentelemetry-proto`'s conversion produces; a
 //! test holds the two together.
 
@@ -118,22 +118,64 @@ fn flags(parent_is_remote: bool, trace_flags: u8) -> u32 {
     u32::from(trace_flags) | 0x100 | if parent_is_remote { 0x200 } else { 0 }
 }
 
+/// Whether two spans' scopes are the same. A tracer's spans each carry a
+/// copy of its scope, usually without attributes: compared field by field,
+/// without the sorted copies of the attribute lists the scope's own
+/// equality makes.
+fn same_scope(a: &InstrumentationScope, b: &InstrumentationScope) -> bool {
+    a.name() == b.name()
+        && a.version() == b.version()
+        && a.schema_url() == b.schema_url()
+        && ((a.attributes().next().is_none() && b.attributes().next().is_none()) || a == b)
+}
+
+/// Appends field `field` holding the message `write` appends, behind its
+/// length, written in place: two bytes are left for the length (a body of
+/// 128 bytes to 16 KiB, a span's usual size) and the body is moved only
+/// when its length takes another number of bytes.
+fn nested_in_place(out: &mut Vec<u8>, field: u32, write: impl FnOnce(&mut Vec<u8>)) {
+    const ROOM: usize = 2;
+    key(out, field, LEN);
+    let at = out.len();
+    out.extend_from_slice(&[0; ROOM]);
+    write(out);
+    let len = out.len() - at - ROOM;
+    // The length as a varint, on the stack.
+    let mut header = [0_u8; 10];
+    let mut n = 0;
+    let mut v = len as u64;
+    while v >= 0x80 {
+        header[n] = (v as u8) | 0x80;
+        v >>= 7;
+        n += 1;
+    }
+    header[n] = v as u8;
+    n += 1;
+    if n != ROOM {
+        let end = out.len();
+        if n > ROOM {
+            out.resize(end + n - ROOM, 0);
+        }
+        out.copy_within(at + ROOM..end, at + n);
+        out.truncate(at + n + len);
+    }
+    out[at..at + n].copy_from_slice(&header[..n]);
+}
+
 /// The largest scope buffer kept for the next batch.
 const MAX_SPARE_BYTES: usize = 4 << 20;
 
 /// An encoder holding the pre-encoded resource and reusable buffers.
 ///
-/// Each span is written once, into a scratch buffer, and copied behind its
-/// length into its scope's buffer; the request is then assembled from the
-/// scope buffers. Counting every length before writing (as the log and
-/// metric encoders do) would visit each attribute twice, and a span's
-/// attributes are most of its bytes: a copy of the bytes costs less.
+/// Each span is written once, in place in its scope's buffer, behind room
+/// left for its length (see [`nested_in_place`]); the request is then
+/// assembled from the scope buffers. Counting every length before writing
+/// (as the log and metric encoders do) would visit each attribute twice,
+/// and a span's attributes are most of its bytes.
 #[derive(Debug, Default)]
 pub(crate) struct Encoder {
     resource: Vec<u8>,
     schema_url: String,
-    /// One span's body while it is written.
-    scratch: Vec<u8>,
     /// Emptied scope buffers, kept for the next batch.
     spare: Vec<Vec<u8>>,
 }
@@ -157,9 +199,9 @@ impl Encoder {
         for s in spans {
             let sc = &s.instrumentation_scope;
             // Spans of one scope usually come together: try the last first.
-            let idx = if groups.get(last).is_some_and(|g| g.scope == sc) {
+            let idx = if groups.get(last).is_some_and(|g| same_scope(g.scope, sc)) {
                 last
-            } else if let Some(i) = groups.iter().position(|g| g.scope == sc) {
+            } else if let Some(i) = groups.iter().position(|g| same_scope(g.scope, sc)) {
                 i
             } else {
                 groups.push(Group {
@@ -170,9 +212,7 @@ impl Encoder {
                 groups.len() - 1
             };
             last = idx;
-            self.scratch.clear();
-            span(&mut self.scratch, s);
-            nested(&mut groups[idx].spans, 2, &self.scratch);
+            nested_in_place(&mut groups[idx].spans, 2, |out| span(out, s));
         }
         let group_len = |g: &Group<'_>| {
             len_delimited_len(1, g.scope_body.len())
@@ -359,6 +399,43 @@ mod tests {
             let mut encoder = Self::default();
             encoder.set_resource(resource);
             encoder
+        }
+    }
+
+    #[test]
+    fn a_message_written_in_place_has_its_length_as_a_minimal_varint() {
+        for len in [0_usize, 1, 127, 128, 300, 16_383, 16_384, 70_000] {
+            let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let mut expected = vec![9_u8];
+            nested(&mut expected, 2, &body);
+            let mut out = vec![9_u8];
+            nested_in_place(&mut out, 2, |out| out.extend_from_slice(&body));
+            assert_eq!(out, expected, "a body of {len} bytes");
+        }
+    }
+
+    #[test]
+    fn scopes_are_the_same_as_the_sdk_says() {
+        let scope = |name: &'static str, version: Option<&'static str>, attrs: Vec<KeyValue>| {
+            let mut b = InstrumentationScope::builder(name).with_attributes(attrs);
+            if let Some(v) = version {
+                b = b.with_version(v);
+            }
+            b.build()
+        };
+        let kv = |k: &'static str, v: i64| KeyValue::new(k, v);
+        let scopes = [
+            scope("obskit", None, vec![]),
+            scope("obskit", Some("1"), vec![]),
+            scope("tracing", None, vec![]),
+            scope("obskit", None, vec![kv("a", 1), kv("b", 2)]),
+            scope("obskit", None, vec![kv("b", 2), kv("a", 1)]),
+            scope("obskit", None, vec![kv("a", 1)]),
+        ];
+        for a in &scopes {
+            for b in &scopes {
+                assert_eq!(same_scope(a, b), a == b, "{a:?} against {b:?}");
+            }
         }
     }
 
