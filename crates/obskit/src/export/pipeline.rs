@@ -441,20 +441,42 @@ impl<E> Worker<E> {
 }
 
 impl Warnings {
+    /// Whether a failure warning is due (none in the last minute); if so,
+    /// marks it given. A failed export (`export_failed`) is counted first,
+    /// and its warning takes the count of failed exports since the last
+    /// such warning: what it returns.
+    fn failure_warning_due(&self, export_failed: bool) -> Option<u64> {
+        let mut state = self.state.lock();
+        if export_failed {
+            state.failures_since_warning += 1;
+        }
+        if !due(state.last_failure_warning) {
+            return None;
+        }
+        state.last_failure_warning = Some(Instant::now());
+        Some(if export_failed {
+            std::mem::take(&mut state.failures_since_warning)
+        } else {
+            state.failures_since_warning
+        })
+    }
+
+    /// What a failure warning says besides its cause: the items dropped so
+    /// far, `reason` with credentials redacted, and the signal.
+    fn failure_facts(&self, reason: &str) -> (u64, String, &'static Signal) {
+        (
+            self.stats.dropped(),
+            crate::config::redact::text(reason),
+            self.signal,
+        )
+    }
+
     /// A whole export failed: its items are lost.
     fn export_failed(&self, reason: &str) {
-        let mut state = self.state.lock();
-        state.failures_since_warning += 1;
-        if !due(state.last_failure_warning) {
+        let Some(failures) = self.failure_warning_due(true) else {
             return;
-        }
-        let failures = state.failures_since_warning;
-        state.last_failure_warning = Some(Instant::now());
-        state.failures_since_warning = 0;
-        drop(state);
-        let dropped = self.stats.dropped();
-        let reason = crate::config::redact::text(reason);
-        let signal = self.signal;
+        };
+        let (dropped, reason, signal) = self.failure_facts(reason);
         self.emit(move || {
             tracing::warn!(
                 target: "obskit::export",
@@ -472,15 +494,10 @@ impl Warnings {
     /// One attempt failed and will be retried: said at once (within the
     /// transport timeout), sharing the export warnings' once-a-minute limit.
     fn attempt_failed(&self, reason: &str) {
-        let mut state = self.state.lock();
-        if !due(state.last_failure_warning) {
+        if self.failure_warning_due(false).is_none() {
             return;
         }
-        state.last_failure_warning = Some(Instant::now());
-        drop(state);
-        let dropped = self.stats.dropped();
-        let reason = crate::config::redact::text(reason);
-        let signal = self.signal;
+        let (dropped, reason, signal) = self.failure_facts(reason);
         self.emit(move || {
             tracing::warn!(
                 target: "obskit::export",

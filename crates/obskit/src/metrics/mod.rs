@@ -111,6 +111,8 @@ mod registry;
 mod render;
 mod series;
 mod snapshot;
+#[cfg(test)]
+mod test_support;
 mod text;
 
 pub use format::{Format, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE};

@@ -3,19 +3,8 @@
 use super::*;
 use crate::metrics::exemplar::{context, fix_exemplar_times, now_millis};
 use crate::metrics::registry::Registry;
-use metrics::{Key, Label, Recorder, Unit};
-
-static META: metrics::Metadata<'static> = metrics::Metadata::new("t", metrics::Level::INFO, None);
-
-fn key(name: &'static str, labels: &[(&'static str, &'static str)]) -> Key {
-    Key::from_parts(
-        name,
-        labels
-            .iter()
-            .map(|(k, v)| Label::new(*k, *v))
-            .collect::<Vec<_>>(),
-    )
-}
+use crate::metrics::test_support::{META, key, type_lines};
+use metrics::{Recorder, Unit};
 
 fn render(r: &Registry) -> String {
     let mut out = String::new();
@@ -205,9 +194,7 @@ fn names_that_would_collide_in_openmetrics_are_refused() {
     r.register_gauge(&key("h_created", &[]), &META).set(1.0);
     let text = render(&r);
     assert_eq!(
-        text.lines()
-            .filter(|l| l.starts_with("# TYPE"))
-            .collect::<Vec<_>>(),
+        type_lines(&text),
         [
             "# TYPE h histogram",
             "# TYPE hits counter",

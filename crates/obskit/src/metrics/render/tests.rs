@@ -3,7 +3,8 @@
 use super::*;
 use crate::metrics::registry::Registry;
 use crate::metrics::snapshot::Kind;
-use metrics::{Key, Label, Recorder};
+use crate::metrics::test_support::{META, key, type_lines};
+use metrics::Recorder;
 
 /// Everything in `r`, as the Prometheus text format.
 fn render(r: &Registry) -> String {
@@ -12,20 +13,8 @@ fn render(r: &Registry) -> String {
     out
 }
 
-static META: metrics::Metadata<'static> = metrics::Metadata::new("t", metrics::Level::INFO, None);
-
 fn registry() -> Registry {
     Registry::new(&[("service_name", "svc")], &[0.25, 0.5, 1.0])
-}
-
-fn key(name: &'static str, labels: &[(&'static str, &'static str)]) -> Key {
-    Key::from_parts(
-        name,
-        labels
-            .iter()
-            .map(|(k, v)| Label::new(*k, *v))
-            .collect::<Vec<_>>(),
-    )
 }
 
 #[test]
@@ -234,9 +223,7 @@ fn a_name_keeps_the_type_it_was_first_registered_with() {
     r.register_histogram(&key("g", &[]), &META).record(1.0);
     let text = render(&r);
     assert_eq!(
-        text.lines()
-            .filter(|l| l.starts_with("# TYPE"))
-            .collect::<Vec<_>>(),
+        type_lines(&text),
         [
             "# TYPE g gauge",
             "# TYPE g_sum histogram",
