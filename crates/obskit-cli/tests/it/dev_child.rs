@@ -1,0 +1,111 @@
+//! The command `obskit dev` runs, as a real child process of the real binary: whatever it
+//! prints (bytes that are not UTF-8, a line longer than the bound, a line without a
+//! newline, a panic on stderr) reaches the Logs page and never ends the capture; its
+//! environment points every signal at the viewer whatever the shell says; and `obskit dev`
+//! exits with its status.
+
+#![cfg(feature = "dev")]
+
+use crate::dev_support;
+
+use std::time::{Duration, Instant};
+
+use dev_support::{Dev, get};
+
+/// Polls the logs page until it shows `needle`, or fails after a generous deadline.
+fn wait_for_line(dev: &Dev, query: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, page) = get(dev.ui_port, &format!("/logs?live=0&{query}"));
+        assert_eq!(status, 200, "{page}");
+        if page.contains(needle) {
+            return page;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`{needle}` never showed on /logs?{query}:\n{page}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn any_output_reaches_the_logs_page_and_obskit_dev_exits_with_the_commands_status() {
+    let script = r#"
+printf 'compression=%s drain=%s\n' "${OTEL_EXPORTER_OTLP_COMPRESSION-unset}" "${OBSKIT_DRAIN_DELAY-unset}"
+printf 'bad \377 byte\n'
+printf 'after-bad-byte\n'
+head -c 200000 /dev/zero | tr '\0' 'x'; printf '\n'
+printf 'after-long-line\n'
+printf "thread 'main' panicked at src/main.rs:3:5:\nboom\n" >&2
+printf 'last line without newline'
+exit 3
+"#;
+    let mut dev = Dev::start(
+        None,
+        &["--logs", "raw", "--", "sh", "-c", script],
+        &[
+            // A shell setting that would break export to the viewer.
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"),
+            (
+                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                "http://elsewhere:4318/v1/logs",
+            ),
+        ],
+    );
+    wait_for_line(&dev, "q=compression", "compression=unset drain=0");
+    let page = wait_for_line(&dev, "q=bad", "bad \u{fffd} byte");
+    assert!(
+        !page.contains("\u{fffd}\u{fffd}"),
+        "one byte, one replacement"
+    );
+    wait_for_line(&dev, "q=after-bad-byte", "after-bad-byte");
+    wait_for_line(&dev, "q=xxxxxxxx", "line cut at 65536 bytes");
+    wait_for_line(&dev, "q=after-long-line", "after-long-line");
+    // The panic, from stderr, as log lines of target `stderr`.
+    let page = wait_for_line(&dev, "q=panicked", "panicked at src/main.rs:3:5");
+    assert!(page.contains(">stderr<"), "{page}");
+    wait_for_line(&dev, "q=boom", "boom");
+    wait_for_line(&dev, "q=without", "last line without newline");
+
+    // The command ended with 3; `obskit dev` says so, stays up, and ends with 3 too.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !dev
+        .err_lines
+        .iter()
+        .any(|l| l.contains("exited (exit status: 3)"))
+    {
+        assert!(Instant::now() < deadline, "{}", dev.err_lines.join("\n"));
+        std::thread::sleep(Duration::from_millis(50));
+        dev.collect();
+    }
+    let status = dev.terminate(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(3), "{}", dev.err_lines.join("\n"));
+    // Raw pass-through keeps the service's own bytes flowing to the terminal.
+    assert!(
+        dev.out_lines.iter().any(|l| l == "after-bad-byte"),
+        "{:?}",
+        dev.out_lines
+    );
+}
+
+#[test]
+fn a_command_killed_by_a_signal_gives_the_shells_code() {
+    let mut dev = Dev::start(
+        None,
+        &["--logs", "none", "--", "sh", "-c", "kill -9 $$"],
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !dev
+        .err_lines
+        .iter()
+        .any(|l| l.contains("exited (signal: 9"))
+    {
+        assert!(Instant::now() < deadline, "{}", dev.err_lines.join("\n"));
+        std::thread::sleep(Duration::from_millis(50));
+        dev.collect();
+    }
+    let status = dev.terminate(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(137));
+}
