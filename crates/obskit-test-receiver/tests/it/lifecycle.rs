@@ -1,6 +1,6 @@
 //! Start-up and shutdown: plain `#[test]` use, independence from a blocked test runtime, and ports closed on drop.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,6 +1,6 @@
 //! OTLP/HTTP end to end: a plain reqwest client posts protobuf to the receiver, under each behavior and runtime flavor.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

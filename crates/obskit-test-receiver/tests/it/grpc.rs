@@ -1,6 +1,6 @@
 //! OTLP/gRPC end to end: a real tonic client exports to the receiver, under each behavior and runtime flavor.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -16,8 +16,7 @@
 //! Without Prometheus the test prints a loud SKIPPED and passes, unless `CI` is set.
 #![allow(clippy::print_stderr)]
 
-#[allow(dead_code)] // the traffic driver and rule helpers serve prometheus_live.rs
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

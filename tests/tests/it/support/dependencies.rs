@@ -1,6 +1,7 @@
 //! The servers the service under test depends on for its Messaging and Dependencies figures:
 //! the shared RabbitMQ, NATS, PostgreSQL and Redis on 127.0.0.1 (standard ports), a queue and
 //! a stream name of this run's own, and the removal of its queues and stream afterwards.
+#![allow(clippy::print_stderr)] // says why the test skips
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

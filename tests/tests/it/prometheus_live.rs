@@ -30,7 +30,7 @@
 //! passes, unless `CI` is set.
 #![allow(clippy::print_stderr)]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -162,7 +162,6 @@ impl Prometheus {
 
     /// The exemplars of the series `selector` selects between `start` and `end` (Unix
     /// seconds), through `GET /api/v1/query_exemplars` (needs `exemplar-storage`).
-    #[allow(dead_code)] // used by exemplars_live.rs, not by every test that shares this module
     pub(crate) async fn query_exemplars(
         &self,
         selector: &str,
@@ -273,7 +272,6 @@ fn free_port() -> u16 {
 
 /// One exemplar of `/api/v1/query_exemplars`, with the labels of the series it belongs to.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // used by exemplars_live.rs, not by every test that shares this module
 pub(crate) struct SeriesExemplar {
     /// The series' labels, `__name__` included.
     pub(crate) series: std::collections::BTreeMap<String, String>,
