@@ -5,7 +5,11 @@
 //! carries it, whatever span it is written in.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+
+use bytes::Bytes;
+use http::HeaderValue;
 
 /// The request id header: read from requests, written on responses.
 pub static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
@@ -14,40 +18,63 @@ pub static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-req
 pub const MAX_LEN: usize = 128;
 
 /// A request id: 1 to [`MAX_LEN`] characters from `A-Z a-z 0-9 - _ . : + = /`.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct RequestId(Arc<str>);
+///
+/// It is kept as the header value it arrived in (or is answered in), so
+/// taking it from a request and answering it on the response copy nothing:
+/// cloning it shares the text.
+#[derive(Clone)]
+pub struct RequestId(HeaderValue);
+
+impl PartialEq for RequestId {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes() == other.0.as_bytes()
+    }
+}
+
+impl Eq for RequestId {}
+
+impl Hash for RequestId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
 
 impl RequestId {
     /// Accepts `value` if it is a safe id, else `None`.
     pub fn parse(value: &[u8]) -> Option<Self> {
-        if value.is_empty() || value.len() > MAX_LEN {
+        if !Self::is_safe(value) {
             return None;
         }
-        let safe = value.iter().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'+' | b'=' | b'/')
-        });
-        if !safe {
-            return None;
-        }
-        // All bytes are ASCII, so this cannot fail.
-        std::str::from_utf8(value).ok().map(|s| Self(s.into()))
+        HeaderValue::from_bytes(value).ok().map(Self)
     }
 
     /// The id of an incoming request (HTTP headers or gRPC metadata): its
     /// `x-request-id` when that is a safe id, else a fresh one.
     pub(crate) fn from_headers(headers: &http::HeaderMap) -> Self {
-        headers
-            .get(&X_REQUEST_ID)
-            .and_then(|v| Self::parse(v.as_bytes()))
-            .unwrap_or_else(Self::generate)
+        match headers.get(&X_REQUEST_ID) {
+            // The caller's value, shared rather than copied.
+            Some(v) if Self::is_safe(v.as_bytes()) => Self(v.clone()),
+            _ => Self::generate(),
+        }
+    }
+
+    /// Whether `value` is a safe id.
+    fn is_safe(value: &[u8]) -> bool {
+        !value.is_empty()
+            && value.len() <= MAX_LEN
+            && value.iter().all(|b| {
+                b.is_ascii_alphanumeric()
+                    || matches!(b, b'-' | b'_' | b'.' | b':' | b'+' | b'=' | b'/')
+            })
     }
 
     /// A fresh random id: 32 lowercase hex digits.
     pub fn generate() -> Self {
         let mut text = [0_u8; 32];
         crate::hex::write_hex(&mut text, &fastrand::u128(..).to_be_bytes());
-        // Hex digits are ASCII; one allocation, for the shared text.
-        Self(std::str::from_utf8(&text).unwrap_or_default().into())
+        // One allocation, for the shared text; hex digits are a valid value.
+        let value = HeaderValue::from_maybe_shared(Bytes::from_owner(text));
+        Self(value.unwrap_or_else(|_| HeaderValue::from_static("0")))
     }
 
     /// The id of the request being handled: the one obskit's HTTP and gRPC
@@ -58,12 +85,29 @@ impl RequestId {
     /// (axum's `Extension<RequestId>`), where the layers put it too.
     ///
     /// ```
-    /// use obskit::request_id::RequestId;
+    /// use axum::{Router, body::Body, http::Request, routing::get};
+    /// use obskit::{http::HttpLayer, request_id::RequestId};
+    /// use tower::ServiceExt as _;
     ///
-    /// assert_eq!(RequestId::current(), None);
-    /// let id = RequestId::parse(b"req-42").expect("a safe id");
-    /// let _request = opentelemetry::Context::current_with_value(id).attach();
-    /// assert_eq!(RequestId::current().as_ref().map(RequestId::as_str), Some("req-42"));
+    /// /// Code a handler calls: it needs no parameter to know its request.
+    /// fn audit() -> String {
+    ///     RequestId::current().map_or_else(|| "none".into(), |id| id.to_string())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let telemetry = obskit::testing::TestTelemetry::new(); // obskit::init!()? in main
+    /// let app: Router = Router::new()
+    ///     .route("/orders", get(|| async { audit() }))
+    ///     .layer(HttpLayer::new(&telemetry));
+    ///
+    /// let request = Request::get("/orders").header("x-request-id", "req-42").body(Body::empty())?;
+    /// let response = app.oneshot(request).await?;
+    /// assert_eq!(response.headers()["x-request-id"], "req-42"); // answered as received
+    /// let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    /// assert_eq!(body, "req-42");
+    /// assert_eq!(RequestId::current(), None, "outside the request");
+    /// # Ok(()) }
     /// ```
     pub fn current() -> Option<Self> {
         opentelemetry::Context::map_current(|cx| cx.get::<Self>().cloned())
@@ -71,12 +115,26 @@ impl RequestId {
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // A safe id is ASCII by construction.
+        std::str::from_utf8(self.0.as_bytes()).unwrap_or_default()
     }
 
-    /// The id as shared text (cloning it does not copy).
+    /// The id as shared text (a copy of it).
     pub fn as_arc(&self) -> Arc<str> {
-        Arc::clone(&self.0)
+        Arc::from(self.as_str())
+    }
+
+    /// The id as the value of an `x-request-id` header (cloning it does
+    /// not copy the text).
+    ///
+    /// ```
+    /// use obskit::request_id::RequestId;
+    ///
+    /// let id = RequestId::parse(b"req-42").expect("a safe id");
+    /// assert_eq!(id.header_value(), "req-42");
+    /// ```
+    pub fn header_value(&self) -> &HeaderValue {
+        &self.0
     }
 
     #[cfg(test)]
@@ -87,13 +145,13 @@ impl RequestId {
 
 impl fmt::Debug for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
