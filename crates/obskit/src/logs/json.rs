@@ -140,13 +140,24 @@ impl<W> JsonLayer<W> {
 fn push_header(out: &mut String, service_field: &str, level: Level, target: &str) {
     out.push_str("{\"timestamp\":\"");
     push_timestamp(out, SystemTime::now());
+    push_after_time(out, service_field, level, target);
+    push_context_ids(out);
+}
+
+/// What follows the timestamp in a line's header, up to the ids:
+/// `","level":"…","target":…,"service_name":…,`.
+fn push_after_time(out: &mut String, service_field: &str, level: Level, target: &str) {
     out.push_str("\",\"level\":\"");
     out.push_str(level.as_str());
     out.push_str("\",\"target\":");
     push_json_str(out, target);
     out.push(',');
     out.push_str(service_field);
+}
 
+/// The trace, span and request ids of the current OpenTelemetry context,
+/// each followed by a comma.
+fn push_context_ids(out: &mut String) {
     opentelemetry::Context::map_current(|cx| {
         let span = cx.span();
         let sc = span.span_context();
@@ -212,7 +223,9 @@ pub(crate) enum Value<'a> {
 #[derive(Clone)]
 pub(crate) struct DirectLines {
     writer: super::LineWriter,
-    service_field: Arc<str>,
+    /// What follows the timestamp up to the ids, per level (`TRACE`
+    /// first): the same for every access line, so written once.
+    after_time: Arc<[String; 5]>,
     /// Whether the log filter lets `obskit::access` through, by level
     /// (`TRACE` first): asked of the subscriber at the first line, since
     /// asking on every line costs more than the rest of the check.
@@ -221,9 +234,22 @@ pub(crate) struct DirectLines {
 
 impl DirectLines {
     pub(crate) fn new(service_name: &str, writer: super::LineWriter) -> Self {
+        let service_field = service_field(service_name);
+        let after_time = [
+            Level::TRACE,
+            Level::DEBUG,
+            Level::INFO,
+            Level::WARN,
+            Level::ERROR,
+        ]
+        .map(|level| {
+            let mut text = String::new();
+            push_after_time(&mut text, &service_field, level, ACCESS_TARGET);
+            text
+        });
         Self {
             writer,
-            service_field: service_field(service_name).into(),
+            after_time: Arc::new(after_time),
             enabled: Arc::default(),
         }
     }
@@ -257,7 +283,11 @@ impl DirectLines {
             .unwrap_or(fields.len());
         let (fixed, varying) = fields.split_at(split);
         with_line(|out| {
-            push_header(out, &self.service_field, level, ACCESS_TARGET);
+            // The header `push_header` writes, its fixed middle copied whole.
+            out.push_str("{\"timestamp\":\"");
+            push_timestamp(out, SystemTime::now());
+            out.push_str(&self.after_time[level_index(level)]);
+            push_context_ids(out);
             match key {
                 Some(key) => with_prepared(key, out, |part| push_static(part, message, fixed)),
                 None => push_static(out, message, fixed),
