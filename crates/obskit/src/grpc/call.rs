@@ -70,15 +70,18 @@ impl Deadline {
 }
 
 impl Ending {
-    /// The status of a call that ended this way after `elapsed`. Every
-    /// ending of a gRPC call has one: the one answered, CANCELLED or
-    /// DEADLINE_EXCEEDED for a call dropped before its end, INTERNAL for a
-    /// handler that panicked.
-    fn code(self, elapsed: Duration, deadline: Option<Deadline>) -> Code {
+    /// The status of a call that ended this way after `elapsed` (read from
+    /// the clock only for a dropped call with a deadline). Every ending of
+    /// a gRPC call has one: the one answered, CANCELLED or DEADLINE_EXCEEDED
+    /// for a call dropped before its end, INTERNAL for a handler that
+    /// panicked.
+    fn code(self, elapsed: impl FnOnce() -> Duration, deadline: Option<Deadline>) -> Code {
         match self {
             Self::Status(code) => code,
             Self::Panicked => Code::Internal,
-            Self::Dropped if deadline.is_some_and(|d| d.passed(elapsed)) => Code::DeadlineExceeded,
+            Self::Dropped if deadline.is_some_and(|d| d.passed(elapsed())) => {
+                Code::DeadlineExceeded
+            }
             Self::Dropped => Code::Cancelled,
         }
     }
@@ -129,7 +132,7 @@ impl ServerCall {
     /// [`end`](Self::end), for a caller that has the call's context
     /// attached already (the future or body that was just polled in it).
     pub(crate) fn end_attached(self, ending: Ending) {
-        let code = ending.code(self.finish.elapsed(), self.deadline);
+        let code = ending.code(|| self.finish.elapsed(), self.deadline);
         let protocol = self.finish.protocol();
         if let Method::Unknown(raw) = &self.method {
             // Only a real answer can teach the layer a method: not a drop,
@@ -266,7 +269,7 @@ impl ClientCall {
 
     /// Records the call's outcome: metrics and span.
     pub(crate) fn end(self, ending: Ending) {
-        let code = ending.code(self.finish.elapsed(), self.deadline);
+        let code = ending.code(|| self.finish.elapsed(), self.deadline);
         self.finish.finish(Outcome::Completed(code));
     }
 
@@ -382,10 +385,10 @@ mod tests {
         let d = Some(Deadline::made(Duration::from_millis(50)));
         let early = Duration::from_millis(10);
         let late = Duration::from_millis(60);
-        assert_eq!(Ending::Dropped.code(early, d), Code::Cancelled);
-        assert_eq!(Ending::Dropped.code(late, d), Code::DeadlineExceeded);
-        assert_eq!(Ending::Dropped.code(late, None), Code::Cancelled);
-        assert_eq!(Ending::Panicked.code(early, d), Code::Internal);
-        assert_eq!(Ending::Status(Code::Ok).code(late, d), Code::Ok);
+        assert_eq!(Ending::Dropped.code(|| early, d), Code::Cancelled);
+        assert_eq!(Ending::Dropped.code(|| late, d), Code::DeadlineExceeded);
+        assert_eq!(Ending::Dropped.code(|| late, None), Code::Cancelled);
+        assert_eq!(Ending::Panicked.code(|| early, d), Code::Internal);
+        assert_eq!(Ending::Status(Code::Ok).code(|| late, d), Code::Ok);
     }
 }

@@ -12,9 +12,11 @@
 //! UNIMPLEMENTED itself. The learned set is capped, so even a server that
 //! answers every path (a proxy) cannot mint unbounded names.
 
-use std::collections::HashMap;
-
 use parking_lot::RwLock;
+// Looked up with every call's path. Only methods that answered (or were
+// declared) are inserted, at most `MAX_KNOWN_METHODS`, so a client cannot
+// build long collision chains; a fast unkeyed hash is enough.
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::metrics::names::RPC_METHOD_OTHER;
 
