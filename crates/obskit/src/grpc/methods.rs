@@ -24,22 +24,34 @@ use crate::metrics::names::RPC_METHOD_OTHER;
 pub const MAX_KNOWN_METHODS: usize = 1000;
 
 /// `package.Service/Method` from a request path `/package.Service/Method`,
-/// if it has that shape (one slash, non-empty parts, identifier characters).
+/// if it has that shape (one slash, non-empty parts of at most 256
+/// identifier characters, no dot in the method): one pass over the bytes,
+/// since every call's path is read.
 pub(crate) fn from_path(path: &str) -> Option<&str> {
     let full = path.strip_prefix('/')?;
-    let (service, method) = full.split_once('/')?;
-    let ident = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 256
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
-    };
-    (ident(service) && ident(method) && !method.contains('.')).then_some(full)
+    let mut slash = None;
+    for (i, b) in full.bytes().enumerate() {
+        match b {
+            b'/' if slash.is_none() => slash = Some(i),
+            // A dot in the method, or a second slash.
+            b'.' | b'/' if slash.is_some() => return None,
+            b'_' | b'.' => {}
+            _ if b.is_ascii_alphanumeric() => {}
+            _ => return None,
+        }
+    }
+    let service = slash?;
+    let method = full.len() - service - 1;
+    ((1..=256).contains(&service) && (1..=256).contains(&method)).then_some(full)
 }
 
 /// The service part of `package.Service/Method`.
 pub(crate) fn service_of(method: &str) -> &str {
-    method.split_once('/').map_or(method, |(s, _)| s)
+    method
+        .bytes()
+        .position(|b| b == b'/')
+        .and_then(|i| method.get(..i))
+        .unwrap_or(method)
 }
 
 /// The known methods of one layer: given up front or learned from answers.
@@ -142,10 +154,17 @@ mod tests {
             "/a/b/c",
             "/a b/c",
             "/a/b.c",
+            "//Do",
+            "/a/b/",
         ] {
             assert_eq!(from_path(bad), None, "{bad}");
         }
+        let longest = format!("/{}/{}", "s".repeat(256), "m".repeat(256));
+        assert_eq!(from_path(&longest), longest.strip_prefix('/'));
+        assert_eq!(from_path(&format!("/{}/m", "s".repeat(257))), None);
+        assert_eq!(from_path(&format!("/s/{}", "m".repeat(257))), None);
         assert_eq!(service_of("pkg.Svc/Do"), "pkg.Svc");
+        assert_eq!(service_of("no-slash"), "no-slash");
     }
 
     #[test]
