@@ -181,35 +181,21 @@ impl Load {
     }
 }
 
-/// The path of example `name` of this package, built with the features
-/// this test binary was built with (so the library is not built again).
+/// The path of example `name` of this package, built with the workspace's
+/// features: the ones `cargo test --workspace` builds obskit with, so
+/// neither obskit nor its dependencies are built a second time.
 pub(crate) fn example(name: &str) -> std::path::PathBuf {
     use std::process::Command;
-    let mut features = Vec::new();
-    for (on, feature) in [
-        (cfg!(feature = "tls"), "tls"),
-        (cfg!(feature = "grpc"), "grpc"),
-        (cfg!(feature = "rabbitmq"), "rabbitmq"),
-        (cfg!(feature = "nats"), "nats"),
-        (cfg!(feature = "postgres"), "postgres"),
-        (cfg!(feature = "redis"), "redis"),
-    ] {
-        if on {
-            features.push(feature);
-        }
-    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let out = Command::new(cargo)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
             "build",
-            "-p",
-            "obskit",
+            "--workspace",
             "--example",
             name,
-            "--no-default-features",
+            "--message-format=json",
         ])
-        .args(["--features", &features.join(","), "--message-format=json"])
         .stderr(std::process::Stdio::inherit())
         .output()
         .expect("run cargo build");
