@@ -26,7 +26,7 @@
 
 use crate::common;
 #[cfg(feature = "dev")]
-use crate::dev_support;
+use crate::dev_support::{self, dechunk, free_port};
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -104,12 +104,6 @@ fn cargo(project: &Path, target: &Path, args: &[&str]) {
     );
 }
 
-/// A port on 127.0.0.1 that nothing listens on right now.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// An HTTP response, as far as this test cares.
 struct Response {
     status: u16,
@@ -146,22 +140,6 @@ fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Respo
         body.to_owned()
     };
     Ok(Response { status, body })
-}
-
-/// Decodes a chunked body.
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 /// The service process; killed if still running when dropped.

@@ -64,7 +64,8 @@ pub(crate) fn get(port: u16, path: &str) -> (u16, String) {
     request(port, "GET", path, &[], b"").unwrap_or_else(|e| panic!("GET {path}: {e}"))
 }
 
-fn dechunk(mut body: &str) -> String {
+/// Decodes a chunked body.
+pub(crate) fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {
         let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
