@@ -160,3 +160,19 @@ pub(crate) fn series(
         })
         .collect()
 }
+
+#[test]
+fn the_exposition_parser_reads_labels_escapes_and_special_values() {
+    let text = "# HELP x y\n# TYPE x counter\nx_total{a=\"1\",b=\"q\\\"uote\\\\\"} 3\nup 1\nh_bucket{le=\"+Inf\"} +Inf\n";
+    let s = parse(text);
+    assert_eq!(s.len(), 3);
+    assert_eq!(s[0].labels["b"], "q\"uote\\");
+    assert_eq!(
+        exact(text, "x_total", &[("a", "1"), ("b", "q\"uote\\")]),
+        Some(3.0)
+    );
+    assert_eq!(exact(text, "x_total", &[("a", "1")]), None);
+    assert_eq!(value(text, "x_total", &[("a", "1")]), Some(3.0));
+    assert_eq!(value(text, "up", &[]), Some(1.0));
+    assert!(value(text, "h_bucket", &[]).unwrap().is_infinite());
+}
