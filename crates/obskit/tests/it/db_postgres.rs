@@ -13,14 +13,15 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use db_support::{POSTGRES, Proxy, server_up, unique, wait_until};
+use db_support::{POSTGRES, Proxy, unique};
 use obskit::db::postgres::Pool;
 use obskit::health::Status;
 use obskit::http::HttpLayer;
 use obskit::testing::TestTelemetry;
 use obskit_test_receiver::{Receiver, SpanKind};
+use obskit_test_support::{prom, wait};
 use sqlx::postgres::PgPoolOptions;
-use support::{config, harness, prom};
+use support::{config, harness};
 
 async fn pg(addr: &str, max: u32) -> sqlx::PgPool {
     PgPoolOptions::new()
@@ -60,7 +61,7 @@ fn duration_count(
 
 #[tokio::test]
 async fn an_http_request_and_its_queries_make_one_trace() {
-    if !server_up(POSTGRES, "PostgreSQL").await {
+    if !obskit_test_support::server_up(POSTGRES, "PostgreSQL") {
         return;
     }
     let rx = Receiver::start().await.unwrap();
@@ -165,7 +166,7 @@ async fn an_http_request_and_its_queries_make_one_trace() {
 
 #[tokio::test]
 async fn counts_and_error_types_are_exact() {
-    if !server_up(POSTGRES, "PostgreSQL").await {
+    if !obskit_test_support::server_up(POSTGRES, "PostgreSQL") {
         return;
     }
     let telemetry = TestTelemetry::new();
@@ -314,7 +315,7 @@ async fn counts_and_error_types_are_exact() {
 
 #[tokio::test]
 async fn pool_figures_equal_what_the_pool_reports() {
-    if !server_up(POSTGRES, "PostgreSQL").await {
+    if !obskit_test_support::server_up(POSTGRES, "PostgreSQL") {
         return;
     }
     let telemetry = TestTelemetry::new();
@@ -361,7 +362,7 @@ async fn pool_figures_equal_what_the_pool_reports() {
         })
         .collect();
     assert!(
-        wait_until(Duration::from_secs(30), || async { pending() == Some(5.0) }).await,
+        wait::until_async(Duration::from_secs(30), || async { pending() == Some(5.0) }).await,
         "five waiters: {:?}",
         pending()
     );
@@ -396,7 +397,7 @@ async fn pool_figures_equal_what_the_pool_reports() {
     assert_eq!(waits(), Some(57.0));
     // Connections go back to the pool in the background: compare once
     // the pool holds still between two reads.
-    let agree = wait_until(Duration::from_secs(30), || {
+    let agree = wait::until_async(Duration::from_secs(30), || {
         let state = |s| {
             metric(
                 "db_client_connections",
@@ -451,21 +452,12 @@ async fn pool_figures_equal_what_the_pool_reports() {
         Some(1.0)
     );
     // The families pass Prometheus' own linter.
-    let Some(promtool) = support::promtool() else {
-        return; // support::promtool() said so loudly; in CI it fails instead.
-    };
-    let out = support::run_with_stdin(&promtool, &["check", "metrics"], &text);
-    assert!(
-        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
-        "promtool check metrics:\nstdout: {}\nstderr: {}\n---\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
+    obskit_test_support::assert_promtool_accepts(&text);
 }
 
 #[tokio::test]
 async fn readiness_follows_a_database_cut_off_and_restored() {
-    if !server_up(POSTGRES, "PostgreSQL").await {
+    if !obskit_test_support::server_up(POSTGRES, "PostgreSQL") {
         return;
     }
     let telemetry = TestTelemetry::new();
@@ -484,14 +476,14 @@ async fn readiness_follows_a_database_cut_off_and_restored() {
         async move { health.readiness().await.status == Status::Up }
     };
     assert!(
-        wait_until(Duration::from_secs(30), ready).await,
+        wait::until_async(Duration::from_secs(30), ready).await,
         "ready at first"
     );
     sqlx::query("SELECT 1").execute(&pool).await.unwrap();
 
     proxy.cut();
     assert!(
-        wait_until(Duration::from_secs(60), || async { !ready().await }).await,
+        wait::until_async(Duration::from_secs(60), || async { !ready().await }).await,
         "not ready while the database is cut off"
     );
     let report = health.readiness().await;
@@ -509,7 +501,7 @@ async fn readiness_follows_a_database_cut_off_and_restored() {
 
     proxy.restore();
     assert!(
-        wait_until(Duration::from_secs(60), ready).await,
+        wait::until_async(Duration::from_secs(60), ready).await,
         "ready again once the database answers"
     );
     sqlx::query("SELECT 1").execute(&pool).await.unwrap();

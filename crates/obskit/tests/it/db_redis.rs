@@ -5,7 +5,6 @@
 //! proxy of the test's own.
 
 use crate::db_support;
-use crate::support;
 
 use std::time::Duration;
 
@@ -14,14 +13,14 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::Request;
 use axum::routing::get;
-use db_support::{Proxy, REDIS, server_up, unique, wait_until};
+use db_support::{Proxy, REDIS, unique};
 use obskit::db::redis::Connection;
 use obskit::health::Status;
 use obskit::http::HttpLayer;
 use obskit::testing::TestTelemetry;
+use obskit_test_support::{prom, wait};
 use redis::AsyncCommands as _;
 use redis::aio::ConnectionManager;
-use support::prom;
 use tower::ServiceExt as _;
 
 async fn manager(addr: &str) -> ConnectionManager {
@@ -51,7 +50,7 @@ fn count(text: &str, operation: &str, error: Option<&str>) -> Option<f64> {
 
 #[tokio::test]
 async fn commands_and_pipelines_are_recorded_under_their_request() {
-    if !server_up(REDIS, "Redis").await {
+    if !obskit_test_support::server_up(REDIS, "Redis") {
         return;
     }
     let telemetry = TestTelemetry::new();
@@ -152,7 +151,7 @@ async fn commands_and_pipelines_are_recorded_under_their_request() {
 
 #[tokio::test]
 async fn readiness_follows_a_cache_cut_off_and_restored() {
-    if !server_up(REDIS, "Redis").await {
+    if !obskit_test_support::server_up(REDIS, "Redis") {
         return;
     }
     let telemetry = TestTelemetry::new();
@@ -165,7 +164,7 @@ async fn readiness_follows_a_cache_cut_off_and_restored() {
         async move { health.readiness().await.status == Status::Up }
     };
     assert!(
-        wait_until(Duration::from_secs(30), ready).await,
+        wait::until_async(Duration::from_secs(30), ready).await,
         "ready at first"
     );
     let key = unique("obskit:ready");
@@ -173,7 +172,7 @@ async fn readiness_follows_a_cache_cut_off_and_restored() {
 
     proxy.cut();
     assert!(
-        wait_until(Duration::from_secs(60), || async { !ready().await }).await,
+        wait::until_async(Duration::from_secs(60), || async { !ready().await }).await,
         "not ready while the cache is cut off"
     );
     for _ in 0..3 {
@@ -199,12 +198,12 @@ async fn readiness_follows_a_cache_cut_off_and_restored() {
 
     proxy.restore();
     assert!(
-        wait_until(Duration::from_secs(60), ready).await,
+        wait::until_async(Duration::from_secs(60), ready).await,
         "ready again once the cache answers"
     );
     // The connection manager reconnects by itself.
     assert!(
-        wait_until(Duration::from_secs(60), || {
+        wait::until_async(Duration::from_secs(60), || {
             let mut c = conn.clone();
             let k = key.clone();
             async move { c.get::<_, i64>(&k).await.is_ok() }

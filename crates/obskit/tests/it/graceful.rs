@@ -9,14 +9,13 @@
 //! completes (or is cut at the in-flight timeout) and that the process
 //! exits 0 within drain + in-flight + shutdown + slack.
 
-use crate::support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use obskit::reqwest;
+use obskit_test_support::prom;
 
 const CHILD_ENV: &str = "OBSKIT_TEST_CHILD";
 const SLOW: Duration = Duration::from_millis(1500);
@@ -221,7 +220,7 @@ async fn wait_in_flight(client: &reqwest::Client, svc: &ServiceProcess, n: f64) 
             .text()
             .await
             .unwrap();
-        let active = support::prom::value(
+        let active = prom::value(
             &text,
             "http_server_active_requests",
             &[("http_request_method", "GET")],

@@ -13,7 +13,8 @@ use grpc_support::{UNARY, channel, client, req, spawn_tonic};
 use obskit::grpc::{GrpcLayer, GrpcServer, HealthService, LIVENESS_SERVICE, STARTUP_SERVICE};
 use obskit_grpc_testing::{EchoRequest, EchoServer, EchoService};
 use obskit_test_receiver::Receiver;
-use support::{config, harness, prom};
+use obskit_test_support::prom;
+use support::{config, harness};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -257,24 +258,11 @@ async fn a_grpc_server_drains_like_obskit_serve() {
 
 /// Python's grpcio and its `grpc.health.v1` stubs, if installed.
 fn python_with_grpc() -> Option<&'static str> {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import grpc, grpc_health.v1.health_pb2_grpc"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some("python3");
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "python3 with grpcio is not installed; `.ci/run` installs it with `pip install grpcio grpcio-health-checking`"
-    );
-    #[allow(clippy::print_stderr)]
-    {
-        eprintln!(
-            "SKIPPED: python3 with grpcio is not installed (pip install grpcio grpcio-health-checking)"
-        );
-    }
-    None
+    obskit_test_support::python3_with(
+        "grpc, grpc_health.v1.health_pb2_grpc",
+        "pip install grpcio grpcio-health-checking",
+    )
+    .then_some("python3")
 }
 
 const PY_CHECK: &str = r#"

@@ -15,7 +15,8 @@ use obskit::grpc::GrpcLayer;
 use obskit::slo::Slo;
 use obskit_grpc_testing::{EchoRequest, EchoService};
 use obskit_test_receiver::{Receiver, SpanKind, StatusCode as SpanStatus};
-use support::{Harness, config, harness, prom};
+use obskit_test_support::prom;
+use support::{Harness, config, harness};
 use tonic::Code;
 
 const COUNT: &str = "rpc_server_call_duration_seconds_count";
@@ -163,16 +164,7 @@ async fn red_figures_are_exact_per_status_code() {
         om.contains("# UNIT rpc_server_call_duration_seconds seconds\n"),
         "{om}"
     );
-    let Some(promtool) = support::promtool() else {
-        return; // support::promtool() said so loudly; in CI it fails instead.
-    };
-    let out = support::run_with_stdin(&promtool, &["check", "metrics"], &text);
-    assert!(
-        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
-        "promtool check metrics:\nstdout: {}\nstderr: {}\n---\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
+    obskit_test_support::assert_promtool_accepts(&text);
 }
 
 #[tokio::test]

@@ -18,7 +18,8 @@ use obskit::grpc::{GrpcClient, GrpcClientLayer, GrpcLayer};
 use obskit::http::HttpLayer;
 use obskit_grpc_testing::{EchoClient, EchoService, Forward};
 use obskit_test_receiver::{ReceivedSpan, Receiver, SpanKind};
-use support::{config, harness, prom};
+use obskit_test_support::prom;
+use support::{config, harness};
 use tonic::transport::Channel;
 use tower::Layer;
 

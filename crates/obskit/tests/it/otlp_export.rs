@@ -216,9 +216,6 @@ async fn http_json_reaches_the_receiver() {
 
 #[test]
 fn rendered_metrics_pass_promtool() {
-    let Some(promtool) = support::promtool() else {
-        return;
-    };
     let h = harness(config(&[
         ("OTEL_TRACES_EXPORTER", "none"),
         ("OTEL_SERVICE_NAME", "svc"),
@@ -226,15 +223,7 @@ fn rendered_metrics_pass_promtool() {
     let text = h.telemetry.metrics().render();
     assert!(text.contains("obskit_build_info{"), "{text}");
     assert!(text.contains("process_resident_memory_bytes{"), "{text}");
-    let out = support::run_with_stdin(&promtool, &["check", "metrics"], &text);
-    assert!(
-        out.status.success(),
-        "promtool: {}\n{}\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let complaints = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-    assert!(complaints.is_empty(), "promtool lint: {complaints}\n{text}");
+    obskit_test_support::assert_promtool_accepts(&text);
 }
 
 /// With the default `tls` feature, `https://` endpoints are accepted and

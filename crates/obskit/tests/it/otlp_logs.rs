@@ -12,6 +12,7 @@ use axum::Router;
 use axum::routing::get;
 use obskit::http::HttpLayer;
 use obskit_test_receiver::{AttrValue, Behavior, BlackHole, Protocol, ReceivedLog, Receiver};
+use obskit_test_support::prom;
 use support::{config, harness};
 
 /// The records of this test's own events (obskit's start and end lines aside).
@@ -61,7 +62,7 @@ async fn export_over(protocol: &str, expected: Protocol) {
     // `/metrics` carries the same resource as `target_info`.
     let text = h.telemetry.metrics().render();
     assert_eq!(
-        support::prom::value(
+        prom::value(
             &text,
             "target_info",
             &[
@@ -260,10 +261,10 @@ async fn a_failing_collector_loses_records_counted_and_never_blocks() {
     loop {
         let text = metrics.render();
         if text.contains("obskit_log_records_dropped_total{service_name=\"")
-            && support::prom::value(&text, "obskit_log_records_dropped_total", &[]) == Some(20.0)
+            && prom::value(&text, "obskit_log_records_dropped_total", &[]) == Some(20.0)
         {
             assert_eq!(
-                support::prom::value(&text, "obskit_log_records_exported_total", &[]),
+                prom::value(&text, "obskit_log_records_exported_total", &[]),
                 Some(0.0)
             );
             break;
@@ -299,7 +300,7 @@ async fn a_silent_collector_fills_the_queue_and_drops_are_counted() {
     }
     // At most one batch in the hanging export and one full queue got in.
     let text = h.telemetry.metrics().render();
-    let dropped = support::prom::value(&text, "obskit_log_records_dropped_total", &[]).unwrap();
+    let dropped = prom::value(&text, "obskit_log_records_dropped_total", &[]).unwrap();
     assert!(dropped >= 980.0, "{text}");
     let report = h.telemetry.shutdown().await;
     assert!(report.timed_out, "{report:?}");

@@ -15,6 +15,7 @@ use axum::routing::get;
 use obskit::http::HttpLayer;
 use obskit_test_receiver::proto::metrics::v1::{Metric, metric::Data, number_data_point};
 use obskit_test_receiver::{AttrValue, BlackHole, Protocol, ReceivedMetricsRequest, Receiver};
+use obskit_test_support::prom;
 use support::{config, harness};
 
 /// A sample as the Prometheus text has it: name and labels, `le` as a number.
@@ -102,7 +103,7 @@ fn pushed(request: &ReceivedMetricsRequest) -> BTreeMap<Key, f64> {
 }
 
 fn scraped(text: &str) -> BTreeMap<Key, f64> {
-    support::prom::parse(text)
+    prom::parse(text)
         .into_iter()
         .map(|s| {
             let mut labels = s.labels;

@@ -28,26 +28,10 @@ const SPAN_ID: &str = "00f067aa0ba902b7";
 
 /// Whether the Python peer can run; panics in CI when it cannot.
 fn python_ready() -> bool {
-    let ok = Command::new("python3")
-        .args([
-            "-c",
-            "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc, opentelemetry.exporter.otlp.proto.http",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 with opentelemetry-sdk and the OTLP exporters is missing; `.ci/run` installs them"
-        );
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!(
-                "SKIPPED: python3 with opentelemetry-sdk, opentelemetry-exporter-otlp-proto-grpc and -http is not installed"
-            );
-        }
-    }
-    ok
+    obskit_test_support::python3_with(
+        "opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc, opentelemetry.exporter.otlp.proto.http",
+        "pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-grpc opentelemetry-exporter-otlp-proto-http",
+    )
 }
 
 fn run_python(protocol: &str, endpoint: &str) {

@@ -13,8 +13,9 @@ use axum::Router;
 use obskit::health::Check;
 use obskit::http::observability_routes;
 use obskit::reqwest;
+use obskit_test_support::prom;
 use serde_json::Value;
-use support::{Harness, config, harness, prom};
+use support::{Harness, config, harness};
 
 fn service(name: &str) -> Harness {
     harness(config(&[

@@ -9,7 +9,6 @@
 //!
 //! Without Python or those packages the tests print why and pass, unless
 //! `CI` is set (`.ci/run` installs them).
-#![allow(clippy::print_stderr)]
 
 use crate::grpc_support;
 use crate::support;
@@ -41,28 +40,11 @@ type Seen = Arc<Mutex<Vec<http::HeaderMap>>>;
 fn python() -> Option<std::path::PathBuf> {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/it/support/otel_propagators.py");
-    let ready = Command::new("python3")
-        .args([
-            "-c",
-            "import opentelemetry.propagators.b3, opentelemetry.propagators.jaeger",
-        ])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ready {
-        return Some(script);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "python3 with opentelemetry-propagator-b3 and opentelemetry-propagator-jaeger is \
-         needed; `.ci/run` installs them (pip install opentelemetry-propagator-b3 \
-         opentelemetry-propagator-jaeger)"
-    );
-    eprintln!(
-        "SKIPPED: python3 with opentelemetry-propagator-b3 and -jaeger is not installed \
-         (pip install opentelemetry-propagator-b3 opentelemetry-propagator-jaeger)"
-    );
-    None
+    obskit_test_support::python3_with(
+        "opentelemetry.propagators.b3, opentelemetry.propagators.jaeger",
+        "pip install opentelemetry-propagator-b3 opentelemetry-propagator-jaeger",
+    )
+    .then_some(script)
 }
 
 /// One request to the Python peer.

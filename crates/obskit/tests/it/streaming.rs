@@ -19,7 +19,8 @@ use obskit::http::HttpLayer;
 use obskit::reqwest;
 use obskit::slo::Slo;
 use obskit_test_receiver::{ReceivedSpan, Receiver, StatusCode as SpanStatus};
-use support::{Harness, config, harness, prom};
+use obskit_test_support::prom;
+use support::{Harness, config, harness};
 
 const DURATION: &str = "http_server_request_duration_seconds";
 const LOG_WAIT: Duration = Duration::from_secs(5);

@@ -20,7 +20,8 @@ use obskit::http::{HttpClientMiddleware, HttpLayer};
 use obskit::reqwest;
 use obskit::reqwest_middleware::ClientWithMiddleware;
 use obskit_test_receiver::{ReceivedSpan, Receiver, SpanKind, refused_endpoint};
-use support::{Harness, LogCapture, config, harness, prom};
+use obskit_test_support::prom;
+use support::{Harness, LogCapture, config, harness};
 
 /// Service B, running on its own thread until stopped.
 struct ServiceB {

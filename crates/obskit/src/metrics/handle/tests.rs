@@ -556,37 +556,5 @@ fn promtool_accepts_the_exposition() {
         metrics::gauge!("my_level").set(f64::INFINITY);
     });
     let text = m.render();
-    let Some(promtool) = promtool() else { return };
-    let mut child = std::process::Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool starts");
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
-        "promtool check metrics:\nstdout: {}\nstderr: {}\n---\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-}
-
-/// promtool's path; without it the test is skipped loudly, or fails in CI.
-#[allow(clippy::print_stderr)]
-fn promtool() -> Option<std::path::PathBuf> {
-    let found = ["/usr/bin/promtool", "/usr/local/bin/promtool"]
-        .into_iter()
-        .map(std::path::PathBuf::from)
-        .find(|p| p.exists());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "promtool is not installed; `.ci/run` installs it with `apt-get install prometheus`"
-        );
-        eprintln!("SKIPPED: promtool is not installed (apt-get install prometheus)");
-    }
-    found
+    obskit_test_support::assert_promtool_accepts(&text);
 }

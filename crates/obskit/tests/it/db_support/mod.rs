@@ -1,13 +1,10 @@
-//! Helpers for the datastore tests: finding the local servers (skipping,
-//! or failing under `CI`, when they are absent), unique names, and a TCP
-//! proxy of the test's own that can cut a database off and bring it back
-//! without touching the shared server.
-#![allow(clippy::print_stderr)]
+//! Helpers for the datastore tests: the local servers' addresses, unique
+//! names, and a TCP proxy of the test's own that can cut a database off and
+//! bring it back without touching the shared server.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
@@ -17,43 +14,9 @@ pub(crate) const POSTGRES: &str = "127.0.0.1:5432";
 /// Redis on this machine.
 pub(crate) const REDIS: &str = "127.0.0.1:6379";
 
-/// Whether `addr` accepts connections; outside CI an absent server skips
-/// the test with a note, under `CI` it fails it (`.ci/run` starts it).
-pub(crate) async fn server_up(addr: &str, what: &str) -> bool {
-    let up = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr))
-        .await
-        .is_ok_and(|r| r.is_ok());
-    if !up {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{what} is not running on {addr}; `.ci/run` installs and starts it"
-        );
-        eprintln!("SKIPPED: {what} is not running on {addr}");
-    }
-    up
-}
-
 /// A name no other test (or run) uses: `prefix_<pid>_<random>`.
 pub(crate) fn unique(prefix: &str) -> String {
     format!("{prefix}_{}_{:08x}", std::process::id(), fastrand::u32(..))
-}
-
-/// Polls `check` every 50 ms until it holds or `timeout` passes.
-pub(crate) async fn wait_until<F, Fut>(timeout: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if check().await {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A TCP proxy on 127.0.0.1 in front of `upstream`. [`cut`](Self::cut)

@@ -10,7 +10,8 @@ use obskit_test_receiver::Receiver;
 
 use super::common::{DURATION_COUNT, LOG_WAIT, SPAN_WAIT, app, status_of, traced};
 use crate::support;
-use crate::support::{config, harness, prom};
+use crate::support::{config, harness};
+use obskit_test_support::prom;
 
 #[tokio::test]
 async fn probe_and_metrics_paths_stay_out_of_every_figure() {

@@ -12,7 +12,7 @@ use obskit_test_receiver::{Receiver, StatusCode as SpanStatus};
 
 use super::common::{DURATION_COUNT, SPAN_WAIT, span_with_request_id, traced};
 use crate::support;
-use crate::support::prom;
+use obskit_test_support::prom;
 
 #[tokio::test]
 async fn a_request_the_client_abandons_ends_its_span_and_leaves_no_active_request() {

@@ -14,7 +14,7 @@ use obskit_test_receiver::Receiver;
 
 use super::common::{DURATION_COUNT, SPAN_WAIT, app, call, metrics_only, status_of, traced};
 use crate::support;
-use crate::support::prom;
+use obskit_test_support::prom;
 
 #[tokio::test]
 async fn red_figures_are_exact_after_known_traffic() {
@@ -384,14 +384,5 @@ async fn promtool_accepts_the_exposition() {
         text.contains("http_client_request_duration_seconds_count"),
         "{text}"
     );
-    let Some(promtool) = support::promtool() else {
-        return; // support::promtool() said so loudly; in CI it fails instead.
-    };
-    let out = support::run_with_stdin(&promtool, &["check", "metrics"], &text);
-    assert!(
-        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
-        "promtool check metrics:\nstdout: {}\nstderr: {}\n---\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
+    obskit_test_support::assert_promtool_accepts(&text);
 }

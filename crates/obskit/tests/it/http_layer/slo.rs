@@ -9,7 +9,7 @@ use obskit::slo::Slo;
 
 use super::common::{app, call, metrics_only, status_of};
 use crate::support;
-use crate::support::prom;
+use obskit_test_support::prom;
 
 #[tokio::test]
 async fn slo_counters_classify_both_sides_of_the_threshold() {

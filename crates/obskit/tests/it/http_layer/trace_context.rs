@@ -10,7 +10,8 @@ use super::common::{
     DURATION_COUNT, LOG_WAIT, SPAN_WAIT, app, call, is_hex32, span_with_request_id, traced,
 };
 use crate::support;
-use crate::support::{config, harness, prom};
+use crate::support::{config, harness};
+use obskit_test_support::prom;
 
 #[tokio::test]
 async fn hostile_propagation_headers_start_a_fresh_trace() {

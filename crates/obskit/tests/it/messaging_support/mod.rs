@@ -4,17 +4,17 @@
 //! through an outage, and a worker in a process of its own (the example
 //! binary) with its log lines; [`worker`], what the tests of the worker
 //! examples share.
-#![allow(clippy::print_stderr)]
 
 pub(crate) mod worker;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use obskit::health::Status;
 use obskit::testing::TestTelemetry;
+use obskit_test_support::wait;
 
 /// Every wait's bound: generous, for a loaded CI machine.
 pub(crate) const DEADLINE: Duration = Duration::from_secs(60);
@@ -22,11 +22,7 @@ pub(crate) const DEADLINE: Duration = Duration::from_secs(60);
 /// `None` (the test skips, saying why) when `broker` is not reachable,
 /// unless `CI` is set: then the test fails, since `.ci/run` starts it.
 pub(crate) fn unreachable<T>(broker: &str, error: &dyn std::fmt::Display) -> Option<T> {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{broker} is not reachable ({error}); `.ci/run` starts it"
-    );
-    eprintln!("SKIPPED: {broker} is not reachable: {error}");
+    obskit_test_support::skip(format_args!("{broker} is not reachable ({error})"));
     None
 }
 
@@ -39,22 +35,15 @@ pub(crate) fn value(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
         .map(|l| l.rsplit_once(' ').unwrap().1.parse().unwrap())
 }
 
-/// Polls `check` every 20 ms until it holds; fails after [`DEADLINE`]
-/// with `what` and the last `describe()`.
+/// Polls `check` until it holds; fails after [`DEADLINE`] with `what` and
+/// the last `describe()`.
 pub(crate) async fn wait_until(
     what: &str,
     mut check: impl FnMut() -> bool,
     describe: impl Fn() -> String,
 ) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "{what} within the deadline\n{}",
-            describe()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let held = wait::until_async(DEADLINE, || std::future::ready(check())).await;
+    assert!(held, "{what} within the deadline\n{}", describe());
 }
 
 /// Waits until the rendered metrics satisfy `check`, returning the text.
@@ -63,35 +52,26 @@ pub(crate) async fn wait_metrics(
     what: &str,
     check: impl Fn(&str) -> bool,
 ) -> String {
-    let start = Instant::now();
-    loop {
+    wait::poll_async(DEADLINE, || {
         let text = telemetry.metrics().render();
-        if check(&text) {
-            return text;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "{what} within the deadline:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        std::future::ready(if check(&text) { Ok(text) } else { Err(text) })
+    })
+    .await
+    .unwrap_or_else(|text| panic!("{what} within the deadline:\n{text}"))
 }
 
 /// Waits until readiness is `want`.
 pub(crate) async fn wait_ready(telemetry: &TestTelemetry, want: Status) {
-    let start = Instant::now();
-    loop {
+    wait::poll_async(DEADLINE, || async {
         let report = telemetry.health().readiness().await;
         if report.status == want {
-            return;
+            Ok(())
+        } else {
+            Err(report.to_json())
         }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "readiness {want:?} within the deadline: {}",
-            report.to_json()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
+    .unwrap_or_else(|report| panic!("readiness {want:?} within the deadline: {report}"));
 }
 
 /// obskit's own warnings among the captured log lines.
@@ -274,18 +254,12 @@ impl Child {
 
     /// Waits for the process to exit; fails after [`DEADLINE`].
     pub(crate) async fn exit(&mut self) -> std::process::ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s;
-            }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "the process exits\n{}",
-                self.output()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let child = &mut self.child;
+        let exited = wait::poll_async(DEADLINE, || {
+            std::future::ready(child.try_wait().unwrap().ok_or(()))
+        })
+        .await;
+        exited.unwrap_or_else(|()| panic!("the process exits\n{}", self.output()))
     }
 }
 

@@ -1,13 +1,13 @@
 //! Shared helpers for the integration tests: configuration from a map of
 //! variables, log capture, and a per-test subscriber.
-#![allow(clippy::print_stderr)]
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use obskit::{Config, Telemetry};
+use obskit_test_support::wait;
 
 /// A log sink the tests can read back, line by line, as JSON.
 #[derive(Clone, Default)]
@@ -38,16 +38,10 @@ impl LogCapture {
         timeout: Duration,
         pred: impl Fn(&serde_json::Value) -> bool,
     ) -> Option<serde_json::Value> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(line) = self.lines().into_iter().find(|l| pred(l)) {
-                return Some(line);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait::poll(timeout, || {
+            self.lines().into_iter().find(|l| pred(l)).ok_or(())
+        })
+        .ok()
     }
 }
 
@@ -83,46 +77,5 @@ pub(crate) fn harness(config: Config) -> Harness {
     }
 }
 
-/// The path of `promtool`, or `None` (with a loud note) outside CI when it
-/// is not installed. In CI its absence is a failure: `.ci/run` installs it.
-pub(crate) fn promtool() -> Option<std::path::PathBuf> {
-    for dir in ["/usr/bin", "/usr/local/bin"] {
-        let p = std::path::Path::new(dir).join("promtool");
-        if p.exists() {
-            return Some(p);
-        }
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "promtool is not installed; `.ci/run` installs it with `apt-get install prometheus`"
-    );
-    eprintln!("SKIPPED: promtool is not installed (apt-get install prometheus)");
-    None
-}
-
-/// Runs `program args` with `input` on standard input.
-pub(crate) fn run_with_stdin(
-    program: &std::path::Path,
-    args: &[&str],
-    input: &str,
-) -> std::process::Output {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().expect("wait")
-}
-
-pub(crate) mod prom;
 pub(crate) mod proxy;
 pub(crate) mod server;

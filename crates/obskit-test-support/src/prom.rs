@@ -1,20 +1,34 @@
 //! A small parser for the Prometheus text exposition, so metric tests can
 //! assert on exact sample values for an exact label set instead of
 //! searching the text for substrings.
+//!
+//! ```
+//! use obskit_test_support::prom;
+//!
+//! let text = "# TYPE hits counter\nhits_total{route=\"/a\",code=\"200\"} 3\n";
+//! assert_eq!(prom::value(text, "hits_total", &[("route", "/a")]), Some(3.0));
+//! assert_eq!(prom::exact(text, "hits_total", &[("route", "/a")]), None);
+//! ```
 
 use std::collections::BTreeMap;
 
 /// One sample line: `name{labels} value`.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Sample {
-    pub(crate) name: String,
-    pub(crate) labels: BTreeMap<String, String>,
-    pub(crate) value: f64,
+pub struct Sample {
+    /// The metric name, with its `_bucket`, `_sum`, `_count` or `_total` suffix.
+    pub name: String,
+    /// The labels, unescaped.
+    pub labels: BTreeMap<String, String>,
+    /// The value; `+Inf`, `-Inf` and `NaN` as the special floats.
+    pub value: f64,
 }
 
 /// Every sample line of `text`; comments and blank lines are skipped.
-/// Panics on a line that is not a well-formed sample.
-pub(crate) fn parse(text: &str) -> Vec<Sample> {
+///
+/// # Panics
+///
+/// On a line that is not a well-formed sample.
+pub fn parse(text: &str) -> Vec<Sample> {
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| parse_line(l).unwrap_or_else(|e| panic!("bad exposition line ({e}): {l:?}")))
@@ -94,7 +108,7 @@ fn label_map(labels: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 /// Samples named `name` whose labels include every pair of `subset`.
-pub(crate) fn matching(text: &str, name: &str, subset: &[(&str, &str)]) -> Vec<Sample> {
+pub fn matching(text: &str, name: &str, subset: &[(&str, &str)]) -> Vec<Sample> {
     let want = label_map(subset);
     parse(text)
         .into_iter()
@@ -104,7 +118,11 @@ pub(crate) fn matching(text: &str, name: &str, subset: &[(&str, &str)]) -> Vec<S
 
 /// The value of the sample named `name` whose label set is exactly
 /// `labels` (every label, the service label included); `None` if absent.
-pub(crate) fn exact(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+///
+/// # Panics
+///
+/// When that sample appears twice.
+pub fn exact(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     let want = label_map(labels);
     let found: Vec<_> = parse(text)
         .into_iter()
@@ -115,8 +133,11 @@ pub(crate) fn exact(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f
 }
 
 /// The value of the one sample named `name` whose labels include `subset`.
-/// Panics when several samples match (the assertion would be ambiguous).
-pub(crate) fn value(text: &str, name: &str, subset: &[(&str, &str)]) -> Option<f64> {
+///
+/// # Panics
+///
+/// When several samples match (the assertion would be ambiguous).
+pub fn value(text: &str, name: &str, subset: &[(&str, &str)]) -> Option<f64> {
     let found = matching(text, name, subset);
     assert!(
         found.len() <= 1,
@@ -127,11 +148,7 @@ pub(crate) fn value(text: &str, name: &str, subset: &[(&str, &str)]) -> Option<f
 }
 
 /// The distinct values of label `label` across the samples named `name`.
-pub(crate) fn label_values(
-    text: &str,
-    name: &str,
-    label: &str,
-) -> std::collections::BTreeSet<String> {
+pub fn label_values(text: &str, name: &str, label: &str) -> std::collections::BTreeSet<String> {
     parse(text)
         .into_iter()
         .filter(|s| s.name == name)
@@ -141,10 +158,7 @@ pub(crate) fn label_values(
 
 /// The distinct label sets (the `le` label removed) across the samples
 /// whose name starts with `family`: the number of series of a histogram.
-pub(crate) fn series(
-    text: &str,
-    family: &str,
-) -> std::collections::BTreeSet<Vec<(String, String)>> {
+pub fn series(text: &str, family: &str) -> std::collections::BTreeSet<Vec<(String, String)>> {
     parse(text)
         .into_iter()
         .filter(|s| {
@@ -161,18 +175,23 @@ pub(crate) fn series(
         .collect()
 }
 
-#[test]
-fn the_exposition_parser_reads_labels_escapes_and_special_values() {
-    let text = "# HELP x y\n# TYPE x counter\nx_total{a=\"1\",b=\"q\\\"uote\\\\\"} 3\nup 1\nh_bucket{le=\"+Inf\"} +Inf\n";
-    let s = parse(text);
-    assert_eq!(s.len(), 3);
-    assert_eq!(s[0].labels["b"], "q\"uote\\");
-    assert_eq!(
-        exact(text, "x_total", &[("a", "1"), ("b", "q\"uote\\")]),
-        Some(3.0)
-    );
-    assert_eq!(exact(text, "x_total", &[("a", "1")]), None);
-    assert_eq!(value(text, "x_total", &[("a", "1")]), Some(3.0));
-    assert_eq!(value(text, "up", &[]), Some(1.0));
-    assert!(value(text, "h_bucket", &[]).unwrap().is_infinite());
+#[cfg(test)]
+mod tests {
+    use super::{exact, parse, value};
+
+    #[test]
+    fn the_exposition_parser_reads_labels_escapes_and_special_values() {
+        let text = "# HELP x y\n# TYPE x counter\nx_total{a=\"1\",b=\"q\\\"uote\\\\\"} 3\nup 1\nh_bucket{le=\"+Inf\"} +Inf\n";
+        let s = parse(text);
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[0].labels["b"], "q\"uote\\");
+        assert_eq!(
+            exact(text, "x_total", &[("a", "1"), ("b", "q\"uote\\")]),
+            Some(3.0)
+        );
+        assert_eq!(exact(text, "x_total", &[("a", "1")]), None);
+        assert_eq!(value(text, "x_total", &[("a", "1")]), Some(3.0));
+        assert_eq!(value(text, "up", &[]), Some(1.0));
+        assert!(value(text, "h_bucket", &[]).unwrap().is_infinite());
+    }
 }

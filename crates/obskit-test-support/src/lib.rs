@@ -1,0 +1,27 @@
+//! What the workspace's tests share, written once: a free port, skipping a
+//! test when a tool or server is absent (failing instead under `CI`),
+//! finding and running `promtool` and Python, a parser for the Prometheus
+//! text exposition, and waiting for a condition with a deadline.
+//!
+//! A test-only crate (`publish = false`), used as a dev-dependency. The
+//! generated service's tests do not use it: a generated project must not
+//! depend on a crate of this workspace.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let port = obskit_test_support::free_port();
+//! let ready = obskit_test_support::wait::until(Duration::from_secs(1), || port > 0);
+//! assert!(ready);
+//! ```
+#![allow(clippy::print_stderr)] // a skipped test says why on stderr
+
+mod ci;
+mod net;
+pub mod prom;
+mod tools;
+pub mod wait;
+
+pub use ci::{in_ci, skip};
+pub use net::{free_port, listens, server_up};
+pub use tools::{assert_promtool_accepts, find_program, promtool, python3_with, run_with_stdin};
