@@ -3,8 +3,8 @@
 //! NATS headers, the JetStream publish acknowledgement as the end of a
 //! send, JetStream's own message time as the fallback for a message's age
 //! and its delivery count on the span, the consumer's info as queue depth
-//! (pending, waiting for acknowledgement, redelivered), and the client's
-//! connection as a readiness check.
+//! (pending, waiting for acknowledgement, redelivered, clients taking its
+//! messages), and the client's connection as a readiness check.
 //!
 //! ```no_run
 //! use futures_util::StreamExt as _;
@@ -299,7 +299,8 @@ impl Message {
 }
 
 /// The depth of a JetStream consumer from its info: messages pending
-/// delivery, delivered and waiting for acknowledgement, redelivered. For
+/// delivery, delivered and waiting for acknowledgement, redelivered, and the
+/// clients taking its messages (see [`ACTIVE_WITHIN`]). For
 /// [`Messaging::poll_depth`].
 pub async fn consumer_depth<T>(
     consumer: &async_nats::jetstream::consumer::Consumer<T>,
@@ -311,9 +312,38 @@ where
     Ok(Depth {
         ready: Some(info.num_pending),
         unacked: Some(info.num_ack_pending as u64),
-        consumers: None,
+        consumers: Some(attached(&info, SystemTime::now())),
         redelivered: Some(info.num_redelivered as u64),
     })
+}
+
+/// How recently a pull consumer must have had a message delivered or
+/// acknowledged to count as attached while no pull request of its waits on
+/// the server: the expiry of the pull requests of
+/// [`PullConsumer::messages`](async_nats::jetstream::consumer::PullConsumer::messages),
+/// within which a client that is alive asks again.
+pub const ACTIVE_WITHIN: Duration = Duration::from_secs(30);
+
+/// The clients taking a JetStream consumer's messages, as far as the server
+/// tells: for a push consumer, 1 while a subscriber is bound to it; for a
+/// pull consumer, the pull requests waiting on the server, and at least 1
+/// while it delivered or was acknowledged a message within
+/// [`ACTIVE_WITHIN`] (a client busy with a batch has no request waiting).
+/// JetStream does not count clients, so several clients pulling show as
+/// the requests they have waiting; the stock rules only ask whether there
+/// are none or some.
+fn attached(info: &async_nats::jetstream::consumer::Info, now: SystemTime) -> u64 {
+    if info.config.deliver_subject.is_some() {
+        return u64::from(info.push_bound);
+    }
+    let recent = |sequence: &async_nats::jetstream::consumer::SequenceInfo| {
+        sequence.last_active.is_some_and(|at| {
+            now.duration_since(SystemTime::from(at))
+                .map_or(true, |ago| ago < ACTIVE_WITHIN)
+        })
+    };
+    let active = recent(&info.delivered) || recent(&info.ack_floor);
+    (info.num_waiting as u64).max(u64::from(active))
 }
 
 /// A readiness check that passes while the client is connected; the

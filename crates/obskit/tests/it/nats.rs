@@ -272,10 +272,12 @@ async fn depth_gauges_equal_the_consumer_info() {
             value(t, "obskit_messaging_queue_depth_stale", &[d]),
         )
     };
+    let consumers = |t: &str| value(t, "obskit_messaging_queue_consumers", &[d]);
     let info = setup.consumer.get_info().await.unwrap();
     assert_eq!((info.num_pending, info.num_ack_pending), (6, 0));
-    wait_metrics(&telemetry, "6 pending", |t| {
-        gauges(t) == (Some(6.0), Some(0.0), Some(0.0), Some(0.0))
+    // Nothing pulls yet: no client takes the consumer's messages.
+    wait_metrics(&telemetry, "6 pending, no consumer", |t| {
+        gauges(t) == (Some(6.0), Some(0.0), Some(0.0), Some(0.0)) && consumers(t) == Some(0.0)
     })
     .await;
 
@@ -316,6 +318,12 @@ async fn depth_gauges_equal_the_consumer_info() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The fetch is over (no pull request waits), but it was just delivered messages: a
+    // client busy with its batch counts.
+    wait_metrics(&telemetry, "one consumer after a fetch", |t| {
+        consumers(t) == Some(1.0)
+    })
+    .await;
     setup.delete().await;
     wait_metrics(&telemetry, "a stale reading once the stream is gone", |t| {
         gauges(t).3 == Some(1.0)
