@@ -4,7 +4,8 @@
 //! RabbitMQ queue and a NATS JetStream stream of this run's own and queries PostgreSQL and
 //! Redis), starts Debian's
 //! Prometheus on 127.0.0.1 with a scrape job for it, the checked-in `alerts/*.rules.yml` and a
-//! rule file of the test's that sets the queue's own depth threshold, sends known traffic,
+//! rule file of the test's that sets the queue's and the subject's own depth threshold, sends
+//! known traffic,
 //! then sends every PromQL expression of every dashboard panel, dashboard variable
 //! and rule (`obskit_artifacts::promql_expressions`) to the query API and requires that:
 //! - each one parses and evaluates (`"status": "success"`);
@@ -19,12 +20,15 @@
 //! Prometheus scraped add up to the traffic sent (requests, messages of each messaging system,
 //! statements, commands), that every messaging series a panel or rule reads exists for NATS as
 //! well as for RabbitMQ, and that the alerts this traffic clearly implies are pending while
-//! those about a missing or unready service are not. Then the consumer stops taking messages
-//! as if its processing were blocked: the depth and growth alerts must go pending for the
-//! queue, and once it resumes, the age alert (the messages waited longer than the 1 s
-//! freshness objective). Last, the service holds every connection of its PostgreSQL pool with
-//! one more request waiting: the saturation and waiting alerts must go pending for the pool,
-//! and go away once the connections are given back.
+//! those about a missing or unready service are not. Then the consumers of the RabbitMQ queue
+//! and of the NATS subject stop taking messages as if their processing were blocked: the depth
+//! and growth alerts must go pending for both destinations, and once they resume, the age
+//! alert (the messages waited longer than the 1 s freshness objective); the depth alert must go
+//! away as the backlog drains, and the age alert once fresh messages outnumber the old ones
+//! 99 to 1. Then the service holds every connection of its PostgreSQL pool
+//! with one more request waiting: the saturation and waiting alerts must go pending for the
+//! pool, and go away once the connections are given back. Last, the growth alerts must go away
+//! once the depth's 15 m trend turns downward.
 //!
 //! Without Prometheus, RabbitMQ, NATS, PostgreSQL or Redis the test prints a SKIPPED notice and
 //! passes, unless `CI` is set.
@@ -108,7 +112,10 @@ async fn every_dashboard_panel_and_rule_returns_data_from_a_live_prometheus() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let service = Service::start_with(&env);
     let mut rule_files = copy_rule_files(dir.path());
-    rule_files.push(write_overrides(dir.path(), &dependencies.queue));
+    rule_files.push(write_overrides(
+        dir.path(),
+        &[&dependencies.queue, &dependencies.subject()],
+    ));
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
         &config,
@@ -116,6 +123,7 @@ async fn every_dashboard_panel_and_rule_returns_data_from_a_live_prometheus() {
     )
     .expect("write prometheus.yml");
     let prom = Prometheus::start(&binary, &config, dir.path()).await;
+    let prom_started = Instant::now();
     wait_for_first_scrape(&prom).await;
 
     let tally = traffic::drive(&service.url(""), ROUNDS, Duration::from_secs(1)).await;
@@ -141,14 +149,20 @@ async fn every_dashboard_panel_and_rule_returns_data_from_a_live_prometheus() {
     check_messages_and_queries(&prom, &tally, &mut failures).await;
     let nats_selectors = check_nats_series(&prom, &expressions, &mut failures).await;
     let stuck = Instant::now();
-    check_stuck_consumer(&prom, &service, &dependencies.queue, &mut failures).await;
+    let subject = dependencies.subject();
+    let held = held_consumers(&dependencies, &subject);
+    let growing = check_stuck_consumers(&prom, &service, &held, &mut failures).await;
+    let ran = prom_started.elapsed();
     let stuck = stuck.elapsed();
     let saturated = Instant::now();
     check_saturated_pool(&prom, &service, &mut failures).await;
     let saturated = saturated.elapsed();
+    let turned = Instant::now();
+    check_growth_ends(&prom, &growing, ran, &mut failures).await;
+    let turned = turned.elapsed();
 
     eprintln!(
-        "live Prometheus: {} expressions, {} rule selectors and {nats_selectors} messaging selectors for NATS checked, {} allowed empty, in {:.1?} (the stuck consumer took {stuck:.1?}, the saturated pool {saturated:.1?})",
+        "live Prometheus: {} expressions, {} rule selectors and {nats_selectors} messaging selectors for NATS checked, {} allowed empty, in {:.1?} (the stuck consumers took {stuck:.1?}, the saturated pool {saturated:.1?}, the growth alerts' end {turned:.1?} more)",
         expressions.len(),
         checked.selectors,
         checked.allowed.len(),
@@ -607,37 +621,49 @@ async fn check_alert_states(prom: &Prometheus, failures: &mut Vec<String>) {
     }
 }
 
-/// The recording rules of the test's own rule file (see [`write_overrides`]).
-const OVERRIDES: usize = 2;
-/// The depth above which the test's queue fires `ObskitQueueDepthHigh`: its own threshold,
-/// set the way a user sets one, without touching the stock rules.
+/// The recording rules of the test's own rule file (see [`write_overrides`]): one depth
+/// threshold per destination, one latency threshold.
+const OVERRIDES: usize = 3;
+/// The depth above which the test's queue and subject fire `ObskitQueueDepthHigh`: their own
+/// threshold, set the way a user sets one, without touching the stock rules.
 const DEPTH_THRESHOLD: u32 = 5;
 /// The freshness objective of the service's consumed messages (`e2e-service`).
 const FRESHNESS: Duration = Duration::from_secs(1);
-/// Messages published while the consumer is stalled: with 10 held by the consumer
-/// unacknowledged, 20 stay ready, four times the threshold.
-const STUCK_MESSAGES: u64 = 30;
+/// Messages published to each destination while its consumer is stalled: the consumer was
+/// already waiting for the first and takes it; the others wait longer than the freshness
+/// objective. RabbitMQ hands the consumer 10 unacknowledged and counts only the 9 it keeps
+/// ready, NATS counts all 19: above the threshold either way.
+const STUCK_MESSAGES: u64 = 20;
+/// Fresh messages published to each destination once its consumer resumes: enough that
+/// fewer than 1 % of the messages of the age alert's 5 m window waited long, so its p99 age
+/// falls below the objective again (19 of the 2 640 with the traffic's 120).
+const FRESH_MESSAGES: u64 = 2_500;
 
-/// Writes a rule file that overrides the thresholds of this run's queue (depth) and of its
-/// PostgreSQL (latency, set high: only the override's presence is tested there), as a user
-/// would, and returns its path.
-fn write_overrides(dir: &Path, queue: &str) -> PathBuf {
+/// Writes a rule file that overrides the depth threshold of this run's `destinations` and
+/// the latency threshold of its PostgreSQL (set high: only the override's presence is tested
+/// there), as a user would, and returns its path.
+fn write_overrides(dir: &Path, destinations: &[&str]) -> PathBuf {
     use obskit_artifacts::alerts::{DB_LATENCY_THRESHOLD, QUEUE_DEPTH_THRESHOLD};
     let rule = |record: &str, value: u32, label: &str, label_value: &str| {
         format!(
             "  - record: {record}\n    expr: vector({value})\n    labels:\n      service_name: {SERVICE_NAME}\n      {label}: {label_value}\n"
         )
     };
-    let text = format!(
-        "groups:\n- name: e2e-thresholds\n  rules:\n{}{}",
-        rule(
+    let mut text = String::from("groups:\n- name: e2e-thresholds\n  rules:\n");
+    for destination in destinations {
+        text.push_str(&rule(
             QUEUE_DEPTH_THRESHOLD,
             DEPTH_THRESHOLD,
             "messaging_destination_name",
-            queue
-        ),
-        rule(DB_LATENCY_THRESHOLD, 10, "db_system_name", "postgresql"),
-    );
+            destination,
+        ));
+    }
+    text.push_str(&rule(
+        DB_LATENCY_THRESHOLD,
+        10,
+        "db_system_name",
+        "postgresql",
+    ));
     let path = dir.join("e2e-thresholds.rules.yml");
     std::fs::write(&path, text).expect("write the threshold overrides");
     path
@@ -739,27 +765,32 @@ async fn check_messages_and_queries(prom: &Prometheus, tally: &Tally, failures: 
 /// An alert as its name and the labels that identify it.
 type AlertOf<'a> = (&'a str, Vec<(&'a str, &'a str)>);
 
+/// How long an alert may take to go pending or away once its cause is there or gone.
+const ALERT_WAIT: Duration = Duration::from_secs(60);
+
 /// Waits (bounded) until every alert of `wanted` is pending or firing.
 async fn wait_for_alerts(prom: &Prometheus, wanted: &[AlertOf<'_>]) -> Result<(), String> {
-    wait_for_alert_states(prom, wanted, true).await
+    wait_for_alert_states(prom, wanted, true, ALERT_WAIT).await
 }
 
 /// Waits (bounded) until no alert of `wanted` is pending or firing any more.
 async fn wait_for_quiet(prom: &Prometheus, wanted: &[AlertOf<'_>]) -> Result<(), String> {
-    wait_for_alert_states(prom, wanted, false).await
+    wait_for_alert_states(prom, wanted, false, ALERT_WAIT).await
 }
 
-/// Waits (bounded) until every alert of `wanted` is pending or firing (`active`), or none is.
+/// Waits (at most `within`) until every alert of `wanted` is pending or firing (`active`), or
+/// none is.
 async fn wait_for_alert_states(
     prom: &Prometheus,
     wanted: &[AlertOf<'_>],
     active: bool,
+    within: Duration,
 ) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + within;
     loop {
         let alerts = prom.query("ALERTS").await;
         let samples = alerts.samples();
-        let wrong: Vec<&str> = wanted
+        let wrong: Vec<String> = wanted
             .iter()
             .filter(|(name, labels)| {
                 let present = samples.iter().any(|(found, _)| {
@@ -768,7 +799,7 @@ async fn wait_for_alert_states(
                 });
                 present != active
             })
-            .map(|(name, _)| *name)
+            .map(|(name, labels)| format!("{name} {labels:?}"))
             .collect();
         if wrong.is_empty() {
             return Ok(());
@@ -780,7 +811,7 @@ async fn wait_for_alert_states(
                 "still pending or firing"
             };
             return Err(format!(
-                "{wrong:?} {state} after 60 s; ALERTS: {}",
+                "{wrong:?} {state} after {within:?}; ALERTS: {}",
                 alerts.describe()
             ));
         }
@@ -805,54 +836,139 @@ fn driving_client() -> reqwest::Client {
         .expect("an HTTP client")
 }
 
-/// A consumer that stops taking messages (its processing blocked) makes the backlog alerts go
-/// pending for its queue: depth above the queue's own threshold, and depth growing while the
-/// broker still counts the consumer. Once it resumes, the messages it takes have waited longer
-/// than the 1 s freshness objective, and the age alert goes pending too.
-async fn check_stuck_consumer(
-    prom: &Prometheus,
-    service: &Service,
-    queue: &str,
-    failures: &mut Vec<String>,
-) {
-    let client = driving_client();
-    let get = |path: &'static str| get_ok(&client, service, path);
-    let of_queue = |name: &'static str| {
+/// A consumer the test holds: its messaging system, its destination, and where the service
+/// switches it (`<prefix>/consumer/{stall,release}`) and publishes one message to it.
+struct Held<'a> {
+    system: &'static str,
+    destination: &'a str,
+    prefix: &'static str,
+    publish: &'static str,
+}
+
+/// The consumers of the service's RabbitMQ queue and NATS subject.
+fn held_consumers<'a>(dependencies: &'a Dependencies, subject: &'a str) -> Vec<Held<'a>> {
+    vec![
+        Held {
+            system: "rabbitmq",
+            destination: &dependencies.queue,
+            prefix: "",
+            publish: "/publish/ok",
+        },
+        Held {
+            system: "nats",
+            destination: subject,
+            prefix: "/nats",
+            publish: "/nats/ok",
+        },
+    ]
+}
+
+impl<'a> Held<'a> {
+    /// The alert `name` of this consumer's destination.
+    fn alert(&self, name: &'a str) -> AlertOf<'a> {
         (
             name,
             vec![
                 ("service_name", SERVICE_NAME),
-                ("messaging_destination_name", queue),
+                ("messaging_system", self.system),
+                ("messaging_destination_name", self.destination),
             ],
         )
+    }
+}
+
+/// Consumers that stop taking messages (their processing blocked), on RabbitMQ and NATS
+/// alike, make the backlog alerts go pending for their destinations: depth above the
+/// destination's own threshold, and depth growing while the broker still counts the
+/// consumer. Once they resume, the messages they take have waited longer than the 1 s
+/// freshness objective, and the age alert goes pending too; the backlog drains and the depth
+/// alert goes away, and once fresh messages outnumber the old ones 99 to 1, so does the age
+/// alert. Returns the growth alerts, whose 15 m trend takes longer to turn (see
+/// [`check_growth_ends`]).
+async fn check_stuck_consumers<'a>(
+    prom: &Prometheus,
+    service: &Service,
+    held: &[Held<'a>],
+    failures: &mut Vec<String>,
+) -> Vec<AlertOf<'a>> {
+    let client = driving_client();
+    let get = |path: String| {
+        let client = &client;
+        async move { get_ok(client, service, &path).await }
     };
-    let mut steps = vec![get("/consumer/stall").await];
+    let alerts = |names: &[&'a str]| -> Vec<AlertOf<'a>> {
+        held.iter()
+            .flat_map(|h| names.iter().map(|name| h.alert(name)))
+            .collect()
+    };
+    let mut steps = Vec::new();
+    for consumer in held {
+        steps.push(get(format!("{}/consumer/stall", consumer.prefix)).await);
+    }
     for _ in 0..STUCK_MESSAGES {
-        steps.push(get("/publish/ok").await);
+        for consumer in held {
+            steps.push(get(consumer.publish.to_owned()).await);
+        }
     }
     // Every stalled message must be older than the freshness objective when the consumer
     // takes it, however quickly the backlog alerts come: a floor on the stall, not a wait for
     // something to happen.
     let old_enough = tokio::time::Instant::now() + 2 * FRESHNESS;
-    steps.push(
-        wait_for_alerts(
-            prom,
-            &[
-                of_queue("ObskitQueueDepthHigh"),
-                of_queue("ObskitQueueGrowing"),
-            ],
-        )
-        .await,
-    );
+    let backlog = wait_for_alerts(
+        prom,
+        &alerts(&["ObskitQueueDepthHigh", "ObskitQueueGrowing"]),
+    )
+    .await;
+    if let Err(problem) = backlog {
+        // What the alerts read, to tell a broker that counts differently from a rule that
+        // does not fire.
+        let depth = prom
+            .query("sum without (state) (obskit_messaging_queue_messages)")
+            .await;
+        let consumers = prom.query("obskit_messaging_queue_consumers").await;
+        steps.push(Err(format!(
+            "{problem}\n  depth: {}\n  consumers: {}",
+            depth.describe(),
+            consumers.describe()
+        )));
+    }
     tokio::time::sleep_until(old_enough).await;
-    steps.push(get("/consumer/release").await);
-    steps.push(wait_for_alerts(prom, &[of_queue("ObskitMessageAgeHigh")]).await);
+    for consumer in held {
+        steps.push(get(format!("{}/consumer/release", consumer.prefix)).await);
+    }
+    steps.push(wait_for_alerts(prom, &alerts(&["ObskitMessageAgeHigh"])).await);
+    steps.push(wait_for_quiet(prom, &alerts(&["ObskitQueueDepthHigh"])).await);
+    // One message after the other, so the consumers keep up and every one of them is fresh.
+    let mut fresh = Ok(());
+    for _ in 0..FRESH_MESSAGES {
+        for consumer in held {
+            fresh = fresh.and(get(consumer.publish.to_owned()).await);
+        }
+    }
+    steps.push(fresh);
+    steps.push(wait_for_quiet(prom, &alerts(&["ObskitMessageAgeHigh"])).await);
     failures.extend(
         steps
             .into_iter()
             .filter_map(Result::err)
-            .map(|p| format!("stuck consumer: {p}")),
+            .map(|p| format!("stuck consumers: {p}")),
     );
+    alerts(&["ObskitQueueGrowing"])
+}
+
+/// The growth alerts of the released consumers go away once the 15 m trend of the depth
+/// turns downward: its least-squares slope is negative when the backlog lies in the older
+/// half of the samples, so within about as long again as Prometheus had run before it was
+/// drained (`ran`, bounded by that).
+async fn check_growth_ends(
+    prom: &Prometheus,
+    growing: &[AlertOf<'_>],
+    ran: Duration,
+    failures: &mut Vec<String>,
+) {
+    if let Err(problem) = wait_for_alert_states(prom, growing, false, ran + SETTLE).await {
+        failures.push(format!("drained consumers: {problem}"));
+    }
 }
 
 /// The PostgreSQL pool of the service (`e2e-service` names it).

@@ -37,6 +37,8 @@ use redis::AsyncCommands as _;
 use redis::aio::ConnectionManager;
 use tokio::sync::watch;
 
+use crate::gate::{Gate, Waiter};
+
 /// The freshness objective of the consumed messages: a message waiting longer than this
 /// before its processing starts is bad for the SLO.
 const FRESHNESS: Duration = Duration::from_secs(1);
@@ -80,12 +82,10 @@ fn var(name: &str) -> anyhow::Result<Option<String>> {
     }
 }
 
-/// The queue, its publisher, the consumer's gate and the depth poll.
+/// The queue, its publisher and the depth poll.
 struct Queue {
     name: String,
     publisher: Publisher,
-    /// `true` while the consumer is stalled.
-    stalled: watch::Sender<bool>,
     _connection: Connection,
     _poller: DepthPoller,
 }
@@ -142,8 +142,11 @@ async fn queue_routes(
             FieldTable::default(),
         )
         .await?;
-    let (stalled, gate) = watch::channel(false);
-    tokio::spawn(work(Consumer::new(&messaging, name, deliveries), gate));
+    let gate = Gate::new();
+    tokio::spawn(work(
+        Consumer::new(&messaging, name, deliveries),
+        gate.waiter(),
+    ));
 
     let polling = connection.create_channel().await?;
     let polled = name.to_owned();
@@ -158,20 +161,19 @@ async fn queue_routes(
     let queue = Arc::new(Queue {
         name: name.to_owned(),
         publisher: Publisher::new(&messaging, channel),
-        stalled,
         _connection: connection,
         _poller: poller,
     });
     Ok(Router::new()
         .route("/publish/{kind}", get(publish))
-        .route("/consumer/{state}", get(consumer))
-        .with_state(queue))
+        .with_state(queue)
+        .merge(gate.routes()))
 }
 
 /// Takes deliveries while the gate is open: acknowledges `ok`, dead-letters `poison`.
-async fn work(mut consumer: Consumer, mut gate: watch::Receiver<bool>) {
+async fn work(mut consumer: Consumer, mut gate: Waiter) {
     loop {
-        if gate.wait_for(|stalled| !*stalled).await.is_err() {
+        if !gate.open().await {
             return;
         }
         let Some(Ok(message)) = consumer.next().await else {
@@ -221,25 +223,6 @@ async fn publish(
             format!("the broker did not take the message: {other:?}"),
         )),
     }
-}
-
-/// `GET /consumer/{stall,release}`.
-async fn consumer(
-    State(queue): State<Arc<Queue>>,
-    Path(state): Path<String>,
-) -> Result<&'static str, (StatusCode, String)> {
-    let stalled = match state.as_str() {
-        "stall" => true,
-        "release" => false,
-        other => {
-            return Err((
-                StatusCode::NOT_FOUND,
-                format!("no consumer state {other:?}; use stall or release"),
-            ));
-        }
-    };
-    queue.stalled.send_replace(stalled);
-    Ok(if stalled { "stalled" } else { "released" })
 }
 
 /// The PostgreSQL pool and the Redis connection, and the key the service reads and writes.

@@ -13,6 +13,7 @@
 //! it listens on 127.0.0.1 and prints `PORT=<n>` on stderr once bound.
 
 mod dependencies;
+mod gate;
 mod nats;
 
 use std::time::Duration;

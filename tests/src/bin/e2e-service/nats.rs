@@ -3,7 +3,8 @@
 //! with one subject, a durable pull consumer on it and a depth poll of that consumer.
 //! `GET /nats/{ok,poison}` publishes one message, acknowledged by the stream; the consumer
 //! acknowledges `ok` and terminates `poison` (JetStream's dead end, a processing failure).
-//! Every figure is under the subject, `<stream>.work`.
+//! `GET /nats/consumer/{stall,release}` stops and resumes taking messages, as RabbitMQ's
+//! `/consumer/…` does (see `gate`). Every figure is under the subject, `<stream>.work`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +19,13 @@ use axum::routing::get;
 use obskit::messaging::nats::{self, Consumer, Publisher, consumer_depth};
 use obskit::messaging::{DepthOptions, DepthPoller, Destination, Messaging};
 
+use crate::gate::{Gate, Waiter};
+
 /// How often the consumer's depth is asked from the server.
 const DEPTH_INTERVAL: Duration = Duration::from_secs(1);
+/// How long the server waits for an acknowledgement before delivering a message again:
+/// longer than a test holds the consumer, so a held message is delivered once.
+const ACK_WAIT: Duration = Duration::from_secs(300);
 /// The stream keeps messages this long at most (a service that was killed leaves little
 /// behind; the test deletes the stream).
 const MAX_AGE: Duration = Duration::from_secs(600);
@@ -59,12 +65,17 @@ pub(crate) async fn routes(
         .create_consumer(pull::Config {
             durable_name: Some("e2e".into()),
             ack_policy: AckPolicy::Explicit,
+            ack_wait: ACK_WAIT,
             ..Default::default()
         })
         .await
         .with_context(|| format!("could not create the consumer of {stream}"))?;
     let messages = consumer.messages().await?;
-    tokio::spawn(work(Consumer::new(&messaging, &subject, messages)));
+    let gate = Gate::new();
+    tokio::spawn(work(
+        Consumer::new(&messaging, &subject, messages),
+        gate.waiter(),
+    ));
     let poller = messaging.poll_depth(
         &Destination::new(subject.clone()),
         DepthOptions::default().interval(DEPTH_INTERVAL),
@@ -80,12 +91,16 @@ pub(crate) async fn routes(
     });
     Ok(Router::new()
         .route("/nats/{kind}", get(publish))
-        .with_state(state))
+        .with_state(state)
+        .nest("/nats", gate.routes()))
 }
 
-/// Takes every message: acknowledges `ok`, terminates `poison`.
-async fn work(mut consumer: Consumer<pull::Stream>) {
-    while let Some(next) = consumer.next().await {
+/// Takes messages while the gate is open: acknowledges `ok`, terminates `poison`.
+async fn work(mut consumer: Consumer<pull::Stream>, mut gate: Waiter) {
+    while gate.open().await {
+        let Some(next) = consumer.next().await else {
+            return;
+        };
         let message = match next {
             Ok(message) => message,
             Err(e) => {

@@ -63,6 +63,12 @@ impl Dependencies {
         None
     }
 
+    /// The subject the service publishes to and consumes from on the stream, which names
+    /// its figures.
+    pub(crate) fn subject(&self) -> String {
+        format!("{}.work", self.stream)
+    }
+
     /// The service's environment that sets up its queue, pool and cache.
     pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
         vec![
