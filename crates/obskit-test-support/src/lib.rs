@@ -1,7 +1,12 @@
 //! What the workspace's tests share, written once: a free port, skipping a
 //! test when a tool or server is absent (failing instead under `CI`),
 //! finding and running `promtool` and Python, a parser for the Prometheus
-//! text exposition, and waiting for a condition with a deadline.
+//! text exposition, and waiting for a condition with a deadline. For the
+//! tests that check figures in a real Prometheus (the stock artifacts' live
+//! test, the generated services' end-to-end test): Debian's Prometheus
+//! started for one test with a client for its HTTP API ([`prometheus`]),
+//! child processes that die with the test ([`process`]), and the messaging
+//! selectors of dashboards and rules ([`selectors`]).
 //!
 //! A test-only crate (`publish = false`), used as a dev-dependency. The
 //! generated service's tests do not use it: a generated project must not
@@ -18,7 +23,10 @@
 
 mod ci;
 mod net;
+pub mod process;
 pub mod prom;
+pub mod prometheus;
+pub mod selectors;
 mod tools;
 pub mod wait;
 

@@ -41,6 +41,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use obskit_artifacts::{promql::vector_selectors, promql_expressions, stock_files};
+use obskit_test_support::selectors::messaging_selectors;
 
 use support::dependencies::Dependencies;
 use support::prometheus::{self, Prometheus, RuleState};
@@ -1005,14 +1006,6 @@ async fn check_saturated_pool(prom: &Prometheus, service: &Service, failures: &m
     );
 }
 
-/// Whether a vector selector reads a series the messaging instrumentation exports (and so
-/// carries `messaging_system`), rather than one a user's rule sets.
-fn is_messaging_series(selector: &str) -> bool {
-    let metric = selector.split(['{', '[']).next().unwrap_or(selector);
-    (metric.starts_with("messaging_") || metric.starts_with("obskit_messaging_"))
-        && metric != obskit_artifacts::alerts::QUEUE_DEPTH_THRESHOLD
-}
-
 /// Every messaging series a dashboard panel or rule reads exists for NATS as well: the stock
 /// artifacts serve both systems with no per-system query. Returns how many distinct selectors
 /// it asked about.
@@ -1021,29 +1014,24 @@ async fn check_nats_series(
     expressions: &[(String, String)],
     failures: &mut Vec<String>,
 ) -> usize {
-    let mut asked = BTreeSet::new();
-    for (place, expr) in expressions {
-        for selector in vector_selectors(expr) {
-            if !is_messaging_series(&selector) || !asked.insert(selector.clone()) {
-                continue;
-            }
-            let query = format!("count by (messaging_system) ({selector})");
-            let answer = prom.query(&query).await;
-            let nats = answer.samples().iter().any(|(labels, _)| {
-                labels.get("messaging_system").and_then(|v| v.as_str()) == Some("nats")
-            });
-            if !nats {
-                failures.push(format!(
-                    "{place}\n  no NATS series for the messaging selector {selector}: {query} returned {}",
-                    answer.describe()
-                ));
-            }
+    let selectors = messaging_selectors(expressions);
+    for (selector, place) in &selectors {
+        let query = format!("count by (messaging_system) ({selector})");
+        let answer = prom.query(&query).await;
+        let nats = answer.samples().iter().any(|(labels, _)| {
+            labels.get("messaging_system").and_then(|v| v.as_str()) == Some("nats")
+        });
+        if !nats {
+            failures.push(format!(
+                "{place}\n  no NATS series for the messaging selector {selector}: {query} returned {}",
+                answer.describe()
+            ));
         }
     }
-    if asked.is_empty() {
+    if selectors.is_empty() {
         failures.push("no dashboard or rule reads a messaging series".to_owned());
     }
-    asked.len()
+    selectors.len()
 }
 
 /// What [`check_expressions`] did besides recording failures.
@@ -1145,18 +1133,6 @@ fn an_allow_list_entry_covers_its_place_and_query() {
     };
     assert!(exact.covers("r.yml › g › Rule", "x"));
     assert!(!exact.covers("r.yml › g › Rule", "y"));
-}
-
-#[test]
-fn messaging_series_are_told_from_user_thresholds() {
-    assert!(is_messaging_series(
-        r#"messaging_client_sent_messages_total{error_type=""}"#
-    ));
-    assert!(is_messaging_series("obskit_messaging_queue_messages"));
-    assert!(!is_messaging_series(
-        obskit_artifacts::alerts::QUEUE_DEPTH_THRESHOLD
-    ));
-    assert!(!is_messaging_series("db_client_connections"));
 }
 
 #[test]

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use reqwest::Url;
 use serde_json::Value;
 
-use super::process::Running;
+use crate::free_port;
+use crate::process::Running;
 
 /// Where Debian's `prometheus` package installs the server.
 const DEBIAN_BINARY: &str = "/usr/bin/prometheus";
@@ -20,7 +21,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The Prometheus binary: Debian's, else the first `prometheus` on `PATH`.
-pub(crate) fn binary() -> Option<PathBuf> {
+pub fn binary() -> Option<PathBuf> {
     let debian = PathBuf::from(DEBIAN_BINARY);
     if debian.is_file() {
         return Some(debian);
@@ -33,7 +34,7 @@ pub(crate) fn binary() -> Option<PathBuf> {
 
 /// A `prometheus.yml` that scrapes `target` (host:port) as job `job` every second, evaluates
 /// rules every second and loads `rule_files`.
-pub(crate) fn config(job: &str, target: &str, rule_files: &[PathBuf]) -> String {
+pub fn config(job: &str, target: &str, rule_files: &[PathBuf]) -> String {
     let mut yaml = String::from(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nrule_files:\n",
     );
@@ -54,7 +55,7 @@ pub(crate) fn config(job: &str, target: &str, rule_files: &[PathBuf]) -> String 
 /// the group within the group's interval. The stock period group (`interval: 2m30s`) could
 /// first run up to 150 s after start, longer than this whole test may take. The expressions,
 /// groups and rules stay exactly as checked in; only when they run changes.
-pub(crate) fn with_fast_group_intervals(rules: &str) -> (String, Vec<String>) {
+pub fn with_fast_group_intervals(rules: &str) -> (String, Vec<String>) {
     let mut replaced = Vec::new();
     let mut out = String::with_capacity(rules.len());
     for line in rules.lines() {
@@ -71,9 +72,9 @@ pub(crate) fn with_fast_group_intervals(rules: &str) -> (String, Vec<String>) {
 }
 
 /// A running Prometheus and a client for its API.
-pub(crate) struct Prometheus {
+pub struct Prometheus {
     /// The process; killed when dropped.
-    pub(crate) process: Running,
+    pub process: Running,
     base: String,
     client: reqwest::Client,
 }
@@ -82,13 +83,13 @@ impl Prometheus {
     /// Starts `binary` with `config_file` and a TSDB under `data_dir`, on a free port of
     /// 127.0.0.1 (a few attempts, in case another process takes the port first), and waits
     /// until `/-/ready` answers 200.
-    pub(crate) async fn start(binary: &Path, config_file: &Path, data_dir: &Path) -> Self {
+    pub async fn start(binary: &Path, config_file: &Path, data_dir: &Path) -> Self {
         Self::start_with_features(binary, config_file, data_dir, &[]).await
     }
 
     /// As [`Prometheus::start`], with `--enable-feature=` for each of `features` (e.g.
     /// `exemplar-storage`).
-    pub(crate) async fn start_with_features(
+    pub async fn start_with_features(
         binary: &Path,
         config_file: &Path,
         data_dir: &Path,
@@ -154,7 +155,7 @@ impl Prometheus {
     }
 
     /// Evaluates `expr` now through `GET /api/v1/query`.
-    pub(crate) async fn query(&self, expr: &str) -> Answer {
+    pub async fn query(&self, expr: &str) -> Answer {
         let url = Url::parse_with_params(&format!("{}/api/v1/query", self.base), [("query", expr)])
             .expect("a valid URL");
         self.get(url).await
@@ -162,7 +163,7 @@ impl Prometheus {
 
     /// The exemplars of the series `selector` selects between `start` and `end` (Unix
     /// seconds), through `GET /api/v1/query_exemplars` (needs `exemplar-storage`).
-    pub(crate) async fn query_exemplars(
+    pub async fn query_exemplars(
         &self,
         selector: &str,
         start: f64,
@@ -209,7 +210,7 @@ impl Prometheus {
     }
 
     /// The rule groups Prometheus loaded, with each rule's state (`GET /api/v1/rules`).
-    pub(crate) async fn rules(&self) -> Vec<RuleState> {
+    pub async fn rules(&self) -> Vec<RuleState> {
         let url = Url::parse(&format!("{}/api/v1/rules", self.base)).expect("a valid URL");
         let answer = self.get(url).await;
         assert!(
@@ -262,63 +263,55 @@ impl Prometheus {
     }
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
-}
-
 /// One exemplar of `/api/v1/query_exemplars`, with the labels of the series it belongs to.
 #[derive(Debug, Clone)]
-pub(crate) struct SeriesExemplar {
+pub struct SeriesExemplar {
     /// The series' labels, `__name__` included.
-    pub(crate) series: std::collections::BTreeMap<String, String>,
+    pub series: std::collections::BTreeMap<String, String>,
     /// The exemplar's own labels (`trace_id`, `span_id`).
-    pub(crate) labels: std::collections::BTreeMap<String, String>,
+    pub labels: std::collections::BTreeMap<String, String>,
     /// The value it recorded.
-    pub(crate) value: f64,
+    pub value: f64,
     /// When, in Unix seconds.
-    pub(crate) timestamp: f64,
+    pub timestamp: f64,
 }
 
 /// What one rule looks like in `/api/v1/rules`.
 #[derive(Debug, Clone)]
-pub(crate) struct RuleState {
+pub struct RuleState {
     /// The rule file, as Prometheus loaded it.
-    pub(crate) file: String,
+    pub file: String,
     /// The group name.
-    pub(crate) group: String,
+    pub group: String,
     /// The recorded series or the alert name.
-    pub(crate) name: String,
+    pub name: String,
     /// A recording rule (else an alerting rule).
-    pub(crate) recording: bool,
+    pub recording: bool,
     /// `ok`, `err` or `unknown` (not evaluated yet).
-    pub(crate) health: String,
+    pub health: String,
     /// The last evaluation error, if any.
-    pub(crate) last_error: String,
+    pub last_error: String,
     /// Whether the rule has been evaluated at least once.
-    pub(crate) evaluated: bool,
+    pub evaluated: bool,
 }
 
 /// One answer of the HTTP API: the HTTP status (0 when the request itself failed) and the
 /// JSON body (a string when the body was not JSON).
 #[derive(Debug, Clone)]
-pub(crate) struct Answer {
+pub struct Answer {
     http: u16,
     body: Value,
 }
 
 impl Answer {
     /// `"status": "success"`.
-    pub(crate) fn success(&self) -> bool {
+    pub fn success(&self) -> bool {
         self.body["status"] == "success"
     }
 
     /// The samples of an instant query: one per series of a vector, one for a scalar, each as
     /// (labels, value as Prometheus printed it).
-    pub(crate) fn samples(&self) -> Vec<(serde_json::Map<String, Value>, String)> {
+    pub fn samples(&self) -> Vec<(serde_json::Map<String, Value>, String)> {
         let data = &self.body["data"];
         let value_of = |pair: &Value| pair[1].as_str().unwrap_or_default().to_owned();
         match data["resultType"].as_str() {
@@ -339,12 +332,12 @@ impl Answer {
     }
 
     /// Whether at least one sample holds a number (not NaN): something a panel can show.
-    pub(crate) fn has_number(&self) -> bool {
+    pub fn has_number(&self) -> bool {
         self.samples().iter().any(|(_, v)| v != "NaN")
     }
 
     /// A short, readable account of the answer for failure messages.
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         if !self.success() {
             let error = self.body["error"]
                 .as_str()

@@ -8,7 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// A running child with everything it printed on stdout and stderr, line by line.
-pub(crate) struct Running {
+pub struct Running {
     name: &'static str,
     child: Child,
     output: Arc<Mutex<Vec<String>>>,
@@ -16,7 +16,7 @@ pub(crate) struct Running {
 
 impl Running {
     /// Starts `command` with piped output; `name` labels it in messages.
-    pub(crate) fn spawn(name: &'static str, mut command: Command) -> Self {
+    pub fn spawn(name: &'static str, mut command: Command) -> Self {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -39,7 +39,7 @@ impl Running {
 
     /// The first printed line that starts with `prefix`, waiting at most `timeout`; `None` when
     /// the process exited or the time ran out first.
-    pub(crate) fn wait_for_line(&mut self, prefix: &str, timeout: Duration) -> Option<String> {
+    pub fn wait_for_line(&mut self, prefix: &str, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(line) = self.lines().into_iter().find(|l| l.starts_with(prefix)) {
@@ -53,17 +53,17 @@ impl Running {
     }
 
     /// The exit status, if the process has ended.
-    pub(crate) fn exited(&mut self) -> Option<ExitStatus> {
+    pub fn exited(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
 
     /// Every line printed so far.
-    pub(crate) fn lines(&self) -> Vec<String> {
+    pub fn lines(&self) -> Vec<String> {
         self.output.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// The last `n` lines, labelled, for failure messages.
-    pub(crate) fn tail(&self, n: usize) -> String {
+    pub fn tail(&self, n: usize) -> String {
         let lines = self.lines();
         let start = lines.len().saturating_sub(n);
         format!(
