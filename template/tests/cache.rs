@@ -11,32 +11,16 @@ use tower::ServiceExt as _;
 
 use {{crate_name}}::cache;
 
-/// A connection to the local Redis, or `None` (with a note) when none runs here.
-async fn connection(telemetry: &TestTelemetry) -> Option<cache::Cache> {
-    let url = std::env::var(cache::URL_VAR).unwrap_or_else(|_| cache::DEFAULT_URL.to_owned());
-    match cache::connect(telemetry, &url).await {
-        Ok(cache) => Some(cache),
-        Err(err) => {
-            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-            assert!(!ci, "no Redis at {url}: {err:#}");
-            eprintln!("skipped: no Redis at {url} ({err:#}); README.md says how to start one");
-            None
-        }
-    }
-}
+mod common;
 
 #[tokio::test]
 async fn a_miss_fills_the_cache_and_the_next_read_hits() {
     let telemetry = TestTelemetry::new();
-    let Some(cache) = connection(&telemetry).await else {
+    let Some(cache) = common::cache(&telemetry).await else {
         return;
     };
     let app = cache::router(cache);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let name = format!("grace-{nanos}");
+    let name = common::unique("grace");
     for cached in [false, true] {
         let request = Request::get(format!("/cached/{name}"))
             .body(Body::empty())
@@ -68,14 +52,8 @@ async fn a_miss_fills_the_cache_and_the_next_read_hits() {
 #[tokio::test]
 async fn readiness_pings_the_server() {
     let telemetry = TestTelemetry::new();
-    let Some(_cache) = connection(&telemetry).await else {
+    let Some(_cache) = common::cache(&telemetry).await else {
         return;
     };
-    let report = telemetry.health().readiness().await;
-    let check = report
-        .checks
-        .iter()
-        .find(|c| c.name == "redis")
-        .expect("the cache's check");
-    assert_eq!(check.status, obskit::health::Status::Up, "{check:?}");
+    common::assert_ready(&telemetry, "redis").await;
 }

@@ -11,37 +11,16 @@ use tower::ServiceExt as _;
 
 use {{crate_name}}::store;
 
-/// A pool on the local database, or `None` (with a note) when none runs here.
-async fn pool(telemetry: &TestTelemetry) -> Option<obskit::db::postgres::Pool> {
-    let url = std::env::var(store::URL_VAR).unwrap_or_else(|_| store::DEFAULT_URL.to_owned());
-    match store::connect(telemetry, &url).await {
-        Ok(pool) => Some(pool),
-        Err(err) => {
-            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-            assert!(!ci, "no PostgreSQL at {url}: {err:#}");
-            eprintln!("skipped: no PostgreSQL at {url} ({err:#}); README.md says how to start one");
-            None
-        }
-    }
-}
-
-/// A name no other run uses.
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{nanos}")
-}
+mod common;
 
 #[tokio::test]
 async fn visits_are_counted_and_every_query_is_recorded() {
     let telemetry = TestTelemetry::new();
-    let Some(pool) = pool(&telemetry).await else {
+    let Some(pool) = common::pool(&telemetry).await else {
         return;
     };
     let app = store::router(pool);
-    let name = unique("ada");
+    let name = common::unique("ada");
     for expected in [1, 2] {
         let request = Request::post(format!("/visits/{name}"))
             .body(Body::empty())
@@ -71,14 +50,8 @@ async fn visits_are_counted_and_every_query_is_recorded() {
 #[tokio::test]
 async fn readiness_checks_the_database() {
     let telemetry = TestTelemetry::new();
-    let Some(_pool) = pool(&telemetry).await else {
+    let Some(_pool) = common::pool(&telemetry).await else {
         return;
     };
-    let report = telemetry.health().readiness().await;
-    let check = report
-        .checks
-        .iter()
-        .find(|c| c.name == "postgresql")
-        .expect("the database's check");
-    assert_eq!(check.status, obskit::health::Status::Up, "{check:?}");
+    common::assert_ready(&telemetry, "postgresql").await;
 }

@@ -1,5 +1,9 @@
 //! What the tests that start the compiled service share: `main` connects to every server
 //! the service uses before it listens, so those tests need the servers running here.
+{%- if postgres or redis %}
+//! And what the tests of the database and cache modules share: a connection to each
+//! server (or a skip, saying why), unique names, and the readiness check.
+{%- endif %}
 
 // Each test file uses what it needs of this module.
 #![allow(dead_code)]
@@ -123,3 +127,60 @@ fn host_and_port(url: &str) -> Option<&str> {
         .map_or(authority, |(_, host)| host);
     (!host.is_empty()).then_some(host)
 }
+{%- if postgres %}
+
+/// A pool on the local PostgreSQL (migrated), or `None` when none runs here; see
+/// [`reached`].
+pub async fn pool(telemetry: &obskit::Telemetry) -> Option<obskit::db::postgres::Pool> {
+    use {{crate_name}}::store;
+    let url = std::env::var(store::URL_VAR).unwrap_or_else(|_| store::DEFAULT_URL.to_owned());
+    reached("PostgreSQL", &url, store::connect(telemetry, &url).await)
+}
+{%- endif %}
+{%- if redis %}
+
+/// A connection to the local Redis, or `None` when none runs here; see [`reached`].
+pub async fn cache(telemetry: &obskit::Telemetry) -> Option<{{crate_name}}::cache::Cache> {
+    use {{crate_name}}::cache;
+    let url = std::env::var(cache::URL_VAR).unwrap_or_else(|_| cache::DEFAULT_URL.to_owned());
+    reached("Redis", &url, cache::connect(telemetry, &url).await)
+}
+{%- endif %}
+{%- if postgres or redis %}
+
+/// The client connected to `what` at `url`, or `None` when it could not connect: the test
+/// says why and skips. With `CI` set it fails instead, so CI never passes without the
+/// server.
+fn reached<T>(what: &str, url: &str, connected: anyhow::Result<T>) -> Option<T> {
+    match connected {
+        Ok(client) => Some(client),
+        Err(err) => {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            assert!(!ci, "no {what} at {url}: {err:#}");
+            eprintln!("skipped: no {what} at {url} ({err:#}); README.md says how to start one");
+            None
+        }
+    }
+}
+
+/// A name no other run uses, for rows and keys in shared servers.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{nanos}")
+}
+
+/// Asserts that `/health/ready` reports the check `name` up (a connection registers its
+/// check with `telemetry` when it is made).
+pub async fn assert_ready(telemetry: &obskit::Telemetry, name: &str) {
+    let report = telemetry.health().readiness().await;
+    let check = report
+        .checks
+        .iter()
+        .find(|check| check.name == name)
+        .unwrap_or_else(|| panic!("no check `{name}` in {report:?}"));
+    assert_eq!(check.status, obskit::health::Status::Up, "{check:?}");
+}
+{%- endif %}
