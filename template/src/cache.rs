@@ -2,12 +2,22 @@
 //! by the command, never by the key), the database RED series, and `/health/ready` checks
 //! the server with a bounded `PING`. `GET /cached/{name}` is the example route: a
 //! cache-aside read.
+{%- if postgres and redis %}
+//!
+//! `GET /visits/{name}` reads through the cache to PostgreSQL (`store.rs` counts the
+//! visits): a `GET` of the count, and on a miss the `SELECT` and a `SETEX` that keeps the
+//! count for [`TTL_SECONDS`], so a hit costs the database nothing and a count lags the
+//! database by at most that long.
+{%- endif %}
 
 use anyhow::Context as _;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+{%- if postgres and redis %}
+use obskit::db::postgres::Pool;
+{%- endif %}
 use redis::AsyncCommands as _;
 use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
@@ -17,7 +27,7 @@ pub const URL_VAR: &str = "REDIS_URL";
 /// Where the server is when `REDIS_URL` is not set: a local Redis (README.md says how to
 /// start one).
 pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379/0";
-/// How long a cached greeting lives.
+/// How long a cached value lives.
 pub const TTL_SECONDS: u64 = 60;
 
 /// The instrumented connection; it reconnects by itself. Cheap to clone.
@@ -68,3 +78,46 @@ async fn cached(
         .map_err(unavailable)?;
     Ok(Json(json!({ "greeting": greeting, "cached": false })))
 }
+{%- if postgres and redis %}
+
+/// The routes that read the database through the cache.
+pub fn visits_router(cache: Cache, pool: Pool) -> Router {
+    Router::new()
+        .route("/visits/{name}", get(visits))
+        .with_state((cache, pool))
+}
+
+/// Cache-aside over the database: the visit count of `name` from the cache, else read from
+/// the database and cached for [`TTL_SECONDS`]. The cache only saves work: when it fails,
+/// the database still answers.
+async fn visits(
+    State((mut cache, pool)): State<(Cache, Pool)>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, StatusCode> {
+    let key = format!("visits:{name}");
+    let hit: redis::RedisResult<Option<i64>> = cache.get(&key).await;
+    let hit = hit.unwrap_or_else(|err| {
+        tracing::warn!(error = %err, "the cache did not answer; reading the database");
+        None
+    });
+    if let Some(visits) = hit {
+        let body = json!({ "name": name, "visits": visits, "cached": true });
+        return Ok(Json(body));
+    }
+    let visits: i64 = sqlx::query_scalar("SELECT count FROM visits WHERE name = $1")
+        .bind(&name)
+        .fetch_optional(&pool)
+        .await
+        .map_err(|err| {
+            tracing::warn!(error = %err, "could not read a visit count");
+            StatusCode::SERVICE_UNAVAILABLE
+        })?
+        .unwrap_or(0);
+    let filled: redis::RedisResult<()> = cache.set_ex(&key, visits, TTL_SECONDS).await;
+    if let Err(err) = filled {
+        tracing::warn!(error = %err, "could not cache a visit count");
+    }
+    let body = json!({ "name": name, "visits": visits, "cached": false });
+    Ok(Json(body))
+}
+{%- endif %}

@@ -104,6 +104,15 @@ pub fn app(telemetry: &obskit::Telemetry, deps: Dependencies) -> anyhow::Result<
         None => router,
     };
 {%- endif %}
+{%- if postgres and redis %}
+    // `GET /visits/{name}` reads the database through the cache.
+    let router = match (&deps.pool, &deps.cache) {
+        (Some(pool), Some(cache)) => {
+            router.merge(cache::visits_router(cache.clone(), pool.clone()))
+        }
+        _ => router,
+    };
+{%- endif %}
 {%- if postgres %}
     // The pool registered its readiness check (`postgresql`) when it was made.
     let router = match deps.pool {

@@ -244,7 +244,8 @@ pub(crate) struct NewArgs {
     pub(crate) postgres: bool,
 
     /// Use Redis: an instrumented connection (client spans, RED), a cache-aside
-    /// `GET /cached/{name}`, and readiness checking it.
+    /// `GET /cached/{name}`, and readiness checking it; with `--postgres`, also
+    /// `GET /visits/{name}`, the visit count read through the cache.
     #[arg(long)]
     pub(crate) redis: bool,
 
