@@ -17,8 +17,9 @@
 //! skip at once without a broker), then run as their README says under the real
 //! `obskit dev` on a queue of their own: obskit dev shows one trace holding the HTTP
 //! request that posted a task, its send and the worker's processing; the database and
-//! cache requests show their queries and commands under their server spans, `/metrics`
-//! their exact figures; SIGTERM stops it cleanly.
+//! cache requests show their queries and commands under their server spans (a read through
+//! the cache: the database's `SELECT` on a miss only), `/metrics` their exact figures;
+//! SIGTERM stops it cleanly.
 //!
 //! Every run shares one target directory (under Cargo's `CARGO_TARGET_TMPDIR`) and pins
 //! dependency versions to the workspace's Cargo.lock, so only the first run compiles the
@@ -1069,6 +1070,10 @@ fn messaging_tests_skip_without_a_broker(project: &Path, target: &Path, broker: 
 const DB_TRACE_ID: &str = "5b8efff798038103d269b633813fc60c";
 /// The span id of the caller in both traces.
 const CALLER_SPAN_ID: &str = "00f067aa0ba902b7";
+/// The trace of the first `GET /visits/{name}`, which misses the cache.
+const CACHE_MISS_TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
+/// The trace of the second `GET /visits/{name}`, which hits the cache.
+const CACHE_HIT_TRACE_ID: &str = "3e3c6d9e8b8a4b0f9d2c7a1e5f604b21";
 
 /// Polls obskit dev's page of trace `trace_id` until `complete` holds for its spans.
 #[cfg(feature = "dev")]
@@ -1262,6 +1267,69 @@ fn assert_datastore_trace_and_figures(port: u16, ui_port: u16, key: &str) {
     }
 }
 
+/// `GET /visits/{name}` twice, each in a trace of its own; then both traces from obskit
+/// dev. The first read misses the cache: one server span with, under it in this order, a
+/// Redis `GET`, a PostgreSQL `SELECT visits` and a Redis `SETEX`. The second hits it: a
+/// `GET` and no `SELECT`.
+#[cfg(feature = "dev")]
+fn assert_read_through_traces(port: u16, ui_port: u16, name: &str) {
+    type Expected<'a> = &'a [(&'a str, &'a str, Option<&'a str>)];
+    let reads: [(&str, bool, Expected<'_>); 2] = [
+        (
+            CACHE_MISS_TRACE_ID,
+            false,
+            &[
+                ("GET", "redis", None),
+                ("SELECT visits", "postgresql", Some("visits")),
+                ("SETEX", "redis", None),
+            ],
+        ),
+        (CACHE_HIT_TRACE_ID, true, &[("GET", "redis", None)]),
+    ];
+    let path = format!("/visits/{name}");
+    for (trace_id, cached, expected) in reads {
+        let traceparent = format!("00-{trace_id}-{CALLER_SPAN_ID}-01");
+        let read = get(port, &path, &[("traceparent", &traceparent)]).unwrap();
+        assert_eq!(read.status, 200, "GET {path}: {}", read.body);
+        assert!(
+            read.body.contains(&format!("\"cached\":{cached}")),
+            "GET {path}: {}",
+            read.body
+        );
+        let spans = trace_shown(ui_port, trace_id, |spans| spans.len() > expected.len());
+        assert_eq!(spans.len(), expected.len() + 1, "{spans:#?}");
+        let server = the_span(&spans, "GET /visits/{name}");
+        assert_eq!(
+            (
+                server.kind.as_str(),
+                server.parent.as_str(),
+                server.attr("http.route")
+            ),
+            ("server", CALLER_SPAN_ID, Some("/visits/{name}")),
+            "{server:#?}"
+        );
+        let under: Vec<_> = spans
+            .iter()
+            .filter(|s| s.parent == server.span_id)
+            .collect();
+        assert_eq!(under.len(), expected.len(), "{server:#?}: {under:#?}");
+        for (span, (name, system, collection)) in under.iter().zip(expected) {
+            let operation = name.split(' ').next().unwrap();
+            assert_eq!(
+                (
+                    span.name.as_str(),
+                    span.kind.as_str(),
+                    span.attr("db.system.name"),
+                    span.attr("db.operation.name"),
+                    span.attr("db.collection.name"),
+                ),
+                (*name, "client", Some(*system), Some(operation), *collection),
+                "{span:#?}"
+            );
+        }
+    }
+}
+
 /// One generated messaging service of the end-to-end run: its name, its renderer, its
 /// options, and the servers it needs (port and name).
 type MessagingRun<'a> = (&'a str, Renderer, common::Combination, &'a [(u16, &'a str)]);
@@ -1274,7 +1342,8 @@ type MessagingRun<'a> = (&'a str, Renderer, common::Combination, &'a [(u16, &'a 
 /// task posted over HTTP in a known trace is processed by the worker, whose log line
 /// carries that trace id, and obskit dev shows one trace holding the request, the send
 /// and the processing; the datastore requests show their queries and commands in their
-/// trace, and `/metrics` their exact figures; SIGTERM stops it cleanly with no span lost.
+/// trace, and `/metrics` their exact figures; a read through the cache queries the
+/// database on a miss only; SIGTERM stops it cleanly with no span lost.
 #[cfg(feature = "dev")]
 #[test]
 fn generated_messaging_services_build_pass_their_tests_and_process_a_posted_task() {
@@ -1423,6 +1492,7 @@ fn generated_messaging_services_build_pass_their_tests_and_process_a_posted_task
         assert_task_trace(dev.ui_port, &broker, &broker.destination(&queue));
         if datastores {
             assert_datastore_trace_and_figures(port, dev.ui_port, &queue);
+            assert_read_through_traces(port, dev.ui_port, &queue);
         }
 
         // SIGTERM (what Ctrl-C sends to both): the worker settles, HTTP drains, telemetry
