@@ -26,7 +26,13 @@
 # COUNT_MESSAGING_BROKERS ("rabbitmq nats"),
 # COUNT_MESSAGES (5000), COUNT_CALLGRIND_MESSAGES (500),
 # COUNT_PATHS ("/users/42 /orders/42"), COUNT_N (20000), COUNT_CALLGRIND_N (2000),
-# COUNT_SINK_PORT (14319), COUNT_BUILD (1), COUNT_OUT (a new directory under /tmp).
+# COUNT_RENDER_FORMATS ("prometheus openmetrics"; empty for none), COUNT_RENDER_SERIES (10000),
+# COUNT_RENDERS (5), COUNT_SINK_PORT (14319), COUNT_BUILD (1), COUNT_OUT (a new directory under /tmp).
+#
+# The `/metrics` table renders a registry of COUNT_RENDER_SERIES sample lines (half
+# histogram, half counter lines, every observed bucket and counter with an exemplar)
+# with `render-count`, in each format: instructions per render (callgrind, 2N renders
+# minus N) and the ratio to the Prometheus text format.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +41,9 @@ read -r -a PATHS <<<"${COUNT_PATHS:-/users/42 /orders/42}"
 read -r -a GRPC_STACKS <<<"${COUNT_GRPC_STACKS-plain obskit obskit-unsampled}"
 read -r -a MSG_STACKS <<<"${COUNT_MESSAGING_STACKS-plain obskit obskit-unsampled}"
 read -r -a MSG_BROKERS <<<"${COUNT_MESSAGING_BROKERS-rabbitmq nats}"
+read -r -a RENDER_FORMATS <<<"${COUNT_RENDER_FORMATS-prometheus openmetrics}"
+RENDER_SERIES=${COUNT_RENDER_SERIES:-10000}
+RENDERS=${COUNT_RENDERS:-5}
 MN=${COUNT_MESSAGES:-5000}
 MCN=${COUNT_CALLGRIND_MESSAGES:-500}
 N=${COUNT_N:-20000}
@@ -64,7 +73,7 @@ if [[ $BUILD == 1 ]]; then
     echo "building (cargo build --profile bench -p obskit-bench --bins) ..." >&2
     (cd "$ROOT" && cargo build --profile bench -p obskit-bench --bins) >&2
 fi
-[[ -x $BIN/per-request && -x $BIN/otlp-sink ]] || die "no binaries in $BIN; run with COUNT_BUILD=1"
+[[ -x $BIN/per-request && -x $BIN/otlp-sink && -x $BIN/render-count ]] || die "no binaries in $BIN; run with COUNT_BUILD=1"
 if ((${#MSG_STACKS[@]})) && [[ ! -x $BIN/messaging-bench ]]; then
     die "no messaging-bench in $BIN; run with COUNT_BUILD=1, or set COUNT_MESSAGING_STACKS= for no messaging rows"
 fi
@@ -227,6 +236,43 @@ for broker in "${BROKERS[@]}"; do
         messaging_rows "$broker" "$stack"
     done
 done
+
+# render FORMAT RENDERS [WRAPPER...]: one run of render-count.
+render() {
+    local format=$1 n=$2
+    shift 2
+    "$@" "$BIN/render-count" --format "$format" --series "$RENDER_SERIES" --renders "$n" \
+        >"$OUT/last.stdout" 2>"$OUT/last.stderr" ||
+        { cat "$OUT/last.stderr" >&2; die "render-count failed for $format"; }
+}
+# per_render FORMAT: instructions of 2N renders minus N, over N.
+per_render() {
+    local one two
+    rm -f "$OUT"/callgrind.out.*
+    render "$1" "$RENDERS" valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out.%p"
+    one=$(sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$OUT"/callgrind.out.* | head -n 1)
+    rm -f "$OUT"/callgrind.out.*
+    render "$1" $((2 * RENDERS)) valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out.%p"
+    two=$(sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$OUT"/callgrind.out.* | head -n 1)
+    rm -f "$OUT"/callgrind.out.*
+    awk -v a="$one" -v b="$two" -v n="$RENDERS" 'BEGIN { printf "%.0f", (b - a) / n }'
+}
+if ((${#RENDER_FORMATS[@]})) && ((VALGRIND)); then
+    echo
+    echo "| /metrics format | sample lines | exemplars | bytes | instructions/render | × Prometheus text |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    text_ins=
+    for format in "${RENDER_FORMATS[@]}"; do
+        ins=$(per_render "$format")
+        render "$format" 1
+        line=$(grep '^format=' "$OUT/last.stdout" | tail -n 1)
+        field() { sed -E "s/.* $1=([0-9]+).*/\1/" <<<"$line"; }
+        [[ $format == prometheus ]] && text_ins=$ins
+        ratio=–
+        [[ -n $text_ins ]] && ratio=$(awk -v a="$ins" -v b="$text_ins" 'BEGIN { printf "%.2f", a / b }')
+        echo "| $format | $RENDER_SERIES | $(field exemplars) | $(field bytes) | $ins | $ratio |"
+    done
+fi
 } | tee "$OUT/counts.md"
 echo >&2
 echo "bench/count.sh: raw output in $OUT; OTLP sink at exit: $(curl -sf "$SINK/stats")" >&2

@@ -10,27 +10,7 @@
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use obskit::metrics::{Counter, Format, Histogram, Label, names};
 use obskit::opentelemetry::Context;
-use obskit::opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
-};
-use obskit_bench::series::{populate, registry, sample_lines};
-
-/// A context whose span is remote with these flags: what a request with a
-/// `traceparent` header carries.
-fn context(sampled: bool) -> Context {
-    let flags = if sampled {
-        TraceFlags::SAMPLED
-    } else {
-        TraceFlags::default()
-    };
-    Context::new().with_remote_span_context(SpanContext::new(
-        TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736_u128),
-        SpanId::from(0x00f0_67aa_0ba9_02b7_u64),
-        flags,
-        false,
-        TraceState::default(),
-    ))
-}
+use obskit_bench::series::{populate, registry, remote_context as context, sample_lines};
 
 /// One request's metric work in the HTTP layer: its duration, and the bad
 /// counters of two SLOs (the worst case: both take an exemplar).

@@ -15,6 +15,10 @@ use std::io;
 
 use obskit::config::TracesExporter;
 use obskit::metrics::{Label, MetricsHandle, names};
+use obskit::opentelemetry::Context;
+use obskit::opentelemetry::trace::{
+    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+};
 
 /// An obskit registry (its telemetry kept alive beside it) with nothing
 /// exported and logs sent to `io::sink`.
@@ -27,6 +31,23 @@ pub fn registry() -> (obskit::Telemetry, MetricsHandle) {
         .expect("obskit builds");
     let handle = telemetry.metrics();
     (telemetry, handle)
+}
+
+/// A context whose span is remote with these flags: what a request with a
+/// `traceparent` header carries. Recording inside a sampled one keeps exemplars.
+pub fn remote_context(sampled: bool) -> Context {
+    let flags = if sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736_u128),
+        SpanId::from(0x00f0_67aa_0ba9_02b7_u64),
+        flags,
+        false,
+        TraceState::default(),
+    ))
 }
 
 /// Sample lines (not `#` comments) in an exposition, as Prometheus counts series.
