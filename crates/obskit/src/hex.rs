@@ -1,20 +1,6 @@
 //! Lowercase hex text, the form trace ids, span ids and generated request
 //! ids take in log lines. A leaf: it uses nothing else in the crate.
 
-/// Appends `bytes` as lowercase hex: trace ids (16 bytes) and span ids (8)
-/// go through a buffer on the stack and into `out` in one copy, since a log
-/// line carries both.
-#[inline]
-pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    for chunk in bytes.chunks(16) {
-        let mut digits = [0_u8; 32];
-        let len = 2 * chunk.len();
-        write_hex(&mut digits[..len], chunk);
-        // Hex digits are ASCII.
-        out.push_str(std::str::from_utf8(&digits[..len]).unwrap_or_default());
-    }
-}
-
 /// Writes `bytes` as lowercase hex into `out`, two digits a byte (as many
 /// bytes as `out` has room for).
 #[inline]
@@ -42,13 +28,16 @@ mod tests {
 
     #[test]
     fn hex_is_lowercase_and_padded() {
-        let mut out = String::new();
-        push_hex(&mut out, &[0x00, 0x0f, 0xab, 0xff]);
-        assert_eq!(out, "000fabff");
+        let mut out = [b'-'; 10];
+        write_hex(&mut out, &[0x00, 0x0f, 0xab, 0xff]);
+        assert_eq!(
+            &out, b"000fabff--",
+            "as many bytes as fit, the rest untouched"
+        );
         let bytes: Vec<u8> = (0..=255).collect();
-        out.clear();
-        push_hex(&mut out, &bytes);
+        let mut all = vec![0_u8; 512];
+        write_hex(&mut all, &bytes);
         let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(out, expected, "every byte, across several 16-byte chunks");
+        assert_eq!(String::from_utf8(all).unwrap(), expected, "every byte");
     }
 }

@@ -90,15 +90,41 @@ const INTEGER_LIMIT: f64 = 1e15;
 /// that reads back to the same `f64` (`0.005`, `1.5e-7`, `1e20`).
 #[inline]
 pub(super) fn push_f64(out: &mut String, v: f64) {
-    if v.is_nan() {
-        out.push_str("NaN");
-    } else if v.is_infinite() {
-        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
-    } else if v.fract() == 0.0 && v.abs() < INTEGER_LIMIT {
-        // Exact: a whole number below 2^53 converts to i64 without loss.
-        out.push_str(itoa::Buffer::new().format(v as i64));
-    } else {
-        out.push_str(ryu::Buffer::new().format_finite(v));
+    out.push_str(F64Text::new().format(v));
+}
+
+/// The text [`push_f64`] appends, formatted in buffers on the stack: at
+/// most [`F64Text::MAX_LEN`] bytes, all ASCII.
+pub(super) struct F64Text {
+    integer: itoa::Buffer,
+    float: ryu::Buffer,
+}
+
+impl F64Text {
+    /// The longest text of a float: `-1.2345678901234567e-308`.
+    pub(super) const MAX_LEN: usize = 24;
+
+    #[inline]
+    pub(super) fn new() -> Self {
+        Self {
+            integer: itoa::Buffer::new(),
+            float: ryu::Buffer::new(),
+        }
+    }
+
+    /// `v` as Prometheus writes it.
+    #[inline]
+    pub(super) fn format(&mut self, v: f64) -> &str {
+        if v.is_nan() {
+            "NaN"
+        } else if v.is_infinite() {
+            if v > 0.0 { "+Inf" } else { "-Inf" }
+        } else if v.fract() == 0.0 && v.abs() < INTEGER_LIMIT {
+            // Exact: a whole number below 2^53 converts to i64 without loss.
+            self.integer.format(v as i64)
+        } else {
+            self.float.format_finite(v)
+        }
     }
 }
 
@@ -169,22 +195,27 @@ pub(super) fn canonical_f64(v: f64) -> String {
     out
 }
 
-pub(super) use crate::hex::push_hex;
+/// The longest timestamp [`write_unix_millis`] writes: `u64::MAX / 1000`
+/// has 17 digits, then the point and three more.
+pub(super) const UNIX_MILLIS_MAX_LEN: usize = 21;
 
-/// Appends a Unix time given in milliseconds as OpenMetrics writes
-/// timestamps: seconds with three decimals (`1764630000.123`).
+/// Writes a Unix time given in milliseconds as OpenMetrics writes
+/// timestamps, seconds with three decimals (`1764630000.123`), at the start
+/// of `out` (at least [`UNIX_MILLIS_MAX_LEN`] bytes long); returns its
+/// length.
 #[inline]
-pub(super) fn push_unix_millis(out: &mut String, millis: u64) {
-    push_u64(out, millis / 1000);
-    out.push('.');
+pub(super) fn write_unix_millis(out: &mut [u8], millis: u64) -> usize {
+    let mut seconds = itoa::Buffer::new();
+    let seconds = seconds.format(millis / 1000).as_bytes();
+    let point = seconds.len();
+    out[..point].copy_from_slice(seconds);
     let ms = millis % 1000;
-    if ms < 100 {
-        out.push('0');
-    }
-    if ms < 10 {
-        out.push('0');
-    }
-    push_u64(out, ms);
+    // Each digit below 10: `as u8` keeps it exactly.
+    #[allow(clippy::cast_possible_truncation)]
+    let digits = [ms / 100, ms / 10 % 10, ms % 10].map(|d| b'0' + d as u8);
+    out[point] = b'.';
+    out[point + 1..point + 4].copy_from_slice(&digits);
+    point + 4
 }
 
 /// `name` + `suffix` + `{labels} `, the braces left out for no labels.

@@ -92,16 +92,18 @@ fn le_values_are_openmetrics_canonical_numbers() {
 }
 
 #[test]
-fn hex_ids_and_timestamps_are_written_in_place() {
-    let mut s = String::new();
-    push_hex(&mut s, &[0x00, 0x0f, 0xa5, 0xff]);
-    s.push(' ');
-    push_unix_millis(&mut s, 1_764_630_000_123);
-    s.push(' ');
-    push_unix_millis(&mut s, 1_764_630_000_007);
-    s.push(' ');
-    push_unix_millis(&mut s, 1_764_630_000_050);
-    assert_eq!(s, "000fa5ff 1764630000.123 1764630000.007 1764630000.050");
+fn timestamps_are_seconds_with_three_decimals() {
+    let text = |millis| {
+        let mut out = [b'-'; UNIX_MILLIS_MAX_LEN + 1];
+        let len = write_unix_millis(&mut out, millis);
+        assert_eq!(out[len], b'-', "nothing written past the length returned");
+        String::from_utf8(out[..len].to_vec()).unwrap()
+    };
+    assert_eq!(text(0), "0.000");
+    assert_eq!(text(u64::MAX), "18446744073709551.615");
+    assert_eq!(text(1_764_630_000_123), "1764630000.123");
+    assert_eq!(text(1_764_630_000_007), "1764630000.007");
+    assert_eq!(text(1_764_630_000_050), "1764630000.050");
 }
 
 #[test]
