@@ -28,6 +28,10 @@ use crate::request_id::RequestId;
 /// A span's fields, already serialized as `"k":v,"k2":v2`.
 struct SpanFields(String);
 
+/// Room for a span's fields when they are first written: a few short pairs
+/// (`"order_id":42`) fit without the string growing.
+const SPAN_FIELDS_CAPACITY: usize = 64;
+
 /// Formats every event as one JSON line and writes it with one `write_all`.
 pub(crate) struct JsonLayer<W> {
     make_writer: W,
@@ -61,8 +65,13 @@ where
     W: for<'w> MakeWriter<'w> + 'static,
 {
     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+        // A span created without values (no fields, or only `Empty` ones)
+        // stores nothing until a value is recorded on it.
+        if attrs.values().is_empty() {
+            return;
+        }
         let Some(span) = ctx.span(id) else { return };
-        let mut buf = String::new();
+        let mut buf = String::with_capacity(SPAN_FIELDS_CAPACITY);
         attrs.record(&mut JsonFields {
             out: &mut buf,
             any: false,
@@ -72,15 +81,29 @@ where
     }
 
     fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
+        if values.is_empty() {
+            return;
+        }
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
-        if let Some(fields) = ext.get_mut::<SpanFields>() {
-            let any = !fields.0.is_empty();
-            values.record(&mut JsonFields {
-                out: &mut fields.0,
-                any,
-                skip_message: false,
-            });
+        match ext.get_mut::<SpanFields>() {
+            Some(fields) => {
+                let any = !fields.0.is_empty();
+                values.record(&mut JsonFields {
+                    out: &mut fields.0,
+                    any,
+                    skip_message: false,
+                });
+            }
+            None => {
+                let mut buf = String::with_capacity(SPAN_FIELDS_CAPACITY);
+                values.record(&mut JsonFields {
+                    out: &mut buf,
+                    any: false,
+                    skip_message: false,
+                });
+                ext.insert(SpanFields(buf));
+            }
         }
     }
 

@@ -83,6 +83,40 @@ fn lines_carry_fields_spans_and_otel_ids() {
     });
 }
 
+#[test]
+fn fields_recorded_after_creation_join_the_span_in_order() {
+    let buf = Buf::default();
+    let subscriber = tracing_subscriber::registry().with(JsonLayer::new("svc", buf.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        // Created without values: nothing stored until a value is recorded.
+        let bare = tracing::info_span!("bare");
+        let later = tracing::info_span!(
+            "later",
+            user = tracing::field::Empty,
+            n = tracing::field::Empty
+        );
+        let mixed =
+            later.in_scope(|| tracing::info_span!("mixed", a = 1_u64, b = tracing::field::Empty));
+        bare.in_scope(|| tracing::info!("in bare"));
+        later.in_scope(|| tracing::info!("before record"));
+        later.record("user", "u-7");
+        later.record("n", 9_u64);
+        mixed.record("b", "two");
+        mixed.in_scope(|| tracing::info!("after record"));
+        let lines = buf.lines();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0]["spans"], serde_json::json!([{ "name": "bare" }]));
+        assert_eq!(lines[1]["spans"], serde_json::json!([{ "name": "later" }]));
+        assert_eq!(
+            lines[2]["spans"],
+            serde_json::json!([
+                { "name": "later", "user": "u-7", "n": 9 },
+                { "name": "mixed", "a": 1, "b": "two" }
+            ])
+        );
+    });
+}
+
 /// The line without its timestamp, which differs between two writes.
 fn without_timestamp(line: &str) -> String {
     let start = line.find("\"level\"").expect("a level after the timestamp");
