@@ -29,20 +29,7 @@ fn suite_dir() -> PathBuf {
 
 /// Whether Python 3 with aiohttp is here; panics under CI when it is not.
 fn python_ready() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import aiohttp"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 with aiohttp is required under CI (pip install aiohttp)"
-        );
-        eprintln!("skipped: python3 with aiohttp not found (pip install aiohttp)");
-    }
-    ok
+    obskit_test_support::python3_with("aiohttp", "pip install aiohttp")
 }
 
 fn start_service() -> (Service, String) {
@@ -68,13 +55,6 @@ fn start_service() -> (Service, String) {
     (service, format!("{base}/test"))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 /// One run's results: test name → outcome word (`ok`, `FAIL`, `ERROR`,
 /// `skipped ...`).
 struct Run {
@@ -88,7 +68,7 @@ fn run_suite(endpoint: &str, spec_level: Option<&str>) -> Run {
     cmd.current_dir(suite_dir())
         .arg("test.py")
         .arg(endpoint)
-        .env("HARNESS_PORT", free_port().to_string())
+        .env("HARNESS_PORT", obskit_test_support::free_port().to_string())
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env_remove("STRICT_LEVEL")
         .env_remove("HARNESS_DEBUG");

@@ -3,41 +3,15 @@
 //! on every dashboard query, and `amtool check-config` on the inhibit rules when amtool is
 //! installed.
 //!
-//! Without promtool these tests print a loud notice and pass, unless `CI` is set: CI must run
+//! Without promtool these tests say so and pass, unless `CI` is set: CI must run
 //! them (`.ci/run` installs Debian's `prometheus` package).
 #![allow(clippy::print_stderr)]
 
 use obskit_artifacts::alerts::{self, AlertOptions, Period, RuleFormat};
 use obskit_artifacts::{GeneratedFile, promql_expressions, stock_files};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn find_on_path(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(tool))
-        .find(|candidate| candidate.is_file())
-}
-
-/// promtool, or `None` after a loud notice when it is missing outside CI.
-fn promtool() -> Option<PathBuf> {
-    if let Some(found) = find_on_path("promtool") {
-        return Some(found);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "promtool is not on PATH and CI is set: install it (`apt-get install prometheus`); \
-         the rule checks and unit tests must run in CI"
-    );
-    eprintln!(
-        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         !! SKIPPED: promtool is not on PATH, so the generated rules were NOT checked and   !!\n\
-         !! their unit tests were NOT run. Install it: apt-get install prometheus          !!\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-    );
-    None
-}
 
 fn write_all(root: &Path, files: &[GeneratedFile]) {
     for file in files {
@@ -95,13 +69,17 @@ fn check_and_test(promtool: &Path, files: &[GeneratedFile]) {
 
 #[test]
 fn stock_rules_pass_promtool_check_and_their_unit_tests() {
-    let Some(promtool) = promtool() else { return };
+    let Some(promtool) = obskit_test_support::promtool() else {
+        return;
+    };
     check_and_test(&promtool, &stock_files().expect("stock files"));
 }
 
 #[test]
 fn rules_for_a_28_day_period_pass_their_unit_tests() {
-    let Some(promtool) = promtool() else { return };
+    let Some(promtool) = obskit_test_support::promtool() else {
+        return;
+    };
     let opts = AlertOptions {
         period: Period::Days28,
         runbook_base_url: "https://runbooks.example.org/obskit".to_owned(),
@@ -115,7 +93,9 @@ fn rules_for_a_28_day_period_pass_their_unit_tests() {
 /// pass `promtool check rules` and the plain files' unit tests in their place.
 #[test]
 fn prometheus_rule_resources_hold_the_rules_and_pass_their_unit_tests() {
-    let Some(promtool) = promtool() else { return };
+    let Some(promtool) = obskit_test_support::promtool() else {
+        return;
+    };
     let operator = AlertOptions {
         format: RuleFormat::PrometheusRule,
         ..AlertOptions::default()
@@ -160,7 +140,9 @@ fn prometheus_rule_resources_hold_the_rules_and_pass_their_unit_tests() {
 
 #[test]
 fn every_dashboard_query_is_valid_promql() {
-    let Some(promtool) = promtool() else { return };
+    let Some(promtool) = obskit_test_support::promtool() else {
+        return;
+    };
     let dashboards = obskit_artifacts::dashboards::render().expect("dashboards render");
     let exprs = promql_expressions(&dashboards);
     assert!(
@@ -228,7 +210,7 @@ fn inhibit_rules_load_in_alertmanager() {
                 .is_some_and(|e| e.iter().any(|l| l.as_str() == Some("service_name")))
         );
     }
-    let Some(amtool) = find_on_path("amtool") else {
+    let Some(amtool) = obskit_test_support::find_program("amtool") else {
         eprintln!(
             "note: amtool is not installed (apt-get install prometheus-alertmanager); the inhibit rules were checked structurally only"
         );

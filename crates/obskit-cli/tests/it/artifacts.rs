@@ -5,7 +5,6 @@
 use crate::common;
 
 use std::fs;
-use std::path::Path;
 use std::process::Command;
 
 use common::{obskit, read_tree, stderr, stdout};
@@ -179,16 +178,7 @@ fn mistakes_are_one_clear_error_and_write_nothing() {
 
 #[test]
 fn written_rules_pass_their_promtool_tests() {
-    let Some(promtool) = ["/usr/bin/promtool", "/usr/local/bin/promtool"]
-        .into_iter()
-        .map(Path::new)
-        .find(|p| p.is_file())
-    else {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-        assert!(
-            !ci,
-            "promtool is not installed; CI must install it (see .ci/run)"
-        );
+    let Some(promtool) = obskit_test_support::promtool() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -9,18 +9,10 @@ use crate::common;
 
 #[test]
 fn cargo_generate_and_obskit_new_produce_the_same_tree() {
-    if common::cargo_generate().is_none() {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-        assert!(
-            !ci,
-            "cargo-generate is not on PATH; CI must install it (see .ci/run)"
+    if obskit_test_support::find_program("cargo-generate").is_none() {
+        obskit_test_support::skip(
+            "cargo-generate is not installed (cargo install cargo-generate): comparison skipped",
         );
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!(
-                "cargo-generate is not on PATH: comparison skipped (CI=true makes this a failure)"
-            );
-        }
         return;
     }
     // Every combination of options, each with the published obskit (built inside this

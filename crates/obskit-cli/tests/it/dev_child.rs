@@ -11,22 +11,20 @@ use crate::dev_support;
 use std::time::{Duration, Instant};
 
 use dev_support::{Dev, get};
+use obskit_test_support::wait;
 
 /// Polls the logs page until it shows `needle`, or fails after a generous deadline.
 fn wait_for_line(dev: &Dev, query: &str, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    wait::poll(Duration::from_secs(30), || {
         let (status, page) = get(dev.ui_port, &format!("/logs?live=0&{query}"));
         assert_eq!(status, 200, "{page}");
         if page.contains(needle) {
-            return page;
+            Ok(page)
+        } else {
+            Err(page)
         }
-        assert!(
-            Instant::now() < deadline,
-            "`{needle}` never showed on /logs?{query}:\n{page}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    })
+    .unwrap_or_else(|page| panic!("`{needle}` never showed on /logs?{query}:\n{page}"))
 }
 
 #[test]

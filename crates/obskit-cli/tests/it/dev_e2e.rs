@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dev_support::{Dev, chromium, free_port, get, screenshot_dir};
+use dev_support::{Dev, chromium, get, screenshot_dir};
+use obskit_test_support::free_port;
 
 const NAME: &str = "e2e-svc";
 /// What the issue promises: the request's trace, logs and RED figures within 2 s.

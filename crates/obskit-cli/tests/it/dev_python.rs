@@ -4,51 +4,36 @@
 //! the metrics feeding the service page's figures, with nothing scraped).
 
 #![cfg(feature = "dev")]
-#![allow(clippy::print_stderr)] // says why it skips
 
 use crate::dev_support;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dev_support::{Dev, get};
+use obskit_test_support::wait;
 
 /// Whether python3 with the OpenTelemetry SDK and both OTLP exporters is here; fails under
 /// `CI` when it is not (`.ci/run` installs it).
 fn python_sdk() -> bool {
-    let found = Command::new("python3")
-        .args([
-            "-c",
-            "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc, opentelemetry.exporter.otlp.proto.http",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the OpenTelemetry Python SDK is missing; .ci/run installs it \
-             (pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-grpc opentelemetry-exporter-otlp-proto-http)"
-        );
-        eprintln!("skipping: the OpenTelemetry Python SDK is not installed");
-    }
-    found
+    obskit_test_support::python3_with(
+        "opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc, opentelemetry.exporter.otlp.proto.http",
+        "pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-grpc opentelemetry-exporter-otlp-proto-http",
+    )
 }
 
 /// Polls `path` on the UI until its page contains `needle`.
 fn page_with(dev: &Dev, path: &str, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    wait::poll(Duration::from_secs(60), || {
         let (status, page) = get(dev.ui_port, path);
         if status == 200 && page.contains(needle) {
-            return page;
+            Ok(page)
+        } else {
+            Err(page)
         }
-        assert!(
-            Instant::now() < deadline,
-            "`{needle}` never on {path}:\n{page}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    })
+    .unwrap_or_else(|page| panic!("`{needle}` never on {path}:\n{page}"))
 }
 
 #[test]

@@ -27,7 +27,8 @@
 
 use crate::common;
 #[cfg(feature = "dev")]
-use crate::dev_support::{self, dechunk, free_port};
+use crate::dev_support::{self, dechunk};
+use obskit_test_support::free_port;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -817,29 +818,14 @@ replies = list(stream(b"\x0a\x03ada\x10\x03", timeout=10))
 print("stream", len(replies), replies[-1][2:].decode())
 "#;
 
-/// The notice a skipped check owes the reader of the test log.
-#[allow(clippy::print_stderr)]
-fn skipped(what: &str) {
-    eprintln!("SKIPPED {what}");
-}
-
 /// Runs [`PYTHON_CLIENT`] against the service on `port`; skipped with a notice when
 /// python3 with grpcio, grpcio-health-checking and grpcio-reflection is missing, unless
 /// `CI` is set.
 fn check_with_python_grpcio(port: u16) {
-    let modules =
-        "import grpc, grpc_health.v1.health_pb2_grpc, grpc_reflection.v1alpha.reflection_pb2_grpc";
-    let available = Command::new("python3")
-        .args(["-c", modules])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !available {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 with grpcio, grpcio-health-checking and grpcio-reflection is missing; \
-             .ci/run installs them"
-        );
-        skipped("the grpcio client: pip install grpcio grpcio-health-checking grpcio-reflection");
+    if !obskit_test_support::python3_with(
+        "grpc, grpc_health.v1.health_pb2_grpc, grpc_reflection.v1alpha.reflection_pb2_grpc",
+        "pip install grpcio grpcio-health-checking grpcio-reflection",
+    ) {
         return;
     }
     let output = Command::new("python3")
@@ -887,21 +873,6 @@ fn post(port: u16, path: &str, body: &str, traceparent: &str) -> std::io::Result
         .unwrap_or(0))
 }
 
-/// Whether a server listens on `port` of 127.0.0.1; without one the test is skipped
-/// (failed when `CI` is set).
-fn broker_listens(port: u16, what: &str) -> bool {
-    if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-        return true;
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    assert!(
-        !ci,
-        "no {what} on 127.0.0.1:{port}; CI must start it (.ci/run)"
-    );
-    skipped(&format!("{what} (nothing listens on 127.0.0.1:{port})"));
-    false
-}
-
 /// Which of the two renderers writes a project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Renderer {
@@ -921,16 +892,11 @@ fn render(
     renderer: Renderer,
 ) -> (PathBuf, PathBuf) {
     let local = common::repo_root().join("crates/obskit");
-    let can_generate = common::cargo_generate().is_some();
+    let can_generate = obskit_test_support::find_program("cargo-generate").is_some();
     if renderer == Renderer::ObskitNew || !can_generate {
         if !can_generate {
-            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-            assert!(
-                !ci,
-                "cargo-generate is not on PATH; CI must install it (.ci/run)"
-            );
-            skipped(&format!(
-                "cargo generate for {name} (not on PATH): obskit new renders it"
+            obskit_test_support::skip(format_args!(
+                "cargo-generate is not installed: obskit new renders {name} instead"
             ));
         }
         let args = common::obskit_args(combination);
@@ -1378,7 +1344,7 @@ fn generated_messaging_services_build_pass_their_tests_and_process_a_posted_task
     for (name, renderer, combination, servers) in runs {
         if !servers
             .iter()
-            .all(|(port, what)| broker_listens(*port, what))
+            .all(|(port, what)| obskit_test_support::server_up(&format!("127.0.0.1:{port}"), what))
         {
             continue;
         }

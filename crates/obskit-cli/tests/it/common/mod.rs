@@ -238,14 +238,6 @@ pub(crate) fn kubelet_env(
     env
 }
 
-/// `cargo-generate` on PATH, if any.
-pub(crate) fn cargo_generate() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("cargo-generate"))
-        .find(|candidate| candidate.is_file())
-}
-
 /// Runs `cargo generate` for `name` into `destination`, with `defines` as `--define` values.
 pub(crate) fn run_cargo_generate(name: &str, destination: &Path, defines: &[&str]) {
     let mut command = Command::new("cargo");

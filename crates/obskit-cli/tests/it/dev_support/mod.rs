@@ -1,8 +1,6 @@
 //! Helpers of the `obskit dev` tests: running the real `obskit dev` binary, reading what it
 //! prints, plain HTTP requests, and a headless Chromium for DOM assertions and screenshots.
 
-#![allow(clippy::print_stderr)]
-
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
@@ -11,11 +9,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-/// A port on 127.0.0.1 that nothing listens on right now.
-pub(crate) fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
+use obskit_test_support::wait;
 
 /// A plain HTTP/1.1 request on 127.0.0.1; returns status and body (chunked bodies decoded).
 pub(crate) fn request(
@@ -192,7 +186,7 @@ fn lines_of(output: impl std::io::Read + Send + 'static) -> Receiver<String> {
 impl Dev {
     /// Starts `obskit dev` in `cwd` with free ports and `args`, `env` set; waits for its UI URL.
     pub(crate) fn start(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let http_port = free_port();
+        let http_port = obskit_test_support::free_port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_obskit"));
         command
             .args(["dev", "--grpc-port", "0", "--ui-port", "0"])
@@ -239,23 +233,17 @@ impl Dev {
 
     /// The OTLP/gRPC port, from the line `obskit dev` prints.
     pub(crate) fn grpc_port(&mut self) -> u16 {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
+        let port = wait::poll(Duration::from_secs(30), || {
             self.collect();
-            let port = self.err_lines.iter().find_map(|line| {
-                let rest = line.strip_prefix("obskit dev: OTLP receiver on 127.0.0.1:")?;
-                rest.split_whitespace().next()?.parse().ok()
-            });
-            if let Some(port) = port {
-                return port;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no gRPC port printed: {:?}",
-                self.err_lines
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            self.err_lines
+                .iter()
+                .find_map(|line| {
+                    let rest = line.strip_prefix("obskit dev: OTLP receiver on 127.0.0.1:")?;
+                    rest.split_whitespace().next()?.parse().ok()
+                })
+                .ok_or(())
+        });
+        port.unwrap_or_else(|()| panic!("no gRPC port printed: {:?}", self.err_lines))
     }
 
     /// The UI's base URL.
@@ -284,19 +272,12 @@ impl Dev {
                 .unwrap()
                 .success()
         );
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(100));
-                self.collect();
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "obskit dev still running {within:?} after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = &mut self.child;
+        let status = wait::poll(within, || child.try_wait().unwrap().ok_or(()))
+            .unwrap_or_else(|()| panic!("obskit dev still running {within:?} after SIGTERM"));
+        std::thread::sleep(Duration::from_millis(100));
+        self.collect();
+        status
     }
 }
 
@@ -318,11 +299,7 @@ pub(crate) fn chromium() -> Option<Chromium> {
             profile: tempfile::tempdir().unwrap(),
         });
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "chromium is not installed; CI installs it in .ci/run (apt-get install -y chromium)"
-    );
-    eprintln!("skipping: chromium is not installed (apt-get install -y chromium)");
+    obskit_test_support::skip("chromium is not installed (apt-get install -y chromium)");
     None
 }
 
@@ -534,22 +511,18 @@ impl Browser {
 
     /// Polls `expression` until it is true, or panics with `what` after 60 s.
     pub(crate) fn wait_for(&mut self, expression: &str, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
+        let held = wait::until(Duration::from_secs(60), || {
             // While a page loads, its context may be gone for a moment: that is "not yet".
             let value = self.send(
                 "Runtime.evaluate",
                 serde_json::json!({ "expression": expression, "returnByValue": true }),
                 true,
             );
-            if value.is_ok_and(|v| v["result"]["value"] == true) {
-                return;
-            }
-            if Instant::now() > deadline {
-                let dom = self.eval("document.documentElement.outerHTML");
-                panic!("{what}: `{expression}` not true within 60 s; the page:\n{dom}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
+            value.is_ok_and(|v| v["result"]["value"] == true)
+        });
+        if !held {
+            let dom = self.eval("document.documentElement.outerHTML");
+            panic!("{what}: `{expression}` not true within 60 s; the page:\n{dom}");
         }
     }
 
