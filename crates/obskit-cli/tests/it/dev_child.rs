@@ -1,8 +1,9 @@
 //! The command `obskit dev` runs, as a real child process of the real binary: whatever it
 //! prints (bytes that are not UTF-8, a line longer than the bound, a line without a
 //! newline, a panic on stderr) reaches the Logs page and never ends the capture; its
-//! environment points every signal at the viewer whatever the shell says; and `obskit dev`
-//! exits with its status.
+//! environment points every signal at the viewer whatever the shell says; `obskit dev`
+//! exits with its status; and a test that drops its `obskit dev` (a failing one does) leaves
+//! nothing of the command running.
 
 #![cfg(feature = "dev")]
 
@@ -106,4 +107,44 @@ fn a_command_killed_by_a_signal_gives_the_shells_code() {
     }
     let status = dev.terminate(Duration::from_secs(20));
     assert_eq!(status.code(), Some(137));
+}
+
+/// A test that fails drops its `Dev`: obskit dev is killed, and so is the command it runs
+/// (in a process group of its own) with everything that command started, as a `cargo run`
+/// starts the service.
+#[test]
+fn dropping_obskit_dev_leaves_nothing_of_its_command_running() {
+    let script = r#"sleep 600 & printf 'pids=%s %s\n' "$$" "$!"; wait"#;
+    let mut dev = Dev::start(None, &["--logs", "raw", "--", "sh", "-c", script], &[]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let pids: Vec<u32> = loop {
+        dev.collect();
+        if let Some(line) = dev.out_lines.iter().find_map(|l| l.strip_prefix("pids=")) {
+            break line.split(' ').map(|p| p.parse().unwrap()).collect();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the command printed no pids: {:?}",
+            dev.out_lines
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(pids.len(), 2, "{pids:?}");
+    assert!(
+        pids.iter().all(|pid| dev_support::is_running(*pid)),
+        "{pids:?}"
+    );
+    drop(dev);
+    // SIGKILL is delivered at once, but the processes end a moment later.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pids.iter().any(|pid| dev_support::is_running(*pid)) {
+        assert!(
+            Instant::now() < deadline,
+            "still running 30 s after obskit dev was dropped: {:?}",
+            pids.iter()
+                .filter(|pid| dev_support::is_running(**pid))
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -283,9 +283,59 @@ impl Dev {
 
 impl Drop for Dev {
     fn drop(&mut self) {
+        // obskit dev runs its command in a process group of its own, which killing obskit
+        // dev alone would leave running (a `cargo run` service keeps its port and its queue):
+        // kill those groups first.
+        let own = process_group(std::process::id());
+        for group in children(self.child.id())
+            .into_iter()
+            .filter_map(process_group)
+        {
+            if Some(group) != own {
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{group}")])
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The processes `pid` started and that still have it as their parent (every thread's
+/// `/proc/<pid>/task/<tid>/children`).
+pub(crate) fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// The fields of `/proc/<pid>/stat` after the command name: state, parent, process group…
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces or parentheses itself.
+    let (_, rest) = stat.rsplit_once(')')?;
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
+/// The process group of `pid`, while it exists.
+pub(crate) fn process_group(pid: u32) -> Option<u32> {
+    stat_fields(pid)?.get(2)?.parse().ok()
+}
+
+/// Whether `pid` is a live process (neither gone nor a zombie waiting to be reaped).
+pub(crate) fn is_running(pid: u32) -> bool {
+    stat_fields(pid).is_some_and(|fields| fields.first().is_some_and(|state| state != "Z"))
 }
 
 /// Headless Chromium, or `None` (with a message) when it is not installed and `CI` is unset.
