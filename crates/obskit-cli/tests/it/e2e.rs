@@ -18,8 +18,9 @@
 //! `obskit dev` on a queue of their own: obskit dev shows one trace holding the HTTP
 //! request that posted a task, its send and the worker's processing; the database and
 //! cache requests show their queries and commands under their server spans (a read through
-//! the cache: the database's `SELECT` on a miss only), `/metrics` their exact figures;
-//! SIGTERM stops it cleanly.
+//! the cache: the database's `SELECT` on a miss only), `/metrics` their exact figures, and
+//! a real Prometheus loaded with the service's own rules the messaging figures its
+//! dashboards and rules read (`messaging_figures`); SIGTERM stops it cleanly.
 //!
 //! Every run shares one target directory (under Cargo's `CARGO_TARGET_TMPDIR`) and pins
 //! dependency versions to the workspace's Cargo.lock, so only the first run compiles the
@@ -1456,6 +1457,7 @@ fn generated_messaging_services_build_pass_their_tests_and_process_a_posted_task
         assert_eq!(processed["trace_id"], TRACE_ID, "{processed}");
         // And obskit dev shows the whole trace, span by span.
         assert_task_trace(dev.ui_port, &broker, &broker.destination(&queue));
+        crate::messaging_figures::check(&project, name, port, &broker.destination(&queue), 1);
         if datastores {
             assert_datastore_trace_and_figures(port, dev.ui_port, &queue);
             assert_read_through_traces(port, dev.ui_port, &queue);

@@ -22,5 +22,6 @@ mod dev_python;
 mod dev_ui;
 mod e2e;
 mod kubernetes;
+mod messaging_figures;
 mod snapshots;
 mod stock_copies;
