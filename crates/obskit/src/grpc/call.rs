@@ -8,6 +8,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use http::Response;
 use metrics::Gauge;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, KeyValue};
@@ -98,7 +99,7 @@ pub(crate) enum Method {
 
 /// A served call in flight: the core's [`Finish`] with what gRPC adds, the
 /// method to name once the answer is known and the call's deadline.
-pub(crate) struct ServerCall {
+pub struct ServerCall {
     finish: Finish<GrpcCall>,
     method: Method,
     deadline: Option<Deadline>,
@@ -118,14 +119,14 @@ impl ServerCall {
     }
 
     /// The call's OpenTelemetry context.
-    pub(crate) fn context(&self) -> &Context {
+    pub(crate) fn otel_context(&self) -> &Context {
         self.finish.context()
     }
 
     /// Records the call's outcome everywhere it is reported, with the
     /// call's context attached meanwhile.
     pub(crate) fn end(self, ending: Ending) {
-        let _attached = self.finish.context().clone().attach();
+        let _attached = self.otel_context().clone().attach();
         self.end_attached(ending);
     }
 
@@ -244,7 +245,7 @@ impl Protocol for GrpcCall {
 }
 
 /// An outgoing call in flight.
-pub(crate) struct ClientCall {
+pub struct ClientCall {
     finish: Finish<GrpcClientCall>,
     deadline: Option<Deadline>,
 }
@@ -324,7 +325,7 @@ impl Protocol for GrpcClientCall {
 }
 
 /// A call of either side, as the response body carries it to its end.
-pub(crate) enum Call {
+pub enum Call {
     /// A call this process serves.
     Server(ServerCall),
     /// A call this process makes.
@@ -332,29 +333,45 @@ pub(crate) enum Call {
 }
 
 impl Call {
-    pub(crate) fn end(self, ending: Ending) {
+    /// Records the call's outcome.
+    pub(crate) fn finish(self, ending: Ending) {
         match self {
             Self::Server(c) => c.end(ending),
             Self::Client(c) => c.end(ending),
         }
     }
 
-    /// [`end`](Self::end), for a caller that has polled the body in
+    /// [`finish`](Self::finish), for a caller that polled in
     /// [`poll_context`](Self::poll_context) and still has it attached: a
     /// server call ends in it rather than attaching it again.
-    pub(crate) fn end_polled(self, ending: Ending) {
+    pub(crate) fn finish_polled(self, ending: Ending) {
         match self {
             Self::Server(c) => c.end_attached(ending),
             Self::Client(c) => c.end(ending),
         }
     }
 
-    /// The context to poll the body in: the server call's, so log lines of
-    /// a streaming handler carry its trace; none for a client call.
+    /// The context to poll in: the server call's, so log lines of its
+    /// handler carry its trace; none for a client call.
     pub(crate) fn poll_context(&self) -> Option<&Context> {
         match self {
-            Self::Server(c) => Some(c.context()),
+            Self::Server(c) => Some(c.otel_context()),
             Self::Client(_) => None,
+        }
+    }
+
+    /// Reads the status a response's head carries (a trailers-only answer,
+    /// or a non-gRPC HTTP response, which implies one): the call ends there
+    /// (`None`), else it is left to the body, whose trailers carry it.
+    pub(crate) fn answered<B>(self, response: &Response<B>) -> Option<Self> {
+        match status::from_headers(response.headers())
+            .or_else(|| status::from_http(response.status()))
+        {
+            Some(code) => {
+                self.finish_polled(Ending::Status(code));
+                None
+            }
+            None => Some(self),
         }
     }
 }

@@ -16,14 +16,13 @@
 //! # Ok(()) }
 //! ```
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll, ready};
+use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 use http::{Request, Response};
-use opentelemetry::KeyValue;
+use http_body::Body;
+use opentelemetry::{Context, KeyValue};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -34,7 +33,7 @@ use super::red::{CallMetrics, Side};
 use super::state::ClientShared;
 use super::status;
 use crate::Telemetry;
-use crate::instrument::start_client;
+use crate::instrument::{self, Awaited, start_client};
 use crate::metrics::names::{RPC_METHOD_OTHER, RPC_SYSTEM_GRPC};
 use crate::slo::SloSet;
 
@@ -141,6 +140,7 @@ impl<S> std::fmt::Debug for GrpcClient<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for GrpcClient<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: http_body::Body,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -189,65 +189,29 @@ where
         active.increment(1.0);
         let deadline = status::timeout(req.headers()).map(Deadline::made);
         let call = ClientCall::new(cx, start, active, method, deadline, Arc::clone(shared));
-        ClientResponseFuture {
-            inner: self.inner.call(req),
-            call: Some(call),
-        }
+        ClientResponseFuture::new(self.inner.call(req), call)
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The future of [`GrpcClient`].
-    pub struct ClientResponseFuture<F> {
-        #[pin]
-        inner: F,
-        call: Option<ClientCall>,
+/// The future of [`GrpcClient`].
+pub type ClientResponseFuture<F> = instrument::ResponseFuture<F, ClientCall>;
+
+impl Awaited for ClientCall {
+    type Body = Call;
+
+    fn context(&self) -> Option<&Context> {
+        None
     }
 
-    impl<F> PinnedDrop for ClientResponseFuture<F> {
-        fn drop(this: Pin<&mut Self>) {
-            if let Some(call) = this.project().call.take() {
-                call.end(Ending::Dropped);
-            }
-        }
+    fn respond<B: Body>(self, response: &mut Response<B>) -> Option<Call> {
+        Call::Client(self).answered(response)
     }
-}
 
-impl<F> std::fmt::Debug for ClientResponseFuture<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientResponseFuture")
-            .finish_non_exhaustive()
+    fn failed(self) {
+        self.unanswered();
     }
-}
 
-impl<F, B, E> Future for ClientResponseFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-{
-    type Output = Result<Response<ResponseBody<B>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = ready!(this.inner.poll(cx));
-        let Some(call) = this.call.take() else {
-            return Poll::Ready(result.map(|r| r.map(ResponseBody::plain)));
-        };
-        Poll::Ready(match result {
-            Ok(response) => {
-                match status::from_headers(response.headers())
-                    .or_else(|| status::from_http(response.status()))
-                {
-                    Some(code) => {
-                        call.end(Ending::Status(code));
-                        Ok(response.map(ResponseBody::plain))
-                    }
-                    None => Ok(response.map(|b| ResponseBody::open(b, Call::Client(call)))),
-                }
-            }
-            Err(e) => {
-                call.unanswered();
-                Err(e)
-            }
-        })
+    fn dropped(self) {
+        self.end(Ending::Dropped);
     }
 }

@@ -12,7 +12,7 @@ use tower_service::Service;
 
 use super::body::ResponseBody;
 use super::call::{Deadline, GrpcCall, Method, ServerCall};
-use super::future::ResponseFuture;
+use super::future::{ResponseFuture, Served};
 use super::methods;
 use super::state::Shared;
 use crate::http::is_grpc;
@@ -36,6 +36,7 @@ impl<S> std::fmt::Debug for GrpcService<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for GrpcService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: http_body::Body,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -56,7 +57,7 @@ where
                 shared.core.is_excluded(service)
             });
         if excluded {
-            return ResponseFuture::plain(self.inner.call(req));
+            return ResponseFuture::untracked(self.inner.call(req));
         }
         let method = match full {
             Some(m) => match shared.known.get(m) {
@@ -87,10 +88,12 @@ where
             label: Cell::new(label),
         };
         let finish = Finish::new(started.cx, started.start, active, protocol);
-        ResponseFuture::open(
+        ResponseFuture::new(
             inner,
-            ServerCall::new(finish, method, deadline),
-            started.request_id,
+            Served {
+                call: ServerCall::new(finish, method, deadline),
+                request_id: started.request_id,
+            },
         )
     }
 }

@@ -12,7 +12,7 @@ use tower_service::Service;
 use super::attributes::describe;
 use super::body::ResponseBody;
 use super::exchange::Exchange;
-use super::future::ResponseFuture;
+use super::future::{ResponseFuture, Served};
 use super::labels;
 use super::state::Shared;
 use crate::instrument::Finish;
@@ -57,7 +57,7 @@ where
             .map_or(req.uri().path(), MatchedPath::as_str);
         // gRPC calls are measured by `obskit::grpc::GrpcLayer`, never twice.
         if shared.core.is_excluded(path) || is_grpc(req.headers()) {
-            return ResponseFuture::new(self.inner.call(req), None);
+            return ResponseFuture::untracked(self.inner.call(req));
         }
         let method = labels::method(req.method());
         let route = matched.as_ref().map(MatchedPath::as_str);
@@ -79,7 +79,13 @@ where
             shared: Arc::clone(&self.shared),
         };
         let finish = Finish::new(started.cx, started.start, active, exchange);
-        ResponseFuture::new(inner, Some((finish, started.request_id)))
+        ResponseFuture::new(
+            inner,
+            Served {
+                finish,
+                request_id: started.request_id,
+            },
+        )
     }
 }
 

@@ -20,7 +20,7 @@ use crate::slo::SloSet;
 
 /// How an exchange ended, with the protocol's status when one was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome<S> {
+pub enum Outcome<S> {
     /// The whole response went out with this status.
     Completed(S),
     /// The handler failed (no status), or the response body failed after
