@@ -79,7 +79,7 @@ fn a_request_to_a_service_run_under_obskit_dev_shows_its_trace_logs_and_red_figu
     // the target directory meanwhile.
     let _target = common::target_alone();
     let work = tempfile::tempdir().unwrap();
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("obskit-e2e-target");
+    let target = common::generated_target();
     let project = generated_service(work.path(), &target);
 
     let port = free_port();

@@ -22,9 +22,9 @@
 //! a real Prometheus loaded with the service's own rules the messaging figures its
 //! dashboards and rules read (`messaging_figures`); SIGTERM stops it cleanly.
 //!
-//! Every run shares one target directory (under Cargo's `CARGO_TARGET_TMPDIR`) and pins
-//! dependency versions to the workspace's Cargo.lock, so only the first run compiles the
-//! dependencies. That first run takes minutes.
+//! Every run builds in the workspace's target directory and pins dependency versions to
+//! the workspace's Cargo.lock, so a generated service compiles only the dependencies whose
+//! features differ from the workspace's, and only on the first run.
 
 use crate::common;
 #[cfg(feature = "dev")]
@@ -276,7 +276,7 @@ fn generate(work: &Path, name: &str, options: &[&str]) -> (PathBuf, PathBuf) {
     let project = work.join(name);
     // The workspace's versions: reproducible, and the shared target directory stays warm.
     fs::copy(root.join("Cargo.lock"), project.join("Cargo.lock")).unwrap();
-    let target: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("obskit-e2e-target");
+    let target = common::generated_target();
     (project, target)
 }
 
@@ -914,7 +914,7 @@ fn render(
         project.join("Cargo.lock"),
     )
     .unwrap();
-    let target: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("obskit-e2e-target");
+    let target = common::generated_target();
     (project, target)
 }
 
