@@ -54,6 +54,17 @@ struct Setup {
 
 impl Setup {
     async fn new(client: async_nats::Client, prefix: &str, max_deliver: i64) -> Self {
+        Self::with_ack_wait(client, prefix, max_deliver, Duration::from_secs(30)).await
+    }
+
+    /// The same, with the time a delivered message may go unacknowledged
+    /// before the server sends it again.
+    async fn with_ack_wait(
+        client: async_nats::Client,
+        prefix: &str,
+        max_deliver: i64,
+        ack_wait: Duration,
+    ) -> Self {
         let js = jetstream::new(client);
         let name = format!("OBSKIT_TEST_{prefix}_{:016X}", fastrand::u64(..));
         let subject = format!("obskit.test.{}", name.to_lowercase());
@@ -70,7 +81,7 @@ impl Setup {
             .create_consumer(pull::Config {
                 durable_name: Some("worker".into()),
                 max_deliver,
-                ack_wait: Duration::from_secs(30),
+                ack_wait,
                 ..Default::default()
             })
             .await
@@ -511,7 +522,10 @@ async fn sigterm_with_messages_in_flight_loses_none() {
         return;
     };
     tokio::task::spawn_blocking(worker_example).await.unwrap();
-    let setup = Setup::new(client, "SIGTERM", 5).await;
+    // The messages the worker was sent and had not started come back after the ack
+    // wait: 10 s leaves the worker, which lives about a second, a wide margin without
+    // making the test wait 30 s for them.
+    let setup = Setup::with_ack_wait(client, "SIGTERM", 5, Duration::from_secs(10)).await;
     const N: usize = 40;
     for i in 0..N {
         setup
