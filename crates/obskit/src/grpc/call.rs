@@ -14,7 +14,7 @@ use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, KeyValue};
 use tonic::Code;
 
-use super::state::{ClientShared, Shared};
+use super::state::{GrpcClientShared, GrpcShared};
 use super::status;
 use crate::instrument::{Finish, Outcome, Protocol};
 use crate::logs::{LineKey, LineValue, log_millis};
@@ -159,7 +159,7 @@ impl ServerCall {
 
 /// What the end of one served gRPC call records: the [`Protocol`] of gRPC.
 pub(crate) struct GrpcCall {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<GrpcShared>,
     /// `rpc.method`: the method's name, or `_OTHER`; final once the call ends.
     pub(crate) label: Cell<&'static str>,
 }
@@ -259,7 +259,7 @@ impl ClientCall {
         active: Gauge,
         method: &'static str,
         deadline: Option<Deadline>,
-        shared: Arc<ClientShared>,
+        shared: Arc<GrpcClientShared>,
     ) -> Self {
         let protocol = GrpcClientCall { shared, method };
         Self {
@@ -290,7 +290,7 @@ impl ClientCall {
 
 /// What the end of one outgoing gRPC call records.
 pub(crate) struct GrpcClientCall {
-    shared: Arc<ClientShared>,
+    shared: Arc<GrpcClientShared>,
     method: &'static str,
 }
 

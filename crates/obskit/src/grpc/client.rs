@@ -17,23 +17,20 @@
 //! ```
 
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 use http::{Request, Response};
 use http_body::Body;
 use opentelemetry::{Context, KeyValue};
 use tower_layer::Layer;
-use tower_service::Service;
 
-use super::body::ResponseBody;
 use super::call::{Call, ClientCall, Deadline, Ending};
 use super::methods::{self, KnownMethods};
 use super::red::{CallMetrics, Side};
-use super::state::ClientShared;
+use super::state::GrpcClientShared;
 use super::status;
 use crate::Telemetry;
-use crate::instrument::{self, Awaited, start_client};
+use crate::instrument::{self, Adapter, Awaited, Instrument, InstrumentLayer, start_client};
 use crate::metrics::names::{RPC_METHOD_OTHER, RPC_SYSTEM_GRPC};
 use crate::slo::SloSet;
 
@@ -52,32 +49,19 @@ use crate::slo::SloSet;
 /// // (or `tower::ServiceBuilder::new().layer(layer).service(channel)`)
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
-pub struct GrpcClientLayer {
-    shared: Arc<ClientShared>,
-}
-
-impl std::fmt::Debug for GrpcClientLayer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrpcClientLayer")
-            .field("server", &self.shared.server)
-            .finish_non_exhaustive()
-    }
-}
+pub type GrpcClientLayer = InstrumentLayer<GrpcClientShared>;
 
 impl GrpcClientLayer {
     /// Records into `telemetry`'s tracer and metrics.
     pub fn new(telemetry: &Telemetry) -> Self {
-        Self {
-            shared: Arc::new(ClientShared {
-                tracer: telemetry.tracer(),
-                propagator: Arc::clone(&telemetry.propagator),
-                metrics: CallMetrics::new(telemetry.metrics(), Side::Client),
-                known: KnownMethods::default(),
-                server: None,
-                slos: SloSet::default(),
-            }),
-        }
+        Self::from_shared(GrpcClientShared {
+            tracer: telemetry.tracer(),
+            propagator: Arc::clone(&telemetry.propagator),
+            metrics: CallMetrics::new(telemetry.metrics(), Side::Client),
+            known: KnownMethods::default(),
+            server: None,
+            slos: SloSet::default(),
+        })
     }
 
     /// The target the channel connects to (`host:port`, or a URI such as
@@ -92,20 +76,17 @@ impl GrpcClientLayer {
             Ok(a) => (a.host().to_owned(), a.port_u16()),
             Err(_) => (target.to_owned(), None),
         };
-        Self {
-            shared: Arc::new(ClientShared {
-                tracer: self.shared.tracer.clone(),
-                propagator: Arc::clone(&self.shared.propagator),
-                metrics: CallMetrics::new(self.shared.metrics.handle(), Side::Client),
-                known: KnownMethods::default(),
-                server: Some(server),
-                slos: SloSet::default(),
-            }),
-        }
+        let shared = self.shared();
+        Self::from_shared(GrpcClientShared {
+            tracer: shared.tracer.clone(),
+            propagator: Arc::clone(&shared.propagator),
+            metrics: CallMetrics::new(shared.metrics.handle(), Side::Client),
+            known: KnownMethods::default(),
+            server: Some(server),
+            slos: SloSet::default(),
+        })
     }
-}
 
-impl GrpcClientLayer {
     /// Wraps `channel` (what `tower::ServiceBuilder::layer` does), for code
     /// that does not use tower itself.
     pub fn wrap<S>(&self, channel: S) -> GrpcClient<S> {
@@ -113,45 +94,16 @@ impl GrpcClientLayer {
     }
 }
 
-impl<S> Layer<S> for GrpcClientLayer {
-    type Service = GrpcClient<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        GrpcClient {
-            inner,
-            shared: Arc::clone(&self.shared),
-        }
-    }
-}
-
 /// The service [`GrpcClientLayer`] wraps around a channel.
-#[derive(Clone)]
-pub struct GrpcClient<S> {
-    inner: S,
-    shared: Arc<ClientShared>,
-}
+pub type GrpcClient<S> = Instrument<GrpcClientShared, S>;
 
-impl<S> std::fmt::Debug for GrpcClient<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrpcClient").finish_non_exhaustive()
-    }
-}
+impl Adapter for GrpcClientShared {
+    type Exchange = ClientCall;
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for GrpcClient<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: http_body::Body,
-{
-    type Response = Response<ResponseBody<ResBody>>;
-    type Error = S::Error;
-    type Future = ClientResponseFuture<S::Future>;
+    const LAYER: &'static str = "GrpcClientLayer";
+    const SERVICE: &'static str = "GrpcClient";
 
-    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let shared = &self.shared;
+    fn start<B>(shared: &Arc<Self>, req: &mut Request<B>) -> Option<ClientCall> {
         let start = Instant::now();
         // The caller's own stubs name the method, so it is learned as sent
         // (within the cap); a path without the gRPC shape is `_OTHER`.
@@ -189,7 +141,11 @@ where
         active.increment(1.0);
         let deadline = status::timeout(req.headers()).map(Deadline::made);
         let call = ClientCall::new(cx, start, active, method, deadline, Arc::clone(shared));
-        ClientResponseFuture::new(self.inner.call(req), call)
+        Some(call)
+    }
+
+    fn debug_fields(&self, f: &mut std::fmt::DebugStruct<'_, '_>) {
+        f.field("server", &self.server);
     }
 }
 

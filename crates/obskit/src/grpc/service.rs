@@ -1,53 +1,33 @@
-//! The server service: starts a call's span, context, request id and
-//! in-flight count.
+//! How a served call starts: the core's [`Instrument`] service asks gRPC
+//! whether the request is a call it instruments, and gRPC starts the
+//! call's span, context, request id and in-flight count.
 
 use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
 
-use http::{Request, Response};
+use http::Request;
 use opentelemetry::KeyValue;
-use tower_service::Service;
 
-use super::body::ResponseBody;
 use super::call::{Deadline, GrpcCall, Method, ServerCall};
-use super::future::{ResponseFuture, Served};
+use super::future::Served;
 use super::methods;
-use super::state::Shared;
+use super::state::GrpcShared;
 use crate::http::is_grpc;
-use crate::instrument::Finish;
+use crate::instrument::{Adapter, Finish, Instrument};
 use crate::metrics::names::{RPC_METHOD_OTHER, RPC_SYSTEM_GRPC};
 use crate::request_id::RequestId;
 
 /// The service [`GrpcLayer`](super::GrpcLayer) wraps around a tonic router or service.
-#[derive(Clone)]
-pub struct GrpcService<S> {
-    pub(crate) inner: S,
-    pub(crate) shared: Arc<Shared>,
-}
+pub type GrpcService<S> = Instrument<GrpcShared, S>;
 
-impl<S> std::fmt::Debug for GrpcService<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrpcService").finish_non_exhaustive()
-    }
-}
+impl Adapter for GrpcShared {
+    type Exchange = Served;
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for GrpcService<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: http_body::Body,
-{
-    type Response = Response<ResponseBody<ResBody>>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    const LAYER: &'static str = "GrpcLayer";
+    const SERVICE: &'static str = "GrpcService";
 
-    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let shared = &self.shared;
+    fn start<B>(shared: &Arc<Self>, req: &mut Request<B>) -> Option<Served> {
         let full = methods::from_path(req.uri().path());
         // Plain HTTP requests (an axum fallback's 404 when the layer wraps a
         // merged router) are the HTTP layer's, not calls.
@@ -57,7 +37,7 @@ where
                 shared.core.is_excluded(service)
             });
         if excluded {
-            return ResponseFuture::untracked(self.inner.call(req));
+            return None;
         }
         let method = match full {
             Some(m) => match shared.known.get(m) {
@@ -72,7 +52,7 @@ where
             Method::Known(name) => name,
             Method::Unknown(_) => RPC_SYSTEM_GRPC,
         };
-        let started = shared.core.start(&mut req, name, |req, request_id| {
+        let started = shared.core.start(req, name, |req, request_id| {
             (name.into(), describe(req, &method, request_id))
         });
         let label = match method {
@@ -82,19 +62,19 @@ where
         let active = shared.metrics.active(label);
         active.increment(1.0);
         let deadline = super::status::timeout(req.headers()).map(Deadline::served);
-        let inner = started.in_context(|| self.inner.call(req));
         let protocol = GrpcCall {
-            shared: Arc::clone(&self.shared),
+            shared: Arc::clone(shared),
             label: Cell::new(label),
         };
         let finish = Finish::new(started.cx, started.start, active, protocol);
-        ResponseFuture::new(
-            inner,
-            Served {
-                call: ServerCall::new(finish, method, deadline),
-                request_id: started.request_id,
-            },
-        )
+        Some(Served {
+            call: ServerCall::new(finish, method, deadline),
+            request_id: started.request_id,
+        })
+    }
+
+    fn debug_fields(&self, f: &mut std::fmt::DebugStruct<'_, '_>) {
+        self.core.debug_fields(f);
     }
 }
 

@@ -7,19 +7,19 @@ use opentelemetry_sdk::trace::Tracer;
 
 use super::methods::KnownMethods;
 use super::red::CallMetrics;
-use crate::instrument::LayerState;
+use crate::instrument::{LayerState, ServerAdapter};
 use crate::slo::SloSet;
 
 /// The server layer's configuration, shared by every call it instruments.
 #[derive(Clone)]
-pub(crate) struct Shared {
+pub struct GrpcShared {
     pub(crate) core: LayerState,
     pub(crate) metrics: Arc<CallMetrics>,
     pub(crate) known: Arc<KnownMethods>,
 }
 
 /// The client layer's configuration, shared by every call it makes.
-pub(crate) struct ClientShared {
+pub struct GrpcClientShared {
     pub(crate) tracer: Tracer,
     pub(crate) propagator: Arc<crate::propagation::Propagator>,
     pub(crate) metrics: CallMetrics,
@@ -27,4 +27,10 @@ pub(crate) struct ClientShared {
     pub(crate) server: Option<(String, Option<u16>)>,
     /// Outgoing calls count against no SLO of this service.
     pub(crate) slos: SloSet,
+}
+
+impl ServerAdapter for GrpcShared {
+    fn core_mut(&mut self) -> &mut LayerState {
+        &mut self.core
+    }
 }

@@ -11,13 +11,13 @@ use http::Request;
 use opentelemetry::KeyValue;
 
 use super::labels;
-use super::state::Shared;
+use super::state::HttpShared;
 use crate::metrics::names::METHOD_OTHER;
 use crate::request_id::RequestId;
 
 /// The name and attributes of a recorded server span.
 pub(crate) fn describe<B>(
-    shared: &Shared,
+    shared: &HttpShared,
     req: &Request<B>,
     method: &'static str,
     route: Option<&str>,

@@ -9,7 +9,7 @@ use opentelemetry::KeyValue;
 
 use super::labels;
 use super::red::Ended;
-use super::state::Shared;
+use super::state::HttpShared;
 use crate::instrument::{Outcome, Protocol};
 use crate::logs::{LineKey, LineValue, log_millis};
 use crate::metrics::names::ROUTE_UNMATCHED;
@@ -19,7 +19,7 @@ use crate::slo::SloSet;
 pub(crate) struct Exchange {
     pub(crate) method: &'static str,
     pub(crate) route: Option<MatchedPath>,
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<HttpShared>,
 }
 
 impl Exchange {

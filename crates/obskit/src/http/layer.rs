@@ -1,23 +1,21 @@
 //! The server layer and its configuration: one span, RED metrics, SLO
 //! counters, a request id and an access log line for every request.
 //!
-//! The layer makes an [`HttpService`] around the inner service; the
+//! The layer is the instrumentation core's, configured for HTTP: it makes
+//! an [`HttpService`](super::HttpService) around the inner service; the
 //! service's [`ResponseFuture`](super::ResponseFuture) and the response's
 //! [`ResponseBody`](super::ResponseBody) carry the request to its end, where
-//! the instrumentation core's `Finish` records it.
+//! the core's `Finish` records it. What only HTTP configures (paths left
+//! out, headers recorded, the scheme) is here.
 
 use std::sync::Arc;
 
 use http::HeaderName;
-use tower_layer::Layer;
-use tracing::Level;
 
 use super::red::ServerMetrics;
-use super::service::HttpService;
-use super::state::Shared;
+use super::state::HttpShared;
 use crate::Telemetry;
-use crate::instrument::LayerState;
-use crate::slo::{Slo, SloError};
+use crate::instrument::{InstrumentLayer, LayerState};
 
 /// Paths left out of spans, the access log, RED and SLO figures by default.
 pub const DEFAULT_EXCLUDED_PATHS: &[&str] = &[
@@ -76,65 +74,29 @@ pub enum HeaderError {
 /// assert!(metrics.contains(r#"obskit_slo_requests_total{service_name="test",slo="availability",result="good"} 1"#));
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
-pub struct HttpLayer {
-    shared: Arc<Shared>,
-}
-
-impl std::fmt::Debug for HttpLayer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpLayer")
-            .field("excluded", &self.shared.core.excluded)
-            .field("access_log", &self.shared.core.access_log)
-            .finish_non_exhaustive()
-    }
-}
+pub type HttpLayer = InstrumentLayer<HttpShared>;
 
 impl HttpLayer {
     /// A layer recording into `telemetry`'s tracer and metrics, with the
     /// default exclusions and the access log at the level `OBSKIT_ACCESS_LOG`
     /// says (default `INFO`; [`access_log`](Self::access_log) overrides it).
     pub fn new(telemetry: &Telemetry) -> Self {
-        Self {
-            shared: Arc::new(Shared {
-                core: LayerState::new(telemetry, DEFAULT_EXCLUDED_PATHS),
-                metrics: Arc::new(ServerMetrics::new(telemetry.metrics())),
-                recorded_headers: Vec::new(),
-                scheme: "http",
-            }),
-        }
-    }
-
-    fn shared_mut(&mut self) -> &mut Shared {
-        Arc::make_mut(&mut self.shared)
-    }
-
-    /// Declares the service's SLOs; every request is classified against each.
-    /// A request the client left before its end (`error.type=cancelled` in
-    /// RED, like gRPC's CANCELLED) is neither good nor bad for availability,
-    /// a client's choice rather than a server failure, and bad for latency
-    /// only once it had outlived the threshold.
-    pub fn slos(mut self, slos: impl IntoIterator<Item = Slo>) -> Result<Self, SloError> {
-        self.shared_mut().core.set_slos(slos)?;
-        Ok(self)
+        Self::from_shared(HttpShared {
+            core: LayerState::new(telemetry, DEFAULT_EXCLUDED_PATHS),
+            metrics: Arc::new(ServerMetrics::new(telemetry.metrics())),
+            recorded_headers: Vec::new(),
+            scheme: "http",
+        })
     }
 
     /// Replaces the paths left out of all figures (default [`DEFAULT_EXCLUDED_PATHS`]).
     #[must_use]
-    pub fn excluded_paths<I, P>(mut self, paths: I) -> Self
+    pub fn excluded_paths<I, P>(self, paths: I) -> Self
     where
         I: IntoIterator<Item = P>,
         P: Into<String>,
     {
-        self.shared_mut().core.set_excluded(paths);
-        self
-    }
-
-    /// Sets the access log level; `None` turns the access log off.
-    #[must_use]
-    pub fn access_log(mut self, level: Option<Level>) -> Self {
-        self.shared_mut().core.access_log.level = level;
-        self
+        self.set_excluded(paths)
     }
 
     /// Records this request header on the server span as
@@ -157,13 +119,5 @@ impl HttpLayer {
     pub fn scheme(mut self, scheme: &'static str) -> Self {
         self.shared_mut().scheme = scheme;
         self
-    }
-}
-
-impl<S> Layer<S> for HttpLayer {
-    type Service = HttpService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        HttpService::new(inner, Arc::clone(&self.shared))
     }
 }

@@ -1,10 +1,13 @@
 //! HTTP instrumentation: the server layer for axum, the observability
 //! routes, and the client for outgoing calls.
 //!
-//! The server side is laid out like tower-http's `trace` module: the
+//! The server side has the parts of tower-http's `trace` module: the
 //! [`HttpLayer`] and its configuration, the [`HttpService`] it makes,
 //! the service's [`ResponseFuture`], and the [`ResponseBody`] wrapping every
-//! response body, so a request is recorded when its body ends.
+//! response body, so a request is recorded when its body ends. They are the
+//! same parts as the gRPC layer's, shared by both protocols and told apart
+//! by what each supplies: which requests it instruments, its span, how its
+//! response and its body end.
 //!
 //! Serving (it runs until SIGTERM, so this example is not run):
 //!

@@ -8,10 +8,15 @@
 //!   an outgoing call (client span, propagation headers).
 //! - [`Finish`] and [`Protocol`]: the one end path (in-flight gauge, RED,
 //!   SLO classification, span status and end, access line, in one order).
-//! - [`ResponseFuture`] and [`ResponseBody`]: the tower plumbing that
-//!   carries an exchange from its call to the end of its response body,
-//!   with the protocol reading its response ([`Awaited`]) and its frames
-//!   ([`Streaming`]).
+//! - [`InstrumentLayer`], [`Instrument`], [`ResponseFuture`] and
+//!   [`ResponseBody`]: the tower plumbing, laid out like tower-http's
+//!   `trace`, that carries an exchange from its call to the end of its
+//!   response body. A protocol's side supplies its configuration and how
+//!   an exchange starts ([`Adapter`], [`ServerAdapter`] for a server's
+//!   shared settings), how its response reads ([`Awaited`]) and how its
+//!   body ends ([`Streaming`]); its public names are aliases of these
+//!   (`HttpLayer`, `GrpcService`, ...), its own settings inherent methods
+//!   on them.
 //!
 //! A protocol is an adapter over this core: it supplies what differs (span
 //! name and attributes, how its status is read and classified, where its
@@ -22,11 +27,15 @@
 mod body;
 mod finish;
 mod future;
+mod layer;
+mod service;
 mod start;
 mod state;
 
 pub(crate) use body::{ResponseBody, Streaming};
 pub(crate) use finish::{CANCELLED, FAILED, Finish, Outcome, Protocol};
 pub(crate) use future::{Awaited, ResponseFuture};
+pub(crate) use layer::{InstrumentLayer, ServerAdapter};
+pub(crate) use service::{Adapter, Instrument};
 pub(crate) use start::{answer_request_id, start_client};
 pub(crate) use state::LayerState;

@@ -55,15 +55,6 @@ impl LayerState {
     }
 }
 
-impl Started {
-    /// Runs `f` (the inner service's `call`) inside the exchange's context,
-    /// so what the handler does synchronously belongs to its trace.
-    pub(crate) fn in_context<T>(&self, f: impl FnOnce() -> T) -> T {
-        let _attached = self.cx.clone().attach();
-        f()
-    }
-}
-
 /// Sends the request id back in the response's `x-request-id` (sharing
 /// its text, not copying it).
 pub(crate) fn answer_request_id(headers: &mut HeaderMap, request_id: &RequestId) {

@@ -15,7 +15,7 @@ use crate::traces::Sampling;
 /// A server layer's configuration, shared by every exchange it instruments.
 /// A protocol's layer holds one beside what only it needs.
 #[derive(Clone)]
-pub(crate) struct LayerState {
+pub struct LayerState {
     pub(crate) tracer: Tracer,
     pub(crate) propagator: Arc<Propagator>,
     pub(crate) metrics: MetricsHandle,
@@ -40,6 +40,12 @@ impl LayerState {
             access_log: AccessLog::new(telemetry.direct_lines.clone()),
             sampling: telemetry.sampling(),
         }
+    }
+
+    /// Adds what a layer's `Debug` output shows of its configuration.
+    pub(crate) fn debug_fields(&self, f: &mut std::fmt::DebugStruct<'_, '_>) {
+        f.field("excluded", &self.excluded)
+            .field("access_log", &self.access_log);
     }
 
     /// Whether `name` (a path, a service) is left out of every figure.
