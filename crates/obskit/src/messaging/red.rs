@@ -111,70 +111,77 @@ fn cached<T: Clone>(map: &RwLock<FxHashMap<Key, T>>, key: Key, make: impl FnOnce
     map.write().entry(key).or_insert(h).clone()
 }
 
-fn describe(m: &MetricsHandle) {
-    m.describe_counter(
+/// Name, unit and HELP text of each messaging family.
+const DESCRIPTIONS: &[(&str, Option<Unit>, &str)] = &[
+    (
         names::MESSAGING_CLIENT_SENT_MESSAGES,
         None,
         "Messages a producer attempted to send.",
-    );
-    m.describe_counter(
+    ),
+    (
         names::MESSAGING_CLIENT_CONSUMED_MESSAGES,
         None,
         "Messages a consumer received for processing.",
-    );
-    m.describe_histogram(
+    ),
+    (
         names::MESSAGING_CLIENT_OPERATION_DURATION,
         Some(Unit::Seconds),
         "Duration of messaging client operations (send, settle).",
-    );
-    m.describe_histogram(
+    ),
+    (
         names::MESSAGING_PROCESS_DURATION,
         Some(Unit::Seconds),
         "Duration of message processing.",
-    );
-    m.describe_histogram(
+    ),
+    (
         names::MESSAGING_MESSAGE_AGE,
         Some(Unit::Seconds),
         "Age of messages when their processing started.",
-    );
-    m.describe_counter(
+    ),
+    (
         names::MESSAGING_SETTLEMENTS_TOTAL,
         None,
         "Message deliveries settled, by outcome: ack, requeue, dead_letter.",
-    );
-    m.describe_gauge(
+    ),
+    (
         names::MESSAGING_PROCESS_ACTIVE,
         None,
         "Message processing operations in progress (a batch counts once).",
-    );
-    m.describe_gauge(
+    ),
+    (
         names::MESSAGING_QUEUE_MESSAGES,
         None,
         "Messages in the destination as the broker last reported them, by state.",
-    );
-    m.describe_gauge(
+    ),
+    (
         names::MESSAGING_QUEUE_CONSUMERS,
         None,
         "Consumers attached to the destination as the broker last reported them.",
-    );
-    m.describe_gauge(
+    ),
+    (
         names::MESSAGING_QUEUE_REDELIVERED,
         None,
         "Messages delivered more than once and not yet acknowledged, as the broker last reported them.",
-    );
-    m.describe_gauge(
+    ),
+    (
         names::MESSAGING_QUEUE_STALE,
         None,
         "1 while the last depth poll failed and the depth gauges hold an older reading.",
-    );
-    m.describe_gauge(
+    ),
+    (
         names::MESSAGING_CONSUMERS,
         None,
         "Consumers in this process taking messages from the destination.",
-    );
-    m.describe_gauge(
+    ),
+    (
         names::SLO_FRESHNESS_THRESHOLD,
         Some(Unit::Seconds),
         "Age threshold of each freshness service level objective.",
-    );
+    ),
+];
+
+fn describe(m: &MetricsHandle) {
+    for &(name, unit, help) in DESCRIPTIONS {
+        m.describe(name, unit, help);
+    }
 }

@@ -195,40 +195,10 @@ impl MetricsHandle {
             .register_histogram(&Key::from_parts(name, labels), &METADATA)
     }
 
-    /// Sets the HELP text and unit of the counter `name` (a module's own series).
-    pub(crate) fn describe_counter(
-        &self,
-        name: &'static str,
-        unit: Option<Unit>,
-        help: &'static str,
-    ) {
-        self.inner
-            .registry
-            .describe_counter(name.into(), unit, help.into());
-    }
-
-    /// Sets the HELP text and unit of the gauge `name`.
-    pub(crate) fn describe_gauge(
-        &self,
-        name: &'static str,
-        unit: Option<Unit>,
-        help: &'static str,
-    ) {
-        self.inner
-            .registry
-            .describe_gauge(name.into(), unit, help.into());
-    }
-
-    /// Sets the HELP text and unit of the histogram `name`.
-    pub(crate) fn describe_histogram(
-        &self,
-        name: &'static str,
-        unit: Option<Unit>,
-        help: &'static str,
-    ) {
-        self.inner
-            .registry
-            .describe_histogram(name.into(), unit, help.into());
+    /// Sets the HELP text and unit of the family `name` (a module's own
+    /// series), whatever its kind.
+    pub(crate) fn describe(&self, name: &'static str, unit: Option<Unit>, help: &'static str) {
+        self.inner.registry.describe(&name.into(), unit, help);
     }
 
     /// Publishes the build-info series (an info metric in OpenMetrics).

@@ -283,7 +283,8 @@ impl Registry {
         out
     }
 
-    fn describe(&self, key: &KeyName, unit: Option<Unit>, description: &str) {
+    /// Sets the HELP text and unit of the family `key`, whatever its kind.
+    pub(super) fn describe(&self, key: &KeyName, unit: Option<Unit>, description: &str) {
         let mut prometheus = String::with_capacity(description.len());
         text::push_help(&mut prometheus, description);
         let mut openmetrics = String::with_capacity(description.len());
