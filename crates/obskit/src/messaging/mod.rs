@@ -105,6 +105,8 @@
 //! leaves readiness and the flush to [`Server`](crate::Server).
 
 mod carrier;
+#[cfg(any(feature = "nats", feature = "rabbitmq"))]
+mod consume;
 mod depth;
 mod destination;
 mod drain;

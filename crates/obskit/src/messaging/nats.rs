@@ -38,11 +38,12 @@ use async_nats::jetstream::message::{AckKind, Message as JsMessage};
 use async_nats::jetstream::publish::PublishAck;
 use async_nats::{HeaderMap, HeaderValue};
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt as _};
+use futures_util::Stream;
 use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector};
 
-use super::{ConsumerRunning, DeliveryInfo, Depth, Destination, Messaging, Processing, Settlement};
+use super::consume::Consuming;
+use super::{DeliveryInfo, Depth, Destination, Messaging, Processing, Settlement};
 use crate::health::Check;
 
 /// The `messaging.system` of NATS.
@@ -178,16 +179,13 @@ pub fn process(
 
 /// A JetStream message stream whose every message starts its processing span.
 pub struct Consumer<S> {
-    messaging: Messaging,
-    destination: Destination,
-    inner: S,
-    running: Option<ConsumerRunning>,
+    consuming: Consuming<S>,
 }
 
 impl<S> std::fmt::Debug for Consumer<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Consumer")
-            .field("destination", &self.destination)
+            .field("destination", self.consuming.destination())
             .finish_non_exhaustive()
     }
 }
@@ -199,25 +197,18 @@ where
     /// Wraps `messages` (e.g. a pull consumer's `messages()`), its figures
     /// under `destination`.
     pub fn new(messaging: &Messaging, destination: &str, messages: S) -> Self {
-        let destination = Destination::new(destination.to_owned());
         Self {
-            running: Some(messaging.consumer_running(&destination)),
-            messaging: messaging.clone(),
-            destination,
-            inner: messages,
+            consuming: Consuming::new(messaging, destination, messages),
         }
     }
 
     /// The next message, its processing started; `None` once the stream
     /// ends (it then no longer counts in `obskit_messaging_consumers`).
     pub async fn next(&mut self) -> Option<Result<Message, E>> {
-        let Some(item) = self.inner.next().await else {
-            self.running = None;
-            return None;
-        };
-        Some(item.map(|message| Message {
-            processing: process(&self.messaging, &self.destination, &message),
+        let item = self.consuming.next(process).await?;
+        Some(item.map(|(message, processing)| Message {
             message,
+            processing,
         }))
     }
 }
@@ -285,16 +276,8 @@ impl Message {
             Settlement::DeadLetter => AckKind::Term,
         };
         // Double ack: the server confirms it took the settlement.
-        match self.message.double_ack_with(kind).await {
-            Ok(()) => {
-                self.processing.settle(settlement, error_type);
-                Ok(())
-            }
-            Err(e) => {
-                self.processing.unsettled();
-                Err(e)
-            }
-        }
+        let result = self.message.double_ack_with(kind).await;
+        self.processing.settled(settlement, error_type, result)
     }
 }
 

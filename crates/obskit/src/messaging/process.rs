@@ -291,6 +291,28 @@ impl Processing {
         }
     }
 
+    /// Records the settlement a broker adapter asked for, as `result` says
+    /// it went: made ([`settle`](Self::settle)) or not
+    /// ([`unsettled`](Self::unsettled)); the broker's error is handed back.
+    #[cfg(any(feature = "nats", feature = "rabbitmq"))]
+    pub(crate) fn settled<T, E>(
+        self,
+        settlement: Settlement,
+        error_type: Option<&'static str>,
+        result: Result<T, E>,
+    ) -> Result<(), E> {
+        match result {
+            Ok(_) => {
+                self.settle(settlement, error_type);
+                Ok(())
+            }
+            Err(e) => {
+                self.unsettled();
+                Err(e)
+            }
+        }
+    }
+
     /// The processing could not be settled (the broker connection was lost
     /// while acknowledging): the broker will deliver the message again.
     /// Counted in the processing figures as failed, with no settlement.

@@ -38,7 +38,6 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use futures_util::StreamExt as _;
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicNackOptions, BasicPublishOptions, BasicRejectOptions, QueueDeclareOptions,
@@ -48,7 +47,8 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector};
 
-use super::{ConsumerRunning, DeliveryInfo, Depth, Destination, Messaging, Processing, Settlement};
+use super::consume::Consuming;
+use super::{DeliveryInfo, Depth, Destination, Messaging, Processing, Settlement};
 use crate::health::Check;
 
 /// The `messaging.system` of RabbitMQ.
@@ -231,16 +231,13 @@ pub fn process(messaging: &Messaging, queue: &Destination, delivery: &Delivery) 
 
 /// A lapin consumer whose every delivery starts its processing span.
 pub struct Consumer {
-    messaging: Messaging,
-    queue: Destination,
-    inner: lapin::Consumer,
-    running: Option<ConsumerRunning>,
+    consuming: Consuming<lapin::Consumer>,
 }
 
 impl std::fmt::Debug for Consumer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Consumer")
-            .field("queue", &self.queue)
+            .field("queue", self.consuming.destination())
             .finish_non_exhaustive()
     }
 }
@@ -248,31 +245,24 @@ impl std::fmt::Debug for Consumer {
 impl Consumer {
     /// Wraps `consumer`, consuming from `queue`.
     pub fn new(messaging: &Messaging, queue: &str, consumer: lapin::Consumer) -> Self {
-        let queue = Destination::new(queue.to_owned());
         Self {
-            running: Some(messaging.consumer_running(&queue)),
-            messaging: messaging.clone(),
-            queue,
-            inner: consumer,
+            consuming: Consuming::new(messaging, queue, consumer),
         }
     }
 
     /// The consumer tag, for `basic_cancel` when shutting down.
     pub fn tag(&self) -> String {
-        self.inner.tag().to_string()
+        self.consuming.inner().tag().to_string()
     }
 
     /// The next delivery, its processing started; `None` once the consumer
     /// is cancelled or its channel closed (it then no longer counts in
     /// `obskit_messaging_consumers`).
     pub async fn next(&mut self) -> Option<lapin::Result<Message>> {
-        let Some(delivery) = self.inner.next().await else {
-            self.running = None;
-            return None;
-        };
-        Some(delivery.map(|delivery| Message {
-            processing: process(&self.messaging, &self.queue, &delivery),
+        let item = self.consuming.next(process).await?;
+        Some(item.map(|(delivery, processing)| Message {
             delivery,
+            processing,
         }))
     }
 }
@@ -347,16 +337,7 @@ impl Message {
             }
             Settlement::DeadLetter => acker.reject(BasicRejectOptions { requeue: false }).await,
         };
-        match result {
-            Ok(_) => {
-                self.processing.settle(settlement, error_type);
-                Ok(())
-            }
-            Err(e) => {
-                self.processing.unsettled();
-                Err(e)
-            }
-        }
+        self.processing.settled(settlement, error_type, result)
     }
 }
 
