@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::free_port;
 use crate::process::Running;
+use crate::{find_program, free_port, skip};
 
 /// Where Debian's `prometheus` package installs the server.
 const DEBIAN_BINARY: &str = "/usr/bin/prometheus";
@@ -26,10 +26,20 @@ pub fn binary() -> Option<PathBuf> {
     if debian.is_file() {
         return Some(debian);
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("prometheus"))
-        .find(|candidate| candidate.is_file())
+    find_program("prometheus")
+}
+
+/// [`binary`], or `None` after [`skip`] (a notice, or a failure under CI) when Prometheus
+/// is not installed; `unchecked` names what goes unchecked without it.
+pub fn binary_or_skip(unchecked: &str) -> Option<PathBuf> {
+    let found = binary();
+    if found.is_none() {
+        skip(format_args!(
+            "prometheus is not installed (apt-get install prometheus), so {unchecked} \
+             went unchecked against a live Prometheus"
+        ));
+    }
+    found
 }
 
 /// A `prometheus.yml` that scrapes `target` (host:port) as job `job` every second, evaluates

@@ -19,7 +19,7 @@
 use crate::support;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use obskit_test_receiver::{Receiver, SpanKind};
@@ -45,7 +45,7 @@ const SETTLE: Duration = Duration::from_secs(30);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_requests_trace_is_found_through_query_exemplars() {
-    let Some(binary) = prometheus_or_skip() else {
+    let Some(binary) = prometheus::binary_or_skip("the exemplars") else {
         return;
     };
     let started = Instant::now();
@@ -222,25 +222,6 @@ fn unix_now() -> f64 {
         .duration_since(UNIX_EPOCH)
         .expect("a clock after 1970")
         .as_secs_f64()
-}
-
-/// The Prometheus binary, or `None` after a loud notice when it is missing outside CI.
-fn prometheus_or_skip() -> Option<PathBuf> {
-    if let Some(found) = prometheus::binary() {
-        return Some(found);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "prometheus is not installed and CI is set: install it (`apt-get install prometheus`); \
-         the live exemplar test must run in CI"
-    );
-    eprintln!(
-        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         !! SKIPPED: prometheus is not installed, so exemplars were NOT checked against !!\n\
-         !! a live Prometheus. Install it: apt-get install prometheus                  !!\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-    );
-    None
 }
 
 /// The repository root (this crate lives in `tests/`).

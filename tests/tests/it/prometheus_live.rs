@@ -88,7 +88,7 @@ const ALLOWED_EMPTY: &[AllowedEmpty] = &[];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dashboard_panel_and_rule_returns_data_from_a_live_prometheus() {
-    let Some(binary) = prometheus_or_skip() else {
+    let Some(binary) = prometheus::binary_or_skip("the stock dashboards and rules") else {
         return;
     };
     let Some(dependencies) = Dependencies::find() else {
@@ -183,25 +183,6 @@ async fn every_dashboard_panel_and_rule_returns_data_from_a_live_prometheus() {
         prom_tail,
         service_tail
     );
-}
-
-/// The Prometheus binary, or `None` after a loud notice when it is missing outside CI.
-fn prometheus_or_skip() -> Option<PathBuf> {
-    if let Some(found) = prometheus::binary() {
-        return Some(found);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "prometheus is not installed and CI is set: install it (`apt-get install prometheus`); \
-         the live dashboard and rule test must run in CI"
-    );
-    eprintln!(
-        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         !! SKIPPED: prometheus is not installed, so the stock dashboards and rules were !!\n\
-         !! NOT checked against a live Prometheus. Install it: apt-get install prometheus !!\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-    );
-    None
 }
 
 /// Dashboard expressions come from `dashboards/…`, rule expressions from `alerts/…`.

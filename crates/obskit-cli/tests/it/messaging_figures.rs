@@ -39,7 +39,7 @@ const FIGURES: [(&str, &str); 7] = [
 /// project `project` (running as `service` on `port`, consuming from `destination`), as a
 /// real Prometheus with the project's own rules scrapes them.
 pub(crate) fn check(project: &Path, service: &str, port: u16, destination: &str, tasks: u64) {
-    let Some(binary) = prometheus_or_skip() else {
+    let Some(binary) = prometheus::binary_or_skip("the generated service's figures") else {
         return;
     };
     let files = generated_artifacts(project);
@@ -93,17 +93,6 @@ pub(crate) fn check(project: &Path, service: &str, port: u16, destination: &str,
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     });
-}
-
-/// The Prometheus binary, or `None` after a notice when it is missing outside CI.
-fn prometheus_or_skip() -> Option<PathBuf> {
-    let found = prometheus::binary();
-    if found.is_none() {
-        obskit_test_support::skip(
-            "the generated service's figures in Prometheus: prometheus is not installed (apt-get install prometheus)",
-        );
-    }
-    found
 }
 
 /// Says what was checked, for the test log.
