@@ -198,7 +198,7 @@ run_stack() {
     # Keep a sample of the log, not hundreds of megabytes of it.
     tail -n 3 "$prefix.log" >"$prefix.log-sample" && rm -f "$prefix.log"
 
-    awk -v round="$round" -v stack="$stack" -v load="$load_before" \
+    awk -v round="$round" -v stack="$stack" -v loadavg="$load_before" \
         -v u_rps="$u_rps" -v u_p50="$u_p50" -v u_p99="$u_p99" -v u_req="$u_req" -v u_secs="$u_secs" -v u_err="$u_err" \
         -v h_rps="$h_rps" -v h_p50="$h_p50" -v h_p99="$h_p99" -v h_req="$h_req" -v h_err="$h_err" \
         -v du="$((t1 - t0))" -v dh="$((t2 - t1))" -v hz="$CLK_TCK" -v rss="$rss" \
@@ -207,7 +207,7 @@ run_stack() {
             print round, stack, u_rps, u_p50, u_p99, \
                 sprintf("%.2f", du / hz * 1e6 / u_req), sprintf("%.0f", du / hz / u_secs * 100), \
                 sprintf("%.1f", rss / 1024), sprintf("%.3f", spans / total), sprintf("%.3f", lines / total), \
-                u_err + h_err, h_rps, h_p50, h_p99, sprintf("%.2f", dh / hz * 1e6 / h_req), load
+                u_err + h_err, h_rps, h_p50, h_p99, sprintf("%.2f", dh / hz * 1e6 / h_req), loadavg
         }' >>"$OUT/results.tsv"
     awk -v round="$round" -v stack="$stack" -v u_req="$u_req" -v hz="$CLK_TCK" \
         -v du="$((us1 - us0))" -v ds="$((ss1 - ss0))" -v sc="$syscalls" -v cs="$switches" 'BEGIN {
