@@ -332,7 +332,7 @@ summary() {
         echo "| $s | $(fmt %.0f "$(med "$R" "$s" 3)") | $(fmt %.2f "$(med "$Q" "$s" 3)") | $(fmt %.3f "$(med "$R" "$s" 4)") | $(fmt %.3f "$(med "$R" "$s" 5)") | $(fmt %.2f "$(med "$Q" "$s" 4)") | $(fmt %.2f "$(med "$R" "$s" 6)") | $(fmt %+.2f "$(med "$Q" "$s" 5)") | $(fmt %.1f "$(med "$R" "$s" 8)") | $(fmt %.3f "$(med "$R" "$s" 9)") | $(fmt %.0f "$(med "$R" "$s" 12)") | $(fmt %.2f "$(med "$Q" "$s" 6)") |"
     done
     echo
-    echo "Targets (issue 6), on the medians above:"
+    echo "Targets, on the medians above:"
     local target
     check() { # stack column op limit label
         local v
