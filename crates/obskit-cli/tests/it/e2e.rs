@@ -1188,22 +1188,7 @@ fn assert_datastore_trace_and_figures(port: u16, ui_port: u16, key: &str) {
     ];
     for (server, expected) in servers.iter().zip(expected) {
         assert_eq!(server.parent, CALLER_SPAN_ID, "{server:#?}");
-        let under = children(server);
-        assert_eq!(under.len(), expected.len(), "{server:#?}: {under:#?}");
-        for (span, (name, system, collection)) in under.iter().zip(expected) {
-            let operation = name.split(' ').next().unwrap();
-            assert_eq!(
-                (
-                    span.name.as_str(),
-                    span.kind.as_str(),
-                    span.attr("db.system.name"),
-                    span.attr("db.operation.name"),
-                    span.attr("db.collection.name"),
-                ),
-                (*name, "client", Some(*system), Some(operation), *collection),
-                "{span:#?}"
-            );
-        }
+        assert_client_spans(server, &children(server), expected);
     }
 
     // The same traffic on /metrics, exactly: two INSERTs, two GETs, one SETEX; three
@@ -1279,21 +1264,33 @@ fn assert_read_through_traces(port: u16, ui_port: u16, name: &str) {
             .iter()
             .filter(|s| s.parent == server.span_id)
             .collect();
-        assert_eq!(under.len(), expected.len(), "{server:#?}: {under:#?}");
-        for (span, (name, system, collection)) in under.iter().zip(expected) {
-            let operation = name.split(' ').next().unwrap();
-            assert_eq!(
-                (
-                    span.name.as_str(),
-                    span.kind.as_str(),
-                    span.attr("db.system.name"),
-                    span.attr("db.operation.name"),
-                    span.attr("db.collection.name"),
-                ),
-                (*name, "client", Some(*system), Some(operation), *collection),
-                "{span:#?}"
-            );
-        }
+        assert_client_spans(server, &under, expected);
+    }
+}
+
+/// The datastore client spans `under` a server span, in order: each named, of kind
+/// `client`, with the system, operation and collection `expected` gives (the operation is
+/// the name's first word).
+#[cfg(feature = "dev")]
+fn assert_client_spans(
+    server: &dev_support::ShownSpan,
+    under: &[&dev_support::ShownSpan],
+    expected: &[(&str, &str, Option<&str>)],
+) {
+    assert_eq!(under.len(), expected.len(), "{server:#?}: {under:#?}");
+    for (span, (name, system, collection)) in under.iter().zip(expected) {
+        let operation = name.split(' ').next().unwrap();
+        assert_eq!(
+            (
+                span.name.as_str(),
+                span.kind.as_str(),
+                span.attr("db.system.name"),
+                span.attr("db.operation.name"),
+                span.attr("db.collection.name"),
+            ),
+            (*name, "client", Some(*system), Some(operation), *collection),
+            "{span:#?}"
+        );
     }
 }
 
