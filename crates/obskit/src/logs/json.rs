@@ -32,6 +32,17 @@ struct SpanFields(String);
 /// (`"order_id":42`) fit without the string growing.
 const SPAN_FIELDS_CAPACITY: usize = 64;
 
+/// Appends the pairs `record` visits to a span's `out`, after a comma when
+/// it already holds some.
+fn append_fields(out: &mut String, record: impl FnOnce(&mut JsonFields<'_>)) {
+    let any = !out.is_empty();
+    record(&mut JsonFields {
+        out,
+        any,
+        skip_message: false,
+    });
+}
+
 /// Formats every event as one JSON line and writes it with one `write_all`.
 pub(crate) struct JsonLayer<W> {
     make_writer: W,
@@ -72,11 +83,7 @@ where
         }
         let Some(span) = ctx.span(id) else { return };
         let mut buf = String::with_capacity(SPAN_FIELDS_CAPACITY);
-        attrs.record(&mut JsonFields {
-            out: &mut buf,
-            any: false,
-            skip_message: false,
-        });
+        append_fields(&mut buf, |v| attrs.record(v));
         span.extensions_mut().insert(SpanFields(buf));
     }
 
@@ -87,21 +94,10 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         match ext.get_mut::<SpanFields>() {
-            Some(fields) => {
-                let any = !fields.0.is_empty();
-                values.record(&mut JsonFields {
-                    out: &mut fields.0,
-                    any,
-                    skip_message: false,
-                });
-            }
+            Some(fields) => append_fields(&mut fields.0, |v| values.record(v)),
             None => {
                 let mut buf = String::with_capacity(SPAN_FIELDS_CAPACITY);
-                values.record(&mut JsonFields {
-                    out: &mut buf,
-                    any: false,
-                    skip_message: false,
-                });
+                append_fields(&mut buf, |v| values.record(v));
                 ext.insert(SpanFields(buf));
             }
         }
