@@ -111,6 +111,17 @@ per_request() {
     dropped=$(grep -ohE 'spans_dropped=[0-9]+' "$OUT/last.stderr" "$OUT/last.stdout" | head -n 1 | cut -d= -f2 || true)
     [[ -z $dropped || $dropped == 0 ]] || die "$stack $path dropped $dropped spans; the counts would leave out their export"
 }
+# callgrind_total RUNNER ARGS...: the instructions of a whole process, every thread
+# together, under callgrind. RUNNER runs its binary behind the wrapper it is given
+# after ARGS, as per_request, messaging and render do.
+callgrind_total() {
+    local total
+    rm -f "$OUT"/callgrind.out.*
+    "$@" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$OUT/callgrind.out.%p"
+    total=$(sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$OUT"/callgrind.out.* | head -n 1)
+    rm -f "$OUT"/callgrind.out.*
+    echo "$total"
+}
 # Instructions of a whole run under callgrind: "request-thread other-threads".
 # The requests run on the main thread; export and log writing on others, where
 # the count depends on how spans fall into export batches.
@@ -187,13 +198,8 @@ messaging() {
 per_message() {
     local broker=$1 stack=$2 phases=$3 counter=$4 n=$5 one two
     if [[ $counter == instructions ]]; then
-        rm -f "$OUT"/callgrind.out.*
-        messaging "$broker" "$stack" "$phases" "$n" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$OUT/callgrind.out.%p"
-        one=$(sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$OUT"/callgrind.out.* | head -n 1)
-        rm -f "$OUT"/callgrind.out.*
-        messaging "$broker" "$stack" "$phases" $((2 * n)) valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$OUT/callgrind.out.%p"
-        two=$(sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$OUT"/callgrind.out.* | head -n 1)
-        rm -f "$OUT"/callgrind.out.*
+        one=$(callgrind_total messaging "$broker" "$stack" "$phases" "$n")
+        two=$(callgrind_total messaging "$broker" "$stack" "$phases" $((2 * n)))
         awk -v a="$one" -v b="$two" -v n="$n" 'BEGIN { printf "%.0f", (b - a) / n }'
     else
         local perf=(perf stat -x, -e raw_syscalls:sys_enter,context-switches -o "$OUT/perf.csv" --)
@@ -248,13 +254,8 @@ render() {
 # per_render FORMAT: instructions of 2N renders minus N, over N.
 per_render() {
     local one two
-    rm -f "$OUT"/callgrind.out.*
-    render "$1" "$RENDERS" valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out.%p"
-    one=$(sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$OUT"/callgrind.out.* | head -n 1)
-    rm -f "$OUT"/callgrind.out.*
-    render "$1" $((2 * RENDERS)) valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out.%p"
-    two=$(sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$OUT"/callgrind.out.* | head -n 1)
-    rm -f "$OUT"/callgrind.out.*
+    one=$(callgrind_total render "$1" "$RENDERS")
+    two=$(callgrind_total render "$1" $((2 * RENDERS)))
     awk -v a="$one" -v b="$two" -v n="$RENDERS" 'BEGIN { printf "%.0f", (b - a) / n }'
 }
 if ((${#RENDER_FORMATS[@]})) && ((VALGRIND)); then
