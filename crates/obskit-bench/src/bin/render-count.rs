@@ -63,18 +63,14 @@ fn run(args: &Args) -> anyhow::Result<String> {
         let _sampled = remote_context(true).attach();
         populate(&handle, args.series);
     }
-    let format = match args.format {
-        RenderFormat::Prometheus => Format::Prometheus,
-        RenderFormat::Openmetrics => Format::OpenMetrics,
+    let (format, name) = match args.format {
+        RenderFormat::Prometheus => (Format::Prometheus, "prometheus"),
+        RenderFormat::Openmetrics => (Format::OpenMetrics, "openmetrics"),
     };
     let mut last = String::new();
     for _ in 0..args.renders {
         last = std::hint::black_box(handle.render_as(format));
     }
-    let name = match args.format {
-        RenderFormat::Prometheus => "prometheus",
-        RenderFormat::Openmetrics => "openmetrics",
-    };
     Ok(format!(
         "format={name} series={} renders={} bytes={} exemplars={}",
         args.series,
