@@ -95,13 +95,13 @@ use std::sync::Arc;
 
 use metrics::{Histogram, Label};
 use opentelemetry_sdk::trace::Tracer;
-use parking_lot::RwLock;
 
 pub use call::{Call, Operation};
 pub use pool::{PoolMetrics, PoolState};
 pub use sql::sanitize_sql;
 
 use crate::Telemetry;
+use crate::metrics::cache::HandleMap;
 use crate::metrics::{MetricsHandle, names};
 use crate::slo::{Slo, SloError, SloSet};
 
@@ -203,7 +203,7 @@ impl ClientBuilder {
                 operations: labels::Bounded::default(),
                 collections: labels::Bounded::default(),
                 errors: labels::Bounded::default(),
-                durations: RwLock::default(),
+                durations: HandleMap::default(),
                 warn: warn::Warn::default(),
             }),
         })
@@ -240,7 +240,7 @@ pub(crate) struct Shared {
     pub(crate) operations: labels::Bounded,
     pub(crate) collections: labels::Bounded,
     pub(crate) errors: labels::Bounded,
-    durations: RwLock<std::collections::HashMap<SeriesKey, Histogram>>,
+    durations: HandleMap<SeriesKey, Histogram>,
     #[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]
     pub(crate) warn: warn::Warn,
 }
@@ -248,24 +248,21 @@ pub(crate) struct Shared {
 impl Shared {
     /// The duration histogram of one label set, made once.
     pub(crate) fn duration(&self, key: SeriesKey) -> Histogram {
-        if let Some(h) = self.durations.read().get(&key) {
-            return h.clone();
-        }
-        let (operation, collection, error) = key;
-        let mut labels = vec![
-            Label::new(names::DB_SYSTEM_NAME, self.system),
-            Label::new(names::DB_OPERATION_NAME, operation),
-        ];
-        if let Some(c) = collection {
-            labels.push(Label::new(names::DB_COLLECTION_NAME, c));
-        }
-        if let Some(e) = error {
-            labels.push(Label::new(names::ERROR_TYPE, e));
-        }
-        let h = self
-            .metrics
-            .histogram(names::DB_CLIENT_OPERATION_DURATION, labels);
-        self.durations.write().entry(key).or_insert(h).clone()
+        self.durations
+            .get_or_make(key, |&(operation, collection, error)| {
+                let mut labels = vec![
+                    Label::new(names::DB_SYSTEM_NAME, self.system),
+                    Label::new(names::DB_OPERATION_NAME, operation),
+                ];
+                if let Some(c) = collection {
+                    labels.push(Label::new(names::DB_COLLECTION_NAME, c));
+                }
+                if let Some(e) = error {
+                    labels.push(Label::new(names::ERROR_TYPE, e));
+                }
+                self.metrics
+                    .histogram(names::DB_CLIENT_OPERATION_DURATION, labels)
+            })
     }
 }
 

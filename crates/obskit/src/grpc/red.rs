@@ -2,10 +2,10 @@
 //! a call costs a lookup under a read lock, never a label vector.
 
 use metrics::{Gauge, Histogram, Label};
-use parking_lot::RwLock;
 use tonic::Code;
 
 use super::status;
+use crate::metrics::cache::HandleList;
 use crate::metrics::{MetricsHandle, names};
 
 /// Which side of a call the handles measure.
@@ -21,10 +21,10 @@ pub(crate) enum Side {
 pub(crate) struct CallMetrics {
     metrics: MetricsHandle,
     side: Side,
-    /// (method, status, error type set) → histogram.
-    durations: RwLock<Vec<(&'static str, Code, Histogram)>>,
+    /// (method, status) → histogram.
+    durations: HandleList<(&'static str, Code), Histogram>,
     /// method → in-flight gauge.
-    active: RwLock<Vec<(&'static str, Gauge)>>,
+    active: HandleList<&'static str, Gauge>,
 }
 
 impl CallMetrics {
@@ -32,8 +32,8 @@ impl CallMetrics {
         Self {
             metrics,
             side,
-            durations: RwLock::new(Vec::new()),
-            active: RwLock::new(Vec::new()),
+            durations: HandleList::default(),
+            active: HandleList::default(),
         }
     }
 
@@ -52,54 +52,37 @@ impl CallMetrics {
 
     /// The duration histogram of one method and status.
     pub(crate) fn duration(&self, method: &'static str, code: Code) -> Histogram {
-        if let Some((.., h)) = self
-            .durations
-            .read()
-            .iter()
-            .find(|(m, c, _)| *m == method && *c == code)
-        {
-            return h.clone();
-        }
-        let mut labels = vec![
-            Label::new(names::RPC_SYSTEM_NAME, names::RPC_SYSTEM_GRPC),
-            Label::new(names::RPC_METHOD, method),
-            Label::new(names::RPC_STATUS_CODE, status::name(code)),
-        ];
-        if self.is_error(code) {
-            labels.push(Label::new(names::ERROR_TYPE, status::name(code)));
-        }
-        let name = match self.side {
-            Side::Server => names::RPC_SERVER_CALL_DURATION,
-            Side::Client => names::RPC_CLIENT_CALL_DURATION,
-        };
-        let h = self.metrics.histogram(name, labels);
-        let mut durations = self.durations.write();
-        if !durations.iter().any(|(m, c, _)| *m == method && *c == code) {
-            durations.push((method, code, h.clone()));
-        }
-        h
+        self.durations.get_or_make((method, code), |_| {
+            let mut labels = vec![
+                Label::new(names::RPC_SYSTEM_NAME, names::RPC_SYSTEM_GRPC),
+                Label::new(names::RPC_METHOD, method),
+                Label::new(names::RPC_STATUS_CODE, status::name(code)),
+            ];
+            if self.is_error(code) {
+                labels.push(Label::new(names::ERROR_TYPE, status::name(code)));
+            }
+            let name = match self.side {
+                Side::Server => names::RPC_SERVER_CALL_DURATION,
+                Side::Client => names::RPC_CLIENT_CALL_DURATION,
+            };
+            self.metrics.histogram(name, labels)
+        })
     }
 
     /// The in-flight gauge of one method.
     pub(crate) fn active(&self, method: &'static str) -> Gauge {
-        if let Some((_, g)) = self.active.read().iter().find(|(m, _)| *m == method) {
-            return g.clone();
-        }
-        let name = match self.side {
-            Side::Server => names::RPC_SERVER_ACTIVE_CALLS,
-            Side::Client => names::RPC_CLIENT_ACTIVE_CALLS,
-        };
-        let g = self.metrics.gauge(
-            name,
-            vec![
-                Label::new(names::RPC_SYSTEM_NAME, names::RPC_SYSTEM_GRPC),
-                Label::new(names::RPC_METHOD, method),
-            ],
-        );
-        let mut active = self.active.write();
-        if !active.iter().any(|(m, _)| *m == method) {
-            active.push((method, g.clone()));
-        }
-        g
+        self.active.get_or_make(method, |_| {
+            let name = match self.side {
+                Side::Server => names::RPC_SERVER_ACTIVE_CALLS,
+                Side::Client => names::RPC_CLIENT_ACTIVE_CALLS,
+            };
+            self.metrics.gauge(
+                name,
+                vec![
+                    Label::new(names::RPC_SYSTEM_NAME, names::RPC_SYSTEM_GRPC),
+                    Label::new(names::RPC_METHOD, method),
+                ],
+            )
+        })
     }
 }

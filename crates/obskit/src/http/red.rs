@@ -9,6 +9,7 @@ use parking_lot::RwLock;
 // client chose, so a fast non-keyed hash is safe here.
 use rustc_hash::FxHashMap as HashMap;
 
+use crate::metrics::cache::{self, HandleList};
 use crate::metrics::{MetricsHandle, names};
 
 /// A route template's shared text and its span names, one per method.
@@ -29,18 +30,21 @@ pub(crate) enum Ended {
 }
 
 /// One duration series of a route: method, status sent (if any), how it
-/// ended, handle.
-type DurationSeries = (&'static str, Option<u16>, Ended, Histogram);
+/// ended.
+type DurationKey = (&'static str, Option<u16>, Ended);
+
+/// A route's duration series, each with its handle.
+type RouteDurations = Vec<(DurationKey, Histogram)>;
 
 /// Server-side handles: duration histograms and active-request gauges.
 pub(crate) struct ServerMetrics {
     metrics: MetricsHandle,
     /// route → the (method, status, ending) series seen on it.
-    durations: RwLock<HashMap<Arc<str>, Vec<DurationSeries>>>,
+    durations: RwLock<HashMap<Arc<str>, RouteDurations>>,
     /// route template → its shared text, and `method route` span names.
     routes: RwLock<HashMap<Arc<str>, Interned>>,
     /// (method, scheme) → gauge.
-    active: RwLock<Vec<(&'static str, &'static str, Gauge)>>,
+    active: HandleList<(&'static str, &'static str), Gauge>,
 }
 
 impl ServerMetrics {
@@ -49,7 +53,7 @@ impl ServerMetrics {
             metrics,
             durations: RwLock::new(HashMap::default()),
             routes: RwLock::new(HashMap::default()),
-            active: RwLock::new(Vec::new()),
+            active: HandleList::default(),
         }
     }
 
@@ -64,12 +68,9 @@ impl ServerMetrics {
         status: Option<u16>,
         ended: Ended,
     ) -> Histogram {
-        if let Some(series) = self.durations.read().get(route)
-            && let Some((.., h)) = series
-                .iter()
-                .find(|(m, s, e, _)| *m == method && *s == status && *e == ended)
-        {
-            return h.clone();
+        let key = (method, status, ended);
+        if let Some(h) = (self.durations.read().get(route)).and_then(|s| cache::find(s, &key)) {
+            return h;
         }
         let mut labels = vec![
             Label::new(names::HTTP_REQUEST_METHOD, method),
@@ -93,14 +94,7 @@ impl ServerMetrics {
             .metrics
             .histogram(names::HTTP_SERVER_REQUEST_DURATION, labels);
         let mut map = self.durations.write();
-        let series = map.entry(Arc::from(route)).or_default();
-        if !series
-            .iter()
-            .any(|(m, s, e, _)| *m == method && *s == status && *e == ended)
-        {
-            series.push((method, status, ended, h.clone()));
-        }
-        h
+        cache::keep(map.entry(Arc::from(route)).or_default(), key, h)
     }
 
     /// The route template as shared text and the span name `{method} {route}`,
@@ -141,25 +135,14 @@ impl ServerMetrics {
 
     /// The active-requests gauge for one method and scheme.
     pub(crate) fn active(&self, method: &'static str, scheme: &'static str) -> Gauge {
-        if let Some((.., g)) = self
-            .active
-            .read()
-            .iter()
-            .find(|(m, s, _)| *m == method && *s == scheme)
-        {
-            return g.clone();
-        }
-        let g = self.metrics.gauge(
-            names::HTTP_SERVER_ACTIVE_REQUESTS,
-            vec![
-                Label::new(names::HTTP_REQUEST_METHOD, method),
-                Label::new(names::URL_SCHEME, scheme),
-            ],
-        );
-        let mut active = self.active.write();
-        if !active.iter().any(|(m, s, _)| *m == method && *s == scheme) {
-            active.push((method, scheme, g.clone()));
-        }
-        g
+        self.active.get_or_make((method, scheme), |_| {
+            self.metrics.gauge(
+                names::HTTP_SERVER_ACTIVE_REQUESTS,
+                vec![
+                    Label::new(names::HTTP_REQUEST_METHOD, method),
+                    Label::new(names::URL_SCHEME, scheme),
+                ],
+            )
+        })
     }
 }

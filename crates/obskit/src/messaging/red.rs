@@ -3,11 +3,9 @@
 
 use std::sync::Arc;
 
-use metrics::{Counter, Gauge, Histogram, Label, Unit};
-use parking_lot::RwLock;
-use rustc_hash::FxHashMap;
-
+use crate::metrics::cache::HandleMap;
 use crate::metrics::{MetricsHandle, names};
+use metrics::{Counter, Gauge, Histogram, Label, Unit};
 
 /// The series of one label set: name, destination label, operation or
 /// settlement, error type.
@@ -17,9 +15,9 @@ type Key = (&'static str, Arc<str>, &'static str, Option<&'static str>);
 pub(crate) struct MessagingMetrics {
     metrics: MetricsHandle,
     system: Arc<str>,
-    counters: RwLock<FxHashMap<Key, Counter>>,
-    histograms: RwLock<FxHashMap<Key, Histogram>>,
-    gauges: RwLock<FxHashMap<Key, Gauge>>,
+    counters: HandleMap<Key, Counter>,
+    histograms: HandleMap<Key, Histogram>,
+    gauges: HandleMap<Key, Gauge>,
 }
 
 impl MessagingMetrics {
@@ -32,9 +30,9 @@ impl MessagingMetrics {
         Self {
             metrics,
             system,
-            counters: RwLock::default(),
-            histograms: RwLock::default(),
-            gauges: RwLock::default(),
+            counters: HandleMap::default(),
+            histograms: HandleMap::default(),
+            gauges: HandleMap::default(),
         }
     }
 
@@ -77,9 +75,8 @@ impl MessagingMetrics {
         error: Option<&'static str>,
     ) -> Counter {
         let key = (name, Arc::clone(destination), op, error);
-        cached(&self.counters, key, |k| {
-            self.metrics.counter(name, self.labels(k))
-        })
+        self.counters
+            .get_or_make(key, |k| self.metrics.counter(name, self.labels(k)))
     }
 
     pub(crate) fn histogram(
@@ -90,25 +87,15 @@ impl MessagingMetrics {
         error: Option<&'static str>,
     ) -> Histogram {
         let key = (name, Arc::clone(destination), op, error);
-        cached(&self.histograms, key, |k| {
-            self.metrics.histogram(name, self.labels(k))
-        })
+        self.histograms
+            .get_or_make(key, |k| self.metrics.histogram(name, self.labels(k)))
     }
 
     pub(crate) fn gauge(&self, name: &'static str, destination: &Arc<str>) -> Gauge {
         let key = (name, Arc::clone(destination), "", None);
-        cached(&self.gauges, key, |k| {
-            self.metrics.gauge(name, self.labels(k))
-        })
+        self.gauges
+            .get_or_make(key, |k| self.metrics.gauge(name, self.labels(k)))
     }
-}
-
-fn cached<T: Clone>(map: &RwLock<FxHashMap<Key, T>>, key: Key, make: impl FnOnce(&Key) -> T) -> T {
-    if let Some(h) = map.read().get(&key) {
-        return h.clone();
-    }
-    let h = make(&key);
-    map.write().entry(key).or_insert(h).clone()
 }
 
 /// Name, unit and HELP text of each messaging family.

@@ -101,6 +101,7 @@
 
 pub use obskit_names as names;
 
+pub(crate) mod cache;
 mod describe;
 mod exemplar;
 mod format;
