@@ -319,16 +319,7 @@ fn generated_service_builds_passes_its_tests_runs_and_reports() {
     let work = tempfile::tempdir().unwrap();
     let (project, target) = generate(work.path(), NAME, &[]);
     add_instrumented_module(&project);
-
-    cargo(&project, &target, &["build", "--all-targets"]);
-    cargo(&project, &target, &["test"]);
-    // What users run first: the generated code is formatted and lint-free.
-    cargo(&project, &target, &["fmt", "--check"]);
-    cargo(
-        &project,
-        &target,
-        &["clippy", "--all-targets", "--", "-D", "warnings"],
-    );
+    build_and_check(&project, &target);
 
     let mut service = Running::start(&target.join("debug").join(NAME), &[]);
     service.wait_for_status("/health/ready", 200, Duration::from_secs(30));
