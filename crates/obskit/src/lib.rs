@@ -14,7 +14,13 @@
 //!   bounded non-blocking writer; with `OTEL_LOGS_EXPORTER=otlp`, also (or
 //!   instead) OTLP log records.
 //! - **Traces**: OpenTelemetry spans exported over OTLP (gRPC or HTTP),
-//!   sampled and propagated as the `OTEL_*` variables say.
+//!   sampled and propagated as the `OTEL_*` variables say. Your own
+//!   `tracing` spans (`#[tracing::instrument]`) become child spans through
+//!   obskit's bridge, without the `busy_ns`, `idle_ns`, `thread.id` and
+//!   `thread.name` attributes tracing-opentelemetry can add; one inside a
+//!   trace that is not sampled builds no OpenTelemetry span and stays out
+//!   of `tracing-subscriber`'s registry, yet is listed in the `spans` of
+//!   the log lines written inside it.
 //! - **Metrics**: a Prometheus registry with the semantic-convention
 //!   histogram buckets, `process_*` series, a build-info series and
 //!   `target_info`; with `OTEL_METRICS_EXPORTER=otlp`, also (or instead)

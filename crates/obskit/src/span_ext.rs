@@ -11,6 +11,7 @@ use opentelemetry::{Context, Key, KeyValue, Value};
 use opentelemetry_sdk::trace::Tracer;
 use tracing_subscriber::registry::LookupSpan as _;
 
+use crate::telemetry::ObskitSubscriber;
 use crate::traces::bridge::{Bridged, Pending, SpanBridge};
 
 /// Why [`SpanExt::set_parent`] did not take.
@@ -85,15 +86,73 @@ pub trait SpanExt {
 
 /// Runs `f` on the span's bridged state, if obskit's bridge sees the span.
 fn with_bridged<R>(span: &tracing::Span, f: impl FnOnce(&Tracer, &mut Bridged) -> R) -> Option<R> {
-    span.with_subscriber(|(id, dispatch)| {
-        let bridge = dispatch.downcast_ref::<SpanBridge>()?;
-        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
-        let data = registry.span(id)?;
-        let mut extensions = data.extensions_mut();
-        let bridged = extensions.get_mut::<Bridged>()?;
-        Some(f(bridge.tracer(), bridged))
-    })
+    span.with_subscriber(
+        |(id, dispatch)| match dispatch.downcast_ref::<ObskitSubscriber>() {
+            Some(subscriber) => with_light_or_bridged(subscriber, id, f),
+            None => with_registry_bridged(dispatch, id, f),
+        },
+    )
     .flatten()
+}
+
+/// [`with_bridged`] for a span of a subscriber `dispatch` downcasts to.
+fn with_registry_bridged<R>(
+    dispatch: &tracing::Dispatch,
+    id: &tracing::Id,
+    f: impl FnOnce(&Tracer, &mut Bridged) -> R,
+) -> Option<R> {
+    let bridge = dispatch.downcast_ref::<SpanBridge>()?;
+    let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+    in_registry(bridge, registry, id, f)
+}
+
+/// Runs `f` on the bridged state of registry span `id`.
+fn in_registry<R>(
+    bridge: &SpanBridge,
+    registry: &tracing_subscriber::Registry,
+    id: &tracing::Id,
+    f: impl FnOnce(&Tracer, &mut Bridged) -> R,
+) -> Option<R> {
+    let data = registry.span(id)?;
+    let mut extensions = data.extensions_mut();
+    let bridged = extensions.get_mut::<Bridged>()?;
+    Some(f(bridge.tracer(), bridged))
+}
+
+/// [`with_bridged`] for a span of obskit's subscriber, which may be light:
+/// `f` then sees it as an unsampled bridged span, and a light span `f`
+/// gives a parent (makes pending) becomes a registry span with that state.
+fn with_light_or_bridged<R>(
+    subscriber: &ObskitSubscriber,
+    id: &tracing::Id,
+    f: impl FnOnce(&Tracer, &mut Bridged) -> R,
+) -> Option<R> {
+    let inner: &dyn tracing::Subscriber = subscriber.inner();
+    let bridge = inner.downcast_ref::<SpanBridge>()?;
+    let Some(cx) = subscriber.light_context(id) else {
+        let registry = inner.downcast_ref::<tracing_subscriber::Registry>()?;
+        let id = subscriber.registry_id(id)?;
+        return in_registry(bridge, registry, &id, f);
+    };
+    let mut bridged = Bridged::Unsampled { cx };
+    let result = f(bridge.tracer(), &mut bridged);
+    if matches!(bridged, Bridged::Unsampled { .. }) {
+        return Some(result);
+    }
+    subscriber.promote(
+        id,
+        |inner, promoted| {
+            if let Some(span) = inner.span(promoted) {
+                span.extensions_mut().replace(bridged);
+            }
+        },
+        |inner, promoted, fields| {
+            if let Some(span) = inner.span(promoted) {
+                crate::logs::json::store_fields(&mut span.extensions_mut(), fields);
+            }
+        },
+    );
+    Some(result)
 }
 
 impl SpanExt for tracing::Span {

@@ -49,7 +49,6 @@ use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanProcessor};
 use parking_lot::Mutex;
-use tracing_subscriber::layer::SubscriberExt as _;
 
 use crate::config::Config;
 use crate::error::InitError;
@@ -131,7 +130,7 @@ impl TestTelemetry {
             // The test provider samples every span, whatever its parent says.
             sampling: traces::Sampling::new(crate::config::Sampler::AlwaysOn),
         };
-        let (telemetry, layer, logs) = config.assemble::<tracing_subscriber::Registry>(
+        let (telemetry, layer, logs, light) = config.assemble::<tracing_subscriber::Registry>(
             logs::Output::Memory,
             traces,
             None,
@@ -140,7 +139,7 @@ impl TestTelemetry {
         )?;
         let logs = logs.expect("an in-memory writer returns its lines");
         keep_callsite_interest_per_dispatcher();
-        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        let dispatch = crate::telemetry::dispatch(layer, light);
         telemetry.set_diagnostics_dispatch(dispatch.clone());
         let default = tracing::dispatcher::set_default(&dispatch);
         Ok(Self {

@@ -16,6 +16,21 @@ pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Room for a span's fields when they are first written: a few short pairs
+/// (`"order_id":42`) fit without the string growing.
+pub(crate) const SPAN_FIELDS_CAPACITY: usize = 64;
+
+/// Appends the pairs `record` visits to a span's `out`, after a comma when
+/// it already holds some.
+pub(crate) fn append_fields(out: &mut String, record: impl FnOnce(&mut JsonFields<'_>)) {
+    let any = !out.is_empty();
+    record(&mut JsonFields {
+        out,
+        any,
+        skip_message: false,
+    });
+}
+
 /// A `fmt::Write` that escapes what is written into a JSON string body, so
 /// `Debug` and `Display` values are formatted straight into the line.
 pub(crate) struct Escaped<'a>(pub(crate) &'a mut String);

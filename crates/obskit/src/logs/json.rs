@@ -20,27 +20,35 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::fields::{
-    JsonFields, Message, push_escaped, push_json_str, push_millis, push_timestamp,
+    JsonFields, Message, SPAN_FIELDS_CAPACITY, append_fields, push_escaped, push_json_str,
+    push_millis, push_timestamp,
 };
+use super::light::{LightSpans, Step};
 use crate::hex::write_hex;
 use crate::request_id::RequestId;
 
 /// A span's fields, already serialized as `"k":v,"k2":v2`.
 struct SpanFields(String);
 
-/// Room for a span's fields when they are first written: a few short pairs
-/// (`"order_id":42`) fit without the string growing.
-const SPAN_FIELDS_CAPACITY: usize = 64;
-
-/// Appends the pairs `record` visits to a span's `out`, after a comma when
-/// it already holds some.
-fn append_fields(out: &mut String, record: impl FnOnce(&mut JsonFields<'_>)) {
-    let any = !out.is_empty();
-    record(&mut JsonFields {
-        out,
-        any,
-        skip_message: false,
-    });
+/// Stores `fields` (pairs as [`append_fields`] writes them) as a span's
+/// JSON fields, for a span made without values (a light span promoted to
+/// the registry).
+pub(crate) fn store_fields(
+    ext: &mut tracing_subscriber::registry::ExtensionsMut<'_>,
+    fields: String,
+) {
+    if fields.is_empty() {
+        return;
+    }
+    match ext.get_mut::<SpanFields>() {
+        Some(stored) => {
+            if !stored.0.is_empty() {
+                stored.0.push(',');
+            }
+            stored.0.push_str(&fields);
+        }
+        None => ext.insert(SpanFields(fields)),
+    }
 }
 
 /// Formats every event as one JSON line and writes it with one `write_all`.
@@ -48,6 +56,9 @@ pub(crate) struct JsonLayer<W> {
     make_writer: W,
     /// `"service_name":"…",` pre-rendered once.
     service_field: String,
+    /// The spans kept out of the registry, when obskit's subscriber keeps
+    /// some: lines logged inside them list them too.
+    light: Option<Arc<LightSpans>>,
 }
 
 impl<W> JsonLayer<W> {
@@ -55,8 +66,43 @@ impl<W> JsonLayer<W> {
         Self {
             make_writer,
             service_field: service_field(service_name),
+            light: None,
         }
     }
+
+    /// Lists the light spans of `light` in the lines logged inside them.
+    pub(crate) fn with_light(mut self, light: Option<Arc<LightSpans>>) -> Self {
+        self.light = light;
+        self
+    }
+}
+
+/// Appends one entry of a line's `spans`, after a comma unless `first`.
+fn push_span(out: &mut String, first: &mut bool, name: &str, fields: Option<&str>) {
+    if !*first {
+        out.push(',');
+    }
+    *first = false;
+    out.push_str("{\"name\":");
+    push_json_str(out, name);
+    if let Some(fields) = fields
+        && !fields.is_empty()
+    {
+        out.push(',');
+        out.push_str(fields);
+    }
+    out.push('}');
+}
+
+/// Appends a registry span's entry to a line's `spans`.
+fn push_registry_span<'a, R: LookupSpan<'a>>(
+    out: &mut String,
+    first: &mut bool,
+    span: &tracing_subscriber::registry::SpanRef<'a, R>,
+) {
+    let ext = span.extensions();
+    let fields = ext.get::<SpanFields>().map(|f| f.0.as_str());
+    push_span(out, first, span.name(), fields);
 }
 
 thread_local! {
@@ -129,23 +175,32 @@ impl<W> JsonLayer<W> {
         };
         event.record(&mut fields);
 
-        if let Some(scope) = ctx.event_scope(event) {
+        if let Some(light) = &self.light
+            && let Some(id) = light.event_span(event)
+        {
+            out.push_str(",\"spans\":[");
+            let mut first = true;
+            light.walk(&id, &mut |step| match step {
+                Step::Scope(id) => {
+                    if let Some(scope) = ctx.span_scope(id) {
+                        for span in scope.from_root() {
+                            push_registry_span(out, &mut first, &span);
+                        }
+                    }
+                }
+                Step::One(id) => {
+                    if let Some(span) = ctx.span(id) {
+                        push_registry_span(out, &mut first, &span);
+                    }
+                }
+                Step::Light(name, fields) => push_span(out, &mut first, name, Some(fields)),
+            });
+            out.push(']');
+        } else if let Some(scope) = ctx.event_scope(event) {
             out.push_str(",\"spans\":[");
             let mut first = true;
             for span in scope.from_root() {
-                if !first {
-                    out.push(',');
-                }
-                first = false;
-                out.push_str("{\"name\":");
-                push_json_str(out, span.name());
-                if let Some(fields) = span.extensions().get::<SpanFields>()
-                    && !fields.0.is_empty()
-                {
-                    out.push(',');
-                    out.push_str(&fields.0);
-                }
-                out.push('}');
+                push_registry_span(out, &mut first, &span);
             }
             out.push(']');
         }

@@ -4,6 +4,7 @@
 mod duration;
 mod fields;
 pub(crate) mod json;
+pub(crate) mod light;
 pub(crate) mod otlp;
 mod writer;
 
@@ -18,6 +19,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 pub(crate) use duration::log_millis;
 pub(crate) use json::{DirectLines, LineKey, Value as LineValue};
+pub(crate) use light::{LightSpans, WithLightSpans};
 pub(crate) use writer::{CapturedLines, DroppedLines, LineWriter, WriterGuard};
 
 use crate::config::{Config, LogFormat, server};
@@ -83,16 +85,22 @@ pub(crate) fn direct_lines(
 }
 
 /// The log layer for the configured format.
+///
+/// `light`: the spans obskit's subscriber keeps out of the registry, which
+/// the JSON layer lists in the lines logged inside them.
 pub(crate) fn layer<S>(
     config: &Config,
     service_name: &str,
     writer: LineWriter,
+    light: Option<Arc<LightSpans>>,
 ) -> Box<dyn Layer<S> + Send + Sync + 'static>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     match config.log_format {
-        LogFormat::Json => json::JsonLayer::new(service_name, writer).boxed(),
+        LogFormat::Json => json::JsonLayer::new(service_name, writer)
+            .with_light(light)
+            .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
             .pretty()
             .with_writer(writer)

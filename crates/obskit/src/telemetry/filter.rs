@@ -35,7 +35,7 @@ impl<S: Subscriber> Layer<S> for StaticFilter {
 
 /// Whether `directives` (as `RUST_LOG` writes them) hold a span or field
 /// directive: both are written in brackets, `target[span{field=value}]=level`.
-fn has_span_directives(directives: &str) -> bool {
+pub(super) fn has_span_directives(directives: &str) -> bool {
     directives.contains('[')
 }
 

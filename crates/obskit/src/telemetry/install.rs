@@ -9,7 +9,6 @@ use tracing::Subscriber;
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::filter_fn;
-use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::{Config, LogsExporter, MetricsExporter, SpanBridge};
@@ -40,9 +39,9 @@ impl Config {
 
     fn install_to(self, output: logs::Output) -> Result<Telemetry, InitError> {
         let summary = Summary::of(&self);
-        let (telemetry, layer) =
+        let (telemetry, layer, light) =
             self.build_to::<tracing_subscriber::Registry>(output, SubscriberOwner::Obskit)?;
-        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        let dispatch = super::dispatch(layer, light);
         tracing::dispatcher::set_global_default(dispatch.clone())
             .map_err(|_| InitError::SubscriberAlreadySet)?;
         let _ = tracing_log::LogTracer::init();
@@ -78,7 +77,9 @@ impl Config {
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
-        self.build_to(logs::Output::Stdout, SubscriberOwner::Composed)
+        let (telemetry, layer, _) =
+            self.build_to(logs::Output::Stdout, SubscriberOwner::Composed)?;
+        Ok((telemetry, layer))
     }
 
     /// Like [`build_layer`](Self::build_layer), writing log lines to `output`.
@@ -89,17 +90,28 @@ impl Config {
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
-        self.build_to(
+        let (telemetry, layer, _) = self.build_to(
             logs::Output::Writer(Box::new(output)),
             SubscriberOwner::Composed,
-        )
+        )?;
+        Ok((telemetry, layer))
     }
 
+    /// Builds the telemetry and its layer; also returns the light spans
+    /// the subscriber is to keep, for a subscriber obskit owns.
+    #[allow(clippy::type_complexity)]
     fn build_to<S>(
         self,
         output: logs::Output,
         owner: SubscriberOwner,
-    ) -> Result<(Telemetry, Box<dyn Layer<S> + Send + Sync + 'static>), InitError>
+    ) -> Result<
+        (
+            Telemetry,
+            Box<dyn Layer<S> + Send + Sync + 'static>,
+            Option<Arc<logs::LightSpans>>,
+        ),
+        InitError,
+    >
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
@@ -113,8 +125,8 @@ impl Config {
         } else {
             None
         };
-        let (telemetry, layer, _) = self.assemble(output, traces, otlp_logs, true, owner)?;
-        Ok((telemetry, layer))
+        let (telemetry, layer, _, light) = self.assemble(output, traces, otlp_logs, true, owner)?;
+        Ok((telemetry, layer, light))
     }
 
     /// Puts the parts together around `traces`: metrics, the log writer, the
@@ -185,9 +197,21 @@ impl Config {
         // runs without its most expensive defaults: inactivity tracking (two
         // clock reads per enter/exit, `busy_ns`/`idle_ns`) and thread
         // attributes (a `String` per span); the code location stays.
+        // Spans under an unsampled parent are kept out of the registry when
+        // nothing but obskit's bridge and JSON layer would see them there:
+        // obskit owns the subscriber, no OTLP log layer or pretty formatter
+        // lists spans, and no span directive of the log filter matches them.
+        let light = (matches!(owner, SubscriberOwner::Obskit)
+            && self.span_bridge == SpanBridge::Obskit
+            && traces.sampling.follows_parent()
+            && otlp_logs.is_none()
+            && (!console || self.log_format == crate::config::LogFormat::Json)
+            && !super::filter::has_span_directives(&self.log_filter))
+        .then(|| Arc::new(logs::LightSpans::new(console)));
         let bridge: Box<dyn Layer<S> + Send + Sync> = match self.span_bridge {
             SpanBridge::Obskit => {
                 traces::bridge::SpanBridge::new(tracer.clone(), traces.sampling.follows_parent())
+                    .with_light(light.clone())
                     .boxed()
             }
             SpanBridge::TracingOpentelemetry => tracing_opentelemetry::layer()
@@ -199,7 +223,8 @@ impl Config {
                 }))
                 .boxed(),
         };
-        let console_layer = console.then(|| logs::layer(&self, &service_name, writer.writer));
+        let console_layer =
+            console.then(|| logs::layer(&self, &service_name, writer.writer, light.clone()));
         let otlp_layer = otlp_logs.as_ref().map(logs::otlp::OtlpLogs::layer);
         let layer = super::filter::layer::<S>(logs::filter(&self), &self.log_filter)
             .and_then(console_layer)
@@ -226,7 +251,7 @@ impl Config {
             shutdown_timeout: self.shutdown_timeout,
             done: false,
         };
-        Ok((telemetry, layer, writer.captured))
+        Ok((telemetry, layer, writer.captured, light))
     }
 }
 

@@ -13,6 +13,7 @@ use opentelemetry_sdk::trace::{SdkTracerProvider, Tracer};
 use tracing_subscriber::Layer;
 
 use crate::logs;
+use crate::logs::{LightSpans, WithLightSpans};
 use crate::metrics::MetricsHandle;
 use crate::traces::{self, Traces};
 
@@ -108,7 +109,31 @@ pub(crate) type Assembled<S> = (
     Telemetry,
     Box<dyn Layer<S> + Send + Sync + 'static>,
     Option<logs::CapturedLines>,
+    Option<Arc<LightSpans>>,
 );
+
+/// The subscriber obskit installs: `layer` over a registry, in front of
+/// it the subscriber that keeps spans under an unsampled parent out of the
+/// registry when the layers allow it (`light`).
+pub(crate) fn dispatch(
+    layer: Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync + 'static>,
+    light: Option<Arc<LightSpans>>,
+) -> tracing::Dispatch {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let registry = tracing_subscriber::registry().with(layer);
+    match light {
+        Some(light) => tracing::Dispatch::new(WithLightSpans::new(registry, light)),
+        None => tracing::Dispatch::new(registry),
+    }
+}
+
+/// The subscriber [`dispatch`] makes when it keeps light spans.
+pub(crate) type ObskitSubscriber = WithLightSpans<
+    tracing_subscriber::layer::Layered<
+        Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync + 'static>,
+        tracing_subscriber::Registry,
+    >,
+>;
 
 impl Telemetry {
     /// The resolved `service.name`.

@@ -18,6 +18,10 @@
 //!   `thread.id` or `thread.name` attributes (tracing-opentelemetry itself
 //!   makes them optional; obskit turns them off with its bridge too).
 //!
+//! When obskit installs the subscriber itself, such a span does not even
+//! reach `tracing-subscriber`'s registry or this layer: see
+//! [`LightSpans`].
+//!
 //! A span is started lazily, on first entry (or when a child, its context
 //! or its end needs it), so [`SpanExt::set_parent`](crate::SpanExt::set_parent)
 //! can still give it a remote parent after it is created.
@@ -27,6 +31,7 @@ mod state;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use opentelemetry::trace::{Status, TraceContextExt as _};
@@ -37,6 +42,7 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context as LayerContext, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::logs::LightSpans;
 use fields::{EventFields, SpanFields};
 pub(crate) use state::{Bridged, Pending};
 
@@ -47,6 +53,10 @@ pub(crate) struct SpanBridge {
     /// Whether a child of an unsampled parent is never sampled (the
     /// sampler follows the parent): such a child is not built at all.
     follows_parent: bool,
+    /// The spans obskit's subscriber keeps out of the registry, if it
+    /// keeps some: a warning logged inside one belongs to it, not to the
+    /// registry's current span.
+    light: Option<Arc<LightSpans>>,
 }
 
 thread_local! {
@@ -68,7 +78,14 @@ impl SpanBridge {
         Self {
             tracer,
             follows_parent,
+            light: None,
         }
+    }
+
+    /// Knows the light spans of `light` (see [`LightSpans`]).
+    pub(crate) fn with_light(mut self, light: Option<Arc<LightSpans>>) -> Self {
+        self.light = light;
+        self
     }
 
     /// The tracer spans are started with.
@@ -190,6 +207,12 @@ where
         }
         let span = match event.parent() {
             Some(parent) => ctx.span(parent),
+            // A light span records nothing.
+            None if event.is_contextual()
+                && self.light.as_ref().is_some_and(|l| l.current_is_light()) =>
+            {
+                return;
+            }
             None if event.is_contextual() => ctx.lookup_current(),
             None => None,
         };

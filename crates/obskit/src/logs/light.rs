@@ -1,0 +1,563 @@
+//! Spans under an unsampled parent, kept out of `tracing-subscriber`'s
+//! registry: "light" spans.
+//!
+//! Under a sampler that follows the parent, a span created inside a trace
+//! that is not sampled records nothing for OpenTelemetry. In the registry
+//! it would still cost a slot, the layers' per-span work (the bridge's
+//! extension, the log layer's fields) and the dispatch of its enter, exit
+//! and close to every layer: most of what such a span costs. When obskit
+//! installs the subscriber itself ([`WithLightSpans`], used only with the
+//! JSON log layer or no log layer, obskit's bridge, such a sampler and a
+//! log filter without span directives), such a span is answered here
+//! instead: a node holding its metadata, its parent, the OpenTelemetry
+//! context it carries and its fields already written as JSON. The JSON
+//! layer reads these nodes, so the lines logged inside such a span list it
+//! in their `spans` as before and carry the request's trace and span ids.
+//!
+//! A light span's id has bit 49 set; the registry's never does: it packs
+//! a slot index as `generation | thread | address` with the thread in bits
+//! 37 to 49, and it has slots for 4 096 threads only (thread numbers up to
+//! 4 095, so bit 49 stays clear; a registry span's id is its index plus
+//! one, which never carries into it since no address is all ones).
+//!
+//! [`SpanExt::set_parent`](crate::SpanExt::set_parent) on a light span makes
+//! it a registry span after all (it is "promoted"): the light node then
+//! forwards everything to that span.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::{Context, ContextGuard};
+use parking_lot::Mutex;
+use sharded_slab::Slab;
+use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Dispatch, Event, Metadata, Subscriber};
+use tracing_core::span::Current;
+use tracing_subscriber::registry::LookupSpan;
+
+/// The bit that marks a light span's id.
+const LIGHT: u64 = 1 << 49;
+
+/// Whether `id` is a light span's.
+pub(crate) fn is_light(id: &Id) -> bool {
+    id.into_u64() & LIGHT != 0
+}
+
+/// The light spans of one subscriber, shared by the subscriber that makes
+/// them, the JSON layer that lists them and the bridge.
+pub(crate) struct LightSpans {
+    nodes: Slab<Node>,
+    /// Tells this table's entries in a thread's [`ENTERED`] from another
+    /// subscriber's (tests run several on one thread).
+    owner: usize,
+    /// Whether span fields are kept as JSON (a JSON log layer reads them).
+    json_fields: bool,
+}
+
+impl std::fmt::Debug for LightSpans {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LightSpans")
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One light span.
+struct Node {
+    meta: &'static Metadata<'static>,
+    /// The context the span was created under (its parent's, not sampled):
+    /// attached when the span is entered away from it.
+    cx: Context,
+    parent: Parent,
+    /// `Span` handles and children holding the span.
+    refs: AtomicUsize,
+    /// The span's fields, written as `"k":v,"k2":v2`.
+    fields: Mutex<String>,
+    /// The registry span that stands for this one once promoted.
+    promoted: OnceLock<Id>,
+}
+
+/// A light span's parent, held (counted) by the child.
+#[derive(Clone)]
+enum Parent {
+    None,
+    Light(Id),
+    Registry(Id),
+}
+
+/// One step of a light span's scope, from the root: what the JSON layer
+/// writes into a line's `spans`.
+pub(crate) enum Step<'a> {
+    /// A registry span and its registry parents.
+    Scope(&'a Id),
+    /// A registry span alone (a promoted light span).
+    One(&'a Id),
+    /// A light span: its name and fields.
+    Light(&'static str, &'a str),
+}
+
+thread_local! {
+    /// The spans entered on this thread through a [`WithLightSpans`],
+    /// innermost last, light or not: which one is current.
+    static ENTERED: RefCell<Vec<Entered>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One entered span, in [`ENTERED`].
+struct Entered {
+    owner: usize,
+    id: Id,
+    light: bool,
+    /// The context a light span attached (`None` when it was current),
+    /// detached when the entry is dropped.
+    _guard: Option<ContextGuard>,
+}
+
+/// Whether `cx` holds a valid span that is not sampled.
+fn unsampled(cx: &Context) -> bool {
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid() && !sc.is_sampled()
+}
+
+/// Whether the current context's span is `cx`'s.
+fn is_current(cx: &Context) -> bool {
+    let span = cx.span();
+    let sc = span.span_context();
+    Context::map_current(|current| current.span().span_context() == sc)
+}
+
+impl LightSpans {
+    /// A table for one subscriber; `json_fields`: whether a JSON log layer
+    /// lists the spans (their fields are then kept).
+    pub(crate) fn new(json_fields: bool) -> Self {
+        static OWNERS: AtomicUsize = AtomicUsize::new(0);
+        Self {
+            nodes: Slab::new(),
+            owner: OWNERS.fetch_add(1, Ordering::Relaxed),
+            json_fields,
+        }
+    }
+
+    fn get(&self, id: &Id) -> Option<sharded_slab::Entry<'_, Node>> {
+        self.nodes.get(index(id))
+    }
+
+    /// The innermost span entered on this thread (through this table's
+    /// subscriber), and whether it is light.
+    fn top(&self) -> Option<(Id, bool)> {
+        ENTERED.with(|entered| {
+            let entered = entered.try_borrow().ok()?;
+            entered
+                .iter()
+                .rev()
+                .find(|e| e.owner == self.owner)
+                .map(|e| (e.id.clone(), e.light))
+        })
+    }
+
+    /// Whether the innermost span entered on this thread is light.
+    pub(crate) fn current_is_light(&self) -> bool {
+        self.top().is_some_and(|(_, light)| light)
+    }
+
+    /// The light span `event` belongs to, if it belongs to one: its
+    /// explicit parent, or the current span for a contextual event.
+    pub(crate) fn event_span(&self, event: &Event<'_>) -> Option<Id> {
+        match event.parent() {
+            Some(parent) => is_light(parent).then(|| parent.clone()),
+            None if event.is_contextual() => self.top().and_then(|(id, light)| light.then_some(id)),
+            None => None,
+        }
+    }
+
+    /// Calls `f` with each step of light span `id`'s scope, root first.
+    pub(crate) fn walk(&self, id: &Id, f: &mut dyn FnMut(Step<'_>)) {
+        let Some(node) = self.get(id) else { return };
+        match &node.parent {
+            Parent::None => {}
+            Parent::Light(parent) => self.walk(parent, f),
+            Parent::Registry(parent) => f(Step::Scope(parent)),
+        }
+        match node.promoted.get() {
+            Some(promoted) => f(Step::One(promoted)),
+            None => f(Step::Light(node.meta.name(), &node.fields.lock())),
+        }
+    }
+
+    /// Counts one more holder of light span `id`.
+    fn hold(&self, id: &Id) {
+        if let Some(node) = self.get(id) {
+            node.refs.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The registry span a promoted light span would be a child of: the
+    /// nearest registry span (or promoted light span) above `parent`.
+    fn registry_ancestor(&self, parent: &Parent) -> Option<Id> {
+        match parent {
+            Parent::None => None,
+            Parent::Registry(id) => Some(id.clone()),
+            Parent::Light(id) => {
+                let node = self.get(id)?;
+                match node.promoted.get() {
+                    Some(promoted) => Some(promoted.clone()),
+                    None => self.registry_ancestor(&node.parent),
+                }
+            }
+        }
+    }
+}
+
+/// A light span id's slot.
+fn index(id: &Id) -> usize {
+    // The slab's indices fit in 64 bits, as do ids.
+    usize::try_from(id.into_u64() & !LIGHT).unwrap_or(usize::MAX)
+}
+
+/// How a new span is made.
+enum Place {
+    /// In the registry, as it came.
+    Registry,
+    /// In the registry, as a child of this span (the promoted span standing
+    /// for its light parent).
+    ChildOf(Id),
+    /// Light, with this parent and context.
+    Light(Parent, Context),
+}
+
+/// A subscriber in front of `S` (a registry with obskit's layers) that
+/// keeps spans under an unsampled parent out of it: see the module docs.
+pub(crate) struct WithLightSpans<S> {
+    inner: S,
+    light: Arc<LightSpans>,
+}
+
+impl<S> std::fmt::Debug for WithLightSpans<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WithLightSpans")
+            .field("light", &self.light)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> WithLightSpans<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    /// `inner`, whose layers read light spans from `light`.
+    pub(crate) fn new(inner: S, light: Arc<LightSpans>) -> Self {
+        Self { inner, light }
+    }
+
+    /// The subscriber behind this one.
+    pub(crate) fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// Where a span with `attrs` goes.
+    fn place(&self, attrs: &Attributes<'_>) -> Place {
+        if let Some(parent) = attrs.parent() {
+            if !is_light(parent) {
+                return Place::Registry;
+            }
+            let Some(node) = self.light.get(parent) else {
+                return Place::Light(Parent::None, Context::new());
+            };
+            if let Some(promoted) = node.promoted.get() {
+                return Place::ChildOf(promoted.clone());
+            }
+            node.refs.fetch_add(1, Ordering::Relaxed);
+            return Place::Light(Parent::Light(parent.clone()), node.cx.clone());
+        }
+        if !attrs.is_contextual() {
+            return Place::Registry;
+        }
+        let Some(cx) = Context::map_current(|cx| unsampled(cx).then(|| cx.clone())) else {
+            return Place::Registry;
+        };
+        let parent = match self.light.top() {
+            None => Parent::None,
+            Some((id, true)) => {
+                self.light.hold(&id);
+                Parent::Light(id)
+            }
+            Some((id, false)) => Parent::Registry(self.inner.clone_span(&id)),
+        };
+        Place::Light(parent, cx)
+    }
+
+    /// Lets go of one holder of light span `id`, and of what it holds once
+    /// it has none.
+    fn release(&self, id: &Id) -> bool {
+        let Some(node) = self.light.get(id) else {
+            return false;
+        };
+        if node.refs.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return false;
+        }
+        drop(node);
+        let Some(node) = self.light.nodes.take(index(id)) else {
+            return false;
+        };
+        self.release_parent(&node.parent);
+        if let Some(promoted) = node.promoted.get() {
+            self.inner.try_close(promoted.clone());
+        }
+        true
+    }
+
+    fn release_parent(&self, parent: &Parent) {
+        match parent {
+            Parent::None => {}
+            Parent::Light(id) => {
+                self.release(id);
+            }
+            Parent::Registry(id) => {
+                self.inner.try_close(id.clone());
+            }
+        }
+    }
+
+    /// The registry span standing for light span `id`, made now if it has
+    /// none: it starts with the span's name and JSON fields, and `bridged`
+    /// as its OpenTelemetry side. `None` when `id` is not a light span.
+    pub(crate) fn promote(
+        &self,
+        id: &Id,
+        bridged: impl FnOnce(&S, &Id),
+        fields: impl FnOnce(&S, &Id, String),
+    ) -> Option<Id> {
+        let node = self.light.get(id)?;
+        if let Some(promoted) = node.promoted.get() {
+            return Some(promoted.clone());
+        }
+        let meta = node.meta;
+        let empty: [(&tracing::field::Field, Option<&dyn tracing::Value>); 0] = [];
+        let values = meta.fields().value_set(&empty);
+        let attrs = match self.light.registry_ancestor(&node.parent) {
+            Some(parent) => Attributes::child_of(parent, meta, &values),
+            None => Attributes::new_root(meta, &values),
+        };
+        let promoted = self.inner.new_span(&attrs);
+        bridged(&self.inner, &promoted);
+        fields(
+            &self.inner,
+            &promoted,
+            std::mem::take(&mut *node.fields.lock()),
+        );
+        if node.promoted.set(promoted.clone()).is_err() {
+            // Another thread promoted it first.
+            self.inner.try_close(promoted);
+        }
+        node.promoted.get().cloned()
+    }
+
+    /// Light span `id`'s context, if it is a light span not promoted.
+    pub(crate) fn light_context(&self, id: &Id) -> Option<Context> {
+        let node = self.light.get(id)?;
+        node.promoted.get().is_none().then(|| node.cx.clone())
+    }
+
+    /// The registry span `id` stands for: itself, or the span a promoted
+    /// light span forwards to.
+    pub(crate) fn registry_id(&self, id: &Id) -> Option<Id> {
+        if !is_light(id) {
+            return Some(id.clone());
+        }
+        self.light.get(id)?.promoted.get().cloned()
+    }
+}
+
+/// Pushes an entered span.
+fn push(owner: usize, id: Id, light: bool, guard: Option<ContextGuard>) {
+    ENTERED.with(|entered| {
+        if let Ok(mut entered) = entered.try_borrow_mut() {
+            entered.push(Entered {
+                owner,
+                id,
+                light,
+                _guard: guard,
+            });
+        }
+    });
+}
+
+/// Takes the innermost entry of `id` (light or not) off this thread's
+/// stack.
+fn pop(owner: usize, id: &Id, light: bool) -> Option<Entered> {
+    ENTERED.with(|entered| {
+        let mut entered = entered.try_borrow_mut().ok()?;
+        let is = |e: &Entered| e.owner == owner && e.light == light && e.id == *id;
+        // Spans are exited innermost first, nearly always.
+        if entered.last().is_some_and(is) {
+            return entered.pop();
+        }
+        let at = entered.iter().rposition(is)?;
+        Some(entered.remove(at))
+    })
+}
+
+impl<S> Subscriber for WithLightSpans<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_register_dispatch(&self, subscriber: &Dispatch) {
+        self.inner.on_register_dispatch(subscriber);
+    }
+
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        self.inner.register_callsite(metadata)
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        self.inner.enabled(metadata)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        self.inner.max_level_hint()
+    }
+
+    fn new_span(&self, attrs: &Attributes<'_>) -> Id {
+        match self.place(attrs) {
+            Place::Registry => self.inner.new_span(attrs),
+            Place::ChildOf(parent) => {
+                let attrs = Attributes::child_of(parent, attrs.metadata(), attrs.values());
+                self.inner.new_span(&attrs)
+            }
+            Place::Light(parent, cx) => {
+                let mut fields = String::new();
+                if self.light.json_fields && !attrs.values().is_empty() {
+                    fields.reserve(super::fields::SPAN_FIELDS_CAPACITY);
+                    super::fields::append_fields(&mut fields, |v| attrs.record(v));
+                }
+                let node = Node {
+                    meta: attrs.metadata(),
+                    cx,
+                    parent: parent.clone(),
+                    refs: AtomicUsize::new(1),
+                    fields: Mutex::new(fields),
+                    promoted: OnceLock::new(),
+                };
+                match self.light.nodes.insert(node) {
+                    Some(index) => Id::from_u64(index as u64 | LIGHT),
+                    None => {
+                        // No slot (more threads than the slab serves):
+                        // the registry decides.
+                        self.release_parent(&parent);
+                        self.inner.new_span(attrs)
+                    }
+                }
+            }
+        }
+    }
+
+    fn record(&self, span: &Id, values: &Record<'_>) {
+        if !is_light(span) {
+            return self.inner.record(span, values);
+        }
+        let Some(node) = self.light.get(span) else {
+            return;
+        };
+        if let Some(promoted) = node.promoted.get() {
+            let promoted = promoted.clone();
+            drop(node);
+            return self.inner.record(&promoted, values);
+        }
+        if self.light.json_fields && !values.is_empty() {
+            let mut fields = node.fields.lock();
+            super::fields::append_fields(&mut fields, |v| values.record(v));
+        }
+    }
+
+    fn record_follows_from(&self, span: &Id, follows: &Id) {
+        // A light span records nothing; one that follows from a light span
+        // gets no link (its context is not sampled).
+        let Some(span) = self.registry_id(span) else {
+            return;
+        };
+        let Some(follows) = self.registry_id(follows) else {
+            return;
+        };
+        self.inner.record_follows_from(&span, &follows);
+    }
+
+    fn event_enabled(&self, event: &Event<'_>) -> bool {
+        self.inner.event_enabled(event)
+    }
+
+    fn event(&self, event: &Event<'_>) {
+        self.inner.event(event);
+    }
+
+    fn enter(&self, span: &Id) {
+        let owner = self.light.owner;
+        if !is_light(span) {
+            self.inner.enter(span);
+            return push(owner, span.clone(), false, None);
+        }
+        let Some(node) = self.light.get(span) else {
+            return;
+        };
+        if let Some(promoted) = node.promoted.get() {
+            let promoted = promoted.clone();
+            drop(node);
+            self.inner.enter(&promoted);
+            return push(owner, promoted, false, None);
+        }
+        // Entered where its parent's span is current (a function called by
+        // the handler), it attaches nothing.
+        let guard = (!is_current(&node.cx)).then(|| node.cx.clone().attach());
+        drop(node);
+        push(owner, span.clone(), true, guard);
+    }
+
+    fn exit(&self, span: &Id) {
+        let owner = self.light.owner;
+        if !is_light(span) {
+            self.inner.exit(span);
+            drop(pop(owner, span, false));
+            return;
+        }
+        if let Some(entered) = pop(owner, span, true) {
+            drop(entered);
+            return;
+        }
+        if let Some(promoted) = self.registry_id(span) {
+            self.inner.exit(&promoted);
+            drop(pop(owner, &promoted, false));
+        }
+    }
+
+    fn clone_span(&self, id: &Id) -> Id {
+        if !is_light(id) {
+            return self.inner.clone_span(id);
+        }
+        self.light.hold(id);
+        id.clone()
+    }
+
+    fn try_close(&self, id: Id) -> bool {
+        if !is_light(&id) {
+            return self.inner.try_close(id);
+        }
+        self.release(&id)
+    }
+
+    fn current_span(&self) -> Current {
+        match self.light.top() {
+            None => Current::none(),
+            Some((id, true)) => match self.light.get(&id) {
+                Some(node) => Current::new(id.clone(), node.meta),
+                None => Current::none(),
+            },
+            Some((_, false)) => self.inner.current_span(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,337 @@
+//! Light spans against the registry: the same code logs the same lines and
+//! exports the same spans whether spans under an unsampled parent are
+//! light or registry spans, and light spans leave nothing behind.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::Context;
+use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanProcessor};
+use tracing::Subscriber as _;
+use tracing::field::Empty;
+use tracing_subscriber::Layer as _;
+
+use super::{LightSpans, is_light};
+use crate::SpanExt as _;
+use crate::config::Sampler;
+use crate::logs::json::JsonLayer;
+use crate::logs::{CapturedLines, LineWriter, WriterGuard};
+use crate::telemetry::ObskitSubscriber;
+use crate::traces::bridge::SpanBridge;
+use crate::traces::{Sampling, remote_parent, sdk_sampler};
+
+/// The trace id of [`remote_parent`].
+const UPSTREAM_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+#[derive(Debug, Clone, Default)]
+struct Finished(Arc<parking_lot::Mutex<Vec<SpanData>>>);
+
+impl SpanProcessor for Finished {
+    fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &Context) {}
+    fn on_end(&self, span: SpanData) {
+        self.0.lock().push(span);
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// obskit's subscriber (JSON lines, the bridge, a parent-based sampler),
+/// keeping light spans or not.
+struct Harness {
+    dispatch: tracing::Dispatch,
+    light: Option<Arc<LightSpans>>,
+    lines: CapturedLines,
+    finished: Finished,
+    _provider: SdkTracerProvider,
+    _guard: WriterGuard,
+}
+
+fn harness(light: bool) -> Harness {
+    let finished = Finished::default();
+    let sampler = Sampler::ParentBasedAlwaysOn;
+    let provider = SdkTracerProvider::builder()
+        .with_sampler(sdk_sampler(sampler))
+        .with_span_processor(finished.clone())
+        .build();
+    let light = light.then(|| Arc::new(LightSpans::new(true)));
+    let (writer, _, guard, lines) = LineWriter::in_memory();
+    let bridge = SpanBridge::new(
+        provider.tracer("obskit"),
+        Sampling::new(sampler).follows_parent(),
+    )
+    .with_light(light.clone());
+    let layer = JsonLayer::new("svc", writer)
+        .with_light(light.clone())
+        .and_then(bridge)
+        .boxed();
+    let dispatch = crate::telemetry::dispatch(layer, light.clone());
+    Harness {
+        dispatch,
+        light,
+        lines,
+        finished,
+        _provider: provider,
+        _guard: guard,
+    }
+}
+
+impl Harness {
+    /// The lines so far, without their timestamps.
+    fn lines(&self) -> Vec<serde_json::Value> {
+        self.lines
+            .text()
+            .lines()
+            .map(|line| {
+                let mut value: serde_json::Value =
+                    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+                let object = value.as_object_mut().unwrap();
+                object.remove("timestamp");
+                // A trace started on purpose has ids of its own each run.
+                if object
+                    .get("trace_id")
+                    .is_some_and(|id| id != UPSTREAM_TRACE)
+                {
+                    object.insert("trace_id".into(), "new".into());
+                    object.insert("span_id".into(), "new".into());
+                }
+                value
+            })
+            .collect()
+    }
+
+    /// Names, parents' names and attributes of the exported spans.
+    fn exported(&self) -> Vec<(String, Option<String>, Vec<String>)> {
+        let finished = self.finished.0.lock();
+        let name_of = |id| {
+            finished
+                .iter()
+                .find(|s| s.span_context.span_id() == id)
+                .map(|s| s.name.to_string())
+        };
+        let mut exported: Vec<_> = finished
+            .iter()
+            .map(|s| {
+                let mut attributes: Vec<_> = s
+                    .attributes
+                    .iter()
+                    .filter(|kv| !kv.key.as_str().starts_with("code."))
+                    .map(|kv| format!("{}={}", kv.key, kv.value))
+                    .collect();
+                attributes.sort();
+                (s.name.to_string(), name_of(s.parent_span_id), attributes)
+            })
+            .collect();
+        exported.sort();
+        exported
+    }
+
+    fn subscriber(&self) -> &ObskitSubscriber {
+        self.dispatch
+            .downcast_ref::<ObskitSubscriber>()
+            .expect("obskit's subscriber")
+    }
+}
+
+#[tracing::instrument(fields(late = Empty))]
+fn load(id: u64) -> u64 {
+    tracing::info!("loading");
+    let total = sum(id, "x");
+    tracing::Span::current().record("late", 3_u64);
+    tracing::warn!(total, "slow");
+    total
+}
+
+#[tracing::instrument]
+fn sum(a: u64, b: &str) -> u64 {
+    tracing::info!(b, "summing");
+    a + 1
+}
+
+/// A request's work that is not sampled, and what may happen in it: nested
+/// and explicit spans, fields recorded late, a span moved to another
+/// thread, a sampled root started on purpose and a span under it.
+fn unsampled_work(dispatch: &tracing::Dispatch) {
+    let _request = remote_parent(false).attach();
+    tracing::info!("before");
+    assert_eq!(load(7), 8);
+
+    let work = tracing::info_span!("work", late = Empty, n = 1_u64);
+    work.record("late", "yes");
+    let child = tracing::info_span!(parent: &work, "explicit_child", k = "v");
+    tracing::info!(parent: &child, "to the child");
+    drop(child);
+    work.in_scope(|| {
+        tracing::info!("in work");
+        let root = tracing::info_span!(parent: None, "fresh_root", m = 2_u64);
+        root.in_scope(|| {
+            tracing::info!("in the fresh root");
+            let _unsampled = remote_parent(false).attach();
+            tracing::info_span!("under_root").in_scope(|| tracing::info!("under a registry span"));
+        });
+    });
+
+    let moved = tracing::info_span!("moved", k = "w");
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            tracing::dispatcher::with_default(dispatch, || {
+                tracing::info!("no span here");
+                moved.in_scope(|| {
+                    let cx = Context::current();
+                    assert!(!cx.span().span_context().is_sampled());
+                    assert!(cx.span().span_context().is_valid());
+                    tracing::info!("moved away");
+                });
+            });
+        });
+    });
+    drop((moved, work));
+    tracing::info!("after");
+}
+
+#[test]
+fn light_spans_log_and_export_as_registry_spans_do() {
+    let run = |light: bool| {
+        let harness = harness(light);
+        tracing::dispatcher::with_default(&harness.dispatch, || {
+            unsampled_work(&harness.dispatch);
+        });
+        (harness.lines(), harness.exported())
+    };
+    let (registry_lines, registry_spans) = run(false);
+    let (light_lines, light_spans) = run(true);
+    assert_eq!(light_lines, registry_lines);
+    assert_eq!(light_spans, registry_spans);
+    // The comparison is about something: spans listed with their fields,
+    // the trace's ids, and the sampled root exported.
+    let in_sum = registry_lines
+        .iter()
+        .find(|l| l["message"] == "summing")
+        .expect("logged");
+    assert_eq!(
+        in_sum["spans"],
+        serde_json::json!([{"name": "load", "id": 7}, {"name": "sum", "a": 7, "b": "x"}])
+    );
+    assert_eq!(in_sum["trace_id"], UPSTREAM_TRACE);
+    let slow = registry_lines
+        .iter()
+        .find(|l| l["message"] == "slow")
+        .expect("logged");
+    assert_eq!(
+        slow["spans"],
+        serde_json::json!([{"name": "load", "id": 7, "late": 3}])
+    );
+    let child = registry_lines
+        .iter()
+        .find(|l| l["message"] == "to the child")
+        .expect("logged");
+    assert_eq!(
+        child["spans"],
+        serde_json::json!([{"name": "work", "n": 1, "late": "yes"}, {"name": "explicit_child", "k": "v"}])
+    );
+    let under = registry_lines
+        .iter()
+        .find(|l| l["message"] == "under a registry span")
+        .expect("logged");
+    assert_eq!(
+        under["spans"],
+        serde_json::json!([{"name": "fresh_root", "m": 2}, {"name": "under_root"}])
+    );
+    let moved = registry_lines
+        .iter()
+        .find(|l| l["message"] == "moved away")
+        .expect("logged");
+    assert_eq!(moved["trace_id"], UPSTREAM_TRACE);
+    assert_eq!(
+        moved["spans"],
+        serde_json::json!([{"name": "moved", "k": "w"}])
+    );
+    assert_eq!(
+        registry_spans,
+        [("fresh_root".to_owned(), None, vec!["m=2".to_owned()])]
+    );
+}
+
+#[test]
+fn only_spans_under_an_unsampled_parent_are_light_and_none_is_left_behind() {
+    let harness = harness(true);
+    let light = harness.light.clone().expect("keeps light spans");
+    let mut ids = Vec::new();
+    tracing::dispatcher::with_default(&harness.dispatch, || {
+        let sampled = tracing::info_span!("sampled");
+        assert!(!is_light(&sampled.id().expect("enabled")));
+        let _request = remote_parent(false).attach();
+        let parent = tracing::info_span!("parent", n = 1_u64);
+        let parent_id = parent.id().expect("enabled");
+        assert!(is_light(&parent_id));
+        let child = parent.in_scope(|| {
+            assert_eq!(tracing::Span::current().id(), Some(parent_id.clone()));
+            tracing::info_span!("child")
+        });
+        let child_id = child.id().expect("enabled");
+        assert!(is_light(&child_id));
+        // The parent outlives its handle while its child lives.
+        drop(parent);
+        assert!(light.get(&parent_id).is_some());
+        ids.extend([parent_id, child_id]);
+        drop(child);
+        assert!(tracing::Span::current().is_none());
+        assert!(harness.subscriber().current_span().id().is_none());
+    });
+    for id in &ids {
+        assert!(light.get(id).is_none(), "closed and freed");
+    }
+    assert_eq!(
+        harness.exported(),
+        [("sampled".to_owned(), None, Vec::new())]
+    );
+}
+
+#[test]
+fn set_parent_makes_a_light_span_a_sampled_registry_span() {
+    let harness = harness(true);
+    let producer = remote_parent(true);
+    let parent = producer.span().span_context().clone();
+    tracing::dispatcher::with_default(&harness.dispatch, || {
+        let _unsampled = remote_parent(false).attach();
+        let span = tracing::info_span!("consume", queue = "orders", size = Empty);
+        assert!(is_light(&span.id().expect("enabled")));
+        assert_eq!(
+            span.context().span().span_context().trace_id(),
+            remote_parent(false).span().span_context().trace_id()
+        );
+        span.set_parent(producer.clone()).expect("not started yet");
+        span.set_attribute("messaging.system", "kafka");
+        span.record("size", 3_u64);
+        span.in_scope(|| tracing::info!("consumed"));
+        assert_eq!(
+            span.set_parent(Context::new()),
+            Err(crate::SetParentError::AlreadyStarted)
+        );
+    });
+    let consumed = harness.lines().pop().expect("logged");
+    assert_eq!(
+        consumed["spans"],
+        serde_json::json!([{"name": "consume", "queue": "orders", "size": 3}])
+    );
+    let finished = harness.finished.0.lock();
+    let span = finished
+        .iter()
+        .find(|s| s.name == "consume")
+        .expect("exported");
+    assert_eq!(span.span_context.trace_id(), parent.trace_id());
+    assert_eq!(span.parent_span_id, parent.span_id());
+    assert_eq!(consumed["span_id"], span.span_context.span_id().to_string());
+    let attributes: Vec<_> = span
+        .attributes
+        .iter()
+        .filter(|kv| !kv.key.as_str().starts_with("code."))
+        .map(|kv| format!("{}={}", kv.key, kv.value))
+        .collect();
+    assert_eq!(attributes, ["messaging.system=kafka", "size=3"]);
+}
