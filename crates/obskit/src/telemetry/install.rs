@@ -290,3 +290,63 @@ fn start_metrics_push(
     )
     .map_err(|e| export::start_error(&target, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{LogFormat, Sampler, TracesExporter};
+
+    /// Whether obskit's subscriber for `config` keeps light spans.
+    fn keeps_light_spans(config: Config, owner: SubscriberOwner) -> bool {
+        let config = config.traces_exporter(TracesExporter::None);
+        let traces = traces::build(&config).expect("no exporter to start");
+        let (_telemetry, _layer, _lines, light) = config
+            .assemble::<tracing_subscriber::Registry>(
+                logs::Output::Memory,
+                traces,
+                None,
+                false,
+                owner,
+            )
+            .expect("assembled");
+        light.is_some()
+    }
+
+    #[test]
+    fn light_spans_only_where_nothing_else_would_see_them() {
+        let parent_based = || {
+            Config::default()
+                .sampler(Sampler::ParentBasedAlwaysOn)
+                .unwrap()
+        };
+        assert!(keeps_light_spans(parent_based(), SubscriberOwner::Obskit));
+        assert!(keeps_light_spans(
+            Config::default().sampler(Sampler::AlwaysOff).unwrap(),
+            SubscriberOwner::Obskit
+        ));
+        // Another layer of the caller's may want them.
+        assert!(!keeps_light_spans(
+            parent_based(),
+            SubscriberOwner::Composed
+        ));
+        // A sampler that may sample a child of an unsampled parent.
+        assert!(!keeps_light_spans(
+            Config::default().sampler(Sampler::AlwaysOn).unwrap(),
+            SubscriberOwner::Obskit
+        ));
+        // The pretty formatter lists spans from the registry.
+        assert!(!keeps_light_spans(
+            parent_based().log_format(LogFormat::Pretty),
+            SubscriberOwner::Obskit
+        ));
+        // A span directive matches spans in the registry.
+        assert!(!keeps_light_spans(
+            parent_based().log_filter("info,[job]=debug").unwrap(),
+            SubscriberOwner::Obskit
+        ));
+        assert!(!keeps_light_spans(
+            parent_based().span_bridge(SpanBridge::TracingOpentelemetry),
+            SubscriberOwner::Obskit
+        ));
+    }
+}
