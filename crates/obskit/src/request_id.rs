@@ -8,7 +8,9 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use bytes::Bytes;
+use std::cell::RefCell;
+
+use bytes::{Bytes, BytesMut};
 use http::HeaderValue;
 
 /// The request id header: read from requests, written on responses.
@@ -16,6 +18,12 @@ pub static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-req
 
 /// Longest incoming id accepted; longer ones are replaced, never truncated.
 pub const MAX_LEN: usize = 128;
+
+/// Length of a generated id: 32 hex digits.
+const ID_LEN: usize = 32;
+
+/// Generated ids cut from one block of text (see [`RequestId::generate`]).
+const IDS_PER_BLOCK: usize = 32;
 
 /// A request id: 1 to [`MAX_LEN`] characters from `A-Z a-z 0-9 - _ . : + = /`.
 ///
@@ -69,11 +77,32 @@ impl RequestId {
     }
 
     /// A fresh random id: 32 lowercase hex digits.
+    ///
+    /// The text is cut from a block of 32 ids kept per thread, so a
+    /// request does not allocate for its id; a block is freed once every
+    /// id cut from it is dropped (an id kept for long keeps its block's
+    /// 1 KiB alive).
     pub fn generate() -> Self {
-        let mut text = [0_u8; 32];
+        thread_local! {
+            static BLOCK: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+        }
+        let mut text = [0_u8; ID_LEN];
         crate::hex::write_hex(&mut text, &fastrand::u128(..).to_be_bytes());
-        // One allocation, for the shared text; hex digits are a valid value.
-        let value = HeaderValue::from_maybe_shared(Bytes::from_owner(text));
+        let shared = BLOCK
+            .try_with(|block| {
+                let mut block = block.try_borrow_mut().ok()?;
+                if block.capacity() < ID_LEN {
+                    *block = BytesMut::with_capacity(ID_LEN * IDS_PER_BLOCK);
+                }
+                block.extend_from_slice(&text);
+                Some(block.split().freeze())
+            })
+            .ok()
+            .flatten()
+            // A thread being torn down: the id gets text of its own.
+            .unwrap_or_else(|| Bytes::copy_from_slice(&text));
+        // Hex digits are a valid value.
+        let value = HeaderValue::from_maybe_shared(shared);
         Self(value.unwrap_or_else(|_| HeaderValue::from_static("0")))
     }
 
@@ -180,5 +209,25 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.as_str().len(), 32);
         assert!(RequestId::parse(a.as_str().as_bytes()).is_some());
+    }
+
+    #[test]
+    fn ids_cut_from_one_block_keep_their_own_text() {
+        // More than a block's worth, so a new block is started on the way.
+        let ids: Vec<RequestId> = (0..IDS_PER_BLOCK * 2 + 3)
+            .map(|_| RequestId::generate())
+            .collect();
+        let texts: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        for (id, text) in ids.iter().zip(&texts) {
+            assert_eq!(id.as_str().len(), ID_LEN);
+            assert!(id.as_str().bytes().all(|b| b.is_ascii_hexdigit()));
+            assert_eq!(id.header_value(), text.as_str());
+        }
+        let unique: std::collections::HashSet<&String> = texts.iter().collect();
+        assert_eq!(unique.len(), texts.len(), "every id its own text");
+        // Dropping most of them leaves the rest intact.
+        let kept = ids[IDS_PER_BLOCK - 1].clone();
+        drop(ids);
+        assert_eq!(kept.to_string(), texts[IDS_PER_BLOCK - 1]);
     }
 }
