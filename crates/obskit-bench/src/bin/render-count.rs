@@ -67,15 +67,19 @@ fn run(args: &Args) -> anyhow::Result<String> {
         RenderFormat::Prometheus => (Format::Prometheus, "prometheus"),
         RenderFormat::Openmetrics => (Format::OpenMetrics, "openmetrics"),
     };
-    let mut last = String::new();
+    // What the `/metrics` route renders: bytes, not a checked `String`.
+    let mut last = Vec::new();
     for _ in 0..args.renders {
-        last = std::hint::black_box(handle.render_as(format));
+        last = std::hint::black_box(handle.render_bytes(format));
     }
+    let exemplar = b" # {trace_id=";
     Ok(format!(
         "format={name} series={} renders={} bytes={} exemplars={}",
         args.series,
         args.renders,
         last.len(),
-        last.matches(" # {trace_id=").count()
+        last.windows(exemplar.len())
+            .filter(|w| w == exemplar)
+            .count()
     ))
 }

@@ -77,7 +77,7 @@ where
                             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
                             (header::VARY, "accept"),
                         ],
-                        "metrics are not served here: OTEL_METRICS_EXPORTER lists no prometheus (they are pushed over OTLP when it lists otlp); add prometheus to it to serve /metrics\n".to_owned(),
+                        "metrics are not served here: OTEL_METRICS_EXPORTER lists no prometheus (they are pushed over OTLP when it lists otlp); add prometheus to it to serve /metrics\n".as_bytes().to_vec(),
                     );
                 }
                 let format = Format::from_accept(accept(&headers).as_deref());
@@ -87,7 +87,7 @@ where
                         (header::CONTENT_TYPE, format.content_type()),
                         (header::VARY, "accept"),
                     ],
-                    metrics.render_as(format),
+                    metrics.render_bytes(format),
                 )
             }
         }),

@@ -97,14 +97,55 @@ impl MetricsHandle {
     /// assert!(text.ends_with("# EOF\n"));
     /// ```
     pub fn render_as(&self, format: Format) -> String {
+        match format {
+            Format::Prometheus => self.render_text(),
+            // UTF-8 by construction (see `render_bytes`); checked here once
+            // for a `String`, never lossy in practice.
+            Format::OpenMetrics => String::from_utf8(self.render_openmetrics())
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        }
+    }
+
+    /// The same text as [`render_as`](Self::render_as), as bytes: what the
+    /// `/metrics` route serves. The OpenMetrics renderer writes numbers,
+    /// hex ids and exemplars straight into a byte buffer, so this skips the
+    /// check a `String` needs that they are UTF-8 (they are: every byte is
+    /// ASCII or comes from a `&str`).
+    ///
+    /// ```
+    /// use obskit::metrics::Format;
+    /// # let (telemetry, _layer) = obskit::Config::default()
+    /// #     .traces_exporter(obskit::config::TracesExporter::None)
+    /// #     .build_layer_with_writer::<obskit::tracing_subscriber::Registry>(std::io::sink())
+    /// #     .unwrap();
+    /// let metrics = telemetry.metrics();
+    /// metrics.counter("jobs_total", Vec::new()).increment(3);
+    /// let bytes = metrics.render_bytes(Format::OpenMetrics);
+    /// assert!(bytes.ends_with(b"# EOF\n"));
+    /// ```
+    pub fn render_bytes(&self, format: Format) -> Vec<u8> {
+        match format {
+            Format::Prometheus => self.render_text().into_bytes(),
+            Format::OpenMetrics => self.render_openmetrics(),
+        }
+    }
+
+    fn render_text(&self) -> String {
         let snapshot = self.refreshed_snapshot();
-        let (last_len, write): (_, fn(&snapshot::Snapshot, &mut String)) = match format {
-            Format::Prometheus => (&self.inner.last_len[0], render::write),
-            Format::OpenMetrics => (&self.inner.last_len[1], openmetrics::write),
-        };
+        let last_len = &self.inner.last_len[0];
         let capacity = snapshot.size_hint.max(last_len.load(Ordering::Relaxed)) + 1024;
         let mut out = String::with_capacity(capacity);
-        write(&snapshot, &mut out);
+        render::write(&snapshot, &mut out);
+        last_len.store(out.len(), Ordering::Relaxed);
+        out
+    }
+
+    fn render_openmetrics(&self) -> Vec<u8> {
+        let snapshot = self.refreshed_snapshot();
+        let last_len = &self.inner.last_len[1];
+        let capacity = snapshot.size_hint.max(last_len.load(Ordering::Relaxed)) + 1024;
+        let mut out = Vec::with_capacity(capacity);
+        openmetrics::write(&snapshot, &mut out);
         last_len.store(out.len(), Ordering::Relaxed);
         out
     }

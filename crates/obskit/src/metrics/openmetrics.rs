@@ -32,12 +32,13 @@
 use super::exemplar::Exemplar;
 use super::snapshot::{FamilyView, Kind, Series, Snapshot};
 use super::text::{
-    F64Text, UNIX_MILLIS_MAX_LEN, bucket_start, push_f64, push_u64, sample_start, write_unix_millis,
+    DECIMAL_MAX_LEN, F64Text, INTEGER_LIMIT, UNIX_MILLIS_MAX_LEN, write_decimal, write_unix_millis,
 };
 use crate::hex::write_hex;
 
-/// Appends every family of `snapshot` to `out`, then `# EOF`.
-pub(super) fn write(snapshot: &Snapshot, out: &mut String) {
+/// Appends every family of `snapshot` to `out`, then `# EOF`. Every byte
+/// comes from a `&str` or is ASCII written here, so `out` holds UTF-8.
+pub(super) fn write(snapshot: &Snapshot, out: &mut Vec<u8>) {
     for family in &snapshot.families {
         let name = &*family.name;
         match family.kind {
@@ -47,11 +48,11 @@ pub(super) fn write(snapshot: &Snapshot, out: &mut String) {
                     for series in family.series.iter() {
                         if let Series::Counter(c) = series {
                             sample_start(out, name, "", &c.labels);
-                            push_u64(out, c.get());
-                            if let Some(e) = c.exemplar() {
-                                push_exemplar(out, &e);
+                            let value = c.get();
+                            match c.exemplar() {
+                                Some(e) => value_with_exemplar(out, value, &e),
+                                None => value_line(out, value),
                             }
-                            out.push('\n');
                         }
                     }
                 }
@@ -60,8 +61,7 @@ pub(super) fn write(snapshot: &Snapshot, out: &mut String) {
                     for series in family.series.iter() {
                         if let Series::Counter(c) = series {
                             sample_start(out, name, "", &c.labels);
-                            push_u64(out, c.get());
-                            out.push('\n');
+                            value_line(out, c.get());
                         }
                     }
                 }
@@ -74,8 +74,8 @@ pub(super) fn write(snapshot: &Snapshot, out: &mut String) {
                 for series in family.series.iter() {
                     if let Series::Gauge(g) = series {
                         sample_start(out, name, "", &g.labels);
-                        push_f64(out, g.get());
-                        out.push('\n');
+                        put(out, F64Text::new().format(g.get()));
+                        out.push(b'\n');
                     }
                 }
             }
@@ -89,50 +89,47 @@ pub(super) fn write(snapshot: &Snapshot, out: &mut String) {
             }
         }
     }
-    out.push_str("# EOF\n");
+    put(out, "# EOF\n");
 }
 
-fn histogram(out: &mut String, name: &str, h: &super::series::HistogramSeries) {
+fn histogram(out: &mut Vec<u8>, name: &str, h: &super::series::HistogramSeries) {
     let labels = &*h.labels;
     let le = h.buckets.le_openmetrics();
     let mut cumulative = 0u64;
     for (i, bound) in le.iter().enumerate() {
         cumulative += h.bucket(i);
         bucket_start(out, name, labels, bound);
-        push_u64(out, cumulative);
-        if let Some(e) = h.exemplar(i) {
-            push_exemplar(out, &e);
+        match h.exemplar(i) {
+            Some(e) => value_with_exemplar(out, cumulative, &e),
+            None => value_line(out, cumulative),
         }
-        out.push('\n');
     }
     let last = le.len();
     cumulative += h.bucket(last);
     bucket_start(out, name, labels, "+Inf");
-    push_u64(out, cumulative);
-    if let Some(e) = h.exemplar(last) {
-        push_exemplar(out, &e);
+    match h.exemplar(last) {
+        Some(e) => value_with_exemplar(out, cumulative, &e),
+        None => value_line(out, cumulative),
     }
-    out.push('\n');
     let sum = h.sum();
     let negative_bounds = h.buckets.bounds().first().is_some_and(|b| *b < 0.0);
     if !negative_bounds && sum >= 0.0 {
         sample_start(out, name, "_count", labels);
-        push_u64(out, cumulative);
-        out.push('\n');
+        value_line(out, cumulative);
         sample_start(out, name, "_sum", labels);
-        push_f64(out, sum);
-        out.push('\n');
+        put(out, F64Text::new().format(sum));
+        out.push(b'\n');
     }
 }
 
 /// `# TYPE`, `# UNIT` and `# HELP` of `family`, under the OpenMetrics family
 /// name `base` with type word `word`.
-fn metadata(out: &mut String, family: &FamilyView, base: &str, word: &str) {
-    out.push_str("# TYPE ");
-    out.push_str(base);
-    out.push(' ');
-    out.push_str(word);
-    out.push('\n');
+fn metadata(out: &mut Vec<u8>, family: &FamilyView, base: &str, word: &str) {
+    put(out, "# TYPE ");
+    put(out, base);
+    out.push(b' ');
+    put(out, word);
+    out.push(b'\n');
     // Info metrics have no unit, and a unit must end the family name.
     if let Some(unit) = family.unit
         && word != "info"
@@ -140,49 +137,191 @@ fn metadata(out: &mut String, family: &FamilyView, base: &str, word: &str) {
             .strip_suffix(unit)
             .is_some_and(|rest| rest.ends_with('_'))
     {
-        out.push_str("# UNIT ");
-        out.push_str(base);
-        out.push(' ');
-        out.push_str(unit);
-        out.push('\n');
+        put(out, "# UNIT ");
+        put(out, base);
+        out.push(b' ');
+        put(out, unit);
+        out.push(b'\n');
     }
     if let Some(help) = family.help.as_ref().filter(|h| !h.openmetrics.is_empty()) {
-        out.push_str("# HELP ");
-        out.push_str(base);
-        out.push(' ');
-        out.push_str(&help.openmetrics);
-        out.push('\n');
+        put(out, "# HELP ");
+        put(out, base);
+        out.push(b' ');
+        put(out, &help.openmetrics);
+        out.push(b'\n');
     }
 }
 
-/// ` # {trace_id="…",span_id="…"} value timestamp`.
-///
-/// Laid out on the stack and copied into `out` once: a scrape writes
-/// thousands of these, and one copy (and one check that the bytes are
-/// text) costs less than a dozen appends.
+/// Appends `s`.
 #[inline]
-fn push_exemplar(out: &mut String, e: &Exemplar) {
-    const TRACE: &[u8] = b" # {trace_id=\"";
-    const SPAN: &[u8] = b"\",span_id=\"";
-    const END: &[u8] = b"\"} ";
-    const SPAN_AT: usize = TRACE.len() + 32;
-    const END_AT: usize = SPAN_AT + SPAN.len() + 16;
-    const VALUE_AT: usize = END_AT + END.len();
-    let mut line = [0_u8; VALUE_AT + F64Text::MAX_LEN + 1 + UNIX_MILLIS_MAX_LEN];
-    line[..TRACE.len()].copy_from_slice(TRACE);
-    write_hex(&mut line[TRACE.len()..SPAN_AT], &e.trace_id);
-    line[SPAN_AT..SPAN_AT + SPAN.len()].copy_from_slice(SPAN);
-    write_hex(&mut line[SPAN_AT + SPAN.len()..END_AT], &e.span_id);
-    line[END_AT..VALUE_AT].copy_from_slice(END);
-    let mut number = F64Text::new();
-    let value = number.format(e.value).as_bytes();
-    let mut len = VALUE_AT + value.len();
-    line[VALUE_AT..len].copy_from_slice(value);
+fn put(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// `name` + `suffix` + `{labels} `, the braces left out for no labels.
+#[inline]
+fn sample_start(out: &mut Vec<u8>, name: &str, suffix: &str, labels: &str) {
+    put(out, name);
+    put(out, suffix);
+    if !labels.is_empty() {
+        out.push(b'{');
+        put(out, labels);
+        out.push(b'}');
+    }
+    out.push(b' ');
+}
+
+/// `name_bucket{labels,le="…"} `.
+#[inline]
+fn bucket_start(out: &mut Vec<u8>, name: &str, labels: &str, le: &str) {
+    put(out, name);
+    put(out, "_bucket{");
+    if !labels.is_empty() {
+        put(out, labels);
+        out.push(b',');
+    }
+    put(out, "le=\"");
+    put(out, le);
+    put(out, "\"} ");
+}
+
+/// `value` and the end of the line.
+#[inline]
+fn value_line(out: &mut Vec<u8>, value: u64) {
+    put(out, itoa::Buffer::new().format(value));
+    out.push(b'\n');
+}
+
+/// Where the parts of an exemplar lie, from the space before its `#`.
+const TRACE_AT: usize = b" # {trace_id=\"".len();
+const SPAN_AT: usize = TRACE_AT + 32 + b"\",span_id=\"".len();
+const VALUE_AT: usize = SPAN_AT + 16 + b"\"} ".len();
+/// An exemplar's fixed part, its ids to be written over the zeros.
+const EXEMPLAR: &[u8; VALUE_AT] =
+    b" # {trace_id=\"00000000000000000000000000000000\",span_id=\"0000000000000000\"} ";
+/// The longest sample value, exemplar and newline [`value_with_exemplar`] writes.
+const LINE_MAX: usize = DECIMAL_MAX_LEN + VALUE_AT + F64Text::MAX_LEN + 1 + UNIX_MILLIS_MAX_LEN + 1;
+
+/// `value # {trace_id="…",span_id="…"} exemplar-value timestamp` and the
+/// end of the line.
+///
+/// Written in place at the end of `out` (room made once, cut to length at
+/// the end): a scrape writes thousands of these, and bytes written straight
+/// into the output cost less than appends, and need no check that they are
+/// text as a `String` would.
+#[inline]
+fn value_with_exemplar(out: &mut Vec<u8>, value: u64, e: &Exemplar) {
+    let start = out.len();
+    out.extend_from_slice(&[0; LINE_MAX]);
+    let line = &mut out[start..];
+    let at = write_decimal(line, value);
+    let exemplar = &mut line[at..at + VALUE_AT];
+    exemplar.copy_from_slice(EXEMPLAR);
+    write_hex(&mut exemplar[TRACE_AT..TRACE_AT + 32], &e.trace_id);
+    write_hex(&mut exemplar[SPAN_AT..SPAN_AT + 16], &e.span_id);
+    let mut len = at + VALUE_AT;
+    len += write_f64(&mut line[len..], e.value);
     line[len] = b' ';
     len += 1;
     len += write_unix_millis(&mut line[len..], e.unix_millis);
-    // Quotes, braces, hex digits, numbers and a point are ASCII.
-    out.push_str(std::str::from_utf8(&line[..len]).unwrap_or_default());
+    line[len] = b'\n';
+    out.truncate(start + len + 1);
+}
+
+/// Writes `v` as [`F64Text`] formats it at the start of `out` (at least
+/// [`F64Text::MAX_LEN`] bytes); returns its length. Whole numbers (what a
+/// counter's exemplar always holds) and short decimals (a histogram's:
+/// durations to the nanosecond, sizes) take shorter paths than `ryu`.
+#[inline]
+fn write_f64(out: &mut [u8], v: f64) -> usize {
+    let abs = v.abs();
+    // NaN and the infinities fail this test.
+    if abs < INTEGER_LIMIT {
+        // A whole number below 2^53 converts to i64 and back exactly.
+        if (v as i64) as f64 == v {
+            let whole = v as i64;
+            let sign = usize::from(whole < 0);
+            // Written over by the first digit when there is no sign.
+            out[0] = b'-';
+            return sign + write_decimal(&mut out[sign..], whole.unsigned_abs());
+        }
+        if abs >= FIXED_FROM
+            && let Some((digits, places)) = short_decimal(abs)
+        {
+            return write_fixed(out, v < 0.0, digits, places);
+        }
+    }
+    let mut text = F64Text::new();
+    let text = text.format(v).as_bytes();
+    out[..text.len()].copy_from_slice(text);
+    text.len()
+}
+
+/// From here up (to 10^15), `ryu` writes the shortest form in fixed
+/// notation (`0.00001`, `123.25`); below it in exponent form (`1e-6`).
+const FIXED_FROM: f64 = 1e-5;
+
+/// Decimal places [`short_decimal`] tries: a duration in seconds to the
+/// nanosecond has at most nine.
+const SHORT_PLACES: usize = 9;
+
+/// 10^0 to 10^[`SHORT_PLACES`], exact as `f64` and as `u64`.
+const SCALES: [(f64, u64); SHORT_PLACES + 1] = {
+    let mut scales = [(1.0, 1); SHORT_PLACES + 1];
+    let mut i = 1;
+    while i <= SHORT_PLACES {
+        scales[i] = (scales[i - 1].0 * 10.0, scales[i - 1].1 * 10);
+        i += 1;
+    }
+    scales
+};
+
+/// `abs` (positive, finite, not whole) as `digits` × 10^-`places` with
+/// the fewest places, 1 to [`SHORT_PLACES`], that read back as `abs`: the
+/// shortest decimal, so the digits `ryu` writes. `None` when it needs more
+/// places (then `ryu` writes it).
+///
+/// Exact: `digits` below 10^15 and the scale below 2^53 are exact `f64`s,
+/// and IEEE division rounds `digits / scale` as parsing the decimal text
+/// does, so the test is the round trip itself. Below 10^15 the rounding
+/// interval of `abs × scale` is under 0.25 wide, so it holds at most one
+/// whole number and the rounded product finds it: no shorter decimal is
+/// passed over, and none with more places is shorter.
+#[inline]
+fn short_decimal(abs: f64) -> Option<(u64, usize)> {
+    for (places, &(scale, _)) in SCALES.iter().enumerate().skip(1) {
+        let scaled = abs * scale;
+        if scaled >= INTEGER_LIMIT {
+            return None;
+        }
+        // Positive and below 10^15: the cast rounds to the nearest whole
+        // number exactly.
+        let digits = (scaled + 0.5) as u64;
+        if digits as f64 / scale == abs {
+            return Some((digits, places));
+        }
+    }
+    None
+}
+
+/// `digits` × 10^-`places` in fixed notation, `-` first when `negative`,
+/// `0.` before a fraction below one, as `ryu` writes it; returns its length.
+#[inline]
+fn write_fixed(out: &mut [u8], negative: bool, digits: u64, places: usize) -> usize {
+    let scale = SCALES[places].1;
+    let sign = usize::from(negative);
+    // Written over by the first digit when there is no sign.
+    out[0] = b'-';
+    let point = sign + write_decimal(&mut out[sign..], digits / scale);
+    out[point] = b'.';
+    let mut fraction = digits % scale;
+    for digit in out[point + 1..=point + places].iter_mut().rev() {
+        // Below 10: the cast keeps it.
+        *digit = b'0' + (fraction % 10) as u8;
+
+        fraction /= 10;
+    }
+    point + 1 + places
 }
 
 #[cfg(test)]

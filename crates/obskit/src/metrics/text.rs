@@ -83,7 +83,7 @@ pub(super) fn push_u64(out: &mut String, v: u64) {
 
 /// Integers up to here are written exactly as integers (`1e15` < 2^53, so
 /// every such `f64` is an exact integer); larger ones in exponent form.
-const INTEGER_LIMIT: f64 = 1e15;
+pub(super) const INTEGER_LIMIT: f64 = 1e15;
 
 /// Appends `v` as Prometheus writes floats: `+Inf`, `-Inf`, `NaN`, whole
 /// numbers without a fraction (`1`, `-3`, `0`), others in the shortest form
@@ -205,17 +205,123 @@ pub(super) const UNIX_MILLIS_MAX_LEN: usize = 21;
 /// length.
 #[inline]
 pub(super) fn write_unix_millis(out: &mut [u8], millis: u64) -> usize {
-    let mut seconds = itoa::Buffer::new();
-    let seconds = seconds.format(millis / 1000).as_bytes();
-    let point = seconds.len();
-    out[..point].copy_from_slice(seconds);
-    let ms = millis % 1000;
-    // Each digit below 10: `as u8` keeps it exactly.
-    #[allow(clippy::cast_possible_truncation)]
-    let digits = [ms / 100, ms / 10 % 10, ms % 10].map(|d| b'0' + d as u8);
+    let seconds = millis / 1000;
+    // Ten digits from 2001 to 2286: the common case, without counting them.
+    let point = if (1_000_000_000..10_000_000_000).contains(&seconds) {
+        // Below 100, and below 10^8: the casts keep them.
+        out[..2].copy_from_slice(&DIGIT_PAIRS[(seconds / 100_000_000) as usize]);
+        out[2..10].copy_from_slice(&eight_digits((seconds % 100_000_000) as u32));
+        10
+    } else {
+        write_decimal(out, seconds)
+    };
+    // Below 1000: the casts keep it exactly.
+    let ms = (millis % 1000) as usize;
     out[point] = b'.';
-    out[point + 1..point + 4].copy_from_slice(&digits);
+    out[point + 1] = b'0' + (ms / 100) as u8;
+    out[point + 2..point + 4].copy_from_slice(&DIGIT_PAIRS[ms % 100]);
     point + 4
+}
+
+/// The longest decimal [`write_decimal`] writes: `u64::MAX` has 20 digits.
+pub(super) const DECIMAL_MAX_LEN: usize = 20;
+
+/// Writes `v` in decimal at the start of `out` (at least as long as the
+/// number, [`DECIMAL_MAX_LEN`] bytes always suffice); returns its length.
+/// The same digits as [`push_u64`], written in place; one and two digits
+/// (most counts and increments) without a call.
+#[inline]
+pub(super) fn write_decimal(out: &mut [u8], v: u64) -> usize {
+    if v < 10 {
+        // A single digit: the cast keeps it.
+        out[0] = b'0' + v as u8;
+        1
+    } else if v < 100 {
+        out[..2].copy_from_slice(&DIGIT_PAIRS[v as usize]);
+        2
+    } else {
+        write_long_decimal(out, v)
+    }
+}
+
+/// [`write_decimal`] of three digits or more: two at a time from a table,
+/// eight at a time while more than eight remain.
+#[inline(never)]
+fn write_long_decimal(out: &mut [u8], v: u64) -> usize {
+    let len = decimal_len(v);
+    let digits = &mut out[..len];
+    let mut end = len;
+    let mut rest = v;
+    while rest >= 100_000_000 {
+        // Below 10^8: fits a u32.
+        let low = (rest % 100_000_000) as u32;
+        rest /= 100_000_000;
+        digits[end - 8..end].copy_from_slice(&eight_digits(low));
+        end -= 8;
+    }
+    // Below 10^8 now.
+    let mut rest = rest as u32;
+    while rest >= 100 {
+        let pair = DIGIT_PAIRS[(rest % 100) as usize];
+        rest /= 100;
+        digits[end - 2..end].copy_from_slice(&pair);
+        end -= 2;
+    }
+    if rest >= 10 {
+        digits[..2].copy_from_slice(&DIGIT_PAIRS[rest as usize]);
+    } else {
+        // A single digit: the cast keeps it.
+        digits[0] = b'0' + rest as u8;
+    }
+    len
+}
+
+/// How many decimal digits `v` has (1 for 0).
+#[inline]
+fn decimal_len(v: u64) -> usize {
+    // The bit length times log10(2) (1233 / 4096) is the digit count or
+    // one less; one comparison settles which. `| 1` counts 0 as 1.
+    let v = v | 1;
+    let bits = 64 - v.leading_zeros() as usize;
+    let guess = (bits * 1233) >> 12;
+    guess + usize::from(v >= POWERS_OF_TEN[guess])
+}
+
+/// 10^0 to 10^19.
+const POWERS_OF_TEN: [u64; 20] = {
+    let mut table = [1_u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
+/// The two digits of every number below 100.
+static DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut pairs = [[0; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        // Both below 10.
+        pairs[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    pairs
+};
+
+/// `v` (below 10^8) as eight digits, zero-padded: four digits a 32-bit
+/// lane, two a 16-bit lane, then one a byte, each division by a constant
+/// a multiply and a shift (exact for the ranges the lanes hold).
+#[inline]
+fn eight_digits(v: u32) -> [u8; 8] {
+    let v = u64::from(v);
+    let x = (v / 10_000) | ((v % 10_000) << 32);
+    let hundreds = ((x * 10_486) >> 20) & 0x0000_007F_0000_007F;
+    let x = hundreds | ((x - hundreds * 100) << 16);
+    let tens = ((x * 103) >> 10) & 0x000F_000F_000F_000F;
+    let x = tens | ((x - tens * 10) << 8);
+    (x + 0x3030_3030_3030_3030).to_le_bytes()
 }
 
 /// `name` + `suffix` + `{labels} `, the braces left out for no labels.

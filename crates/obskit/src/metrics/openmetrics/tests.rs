@@ -7,9 +7,9 @@ use crate::metrics::test_support::{META, key, type_lines};
 use metrics::{Recorder, Unit};
 
 fn render(r: &Registry) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write(&r.snapshot(), &mut out);
-    out
+    String::from_utf8(out).expect("the exposition is UTF-8")
 }
 
 #[test]
@@ -203,4 +203,106 @@ fn names_that_would_collide_in_openmetrics_are_refused() {
         "{text}"
     );
     assert!(!text.contains(" 5\n") && !text.contains(" 7"), "{text}");
+}
+
+#[test]
+fn exemplar_values_are_written_as_prometheus_writes_floats() {
+    let values = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        2.0,
+        42.0,
+        -7.0,
+        0.004,
+        0.25,
+        -2.5,
+        1e15 - 1.0,
+        -(1e15 - 1.0),
+        1e15,
+        -1e15,
+        2.0_f64.powi(53),
+        1e20,
+        1.5e-7,
+        f64::MIN_POSITIVE,
+        f64::MAX,
+        f64::MIN,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    for v in values {
+        let mut out = [b'#'; F64Text::MAX_LEN + 1];
+        let len = write_f64(&mut out, v);
+        assert_eq!(&out[..len], F64Text::new().format(v).as_bytes(), "{v}");
+        assert_eq!(
+            out[len], b'#',
+            "{v}: nothing written past the length returned"
+        );
+    }
+}
+
+#[test]
+fn short_decimals_are_written_as_ryu_writes_them() {
+    let check = |v: f64| {
+        let mut out = [b'#'; F64Text::MAX_LEN + 1];
+        let len = write_f64(&mut out, v);
+        assert_eq!(&out[..len], F64Text::new().format(v).as_bytes(), "{v:e}");
+        assert_eq!(
+            out[len], b'#',
+            "{v:e}: nothing written past the length returned"
+        );
+    };
+    for v in [
+        0.004,
+        0.2,
+        0.25,
+        0.1,
+        0.3,
+        1.5,
+        12.34,
+        0.00001,
+        0.000011,
+        0.0000099,
+        1e-6,
+        9.999_999e-6,
+        0.123_456_789,
+        0.123_456_789_1,
+        1.000_000_001,
+        999_999_999_999_999.9,
+        99_999_999.999_999,
+        123_456.7,
+        2.5e14,
+        4.503_599_627_370_495_5e15,
+        1.0 / 3.0,
+        2.0 / 3.0,
+        0.1 + 0.2,
+    ] {
+        check(v);
+        check(-v);
+    }
+    // Every number of places, at every magnitude, and the floats next to them.
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..20_000 {
+        let places = next() % 12;
+        let digits = next() % 10_u64.pow(1 + (next() % 16) as u32);
+        let v = digits as f64 / 10_f64.powi(places as i32);
+        check(v);
+        check(f64::from_bits(v.to_bits() + 1));
+        check(f64::from_bits(v.to_bits().saturating_sub(1)));
+        // A duration to the nanosecond, as `Duration::as_secs_f64` gives it.
+        check(std::time::Duration::from_nanos(next() % 100_000_000_000).as_secs_f64());
+        // Any finite float.
+        let any = f64::from_bits(next());
+        if any.is_finite() {
+            check(any);
+        }
+    }
 }

@@ -107,6 +107,35 @@ fn timestamps_are_seconds_with_three_decimals() {
 }
 
 #[test]
+fn decimals_written_in_place_match_push_u64() {
+    let mut values = vec![0, 1, 9, 10, 11, 99, 100, 101, u64::MAX, u64::MAX - 1];
+    let mut power = 1_u64;
+    while let Some(next) = power.checked_mul(10) {
+        values.extend([power - 1, power, power + 1, next - 1]);
+        power = next;
+    }
+    // A spread of other values, every length and digit.
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    for _ in 0..2_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        values.extend([x, x >> (x % 64)]);
+    }
+    for v in values {
+        let mut out = [b'-'; DECIMAL_MAX_LEN + 1];
+        let len = write_decimal(&mut out, v);
+        let mut expected = String::new();
+        push_u64(&mut expected, v);
+        assert_eq!(&out[..len], expected.as_bytes(), "{v}");
+        assert_eq!(
+            out[len], b'-',
+            "{v}: nothing written past the length returned"
+        );
+    }
+}
+
+#[test]
 fn integers_are_decimal() {
     let mut s = String::new();
     push_u64(&mut s, 0);
