@@ -31,7 +31,7 @@ use std::sync::{Arc, OnceLock};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, ContextGuard};
 use parking_lot::Mutex;
-use sharded_slab::Slab;
+use sharded_slab::{Clear, Pool};
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
@@ -50,7 +50,10 @@ pub(crate) fn is_light(id: &Id) -> bool {
 /// The light spans of one subscriber, shared by the subscriber that makes
 /// them, the JSON layer that lists them and the bridge.
 pub(crate) struct LightSpans {
-    nodes: Slab<Node>,
+    /// The nodes, cleared in place when their span closes so the next
+    /// span in the slot reuses its field buffer: a light span allocates
+    /// nothing once its thread has made a few.
+    nodes: Pool<Node>,
     /// Tells this table's entries in a thread's [`ENTERED`] from another
     /// subscriber's (tests run several on one thread).
     owner: usize,
@@ -66,9 +69,10 @@ impl std::fmt::Debug for LightSpans {
     }
 }
 
-/// One light span.
+/// One light span (`None` metadata: a free slot).
+#[derive(Default)]
 struct Node {
-    meta: &'static Metadata<'static>,
+    meta: Option<&'static Metadata<'static>>,
     /// The context the span was created under (its parent's, not sampled):
     /// attached when the span is entered away from it.
     cx: Context,
@@ -82,11 +86,29 @@ struct Node {
 }
 
 /// A light span's parent, held (counted) by the child.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 enum Parent {
+    #[default]
     None,
     Light(Id),
     Registry(Id),
+}
+
+impl Clear for Node {
+    fn clear(&mut self) {
+        self.meta = None;
+        self.cx = Context::new();
+        self.parent = Parent::None;
+        *self.refs.get_mut() = 0;
+        let fields = self.fields.get_mut();
+        // A buffer grown by a huge field is let go.
+        if fields.capacity() > 1024 {
+            *fields = String::new();
+        } else {
+            fields.clear();
+        }
+        self.promoted = OnceLock::new();
+    }
 }
 
 /// One step of a light span's scope, from the root: what the JSON layer
@@ -136,13 +158,13 @@ impl LightSpans {
     pub(crate) fn new(json_fields: bool) -> Self {
         static OWNERS: AtomicUsize = AtomicUsize::new(0);
         Self {
-            nodes: Slab::new(),
+            nodes: Pool::new(),
             owner: OWNERS.fetch_add(1, Ordering::Relaxed),
             json_fields,
         }
     }
 
-    fn get(&self, id: &Id) -> Option<sharded_slab::Entry<'_, Node>> {
+    fn get(&self, id: &Id) -> Option<sharded_slab::pool::Ref<'_, Node>> {
         self.nodes.get(index(id))
     }
 
@@ -182,9 +204,10 @@ impl LightSpans {
             Parent::Light(parent) => self.walk(parent, f),
             Parent::Registry(parent) => f(Step::Scope(parent)),
         }
-        match node.promoted.get() {
-            Some(promoted) => f(Step::One(promoted)),
-            None => f(Step::Light(node.meta.name(), &node.fields.lock())),
+        match (node.promoted.get(), node.meta) {
+            (Some(promoted), _) => f(Step::One(promoted)),
+            (None, Some(meta)) => f(Step::Light(meta.name(), &node.fields.lock())),
+            (None, None) => {}
         }
     }
 
@@ -299,13 +322,13 @@ where
         if node.refs.fetch_sub(1, Ordering::AcqRel) != 1 {
             return false;
         }
+        let parent = node.parent.clone();
+        let promoted = node.promoted.get().cloned();
         drop(node);
-        let Some(node) = self.light.nodes.take(index(id)) else {
-            return false;
-        };
-        self.release_parent(&node.parent);
-        if let Some(promoted) = node.promoted.get() {
-            self.inner.try_close(promoted.clone());
+        self.light.nodes.clear(index(id));
+        self.release_parent(&parent);
+        if let Some(promoted) = promoted {
+            self.inner.try_close(promoted);
         }
         true
     }
@@ -335,7 +358,7 @@ where
         if let Some(promoted) = node.promoted.get() {
             return Some(promoted.clone());
         }
-        let meta = node.meta;
+        let meta = node.meta?;
         let empty: [(&tracing::field::Field, Option<&dyn tracing::Value>); 0] = [];
         let values = meta.fields().value_set(&empty);
         let attrs = match self.light.registry_ancestor(&node.parent) {
@@ -429,20 +452,19 @@ where
                 self.inner.new_span(&attrs)
             }
             Place::Light(parent, cx) => {
-                let mut fields = String::new();
-                if self.light.json_fields && !attrs.values().is_empty() {
-                    fields.reserve(super::fields::SPAN_FIELDS_CAPACITY);
-                    super::fields::append_fields(&mut fields, |v| attrs.record(v));
-                }
-                let node = Node {
-                    meta: attrs.metadata(),
-                    cx,
-                    parent: parent.clone(),
-                    refs: AtomicUsize::new(1),
-                    fields: Mutex::new(fields),
-                    promoted: OnceLock::new(),
-                };
-                match self.light.nodes.insert(node) {
+                let json_fields = self.light.json_fields && !attrs.values().is_empty();
+                let created = self.light.nodes.create_with(|node| {
+                    node.meta = Some(attrs.metadata());
+                    node.cx = cx;
+                    node.parent = parent.clone();
+                    *node.refs.get_mut() = 1;
+                    if json_fields {
+                        let fields = node.fields.get_mut();
+                        fields.reserve(super::fields::SPAN_FIELDS_CAPACITY);
+                        super::fields::append_fields(fields, |v| attrs.record(v));
+                    }
+                });
+                match created {
                     Some(index) => Id::from_u64(index as u64 | LIGHT),
                     None => {
                         // No slot (more threads than the slab serves):
@@ -550,8 +572,8 @@ where
     fn current_span(&self) -> Current {
         match self.light.top() {
             None => Current::none(),
-            Some((id, true)) => match self.light.get(&id) {
-                Some(node) => Current::new(id.clone(), node.meta),
+            Some((id, true)) => match self.light.get(&id).and_then(|node| node.meta) {
+                Some(meta) => Current::new(id, meta),
                 None => Current::none(),
             },
             Some((_, false)) => self.inner.current_span(),
