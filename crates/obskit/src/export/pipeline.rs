@@ -107,8 +107,11 @@ impl<T: Send + 'static> Pipeline<T> {
         let thread = std::thread::Builder::new()
             .name(format!("obskit-{}-{name}", signal.thread))
             .spawn(move || {
-                let _silence =
-                    tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::new());
+                // Silenced with the static no-op dispatcher: a new
+                // `Dispatch` would join the callsite registry, and its
+                // "never" next to the subscriber's "always" would make every
+                // callsite of the process ask `enabled` on each span and event.
+                let _silence = tracing::dispatcher::set_default(&tracing::Dispatch::none());
                 let runtime = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
