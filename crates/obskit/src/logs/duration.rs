@@ -7,7 +7,9 @@ use std::time::Duration;
 /// A duration in whole microseconds, rounded to the nearest: what
 /// [`log_millis`] prints.
 pub(crate) fn log_micros(d: Duration) -> u128 {
-    (d.as_nanos() + 500) / 1000
+    // `(d.as_nanos() + 500) / 1000` without dividing a `u128` (a call into
+    // a slow routine): whole seconds are whole thousands of nanoseconds.
+    u128::from(d.as_secs()) * 1_000_000 + u128::from((d.subsec_nanos() + 500) / 1000)
 }
 
 /// A duration in milliseconds, rounded to the microsecond, for log lines:
@@ -24,6 +26,25 @@ pub(crate) fn log_millis(d: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn microseconds_are_the_nanoseconds_rounded() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let check = |d: Duration| {
+            assert_eq!(log_micros(d), (d.as_nanos() + 500) / 1000, "{d:?}");
+        };
+        for nanos in [0, 499, 500, 999, 999_999_499, 999_999_500, 999_999_999] {
+            check(Duration::new(0, nanos));
+            check(Duration::new(7, nanos));
+            check(Duration::new(u64::MAX, nanos));
+        }
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            check(Duration::from_nanos(x >> (x % 64)));
+        }
+    }
 
     #[test]
     fn log_durations_are_rounded_to_the_microsecond() {

@@ -260,11 +260,15 @@ pub(crate) fn push_millis(out: &mut String, micros: u128) {
     // Below 2^40 µs (12.7 days) the float's spacing is far below a
     // thousandth, so its shortest form is the three-decimal value; a longer
     // duration is printed from the float itself.
-    if micros >= 1 << 40 {
-        #[allow(clippy::cast_precision_loss)]
-        push_f64(out, micros as f64 / 1000.0);
-        return;
-    }
+    // (Worked in `u64`: `u128` division is a call into a slow routine.)
+    let micros = match u64::try_from(micros) {
+        Ok(m) if m < 1 << 40 => m,
+        _ => {
+            #[allow(clippy::cast_precision_loss)]
+            push_f64(out, micros as f64 / 1000.0);
+            return;
+        }
+    };
     out.push_str(itoa::Buffer::new().format(micros / 1000));
     out.push('.');
     let mut frac = micros % 1000;
@@ -303,43 +307,69 @@ impl Visit for Message<'_> {
 
 /// Appends the RFC 3339 UTC timestamp of `now` with microseconds, e.g.
 /// `2026-11-21T10:00:00.123456Z`. The date and time part is formatted
-/// once per second per thread; the line gets the whole timestamp in one
-/// copy.
+/// once per second per thread and copied as text; the microseconds are
+/// three pairs of digits from a table, so nothing is checked again.
 pub(crate) fn push_timestamp(out: &mut String, now: std::time::SystemTime) {
-    use std::cell::Cell;
-    /// `YYYY-MM-DDTHH:MM:SS.` then six digits and `Z`.
-    const LEN: usize = 27;
+    use std::cell::RefCell;
     thread_local! {
-        static SECOND: Cell<(u64, [u8; LEN])> = const { Cell::new((u64::MAX, [0; LEN])) };
+        /// The second last formatted and its `YYYY-MM-DDTHH:MM:SS.`.
+        static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
     }
     let since = now
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     let secs = since.as_secs();
-    let (cached, mut text) = SECOND.get();
-    if cached != secs {
-        let whole = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-        // `YYYY-MM-DDTHH:MM:SSZ` for every year this code will see.
-        let seconds = humantime::format_rfc3339_seconds(whole).to_string();
-        let prefix = seconds.trim_end_matches('Z').as_bytes();
-        if prefix.len() != 19 {
-            // A year past 9999: no fixed width, so no cache.
-            out.push_str(&humantime::format_rfc3339_micros(now).to_string());
-            return;
+    let cached = SECOND.try_with(|cell| {
+        let mut second = cell.try_borrow_mut().ok()?;
+        if second.0 != secs {
+            let whole = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            // `YYYY-MM-DDTHH:MM:SSZ` for every year this code will see.
+            let text = humantime::format_rfc3339_seconds(whole).to_string();
+            let prefix = text.trim_end_matches('Z');
+            if prefix.len() != 19 {
+                // A year past 9999: no fixed width, so no cache.
+                return None;
+            }
+            second.1.clear();
+            second.1.push_str(prefix);
+            second.1.push('.');
+            second.0 = secs;
         }
-        text[..19].copy_from_slice(prefix);
-        text[19] = b'.';
-        text[26] = b'Z';
-        SECOND.set((secs, text));
+        out.push_str(&second.1);
+        Some(())
+    });
+    if !matches!(cached, Ok(Some(()))) {
+        out.push_str(&humantime::format_rfc3339_micros(now).to_string());
+        return;
     }
-    let mut micros = since.subsec_micros();
-    for digit in text[20..26].iter_mut().rev() {
-        // `micros % 10` is below 10.
-        *digit = b'0' + (micros % 10) as u8;
-        micros /= 10;
-    }
-    // Digits, dashes, colons, `T`, `.` and `Z`: ASCII.
-    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
+    let micros = since.subsec_micros();
+    out.push_str(two_digits(micros / 10_000));
+    out.push_str(two_digits(micros / 100 % 100));
+    out.push_str(two_digits(micros % 100));
+    out.push('Z');
+}
+
+/// `n` (below 100) as two digits, `00` to `99`.
+fn two_digits(n: u32) -> &'static str {
+    /// `000102…99`.
+    const TEXT: &str = {
+        const DIGITS: [u8; 200] = {
+            let mut digits = [0; 200];
+            let mut i = 0;
+            while i < 100 {
+                digits[2 * i] = b'0' + (i / 10) as u8;
+                digits[2 * i + 1] = b'0' + (i % 10) as u8;
+                i += 1;
+            }
+            digits
+        };
+        match std::str::from_utf8(&DIGITS) {
+            Ok(text) => text,
+            Err(_) => panic!("digits are ASCII"),
+        }
+    };
+    let i = 2 * (n as usize % 100);
+    &TEXT[i..i + 2]
 }
 
 #[cfg(test)]
@@ -439,6 +469,31 @@ mod tests {
         out.clear();
         push_timestamp(&mut out, t + std::time::Duration::from_micros(999_000));
         assert!(out.ends_with(".999042Z"), "{out}");
+        // Every digit of the microseconds, within one second and across seconds.
+        for micros in [
+            0,
+            7,
+            10,
+            99,
+            100,
+            12_345,
+            100_000,
+            999_999,
+            1_000_000,
+            86_400_000_001,
+        ] {
+            let at = t + std::time::Duration::from_micros(micros);
+            out.clear();
+            push_timestamp(&mut out, at);
+            assert_eq!(out, humantime::format_rfc3339_micros(at).to_string());
+        }
+    }
+
+    #[test]
+    fn two_digits_cover_every_number_below_a_hundred() {
+        for n in 0..100 {
+            assert_eq!(two_digits(n), format!("{n:02}"));
+        }
     }
 
     #[test]
