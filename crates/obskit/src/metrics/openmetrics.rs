@@ -30,6 +30,7 @@
 //! Like the Prometheus renderer it allocates nothing per series.
 
 use super::exemplar::Exemplar;
+use super::series::HistogramSeries;
 use super::snapshot::{FamilyView, Kind, Series, Snapshot};
 use super::text::{
     DECIMAL_MAX_LEN, F64Text, INTEGER_LIMIT, UNIX_MILLIS_MAX_LEN, write_decimal, write_unix_millis,
@@ -92,24 +93,29 @@ pub(super) fn write(snapshot: &Snapshot, out: &mut Vec<u8>) {
     put(out, "# EOF\n");
 }
 
-fn histogram(out: &mut Vec<u8>, name: &str, h: &super::series::HistogramSeries) {
+fn histogram(out: &mut Vec<u8>, name: &str, h: &HistogramSeries) {
     let labels = &*h.labels;
-    let le = h.buckets.le_openmetrics();
+    // `name_bucket{labels` is written once, then copied from the output
+    // for each other bucket: one copy where there were four appends.
+    let prefix_start = out.len();
+    put(out, name);
+    put(out, "_bucket{");
+    put(out, labels);
+    let prefix = prefix_start..out.len();
+    // Each bucket's `,le="…"} `, the comma left out for no other labels.
+    let skip = usize::from(labels.is_empty());
+    let ends = h.buckets.le_openmetrics().iter().map(|le| &**le);
     let mut cumulative = 0u64;
-    for (i, bound) in le.iter().enumerate() {
+    for (i, le) in ends.chain([",le=\"+Inf\"} "]).enumerate() {
+        if i > 0 {
+            out.extend_from_within(prefix.clone());
+        }
+        out.extend_from_slice(le.as_bytes().get(skip..).unwrap_or_default());
         cumulative += h.bucket(i);
-        bucket_start(out, name, labels, bound);
         match h.exemplar(i) {
             Some(e) => value_with_exemplar(out, cumulative, &e),
             None => value_line(out, cumulative),
         }
-    }
-    let last = le.len();
-    cumulative += h.bucket(last);
-    bucket_start(out, name, labels, "+Inf");
-    match h.exemplar(last) {
-        Some(e) => value_with_exemplar(out, cumulative, &e),
-        None => value_line(out, cumulative),
     }
     let sum = h.sum();
     let negative_bounds = h.buckets.bounds().first().is_some_and(|b| *b < 0.0);
@@ -171,25 +177,14 @@ fn sample_start(out: &mut Vec<u8>, name: &str, suffix: &str, labels: &str) {
     out.push(b' ');
 }
 
-/// `name_bucket{labels,le="…"} `.
-#[inline]
-fn bucket_start(out: &mut Vec<u8>, name: &str, labels: &str, le: &str) {
-    put(out, name);
-    put(out, "_bucket{");
-    if !labels.is_empty() {
-        put(out, labels);
-        out.push(b',');
-    }
-    put(out, "le=\"");
-    put(out, le);
-    put(out, "\"} ");
-}
-
-/// `value` and the end of the line.
+/// `value` and the end of the line, written in place like an exemplar:
+/// the room is made of newlines, so the one after the digits is there.
 #[inline]
 fn value_line(out: &mut Vec<u8>, value: u64) {
-    put(out, itoa::Buffer::new().format(value));
-    out.push(b'\n');
+    let start = out.len();
+    out.extend_from_slice(&[b'\n'; DECIMAL_MAX_LEN + 1]);
+    let len = write_decimal(&mut out[start..], value);
+    out.truncate(start + len + 1);
 }
 
 /// Where the parts of an exemplar lie, from the space before its `#`.
@@ -199,8 +194,8 @@ const VALUE_AT: usize = SPAN_AT + 16 + b"\"} ".len();
 /// An exemplar's fixed part, its ids to be written over the zeros.
 const EXEMPLAR: &[u8; VALUE_AT] =
     b" # {trace_id=\"00000000000000000000000000000000\",span_id=\"0000000000000000\"} ";
-/// The longest sample value, exemplar and newline [`value_with_exemplar`] writes.
-const LINE_MAX: usize = DECIMAL_MAX_LEN + VALUE_AT + F64Text::MAX_LEN + 1 + UNIX_MILLIS_MAX_LEN + 1;
+/// The longest exemplar and newline [`write_exemplar`] writes.
+const EXEMPLAR_MAX: usize = VALUE_AT + F64Text::MAX_LEN + 1 + UNIX_MILLIS_MAX_LEN + 1;
 
 /// `value # {trace_id="…",span_id="…"} exemplar-value timestamp` and the
 /// end of the line.
@@ -212,20 +207,34 @@ const LINE_MAX: usize = DECIMAL_MAX_LEN + VALUE_AT + F64Text::MAX_LEN + 1 + UNIX
 #[inline]
 fn value_with_exemplar(out: &mut Vec<u8>, value: u64, e: &Exemplar) {
     let start = out.len();
-    out.extend_from_slice(&[0; LINE_MAX]);
+    // Newlines: the one that ends the line is there already.
+    out.extend_from_slice(&[b'\n'; DECIMAL_MAX_LEN + EXEMPLAR_MAX]);
     let line = &mut out[start..];
     let at = write_decimal(line, value);
-    let exemplar = &mut line[at..at + VALUE_AT];
-    exemplar.copy_from_slice(EXEMPLAR);
-    write_hex(&mut exemplar[TRACE_AT..TRACE_AT + 32], &e.trace_id);
-    write_hex(&mut exemplar[SPAN_AT..SPAN_AT + 16], &e.span_id);
-    let mut len = at + VALUE_AT;
-    len += write_f64(&mut line[len..], e.value);
-    line[len] = b' ';
-    len += 1;
-    len += write_unix_millis(&mut line[len..], e.unix_millis);
-    line[len] = b'\n';
-    out.truncate(start + len + 1);
+    // There is room: the value takes at most `DECIMAL_MAX_LEN`.
+    if let Some(exemplar) = line[at..].first_chunk_mut::<EXEMPLAR_MAX>() {
+        let len = at + write_exemplar(exemplar, e);
+        out.truncate(start + len);
+    } else {
+        out.truncate(start);
+        value_line(out, value);
+    }
+}
+
+/// Writes ` # {trace_id="…",span_id="…"} value timestamp` at the start of
+/// `out`, at fixed places up to the value; returns its length plus one for
+/// the newline `out` holds after it.
+#[inline]
+fn write_exemplar(out: &mut [u8; EXEMPLAR_MAX], e: &Exemplar) -> usize {
+    out[..VALUE_AT].copy_from_slice(EXEMPLAR);
+    write_hex(&mut out[TRACE_AT..TRACE_AT + 32], &e.trace_id);
+    write_hex(&mut out[SPAN_AT..SPAN_AT + 16], &e.span_id);
+    let (_, rest) = out.split_at_mut(VALUE_AT);
+    let value = write_f64(rest, e.value);
+    let (_, rest) = rest.split_at_mut(value);
+    rest[0] = b' ';
+    let time = write_unix_millis(&mut rest[1..], e.unix_millis);
+    VALUE_AT + value + time + 2
 }
 
 /// Writes `v` as [`F64Text`] formats it at the start of `out` (at least
@@ -296,9 +305,9 @@ fn short_decimal(abs: f64) -> Option<(u64, usize)> {
         }
         // Positive and below 10^15: the cast rounds to the nearest whole
         // number exactly.
-        let digits = (scaled + 0.5) as u64;
+        let digits = (scaled + 0.5) as i64;
         if digits as f64 / scale == abs {
-            return Some((digits, places));
+            return Some((digits.unsigned_abs(), places));
         }
     }
     None

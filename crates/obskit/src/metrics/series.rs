@@ -29,7 +29,8 @@ pub(super) struct Buckets {
     bounds: Box<[f64]>,
     /// As the Prometheus text format writes them (`1`, `0.005`).
     le: Box<[Box<str>]>,
-    /// As OpenMetrics' canonical numbers (`1.0`, `0.005`, `1e+06`).
+    /// As OpenMetrics' canonical numbers (`1.0`, `0.005`, `1e+06`), each
+    /// as the end of a bucket's label set: `,le="1.0"} `.
     le_openmetrics: Box<[Box<str>]>,
 }
 
@@ -108,7 +109,7 @@ impl Buckets {
                 .collect(),
             le_openmetrics: bounds
                 .iter()
-                .map(|&b| text::canonical_f64(b).into_boxed_str())
+                .map(|&b| format!(",le=\"{}\"}} ", text::canonical_f64(b)).into_boxed_str())
                 .collect(),
         })
     }
@@ -123,7 +124,9 @@ impl Buckets {
         &self.le
     }
 
-    /// The `le` label values in OpenMetrics' canonical form, one per bound.
+    /// The `le` label values in OpenMetrics' canonical form, one per bound,
+    /// each as the end of a bucket's label set: `,le="1.0"} ` (the comma
+    /// for a series with other labels).
     pub(super) fn le_openmetrics(&self) -> &[Box<str>] {
         &self.le_openmetrics
     }

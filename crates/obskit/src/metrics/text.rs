@@ -206,17 +206,21 @@ pub(super) const UNIX_MILLIS_MAX_LEN: usize = 21;
 #[inline]
 pub(super) fn write_unix_millis(out: &mut [u8], millis: u64) -> usize {
     let seconds = millis / 1000;
-    // Ten digits from 2001 to 2286: the common case, without counting them.
-    let point = if (1_000_000_000..10_000_000_000).contains(&seconds) {
-        // Below 100, and below 10^8: the casts keep them.
-        out[..2].copy_from_slice(&DIGIT_PAIRS[(seconds / 100_000_000) as usize]);
-        out[2..10].copy_from_slice(&eight_digits((seconds % 100_000_000) as u32));
-        10
-    } else {
-        write_decimal(out, seconds)
-    };
-    // Below 1000: the casts keep it exactly.
+    // Below 1000: the casts keep it.
     let ms = (millis % 1000) as usize;
+    // Ten digits from 2001 to 2286: the common case, at fixed places.
+    if let Some(text) = out.first_chunk_mut::<14>()
+        && (1_000_000_000..10_000_000_000).contains(&seconds)
+    {
+        // Below 100, below 10^8 and below 10: the casts keep them.
+        text[..2].copy_from_slice(&DIGIT_PAIRS[(seconds / 100_000_000) as usize]);
+        text[2..10].copy_from_slice(&eight_digits((seconds % 100_000_000) as u32));
+        text[10] = b'.';
+        text[11] = b'0' + (ms / 100) as u8;
+        text[12..].copy_from_slice(&DIGIT_PAIRS[ms % 100]);
+        return 14;
+    }
+    let point = write_decimal(out, seconds);
     out[point] = b'.';
     out[point + 1] = b'0' + (ms / 100) as u8;
     out[point + 2..point + 4].copy_from_slice(&DIGIT_PAIRS[ms % 100]);
