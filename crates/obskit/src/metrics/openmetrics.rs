@@ -102,20 +102,36 @@ fn histogram(out: &mut Vec<u8>, name: &str, h: &HistogramSeries) {
     put(out, "_bucket{");
     put(out, labels);
     let prefix = prefix_start..out.len();
-    // Each bucket's `,le="…"} `, the comma left out for no other labels.
-    let skip = usize::from(labels.is_empty());
-    let ends = h.buckets.le_openmetrics().iter().map(|le| &**le);
+    let bounds = h.buckets.le_openmetrics();
     let mut cumulative = 0u64;
-    for (i, le) in ends.chain([",le=\"+Inf\"} "]).enumerate() {
+    for (i, le) in bounds.iter().enumerate() {
         if i > 0 {
             out.extend_from_within(prefix.clone());
         }
-        out.extend_from_slice(le.as_bytes().get(skip..).unwrap_or_default());
+        // `,le="…"} `, the comma left out for no other labels.
+        if labels.is_empty() {
+            out.extend_from_slice(le.text().get(1..).unwrap_or_default());
+        } else {
+            let start = out.len();
+            out.extend_from_slice(le.block());
+            out.truncate(start + le.len());
+        }
         cumulative += h.bucket(i);
         match h.exemplar(i) {
             Some(e) => value_with_exemplar(out, cumulative, &e),
             None => value_line(out, cumulative),
         }
+    }
+    let last = bounds.len();
+    if last > 0 {
+        out.extend_from_within(prefix);
+    }
+    let inf = ",le=\"+Inf\"} ";
+    out.extend_from_slice(&inf.as_bytes()[usize::from(labels.is_empty())..]);
+    cumulative += h.bucket(last);
+    match h.exemplar(last) {
+        Some(e) => value_with_exemplar(out, cumulative, &e),
+        None => value_line(out, cumulative),
     }
     let sum = h.sum();
     let negative_bounds = h.buckets.bounds().first().is_some_and(|b| *b < 0.0);

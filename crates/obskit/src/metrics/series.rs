@@ -31,7 +31,45 @@ pub(super) struct Buckets {
     le: Box<[Box<str>]>,
     /// As OpenMetrics' canonical numbers (`1.0`, `0.005`, `1e+06`), each
     /// as the end of a bucket's label set: `,le="1.0"} `.
-    le_openmetrics: Box<[Box<str>]>,
+    le_openmetrics: Box<[LeLabel]>,
+}
+
+/// The end of an OpenMetrics bucket's label set, `,le="1.0"} `, in a
+/// block of fixed size: a renderer copies the whole block (a few moves, no
+/// call) and keeps [`LeLabel::len`] bytes of it.
+#[derive(Debug)]
+pub(super) struct LeLabel {
+    text: [u8; Self::BLOCK],
+    len: usize,
+}
+
+impl LeLabel {
+    /// The block's size: the longest canonical number has 24 characters
+    /// (`-1.2345678901234567e-308`), and `,le=""} ` adds 8.
+    pub(super) const BLOCK: usize = 32;
+
+    fn new(le: &str) -> Self {
+        let end = format!(",le=\"{le}\"}} ");
+        let mut text = [b' '; Self::BLOCK];
+        let len = end.len().min(Self::BLOCK);
+        text[..len].copy_from_slice(&end.as_bytes()[..len]);
+        Self { text, len }
+    }
+
+    /// The block; its first [`LeLabel::len`] bytes are the text.
+    pub(super) fn block(&self) -> &[u8; Self::BLOCK] {
+        &self.text
+    }
+
+    /// How many bytes of the block are the text.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The text, `,le="1.0"} `.
+    pub(super) fn text(&self) -> &[u8] {
+        &self.text[..self.len]
+    }
 }
 
 /// Why a list of histogram bucket bounds was refused.
@@ -109,7 +147,7 @@ impl Buckets {
                 .collect(),
             le_openmetrics: bounds
                 .iter()
-                .map(|&b| format!(",le=\"{}\"}} ", text::canonical_f64(b)).into_boxed_str())
+                .map(|&b| LeLabel::new(&text::canonical_f64(b)))
                 .collect(),
         })
     }
@@ -127,7 +165,7 @@ impl Buckets {
     /// The `le` label values in OpenMetrics' canonical form, one per bound,
     /// each as the end of a bucket's label set: `,le="1.0"} ` (the comma
     /// for a series with other labels).
-    pub(super) fn le_openmetrics(&self) -> &[Box<str>] {
+    pub(super) fn le_openmetrics(&self) -> &[LeLabel] {
         &self.le_openmetrics
     }
 
@@ -327,6 +365,28 @@ mod tests {
 
     fn histogram(bounds: &[f64]) -> HistogramSeries {
         HistogramSeries::new("".into(), Arc::new(Buckets::new("h", bounds).unwrap()))
+    }
+
+    #[test]
+    fn openmetrics_le_labels_hold_the_longest_canonical_numbers_whole() {
+        let bounds = [
+            -0.000_123_456_789_012_345_67,
+            -1.234_567_890_123_456_7e-308,
+            0.005,
+            1.0,
+        ];
+        let b = Buckets::new("h", &bounds).unwrap();
+        for (le, bound) in b.le_openmetrics().iter().zip(bounds) {
+            let expected = format!(",le=\"{}\"}} ", text::canonical_f64(bound));
+            assert_eq!(le.text(), expected.as_bytes());
+            assert_eq!(&le.block()[..le.len()], expected.as_bytes());
+        }
+        assert_eq!(
+            b.le_openmetrics()[1].len(),
+            LeLabel::BLOCK,
+            "the longest fills the block"
+        );
+        assert_eq!(b.le_openmetrics()[3].text(), b",le=\"1.0\"} ");
     }
 
     #[test]
