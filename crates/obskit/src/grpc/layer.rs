@@ -42,10 +42,12 @@ pub const DEFAULT_EXCLUDED_SERVICES: &[&str] = &[
 ///
 /// Method names: `rpc.method` is the method's name (`package.Service/Method`)
 /// once the server has answered it with anything but UNIMPLEMENTED, or when
-/// declared with [`methods`](Self::methods); every other call shares the
+/// declared with `methods`; every other call shares the
 /// value `_OTHER`, so clients cannot mint label values (at most 1000 methods
 /// are learned per layer).
 pub type GrpcLayer = InstrumentLayer<GrpcShared>;
+
+crate::instrument::server_layer_settings!(GrpcLayer, "grpc::GrpcLayer");
 
 impl GrpcLayer {
     /// A layer recording into `telemetry`'s tracer and metrics, with the

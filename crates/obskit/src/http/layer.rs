@@ -76,6 +76,8 @@ pub enum HeaderError {
 /// ```
 pub type HttpLayer = InstrumentLayer<HttpShared>;
 
+crate::instrument::server_layer_settings!(HttpLayer, "http::HttpLayer");
+
 impl HttpLayer {
     /// A layer recording into `telemetry`'s tracer and metrics, with the
     /// default exclusions and the access log at the level `OBSKIT_ACCESS_LOG`

@@ -48,29 +48,17 @@ impl<A: Clone> InstrumentLayer<A> {
 }
 
 impl<A: ServerAdapter> InstrumentLayer<A> {
-    /// Declares the service's SLOs; every request or call is classified
-    /// against each, into `obskit_slo_requests_total` (give the HTTP and
-    /// gRPC layers the same declarations to count both). Availability
-    /// counts an exchange bad when the server failed: an HTTP 5xx or a
-    /// failed handler; a gRPC call ending UNKNOWN, DEADLINE_EXCEEDED,
-    /// UNIMPLEMENTED, INTERNAL, UNAVAILABLE or DATA_LOSS (a call dropped once
-    /// its deadline has passed is DEADLINE_EXCEEDED). A request the client
-    /// left before its end (`error.type=cancelled` in RED, gRPC's
-    /// CANCELLED) is neither good nor bad for availability, a client's
-    /// choice rather than a server failure, and bad for latency only once
-    /// it had outlived the threshold. Latency is the exact duration to the
-    /// end of the response body (a gRPC call's response stream). A route
-    /// filter matches an HTTP route template or a gRPC
-    /// `package.Service/Method`, a method filter an HTTP method (`POST`
-    /// for every gRPC call).
-    pub fn slos(mut self, slos: impl IntoIterator<Item = Slo>) -> Result<Self, SloError> {
+    /// What [`server_layer_settings`]' `slos` does.
+    pub(crate) fn with_slos(
+        mut self,
+        slos: impl IntoIterator<Item = Slo>,
+    ) -> Result<Self, SloError> {
         self.shared_mut().core_mut().set_slos(slos)?;
         Ok(self)
     }
 
-    /// Sets the access log level; `None` turns the access log off.
-    #[must_use]
-    pub fn access_log(mut self, level: Option<Level>) -> Self {
+    /// What [`server_layer_settings`]' `access_log` does.
+    pub(crate) fn with_access_log(mut self, level: Option<Level>) -> Self {
         self.shared_mut().core_mut().access_log.level = level;
         self
     }
@@ -109,3 +97,70 @@ impl<A: Adapter, S> tower_layer::Layer<S> for InstrumentLayer<A> {
         Instrument::new(inner, Arc::clone(&self.shared))
     }
 }
+
+/// The settings every server layer shares, written as inherent methods of a
+/// protocol's layer (`HttpLayer`, `GrpcLayer`): rustdoc lists on a type
+/// alias's page only the methods of its own instance, so methods written
+/// once on the generic layer would be missing from the pages users read.
+macro_rules! server_layer_settings {
+    ($layer:ty, $path:literal) => {
+        impl $layer {
+            /// Declares the service's SLOs; every request or call is classified
+            /// against each, into `obskit_slo_requests_total` (give the HTTP and
+            /// gRPC layers the same declarations to count both). Availability
+            /// counts an exchange bad when the server failed: an HTTP 5xx or a
+            /// failed handler; a gRPC call ending UNKNOWN, DEADLINE_EXCEEDED,
+            /// UNIMPLEMENTED, INTERNAL, UNAVAILABLE or DATA_LOSS (a call dropped once
+            /// its deadline has passed is DEADLINE_EXCEEDED). A request the client
+            /// left before its end (`error.type=cancelled` in RED, gRPC's
+            /// CANCELLED) is neither good nor bad for availability, a client's
+            /// choice rather than a server failure, and bad for latency only once
+            /// it had outlived the threshold. Latency is the exact duration to the
+            /// end of the response body (a gRPC call's response stream). A route
+            /// filter matches an HTTP route template or a gRPC
+            /// `package.Service/Method`, a method filter an HTTP method (`POST`
+            /// for every gRPC call).
+            ///
+            /// # Errors
+            ///
+            /// [`SloError`](crate::slo::SloError) when two SLOs share a name.
+            ///
+            /// ```
+            /// use std::time::Duration;
+            /// use obskit::slo::Slo;
+            ///
+            /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+            /// let telemetry = obskit::testing::TestTelemetry::new();
+            #[doc = concat!("let layer = obskit::", $path, "::new(&telemetry).slos([")]
+            ///     Slo::availability("availability", 0.999)?,
+            ///     Slo::latency("latency", Duration::from_millis(300), 0.99)?,
+            /// ])?;
+            /// # let _ = layer;
+            /// # Ok(())
+            /// # }
+            /// ```
+            pub fn slos(
+                self,
+                slos: impl IntoIterator<Item = crate::slo::Slo>,
+            ) -> Result<Self, crate::slo::SloError> {
+                self.with_slos(slos)
+            }
+
+            /// Sets the access log's level, over what `OBSKIT_ACCESS_LOG`
+            /// says (default `INFO`); `None` turns the access log off.
+            ///
+            /// ```
+            /// let telemetry = obskit::testing::TestTelemetry::new();
+            #[doc = concat!("let quiet = obskit::", $path, "::new(&telemetry).access_log(None);")]
+            #[doc = concat!("let debug = obskit::", $path, "::new(&telemetry)")]
+            ///     .access_log(Some(obskit::tracing::Level::DEBUG));
+            /// # let _ = (quiet, debug);
+            /// ```
+            #[must_use]
+            pub fn access_log(self, level: Option<tracing::Level>) -> Self {
+                self.with_access_log(level)
+            }
+        }
+    };
+}
+pub(crate) use server_layer_settings;

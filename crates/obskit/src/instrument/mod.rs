@@ -35,7 +35,7 @@ mod state;
 pub(crate) use body::{ResponseBody, Streaming};
 pub(crate) use finish::{CANCELLED, FAILED, Finish, Outcome, Protocol};
 pub(crate) use future::{Awaited, ResponseFuture};
-pub(crate) use layer::{InstrumentLayer, ServerAdapter};
+pub(crate) use layer::{InstrumentLayer, ServerAdapter, server_layer_settings};
 pub(crate) use service::{Adapter, Instrument};
 pub(crate) use start::{answer_request_id, start_client};
 pub(crate) use state::LayerState;
