@@ -157,7 +157,7 @@ pub use reqwest;
 /// `ClientWithMiddleware`, which [`http::HttpClientMiddleware::wrap`]
 /// returns, and `ClientBuilder` to compose the middleware with others.
 pub use reqwest_middleware;
-/// The `Level` of [`http::HttpLayer::access_log`], and the macros whose
+/// The `Level` of [`http::HttpLayer`]'s `access_log`, and the macros whose
 /// events and spans obskit's logs and traces carry.
 pub use tracing;
 /// For code that uses tracing-opentelemetry's `OpenTelemetrySpanExt`: set

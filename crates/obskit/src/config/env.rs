@@ -144,7 +144,7 @@ pub const OBSKIT_DRAIN_DELAY: &str = "OBSKIT_DRAIN_DELAY";
 /// [`Server::new`](crate::Server::new).
 pub const OBSKIT_INFLIGHT_TIMEOUT: &str = "OBSKIT_INFLIGHT_TIMEOUT";
 /// Level of the HTTP access log line: `trace`, `debug`, `info` (default),
-/// `warn`, `error`, or `off`. Read by [`HttpLayer::new`](crate::http::HttpLayer::new).
+/// `warn`, `error`, or `off`. Read by [`HttpLayer`](crate::http::HttpLayer)'s `new`.
 pub const OBSKIT_ACCESS_LOG: &str = "OBSKIT_ACCESS_LOG";
 /// Writes access lines only for these statuses (unset: every status), as a
 /// comma-separated list of codes, inclusive ranges and classes:

@@ -20,7 +20,7 @@
 //!   `obskit_slo_requests_total`. An SLO's `methods` filter matches the
 //!   operation (`SELECT`, `GET`), its `routes` filter the collection.
 //!
-//! Adapters: [`postgres`] (sqlx, feature `postgres`) and [`redis`]
+//! Adapters: `postgres` (sqlx, feature `postgres`) and `redis`
 //! (redis-rs, feature `redis`). For any other client, [`Client`] is the
 //! carrier: start a [`Call`] before the operation, end it after.
 //!

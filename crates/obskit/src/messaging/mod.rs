@@ -4,8 +4,8 @@
 //! conventions.
 //!
 //! [`Messaging`] works over any header carrier: anything that implements
-//! OpenTelemetry's [`Injector`](opentelemetry::propagation::Injector) (to
-//! publish) and [`Extractor`](opentelemetry::propagation::Extractor) (to
+//! OpenTelemetry's [`Injector`] (to
+//! publish) and [`Extractor`] (to
 //! process). The producer's span context travels as W3C `traceparent`,
 //! `tracestate` and `baggage` (obskit's propagator, `OTEL_PROPAGATORS`),
 //! with the creation time in [`CREATED_AT_HEADER`]. Here it is for a broker
@@ -95,7 +95,7 @@
 //! and freshness (age at the start, [`Slo::freshness`]). A route filter
 //! matches the destination label, a method filter `PROCESS`.
 //!
-//! On SIGTERM a consumer stops the way [`serve`](crate::serve) does:
+//! On SIGTERM a consumer stops the way [`serve`](fn@crate::serve) does:
 //! [`Drain`] fails readiness, stops taking messages, lets the ones in
 //! flight finish within the in-flight bound, closes the channel (the broker
 //! takes back what nobody settled) and flushes telemetry.

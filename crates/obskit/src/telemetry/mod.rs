@@ -76,7 +76,7 @@ impl std::fmt::Debug for Telemetry {
 /// [ladder](crate#the-ladder), and the one line a service needs.
 ///
 /// Expands to `Config::from_env()?.build_info(obskit::build_info!()).install()`
-/// and evaluates to a `Result<`[`Telemetry`]`, `[`InitError`]`>`.
+/// and evaluates to a `Result<`[`Telemetry`]`, `[`InitError`](crate::InitError)`>`.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), obskit::InitError> {
@@ -170,7 +170,7 @@ impl Telemetry {
 
     /// Sends obskit's own warnings (span export failures) to `dispatch`.
     ///
-    /// [`Config::install`] does this for you. After [`Config::build_layer`] they go
+    /// [`Config::install`](crate::Config::install) does this for you. After [`Config::build_layer`](crate::Config::build_layer) they go
     /// to the global subscriber; call this when obskit's layer runs in a
     /// scoped subscriber instead. Only the first call has an effect.
     pub fn set_diagnostics_dispatch(&self, dispatch: tracing::Dispatch) {
