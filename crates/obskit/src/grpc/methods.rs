@@ -26,24 +26,55 @@ pub const MAX_KNOWN_METHODS: usize = 1000;
 /// `package.Service/Method` from a request path `/package.Service/Method`,
 /// if it has that shape (one slash, non-empty parts of at most 256
 /// identifier characters, no dot in the method): one pass over the bytes,
-/// since every call's path is read.
+/// a table lookup each, since every call's path is read.
 pub(crate) fn from_path(path: &str) -> Option<&str> {
     let full = path.strip_prefix('/')?;
-    let mut slash = None;
-    for (i, b) in full.bytes().enumerate() {
-        match b {
-            b'/' if slash.is_none() => slash = Some(i),
-            // A dot in the method, or a second slash.
-            b'.' | b'/' if slash.is_some() => return None,
-            b'_' | b'.' => {}
-            _ if b.is_ascii_alphanumeric() => {}
+    let bytes = full.as_bytes();
+    // The service: identifier characters and dots, up to the slash.
+    let mut service = 0;
+    loop {
+        match CLASS[usize::from(*bytes.get(service)?)] {
+            IDENTIFIER | DOT => service += 1,
+            SLASH => break,
             _ => return None,
         }
     }
-    let service = slash?;
-    let method = full.len() - service - 1;
-    ((1..=256).contains(&service) && (1..=256).contains(&method)).then_some(full)
+    // The method: identifier characters only (no dot, no second slash).
+    let method = &bytes[service + 1..];
+    if !method.iter().all(|&b| CLASS[usize::from(b)] == IDENTIFIER) {
+        return None;
+    }
+    ((1..=256).contains(&service) && (1..=256).contains(&method.len())).then_some(full)
 }
+
+/// A byte a method path may not hold.
+const OTHER: u8 = 0;
+/// A letter, a digit or `_`.
+const IDENTIFIER: u8 = 1;
+/// `.`, allowed in the service only.
+const DOT: u8 = 2;
+/// `/`, between the service and the method.
+const SLASH: u8 = 3;
+
+/// The class of every byte in a method path.
+static CLASS: [u8; 256] = {
+    let mut class = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        class[b] = if c.is_ascii_alphanumeric() || c == b'_' {
+            IDENTIFIER
+        } else if c == b'.' {
+            DOT
+        } else if c == b'/' {
+            SLASH
+        } else {
+            OTHER
+        };
+        b += 1;
+    }
+    class
+};
 
 /// The service part of `package.Service/Method`.
 pub(crate) fn service_of(method: &str) -> &str {
@@ -165,6 +196,34 @@ mod tests {
         assert_eq!(from_path(&format!("/s/{}", "m".repeat(257))), None);
         assert_eq!(service_of("pkg.Svc/Do"), "pkg.Svc");
         assert_eq!(service_of("no-slash"), "no-slash");
+    }
+
+    /// The shape, byte by byte, as the specification reads.
+    fn has_the_shape(path: &str) -> bool {
+        let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
+            return false;
+        };
+        let identifier = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        (1..=256).contains(&service.len())
+            && (1..=256).contains(&method.len())
+            && service.bytes().all(|b| identifier(b) || b == b'.')
+            && method.bytes().all(identifier)
+    }
+
+    #[test]
+    fn every_byte_in_every_place_is_judged_as_the_shape_says() {
+        for b in 0..=255_u8 {
+            let c = char::from(b);
+            for path in [
+                format!("/{c}/m"),
+                format!("/s{c}/m"),
+                format!("/s/{c}"),
+                format!("/s/m{c}"),
+                format!("{c}s/m"),
+            ] {
+                assert_eq!(from_path(&path).is_some(), has_the_shape(&path), "{path:?}");
+            }
+        }
     }
 
     #[test]
