@@ -271,22 +271,19 @@ pub(crate) fn push_millis(out: &mut String, micros: u128) {
     };
     out.push_str(itoa::Buffer::new().format(micros / 1000));
     out.push('.');
-    let mut frac = micros % 1000;
+    // The three decimals without their trailing zeros (`.0` for none).
+    let frac = micros % 1000;
     if frac == 0 {
         out.push('0');
         return;
     }
-    let mut digits = 3;
-    while frac.is_multiple_of(10) {
-        frac /= 10;
-        digits -= 1;
+    let (hundreds, rest) = (frac / 100, frac % 100);
+    // `frac` is below 1000, so `hundreds` is one digit.
+    out.push(char::from(b'0' + hundreds as u8));
+    if rest != 0 {
+        let pair = two_digits(rest as u32);
+        out.push_str(if rest % 10 == 0 { &pair[..1] } else { pair });
     }
-    let mut buf = itoa::Buffer::new();
-    let text = buf.format(frac);
-    for _ in text.len()..digits {
-        out.push('0');
-    }
-    out.push_str(text);
 }
 
 /// Writes the `message` field of an event, escaped, into a JSON string body.
