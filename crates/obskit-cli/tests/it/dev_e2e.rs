@@ -48,7 +48,7 @@ fn generated_service(work: &Path, target: &Path) -> PathBuf {
     let output = Command::new(cargo_bin())
         .args(["build", "--quiet"])
         .current_dir(&project)
-        .env("CARGO_TARGET_DIR", target)
+        .envs(common::generated_build_env(target))
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();
@@ -84,8 +84,9 @@ fn a_request_to_a_service_run_under_obskit_dev_shows_its_trace_logs_and_red_figu
 
     let port = free_port();
     let cargo = cargo_bin();
-    let mut dev = Dev::start(
-        Some(&project),
+    let mut dev = Dev::start_in_generated(
+        &project,
+        &target,
         &[
             "--logs",
             "raw",
@@ -98,7 +99,6 @@ fn a_request_to_a_service_run_under_obskit_dev_shows_its_trace_logs_and_red_figu
         ],
         &[
             ("PORT", &port.to_string()),
-            ("CARGO_TARGET_DIR", target.to_str().unwrap()),
             ("RUST_LOG", "info"),
             ("OBSKIT_DRAIN_DELAY", "500ms"),
             ("UPSTREAM_URL", &format!("http://127.0.0.1:{port}")),

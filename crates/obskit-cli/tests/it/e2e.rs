@@ -94,7 +94,7 @@ fn cargo(project: &Path, target: &Path, args: &[&str]) {
     let output = Command::new(cargo)
         .args(args)
         .current_dir(project)
-        .env("CARGO_TARGET_DIR", target)
+        .envs(common::generated_build_env(target))
         .env_remove("RUSTFLAGS")
         .output()
         .expect("cargo runs");
@@ -999,7 +999,7 @@ fn messaging_tests_skip_without_a_broker(project: &Path, target: &Path, broker: 
             "--nocapture",
         ])
         .current_dir(project)
-        .env("CARGO_TARGET_DIR", target)
+        .envs(common::generated_build_env(target))
         .env(broker.var, &url)
         .env_remove("CI")
         .env_remove("RUSTFLAGS")
@@ -1376,12 +1376,12 @@ fn generated_messaging_services_build_pass_their_tests_and_process_a_posted_task
         let queue = format!("e2e-{}-{}", std::process::id(), name);
         let port = free_port();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let mut dev = dev_support::Dev::start(
-            Some(&project),
+        let mut dev = dev_support::Dev::start_in_generated(
+            &project,
+            &target,
             &["--logs", "raw", "--", &cargo, "run", "--quiet"],
             &[
                 ("PORT", &port.to_string()),
-                ("CARGO_TARGET_DIR", target.to_str().unwrap()),
                 ("RUST_LOG", "info"),
                 ("OBSKIT_DRAIN_DELAY", "500ms"),
                 ("TASKS_QUEUE", &queue),

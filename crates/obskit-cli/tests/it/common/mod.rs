@@ -32,6 +32,24 @@ pub(crate) fn generated_target() -> PathBuf {
         .to_path_buf()
 }
 
+/// The workspace's `[profile.dev]` `debug` setting (the root Cargo.toml).
+/// A generated service is a workspace of its own, with Cargo's default
+/// profile: built with this setting, it finds the dependencies the
+/// workspace compiled instead of compiling them again.
+pub(crate) const WORKSPACE_DEV_DEBUG: &str = "line-tables-only";
+
+/// The environment of every cargo run on a generated service: the shared
+/// target directory ([`generated_target`]) and the workspace's dev profile.
+pub(crate) fn generated_build_env(target: &Path) -> [(&'static str, String); 2] {
+    [
+        (
+            "CARGO_TARGET_DIR",
+            target.to_str().expect("a UTF-8 target path").to_owned(),
+        ),
+        ("CARGO_PROFILE_DEV_DEBUG", WORKSPACE_DEV_DEBUG.to_owned()),
+    ]
+}
+
 /// Shares the generated services' target directory with other such tests.
 pub(crate) fn target_shared() -> RwLockReadGuard<'static, ()> {
     GENERATED_TARGET
@@ -277,5 +295,20 @@ pub(crate) fn run_cargo_generate(name: &str, destination: &Path, defines: &[&str
         "cargo generate failed:\n{}{}",
         stdout(&output),
         stderr(&output)
+    );
+}
+
+#[test]
+fn generated_services_build_with_the_workspace_dev_profile() {
+    let manifest = fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let profile = manifest
+        .split("[profile.dev]")
+        .nth(1)
+        .expect("the workspace sets [profile.dev]");
+    let section = profile.split("\n[").next().unwrap();
+    assert!(
+        section.contains(&format!("debug = \"{WORKSPACE_DEV_DEBUG}\"")),
+        "generated services must build with the workspace's dev profile, or they compile \
+         every dependency again: {section}"
     );
 }

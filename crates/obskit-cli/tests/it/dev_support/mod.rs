@@ -185,6 +185,22 @@ fn lines_of(output: impl std::io::Read + Send + 'static) -> Receiver<String> {
 
 impl Dev {
     /// Starts `obskit dev` in `cwd` with free ports and `args`, `env` set; waits for its UI URL.
+    /// `obskit dev` in a generated service's directory, the cargo it runs
+    /// building in the shared target directory with the workspace's dev
+    /// profile ([`crate::common::generated_build_env`]).
+    pub(crate) fn start_in_generated(
+        project: &Path,
+        target: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
+        let build_env = crate::common::generated_build_env(target);
+        let env: Vec<(&str, &str)> = (env.iter().copied())
+            .chain(build_env.iter().map(|(k, v)| (*k, v.as_str())))
+            .collect();
+        Self::start(Some(project), args, &env)
+    }
+
     pub(crate) fn start(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Self {
         let http_port = obskit_test_support::free_port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_obskit"));
