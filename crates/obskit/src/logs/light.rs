@@ -14,11 +14,13 @@
 //! layer reads these nodes, so the lines logged inside such a span list it
 //! in their `spans` as before and carry the request's trace and span ids.
 //!
-//! A light span's id has bit 49 set; the registry's never does: it packs
-//! a slot index as `generation | thread | address` with the thread in bits
-//! 37 to 49, and it has slots for 4 096 threads only (thread numbers up to
-//! 4 095, so bit 49 stays clear; a registry span's id is its index plus
-//! one, which never carries into it since no address is all ones).
+//! A light span's id has bit 50 set; the registry's never does: it packs
+//! a slot index as `generation | thread | address` (sharded-slab's default
+//! layout: the address in bits 0 to 37, the thread number in bits 38 to 50,
+//! the generation above), and it has slots for 4 096 threads only (thread
+//! numbers up to 4 095, in bits 38 to 49, so bit 50 stays clear; the 2 049th
+//! thread already sets bit 49). A registry span's id is its index plus one,
+//! which never carries into it since no address is all ones.
 //!
 //! [`SpanExt::set_parent`](crate::SpanExt::set_parent) on a light span makes
 //! it a registry span after all (it is "promoted"): the light node then
@@ -40,7 +42,7 @@ use tracing_core::span::Current;
 use tracing_subscriber::registry::LookupSpan;
 
 /// The bit that marks a light span's id.
-const LIGHT: u64 = 1 << 49;
+const LIGHT: u64 = 1 << 50;
 
 /// Whether `id` is a light span's.
 pub(crate) fn is_light(id: &Id) -> bool {

@@ -335,3 +335,40 @@ fn set_parent_makes_a_light_span_a_sampled_registry_span() {
         .collect();
     assert_eq!(attributes, ["messaging.system=kafka", "size=3"]);
 }
+
+#[test]
+fn no_registry_span_is_taken_for_a_light_one_on_any_thread() {
+    // The registry puts a span's thread number into its id; thread numbers
+    // are reused only once a thread has ended. Holding this many threads at
+    // once takes the numbers past 2 048, which set bit 49 of an id.
+    const THREADS: usize = 2_100;
+    let registry = Arc::new(tracing_subscriber::registry());
+    let barrier = Arc::new(std::sync::Barrier::new(THREADS + 1));
+    let (ids, received) = std::sync::mpsc::channel();
+    let threads: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (registry, barrier, ids) = (registry.clone(), barrier.clone(), ids.clone());
+            std::thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    let dispatch = tracing::Dispatch::from(registry);
+                    let span = tracing::dispatcher::with_default(&dispatch, || {
+                        tracing::info_span!("registry")
+                    });
+                    ids.send(span.id().expect("enabled")).unwrap();
+                    barrier.wait();
+                })
+                .unwrap()
+        })
+        .collect();
+    let ids: Vec<_> = (0..THREADS).map(|_| received.recv().unwrap()).collect();
+    barrier.wait();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert!(
+        ids.iter().any(|id| id.into_u64() & (1 << 49) != 0),
+        "the threads reached past 2 048"
+    );
+    assert!(ids.iter().all(|id| !is_light(id)));
+}
