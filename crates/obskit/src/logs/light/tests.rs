@@ -3,12 +3,10 @@
 //! light or registry spans, and light spans leave nothing behind.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use opentelemetry::Context;
 use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanProcessor};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Subscriber as _;
 use tracing::field::Empty;
 use tracing_subscriber::Layer as _;
@@ -20,26 +18,11 @@ use crate::logs::json::JsonLayer;
 use crate::logs::{CapturedLines, LineWriter, WriterGuard};
 use crate::telemetry::ObskitSubscriber;
 use crate::traces::bridge::SpanBridge;
+use crate::traces::bridge::tests::Finished;
 use crate::traces::{Sampling, remote_parent, sdk_sampler};
 
 /// The trace id of [`remote_parent`].
 const UPSTREAM_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-
-#[derive(Debug, Clone, Default)]
-struct Finished(Arc<parking_lot::Mutex<Vec<SpanData>>>);
-
-impl SpanProcessor for Finished {
-    fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &Context) {}
-    fn on_end(&self, span: SpanData) {
-        self.0.lock().push(span);
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-}
 
 /// obskit's subscriber (JSON lines, the bridge, a parent-based sampler),
 /// keeping light spans or not.

@@ -334,4 +334,4 @@ where
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

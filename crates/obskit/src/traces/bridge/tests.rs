@@ -16,8 +16,10 @@ use crate::SpanExt as _;
 use crate::config::Sampler;
 use crate::traces::{Sampling, remote_parent, sdk_sampler};
 
+/// A span processor that keeps every ended span (the light-span tests use
+/// it too).
 #[derive(Debug, Clone, Default)]
-struct Finished(Arc<Mutex<Vec<SpanData>>>);
+pub(crate) struct Finished(pub(crate) Arc<Mutex<Vec<SpanData>>>);
 
 impl SpanProcessor for Finished {
     fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &Context) {}
