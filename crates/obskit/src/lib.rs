@@ -112,6 +112,7 @@
 
 pub mod config;
 pub mod db;
+mod digits;
 pub mod error;
 mod export;
 #[cfg(feature = "grpc")]

@@ -9,6 +9,8 @@ use std::fmt::{self, Write};
 
 use tracing::field::{Field, Visit};
 
+use crate::digits::two_digits;
+
 /// Appends `s` as a JSON string literal, quotes included.
 pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
@@ -346,29 +348,6 @@ pub(crate) fn push_timestamp(out: &mut String, now: std::time::SystemTime) {
     out.push('Z');
 }
 
-/// `n` (below 100) as two digits, `00` to `99`.
-fn two_digits(n: u32) -> &'static str {
-    /// `000102…99`.
-    const TEXT: &str = {
-        const DIGITS: [u8; 200] = {
-            let mut digits = [0; 200];
-            let mut i = 0;
-            while i < 100 {
-                digits[2 * i] = b'0' + (i / 10) as u8;
-                digits[2 * i + 1] = b'0' + (i % 10) as u8;
-                i += 1;
-            }
-            digits
-        };
-        match std::str::from_utf8(&DIGITS) {
-            Ok(text) => text,
-            Err(_) => panic!("digits are ASCII"),
-        }
-    };
-    let i = 2 * (n as usize % 100);
-    &TEXT[i..i + 2]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,13 +462,6 @@ mod tests {
             out.clear();
             push_timestamp(&mut out, at);
             assert_eq!(out, humantime::format_rfc3339_micros(at).to_string());
-        }
-    }
-
-    #[test]
-    fn two_digits_cover_every_number_below_a_hundred() {
-        for n in 0..100 {
-            assert_eq!(two_digits(n), format!("{n:02}"));
         }
     }
 

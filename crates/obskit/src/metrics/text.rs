@@ -8,6 +8,8 @@
 //! registered; only numbers are written at render time, straight into the
 //! output with `itoa`/`ryu` and no allocation.
 
+use crate::digits::DIGIT_PAIRS;
+
 /// `name` as a valid metric name, `[a-zA-Z_:][a-zA-Z0-9_:]*`: every other
 /// character becomes `_`, and a leading digit gets a `_` in front of it
 /// (`2xx` → `_2xx`) so the digit survives. An empty name becomes `_`.
@@ -300,18 +302,6 @@ const POWERS_OF_TEN: [u64; 20] = {
         i += 1;
     }
     table
-};
-
-/// The two digits of every number below 100.
-static DIGIT_PAIRS: [[u8; 2]; 100] = {
-    let mut pairs = [[0; 2]; 100];
-    let mut i = 0;
-    while i < 100 {
-        // Both below 10.
-        pairs[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
-        i += 1;
-    }
-    pairs
 };
 
 /// `v` (below 10^8) as eight digits, zero-padded: four digits a 32-bit
