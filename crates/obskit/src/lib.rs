@@ -131,6 +131,7 @@ pub mod request_id;
 mod resource;
 pub mod serve;
 pub mod slo;
+mod span_context;
 mod span_ext;
 mod telemetry;
 pub mod testing;

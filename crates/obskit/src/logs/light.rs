@@ -30,7 +30,6 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, ContextGuard};
 use parking_lot::Mutex;
 use sharded_slab::{Clear, Pool};
@@ -40,6 +39,8 @@ use tracing::subscriber::Interest;
 use tracing::{Dispatch, Event, Metadata, Subscriber};
 use tracing_core::span::Current;
 use tracing_subscriber::registry::LookupSpan;
+
+use crate::span_context::{is_current, unsampled};
 
 /// The bit that marks a light span's id.
 const LIGHT: u64 = 1 << 50;
@@ -138,20 +139,6 @@ struct Entered {
     /// The context a light span attached (`None` when it was current),
     /// detached when the entry is dropped.
     _guard: Option<ContextGuard>,
-}
-
-/// Whether `cx` holds a valid span that is not sampled.
-fn unsampled(cx: &Context) -> bool {
-    let span = cx.span();
-    let sc = span.span_context();
-    sc.is_valid() && !sc.is_sampled()
-}
-
-/// Whether the current context's span is `cx`'s.
-fn is_current(cx: &Context) -> bool {
-    let span = cx.span();
-    let sc = span.span_context();
-    Context::map_current(|current| current.span().span_context() == sc)
 }
 
 impl LightSpans {

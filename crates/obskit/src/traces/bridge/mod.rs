@@ -43,6 +43,7 @@ use tracing_subscriber::layer::{Context as LayerContext, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::logs::LightSpans;
+use crate::span_context::{is_current, unsampled};
 use fields::{EventFields, SpanFields};
 pub(crate) use state::{Bridged, Pending};
 
@@ -115,20 +116,6 @@ impl SpanBridge {
             Context::new()
         }
     }
-}
-
-/// Whether the current context's span is `cx`'s.
-fn is_current(cx: &Context) -> bool {
-    let span = cx.span();
-    let sc = span.span_context();
-    Context::map_current(|current| current.span().span_context() == sc)
-}
-
-/// Whether `cx` holds a valid span that is not sampled.
-fn unsampled(cx: &Context) -> bool {
-    let span = cx.span();
-    let sc = span.span_context();
-    sc.is_valid() && !sc.is_sampled()
 }
 
 impl<S> Layer<S> for SpanBridge
