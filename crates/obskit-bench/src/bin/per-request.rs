@@ -99,7 +99,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
 /// telemetry they made; returns the shutdown report and the allocations.
 fn http(args: &Args, runtime: &tokio::runtime::Runtime) -> anyhow::Result<(String, Stats)> {
     let built = stacks::build(args.stack, &args.otlp, runtime)?;
-    let router = built.router().clone();
+    // Finalized as `axum::serve` finalizes it (`into_make_service` calls
+    // `with_state`): each route, with its layers, is built once, not again
+    // for every request.
+    let router = built.router().clone().with_state(());
     let drive = |n: u64| {
         runtime.block_on(async {
             for _ in 0..n {
