@@ -10,9 +10,13 @@
 //! JSON log layer or no log layer, obskit's bridge, such a sampler and a
 //! log filter without span directives), such a span is answered here
 //! instead: a node holding its metadata, its parent, the OpenTelemetry
-//! context it carries and its fields already written as JSON. The JSON
+//! context it carries and its fields. The JSON
 //! layer reads these nodes, so the lines logged inside such a span list it
 //! in their `spans` as before and carry the request's trace and span ids.
+//!
+//! Light spans live in a table of slots per thread (see [`store`]), and a
+//! span's numeric fields are written as JSON only once a line lists them
+//! (see [`fields`]).
 //!
 //! A light span's id has bit 50 set; the registry's never does: it packs
 //! a slot index as `generation | thread | address` (sharded-slab's default
@@ -26,13 +30,13 @@
 //! it a registry span after all (it is "promoted"): the light node then
 //! forwards everything to that span.
 
-use std::cell::RefCell;
+mod fields;
+mod store;
+
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use opentelemetry::{Context, ContextGuard};
-use parking_lot::Mutex;
-use sharded_slab::{Clear, Pool};
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
@@ -41,22 +45,25 @@ use tracing_core::span::Current;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::span_context::{is_current, unsampled};
-
-/// The bit that marks a light span's id.
-const LIGHT: u64 = 1 << 50;
+use fields::Fields;
+use store::{LIGHT, Parent};
 
 /// Whether `id` is a light span's.
 pub(crate) fn is_light(id: &Id) -> bool {
     id.into_u64() & LIGHT != 0
 }
 
+/// Whether light span `id` is open (not yet closed).
+#[cfg(test)]
+fn is_open(id: &Id) -> bool {
+    store::lock(id).is_some()
+}
+
 /// The light spans of one subscriber, shared by the subscriber that makes
-/// them, the JSON layer that lists them and the bridge.
+/// them, the JSON layer that lists them and the bridge. (Their nodes live
+/// in [`store`], shared by every subscriber: an id is only ever handed back
+/// to the subscriber that made it.)
 pub(crate) struct LightSpans {
-    /// The nodes, cleared in place when their span closes so the next
-    /// span in the slot reuses its field buffer: a light span allocates
-    /// nothing once its thread has made a few.
-    nodes: Pool<Node>,
     /// Tells this table's entries in a thread's [`ENTERED`] from another
     /// subscriber's (tests run several on one thread).
     owner: usize,
@@ -69,48 +76,6 @@ impl std::fmt::Debug for LightSpans {
         f.debug_struct("LightSpans")
             .field("owner", &self.owner)
             .finish_non_exhaustive()
-    }
-}
-
-/// One light span (`None` metadata: a free slot).
-#[derive(Default)]
-struct Node {
-    meta: Option<&'static Metadata<'static>>,
-    /// The context the span was created under (its parent's, not sampled):
-    /// attached when the span is entered away from it.
-    cx: Context,
-    parent: Parent,
-    /// `Span` handles and children holding the span.
-    refs: AtomicUsize,
-    /// The span's fields, written as `"k":v,"k2":v2`.
-    fields: Mutex<String>,
-    /// The registry span that stands for this one once promoted.
-    promoted: OnceLock<Id>,
-}
-
-/// A light span's parent, held (counted) by the child.
-#[derive(Clone, Default)]
-enum Parent {
-    #[default]
-    None,
-    Light(Id),
-    Registry(Id),
-}
-
-impl Clear for Node {
-    fn clear(&mut self) {
-        self.meta = None;
-        self.cx = Context::new();
-        self.parent = Parent::None;
-        *self.refs.get_mut() = 0;
-        let fields = self.fields.get_mut();
-        // A buffer grown by a huge field is let go.
-        if fields.capacity() > 1024 {
-            *fields = String::new();
-        } else {
-            fields.clear();
-        }
-        self.promoted = OnceLock::new();
     }
 }
 
@@ -129,6 +94,20 @@ thread_local! {
     /// The spans entered on this thread through a [`WithLightSpans`],
     /// innermost last, light or not: which one is current.
     static ENTERED: RefCell<Vec<Entered>> = const { RefCell::new(Vec::new()) };
+    /// Buffers a span's fields are recorded into before they are moved to
+    /// its node (recording may run a `Debug` impl that makes spans, so it
+    /// is never done with a node locked); the node's emptied buffers take
+    /// their place.
+    static SCRATCH: Cell<Fields> = const { Cell::new(Fields::new()) };
+}
+
+/// Runs `f` with this thread's spare field buffers (new ones when they are
+/// in use or gone).
+fn with_scratch<R>(f: impl FnOnce(&mut Fields) -> R) -> R {
+    let mut fields = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    let result = f(&mut fields);
+    let _ = SCRATCH.try_with(|scratch| scratch.set(fields));
+    result
 }
 
 /// One entered span, in [`ENTERED`].
@@ -147,14 +126,9 @@ impl LightSpans {
     pub(crate) fn new(json_fields: bool) -> Self {
         static OWNERS: AtomicUsize = AtomicUsize::new(0);
         Self {
-            nodes: Pool::new(),
             owner: OWNERS.fetch_add(1, Ordering::Relaxed),
             json_fields,
         }
-    }
-
-    fn get(&self, id: &Id) -> Option<sharded_slab::pool::Ref<'_, Node>> {
-        self.nodes.get(index(id))
     }
 
     /// The innermost span entered on this thread (through this table's
@@ -187,47 +161,53 @@ impl LightSpans {
 
     /// Calls `f` with each step of light span `id`'s scope, root first.
     pub(crate) fn walk(&self, id: &Id, f: &mut dyn FnMut(Step<'_>)) {
-        let Some(node) = self.get(id) else { return };
-        match &node.parent {
+        let Some(parent) = store::lock(id).map(|node| node.parent.clone()) else {
+            return;
+        };
+        match &parent {
             Parent::None => {}
             Parent::Light(parent) => self.walk(parent, f),
             Parent::Registry(parent) => f(Step::Scope(parent)),
         }
-        match (node.promoted.get(), node.meta) {
-            (Some(promoted), _) => f(Step::One(promoted)),
-            (None, Some(meta)) => f(Step::Light(meta.name(), &node.fields.lock())),
+        let Some(mut node) = store::lock(id) else {
+            return;
+        };
+        match (node.promoted.clone(), node.meta) {
+            (Some(promoted), _) => {
+                drop(node);
+                f(Step::One(&promoted));
+            }
+            // `f` writes text: it runs with the node locked.
+            (None, Some(meta)) => f(Step::Light(meta.name(), node.fields.json())),
             (None, None) => {}
         }
     }
 
     /// Counts one more holder of light span `id`.
-    fn hold(&self, id: &Id) {
-        if let Some(node) = self.get(id) {
-            node.refs.fetch_add(1, Ordering::Relaxed);
+    fn hold(id: &Id) {
+        if let Some(mut node) = store::lock(id) {
+            node.refs += 1;
         }
     }
 
     /// The registry span a promoted light span would be a child of: the
     /// nearest registry span (or promoted light span) above `parent`.
-    fn registry_ancestor(&self, parent: &Parent) -> Option<Id> {
+    fn registry_ancestor(parent: &Parent) -> Option<Id> {
         match parent {
             Parent::None => None,
             Parent::Registry(id) => Some(id.clone()),
             Parent::Light(id) => {
-                let node = self.get(id)?;
-                match node.promoted.get() {
-                    Some(promoted) => Some(promoted.clone()),
-                    None => self.registry_ancestor(&node.parent),
+                let (promoted, parent) = {
+                    let node = store::lock(id)?;
+                    (node.promoted.clone(), node.parent.clone())
+                };
+                match promoted {
+                    Some(promoted) => Some(promoted),
+                    None => Self::registry_ancestor(&parent),
                 }
             }
         }
     }
-}
-
-/// A light span id's slot.
-fn index(id: &Id) -> usize {
-    // The slab's indices fit in 64 bits, as do ids.
-    usize::try_from(id.into_u64() & !LIGHT).unwrap_or(usize::MAX)
 }
 
 /// How a new span is made.
@@ -245,7 +225,7 @@ enum Place {
 /// keeps spans under an unsampled parent out of it: see the module docs.
 pub(crate) struct WithLightSpans<S> {
     inner: S,
-    light: Arc<LightSpans>,
+    light: std::sync::Arc<LightSpans>,
 }
 
 impl<S> std::fmt::Debug for WithLightSpans<S> {
@@ -261,7 +241,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     /// `inner`, whose layers read light spans from `light`.
-    pub(crate) fn new(inner: S, light: Arc<LightSpans>) -> Self {
+    pub(crate) fn new(inner: S, light: std::sync::Arc<LightSpans>) -> Self {
         Self { inner, light }
     }
 
@@ -276,13 +256,13 @@ where
             if !is_light(parent) {
                 return Place::Registry;
             }
-            let Some(node) = self.light.get(parent) else {
+            let Some(mut node) = store::lock(parent) else {
                 return Place::Light(Parent::None, Context::new());
             };
-            if let Some(promoted) = node.promoted.get() {
+            if let Some(promoted) = &node.promoted {
                 return Place::ChildOf(promoted.clone());
             }
-            node.refs.fetch_add(1, Ordering::Relaxed);
+            node.refs += 1;
             return Place::Light(Parent::Light(parent.clone()), node.cx.clone());
         }
         if !attrs.is_contextual() {
@@ -294,7 +274,7 @@ where
         let parent = match self.light.top() {
             None => Parent::None,
             Some((id, true)) => {
-                self.light.hold(&id);
+                LightSpans::hold(&id);
                 Parent::Light(id)
             }
             Some((id, false)) => Parent::Registry(self.inner.clone_span(&id)),
@@ -302,21 +282,40 @@ where
         Place::Light(parent, cx)
     }
 
+    /// A light span with `attrs`, `parent` and `cx`; `None` when this
+    /// thread has no slots (more threads than the table serves).
+    fn create(&self, attrs: &Attributes<'_>, parent: &Parent, cx: Context) -> Option<Id> {
+        let init = |fields: Option<&mut Fields>| {
+            store::create(|node| {
+                node.meta = Some(attrs.metadata());
+                node.cx = cx;
+                node.parent = parent.clone();
+                node.refs = 1;
+                if let Some(fields) = fields {
+                    // The node's buffers are empty: they become the spare.
+                    std::mem::swap(&mut node.fields, fields);
+                }
+            })
+        };
+        if !self.light.json_fields || attrs.values().is_empty() {
+            return init(None);
+        }
+        with_scratch(|fields| {
+            attrs.record(&mut fields.recorder());
+            let id = init(Some(&mut *fields));
+            fields.clear();
+            id
+        })
+    }
+
     /// Lets go of one holder of light span `id`, and of what it holds once
     /// it has none.
     fn release(&self, id: &Id) -> bool {
-        let Some(node) = self.light.get(id) else {
+        let Some(freed) = store::lock(id).and_then(store::Locked::release) else {
             return false;
         };
-        if node.refs.fetch_sub(1, Ordering::AcqRel) != 1 {
-            return false;
-        }
-        let parent = node.parent.clone();
-        let promoted = node.promoted.get().cloned();
-        drop(node);
-        self.light.nodes.clear(index(id));
-        self.release_parent(&parent);
-        if let Some(promoted) = promoted {
+        self.release_parent(&freed.parent);
+        if let Some(promoted) = freed.promoted {
             self.inner.try_close(promoted);
         }
         true
@@ -343,35 +342,43 @@ where
         bridged: impl FnOnce(&S, &Id),
         fields: impl FnOnce(&S, &Id, String),
     ) -> Option<Id> {
-        let node = self.light.get(id)?;
-        if let Some(promoted) = node.promoted.get() {
-            return Some(promoted.clone());
-        }
-        let meta = node.meta?;
+        let (meta, parent) = {
+            let node = store::lock(id)?;
+            if let Some(promoted) = &node.promoted {
+                return Some(promoted.clone());
+            }
+            (node.meta?, node.parent.clone())
+        };
         let empty: [(&tracing::field::Field, Option<&dyn tracing::Value>); 0] = [];
         let values = meta.fields().value_set(&empty);
-        let attrs = match self.light.registry_ancestor(&node.parent) {
+        let attrs = match LightSpans::registry_ancestor(&parent) {
             Some(parent) => Attributes::child_of(parent, meta, &values),
             None => Attributes::new_root(meta, &values),
         };
         let promoted = self.inner.new_span(&attrs);
         bridged(&self.inner, &promoted);
-        fields(
-            &self.inner,
-            &promoted,
-            std::mem::take(&mut *node.fields.lock()),
-        );
-        if node.promoted.set(promoted.clone()).is_err() {
-            // Another thread promoted it first.
-            self.inner.try_close(promoted);
-        }
-        node.promoted.get().cloned()
+        let mut node = store::lock(id);
+        let first = match node.as_deref_mut() {
+            Some(node) if node.promoted.is_none() => {
+                // Handed over with the node locked, so no line lists the
+                // promoted span without its fields: only the registry runs.
+                fields(&self.inner, &promoted, node.fields.take_json());
+                node.promoted = Some(promoted.clone());
+                return Some(promoted);
+            }
+            // Another thread promoted it first, or it closed meanwhile.
+            Some(node) => node.promoted.clone(),
+            None => None,
+        };
+        drop(node);
+        self.inner.try_close(promoted);
+        first
     }
 
     /// Light span `id`'s context, if it is a light span not promoted.
     pub(crate) fn light_context(&self, id: &Id) -> Option<Context> {
-        let node = self.light.get(id)?;
-        node.promoted.get().is_none().then(|| node.cx.clone())
+        let node = store::lock(id)?;
+        node.promoted.is_none().then(|| node.cx.clone())
     }
 
     /// The registry span `id` stands for: itself, or the span a promoted
@@ -380,7 +387,7 @@ where
         if !is_light(id) {
             return Some(id.clone());
         }
-        self.light.get(id)?.promoted.get().cloned()
+        store::lock(id)?.promoted.clone()
     }
 }
 
@@ -440,29 +447,15 @@ where
                 let attrs = Attributes::child_of(parent, attrs.metadata(), attrs.values());
                 self.inner.new_span(&attrs)
             }
-            Place::Light(parent, cx) => {
-                let json_fields = self.light.json_fields && !attrs.values().is_empty();
-                let created = self.light.nodes.create_with(|node| {
-                    node.meta = Some(attrs.metadata());
-                    node.cx = cx;
-                    node.parent = parent.clone();
-                    *node.refs.get_mut() = 1;
-                    if json_fields {
-                        let fields = node.fields.get_mut();
-                        fields.reserve(super::fields::SPAN_FIELDS_CAPACITY);
-                        super::fields::append_fields(fields, |v| attrs.record(v));
-                    }
-                });
-                match created {
-                    Some(index) => Id::from_u64(index as u64 | LIGHT),
-                    None => {
-                        // No slot (more threads than the slab serves):
-                        // the registry decides.
-                        self.release_parent(&parent);
-                        self.inner.new_span(attrs)
-                    }
+            Place::Light(parent, cx) => match self.create(attrs, &parent, cx) {
+                Some(id) => id,
+                None => {
+                    // No slot (more threads than the table serves): the
+                    // registry decides.
+                    self.release_parent(&parent);
+                    self.inner.new_span(attrs)
                 }
-            }
+            },
         }
     }
 
@@ -470,17 +463,22 @@ where
         if !is_light(span) {
             return self.inner.record(span, values);
         }
-        let Some(node) = self.light.get(span) else {
+        let Some(node) = store::lock(span) else {
             return;
         };
-        if let Some(promoted) = node.promoted.get() {
-            let promoted = promoted.clone();
+        if let Some(promoted) = node.promoted.clone() {
             drop(node);
             return self.inner.record(&promoted, values);
         }
+        drop(node);
         if self.light.json_fields && !values.is_empty() {
-            let mut fields = node.fields.lock();
-            super::fields::append_fields(&mut fields, |v| values.record(v));
+            with_scratch(|fields| {
+                values.record(&mut fields.recorder());
+                if let Some(mut node) = store::lock(span) {
+                    node.fields.append(fields);
+                }
+                fields.clear();
+            });
         }
     }
 
@@ -510,20 +508,19 @@ where
             self.inner.enter(span);
             return push(owner, span.clone(), false, None);
         }
-        let Some(node) = self.light.get(span) else {
+        let Some(node) = store::lock(span) else {
             return;
         };
-        if let Some(promoted) = node.promoted.get() {
-            let promoted = promoted.clone();
+        if let Some(promoted) = node.promoted.clone() {
             drop(node);
             self.inner.enter(&promoted);
             return push(owner, promoted, false, None);
         }
         // Entered where its parent's span is current (a function called by
         // the handler), it attaches nothing.
-        let guard = (!is_current(&node.cx)).then(|| node.cx.clone().attach());
+        let cx = (!is_current(&node.cx)).then(|| node.cx.clone());
         drop(node);
-        push(owner, span.clone(), true, guard);
+        push(owner, span.clone(), true, cx.map(Context::attach));
     }
 
     fn exit(&self, span: &Id) {
@@ -547,7 +544,7 @@ where
         if !is_light(id) {
             return self.inner.clone_span(id);
         }
-        self.light.hold(id);
+        LightSpans::hold(id);
         id.clone()
     }
 
@@ -561,7 +558,7 @@ where
     fn current_span(&self) -> Current {
         match self.light.top() {
             None => Current::none(),
-            Some((id, true)) => match self.light.get(&id).and_then(|node| node.meta) {
+            Some((id, true)) => match store::lock(&id).and_then(|node| node.meta) {
                 Some(meta) => Current::new(id, meta),
                 None => Current::none(),
             },
