@@ -59,7 +59,7 @@ impl RequestId {
     /// The id of an incoming request (HTTP headers or gRPC metadata): its
     /// `x-request-id` when that is a safe id, else a fresh one.
     pub(crate) fn from_headers(headers: &http::HeaderMap) -> Self {
-        match headers.get(&X_REQUEST_ID) {
+        match crate::propagation::carrier::header(headers, &X_REQUEST_ID) {
             // The caller's value, shared rather than copied.
             Some(v) if Self::is_safe(v.as_bytes()) => Self(v.clone()),
             _ => Self::generate(),

@@ -28,6 +28,12 @@ pub const MAX_KNOWN_METHODS: usize = 1000;
 /// identifier characters, no dot in the method): one pass over the bytes,
 /// a table lookup each, since every call's path is read.
 pub(crate) fn from_path(path: &str) -> Option<&str> {
+    split_path(path).map(|(full, _)| full)
+}
+
+/// [`from_path`]'s `package.Service/Method` and its service part
+/// ([`service_of`] it), found in the same pass.
+pub(crate) fn split_path(path: &str) -> Option<(&str, &str)> {
     let full = path.strip_prefix('/')?;
     let bytes = full.as_bytes();
     // The service: identifier characters and dots, up to the slash.
@@ -44,7 +50,8 @@ pub(crate) fn from_path(path: &str) -> Option<&str> {
     if !method.iter().all(|&b| CLASS[usize::from(b)] == IDENTIFIER) {
         return None;
     }
-    ((1..=256).contains(&service) && (1..=256).contains(&method.len())).then_some(full)
+    ((1..=256).contains(&service) && (1..=256).contains(&method.len()))
+        .then(|| (full, &full[..service]))
 }
 
 /// A byte a method path may not hold.
@@ -195,6 +202,8 @@ mod tests {
         assert_eq!(from_path(&format!("/{}/m", "s".repeat(257))), None);
         assert_eq!(from_path(&format!("/s/{}", "m".repeat(257))), None);
         assert_eq!(service_of("pkg.Svc/Do"), "pkg.Svc");
+        assert_eq!(split_path("/pkg.Svc/Do"), Some(("pkg.Svc/Do", "pkg.Svc")));
+        assert_eq!(split_path("/pkg.Svc/"), None);
         assert_eq!(service_of("no-slash"), "no-slash");
     }
 

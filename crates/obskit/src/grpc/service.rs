@@ -28,17 +28,15 @@ impl Adapter for GrpcShared {
     const SERVICE: &'static str = "GrpcService";
 
     fn start<B>(shared: &Arc<Self>, req: &mut Request<B>) -> Option<Served> {
-        let full = methods::from_path(req.uri().path());
+        let split = methods::split_path(req.uri().path());
         // Plain HTTP requests (an axum fallback's 404 when the layer wraps a
         // merged router) are the HTTP layer's, not calls.
         let excluded = !is_grpc(req.headers())
-            || full.is_some_and(|m| {
-                let service = methods::service_of(m);
-                shared.core.is_excluded(service)
-            });
+            || split.is_some_and(|(_, service)| shared.core.is_excluded(service));
         if excluded {
             return None;
         }
+        let full = split.map(|(full, _)| full);
         let method = match full {
             Some(m) => match shared.known.get(m) {
                 Some(name) => Method::Known(name),

@@ -57,8 +57,7 @@ static GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-time
 /// The `grpc-status` in `headers` (response headers of a trailers-only
 /// response, or the trailers), if any.
 pub(crate) fn from_headers(headers: &HeaderMap) -> Option<Code> {
-    headers
-        .get(&GRPC_STATUS)
+    crate::propagation::carrier::header(headers, &GRPC_STATUS)
         .map(|v| Code::from_bytes(v.as_bytes()))
 }
 
@@ -80,7 +79,7 @@ pub(crate) fn from_http(status: http::StatusCode) -> Option<Code> {
 /// The call's deadline from its `grpc-timeout` header (`1..=8` digits and a
 /// unit: `H`, `M`, `S`, `m`, `u`, `n`); `None` when absent or malformed.
 pub(crate) fn timeout(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(&GRPC_TIMEOUT)?.as_bytes();
+    let v = crate::propagation::carrier::header(headers, &GRPC_TIMEOUT)?.as_bytes();
     let (digits, unit) = v.split_at(v.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_digit) {
         return None;

@@ -62,8 +62,7 @@ impl Adapter for HttpShared {
 
 /// Whether a request is a gRPC call (`content-type: application/grpc` or `application/grpc+…`).
 pub(crate) fn is_grpc(headers: &http::HeaderMap) -> bool {
-    headers
-        .get(http::header::CONTENT_TYPE)
+    crate::propagation::carrier::header(headers, &http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
             v.strip_prefix("application/grpc")

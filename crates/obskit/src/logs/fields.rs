@@ -11,11 +11,43 @@ use tracing::field::{Field, Visit};
 
 use crate::digits::two_digits;
 
+/// Where JSON text is appended: a `String`, or the bytes of a line
+/// written straight to the log writer (text appended to bytes needs no
+/// check that it is text, as bytes appended to a `String` would).
+pub(crate) trait Out {
+    /// Appends `s`.
+    fn push_str(&mut self, s: &str);
+    /// Appends one ASCII character.
+    fn push_ascii(&mut self, c: u8);
+}
+
+impl Out for String {
+    #[inline]
+    fn push_str(&mut self, s: &str) {
+        String::push_str(self, s);
+    }
+    #[inline]
+    fn push_ascii(&mut self, c: u8) {
+        self.push(char::from(c));
+    }
+}
+
+impl Out for Vec<u8> {
+    #[inline]
+    fn push_str(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+    #[inline]
+    fn push_ascii(&mut self, c: u8) {
+        self.push(c);
+    }
+}
+
 /// Appends `s` as a JSON string literal, quotes included.
-pub(crate) fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
+pub(crate) fn push_json_str<O: Out + ?Sized>(out: &mut O, s: &str) {
+    out.push_ascii(b'"');
     push_escaped(out, s);
-    out.push('"');
+    out.push_ascii(b'"');
 }
 
 /// Room for a span's fields when they are first written: a few short pairs
@@ -50,7 +82,7 @@ impl Write for Escaped<'_> {
 /// (the last, short word padded with spaces) and copies a clean string in
 /// one piece. Only a string that holds a quote, a backslash or a control
 /// character is escaped byte by byte.
-pub(crate) fn push_escaped(out: &mut String, s: &str) {
+pub(crate) fn push_escaped<O: Out + ?Sized>(out: &mut O, s: &str) {
     if needs_escape(s.as_bytes()) {
         push_escaped_slow(out, s);
     } else {
@@ -84,7 +116,7 @@ fn needs_escape(bytes: &[u8]) -> bool {
     word_needs_escape(u64::from_le_bytes(w))
 }
 
-fn push_escaped_slow(out: &mut String, s: &str) {
+fn push_escaped_slow<O: Out + ?Sized>(out: &mut O, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -93,7 +125,12 @@ fn push_escaped_slow(out: &mut String, s: &str) {
             match escape {
                 Escape::Short(e) => out.push_str(e),
                 Escape::Unicode(b) => {
-                    let _ = write!(out, "\\u{b:04x}");
+                    // `\u00XX`: `b` is below 0x80.
+                    let mut hex = [0; 2];
+                    crate::hex::write_hex(&mut hex, &[b]);
+                    out.push_str("\\u00");
+                    out.push_ascii(hex[0]);
+                    out.push_ascii(hex[1]);
                 }
             }
             start = i + 1;
@@ -247,7 +284,7 @@ impl Visit for JsonFields<'_> {
 
 /// Appends `value` as a JSON number, or as a string (`"NaN"`, `"inf"`)
 /// when JSON has no number for it.
-pub(crate) fn push_f64(out: &mut String, value: f64) {
+pub(crate) fn push_f64<O: Out + ?Sized>(out: &mut O, value: f64) {
     if value.is_finite() {
         out.push_str(ryu::Buffer::new().format_finite(value));
     } else {
@@ -258,7 +295,7 @@ pub(crate) fn push_f64(out: &mut String, value: f64) {
 /// Appends `micros` microseconds as milliseconds, exactly as [`push_f64`]
 /// prints the `f64` `micros / 1000.0` (`0.322`, `1.5`, `2000.0`), with
 /// integer arithmetic instead of a float-to-text conversion.
-pub(crate) fn push_millis(out: &mut String, micros: u128) {
+pub(crate) fn push_millis<O: Out + ?Sized>(out: &mut O, micros: u128) {
     // Below 2^40 µs (12.7 days) the float's spacing is far below a
     // thousandth, so its shortest form is the three-decimal value; a longer
     // duration is printed from the float itself.
@@ -272,16 +309,16 @@ pub(crate) fn push_millis(out: &mut String, micros: u128) {
         }
     };
     out.push_str(itoa::Buffer::new().format(micros / 1000));
-    out.push('.');
+    out.push_ascii(b'.');
     // The three decimals without their trailing zeros (`.0` for none).
     let frac = micros % 1000;
     if frac == 0 {
-        out.push('0');
+        out.push_ascii(b'0');
         return;
     }
     let (hundreds, rest) = (frac / 100, frac % 100);
     // `frac` is below 1000, so `hundreds` is one digit.
-    out.push(char::from(b'0' + hundreds as u8));
+    out.push_ascii(b'0' + hundreds as u8);
     if rest != 0 {
         let pair = two_digits(rest as u32);
         out.push_str(if rest % 10 == 0 { &pair[..1] } else { pair });
@@ -308,7 +345,7 @@ impl Visit for Message<'_> {
 /// `2026-11-21T10:00:00.123456Z`. The date and time part is formatted
 /// once per second per thread and copied as text; the microseconds are
 /// three pairs of digits from a table, so nothing is checked again.
-pub(crate) fn push_timestamp(out: &mut String, now: std::time::SystemTime) {
+pub(crate) fn push_timestamp<O: Out + ?Sized>(out: &mut O, now: std::time::SystemTime) {
     use std::cell::RefCell;
     thread_local! {
         /// The second last formatted and its `YYYY-MM-DDTHH:MM:SS.`.
@@ -345,7 +382,7 @@ pub(crate) fn push_timestamp(out: &mut String, now: std::time::SystemTime) {
     out.push_str(two_digits(micros / 10_000));
     out.push_str(two_digits(micros / 100 % 100));
     out.push_str(two_digits(micros % 100));
-    out.push('Z');
+    out.push_ascii(b'Z');
 }
 
 #[cfg(test)]

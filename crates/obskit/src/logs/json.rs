@@ -20,7 +20,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::fields::{
-    JsonFields, Message, SPAN_FIELDS_CAPACITY, append_fields, push_escaped, push_json_str,
+    JsonFields, Message, Out, SPAN_FIELDS_CAPACITY, append_fields, push_escaped, push_json_str,
     push_millis, push_timestamp,
 };
 use super::light::{LightSpans, Step};
@@ -250,11 +250,19 @@ fn push_context_ids(out: &mut String) {
 /// Appends `"trace_id":"…","span_id":"…",`, built on the stack and
 /// copied once.
 fn push_ids(out: &mut String, trace_id: [u8; 16], span_id: [u8; 8]) {
+    // Quotes, letters and hex digits: ASCII.
+    out.push_str(std::str::from_utf8(&ids_text(trace_id, span_id)).unwrap_or_default());
+}
+
+/// The length of what [`ids_text`] writes.
+const IDS_LEN: usize = r#""trace_id":"","span_id":"","#.len() + 32 + 16;
+
+/// `"trace_id":"…","span_id":"…",` on the stack.
+fn ids_text(trace_id: [u8; 16], span_id: [u8; 8]) -> [u8; IDS_LEN] {
     const TRACE: &[u8] = b"\"trace_id\":\"";
     const SPAN: &[u8] = b"\",\"span_id\":\"";
     const END: &[u8] = b"\",";
-    const LEN: usize = TRACE.len() + 32 + SPAN.len() + 16 + END.len();
-    let mut text = [0_u8; LEN];
+    let mut text = [0_u8; IDS_LEN];
     let (trace, rest) = text.split_at_mut(TRACE.len());
     trace.copy_from_slice(TRACE);
     let (trace_hex, rest) = rest.split_at_mut(32);
@@ -264,8 +272,7 @@ fn push_ids(out: &mut String, trace_id: [u8; 16], span_id: [u8; 8]) {
     let (span_hex, end) = rest.split_at_mut(16);
     write_hex(span_hex, &span_id);
     end.copy_from_slice(END);
-    // Quotes, letters and hex digits: ASCII.
-    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
+    text
 }
 
 /// `"service_name":"…",` for `service_name`, rendered once.
@@ -356,22 +363,63 @@ impl DirectLines {
             .position(|(_, v)| matches!(v, Some(Value::Millis(_))))
             .unwrap_or(fields.len());
         let (fixed, varying) = fields.split_at(split);
-        with_line(|out| {
+        with_bytes(|out| {
             // The header `push_header` writes, its fixed middle copied whole.
-            out.push_str("{\"timestamp\":\"");
+            out.extend_from_slice(b"{\"timestamp\":\"");
             push_timestamp(out, SystemTime::now());
-            out.push_str(&self.after_time[level_index(level)]);
-            push_context_ids(out);
+            out.extend_from_slice(self.after_time[level_index(level)].as_bytes());
+            push_context_id_bytes(out);
             match key {
                 Some(key) => with_prepared(key, out, |part| push_static(part, message, fixed)),
                 None => push_static(out, message, fixed),
             }
             push_fields(out, varying);
-            out.push_str("}\n");
-            let _ = self.writer.make_writer().write_all(out.as_bytes());
+            out.extend_from_slice(b"}\n");
+            let _ = self.writer.make_writer().write_all(out);
         });
         true
     }
+}
+
+thread_local! {
+    static BYTES: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(512));
+}
+
+/// Calls `f` with this thread's empty buffer for directly written lines
+/// (a fresh one when a line is written while another is formatted); a
+/// buffer grown past 64 KiB by a huge line is let go afterwards.
+fn with_bytes(f: impl FnOnce(&mut Vec<u8>)) {
+    BYTES.with(|cell| {
+        let mut fresh = Vec::new();
+        let mut guard = cell.try_borrow_mut();
+        let buf: &mut Vec<u8> = match guard.as_deref_mut() {
+            Ok(buf) => buf,
+            Err(_) => &mut fresh,
+        };
+        buf.clear();
+        f(buf);
+        if buf.capacity() > 64 * 1024 {
+            *buf = Vec::new();
+        }
+    });
+}
+
+/// [`push_context_ids`] for a line built as bytes: the ids are copied as
+/// they are, with no check that they are text.
+fn push_context_id_bytes(out: &mut Vec<u8>) {
+    opentelemetry::Context::map_current(|cx| {
+        let span = cx.span();
+        let sc = span.span_context();
+        if sc.is_valid() {
+            out.extend_from_slice(&ids_text(sc.trace_id().to_bytes(), sc.span_id().to_bytes()));
+        }
+        if let Some(id) = cx.get::<RequestId>() {
+            // A request id is safe text by construction: nothing to escape.
+            out.extend_from_slice(b"\"request_id\":\"");
+            out.extend_from_slice(id.header_value().as_bytes());
+            out.extend_from_slice(b"\",");
+        }
+    });
 }
 
 /// What identifies the static part of an access line (its message and
@@ -416,10 +464,12 @@ thread_local! {
 
 /// Appends the static part `key` names, formatting it with `format` the
 /// first time (and again once evicted).
-fn with_prepared(key: LineKey<'_>, out: &mut String, format: impl Fn(&mut String)) {
+fn with_prepared(key: LineKey<'_>, out: &mut Vec<u8>, format: impl Fn(&mut String)) {
     PREPARED.with(|cell| {
         let Ok(mut prepared) = cell.try_borrow_mut() else {
-            format(out);
+            let mut part = String::new();
+            format(&mut part);
+            out.extend_from_slice(part.as_bytes());
             return;
         };
         let (entries, next) = &mut *prepared;
@@ -431,12 +481,12 @@ fn with_prepared(key: LineKey<'_>, out: &mut String, format: impl Fn(&mut String
                 format(&mut fresh);
                 assert_eq!(entry.part, fresh, "two static parts share the key {key:?}");
             }
-            out.push_str(&entry.part);
+            out.extend_from_slice(entry.part.as_bytes());
             return;
         }
         let mut part = String::new();
         format(&mut part);
-        out.push_str(&part);
+        out.extend_from_slice(part.as_bytes());
         let entry = Prepared {
             protocol: key.protocol,
             text: key.text.map(Box::from),
@@ -454,17 +504,17 @@ fn with_prepared(key: LineKey<'_>, out: &mut String, format: impl Fn(&mut String
 }
 
 /// `"message":"…"` and `fields`.
-fn push_static(out: &mut String, message: &[&str], fields: &[(&str, Option<Value<'_>>)]) {
+fn push_static<O: Out>(out: &mut O, message: &[&str], fields: &[(&str, Option<Value<'_>>)]) {
     out.push_str("\"message\":\"");
     for part in message {
         push_escaped(out, part);
     }
-    out.push('"');
+    out.push_ascii(b'"');
     push_fields(out, fields);
 }
 
 /// `,"key":value` for each field that has a value.
-fn push_fields(out: &mut String, fields: &[(&str, Option<Value<'_>>)]) {
+fn push_fields<O: Out>(out: &mut O, fields: &[(&str, Option<Value<'_>>)]) {
     for (key, value) in fields {
         let Some(value) = value else { continue };
         // Keys are obskit's own attribute names: nothing to escape.

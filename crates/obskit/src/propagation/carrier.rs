@@ -71,14 +71,42 @@ pub(crate) trait Read {
     fn each_prefixed(&self, prefix: &str, limit: usize, f: &mut dyn FnMut(&str, &str));
 }
 
+/// Headers at most this many names long are searched one name after the
+/// other: cheaper than hashing the name looked for, as a map look-up does.
+const SCANNED: usize = 8;
+
+/// The first value of `name` in `headers`, as `HeaderMap::get` finds it.
+/// A request or response carries few headers, and most looked for are
+/// absent: comparing each name held costs less than hashing the one
+/// wanted.
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a HeaderValue> {
+    match headers.keys_len() {
+        0 => None,
+        // Each name's values follow it, its first value first.
+        1..=SCANNED => headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v),
+        _ => headers.get(name),
+    }
+}
+
+/// Whether `headers` holds `name` (see [`header`]).
+fn holds(headers: &HeaderMap, name: &HeaderName) -> bool {
+    match headers.keys_len() {
+        0 => false,
+        1..=SCANNED => headers.keys().any(|n| n == name),
+        _ => headers.contains_key(name),
+    }
+}
+
 impl Read for HeaderMap {
     fn values(&self, field: &Field) -> Values<'_> {
+        if !holds(self, &field.header) {
+            return Values::Listed(Vec::new().into_iter());
+        }
         Values::Headers(self.get_all(&field.header).iter())
     }
 
     fn first(&self, field: &Field) -> Option<&str> {
-        self.get(&field.header)
-            .map(|v| v.to_str().unwrap_or(UNREADABLE))
+        header(self, &field.header).map(|v| v.to_str().unwrap_or(UNREADABLE))
     }
 
     fn each_prefixed(&self, prefix: &str, limit: usize, f: &mut dyn FnMut(&str, &str)) {
@@ -264,6 +292,37 @@ mod tests {
         assert_eq!(h.first(&TRACESTATE), Some("a=1"));
         assert_eq!(h.only(&TRACESTATE), None, "repeated");
         assert_eq!(h.first(&TRACEPARENT), None);
+    }
+
+    #[test]
+    fn a_header_is_found_as_the_map_finds_it_whatever_its_size() {
+        for extra in [0, 3, SCANNED, SCANNED + 5] {
+            let mut h = HeaderMap::new();
+            h.insert(
+                http::header::CONTENT_TYPE,
+                "application/grpc".parse().unwrap(),
+            );
+            for i in 0..extra {
+                h.insert(
+                    HeaderName::from_bytes(format!("x-filler-{i}").as_bytes()).unwrap(),
+                    "f".parse().unwrap(),
+                );
+            }
+            h.append("tracestate", "a=1".parse().unwrap());
+            h.append("tracestate", "b=2".parse().unwrap());
+            for name in [
+                http::header::CONTENT_TYPE,
+                TRACESTATE.header.clone(),
+                TRACEPARENT.header.clone(),
+                HeaderName::from_static("x-filler-2"),
+            ] {
+                assert_eq!(header(&h, &name), h.get(&name), "{name} among {extra} more");
+                assert_eq!(holds(&h, &name), h.contains_key(&name), "{name}");
+            }
+            let all: Vec<&str> = Read::values(&h, &TRACESTATE).collect();
+            assert_eq!(all, ["a=1", "b=2"]);
+            assert_eq!(Read::values(&h, &TRACEPARENT).count(), 0);
+        }
     }
 
     #[test]

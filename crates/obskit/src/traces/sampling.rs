@@ -121,18 +121,31 @@ fn unsampled_child(parent: &Context) -> SpanContext {
         )
     } else {
         (
-            TraceId::from(fastrand::u128(1..)),
+            TraceId::from(nonzero(|| fastrand::u128(..))),
             TraceFlags::default(),
             TraceState::default(),
         )
     };
     SpanContext::new(
         trace_id,
-        SpanId::from(fastrand::u64(1..)),
+        SpanId::from(nonzero(|| fastrand::u64(..))),
         flags,
         false,
         state,
     )
+}
+
+/// A random id that is not zero (an invalid id): drawn again in the
+/// unlikely case, which keeps every other value equally likely. Drawing
+/// from a range (`1..`) would instead map a full-width draw onto it, a
+/// wide multiplication and division on every id.
+fn nonzero<T: Default + PartialEq>(draw: impl Fn() -> T) -> T {
+    loop {
+        let id = draw();
+        if id != T::default() {
+            return id;
+        }
+    }
 }
 
 /// A ratio's decision when it does not depend on the trace id.
@@ -251,6 +264,16 @@ mod tests {
             },
         );
         assert!(sampled.span().is_recording());
+    }
+
+    #[test]
+    fn a_zero_draw_is_drawn_again() {
+        let draws = std::cell::Cell::new(0_u64);
+        let id = nonzero(|| {
+            draws.set(draws.get() + 1);
+            draws.get() / 3
+        });
+        assert_eq!((id, draws.get()), (1, 3));
     }
 
     #[test]
