@@ -43,6 +43,7 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use opentelemetry::trace::{SpanKind, Status};
@@ -114,11 +115,12 @@ impl TestTelemetry {
     /// memory instead of exported and written.
     pub fn from_config(config: Config) -> Result<Self, InitError> {
         let spans = Arc::new(Mutex::new(Vec::new()));
+        let closed = Arc::new(AtomicBool::new(false));
         let resource = crate::resource::build(&config);
         let provider = SdkTracerProvider::builder()
             .with_resource(resource.clone())
             .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
-            .with_span_processor(Capture(Arc::clone(&spans)))
+            .with_span_processor(Capture(Arc::clone(&spans), Arc::clone(&closed)))
             .build();
         let traces = Traces {
             provider,
@@ -129,6 +131,8 @@ impl TestTelemetry {
             warn: Arc::default(),
             // The test provider samples every span, whatever its parent says.
             sampling: traces::Sampling::new(crate::config::Sampler::AlwaysOn),
+            // obskit's own spans are captured as the SDK's would be.
+            own: Arc::new(traces::OwnSpans::capture(Arc::clone(&spans), closed)),
         };
         let (telemetry, layer, logs, light) = config.assemble::<tracing_subscriber::Registry>(
             logs::Output::Memory,
@@ -253,9 +257,9 @@ impl FinishedSpan {
     }
 }
 
-/// Keeps every ended span.
+/// Keeps every ended span; `closed` is set when the provider shuts down.
 #[derive(Debug)]
-struct Capture(Arc<Mutex<Vec<SpanData>>>);
+struct Capture(Arc<Mutex<Vec<SpanData>>>, Arc<AtomicBool>);
 
 impl SpanProcessor for Capture {
     fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
@@ -269,6 +273,7 @@ impl SpanProcessor for Capture {
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        self.1.store(true, Ordering::Relaxed);
         Ok(())
     }
 }

@@ -238,3 +238,116 @@ pub(crate) fn attributes_len(field: u32, kvs: &[KeyValue]) -> usize {
         .map(|kv| len_delimited_len(field, key_value_len(kv)))
         .sum()
 }
+
+// ------------------------------------------------------ pre-encoded keys
+
+/// The `key` field of a `KeyValue` message (field 1, its length, the key's
+/// bytes) for a key known when obskit is built, prepared once as a
+/// constant: writing a fixed attribute then copies its key in one go.
+///
+/// ```ignore
+/// const METHOD: &[u8] = pre_key!("http.request.method");
+/// ```
+macro_rules! pre_key {
+    ($key:expr) => {{
+        const KEY: &[u8] = $key.as_bytes();
+        const N: usize = KEY.len();
+        const ENCODED: [u8; N + 2] = {
+            assert!(N < 0x80, "a pre-encoded key is shorter than 128 bytes");
+            let mut b = [0_u8; N + 2];
+            b[0] = (1 << 3) | 2;
+            b[1] = N as u8;
+            let mut i = 0;
+            while i < N {
+                b[i + 2] = KEY[i];
+                i += 1;
+            }
+            b
+        };
+        &ENCODED as &'static [u8]
+    }};
+}
+pub(crate) use pre_key;
+
+/// A `KeyValue` with a string value in the repeated field `field`, its key
+/// pre-encoded ([`pre_key!`]).
+pub(crate) fn pre_kv_str(out: &mut Vec<u8>, field: u32, pre: &[u8], v: &[u8]) {
+    let any = 1 + varint_len(v.len() as u64) + v.len();
+    let len = pre.len() + 1 + varint_len(any as u64) + any;
+    let tag = (field << 3) | LEN;
+    if tag < 0x80 && len < 0x80 {
+        out.push(tag as u8);
+        out.push(len as u8);
+        out.extend_from_slice(pre);
+        out.extend_from_slice(&[
+            2 << 3 | LEN as u8,
+            any as u8,
+            1 << 3 | LEN as u8,
+            v.len() as u8,
+        ]);
+    } else {
+        key_field(out, field, len);
+        out.extend_from_slice(pre);
+        key(out, 2, LEN);
+        varint(out, any as u64);
+        key(out, 1, LEN);
+        varint(out, v.len() as u64);
+    }
+    out.extend_from_slice(v);
+}
+
+/// A `KeyValue` with an integer value in the repeated field `field`, its
+/// key pre-encoded ([`pre_key!`]).
+pub(crate) fn pre_kv_i64(out: &mut Vec<u8>, field: u32, pre: &[u8], v: i64) {
+    let any = 1 + varint_len(v as u64);
+    let len = pre.len() + 2 + any;
+    key_field(out, field, len);
+    out.extend_from_slice(pre);
+    out.extend_from_slice(&[2 << 3 | LEN as u8, any as u8, 3 << 3 | VARINT as u8]);
+    varint(out, v as u64);
+}
+
+/// The key and length of a length-delimited field.
+fn key_field(out: &mut Vec<u8>, field: u32, len: usize) {
+    key(out, field, LEN);
+    varint(out, len as u64);
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::KeyValue;
+
+    use super::*;
+
+    /// A pre-encoded key writes what the generic `KeyValue` encoding writes.
+    #[test]
+    fn pre_encoded_keys_write_what_the_generic_encoding_writes() {
+        const SHORT: &[u8] = pre_key!("url.path");
+        const LONG: &[u8] = pre_key!(
+            "http.request.header.a-header-with-a-long-name-to-pass-one-hundred-bytes-of-key-value"
+        );
+        let values = ["", "/users/42", &"x".repeat(200)];
+        for (pre, key_text) in [
+            (SHORT, "url.path"),
+            (
+                LONG,
+                "http.request.header.a-header-with-a-long-name-to-pass-one-hundred-bytes-of-key-value",
+            ),
+        ] {
+            for v in values {
+                let mut ours = Vec::new();
+                pre_kv_str(&mut ours, 9, pre, v.as_bytes());
+                let mut generic = Vec::new();
+                attributes(&mut generic, 9, &[KeyValue::new(key_text, v.to_owned())]);
+                assert_eq!(ours, generic, "{key_text} = {v:?}");
+            }
+            for v in [0_i64, 1, 443, 65_535, -1, i64::MAX] {
+                let mut ours = Vec::new();
+                pre_kv_i64(&mut ours, 9, pre, v);
+                let mut generic = Vec::new();
+                attributes(&mut generic, 9, &[KeyValue::new(key_text, v)]);
+                assert_eq!(ours, generic, "{key_text} = {v}");
+            }
+        }
+    }
+}

@@ -60,6 +60,7 @@
 //! rather than tonic's `Routes` here: tonic's answers every unknown path,
 //! HTTP ones included, with a gRPC UNIMPLEMENTED.
 
+pub(crate) mod attributes;
 mod body;
 mod call;
 mod client;

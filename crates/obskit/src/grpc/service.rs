@@ -3,12 +3,11 @@
 //! call's span, context, request id and in-flight count.
 
 use std::cell::Cell;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::Request;
-use opentelemetry::KeyValue;
 
+use super::attributes::describe;
 use super::call::{Deadline, GrpcCall, Method, ServerCall};
 use super::future::Served;
 use super::methods;
@@ -16,7 +15,6 @@ use super::state::GrpcShared;
 use crate::http::is_grpc;
 use crate::instrument::{Adapter, Finish, Instrument};
 use crate::metrics::names::{RPC_METHOD_OTHER, RPC_SYSTEM_GRPC};
-use crate::request_id::RequestId;
 
 /// The service [`GrpcLayer`](super::GrpcLayer) wraps around a tonic router or service.
 pub type GrpcService<S> = Instrument<GrpcShared, S>;
@@ -74,39 +72,4 @@ impl Adapter for GrpcShared {
     fn debug_fields(&self, f: &mut std::fmt::DebugStruct<'_, '_>) {
         self.core.debug_fields(f);
     }
-}
-
-/// The attributes of a recorded server span.
-fn describe<B>(req: &Request<B>, method: &Method, request_id: &RequestId) -> Vec<KeyValue> {
-    let mut attributes = Vec::with_capacity(8);
-    attributes.push(KeyValue::new("rpc.system.name", RPC_SYSTEM_GRPC));
-    if let Method::Known(name) = method {
-        attributes.push(KeyValue::new("rpc.method", *name));
-    }
-    if let Some(authority) = req.uri().authority() {
-        attributes.push(KeyValue::new("server.address", authority.host().to_owned()));
-        if let Some(port) = authority.port_u16() {
-            attributes.push(KeyValue::new("server.port", i64::from(port)));
-        }
-    }
-    if let Some(peer) = peer_addr(req) {
-        attributes.push(KeyValue::new("network.peer.address", peer.ip().to_string()));
-        attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
-    }
-    attributes.push(KeyValue::new(
-        "rpc.request.metadata.x-request-id",
-        opentelemetry::StringValue::from(request_id.as_arc()),
-    ));
-    attributes
-}
-
-/// The peer's address: from tonic's transport, or from axum's connect info.
-fn peer_addr<B>(req: &Request<B>) -> Option<SocketAddr> {
-    let ext = req.extensions();
-    ext.get::<tonic::transport::server::TcpConnectInfo>()
-        .and_then(tonic::transport::server::TcpConnectInfo::remote_addr)
-        .or_else(|| {
-            ext.get::<axum::extract::ConnectInfo<SocketAddr>>()
-                .map(|c| c.0)
-        })
 }

@@ -14,6 +14,8 @@ use super::labels;
 use super::state::HttpShared;
 use crate::metrics::names::METHOD_OTHER;
 use crate::request_id::RequestId;
+use crate::traces::Described;
+use crate::traces::attributes::{HttpServer, Text};
 
 /// The name and attributes of a recorded server span.
 pub(crate) fn describe<B>(
@@ -22,7 +24,7 @@ pub(crate) fn describe<B>(
     method: &'static str,
     route: Option<&str>,
     request_id: &RequestId,
-) -> (Cow<'static, str>, Vec<KeyValue>) {
+) -> (Cow<'static, str>, Described) {
     let (route, name): (Option<Arc<str>>, &'static str) = match (method, route) {
         (m, Some(r)) => {
             let (route, name) = shared.metrics.intern(m, r);
@@ -30,47 +32,36 @@ pub(crate) fn describe<B>(
         }
         (m, None) => (None, labels::span_name(m)),
     };
-    let mut attributes = Vec::with_capacity(8 + shared.recorded_headers.len());
-    attributes.push(KeyValue::new("http.request.method", method));
-    if method == METHOD_OTHER {
-        attributes.push(KeyValue::new(
-            "http.request.method_original",
-            String::from_utf8_lossy(req.method().as_str().as_bytes()).into_owned(),
-        ));
-    }
-    if let Some(r) = route {
-        attributes.push(KeyValue::new(
-            "http.route",
-            opentelemetry::StringValue::from(r),
-        ));
-    }
-    attributes.push(KeyValue::new("url.scheme", shared.scheme));
-    attributes.push(KeyValue::new("url.path", req.uri().path().to_owned()));
-    attributes.push(KeyValue::new(
-        "network.protocol.version",
-        protocol_version(req.version()),
-    ));
-    if let Some(ua) = req
+    let method_original = (method == METHOD_OTHER)
+        .then(|| String::from_utf8_lossy(req.method().as_str().as_bytes()).into_owned());
+    let user_agent = req
         .headers()
         .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-    {
-        attributes.push(KeyValue::new("user_agent.original", ua.to_owned()));
-    }
-    if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        attributes.push(KeyValue::new("client.address", addr.ip().to_string()));
-        attributes.push(KeyValue::new("client.port", i64::from(addr.port())));
-    }
-    attributes.push(KeyValue::new(
-        "http.request.header.x-request-id",
-        opentelemetry::StringValue::from(request_id.as_arc()),
-    ));
+        .filter(|v| v.to_str().is_ok())
+        .cloned();
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr);
+    let mut headers = Vec::new();
     for (header, key) in &shared.recorded_headers {
         if let Some(v) = req.headers().get(header).and_then(|v| v.to_str().ok()) {
-            attributes.push(KeyValue::new(key.clone(), v.to_owned()));
+            headers.push(KeyValue::new(key.clone(), v.to_owned()));
         }
     }
-    (Cow::Borrowed(name), attributes)
+    let attributes = HttpServer {
+        method,
+        method_original,
+        route,
+        scheme: shared.scheme,
+        path: Text::new(req.uri().path()),
+        version: protocol_version(req.version()),
+        user_agent,
+        client,
+        request_id: request_id.clone(),
+        headers,
+    };
+    (Cow::Borrowed(name), Described::HttpServer(attributes))
 }
 
 /// `network.protocol.version` as the semantic conventions spell it.

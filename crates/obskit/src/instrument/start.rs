@@ -12,6 +12,7 @@ use opentelemetry_sdk::trace::Tracer;
 use super::state::LayerState;
 use crate::propagation::Propagator;
 use crate::request_id::{RequestId, X_REQUEST_ID};
+use crate::traces::Described;
 
 /// A served exchange, started: its context (the server span and the
 /// request id), its request id and its clock.
@@ -32,13 +33,14 @@ impl LayerState {
         &self,
         req: &mut Request<B>,
         bare_name: &'static str,
-        describe: impl FnOnce(&Request<B>, &RequestId) -> (Cow<'static, str>, Vec<KeyValue>),
+        describe: impl FnOnce(&Request<B>, &RequestId) -> (Cow<'static, str>, Described),
     ) -> Started {
         let start = Instant::now();
         let request_id = RequestId::from_headers(req.headers());
         let parent = self.propagator.extract(req.headers());
         let cx = crate::traces::start_described(
             &self.tracer,
+            &self.own,
             self.sampling,
             &parent,
             SpanKind::Server,

@@ -10,7 +10,7 @@ use crate::logs::AccessLog;
 use crate::metrics::MetricsHandle;
 use crate::propagation::Propagator;
 use crate::slo::{Slo, SloError, SloSet};
-use crate::traces::Sampling;
+use crate::traces::{OwnSpans, Sampling};
 
 /// A server layer's configuration, shared by every exchange it instruments.
 /// A protocol's layer holds one beside what only it needs.
@@ -25,6 +25,8 @@ pub struct LayerState {
     pub(crate) access_log: AccessLog,
     /// What the sampler decides, as far as it can be told in advance.
     pub(crate) sampling: Sampling,
+    /// Where the spans obskit records itself go.
+    pub(crate) own: Arc<OwnSpans>,
 }
 
 impl LayerState {
@@ -39,6 +41,7 @@ impl LayerState {
             excluded: excluded.iter().map(|s| (*s).to_owned()).collect(),
             access_log: AccessLog::new(telemetry.direct_lines.clone()),
             sampling: telemetry.sampling(),
+            own: telemetry.own_spans(),
         }
     }
 

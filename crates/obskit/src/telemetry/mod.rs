@@ -182,6 +182,11 @@ impl Telemetry {
         self.traces.sampling
     }
 
+    /// Where the spans obskit records itself go.
+    pub(crate) fn own_spans(&self) -> Arc<traces::OwnSpans> {
+        Arc::clone(&self.traces.own)
+    }
+
     /// The configured bound on [`shutdown`](Self::shutdown).
     pub fn shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout

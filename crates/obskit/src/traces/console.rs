@@ -7,6 +7,7 @@ use opentelemetry::trace::Status;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::SpanData;
 
+use super::Finished;
 use crate::export::pipeline::{BatchExporter, Retrying};
 
 /// Writes spans as JSON lines to standard error.
@@ -52,11 +53,15 @@ impl ConsoleExporter {
     }
 }
 
-impl BatchExporter<SpanData> for ConsoleExporter {
-    async fn export(&self, batch: &[SpanData], _retrying: Retrying<'_>) -> OTelSdkResult {
+impl BatchExporter<Finished> for ConsoleExporter {
+    async fn export(&self, batch: &[Finished], _retrying: Retrying<'_>) -> OTelSdkResult {
         let mut out = String::new();
         for span in batch {
-            out.push_str(&Self::line(span));
+            let line = match span {
+                Finished::Sdk(s) => Self::line(s),
+                Finished::Own(s) => Self::line(&s.to_span_data()),
+            };
+            out.push_str(&line);
             out.push('\n');
         }
         // Failing to write to stderr is not worth failing the export for.

@@ -1,13 +1,16 @@
 //! Traces: the OpenTelemetry tracer provider, its exporters and sampler,
 //! and the propagators for incoming and outgoing context.
 
+pub(crate) mod attributes;
 pub(crate) mod bridge;
 mod console;
 mod otlp_proto;
+pub(crate) mod own;
 mod sampling;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use opentelemetry::Context;
@@ -21,10 +24,11 @@ use crate::config::{
 use crate::error::InitError;
 use crate::export::pipeline::{self, ExportStats, Pipeline, WarnDispatch};
 use crate::export::{self, OtlpExporter, TRACES};
+pub(crate) use own::{Described, Finished, OwnSpans};
 pub(crate) use sampling::{Sampling, known_unsampled, start_described};
 
 /// The span pipeline: a bounded queue of finished spans and its export thread.
-pub(crate) type ExportProcessor = Pipeline<SpanData>;
+pub(crate) type ExportProcessor = Pipeline<Finished>;
 
 /// The tracing half of an installed [`Telemetry`](crate::Telemetry).
 pub(crate) struct Traces {
@@ -37,17 +41,21 @@ pub(crate) struct Traces {
     pub(crate) warn: WarnDispatch,
     /// What the sampler decides, as far as it can be told in advance.
     pub(crate) sampling: Sampling,
+    /// Where the spans obskit records itself go.
+    pub(crate) own: Arc<OwnSpans>,
 }
 
-/// A shareable processor handle: the provider owns one box, the guard keeps the `Arc`.
+/// A shareable processor handle: the provider owns one box, the guard keeps
+/// the `Arc`. `closed` is set when the provider shuts down, for obskit's
+/// own spans to stop recording then too.
 #[derive(Debug)]
-struct Shared(Arc<ExportProcessor>);
+struct Shared(Arc<ExportProcessor>, Arc<AtomicBool>);
 
 impl sdktrace::SpanProcessor for Shared {
     fn on_start(&self, _span: &mut sdktrace::Span, _cx: &Context) {}
     fn on_end(&self, span: SpanData) {
         if span.span_context.is_sampled() {
-            self.0.push(span);
+            self.0.push(Finished::Sdk(span));
         }
     }
     fn force_flush(&self) -> OTelSdkResult {
@@ -58,6 +66,7 @@ impl sdktrace::SpanProcessor for Shared {
         }
     }
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.1.store(true, Ordering::Relaxed);
         if self.0.shutdown_within(timeout) {
             Ok(())
         } else {
@@ -75,6 +84,7 @@ pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
         .with_resource(resource.clone())
         .with_sampler(sdk_sampler(config.sampler));
     let mut processors = Vec::new();
+    let closed = Arc::new(AtomicBool::new(false));
     let exporters: &[TracesExporter] = if config.sdk_disabled {
         &[]
     } else {
@@ -103,13 +113,15 @@ pub(crate) fn build(config: &Config) -> Result<Traces, InitError> {
             )?,
         };
         let processor = Arc::new(processor);
-        builder = builder.with_span_processor(Shared(Arc::clone(&processor)));
+        builder = builder.with_span_processor(Shared(Arc::clone(&processor), Arc::clone(&closed)));
         processors.push(processor);
     }
+    let own = Arc::new(OwnSpans::export(processors.clone(), closed));
     Ok(Traces {
         provider: builder.build(),
         resource,
         processors,
+        own,
         stats,
         propagator: Arc::new(propagator(&config.propagators)),
         warn,
@@ -208,13 +220,16 @@ enum AnyExporter {
     Json(opentelemetry_otlp::SpanExporter),
 }
 
-impl pipeline::BatchExporter<SpanData> for AnyExporter {
-    async fn export(&self, batch: &[SpanData], retrying: pipeline::Retrying<'_>) -> OTelSdkResult {
+impl pipeline::BatchExporter<Finished> for AnyExporter {
+    async fn export(&self, batch: &[Finished], retrying: pipeline::Retrying<'_>) -> OTelSdkResult {
         use sdktrace::SpanExporter as _;
         match self {
             Self::Proto(e) => e.export(batch, retrying).await,
             // The SDK's exporter takes ownership: HTTP/JSON pays for a copy.
-            Self::Json(e) => e.export(batch.to_vec()).await,
+            Self::Json(e) => {
+                e.export(batch.iter().map(Finished::to_span_data).collect())
+                    .await
+            }
         }
     }
 
@@ -229,7 +244,7 @@ impl pipeline::BatchExporter<SpanData> for AnyExporter {
     fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
         use sdktrace::SpanExporter as _;
         match self {
-            Self::Proto(e) => pipeline::BatchExporter::<SpanData>::set_resource(e, resource),
+            Self::Proto(e) => pipeline::BatchExporter::<Finished>::set_resource(e, resource),
             Self::Json(e) => e.set_resource(resource),
         }
     }

@@ -7,10 +7,14 @@
 //! decodes to exactly what `opentelemetry-proto`'s conversion produces; a
 //! test holds the two together.
 
-use opentelemetry::trace::{SpanId, SpanKind, Status};
+use std::time::SystemTime;
+
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceState};
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::SpanData;
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+
+use super::own::{Finished, OwnFinished};
 
 use crate::export::proto::*;
 
@@ -23,18 +27,85 @@ fn scope(scope: &InstrumentationScope) -> Vec<u8> {
     out
 }
 
-/// Writes the body of `s`'s `Span` message.
-fn span(out: &mut Vec<u8>, s: &SpanData) {
-    let sc = &s.span_context;
+/// What a `Span` message says, borrowed from the SDK's span data or from
+/// one of obskit's own spans.
+struct SpanFields<'a> {
+    span_context: &'a SpanContext,
+    parent_span_id: SpanId,
+    parent_span_is_remote: bool,
+    kind: &'a SpanKind,
+    name: &'a str,
+    start_time: SystemTime,
+    end_time: SystemTime,
+    dropped_attributes_count: u32,
+    events: &'a SpanEvents,
+    links: &'a SpanLinks,
+    status: &'a Status,
+}
+
+impl<'a> SpanFields<'a> {
+    fn sdk(s: &'a SpanData) -> Self {
+        Self {
+            span_context: &s.span_context,
+            parent_span_id: s.parent_span_id,
+            parent_span_is_remote: s.parent_span_is_remote,
+            kind: &s.span_kind,
+            name: &s.name,
+            start_time: s.start_time,
+            end_time: s.end_time,
+            dropped_attributes_count: s.dropped_attributes_count,
+            events: &s.events,
+            links: &s.links,
+            status: &s.status,
+        }
+    }
+
+    fn own(s: &'a OwnFinished) -> Self {
+        Self {
+            span_context: &s.span_context,
+            parent_span_id: s.parent_span_id,
+            parent_span_is_remote: s.parent_span_is_remote,
+            kind: &s.kind,
+            name: &s.name,
+            start_time: s.start_time,
+            end_time: s.end_time,
+            dropped_attributes_count: s.dropped_attributes_count,
+            events: &s.events,
+            links: &s.links,
+            status: &s.status,
+        }
+    }
+}
+
+/// Writes the body of a finished span's `Span` message.
+fn finished(out: &mut Vec<u8>, s: &Finished) {
+    match s {
+        Finished::Sdk(s) => span(out, &SpanFields::sdk(s), |out| {
+            attributes(out, 9, &s.attributes);
+        }),
+        Finished::Own(s) => span(out, &SpanFields::own(s), |out| {
+            s.described.encode(out, 9);
+            for kv in s.added.iter() {
+                attributes(out, 9, std::slice::from_ref(kv));
+            }
+        }),
+    }
+}
+
+/// Writes the body of a `Span` message, its attributes by `attrs`.
+fn span(out: &mut Vec<u8>, s: &SpanFields<'_>, attrs: impl FnOnce(&mut Vec<u8>)) {
+    let sc = s.span_context;
     bytes_field(out, 1, &sc.trace_id().to_bytes());
     bytes_field(out, 2, &sc.span_id().to_bytes());
-    let state = sc.trace_state().header();
-    opt_bytes_field(out, 3, state.as_bytes());
+    if *sc.trace_state() != TraceState::NONE {
+        let state = sc.trace_state().header();
+        opt_bytes_field(out, 3, state.as_bytes());
+    }
     if s.parent_span_id != SpanId::INVALID {
         bytes_field(out, 4, &s.parent_span_id.to_bytes());
     }
     opt_bytes_field(out, 5, s.name.as_bytes());
-    let kind: u8 = match s.span_kind {
+    let kind: u8 = match s.kind {
         SpanKind::Internal => 1,
         SpanKind::Server => 2,
         SpanKind::Client => 3,
@@ -44,7 +115,7 @@ fn span(out: &mut Vec<u8>, s: &SpanData) {
     out.extend_from_slice(&[6 << 3 | VARINT as u8, kind]);
     fixed64_field(out, 7, nanos(s.start_time));
     fixed64_field(out, 8, nanos(s.end_time));
-    attributes(out, 9, &s.attributes);
+    attrs(out);
     opt_varint_field(out, 10, u64::from(s.dropped_attributes_count));
     for event in s.events.iter() {
         key(out, 11, LEN);
@@ -73,7 +144,7 @@ fn span(out: &mut Vec<u8>, s: &SpanData) {
     }
     opt_varint_field(out, 14, u64::from(s.links.dropped_count));
     // Status is always present (as the reference conversion sends it).
-    let (code, message) = status(&s.status);
+    let (code, message) = status(s.status);
     key(out, 15, LEN);
     varint(out, status_len(code, message) as u64);
     opt_bytes_field(out, 2, message.as_bytes());
@@ -187,7 +258,7 @@ impl Encoder {
     }
 
     /// An `ExportTraceServiceRequest` holding `spans`, grouped by scope.
-    pub(crate) fn encode(&mut self, spans: &[SpanData]) -> Vec<u8> {
+    pub(crate) fn encode(&mut self, spans: &[Finished]) -> Vec<u8> {
         struct Group<'a> {
             scope: &'a InstrumentationScope,
             scope_body: Vec<u8>,
@@ -197,7 +268,10 @@ impl Encoder {
         let mut groups: Vec<Group<'_>> = Vec::new();
         let mut last = 0;
         for s in spans {
-            let sc = &s.instrumentation_scope;
+            let sc = match s {
+                Finished::Sdk(s) => &s.instrumentation_scope,
+                Finished::Own(_) => super::own::scope(),
+            };
             // Spans of one scope usually come together: try the last first.
             let idx = if groups.get(last).is_some_and(|g| same_scope(g.scope, sc)) {
                 last
@@ -212,7 +286,7 @@ impl Encoder {
                 groups.len() - 1
             };
             last = idx;
-            nested_in_place(&mut groups[idx].spans, 2, |out| span(out, s));
+            nested_in_place(&mut groups[idx].spans, 2, |out| finished(out, s));
         }
         let group_len = |g: &Group<'_>| {
             len_delimited_len(1, g.scope_body.len())
@@ -252,11 +326,11 @@ impl Encoder {
     }
 }
 
-impl crate::export::Encode<SpanData> for Encoder {
+impl crate::export::Encode<Finished> for Encoder {
     fn set_resource(&mut self, resource: &Resource) {
         Encoder::set_resource(self, resource);
     }
-    fn encode(&mut self, batch: &[SpanData]) -> Vec<u8> {
+    fn encode(&mut self, batch: &[Finished]) -> Vec<u8> {
         Encoder::encode(self, batch)
     }
 }
@@ -359,14 +433,15 @@ mod tests {
             span_data("child", "tracing", 5, Status::error("bad thing")),
             span_data("remote", "obskit", 42, Status::Ok),
         ];
+        let finished: Vec<Finished> = spans.iter().cloned().map(Finished::Sdk).collect();
         let mut encoder = Encoder::default();
         encoder.set_resource(&resource);
-        let bytes = encoder.encode(&spans);
+        let bytes = encoder.encode(&finished);
         // The reused buffers leave nothing behind.
-        assert_eq!(encoder.encode(&spans), bytes);
+        assert_eq!(encoder.encode(&finished), bytes);
         assert_eq!(
-            encoder.encode(&spans[1..2]),
-            Encoder::default_with(&resource).encode(&spans[1..2])
+            encoder.encode(&finished[1..2]),
+            Encoder::default_with(&resource).encode(&finished[1..2])
         );
         let ours = ExportTraceServiceRequest::decode(bytes.as_slice()).expect("valid protobuf");
 

@@ -4,14 +4,16 @@
 //! bare and filled in afterwards.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
+use opentelemetry::Context;
 use opentelemetry::trace::{
     Span as _, SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceId,
     TraceState, Tracer as _,
 };
-use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::Tracer;
 
+use super::own::{Described, OwnSpans};
 use crate::config::Sampler;
 
 /// The sampler of a tracer provider, as far as its decisions can be told
@@ -62,37 +64,45 @@ impl Sampling {
 /// carries nothing.
 ///
 /// When the sampler's answer is known in advance, a span that will record
-/// gets its attributes in its builder (the SDK takes the vector as it is),
-/// and one that will not is no SDK span at all: just its span context,
-/// made as the SDK makes it (the parent's trace and trace state, or a new
-/// random trace; a new random span id; not sampled), since the SDK hands
-/// an unsampled span to no processor. Otherwise the span is started bare
-/// and, if it records, renamed and filled in.
+/// is one of obskit's own ([`OwnSpans`]), with its attributes as the
+/// request's values, and one that will not is no SDK span at all: just its
+/// span context, made as the SDK makes it (the parent's trace and trace
+/// state, or a new random trace; a new random span id; not sampled), since
+/// the SDK hands an unsampled span to no processor. Otherwise the SDK's
+/// sampler decides: the span is started bare and, if it records, renamed
+/// and filled in.
 pub(crate) fn start_described(
     tracer: &Tracer,
+    own: &Arc<OwnSpans>,
     sampling: Sampling,
     parent: &Context,
     kind: SpanKind,
     bare_name: &'static str,
-    describe: impl FnOnce() -> (Cow<'static, str>, Vec<KeyValue>),
+    describe: impl FnOnce() -> (Cow<'static, str>, Described),
 ) -> Context {
     let span = match sampling.predict(parent) {
         Some(false) => return parent.with_remote_span_context(unsampled_child(parent)),
+        Some(true) if own.can_start(parent) => {
+            let (name, described) = describe();
+            return parent.with_span(own.start(parent, kind, name, described));
+        }
         Some(true) => {
-            let (name, attributes) = describe();
+            // A shut provider or suppressed telemetry: the SDK's span, which
+            // records nothing then.
+            let (name, described) = describe();
             let builder = tracer
                 .span_builder(name)
                 .with_kind(kind)
-                .with_attributes(attributes);
+                .with_attributes(described.into_key_values());
             tracer.build_with_context(builder, parent)
         }
         None => {
             let bare = tracer.span_builder(bare_name).with_kind(kind);
             let mut span = tracer.build_with_context(bare, parent);
             if span.is_recording() {
-                let (name, attributes) = describe();
+                let (name, described) = describe();
                 span.update_name(name);
-                span.set_attributes(attributes);
+                span.set_attributes(described.into_key_values());
             }
             span
         }
@@ -219,8 +229,10 @@ mod tests {
             .tracer("test");
         let sampling = Sampling::new(Sampler::ParentBasedAlwaysOn);
         let upstream = remote_parent(false);
+        let own = test_own_spans();
         let cx = start_described(
             &tracer,
+            &own,
             sampling,
             &upstream,
             SpanKind::Server,
@@ -238,6 +250,7 @@ mod tests {
         let unsampled_root = || {
             let cx = start_described(
                 &tracer,
+                &own,
                 Sampling::new(Sampler::AlwaysOff),
                 &Context::new(),
                 SpanKind::Server,
@@ -252,6 +265,7 @@ mod tests {
 
         let sampled = start_described(
             &tracer,
+            &own,
             sampling,
             &remote_parent(true),
             SpanKind::Server,
@@ -259,11 +273,18 @@ mod tests {
             || {
                 (
                     "GET /users/{id}".into(),
-                    vec![KeyValue::new("http.route", "/users/{id}")],
+                    Described::List(vec![opentelemetry::KeyValue::new(
+                        "http.route",
+                        "/users/{id}",
+                    )]),
                 )
             },
         );
         assert!(sampled.span().is_recording());
+    }
+
+    fn test_own_spans() -> Arc<OwnSpans> {
+        Arc::new(OwnSpans::capture(Arc::default(), Arc::default()))
     }
 
     #[test]

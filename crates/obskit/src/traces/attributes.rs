@@ -1,0 +1,262 @@
+//! The attributes of the server spans obskit starts, kept as the request's
+//! values (typed fields, text copied inline) and written behind keys
+//! encoded once ([`pre_key!`]); the protocol modules fill them in.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::HeaderValue;
+use opentelemetry::KeyValue;
+
+use crate::export::proto::{attributes, pre_key, pre_kv_i64, pre_kv_str};
+use crate::request_id::RequestId;
+
+/// Typed attributes: how many, their protobuf, their `KeyValue`s.
+pub(crate) trait TypedAttributes {
+    /// How many attributes are set.
+    fn len(&self) -> usize;
+    /// Writes each as a `KeyValue` of the repeated field `field`, in the
+    /// order [`key_values`](Self::key_values) gives them.
+    fn encode(&self, out: &mut Vec<u8>, field: u32);
+    /// Appends each as a `KeyValue`, as the SDK's span would hold them.
+    fn key_values(&self, out: &mut Vec<KeyValue>);
+}
+
+const HTTP_METHOD: &[u8] = pre_key!("http.request.method");
+const HTTP_METHOD_ORIGINAL: &[u8] = pre_key!("http.request.method_original");
+const HTTP_ROUTE: &[u8] = pre_key!("http.route");
+const HTTP_SCHEME: &[u8] = pre_key!("url.scheme");
+const HTTP_PATH: &[u8] = pre_key!("url.path");
+const HTTP_VERSION: &[u8] = pre_key!("network.protocol.version");
+const HTTP_USER_AGENT: &[u8] = pre_key!("user_agent.original");
+const HTTP_CLIENT_ADDRESS: &[u8] = pre_key!("client.address");
+const HTTP_CLIENT_PORT: &[u8] = pre_key!("client.port");
+const HTTP_REQUEST_ID: &[u8] = pre_key!("http.request.header.x-request-id");
+
+/// A served HTTP request's span attributes, as the request's values: written
+/// behind pre-encoded keys, in the order of [`TypedAttributes::key_values`].
+#[derive(Debug, Clone)]
+pub(crate) struct HttpServer {
+    pub(crate) method: &'static str,
+    /// The method as sent, when it is not one the conventions name.
+    pub(crate) method_original: Option<String>,
+    pub(crate) route: Option<Arc<str>>,
+    pub(crate) scheme: &'static str,
+    pub(crate) path: Text,
+    pub(crate) version: &'static str,
+    /// A `User-Agent` that is text.
+    pub(crate) user_agent: Option<HeaderValue>,
+    pub(crate) client: Option<SocketAddr>,
+    pub(crate) request_id: RequestId,
+    /// The headers the layer was told to record, as found.
+    pub(crate) headers: Vec<KeyValue>,
+}
+
+impl TypedAttributes for HttpServer {
+    fn len(&self) -> usize {
+        5 + usize::from(self.method_original.is_some())
+            + usize::from(self.route.is_some())
+            + usize::from(self.user_agent.is_some())
+            + 2 * usize::from(self.client.is_some())
+            + self.headers.len()
+    }
+
+    fn encode(&self, out: &mut Vec<u8>, field: u32) {
+        pre_kv_str(out, field, HTTP_METHOD, self.method.as_bytes());
+        if let Some(m) = &self.method_original {
+            pre_kv_str(out, field, HTTP_METHOD_ORIGINAL, m.as_bytes());
+        }
+        if let Some(r) = &self.route {
+            pre_kv_str(out, field, HTTP_ROUTE, r.as_bytes());
+        }
+        pre_kv_str(out, field, HTTP_SCHEME, self.scheme.as_bytes());
+        pre_kv_str(out, field, HTTP_PATH, self.path.as_bytes());
+        pre_kv_str(out, field, HTTP_VERSION, self.version.as_bytes());
+        if let Some(ua) = &self.user_agent {
+            pre_kv_str(out, field, HTTP_USER_AGENT, ua.as_bytes());
+        }
+        if let Some(addr) = self.client {
+            let mut buf = [0; 48];
+            pre_kv_str(
+                out,
+                field,
+                HTTP_CLIENT_ADDRESS,
+                ip_text(addr.ip(), &mut buf),
+            );
+            pre_kv_i64(out, field, HTTP_CLIENT_PORT, i64::from(addr.port()));
+        }
+        pre_kv_str(
+            out,
+            field,
+            HTTP_REQUEST_ID,
+            self.request_id.as_str().as_bytes(),
+        );
+        attributes(out, field, &self.headers);
+    }
+
+    fn key_values(&self, out: &mut Vec<KeyValue>) {
+        out.push(KeyValue::new("http.request.method", self.method));
+        if let Some(m) = &self.method_original {
+            out.push(KeyValue::new("http.request.method_original", m.clone()));
+        }
+        if let Some(r) = &self.route {
+            out.push(KeyValue::new(
+                "http.route",
+                opentelemetry::StringValue::from(Arc::clone(r)),
+            ));
+        }
+        out.push(KeyValue::new("url.scheme", self.scheme));
+        out.push(KeyValue::new("url.path", self.path.to_owned_string()));
+        out.push(KeyValue::new("network.protocol.version", self.version));
+        if let Some(ua) = self.user_agent.as_ref().and_then(|v| v.to_str().ok()) {
+            out.push(KeyValue::new("user_agent.original", ua.to_owned()));
+        }
+        if let Some(addr) = self.client {
+            out.push(KeyValue::new("client.address", addr.ip().to_string()));
+            out.push(KeyValue::new("client.port", i64::from(addr.port())));
+        }
+        out.push(KeyValue::new(
+            "http.request.header.x-request-id",
+            opentelemetry::StringValue::from(self.request_id.as_arc()),
+        ));
+        out.extend_from_slice(&self.headers);
+    }
+}
+
+#[cfg(feature = "grpc")]
+mod rpc {
+    use super::*;
+
+    const RPC_SYSTEM: &[u8] = pre_key!("rpc.system.name");
+    const RPC_METHOD: &[u8] = pre_key!("rpc.method");
+    const RPC_SERVER_ADDRESS: &[u8] = pre_key!("server.address");
+    const RPC_SERVER_PORT: &[u8] = pre_key!("server.port");
+    const RPC_PEER_ADDRESS: &[u8] = pre_key!("network.peer.address");
+    const RPC_PEER_PORT: &[u8] = pre_key!("network.peer.port");
+    const RPC_REQUEST_ID: &[u8] = pre_key!("rpc.request.metadata.x-request-id");
+
+    /// A served RPC's span attributes, as the call's values: written behind
+    /// pre-encoded keys, in the order of [`TypedAttributes::key_values`].
+    #[derive(Debug, Clone)]
+    pub(crate) struct RpcServer {
+        /// `rpc.system.name`.
+        pub(crate) system: &'static str,
+        /// The method, when it is one the service declares.
+        pub(crate) method: Option<&'static str>,
+        /// The host and port the call was sent to.
+        pub(crate) server: Option<(Text, Option<u16>)>,
+        pub(crate) peer: Option<SocketAddr>,
+        pub(crate) request_id: RequestId,
+    }
+
+    impl TypedAttributes for RpcServer {
+        fn len(&self) -> usize {
+            2 + usize::from(self.method.is_some())
+                + self
+                    .server
+                    .as_ref()
+                    .map_or(0, |(_, port)| 1 + usize::from(port.is_some()))
+                + 2 * usize::from(self.peer.is_some())
+        }
+
+        fn encode(&self, out: &mut Vec<u8>, field: u32) {
+            pre_kv_str(out, field, RPC_SYSTEM, self.system.as_bytes());
+            if let Some(m) = self.method {
+                pre_kv_str(out, field, RPC_METHOD, m.as_bytes());
+            }
+            if let Some((host, port)) = &self.server {
+                pre_kv_str(out, field, RPC_SERVER_ADDRESS, host.as_bytes());
+                if let Some(port) = port {
+                    pre_kv_i64(out, field, RPC_SERVER_PORT, i64::from(*port));
+                }
+            }
+            if let Some(peer) = self.peer {
+                let mut buf = [0; 48];
+                pre_kv_str(out, field, RPC_PEER_ADDRESS, ip_text(peer.ip(), &mut buf));
+                pre_kv_i64(out, field, RPC_PEER_PORT, i64::from(peer.port()));
+            }
+            pre_kv_str(
+                out,
+                field,
+                RPC_REQUEST_ID,
+                self.request_id.as_str().as_bytes(),
+            );
+        }
+
+        fn key_values(&self, out: &mut Vec<KeyValue>) {
+            out.push(KeyValue::new("rpc.system.name", self.system));
+            if let Some(m) = self.method {
+                out.push(KeyValue::new("rpc.method", m));
+            }
+            if let Some((host, port)) = &self.server {
+                out.push(KeyValue::new("server.address", host.to_owned_string()));
+                if let Some(port) = port {
+                    out.push(KeyValue::new("server.port", i64::from(*port)));
+                }
+            }
+            if let Some(peer) = self.peer {
+                out.push(KeyValue::new("network.peer.address", peer.ip().to_string()));
+                out.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
+            }
+            out.push(KeyValue::new(
+                "rpc.request.metadata.x-request-id",
+                opentelemetry::StringValue::from(self.request_id.as_arc()),
+            ));
+        }
+    }
+}
+#[cfg(feature = "grpc")]
+pub(crate) use rpc::RpcServer;
+
+/// Text copied out of a request (a path, a host), kept inline when short
+/// so that copying it allocates nothing.
+#[derive(Clone)]
+pub(crate) enum Text {
+    Inline(u8, [u8; Text::INLINE]),
+    Heap(Box<str>),
+}
+
+impl Text {
+    const INLINE: usize = 46;
+
+    /// A copy of `s`.
+    pub(crate) fn new(s: &str) -> Self {
+        let b = s.as_bytes();
+        if b.len() <= Self::INLINE {
+            let mut inline = [0; Self::INLINE];
+            inline[..b.len()].copy_from_slice(b);
+            Self::Inline(b.len() as u8, inline)
+        } else {
+            Self::Heap(s.into())
+        }
+    }
+
+    /// The text's bytes (UTF-8: it was copied from a `str`).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline(len, b) => &b[..usize::from(*len)],
+            Self::Heap(s) => s.as_bytes(),
+        }
+    }
+
+    /// The text as an owned `String`.
+    pub(crate) fn to_owned_string(&self) -> String {
+        String::from_utf8_lossy(self.as_bytes()).into_owned()
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        String::from_utf8_lossy(self.as_bytes()).fmt(f)
+    }
+}
+
+/// Writes an IP address's text into `buf`, returning its bytes (no
+/// allocation: an address's text is at most 45 bytes).
+pub(crate) fn ip_text(ip: std::net::IpAddr, buf: &mut [u8; 48]) -> &[u8] {
+    use std::io::Write as _;
+    let mut rest = &mut buf[..];
+    let _ = write!(rest, "{ip}");
+    let len = 48 - rest.len();
+    &buf[..len]
+}
