@@ -217,6 +217,14 @@ impl<T> Pipeline<T> {
     /// full. Never blocks beyond the queue's lock; wakes the export thread
     /// once per full batch.
     pub(crate) fn push(&self, item: T) {
+        self.push_with(|| Some(item));
+    }
+
+    /// [`push`](Self::push) for an item made by `make` (nothing when it
+    /// makes `None`), called under the queue's lock and only if there is
+    /// room: a large item is moved straight into the queue.
+    #[inline]
+    pub(crate) fn push_with(&self, make: impl FnOnce() -> Option<T>) {
         let mut items = self.queue.items.lock();
         if items.len() >= self.queue.capacity {
             drop(items);
@@ -225,6 +233,9 @@ impl<T> Pipeline<T> {
                 .fetch_add(1, Ordering::Relaxed);
             return;
         }
+        let Some(item) = make() else {
+            return;
+        };
         items.push(item);
         let len = items.len();
         drop(items);

@@ -180,6 +180,22 @@ pub(crate) fn attributes(out: &mut Vec<u8>, field: u32, kvs: &[KeyValue]) {
                 continue;
             }
         }
+        // An integer (a status code, a port): the same, with its varint.
+        if let Value::I64(i) = &kv.value {
+            let value_len = 1 + varint_len(*i as u64);
+            let len = 2 + k.len() + 2 + value_len;
+            if tag < 0x80 && len < 0x80 {
+                out.extend_from_slice(&[tag as u8, len as u8, 1 << 3 | LEN as u8, k.len() as u8]);
+                out.extend_from_slice(k);
+                out.extend_from_slice(&[
+                    2 << 3 | LEN as u8,
+                    value_len as u8,
+                    3 << 3 | VARINT as u8,
+                ]);
+                varint(out, *i as u64);
+                continue;
+            }
+        }
         let value_len = any_value_len(&kv.value);
         let len = len_delimited_len(1, k.len()) + len_delimited_len(2, value_len);
         key(out, field, LEN);
@@ -241,43 +257,46 @@ pub(crate) fn attributes_len(field: u32, kvs: &[KeyValue]) -> usize {
 
 // ------------------------------------------------------ pre-encoded keys
 
-/// The `key` field of a `KeyValue` message (field 1, its length, the key's
-/// bytes) for a key known when obskit is built, prepared once as a
-/// constant: writing a fixed attribute then copies its key in one go.
+/// Defines the constant `NAME`: the `key` field of a `KeyValue` message
+/// (field 1, its length, the key's bytes) for a key known when obskit is
+/// built, prepared once. Its size is part of its type, so writing it
+/// copies a fixed number of bytes.
 ///
 /// ```ignore
-/// const METHOD: &[u8] = pre_key!("http.request.method");
+/// pre_key!(METHOD = "http.request.method");
 /// ```
 macro_rules! pre_key {
-    ($key:expr) => {{
-        const KEY: &[u8] = $key.as_bytes();
-        const N: usize = KEY.len();
-        const ENCODED: [u8; N + 2] = {
-            assert!(N < 0x80, "a pre-encoded key is shorter than 128 bytes");
-            let mut b = [0_u8; N + 2];
+    ($name:ident = $key:expr) => {
+        const $name: &[u8; $key.len() + 2] = &{
+            const KEY: &[u8] = $key.as_bytes();
+            assert!(
+                KEY.len() < 0x80,
+                "a pre-encoded key is shorter than 128 bytes"
+            );
+            let mut b = [0_u8; $key.len() + 2];
             b[0] = (1 << 3) | 2;
-            b[1] = N as u8;
+            b[1] = KEY.len() as u8;
             let mut i = 0;
-            while i < N {
+            while i < KEY.len() {
                 b[i + 2] = KEY[i];
                 i += 1;
             }
             b
         };
-        &ENCODED as &'static [u8]
-    }};
+    };
 }
 pub(crate) use pre_key;
 
 /// A `KeyValue` with a string value in the repeated field `field`, its key
 /// pre-encoded ([`pre_key!`]).
-pub(crate) fn pre_kv_str(out: &mut Vec<u8>, field: u32, pre: &[u8], v: &[u8]) {
+#[inline]
+pub(crate) fn pre_kv_str<const N: usize>(out: &mut Vec<u8>, field: u32, pre: &[u8; N], v: &[u8]) {
     let any = 1 + varint_len(v.len() as u64) + v.len();
-    let len = pre.len() + 1 + varint_len(any as u64) + any;
+    let len = N + 1 + varint_len(any as u64) + any;
     let tag = (field << 3) | LEN;
     if tag < 0x80 && len < 0x80 {
-        out.push(tag as u8);
-        out.push(len as u8);
+        out.reserve(2 + len);
+        out.extend_from_slice(&[tag as u8, len as u8]);
         out.extend_from_slice(pre);
         out.extend_from_slice(&[
             2 << 3 | LEN as u8,
@@ -298,9 +317,10 @@ pub(crate) fn pre_kv_str(out: &mut Vec<u8>, field: u32, pre: &[u8], v: &[u8]) {
 
 /// A `KeyValue` with an integer value in the repeated field `field`, its
 /// key pre-encoded ([`pre_key!`]).
-pub(crate) fn pre_kv_i64(out: &mut Vec<u8>, field: u32, pre: &[u8], v: i64) {
+#[inline]
+pub(crate) fn pre_kv_i64<const N: usize>(out: &mut Vec<u8>, field: u32, pre: &[u8; N], v: i64) {
     let any = 1 + varint_len(v as u64);
-    let len = pre.len() + 2 + any;
+    let len = N + 2 + any;
     key_field(out, field, len);
     out.extend_from_slice(pre);
     out.extend_from_slice(&[2 << 3 | LEN as u8, any as u8, 3 << 3 | VARINT as u8]);
@@ -322,32 +342,38 @@ mod tests {
     /// A pre-encoded key writes what the generic `KeyValue` encoding writes.
     #[test]
     fn pre_encoded_keys_write_what_the_generic_encoding_writes() {
-        const SHORT: &[u8] = pre_key!("url.path");
-        const LONG: &[u8] = pre_key!(
-            "http.request.header.a-header-with-a-long-name-to-pass-one-hundred-bytes-of-key-value"
+        pre_key!(SHORT = "url.path");
+        pre_key!(
+            LONG = "http.request.header.a-header-with-a-long-name-to-pass-one-hundred-bytes-of-key-value"
         );
         let values = ["", "/users/42", &"x".repeat(200)];
-        for (pre, key_text) in [
-            (SHORT, "url.path"),
-            (
-                LONG,
-                "http.request.header.a-header-with-a-long-name-to-pass-one-hundred-bytes-of-key-value",
-            ),
-        ] {
+        let check = |key_text: &'static str,
+                     str_kv: &dyn Fn(&mut Vec<u8>, &[u8]),
+                     int_kv: &dyn Fn(&mut Vec<u8>, i64)| {
             for v in values {
                 let mut ours = Vec::new();
-                pre_kv_str(&mut ours, 9, pre, v.as_bytes());
+                str_kv(&mut ours, v.as_bytes());
                 let mut generic = Vec::new();
                 attributes(&mut generic, 9, &[KeyValue::new(key_text, v.to_owned())]);
                 assert_eq!(ours, generic, "{key_text} = {v:?}");
             }
             for v in [0_i64, 1, 443, 65_535, -1, i64::MAX] {
                 let mut ours = Vec::new();
-                pre_kv_i64(&mut ours, 9, pre, v);
+                int_kv(&mut ours, v);
                 let mut generic = Vec::new();
                 attributes(&mut generic, 9, &[KeyValue::new(key_text, v)]);
                 assert_eq!(ours, generic, "{key_text} = {v}");
             }
-        }
+        };
+        check(
+            "url.path",
+            &|out, v| pre_kv_str(out, 9, SHORT, v),
+            &|out, v| pre_kv_i64(out, 9, SHORT, v),
+        );
+        check(
+            "http.request.header.a-header-with-a-long-name-to-pass-one-hundred-bytes-of-key-value",
+            &|out, v| pre_kv_str(out, 9, LONG, v),
+            &|out, v| pre_kv_i64(out, 9, LONG, v),
+        );
     }
 }

@@ -22,16 +22,16 @@ pub(crate) trait TypedAttributes {
     fn key_values(&self, out: &mut Vec<KeyValue>);
 }
 
-const HTTP_METHOD: &[u8] = pre_key!("http.request.method");
-const HTTP_METHOD_ORIGINAL: &[u8] = pre_key!("http.request.method_original");
-const HTTP_ROUTE: &[u8] = pre_key!("http.route");
-const HTTP_SCHEME: &[u8] = pre_key!("url.scheme");
-const HTTP_PATH: &[u8] = pre_key!("url.path");
-const HTTP_VERSION: &[u8] = pre_key!("network.protocol.version");
-const HTTP_USER_AGENT: &[u8] = pre_key!("user_agent.original");
-const HTTP_CLIENT_ADDRESS: &[u8] = pre_key!("client.address");
-const HTTP_CLIENT_PORT: &[u8] = pre_key!("client.port");
-const HTTP_REQUEST_ID: &[u8] = pre_key!("http.request.header.x-request-id");
+pre_key!(HTTP_METHOD = "http.request.method");
+pre_key!(HTTP_METHOD_ORIGINAL = "http.request.method_original");
+pre_key!(HTTP_ROUTE = "http.route");
+pre_key!(HTTP_SCHEME = "url.scheme");
+pre_key!(HTTP_PATH = "url.path");
+pre_key!(HTTP_VERSION = "network.protocol.version");
+pre_key!(HTTP_USER_AGENT = "user_agent.original");
+pre_key!(HTTP_CLIENT_ADDRESS = "client.address");
+pre_key!(HTTP_CLIENT_PORT = "client.port");
+pre_key!(HTTP_REQUEST_ID = "http.request.header.x-request-id");
 
 /// A served HTTP request's span attributes, as the request's values: written
 /// behind pre-encoded keys, in the order of [`TypedAttributes::key_values`].
@@ -127,13 +127,13 @@ impl TypedAttributes for HttpServer {
 mod rpc {
     use super::*;
 
-    const RPC_SYSTEM: &[u8] = pre_key!("rpc.system.name");
-    const RPC_METHOD: &[u8] = pre_key!("rpc.method");
-    const RPC_SERVER_ADDRESS: &[u8] = pre_key!("server.address");
-    const RPC_SERVER_PORT: &[u8] = pre_key!("server.port");
-    const RPC_PEER_ADDRESS: &[u8] = pre_key!("network.peer.address");
-    const RPC_PEER_PORT: &[u8] = pre_key!("network.peer.port");
-    const RPC_REQUEST_ID: &[u8] = pre_key!("rpc.request.metadata.x-request-id");
+    pre_key!(RPC_SYSTEM = "rpc.system.name");
+    pre_key!(RPC_METHOD = "rpc.method");
+    pre_key!(RPC_SERVER_ADDRESS = "server.address");
+    pre_key!(RPC_SERVER_PORT = "server.port");
+    pre_key!(RPC_PEER_ADDRESS = "network.peer.address");
+    pre_key!(RPC_PEER_PORT = "network.peer.port");
+    pre_key!(RPC_REQUEST_ID = "rpc.request.metadata.x-request-id");
 
     /// A served RPC's span attributes, as the call's values: written behind
     /// pre-encoded keys, in the order of [`TypedAttributes::key_values`].

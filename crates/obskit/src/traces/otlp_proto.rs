@@ -70,8 +70,8 @@ impl<'a> SpanFields<'a> {
             start_time: s.start_time,
             end_time: s.end_time,
             dropped_attributes_count: s.dropped_attributes_count,
-            events: &s.events,
-            links: &s.links,
+            events: s.events(),
+            links: s.links(),
             status: &s.status,
         }
     }

@@ -63,6 +63,27 @@ fn limits_from_env() -> SpanLimits {
     limits
 }
 
+/// A random span id: never zero (invalid). Drawn over the whole range and
+/// drawn again on zero, which costs less than drawing from `1..`.
+fn nonzero_u64() -> u64 {
+    loop {
+        let v = fastrand::u64(..);
+        if v != 0 {
+            return v;
+        }
+    }
+}
+
+/// A random trace id, never zero (see [`nonzero_u64`]).
+fn nonzero_u128() -> u128 {
+    loop {
+        let v = fastrand::u128(..);
+        if v != 0 {
+            return v;
+        }
+    }
+}
+
 /// Where obskit's own spans go when they end: the same pipelines the SDK's
 /// processors push to, or a test's capture.
 #[derive(Debug)]
@@ -126,15 +147,15 @@ impl OwnSpans {
         let span_context = if psc.is_valid() {
             SpanContext::new(
                 psc.trace_id(),
-                SpanId::from(fastrand::u64(1..)),
+                SpanId::from(nonzero_u64()),
                 psc.trace_flags().with_sampled(true),
                 false,
                 psc.trace_state().clone(),
             )
         } else {
             SpanContext::new(
-                TraceId::from(fastrand::u128(1..)),
-                SpanId::from(fastrand::u64(1..)),
+                TraceId::from(nonzero_u128()),
+                SpanId::from(nonzero_u64()),
                 opentelemetry::trace::TraceFlags::SAMPLED,
                 false,
                 psc.trace_state().clone(),
@@ -152,7 +173,7 @@ impl OwnSpans {
         };
         OwnSpan {
             data: Some(OwnFinished {
-                span_context: span_context.clone(),
+                span_context,
                 parent_span_id: psc.span_id(),
                 parent_span_is_remote: psc.is_valid() && psc.is_remote(),
                 kind,
@@ -162,30 +183,40 @@ impl OwnSpans {
                 described,
                 added: Added::default(),
                 dropped_attributes_count,
-                events: SpanEvents::default(),
-                links: SpanLinks::default(),
+                events_links: None,
                 status: Status::Unset,
             }),
-            span_context,
             spans: Arc::clone(self),
         }
     }
 
     /// Hands an ended span to every target.
-    fn finish(&self, span: OwnFinished) {
+    /// Hands the ended span in `slot` to every target, leaving `None`.
+    /// (Taken out of its slot as it is written into the queue: a span is
+    /// large, and each move copies it.)
+    fn finish(&self, slot: &mut Option<OwnFinished>) {
         match &self.targets {
             Targets::Export(pipelines) => match pipelines.as_slice() {
-                [] => {}
-                [one] => one.push(Finished::Own(span)),
+                [] => *slot = None,
+                [one] => {
+                    one.push_with(|| slot.take().map(Finished::Own));
+                    // Still there when the queue was full: dropped.
+                    *slot = None;
+                }
                 many => {
                     for p in many {
-                        p.push(Finished::Own(span.clone()));
+                        p.push_with(|| slot.clone().map(Finished::Own));
                     }
+                    *slot = None;
                 }
             },
-            Targets::Capture(spans) => spans.lock().push(span.to_span_data()),
+            Targets::Capture(spans) => {
+                if let Some(span) = slot.take() {
+                    spans.lock().push(span.to_span_data());
+                }
+            }
             #[cfg(test)]
-            Targets::Keep(spans) => spans.lock().push(span),
+            Targets::Keep(spans) => spans.lock().extend(slot.take()),
         }
     }
 }
@@ -269,11 +300,11 @@ impl Described {
     }
 }
 
-/// The attributes added after the start, in order: the first few inline
-/// (a request's status code and `error.type`), the rest in a vector.
+/// The attributes added after the start, in order: the first inline (a
+/// request's status code), the rest in a vector.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Added {
-    inline: [Option<KeyValue>; 2],
+    inline: [Option<KeyValue>; 1],
     more: Vec<KeyValue>,
 }
 
@@ -313,12 +344,33 @@ pub(crate) struct OwnFinished {
     /// The attributes set afterwards.
     pub(crate) added: Added,
     pub(crate) dropped_attributes_count: u32,
-    pub(crate) events: SpanEvents,
-    pub(crate) links: SpanLinks,
+    /// Events and links, boxed when there are any: obskit adds none, and a
+    /// smaller span moves faster.
+    pub(crate) events_links: Option<Box<EventsLinks>>,
     pub(crate) status: Status,
 }
 
+/// A span's events and links.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EventsLinks {
+    pub(crate) events: SpanEvents,
+    pub(crate) links: SpanLinks,
+}
+
+/// No events and no links, for a span that has none.
+static NONE: LazyLock<EventsLinks> = LazyLock::new(EventsLinks::default);
+
 impl OwnFinished {
+    /// The span's events.
+    pub(crate) fn events(&self) -> &SpanEvents {
+        &self.events_links.as_deref().unwrap_or(&NONE).events
+    }
+
+    /// The span's links.
+    pub(crate) fn links(&self) -> &SpanLinks {
+        &self.events_links.as_deref().unwrap_or(&NONE).links
+    }
+
     /// The span as the SDK's `SpanData`.
     pub(crate) fn to_span_data(&self) -> SpanData {
         let mut attributes = Vec::with_capacity(self.described.len() + self.added.len());
@@ -334,8 +386,8 @@ impl OwnFinished {
             end_time: self.end_time,
             attributes,
             dropped_attributes_count: self.dropped_attributes_count,
-            events: self.events.clone(),
-            links: self.links.clone(),
+            events: self.events().clone(),
+            links: self.links().clone(),
             status: self.status.clone(),
             instrumentation_scope: scope().clone(),
         }
@@ -348,7 +400,6 @@ impl OwnFinished {
 /// recorded after its end, and an end on drop when it was not ended.
 #[derive(Debug)]
 pub(crate) struct OwnSpan {
-    span_context: SpanContext,
     /// `None` once ended. Not boxed: the context boxes the span already,
     /// and one more allocation per request costs more than the moves.
     data: Option<OwnFinished>,
@@ -357,10 +408,11 @@ pub(crate) struct OwnSpan {
 
 impl OwnSpan {
     fn ensure_ended(&mut self, timestamp: Option<SystemTime>) {
-        let Some(mut data) = self.data.take() else {
+        let Some(data) = self.data.as_mut() else {
             return;
         };
         if self.spans.closed.load(Ordering::Relaxed) {
+            self.data = None;
             return;
         }
         data.end_time = match timestamp {
@@ -368,7 +420,7 @@ impl OwnSpan {
             None if data.end_time == data.start_time => opentelemetry::time::now(),
             None => data.end_time,
         };
-        self.spans.finish(data);
+        self.spans.finish(&mut self.data);
     }
 }
 
@@ -389,21 +441,27 @@ impl opentelemetry::trace::Span for OwnSpan {
     {
         let limits = self.spans.limits;
         if let Some(data) = self.data.as_mut() {
-            if data.events.len() < limits.max_events_per_span as usize {
+            let events = &mut data.events_links.get_or_insert_with(Box::default).events;
+            if events.len() < limits.max_events_per_span as usize {
                 let limit = limits.max_attributes_per_event as usize;
                 let dropped = attributes.len().saturating_sub(limit);
                 attributes.truncate(limit);
-                data.events
+                events
                     .events
                     .push(Event::new(name, timestamp, attributes, dropped as u32));
             } else {
-                data.events.dropped_count += 1;
+                events.dropped_count += 1;
             }
         }
     }
 
+    /// The span's context while it records. (Once it has ended nothing
+    /// asks: the context holding a span answers with its own copy, taken
+    /// when the span was put in it.)
     fn span_context(&self) -> &SpanContext {
-        &self.span_context
+        self.data
+            .as_ref()
+            .map_or(&SpanContext::NONE, |d| &d.span_context)
     }
 
     fn is_recording(&self) -> bool {
@@ -441,15 +499,16 @@ impl opentelemetry::trace::Span for OwnSpan {
     fn add_link(&mut self, span_context: SpanContext, mut attributes: Vec<KeyValue>) {
         let limits = self.spans.limits;
         if let Some(data) = self.data.as_mut() {
-            if data.links.links.len() < limits.max_links_per_span as usize {
+            let links = &mut data.events_links.get_or_insert_with(Box::default).links;
+            if links.links.len() < limits.max_links_per_span as usize {
                 let limit = limits.max_attributes_per_link as usize;
                 let dropped = attributes.len().saturating_sub(limit);
                 attributes.truncate(limit);
-                data.links
+                links
                     .links
                     .push(Link::new(span_context, attributes, dropped as u32));
             } else {
-                data.links.dropped_count += 1;
+                links.dropped_count += 1;
             }
         }
     }
