@@ -78,29 +78,26 @@ impl RequestId {
 
     /// A fresh random id: 32 lowercase hex digits.
     ///
-    /// The text is cut from a block of 32 ids kept per thread, so a
-    /// request does not allocate for its id; a block is freed once every
-    /// id cut from it is dropped (an id kept for long keeps its block's
-    /// 1 KiB alive).
+    /// The text is cut from a block of 32 ids made at once and kept per
+    /// thread, so a request does not allocate for its id; a block is freed
+    /// once every id cut from it is dropped (an id kept for long keeps its
+    /// block's 1 KiB alive).
     pub fn generate() -> Self {
         thread_local! {
-            static BLOCK: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+            static BLOCK: RefCell<Bytes> = const { RefCell::new(Bytes::new()) };
         }
-        let mut text = [0_u8; ID_LEN];
-        crate::hex::write_hex(&mut text, &fastrand::u128(..).to_be_bytes());
         let shared = BLOCK
             .try_with(|block| {
                 let mut block = block.try_borrow_mut().ok()?;
-                if block.capacity() < ID_LEN {
-                    *block = BytesMut::with_capacity(ID_LEN * IDS_PER_BLOCK);
+                if block.len() < ID_LEN {
+                    *block = fresh_ids(IDS_PER_BLOCK);
                 }
-                block.extend_from_slice(&text);
-                Some(block.split().freeze())
+                Some(block.split_to(ID_LEN))
             })
             .ok()
             .flatten()
             // A thread being torn down: the id gets text of its own.
-            .unwrap_or_else(|| Bytes::copy_from_slice(&text));
+            .unwrap_or_else(|| fresh_ids(1));
         // Hex digits are a valid value.
         let value = HeaderValue::from_maybe_shared(shared);
         Self(value.unwrap_or_else(|_| HeaderValue::from_static("0")))
@@ -170,6 +167,16 @@ impl RequestId {
     pub(crate) fn from_valid(s: &str) -> Self {
         Self::parse(s.as_bytes()).expect("valid test id")
     }
+}
+
+/// The text of `n` fresh random ids, one after the other.
+fn fresh_ids(n: usize) -> Bytes {
+    let mut rng = fastrand::Rng::new();
+    let mut text = BytesMut::zeroed(ID_LEN * n);
+    for id in text.chunks_exact_mut(ID_LEN) {
+        crate::hex::write_hex(id, &rng.u128(..).to_be_bytes());
+    }
+    text.freeze()
 }
 
 impl fmt::Debug for RequestId {

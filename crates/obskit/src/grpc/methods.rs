@@ -86,10 +86,8 @@ static CLASS: [u8; 256] = {
 /// The service part of `package.Service/Method`.
 pub(crate) fn service_of(method: &str) -> &str {
     method
-        .bytes()
-        .position(|b| b == b'/')
-        .and_then(|i| method.get(..i))
-        .unwrap_or(method)
+        .split_once('/')
+        .map_or(method, |(service, _)| service)
 }
 
 /// The known methods of one layer: given up front or learned from answers.

@@ -26,21 +26,29 @@ impl Adapter for GrpcShared {
     const SERVICE: &'static str = "GrpcService";
 
     fn start<B>(shared: &Arc<Self>, req: &mut Request<B>) -> Option<Served> {
-        let split = methods::split_path(req.uri().path());
         // Plain HTTP requests (an axum fallback's 404 when the layer wraps a
         // merged router) are the HTTP layer's, not calls.
-        let excluded = !is_grpc(req.headers())
-            || split.is_some_and(|(_, service)| shared.core.is_excluded(service));
+        if !is_grpc(req.headers()) {
+            return None;
+        }
+        // A known method had the shape of one when it became known: found
+        // first, its path needs no second look.
+        let path = req.uri().path();
+        let known = path.strip_prefix('/').and_then(|m| shared.known.get(m));
+        let (full, excluded) = match known {
+            Some(name) => (Some(name), shared.core.is_excluded_service_of(name)),
+            None => match methods::split_path(path) {
+                Some((full, service)) => (Some(full), shared.core.is_excluded(service)),
+                None => (None, false),
+            },
+        };
         if excluded {
             return None;
         }
-        let full = split.map(|(full, _)| full);
-        let method = match full {
-            Some(m) => match shared.known.get(m) {
-                Some(name) => Method::Known(name),
-                None => Method::Unknown(Some(m.into())),
-            },
-            None => Method::Unknown(None),
+        let method = match (known, full) {
+            (Some(name), _) => Method::Known(name),
+            (None, Some(m)) => Method::Unknown(Some(m.into())),
+            (None, None) => Method::Unknown(None),
         };
         // The name of a method not known yet is set when the call ends; the
         // sampler decides on the trace id and parent alone.

@@ -56,6 +56,18 @@ impl LayerState {
         self.excluded.iter().any(|p| p == name)
     }
 
+    /// Whether the service of `method` (`package.Service/Method`) is left
+    /// out of every figure: [`is_excluded`](Self::is_excluded) without
+    /// looking for the slash.
+    #[cfg(feature = "grpc")]
+    pub(crate) fn is_excluded_service_of(&self, method: &str) -> bool {
+        self.excluded.iter().any(|service| {
+            method
+                .strip_prefix(service.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+    }
+
     /// Declares the SLOs every exchange is classified against.
     pub(crate) fn set_slos(&mut self, slos: impl IntoIterator<Item = Slo>) -> Result<(), SloError> {
         self.slos = SloSet::new(slos.into_iter().collect(), &self.metrics)?;
@@ -69,5 +81,20 @@ impl LayerState {
         P: Into<String>,
     {
         self.excluded = names.into_iter().map(Into::into).collect();
+    }
+}
+
+#[cfg(all(test, feature = "grpc"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_method_is_left_out_with_its_service_only() {
+        let telemetry = crate::testing::TestTelemetry::new();
+        let state = LayerState::new(&telemetry, &["grpc.health.v1.Health"]);
+        assert!(state.is_excluded_service_of("grpc.health.v1.Health/Check"));
+        assert!(!state.is_excluded_service_of("grpc.health.v1.HealthX/Check"));
+        assert!(!state.is_excluded_service_of("grpc.health.v1.Health"));
+        assert!(!state.is_excluded_service_of("other.Svc/Check"));
     }
 }

@@ -19,6 +19,9 @@ pub(crate) trait Out {
     fn push_str(&mut self, s: &str);
     /// Appends one ASCII character.
     fn push_ascii(&mut self, c: u8);
+    /// Appends `text`, ASCII (a `String` checks it; text that is not is
+    /// left out).
+    fn push_ascii_text(&mut self, text: &[u8]);
 }
 
 impl Out for String {
@@ -30,6 +33,10 @@ impl Out for String {
     fn push_ascii(&mut self, c: u8) {
         self.push(char::from(c));
     }
+    #[inline]
+    fn push_ascii_text(&mut self, text: &[u8]) {
+        String::push_str(self, std::str::from_utf8(text).unwrap_or_default());
+    }
 }
 
 impl Out for Vec<u8> {
@@ -40,6 +47,10 @@ impl Out for Vec<u8> {
     #[inline]
     fn push_ascii(&mut self, c: u8) {
         self.push(c);
+    }
+    #[inline]
+    fn push_ascii_text(&mut self, text: &[u8]) {
+        self.extend_from_slice(text);
     }
 }
 
@@ -378,11 +389,16 @@ pub(crate) fn push_timestamp<O: Out + ?Sized>(out: &mut O, now: std::time::Syste
         out.push_str(&humantime::format_rfc3339_micros(now).to_string());
         return;
     }
+    // `uuuuuuZ`, put together on the stack and appended at once.
     let micros = since.subsec_micros();
-    out.push_str(two_digits(micros / 10_000));
-    out.push_str(two_digits(micros / 100 % 100));
-    out.push_str(two_digits(micros % 100));
-    out.push_ascii(b'Z');
+    let mut tail = [b'Z'; 7];
+    for (pair, n) in tail
+        .chunks_exact_mut(2)
+        .zip([micros / 10_000, micros / 100, micros])
+    {
+        pair.copy_from_slice(two_digits(n % 100).as_bytes());
+    }
+    out.push_ascii_text(&tail);
 }
 
 #[cfg(test)]

@@ -356,13 +356,23 @@ impl DirectLines {
         if !self.enabled(level) {
             return true;
         }
-        // What follows the first duration changes with every line; what
-        // comes before it is the line's static part.
+        // What follows the first duration's key changes with every line;
+        // what comes before it is the line's static part.
         let split = fields
             .iter()
             .position(|(_, v)| matches!(v, Some(Value::Millis(_))))
             .unwrap_or(fields.len());
         let (fixed, varying) = fields.split_at(split);
+        let (duration, varying) = match varying.split_first() {
+            Some(((name, Some(Value::Millis(d))), rest)) => (Some((*name, *d)), rest),
+            _ => (None, varying),
+        };
+        let format = |part: &mut String| {
+            push_static(part, message, fixed);
+            if let Some((name, _)) = duration {
+                push_key(part, name);
+            }
+        };
         with_bytes(|out| {
             // The header `push_header` writes, its fixed middle copied whole.
             out.extend_from_slice(b"{\"timestamp\":\"");
@@ -370,8 +380,15 @@ impl DirectLines {
             out.extend_from_slice(self.after_time[level_index(level)].as_bytes());
             push_context_id_bytes(out);
             match key {
-                Some(key) => with_prepared(key, out, |part| push_static(part, message, fixed)),
-                None => push_static(out, message, fixed),
+                Some(key) => with_prepared(key, out, format),
+                None => {
+                    let mut part = String::new();
+                    format(&mut part);
+                    out.extend_from_slice(part.as_bytes());
+                }
+            }
+            if let Some((_, d)) = duration {
+                push_millis(out, super::duration::log_micros(d));
             }
             push_fields(out, varying);
             out.extend_from_slice(b"}\n");
@@ -422,8 +439,9 @@ fn push_context_id_bytes(out: &mut Vec<u8>) {
     });
 }
 
-/// What identifies the static part of an access line (its message and
-/// the fields before its duration) for the protocol that writes it: equal
+/// What identifies the static part of an access line (its message, the
+/// fields before its duration and the duration's key) for the protocol
+/// that writes it: equal
 /// keys promise equal static parts. `text` holds the strings it depends
 /// on (a method and a route), `number` the rest (a status, how the
 /// exchange ended), `error_type` the error type the line reports.
@@ -513,14 +531,19 @@ fn push_static<O: Out>(out: &mut O, message: &[&str], fields: &[(&str, Option<Va
     push_fields(out, fields);
 }
 
+/// `,"key":`.
+fn push_key<O: Out>(out: &mut O, key: &str) {
+    // Keys are obskit's own attribute names: nothing to escape.
+    out.push_str(",\"");
+    out.push_str(key);
+    out.push_str("\":");
+}
+
 /// `,"key":value` for each field that has a value.
 fn push_fields<O: Out>(out: &mut O, fields: &[(&str, Option<Value<'_>>)]) {
     for (key, value) in fields {
         let Some(value) = value else { continue };
-        // Keys are obskit's own attribute names: nothing to escape.
-        out.push_str(",\"");
-        out.push_str(key);
-        out.push_str("\":");
+        push_key(out, key);
         match *value {
             Value::Str(s) => push_json_str(out, s),
             Value::U64(n) => out.push_str(itoa::Buffer::new().format(n)),
