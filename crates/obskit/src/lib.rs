@@ -110,6 +110,7 @@
 //! assert_eq!(telemetry.logs()[0]["answer"], 42);
 //! ```
 
+mod bridged;
 pub mod config;
 pub mod db;
 mod digits;

@@ -120,8 +120,9 @@ fn in_registry<R>(
 }
 
 /// [`with_bridged`] for a span of obskit's subscriber, which may be light:
-/// `f` then sees it as an unsampled bridged span, and a light span `f`
-/// gives a parent (makes pending) becomes a registry span with that state.
+/// `f` sees a light span's own OpenTelemetry span when it has one; else it
+/// sees it as an unsampled bridged span, and a light span `f` gives a
+/// parent (makes pending) becomes a registry span with that state.
 fn with_light_or_bridged<R>(
     subscriber: &ObskitSubscriber,
     id: &tracing::Id,
@@ -129,6 +130,9 @@ fn with_light_or_bridged<R>(
 ) -> Option<R> {
     let inner: &dyn tracing::Subscriber = subscriber.inner();
     let bridge = inner.downcast_ref::<SpanBridge>()?;
+    if subscriber.is_bridged_light(id) {
+        return subscriber.with_light_bridged(id, |bridged| f(bridge.tracer(), bridged));
+    }
     let Some(cx) = subscriber.light_context(id) else {
         let registry = inner.downcast_ref::<tracing_subscriber::Registry>()?;
         let id = subscriber.registry_id(id)?;

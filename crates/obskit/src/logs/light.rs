@@ -1,5 +1,5 @@
-//! Spans under an unsampled parent, kept out of `tracing-subscriber`'s
-//! registry: "light" spans.
+//! Spans under a parent, kept out of `tracing-subscriber`'s registry:
+//! "light" spans.
 //!
 //! Under a sampler that follows the parent, a span created inside a trace
 //! that is not sampled records nothing for OpenTelemetry. In the registry
@@ -7,8 +7,8 @@
 //! extension, the log layer's fields) and the dispatch of its enter, exit
 //! and close to every layer: most of what such a span costs. When obskit
 //! installs the subscriber itself ([`WithLightSpans`], used only with the
-//! JSON log layer or no log layer, obskit's bridge, such a sampler and a
-//! log filter without span directives), such a span is answered here
+//! JSON log layer or no log layer, obskit's bridge and a log filter
+//! without span directives), such a span is answered here
 //! instead: a node holding its metadata, its parent, the OpenTelemetry
 //! context it carries and its fields. The JSON
 //! layer reads these nodes, so the lines logged inside such a span list it
@@ -26,17 +26,30 @@
 //! thread already sets bit 49). A registry span's id is its index plus one,
 //! which never carries into it since no address is all ones.
 //!
-//! [`SpanExt::set_parent`](crate::SpanExt::set_parent) on a light span makes
-//! it a registry span after all (it is "promoted"): the light node then
-//! forwards everything to that span.
+//! A span under a sampled parent (or any parent, under a sampler that
+//! does not follow it) is light too: its node also holds the OpenTelemetry
+//! span obskit's bridge would keep in the registry span's extensions
+//! ([`Bridged`]), started on first entry, given the warnings and errors
+//! logged inside it as events, ended at its last exit when it closes.
+//! The registry and its layers never see it: no slot, no extensions, no
+//! per-layer dispatch, and its fields written as JSON only if a line
+//! lists them.
+//!
+//! [`SpanExt::set_parent`](crate::SpanExt::set_parent) on a light span
+//! under an unsampled parent makes it a registry span after all (it is
+//! "promoted"): the light node then forwards everything to that span.
 
 mod fields;
 mod store;
 
 use std::cell::{Cell, RefCell};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::SystemTime;
 
+use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, ContextGuard};
+use opentelemetry_sdk::trace::Tracer;
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
@@ -44,7 +57,8 @@ use tracing::{Dispatch, Event, Metadata, Subscriber};
 use tracing_core::span::Current;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::span_context::{is_current, unsampled};
+use crate::bridged::{Bridged, Pending, Recorded};
+use crate::span_context::is_current;
 use fields::Fields;
 use store::{LIGHT, Parent};
 
@@ -69,6 +83,11 @@ pub(crate) struct LightSpans {
     owner: usize,
     /// Whether span fields are kept as JSON (a JSON log layer reads them).
     json_fields: bool,
+    /// Whether the sampler follows the parent: see [`LightSpans::new`].
+    follows_parent: bool,
+    /// The bridge's tracer: spans under a sampled parent are light too,
+    /// bridged here, once the bridge has given it.
+    tracer: OnceLock<Tracer>,
 }
 
 impl std::fmt::Debug for LightSpans {
@@ -115,6 +134,9 @@ struct Entered {
     owner: usize,
     id: Id,
     light: bool,
+    /// Whether it is a light span with a started OpenTelemetry span, whose
+    /// last exit is kept as its end.
+    started: bool,
     /// The context a light span attached (`None` when it was current),
     /// detached when the entry is dropped.
     _guard: Option<ContextGuard>,
@@ -122,13 +144,35 @@ struct Entered {
 
 impl LightSpans {
     /// A table for one subscriber; `json_fields`: whether a JSON log layer
-    /// lists the spans (their fields are then kept).
-    pub(crate) fn new(json_fields: bool) -> Self {
+    /// lists the spans (their fields are then kept); `follows_parent`:
+    /// whether the sampler never samples a child of an unsampled parent
+    /// (only then is such a child made light, carrying its parent's context).
+    pub(crate) fn new(json_fields: bool, follows_parent: bool) -> Self {
         static OWNERS: AtomicUsize = AtomicUsize::new(0);
         Self {
             owner: OWNERS.fetch_add(1, Ordering::Relaxed),
             json_fields,
+            follows_parent,
+            tracer: OnceLock::new(),
         }
+    }
+
+    /// Keeps spans under a sampled parent light too, bridged to
+    /// OpenTelemetry with `tracer` as obskit's bridge does.
+    pub(crate) fn bridge_with(&self, tracer: Tracer) {
+        let _ = self.tracer.set(tracer);
+    }
+
+    /// Whether light span `id` has an OpenTelemetry span that records.
+    pub(crate) fn records(&self, id: &Id) -> bool {
+        store::lock(id).is_some_and(|node| node.otel.as_deref().is_some_and(Bridged::records))
+    }
+
+    /// Runs `f` on the OpenTelemetry span of light span `id`, if it has one
+    /// (it is under a sampled parent and not promoted).
+    pub(crate) fn with_bridged<R>(&self, id: &Id, f: impl FnOnce(&mut Bridged) -> R) -> Option<R> {
+        let mut node = store::lock(id)?;
+        node.otel.as_deref_mut().map(f)
     }
 
     /// The innermost span entered on this thread (through this table's
@@ -142,11 +186,6 @@ impl LightSpans {
                 .find(|e| e.owner == self.owner)
                 .map(|e| (e.id.clone(), e.light))
         })
-    }
-
-    /// Whether the innermost span entered on this thread is light.
-    pub(crate) fn current_is_light(&self) -> bool {
-        self.top().is_some_and(|(_, light)| light)
     }
 
     /// The light span `event` belongs to, if it belongs to one: its
@@ -217,8 +256,34 @@ enum Place {
     /// In the registry, as a child of this span (the promoted span standing
     /// for its light parent).
     ChildOf(Id),
-    /// Light, with this parent and context.
-    Light(Parent, Context),
+    /// Light, with this parent, under this context.
+    Light(Parent, Carry),
+}
+
+/// The context a light span is made under.
+enum Carry {
+    /// Not sampled: the span carries it and records nothing.
+    Unsampled(Context),
+    /// Sampled: the span is bridged to an OpenTelemetry span under it.
+    Sampled(Context),
+}
+
+impl Carry {
+    /// How a span under `cx` is carried in `light`, if it is light: `None`
+    /// for no valid span in `cx`, or one to bridge with no tracer to do it.
+    /// Under a sampler that does not follow the parent, the SDK decides for
+    /// every span: it is bridged, as the bridge does.
+    fn of(cx: &Context, light: &LightSpans) -> Option<Self> {
+        let span = cx.span();
+        let sc = span.span_context();
+        if !sc.is_valid() {
+            None
+        } else if !sc.is_sampled() && light.follows_parent {
+            Some(Self::Unsampled(cx.clone()))
+        } else {
+            light.tracer.get().map(|_| Self::Sampled(cx.clone()))
+        }
+    }
 }
 
 /// A subscriber in front of `S` (a registry with obskit's layers) that
@@ -252,23 +317,32 @@ where
 
     /// Where a span with `attrs` goes.
     fn place(&self, attrs: &Attributes<'_>) -> Place {
+        let tracer = self.light.tracer.get();
         if let Some(parent) = attrs.parent() {
             if !is_light(parent) {
                 return Place::Registry;
             }
             let Some(mut node) = store::lock(parent) else {
-                return Place::Light(Parent::None, Context::new());
+                return Place::Light(Parent::None, Carry::Unsampled(Context::new()));
             };
             if let Some(promoted) = &node.promoted {
                 return Place::ChildOf(promoted.clone());
             }
+            let carry = match (node.otel.as_deref_mut(), tracer) {
+                (Some(otel), Some(tracer)) => Carry::of(&otel.context(tracer), &self.light),
+                _ => Some(Carry::Unsampled(node.cx.clone())),
+            };
+            let Some(carry) = carry else {
+                // A parent that did not start: the registry decides.
+                return Place::Registry;
+            };
             node.refs += 1;
-            return Place::Light(Parent::Light(parent.clone()), node.cx.clone());
+            return Place::Light(Parent::Light(parent.clone()), carry);
         }
         if !attrs.is_contextual() {
             return Place::Registry;
         }
-        let Some(cx) = Context::map_current(|cx| unsampled(cx).then(|| cx.clone())) else {
+        let Some(carry) = Context::map_current(|cx| Carry::of(cx, &self.light)) else {
             return Place::Registry;
         };
         let parent = match self.light.top() {
@@ -279,16 +353,26 @@ where
             }
             Some((id, false)) => Parent::Registry(self.inner.clone_span(&id)),
         };
-        Place::Light(parent, cx)
+        Place::Light(parent, carry)
     }
 
-    /// A light span with `attrs`, `parent` and `cx`; `None` when this
-    /// thread has no slots (more threads than the table serves).
-    fn create(&self, attrs: &Attributes<'_>, parent: &Parent, cx: Context) -> Option<Id> {
+    /// A light span with `attrs` and `parent`, under `carry`; `None` when
+    /// this thread has no slots (more threads than the table serves).
+    fn create(&self, attrs: &Attributes<'_>, parent: &Parent, carry: Carry) -> Option<Id> {
+        let meta = attrs.metadata();
+        let (cx, otel) = match carry {
+            Carry::Unsampled(cx) => (cx, None),
+            Carry::Sampled(cx) => {
+                let mut pending = Pending::new(meta, cx);
+                pending.record(&|fields| attrs.record(fields));
+                (Context::new(), Some(Box::new(Bridged::Pending(pending))))
+            }
+        };
         let init = |fields: Option<&mut Fields>| {
             store::create(|node| {
-                node.meta = Some(attrs.metadata());
+                node.meta = Some(meta);
                 node.cx = cx;
+                node.otel = otel;
                 node.parent = parent.clone();
                 node.refs = 1;
                 if let Some(fields) = fields {
@@ -314,6 +398,9 @@ where
         let Some(freed) = store::lock(id).and_then(store::Locked::release) else {
             return false;
         };
+        if let (Some(otel), Some(tracer)) = (freed.otel, self.light.tracer.get()) {
+            otel.end(tracer);
+        }
         self.release_parent(&freed.parent);
         if let Some(promoted) = freed.promoted {
             self.inner.try_close(promoted);
@@ -356,7 +443,16 @@ where
             None => Attributes::new_root(meta, &values),
         };
         let promoted = self.inner.new_span(&attrs);
-        bridged(&self.inner, &promoted);
+        let otel = store::lock(id).and_then(|mut node| node.otel.take());
+        match otel {
+            // A span under a sampled parent brings its OpenTelemetry span.
+            Some(otel) => {
+                if let Some(span) = self.inner.span(&promoted) {
+                    span.extensions_mut().replace(*otel);
+                }
+            }
+            None => bridged(&self.inner, &promoted),
+        }
         let mut node = store::lock(id);
         let first = match node.as_deref_mut() {
             Some(node) if node.promoted.is_none() => {
@@ -375,10 +471,39 @@ where
         first
     }
 
-    /// Light span `id`'s context, if it is a light span not promoted.
+    /// Light span `id`'s context, if it is a light span under an
+    /// unsampled parent, not promoted.
     pub(crate) fn light_context(&self, id: &Id) -> Option<Context> {
         let node = store::lock(id)?;
-        node.promoted.is_none().then(|| node.cx.clone())
+        (node.promoted.is_none() && node.otel.is_none()).then(|| node.cx.clone())
+    }
+
+    /// Runs `f` on the OpenTelemetry span of light span `id`, if it has
+    /// one (see [`LightSpans::with_bridged`]).
+    pub(crate) fn with_light_bridged<R>(
+        &self,
+        id: &Id,
+        f: impl FnOnce(&mut Bridged) -> R,
+    ) -> Option<R> {
+        self.light.with_bridged(id, f)
+    }
+
+    /// Whether `id` is a light span with an OpenTelemetry span of its own.
+    pub(crate) fn is_bridged_light(&self, id: &Id) -> bool {
+        is_light(id) && store::lock(id).is_some_and(|node| node.otel.is_some())
+    }
+
+    /// The span context `follows` links to, for a light span with an
+    /// OpenTelemetry span of its own (started now if it was not).
+    fn link_to(&self, follows: &Id) -> Option<opentelemetry::trace::SpanContext> {
+        let tracer = self.light.tracer.get()?;
+        let linked = |otel: &mut Bridged| otel.context(tracer).span().span_context().clone();
+        if let Some(linked) = self.light.with_bridged(follows, linked) {
+            return Some(linked);
+        }
+        let span = self.inner.span(&self.registry_id(follows)?)?;
+        let mut ext = span.extensions_mut();
+        ext.get_mut::<Bridged>().map(linked)
     }
 
     /// The registry span `id` stands for: itself, or the span a promoted
@@ -392,13 +517,14 @@ where
 }
 
 /// Pushes an entered span.
-fn push(owner: usize, id: Id, light: bool, guard: Option<ContextGuard>) {
+fn push(owner: usize, id: Id, light: bool, started: bool, guard: Option<ContextGuard>) {
     ENTERED.with(|entered| {
         if let Ok(mut entered) = entered.try_borrow_mut() {
             entered.push(Entered {
                 owner,
                 id,
                 light,
+                started,
                 _guard: guard,
             });
         }
@@ -447,7 +573,7 @@ where
                 let attrs = Attributes::child_of(parent, attrs.metadata(), attrs.values());
                 self.inner.new_span(&attrs)
             }
-            Place::Light(parent, cx) => match self.create(attrs, &parent, cx) {
+            Place::Light(parent, carry) => match self.create(attrs, &parent, carry) {
                 Some(id) => id,
                 None => {
                     // No slot (more threads than the table serves): the
@@ -470,7 +596,12 @@ where
             drop(node);
             return self.inner.record(&promoted, values);
         }
+        let bridged = node.otel.as_deref().is_some_and(Bridged::records);
         drop(node);
+        if bridged {
+            let recorded = Recorded::new(|fields| values.record(fields));
+            self.light.with_bridged(span, |otel| otel.apply(recorded));
+        }
         if self.light.json_fields && !values.is_empty() {
             with_scratch(|fields| {
                 values.record(&mut fields.recorder());
@@ -485,10 +616,30 @@ where
     fn record_follows_from(&self, span: &Id, follows: &Id) {
         // A light span records nothing; one that follows from a light span
         // gets no link (its context is not sampled).
-        let Some(span) = self.registry_id(span) else {
+        if self.is_bridged_light(span) || self.is_bridged_light(follows) {
+            // The link is recorded here: the bridge sees no light span.
+            let Some(linked) = self.link_to(follows) else {
+                return;
+            };
+            let mut linked = Some(linked);
+            let mut link = |otel: &mut Bridged| {
+                if let Some(linked) = linked.take() {
+                    otel.add_link(linked);
+                }
+            };
+            if self.light.with_bridged(span, &mut link).is_none()
+                && let Some(span) = self.registry_id(span)
+                && let Some(data) = self.inner.span(&span)
+                && let Some(otel) = data.extensions_mut().get_mut::<Bridged>()
+            {
+                link(otel);
+            }
+            return;
+        }
+        let Some(follows) = self.registry_id(follows) else {
             return;
         };
-        let Some(follows) = self.registry_id(follows) else {
+        let Some(span) = self.registry_id(span) else {
             return;
         };
         self.inner.record_follows_from(&span, &follows);
@@ -506,21 +657,28 @@ where
         let owner = self.light.owner;
         if !is_light(span) {
             self.inner.enter(span);
-            return push(owner, span.clone(), false, None);
+            return push(owner, span.clone(), false, false, None);
         }
-        let Some(node) = store::lock(span) else {
+        let Some(mut node) = store::lock(span) else {
             return;
         };
         if let Some(promoted) = node.promoted.clone() {
             drop(node);
             self.inner.enter(&promoted);
-            return push(owner, promoted, false, None);
+            return push(owner, promoted, false, false, None);
         }
-        // Entered where its parent's span is current (a function called by
-        // the handler), it attaches nothing.
-        let cx = (!is_current(&node.cx)).then(|| node.cx.clone());
+        let (cx, started) = match (node.otel.as_deref_mut(), self.light.tracer.get()) {
+            // Started on first entry; its context attached.
+            (Some(otel), Some(tracer)) => {
+                let cx = otel.context(tracer);
+                (Some(cx), matches!(otel, Bridged::Started { .. }))
+            }
+            // Entered where its parent's span is current (a function
+            // called by the handler), it attaches nothing.
+            _ => ((!is_current(&node.cx)).then(|| node.cx.clone()), false),
+        };
         drop(node);
-        push(owner, span.clone(), true, cx.map(Context::attach));
+        push(owner, span.clone(), true, started, cx.map(Context::attach));
     }
 
     fn exit(&self, span: &Id) {
@@ -531,7 +689,16 @@ where
             return;
         }
         if let Some(entered) = pop(owner, span, true) {
+            let started = entered.started;
             drop(entered);
+            if started {
+                let now = SystemTime::now();
+                if let Some(mut node) = store::lock(span)
+                    && let Some(Bridged::Started { last_exit, .. }) = node.otel.as_deref_mut()
+                {
+                    *last_exit = Some(now);
+                }
+            }
             return;
         }
         if let Some(promoted) = self.registry_id(span) {

@@ -197,17 +197,22 @@ impl Config {
         // runs without its most expensive defaults: inactivity tracking (two
         // clock reads per enter/exit, `busy_ns`/`idle_ns`) and thread
         // attributes (a `String` per span); the code location stays.
-        // Spans under an unsampled parent are kept out of the registry when
-        // nothing but obskit's bridge and JSON layer would see them there:
+        // Spans under a parent are kept out of the registry (bridged by
+        // obskit's subscriber itself when sampled) when nothing but
+        // obskit's bridge and JSON layer would see them there:
         // obskit owns the subscriber, no OTLP log layer or pretty formatter
         // lists spans, and no span directive of the log filter matches them.
         let light = (matches!(owner, SubscriberOwner::Obskit)
             && self.span_bridge == SpanBridge::Obskit
-            && traces.sampling.follows_parent()
             && otlp_logs.is_none()
             && (!console || self.log_format == crate::config::LogFormat::Json)
             && !super::filter::has_span_directives(&self.log_filter))
-        .then(|| Arc::new(logs::LightSpans::new(console)));
+        .then(|| {
+            Arc::new(logs::LightSpans::new(
+                console,
+                traces.sampling.follows_parent(),
+            ))
+        });
         let bridge: Box<dyn Layer<S> + Send + Sync> = match self.span_bridge {
             SpanBridge::Obskit => {
                 traces::bridge::SpanBridge::new(tracer.clone(), traces.sampling.follows_parent())
@@ -329,8 +334,9 @@ mod tests {
             parent_based(),
             SubscriberOwner::Composed
         ));
-        // A sampler that may sample a child of an unsampled parent.
-        assert!(!keeps_light_spans(
+        // A sampler that may sample a child of an unsampled parent (only
+        // spans the SDK samples or not are light then).
+        assert!(keeps_light_spans(
             Config::default().sampler(Sampler::AlwaysOn).unwrap(),
             SubscriberOwner::Obskit
         ));

@@ -14,7 +14,8 @@
 //!
 //! Nothing that may call back into `tracing` runs while a shard is locked:
 //! a span's fields are visited outside it, and the contexts a node lets go
-//! of are dropped after.
+//! of are dropped after. (The OpenTelemetry SDK, which starts and changes a
+//! node's span with its shard locked, logs nothing through `tracing`.)
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +26,7 @@ use tracing::Metadata;
 use tracing::span::Id;
 
 use super::fields::Fields;
+use crate::traces::bridge::Bridged;
 
 /// The bit that marks a light span's id.
 pub(super) const LIGHT: u64 = 1 << 50;
@@ -107,6 +109,9 @@ pub(super) struct Node {
     pub(super) fields: Fields,
     /// The registry span that stands for this one once promoted.
     pub(super) promoted: Option<Id>,
+    /// The OpenTelemetry span of a span under a sampled parent (`None`
+    /// under an unsampled one: `cx` is all it carries).
+    pub(super) otel: Option<Box<Bridged>>,
 }
 
 /// A light span's parent, held (counted) by the child.
@@ -120,6 +125,7 @@ pub(super) enum Parent {
 
 /// What a closed span let go of, to be released with no shard locked.
 pub(super) struct Freed {
+    pub(super) otel: Option<Box<Bridged>>,
     pub(super) parent: Parent,
     pub(super) promoted: Option<Id>,
     pub(super) _cx: Context,
@@ -158,6 +164,7 @@ impl Locked {
         node.generation = (node.generation + 1) & GENERATION_MASK;
         node.fields.clear();
         let freed = Freed {
+            otel: node.otel.take(),
             parent: std::mem::take(&mut node.parent),
             promoted: node.promoted.take(),
             _cx: std::mem::take(&mut node.cx),
@@ -171,6 +178,10 @@ impl Locked {
 /// Light span `id`, locked; `None` when it is closed.
 pub(super) fn lock(id: &Id) -> Option<Locked> {
     let id = id.into_u64();
+    if id & !(LIGHT | (LIGHT - 1)) != 0 || id & LIGHT == 0 {
+        // Not a light span's id.
+        return None;
+    }
     let shard = TABLE.get(usize::try_from((id >> SLOT_BITS) & SHARD_MASK).ok()?)?;
     let shard = shard.get()?.0.lock();
     let slot = usize::try_from(id & SLOT_MASK).ok()?;

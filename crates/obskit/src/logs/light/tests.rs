@@ -36,13 +36,18 @@ struct Harness {
 }
 
 fn harness(light: bool) -> Harness {
+    harness_with(light, Sampler::ParentBasedAlwaysOn)
+}
+
+/// [`harness`] with `sampler`.
+fn harness_with(light: bool, sampler: Sampler) -> Harness {
     let finished = Finished::default();
-    let sampler = Sampler::ParentBasedAlwaysOn;
     let provider = SdkTracerProvider::builder()
         .with_sampler(sdk_sampler(sampler))
         .with_span_processor(finished.clone())
         .build();
-    let light = light.then(|| Arc::new(LightSpans::new(true)));
+    let follows_parent = Sampling::new(sampler).follows_parent();
+    let light = light.then(|| Arc::new(LightSpans::new(true, follows_parent)));
     let (writer, _, guard, lines) = LineWriter::in_memory();
     let bridge = SpanBridge::new(
         provider.tracer("obskit"),
@@ -238,6 +243,209 @@ fn light_spans_log_and_export_as_registry_spans_do() {
         registry_spans,
         [("fresh_root".to_owned(), None, vec!["m=2".to_owned()])]
     );
+}
+
+#[tracing::instrument(err)]
+fn failing(id: u64) -> Result<(), std::io::Error> {
+    Err(std::io::Error::other(format!("no row {id}")))
+}
+
+/// A sampled request's work: the same kinds of spans, with warnings and
+/// errors (span events), `otel.*` fields, links, `SpanExt` calls and a
+/// span started in a trace of its own.
+fn sampled_work(dispatch: &tracing::Dispatch) {
+    let _request = remote_parent(true).attach();
+    tracing::info!("before");
+    assert_eq!(load(7), 8);
+    assert!(failing(3).is_err());
+
+    let work = tracing::info_span!("work", late = Empty, n = 1_u64, otel.kind = "client");
+    work.record("late", "yes");
+    work.set_attribute("extra", "x");
+    let child = tracing::info_span!(parent: &work, "explicit_child", k = "v");
+    tracing::info!(parent: &child, "to the child");
+    tracing::warn!(parent: &child, "warned the child");
+    drop(child);
+    let batch = tracing::info_span!("batch");
+    batch.follows_from(&work);
+    batch.in_scope(|| tracing::error!(code = 7, "broken"));
+    drop(batch);
+    work.in_scope(|| {
+        tracing::info!("in work");
+        tracing::info_span!("plain", otel.name = "renamed", otel.status_code = "ok")
+            .in_scope(|| tracing::info!("in renamed"));
+        let linked = tracing::info_span!("linked");
+        linked.add_link(remote_parent(true).span().span_context().clone());
+        linked.set_status(opentelemetry::trace::Status::error("set"));
+        drop(linked);
+    });
+
+    let moved = tracing::info_span!("moved", k = "w");
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            tracing::dispatcher::with_default(dispatch, || {
+                moved.in_scope(|| {
+                    tracing::info!("moved away");
+                    tracing::warn!("warned away");
+                });
+            });
+        });
+    });
+    drop((moved, work));
+    drop(tracing::info_span!("never_entered", n = 2_u64));
+    let own = tracing::info_span!("own_trace");
+    own.set_parent(Context::new()).expect("not started");
+    own.in_scope(|| tracing::info!("in its own trace"));
+    drop(own);
+    tracing::info!("after");
+}
+
+impl Harness {
+    /// The lines so far, without timestamps, each span id replaced by the
+    /// name of the exported span it is.
+    fn named_lines(&self) -> Vec<serde_json::Value> {
+        let names: Vec<(String, String)> = self
+            .finished
+            .0
+            .lock()
+            .iter()
+            .map(|s| (s.span_context.span_id().to_string(), s.name.to_string()))
+            .collect();
+        let mut lines = self.lines();
+        for line in &mut lines {
+            let Some(id) = line.get("span_id").and_then(|id| id.as_str()) else {
+                continue;
+            };
+            if let Some((_, name)) = names.iter().find(|(span_id, _)| span_id == id) {
+                line["span_id"] = name.clone().into();
+            }
+        }
+        lines
+    }
+
+    /// Everything exported but ids and times: name, parent's name, kind,
+    /// status, attributes, events and links (by parent's name or trace).
+    fn exported_in_full(&self) -> Vec<String> {
+        let finished = self.finished.0.lock();
+        let name_of = |id| {
+            finished
+                .iter()
+                .find(|s| s.span_context.span_id() == id)
+                .map(|s| s.name.to_string())
+        };
+        let not_code = |kv: &&opentelemetry::KeyValue| !kv.key.as_str().starts_with("code.");
+        let mut exported: Vec<_> = finished
+            .iter()
+            .map(|s| {
+                let mut attributes: Vec<_> = s
+                    .attributes
+                    .iter()
+                    .filter(not_code)
+                    .map(|kv| format!("{}={}", kv.key, kv.value))
+                    .collect();
+                attributes.sort();
+                let events: Vec<_> = s
+                    .events
+                    .iter()
+                    .map(|e| {
+                        let attributes: Vec<_> = e
+                            .attributes
+                            .iter()
+                            .filter(not_code)
+                            .map(|kv| format!("{}={}", kv.key, kv.value))
+                            .collect();
+                        format!("{}{attributes:?}", e.name)
+                    })
+                    .collect();
+                let links: Vec<_> = s
+                    .links
+                    .iter()
+                    .map(|l| {
+                        name_of(l.span_context.span_id())
+                            .unwrap_or_else(|| l.span_context.trace_id().to_string())
+                    })
+                    .collect();
+                format!(
+                    "{} parent={:?} kind={:?} status={:?} sampled={} {attributes:?} events={events:?} links={links:?}",
+                    s.name,
+                    name_of(s.parent_span_id),
+                    s.span_kind,
+                    s.status,
+                    s.span_context.is_sampled(),
+                )
+            })
+            .collect();
+        exported.sort();
+        exported
+    }
+}
+
+#[test]
+fn sampled_light_spans_log_and_export_as_registry_spans_do() {
+    let run = |light: bool| {
+        let harness = harness(light);
+        tracing::dispatcher::with_default(&harness.dispatch, || {
+            sampled_work(&harness.dispatch);
+            let _request = remote_parent(true).attach();
+            let span = tracing::info_span!("probe");
+            assert_eq!(is_light(&span.id().expect("enabled")), light);
+        });
+        (harness.named_lines(), harness.exported_in_full())
+    };
+    let (registry_lines, registry_spans) = run(false);
+    let (light_lines, light_spans) = run(true);
+    assert_eq!(light_lines, registry_lines);
+    assert_eq!(light_spans, registry_spans);
+    // The comparison is about something.
+    let slow = registry_lines
+        .iter()
+        .find(|l| l["message"] == "slow")
+        .expect("logged");
+    assert_eq!(slow["span_id"], "load");
+    assert_eq!(
+        slow["spans"],
+        serde_json::json!([{"name": "load", "id": 7, "late": 3}])
+    );
+    let spans = registry_spans.join("\n");
+    for expected in [
+        "load parent=None kind=Internal status=Unset sampled=true [\"id=7\", \"late=3\"] events=[\"slow[",
+        "sum parent=Some(\"load\")",
+        "fail",
+        "renamed parent=Some(\"work\") kind=Internal status=Ok",
+        "batch parent=None kind=Internal status=Error",
+        "links=[\"work\"]",
+        "work parent=None kind=Client",
+        "\"extra=x\"",
+        "explicit_child parent=Some(\"work\")",
+        "moved parent=None kind=Internal status=Unset sampled=true [\"k=w\"] events=[\"warned away[",
+        "never_entered",
+        "own_trace parent=None",
+    ] {
+        assert!(spans.contains(expected), "{expected} in {spans}");
+    }
+}
+
+#[test]
+fn a_sampler_that_ignores_the_parent_decides_for_light_spans_too() {
+    for sampler in [Sampler::AlwaysOn, Sampler::AlwaysOff] {
+        let harness = harness_with(true, sampler);
+        tracing::dispatcher::with_default(&harness.dispatch, || {
+            let _unsampled = remote_parent(false).attach();
+            let span = tracing::info_span!("under_unsampled");
+            assert!(is_light(&span.id().expect("enabled")));
+            span.in_scope(|| {
+                let sc = Context::current().span().span_context().clone();
+                assert_eq!(sc.is_sampled(), sampler == Sampler::AlwaysOn);
+            });
+        });
+        let names: Vec<_> = harness.exported().into_iter().map(|s| s.0).collect();
+        let expected: &[&str] = if sampler == Sampler::AlwaysOn {
+            &["under_unsampled"]
+        } else {
+            &[]
+        };
+        assert_eq!(names, expected, "{sampler:?}");
+    }
 }
 
 #[test]

@@ -18,23 +18,20 @@
 //!   `thread.id` or `thread.name` attributes (tracing-opentelemetry itself
 //!   makes them optional; obskit turns them off with its bridge too).
 //!
-//! When obskit installs the subscriber itself, such a span does not even
-//! reach `tracing-subscriber`'s registry or this layer: see
-//! [`LightSpans`].
+//! When obskit installs the subscriber itself, spans under a parent (a
+//! request's) do not even reach `tracing-subscriber`'s registry or this
+//! layer: [`LightSpans`] keeps them, bridging a sampled one with the same
+//! state ([`Bridged`]) this layer keeps in a registry span.
 //!
 //! A span is started lazily, on first entry (or when a child, its context
 //! or its end needs it), so [`SpanExt::set_parent`](crate::SpanExt::set_parent)
 //! can still give it a remote parent after it is created.
 
-mod fields;
-mod state;
-
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use opentelemetry::trace::{Status, TraceContextExt as _};
+use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, ContextGuard};
 use opentelemetry_sdk::trace::Tracer;
 use tracing::span::{Attributes, Id, Record};
@@ -42,10 +39,10 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context as LayerContext, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+pub(crate) use crate::bridged::{Bridged, Pending};
+use crate::bridged::{Recorded, span_event};
 use crate::logs::LightSpans;
 use crate::span_context::{is_current, unsampled};
-use fields::{EventFields, SpanFields};
-pub(crate) use state::{Bridged, Pending};
 
 /// The `tracing` layer that turns spans into OpenTelemetry spans.
 #[derive(Debug, Clone)]
@@ -83,8 +80,12 @@ impl SpanBridge {
         }
     }
 
-    /// Knows the light spans of `light` (see [`LightSpans`]).
+    /// Knows the light spans of `light` (see [`LightSpans`]), and has
+    /// them bridged with this bridge's tracer.
     pub(crate) fn with_light(mut self, light: Option<Arc<LightSpans>>) -> Self {
+        if let Some(light) = &light {
+            light.bridge_with(self.tracer.clone());
+        }
         self.light = light;
         self
     }
@@ -147,21 +148,7 @@ where
         }
         match bridged {
             Bridged::Pending(pending) => pending.record(&|fields| values.record(fields)),
-            Bridged::Started { cx, .. } => {
-                let mut attributes = Vec::new();
-                let mut fields = SpanFields::new(&mut attributes);
-                values.record(&mut fields);
-                let SpanFields { name, status, .. } = fields;
-                let span = cx.span();
-                span.set_attributes(attributes);
-                if let Some(name) = name {
-                    span.update_name(name);
-                }
-                if let Some(status) = status {
-                    span.set_status(status);
-                }
-            }
-            Bridged::Unsampled { .. } => {}
+            bridged => bridged.apply(Recorded::new(|fields| values.record(fields))),
         }
     }
 
@@ -177,29 +164,29 @@ where
             return;
         };
         let Some(span) = ctx.span(id) else { return };
-        let mut ext = span.extensions_mut();
-        match ext.get_mut::<Bridged>() {
-            Some(Bridged::Pending(pending)) => pending.push_link(linked),
-            Some(Bridged::Started { cx, .. }) => cx.span().add_link(linked, Vec::new()),
-            Some(Bridged::Unsampled { .. }) | None => {}
+        if let Some(bridged) = span.extensions_mut().get_mut::<Bridged>() {
+            bridged.add_link(linked);
         }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
         // Only warnings and errors become span events: copying every log
         // line into the span would cost more than the span.
-        let meta = event.metadata();
-        if *meta.level() > Level::WARN {
+        if *event.metadata().level() > Level::WARN {
+            return;
+        }
+        if let Some(light) = &self.light
+            && let Some(id) = light.event_span(event)
+        {
+            // A light span under an unsampled parent records nothing.
+            if light.records(&id) {
+                let span_event = span_event(event);
+                light.with_bridged(&id, |bridged| bridged.add_event(span_event));
+            }
             return;
         }
         let span = match event.parent() {
             Some(parent) => ctx.span(parent),
-            // A light span records nothing.
-            None if event.is_contextual()
-                && self.light.as_ref().is_some_and(|l| l.current_is_light()) =>
-            {
-                return;
-            }
             None if event.is_contextual() => ctx.lookup_current(),
             None => None,
         };
@@ -211,36 +198,7 @@ where
         if !bridged.records() {
             return;
         }
-        let mut fields = EventFields::new(meta.level(), meta.target());
-        event.record(&mut fields);
-        fields::location(meta, &mut fields.attributes);
-        let status = fields
-            .status
-            .or_else(|| (*meta.level() == Level::ERROR).then(|| Status::error("")));
-        let name = fields.name.unwrap_or(Cow::Borrowed(meta.name()));
-        match bridged {
-            Bridged::Pending(pending) => {
-                pending.events.push(opentelemetry::trace::Event::new(
-                    name,
-                    SystemTime::now(),
-                    fields.attributes,
-                    0,
-                ));
-                if let Some(status) = status
-                    && pending.status == Status::Unset
-                {
-                    pending.status = status;
-                }
-            }
-            Bridged::Started { cx, .. } => {
-                let span = cx.span();
-                span.add_event(name, fields.attributes);
-                if let Some(status) = status {
-                    span.set_status(status);
-                }
-            }
-            Bridged::Unsampled { .. } => {}
-        }
+        bridged.add_event(span_event(event));
     }
 
     fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
@@ -305,18 +263,12 @@ where
         ) {
             return;
         }
-        let Some(mut bridged) = extensions.remove::<Bridged>() else {
+        let Some(bridged) = extensions.remove::<Bridged>() else {
             return;
         };
         drop(extensions);
         // A span never entered is started now, so it is exported too.
-        bridged.start(&self.tracer);
-        if let Bridged::Started { cx, last_exit } = bridged {
-            let span = cx.span();
-            if span.is_recording() {
-                span.end_with_timestamp(last_exit.unwrap_or_else(SystemTime::now));
-            }
-        }
+        bridged.end(&self.tracer);
     }
 }
 

@@ -41,15 +41,15 @@ macro_rules! typed_attributes {
 /// The fields of a span, as OpenTelemetry takes them: attributes appended
 /// to `attributes`, and what the `otel.*` fields set.
 #[derive(Debug)]
-pub(super) struct SpanFields<'a> {
-    pub(super) attributes: &'a mut Vec<KeyValue>,
-    pub(super) name: Option<Cow<'static, str>>,
-    pub(super) kind: Option<SpanKind>,
-    pub(super) status: Option<Status>,
+pub(crate) struct SpanFields<'a> {
+    pub(crate) attributes: &'a mut Vec<KeyValue>,
+    pub(crate) name: Option<Cow<'static, str>>,
+    pub(crate) kind: Option<SpanKind>,
+    pub(crate) status: Option<Status>,
 }
 
 impl<'a> SpanFields<'a> {
-    pub(super) fn new(attributes: &'a mut Vec<KeyValue>) -> Self {
+    pub(crate) fn new(attributes: &'a mut Vec<KeyValue>) -> Self {
         Self {
             attributes,
             name: None,
@@ -98,15 +98,15 @@ impl Visit for SpanFields<'_> {
 /// other fields as attributes. An `error` field (what `#[instrument(err)]`
 /// records) makes it an `exception` event and fails the span.
 #[derive(Debug)]
-pub(super) struct EventFields {
-    pub(super) name: Option<Cow<'static, str>>,
-    pub(super) attributes: Vec<KeyValue>,
+pub(crate) struct EventFields {
+    pub(crate) name: Option<Cow<'static, str>>,
+    pub(crate) attributes: Vec<KeyValue>,
     /// The span's status the event sets, if any.
-    pub(super) status: Option<Status>,
+    pub(crate) status: Option<Status>,
 }
 
 impl EventFields {
-    pub(super) fn new(level: &tracing::Level, target: &'static str) -> Self {
+    pub(crate) fn new(level: &tracing::Level, target: &'static str) -> Self {
         Self {
             name: None,
             attributes: vec![
@@ -180,7 +180,7 @@ fn status(value: &str) -> Option<Status> {
 }
 
 /// The key of a span's code location attributes.
-pub(super) fn location(meta: &tracing::Metadata<'static>, into: &mut Vec<KeyValue>) {
+pub(crate) fn location(meta: &tracing::Metadata<'static>, into: &mut Vec<KeyValue>) {
     if let Some(file) = meta.file() {
         into.push(KeyValue::new(Key::from_static_str("code.file.path"), file));
     }
