@@ -55,7 +55,7 @@ impl GrpcClientLayer {
     /// Records into `telemetry`'s tracer and metrics.
     pub fn new(telemetry: &Telemetry) -> Self {
         Self::from_shared(GrpcClientShared {
-            tracer: telemetry.tracer(),
+            tracer: crate::instrument::ClientTracer::new(telemetry),
             propagator: Arc::clone(&telemetry.propagator),
             metrics: CallMetrics::new(telemetry.metrics(), Side::Client),
             known: KnownMethods::default(),

@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use opentelemetry_sdk::trace::Tracer;
-
 use super::methods::KnownMethods;
 use super::red::CallMetrics;
 use crate::instrument::{LayerState, ServerAdapter};
@@ -20,7 +18,7 @@ pub struct GrpcShared {
 
 /// The client layer's configuration, shared by every call it makes.
 pub struct GrpcClientShared {
-    pub(crate) tracer: Tracer,
+    pub(crate) tracer: crate::instrument::ClientTracer,
     pub(crate) propagator: Arc<crate::propagation::Propagator>,
     pub(crate) metrics: CallMetrics,
     pub(crate) known: KnownMethods,

@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 use http::Extensions;
 use metrics::Label;
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::trace::Tracer;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
 
 use super::labels;
@@ -48,7 +47,7 @@ pub struct HttpClientMiddleware {
 
 /// What every outgoing call records into.
 struct ClientShared {
-    tracer: Tracer,
+    tracer: crate::instrument::ClientTracer,
     propagator: Arc<crate::propagation::Propagator>,
     metrics: MetricsHandle,
     /// Outgoing calls count against no SLO of this service.
@@ -67,7 +66,7 @@ impl HttpClientMiddleware {
     pub fn new(telemetry: &Telemetry) -> Self {
         Self {
             shared: Arc::new(ClientShared {
-                tracer: telemetry.tracer(),
+                tracer: crate::instrument::ClientTracer::new(telemetry),
                 propagator: Arc::clone(&telemetry.propagator),
                 metrics: telemetry.metrics(),
                 slos: SloSet::default(),

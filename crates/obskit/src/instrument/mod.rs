@@ -37,5 +37,5 @@ pub(crate) use finish::{CANCELLED, FAILED, Finish, Outcome, Protocol};
 pub(crate) use future::{Awaited, ResponseFuture};
 pub(crate) use layer::{InstrumentLayer, ServerAdapter, server_layer_settings};
 pub(crate) use service::{Adapter, Instrument};
-pub(crate) use start::{answer_request_id, start_client};
+pub(crate) use start::{ClientTracer, answer_request_id, start_client};
 pub(crate) use state::LayerState;

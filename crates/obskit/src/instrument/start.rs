@@ -2,17 +2,18 @@
 //! every outgoing call.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Instant;
 
 use http::{HeaderMap, Request};
-use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _};
+use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::Tracer;
 
 use super::state::LayerState;
 use crate::propagation::Propagator;
 use crate::request_id::{RequestId, X_REQUEST_ID};
-use crate::traces::Described;
+use crate::traces::{Described, OwnSpans, Sampling};
 
 /// A served exchange, started: its context (the server span and the
 /// request id), its request id and its clock.
@@ -63,24 +64,46 @@ pub(crate) fn answer_request_id(headers: &mut HeaderMap, request_id: &RequestId)
     headers.insert(X_REQUEST_ID.clone(), request_id.header_value().clone());
 }
 
+/// What starts the spans of outgoing calls: obskit's own span when the
+/// sampler is known to sample it, just a span context when it is known not
+/// to, the SDK's tracer otherwise.
+#[derive(Clone, Debug)]
+pub(crate) struct ClientTracer {
+    tracer: Tracer,
+    own: Arc<OwnSpans>,
+    sampling: Sampling,
+}
+
+impl ClientTracer {
+    /// Starting spans into `telemetry`.
+    pub(crate) fn new(telemetry: &crate::Telemetry) -> Self {
+        Self {
+            tracer: telemetry.tracer(),
+            own: telemetry.own_spans(),
+            sampling: telemetry.sampling(),
+        }
+    }
+}
+
 /// Starts an outgoing call: a client span, a child of the current context,
 /// and the propagation headers for it written into `headers`.
 pub(crate) fn start_client(
-    tracer: &Tracer,
+    tracer: &ClientTracer,
     propagator: &Propagator,
     name: &'static str,
     attributes: Vec<KeyValue>,
     headers: &mut HeaderMap,
 ) -> Context {
     let parent = Context::current();
-    let span = tracer.build_with_context(
-        tracer
-            .span_builder(name)
-            .with_kind(SpanKind::Client)
-            .with_attributes(attributes),
+    let cx = crate::traces::start_described(
+        &tracer.tracer,
+        &tracer.own,
+        tracer.sampling,
         &parent,
+        SpanKind::Client,
+        name,
+        || (Cow::Borrowed(name), Described::List(attributes)),
     );
-    let cx = parent.with_span(span);
     propagator.inject(&cx, headers);
     cx
 }

@@ -89,7 +89,7 @@ impl TypedAttributes for HttpServer {
             out,
             field,
             HTTP_REQUEST_ID,
-            self.request_id.as_str().as_bytes(),
+            self.request_id.header_value().as_bytes(),
         );
         attributes(out, field, &self.headers);
     }
@@ -179,7 +179,7 @@ mod rpc {
                 out,
                 field,
                 RPC_REQUEST_ID,
-                self.request_id.as_str().as_bytes(),
+                self.request_id.header_value().as_bytes(),
             );
         }
 
