@@ -6,6 +6,7 @@
 pub(crate) mod fields;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use opentelemetry::trace::{
@@ -137,9 +138,56 @@ impl Pending {
     }
 }
 
+/// What starts a pending span: the SDK's tracer, and the spans obskit
+/// records itself when it knows a span is sampled.
+#[derive(Clone)]
+pub(crate) struct Starter {
+    tracer: Tracer,
+    own: Option<Arc<dyn OwnStart>>,
+}
+
+impl std::fmt::Debug for Starter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Starter")
+            .field("own", &self.own.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts a span obskit records itself instead of the SDK.
+pub(crate) trait OwnStart: Send + Sync {
+    /// Whether a span under `parent` is started here: it is known to be
+    /// sampled, and can be recorded.
+    fn starts(&self, parent: &Context) -> bool;
+
+    /// The context holding a new sampled span under `parent` that started
+    /// at `start`.
+    fn start(
+        &self,
+        parent: &Context,
+        kind: SpanKind,
+        name: Cow<'static, str>,
+        attributes: Vec<KeyValue>,
+        start: SystemTime,
+    ) -> Context;
+}
+
+impl Starter {
+    /// Spans started by the SDK's `tracer` only.
+    pub(crate) fn new(tracer: Tracer) -> Self {
+        Self { tracer, own: None }
+    }
+
+    /// Spans known to be sampled started by `own` instead.
+    pub(crate) fn with_own(mut self, own: Arc<dyn OwnStart>) -> Self {
+        self.own = Some(own);
+        self
+    }
+}
+
 impl Bridged {
     /// The span's context, starting the span first if it is pending.
-    pub(crate) fn context(&mut self, tracer: &Tracer) -> Context {
+    pub(crate) fn context(&mut self, tracer: &Starter) -> Context {
         self.start(tracer);
         match self {
             Self::Started { cx, .. } | Self::Unsampled { cx } => cx.clone(),
@@ -147,8 +195,8 @@ impl Bridged {
         }
     }
 
-    /// Starts the SDK span of a pending span; does nothing otherwise.
-    pub(crate) fn start(&mut self, tracer: &Tracer) {
+    /// Starts the span of a pending span; does nothing otherwise.
+    pub(crate) fn start(&mut self, starter: &Starter) {
         if !matches!(self, Self::Pending(_)) {
             return;
         }
@@ -167,6 +215,29 @@ impl Bridged {
             links,
             status,
         } = pending;
+        if let Some(own) = &starter.own
+            && own.starts(&parent)
+        {
+            let cx = own.start(&parent, kind, name, attributes, start);
+            {
+                let span = cx.span();
+                for event in events {
+                    span.add_event_with_timestamp(event.name, event.timestamp, event.attributes);
+                }
+                for link in links {
+                    span.add_link(link.span_context, link.attributes);
+                }
+                if status != Status::Unset {
+                    span.set_status(status);
+                }
+            }
+            *self = Self::Started {
+                cx,
+                last_exit: None,
+            };
+            return;
+        }
+        let tracer = &starter.tracer;
         let builder = tracer
             .span_builder(name)
             .with_kind(kind)
@@ -252,7 +323,7 @@ impl Bridged {
 
     /// Ends the span (started first if it never was) at its last exit, or
     /// now if it was never exited.
-    pub(crate) fn end(mut self, tracer: &Tracer) {
+    pub(crate) fn end(mut self, tracer: &Starter) {
         self.start(tracer);
         if let Self::Started { cx, last_exit } = self {
             let span = cx.span();

@@ -8,9 +8,9 @@
 
 use opentelemetry::trace::{SpanContext, Status, TraceContextExt as _};
 use opentelemetry::{Context, Key, KeyValue, Value};
-use opentelemetry_sdk::trace::Tracer;
 use tracing_subscriber::registry::LookupSpan as _;
 
+use crate::bridged::Starter;
 use crate::telemetry::ObskitSubscriber;
 use crate::traces::bridge::{Bridged, Pending, SpanBridge};
 
@@ -85,7 +85,7 @@ pub trait SpanExt {
 }
 
 /// Runs `f` on the span's bridged state, if obskit's bridge sees the span.
-fn with_bridged<R>(span: &tracing::Span, f: impl FnOnce(&Tracer, &mut Bridged) -> R) -> Option<R> {
+fn with_bridged<R>(span: &tracing::Span, f: impl FnOnce(&Starter, &mut Bridged) -> R) -> Option<R> {
     span.with_subscriber(
         |(id, dispatch)| match dispatch.downcast_ref::<ObskitSubscriber>() {
             Some(subscriber) => with_light_or_bridged(subscriber, id, f),
@@ -99,7 +99,7 @@ fn with_bridged<R>(span: &tracing::Span, f: impl FnOnce(&Tracer, &mut Bridged) -
 fn with_registry_bridged<R>(
     dispatch: &tracing::Dispatch,
     id: &tracing::Id,
-    f: impl FnOnce(&Tracer, &mut Bridged) -> R,
+    f: impl FnOnce(&Starter, &mut Bridged) -> R,
 ) -> Option<R> {
     let bridge = dispatch.downcast_ref::<SpanBridge>()?;
     let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
@@ -111,12 +111,12 @@ fn in_registry<R>(
     bridge: &SpanBridge,
     registry: &tracing_subscriber::Registry,
     id: &tracing::Id,
-    f: impl FnOnce(&Tracer, &mut Bridged) -> R,
+    f: impl FnOnce(&Starter, &mut Bridged) -> R,
 ) -> Option<R> {
     let data = registry.span(id)?;
     let mut extensions = data.extensions_mut();
     let bridged = extensions.get_mut::<Bridged>()?;
-    Some(f(bridge.tracer(), bridged))
+    Some(f(bridge.starter(), bridged))
 }
 
 /// [`with_bridged`] for a span of obskit's subscriber, which may be light:
@@ -126,12 +126,12 @@ fn in_registry<R>(
 fn with_light_or_bridged<R>(
     subscriber: &ObskitSubscriber,
     id: &tracing::Id,
-    f: impl FnOnce(&Tracer, &mut Bridged) -> R,
+    f: impl FnOnce(&Starter, &mut Bridged) -> R,
 ) -> Option<R> {
     let inner: &dyn tracing::Subscriber = subscriber.inner();
     let bridge = inner.downcast_ref::<SpanBridge>()?;
     if subscriber.is_bridged_light(id) {
-        return subscriber.with_light_bridged(id, |bridged| f(bridge.tracer(), bridged));
+        return subscriber.with_light_bridged(id, |bridged| f(bridge.starter(), bridged));
     }
     let Some(cx) = subscriber.light_context(id) else {
         let registry = inner.downcast_ref::<tracing_subscriber::Registry>()?;
@@ -139,7 +139,7 @@ fn with_light_or_bridged<R>(
         return in_registry(bridge, registry, &id, f);
     };
     let mut bridged = Bridged::Unsampled { cx };
-    let result = f(bridge.tracer(), &mut bridged);
+    let result = f(bridge.starter(), &mut bridged);
     if matches!(bridged, Bridged::Unsampled { .. }) {
         return Some(result);
     }

@@ -49,7 +49,6 @@ use std::time::SystemTime;
 
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, ContextGuard};
-use opentelemetry_sdk::trace::Tracer;
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
@@ -57,7 +56,7 @@ use tracing::{Dispatch, Event, Metadata, Subscriber};
 use tracing_core::span::Current;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::bridged::{Bridged, Pending, Recorded};
+use crate::bridged::{Bridged, Pending, Recorded, Starter};
 use crate::span_context::is_current;
 use fields::Fields;
 use store::{LIGHT, Parent};
@@ -85,9 +84,9 @@ pub(crate) struct LightSpans {
     json_fields: bool,
     /// Whether the sampler follows the parent: see [`LightSpans::new`].
     follows_parent: bool,
-    /// The bridge's tracer: spans under a sampled parent are light too,
-    /// bridged here, once the bridge has given it.
-    tracer: OnceLock<Tracer>,
+    /// What the bridge starts spans with: spans under a sampled parent are
+    /// light too, bridged here, once the bridge has given it.
+    tracer: OnceLock<Starter>,
 }
 
 impl std::fmt::Debug for LightSpans {
@@ -159,7 +158,7 @@ impl LightSpans {
 
     /// Keeps spans under a sampled parent light too, bridged to
     /// OpenTelemetry with `tracer` as obskit's bridge does.
-    pub(crate) fn bridge_with(&self, tracer: Tracer) {
+    pub(crate) fn bridge_with(&self, tracer: Starter) {
         let _ = self.tracer.set(tracer);
     }
 

@@ -216,6 +216,7 @@ impl Config {
         let bridge: Box<dyn Layer<S> + Send + Sync> = match self.span_bridge {
             SpanBridge::Obskit => {
                 traces::bridge::SpanBridge::new(tracer.clone(), traces.sampling.follows_parent())
+                    .with_own(traces.own.clone(), traces.sampling)
                     .with_light(light.clone())
                     .boxed()
             }

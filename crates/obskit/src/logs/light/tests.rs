@@ -19,7 +19,7 @@ use crate::logs::{CapturedLines, LineWriter, WriterGuard};
 use crate::telemetry::ObskitSubscriber;
 use crate::traces::bridge::SpanBridge;
 use crate::traces::bridge::tests::Finished;
-use crate::traces::{Sampling, remote_parent, sdk_sampler};
+use crate::traces::{OwnSpans, Sampling, remote_parent, sdk_sampler};
 
 /// The trace id of [`remote_parent`].
 const UPSTREAM_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -49,11 +49,18 @@ fn harness_with(light: bool, sampler: Sampler) -> Harness {
     let follows_parent = Sampling::new(sampler).follows_parent();
     let light = light.then(|| Arc::new(LightSpans::new(true, follows_parent)));
     let (writer, _, guard, lines) = LineWriter::in_memory();
-    let bridge = SpanBridge::new(
+    let mut bridge = SpanBridge::new(
         provider.tracer("obskit"),
         Sampling::new(sampler).follows_parent(),
-    )
-    .with_light(light.clone());
+    );
+    if light.is_some() {
+        // Light spans known to be sampled are obskit's own spans, captured
+        // with the SDK's: the comparison with registry spans holds them to
+        // the SDK's.
+        let own = OwnSpans::capture(finished.0.clone(), Arc::default());
+        bridge = bridge.with_own(Arc::new(own), Sampling::new(sampler));
+    }
+    let bridge = bridge.with_light(light.clone());
     let layer = JsonLayer::new("svc", writer)
         .with_light(light.clone())
         .and_then(bridge)

@@ -27,12 +27,13 @@
 //! or its end needs it), so [`SpanExt::set_parent`](crate::SpanExt::set_parent)
 //! can still give it a remote parent after it is created.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use opentelemetry::trace::TraceContextExt as _;
-use opentelemetry::{Context, ContextGuard};
+use opentelemetry::trace::{SpanKind, TraceContextExt as _};
+use opentelemetry::{Context, ContextGuard, KeyValue};
 use opentelemetry_sdk::trace::Tracer;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
@@ -40,14 +41,41 @@ use tracing_subscriber::layer::{Context as LayerContext, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 pub(crate) use crate::bridged::{Bridged, Pending};
-use crate::bridged::{Recorded, span_event};
+use crate::bridged::{OwnStart, Recorded, Starter, span_event};
+use crate::traces::{Described, OwnSpans, Sampling};
+
+/// Bridged spans known to be sampled, as obskit's own spans.
+struct OwnBridged {
+    own: Arc<OwnSpans>,
+    sampling: Sampling,
+}
+
+impl OwnStart for OwnBridged {
+    fn starts(&self, parent: &Context) -> bool {
+        self.sampling.predict(parent) == Some(true) && self.own.can_start(parent)
+    }
+
+    fn start(
+        &self,
+        parent: &Context,
+        kind: SpanKind,
+        name: Cow<'static, str>,
+        attributes: Vec<KeyValue>,
+        start: SystemTime,
+    ) -> Context {
+        let span = self
+            .own
+            .start_at(parent, kind, name, Described::List(attributes), start);
+        parent.with_span(span)
+    }
+}
 use crate::logs::LightSpans;
 use crate::span_context::{is_current, unsampled};
 
 /// The `tracing` layer that turns spans into OpenTelemetry spans.
 #[derive(Debug, Clone)]
 pub(crate) struct SpanBridge {
-    tracer: Tracer,
+    tracer: Starter,
     /// Whether a child of an unsampled parent is never sampled (the
     /// sampler follows the parent): such a child is not built at all.
     follows_parent: bool,
@@ -74,7 +102,7 @@ struct Entered {
 impl SpanBridge {
     pub(crate) fn new(tracer: Tracer, follows_parent: bool) -> Self {
         Self {
-            tracer,
+            tracer: Starter::new(tracer),
             follows_parent,
             light: None,
         }
@@ -90,8 +118,15 @@ impl SpanBridge {
         self
     }
 
-    /// The tracer spans are started with.
-    pub(crate) fn tracer(&self) -> &Tracer {
+    /// Starts spans known to be sampled as obskit's own spans, recorded
+    /// without the SDK's span, under `sampling`.
+    pub(crate) fn with_own(mut self, own: Arc<OwnSpans>, sampling: Sampling) -> Self {
+        self.tracer = self.tracer.with_own(Arc::new(OwnBridged { own, sampling }));
+        self
+    }
+
+    /// What spans are started with.
+    pub(crate) fn starter(&self) -> &Starter {
         &self.tracer
     }
 

@@ -141,7 +141,20 @@ impl OwnSpans {
         name: Cow<'static, str>,
         described: Described,
     ) -> OwnSpan {
-        let start_time = opentelemetry::time::now();
+        self.start_at(parent, kind, name, described, opentelemetry::time::now())
+    }
+
+    /// [`OwnSpans::start`] for a span that started at `start_time` (a
+    /// bridged `tracing` span, started when first entered, began when it
+    /// was created).
+    pub(crate) fn start_at(
+        self: &Arc<Self>,
+        parent: &Context,
+        kind: SpanKind,
+        name: Cow<'static, str>,
+        described: Described,
+        start_time: SystemTime,
+    ) -> OwnSpan {
         let span = parent.span();
         let psc = span.span_context();
         let span_context = if psc.is_valid() {
