@@ -270,10 +270,16 @@ mod tests {
     /// further lines are dropped and counted instead of blocking.
     #[test]
     fn a_stuck_output_drops_and_counts_instead_of_blocking() {
-        struct Stuck(Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>);
+        /// Blocks every write until the gate opens; says when the writer
+        /// is inside its first write.
+        struct Stuck {
+            gate: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+            entered: std::sync::mpsc::Sender<()>,
+        }
         impl Write for Stuck {
             fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                let (lock, cv) = &*self.0;
+                let _ = self.entered.send(());
+                let (lock, cv) = &*self.gate;
                 let mut go = lock.lock().unwrap();
                 while !*go {
                     go = cv.wait(go).unwrap();
@@ -285,11 +291,18 @@ mod tests {
             }
         }
         let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
-        let (w, dropped, guard) =
-            LineWriter::start(Box::new(Stuck(Arc::clone(&gate))), 10).unwrap();
+        let (entered_tx, entered) = std::sync::mpsc::channel();
+        let stuck = Stuck {
+            gate: Arc::clone(&gate),
+            entered: entered_tx,
+        };
+        let (w, dropped, guard) = LineWriter::start(Box::new(stuck), 10).unwrap();
         w.append(b"first\n");
-        // Give the writer time to take the first line and block on it.
-        std::thread::sleep(GATHER * 10);
+        // The writer has taken the first line and is blocked on it: the
+        // queue is empty again, with room for 10 lines.
+        entered
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the writer never wrote the first line");
         // Appending from another thread: if it blocked on the stuck output
         // this would never report back (a liveness bound, not a timing one).
         let (tx, rx) = std::sync::mpsc::channel();
