@@ -95,14 +95,22 @@ fn finished(out: &mut Vec<u8>, s: &Finished) {
 /// Writes the body of a `Span` message, its attributes by `attrs`.
 fn span(out: &mut Vec<u8>, s: &SpanFields<'_>, attrs: impl FnOnce(&mut Vec<u8>)) {
     let sc = s.span_context;
-    bytes_field(out, 1, &sc.trace_id().to_bytes());
-    bytes_field(out, 2, &sc.span_id().to_bytes());
+    // The ids, each behind its two header bytes: one fixed-size copy.
+    let mut ids = [0_u8; 28];
+    ids[..2].copy_from_slice(&[1 << 3 | LEN as u8, 16]);
+    ids[2..18].copy_from_slice(&sc.trace_id().to_bytes());
+    ids[18..20].copy_from_slice(&[2 << 3 | LEN as u8, 8]);
+    ids[20..].copy_from_slice(&sc.span_id().to_bytes());
+    out.extend_from_slice(&ids);
     if *sc.trace_state() != TraceState::NONE {
         let state = sc.trace_state().header();
         opt_bytes_field(out, 3, state.as_bytes());
     }
     if s.parent_span_id != SpanId::INVALID {
-        bytes_field(out, 4, &s.parent_span_id.to_bytes());
+        let mut parent = [0_u8; 10];
+        parent[..2].copy_from_slice(&[4 << 3 | LEN as u8, 8]);
+        parent[2..].copy_from_slice(&s.parent_span_id.to_bytes());
+        out.extend_from_slice(&parent);
     }
     opt_bytes_field(out, 5, s.name.as_bytes());
     let kind: u8 = match s.kind {
@@ -112,9 +120,20 @@ fn span(out: &mut Vec<u8>, s: &SpanFields<'_>, attrs: impl FnOnce(&mut Vec<u8>))
         SpanKind::Producer => 4,
         SpanKind::Consumer => 5,
     };
-    out.extend_from_slice(&[6 << 3 | VARINT as u8, kind]);
-    fixed64_field(out, 7, nanos(s.start_time));
-    fixed64_field(out, 8, nanos(s.end_time));
+    let (start, end) = (nanos(s.start_time), nanos(s.end_time));
+    if start != 0 && end != 0 {
+        // Kind, start and end: one fixed-size copy.
+        let mut times = [0_u8; 20];
+        times[..3].copy_from_slice(&[6 << 3 | VARINT as u8, kind, 7 << 3 | FIXED64 as u8]);
+        times[3..11].copy_from_slice(&start.to_le_bytes());
+        times[11] = 8 << 3 | FIXED64 as u8;
+        times[12..].copy_from_slice(&end.to_le_bytes());
+        out.extend_from_slice(&times);
+    } else {
+        out.extend_from_slice(&[6 << 3 | VARINT as u8, kind]);
+        fixed64_field(out, 7, start);
+        fixed64_field(out, 8, end);
+    }
     attrs(out);
     opt_varint_field(out, 10, u64::from(s.dropped_attributes_count));
     for event in s.events.iter() {
@@ -145,13 +164,30 @@ fn span(out: &mut Vec<u8>, s: &SpanFields<'_>, attrs: impl FnOnce(&mut Vec<u8>))
     opt_varint_field(out, 14, u64::from(s.links.dropped_count));
     // Status is always present (as the reference conversion sends it).
     let (code, message) = status(s.status);
-    key(out, 15, LEN);
-    varint(out, status_len(code, message) as u64);
-    opt_bytes_field(out, 2, message.as_bytes());
-    opt_varint_field(out, 3, code);
-    let flags = flags(s.parent_span_is_remote, sc.trace_flags().to_u8());
-    key(out, 16, FIXED32);
-    out.extend_from_slice(&flags.to_le_bytes());
+    let flags = flags(s.parent_span_is_remote, sc.trace_flags().to_u8()).to_le_bytes();
+    // Field 16's key takes two bytes.
+    let flags_key = [(16 << 3 | FIXED32) as u8 | 0x80, 1];
+    if message.is_empty() {
+        // No message (an error status without one, or none): one copy.
+        let mut tail = [0_u8; 12];
+        tail[..2].copy_from_slice(&[15 << 3 | LEN as u8, 0]);
+        let mut at = 2;
+        if code != 0 {
+            tail[1] = 2;
+            tail[2..4].copy_from_slice(&[3 << 3 | VARINT as u8, code as u8]);
+            at = 4;
+        }
+        tail[at..at + 2].copy_from_slice(&flags_key);
+        tail[at + 2..at + 6].copy_from_slice(&flags);
+        out.extend_from_slice(&tail[..at + 6]);
+    } else {
+        key(out, 15, LEN);
+        varint(out, status_len(code, message) as u64);
+        opt_bytes_field(out, 2, message.as_bytes());
+        opt_varint_field(out, 3, code);
+        out.extend_from_slice(&flags_key);
+        out.extend_from_slice(&flags);
+    }
 }
 
 /// The status code and message of a span's `Status` message.
