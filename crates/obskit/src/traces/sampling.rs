@@ -131,18 +131,23 @@ fn unsampled_child(parent: &Context) -> SpanContext {
         )
     } else {
         (
-            TraceId::from(nonzero(|| fastrand::u128(..))),
+            random_trace_id(),
             TraceFlags::default(),
             TraceState::default(),
         )
     };
-    SpanContext::new(
-        trace_id,
-        SpanId::from(nonzero(|| fastrand::u64(..))),
-        flags,
-        false,
-        state,
-    )
+    SpanContext::new(trace_id, random_span_id(), flags, false, state)
+}
+
+/// A new random trace id, as the SDK's id generator makes one: never zero
+/// (an invalid id).
+pub(super) fn random_trace_id() -> TraceId {
+    TraceId::from(nonzero(|| fastrand::u128(..)))
+}
+
+/// A new random span id, never zero (see [`random_trace_id`]).
+pub(super) fn random_span_id() -> SpanId {
+    SpanId::from(nonzero(|| fastrand::u64(..)))
 }
 
 /// A random id that is not zero (an invalid id): drawn again in the

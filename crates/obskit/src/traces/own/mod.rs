@@ -23,7 +23,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::SystemTime;
 
 use opentelemetry::trace::{
-    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceId,
+    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
@@ -33,6 +33,7 @@ use super::ExportProcessor;
 #[cfg(feature = "grpc")]
 use super::attributes::RpcServer;
 use super::attributes::{HttpServer, TypedAttributes};
+use super::sampling::{random_span_id, random_trace_id};
 
 /// The name of obskit's tracer, the scope of every span it starts.
 pub(crate) const SCOPE_NAME: &str = "obskit";
@@ -61,27 +62,6 @@ fn limits_from_env() -> SpanLimits {
         limits.max_links_per_span = n;
     }
     limits
-}
-
-/// A random span id: never zero (invalid). Drawn over the whole range and
-/// drawn again on zero, which costs less than drawing from `1..`.
-fn nonzero_u64() -> u64 {
-    loop {
-        let v = fastrand::u64(..);
-        if v != 0 {
-            return v;
-        }
-    }
-}
-
-/// A random trace id, never zero (see [`nonzero_u64`]).
-fn nonzero_u128() -> u128 {
-    loop {
-        let v = fastrand::u128(..);
-        if v != 0 {
-            return v;
-        }
-    }
 }
 
 /// Where obskit's own spans go when they end: the same pipelines the SDK's
@@ -160,15 +140,15 @@ impl OwnSpans {
         let span_context = if psc.is_valid() {
             SpanContext::new(
                 psc.trace_id(),
-                SpanId::from(nonzero_u64()),
+                random_span_id(),
                 psc.trace_flags().with_sampled(true),
                 false,
                 psc.trace_state().clone(),
             )
         } else {
             SpanContext::new(
-                TraceId::from(nonzero_u128()),
-                SpanId::from(nonzero_u64()),
+                random_trace_id(),
+                random_span_id(),
                 opentelemetry::trace::TraceFlags::SAMPLED,
                 false,
                 psc.trace_state().clone(),
