@@ -155,6 +155,14 @@ pub(crate) fn key_value_len(kv: &KeyValue) -> usize {
     len_delimited_len(1, kv.key.as_str().len()) + len_delimited_len(2, any_value_len(&kv.value))
 }
 
+/// The head of a short `KeyValue` (its tag and length below 128) and its
+/// key: the message's tag and length, then the key's tag, length and bytes.
+#[inline]
+fn short_key(out: &mut Vec<u8>, tag: u32, len: usize, k: &[u8]) {
+    out.extend_from_slice(&[tag as u8, len as u8, 1 << 3 | LEN as u8, k.len() as u8]);
+    out.extend_from_slice(k);
+}
+
 /// A repeated `KeyValue` field. Each value's length is counted once and
 /// used for both enclosing lengths.
 pub(crate) fn attributes(out: &mut Vec<u8>, field: u32, kvs: &[KeyValue]) {
@@ -168,8 +176,7 @@ pub(crate) fn attributes(out: &mut Vec<u8>, field: u32, kvs: &[KeyValue]) {
             let value_len = 2 + v.len();
             let len = 2 + k.len() + 2 + value_len;
             if tag < 0x80 && len < 0x80 {
-                out.extend_from_slice(&[tag as u8, len as u8, 1 << 3 | LEN as u8, k.len() as u8]);
-                out.extend_from_slice(k);
+                short_key(out, tag, len, k);
                 out.extend_from_slice(&[
                     2 << 3 | LEN as u8,
                     value_len as u8,
@@ -185,8 +192,7 @@ pub(crate) fn attributes(out: &mut Vec<u8>, field: u32, kvs: &[KeyValue]) {
             let value_len = 1 + varint_len(*i as u64);
             let len = 2 + k.len() + 2 + value_len;
             if tag < 0x80 && len < 0x80 {
-                out.extend_from_slice(&[tag as u8, len as u8, 1 << 3 | LEN as u8, k.len() as u8]);
-                out.extend_from_slice(k);
+                short_key(out, tag, len, k);
                 out.extend_from_slice(&[
                     2 << 3 | LEN as u8,
                     value_len as u8,
