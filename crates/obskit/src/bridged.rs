@@ -324,12 +324,22 @@ impl Bridged {
     /// Ends the span (started first if it never was) at its last exit, or
     /// now if it was never exited.
     pub(crate) fn end(mut self, tracer: &Starter) {
+        drop(self.end_in_place(tracer));
+    }
+
+    /// [`Bridged::end`] without moving the state: returns the context that
+    /// held the span, for the caller to drop; what is left is stale.
+    pub(crate) fn end_in_place(&mut self, tracer: &Starter) -> Context {
         self.start(tracer);
-        if let Self::Started { cx, last_exit } = self {
-            let span = cx.span();
-            if span.is_recording() {
-                span.end_with_timestamp(last_exit.unwrap_or_else(SystemTime::now));
+        match self {
+            Self::Started { cx, last_exit } => {
+                let span = cx.span();
+                if span.is_recording() {
+                    span.end_with_timestamp(last_exit.unwrap_or_else(SystemTime::now));
+                }
+                std::mem::take(cx)
             }
+            Self::Unsampled { .. } | Self::Pending(_) => Context::new(),
         }
     }
 

@@ -164,14 +164,14 @@ impl LightSpans {
 
     /// Whether light span `id` has an OpenTelemetry span that records.
     pub(crate) fn records(&self, id: &Id) -> bool {
-        store::lock(id).is_some_and(|node| node.otel.as_deref().is_some_and(Bridged::records))
+        store::lock(id).is_some_and(|node| node.otel.get().is_some_and(Bridged::records))
     }
 
     /// Runs `f` on the OpenTelemetry span of light span `id`, if it has one
     /// (it is under a sampled parent and not promoted).
     pub(crate) fn with_bridged<R>(&self, id: &Id, f: impl FnOnce(&mut Bridged) -> R) -> Option<R> {
         let mut node = store::lock(id)?;
-        node.otel.as_deref_mut().map(f)
+        node.otel.get_mut().map(f)
     }
 
     /// The innermost span entered on this thread (through this table's
@@ -327,7 +327,7 @@ where
             if let Some(promoted) = &node.promoted {
                 return Place::ChildOf(promoted.clone());
             }
-            let carry = match (node.otel.as_deref_mut(), tracer) {
+            let carry = match (node.otel.get_mut(), tracer) {
                 (Some(otel), Some(tracer)) => Carry::of(&otel.context(tracer), &self.light),
                 _ => Some(Carry::Unsampled(node.cx.clone())),
             };
@@ -359,19 +359,23 @@ where
     /// this thread has no slots (more threads than the table serves).
     fn create(&self, attrs: &Attributes<'_>, parent: &Parent, carry: Carry) -> Option<Id> {
         let meta = attrs.metadata();
-        let (cx, otel) = match carry {
-            Carry::Unsampled(cx) => (cx, None),
+        let mut otel = None;
+        let cx = match carry {
+            Carry::Unsampled(cx) => cx,
             Carry::Sampled(cx) => {
                 let mut pending = Pending::new(meta, cx);
                 pending.record(&|fields| attrs.record(fields));
-                (Context::new(), Some(Box::new(Bridged::Pending(pending))))
+                otel = Some(Bridged::Pending(pending));
+                Context::new()
             }
         };
         let init = |fields: Option<&mut Fields>| {
             store::create(|node| {
                 node.meta = Some(meta);
                 node.cx = cx;
-                node.otel = otel;
+                if let Some(otel) = otel.take() {
+                    node.otel.set(otel);
+                }
                 node.parent = parent.clone();
                 node.refs = 1;
                 if let Some(fields) = fields {
@@ -394,12 +398,12 @@ where
     /// Lets go of one holder of light span `id`, and of what it holds once
     /// it has none.
     fn release(&self, id: &Id) -> bool {
-        let Some(freed) = store::lock(id).and_then(store::Locked::release) else {
+        // The span ends with its node locked: only the SDK or obskit's own
+        // span runs, and the context is dropped after.
+        let starter = self.light.tracer.get();
+        let Some(freed) = store::lock(id).and_then(|node| node.release(starter)) else {
             return false;
         };
-        if let (Some(otel), Some(tracer)) = (freed.otel, self.light.tracer.get()) {
-            otel.end(tracer);
-        }
         self.release_parent(&freed.parent);
         if let Some(promoted) = freed.promoted {
             self.inner.try_close(promoted);
@@ -447,7 +451,7 @@ where
             // A span under a sampled parent brings its OpenTelemetry span.
             Some(otel) => {
                 if let Some(span) = self.inner.span(&promoted) {
-                    span.extensions_mut().replace(*otel);
+                    span.extensions_mut().replace(otel);
                 }
             }
             None => bridged(&self.inner, &promoted),
@@ -474,7 +478,7 @@ where
     /// unsampled parent, not promoted.
     pub(crate) fn light_context(&self, id: &Id) -> Option<Context> {
         let node = store::lock(id)?;
-        (node.promoted.is_none() && node.otel.is_none()).then(|| node.cx.clone())
+        (node.promoted.is_none() && !node.otel.is_some()).then(|| node.cx.clone())
     }
 
     /// Runs `f` on the OpenTelemetry span of light span `id`, if it has
@@ -595,7 +599,7 @@ where
             drop(node);
             return self.inner.record(&promoted, values);
         }
-        let bridged = node.otel.as_deref().is_some_and(Bridged::records);
+        let bridged = node.otel.get().is_some_and(Bridged::records);
         drop(node);
         if bridged {
             let recorded = Recorded::new(|fields| values.record(fields));
@@ -666,7 +670,7 @@ where
             self.inner.enter(&promoted);
             return push(owner, promoted, false, false, None);
         }
-        let (cx, started) = match (node.otel.as_deref_mut(), self.light.tracer.get()) {
+        let (cx, started) = match (node.otel.get_mut(), self.light.tracer.get()) {
             // Started on first entry; its context attached.
             (Some(otel), Some(tracer)) => {
                 let cx = otel.context(tracer);
@@ -693,7 +697,7 @@ where
             if started {
                 let now = SystemTime::now();
                 if let Some(mut node) = store::lock(span)
-                    && let Some(Bridged::Started { last_exit, .. }) = node.otel.as_deref_mut()
+                    && let Some(Bridged::Started { last_exit, .. }) = node.otel.get_mut()
                 {
                     *last_exit = Some(now);
                 }

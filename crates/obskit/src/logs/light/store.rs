@@ -14,8 +14,9 @@
 //!
 //! Nothing that may call back into `tracing` runs while a shard is locked:
 //! a span's fields are visited outside it, and the contexts a node lets go
-//! of are dropped after. (The OpenTelemetry SDK, which starts and changes a
-//! node's span with its shard locked, logs nothing through `tracing`.)
+//! of are dropped after. (The OpenTelemetry SDK or obskit's own span, which
+//! start, change and end a node's span with its shard locked, log nothing
+//! through `tracing`.)
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,7 +27,7 @@ use tracing::Metadata;
 use tracing::span::Id;
 
 use super::fields::Fields;
-use crate::traces::bridge::Bridged;
+use crate::bridged::{Bridged, Starter};
 
 /// The bit that marks a light span's id.
 pub(super) const LIGHT: u64 = 1 << 50;
@@ -109,9 +110,65 @@ pub(super) struct Node {
     pub(super) fields: Fields,
     /// The registry span that stands for this one once promoted.
     pub(super) promoted: Option<Id>,
-    /// The OpenTelemetry span of a span under a sampled parent (`None`
+    /// The OpenTelemetry span of a span under a sampled parent (none
     /// under an unsampled one: `cx` is all it carries).
-    pub(super) otel: Option<Box<Bridged>>,
+    pub(super) otel: Otel,
+}
+
+/// A node's OpenTelemetry span, in a box the slot keeps for the next span
+/// (a span under a sampled parent then allocates nothing for it).
+#[derive(Default)]
+pub(super) struct Otel {
+    slot: Option<Box<Bridged>>,
+    /// Whether `slot` holds this span's (else what is left there is stale).
+    live: bool,
+}
+
+impl Otel {
+    pub(super) fn get(&self) -> Option<&Bridged> {
+        self.slot.as_deref().filter(|_| self.live)
+    }
+
+    pub(super) fn get_mut(&mut self) -> Option<&mut Bridged> {
+        self.slot.as_deref_mut().filter(|_| self.live)
+    }
+
+    pub(super) fn is_some(&self) -> bool {
+        self.live
+    }
+
+    /// Holds `bridged`, in the kept box if there is one.
+    pub(super) fn set(&mut self, bridged: Bridged) {
+        match &mut self.slot {
+            Some(slot) => **slot = bridged,
+            None => self.slot = Some(Box::new(bridged)),
+        }
+        self.live = true;
+    }
+
+    /// Ends the span (see [`Bridged::end_in_place`]), keeping the box;
+    /// returns the context that held it.
+    fn end(&mut self, starter: Option<&Starter>) -> Context {
+        if !std::mem::take(&mut self.live) {
+            return Context::new();
+        }
+        match (self.slot.as_deref_mut(), starter) {
+            (Some(slot), Some(starter)) => slot.end_in_place(starter),
+            _ => Context::new(),
+        }
+    }
+
+    /// Takes the span out, keeping the box.
+    pub(super) fn take(&mut self) -> Option<Bridged> {
+        if !std::mem::take(&mut self.live) {
+            return None;
+        }
+        let slot = self.slot.as_deref_mut()?;
+        Some(std::mem::replace(
+            slot,
+            Bridged::Unsampled { cx: Context::new() },
+        ))
+    }
 }
 
 /// A light span's parent, held (counted) by the child.
@@ -125,10 +182,11 @@ pub(super) enum Parent {
 
 /// What a closed span let go of, to be released with no shard locked.
 pub(super) struct Freed {
-    pub(super) otel: Option<Box<Bridged>>,
     pub(super) parent: Parent,
     pub(super) promoted: Option<Id>,
     pub(super) _cx: Context,
+    /// The context that held its OpenTelemetry span, ended.
+    pub(super) _otel_cx: Context,
 }
 
 /// A locked light span.
@@ -151,9 +209,9 @@ impl std::ops::DerefMut for Locked {
 }
 
 impl Locked {
-    /// Lets go of one holder; once none is left, frees the slot and returns
-    /// what the span held.
-    pub(super) fn release(mut self) -> Option<Freed> {
+    /// Lets go of one holder; once none is left, ends its OpenTelemetry
+    /// span with `starter`, frees the slot and returns what the span held.
+    pub(super) fn release(mut self, starter: Option<&Starter>) -> Option<Freed> {
         let slot = self.slot;
         let node = &mut *self;
         node.refs = node.refs.saturating_sub(1);
@@ -164,7 +222,7 @@ impl Locked {
         node.generation = (node.generation + 1) & GENERATION_MASK;
         node.fields.clear();
         let freed = Freed {
-            otel: node.otel.take(),
+            _otel_cx: node.otel.end(starter),
             parent: std::mem::take(&mut node.parent),
             promoted: node.promoted.take(),
             _cx: std::mem::take(&mut node.cx),
@@ -242,24 +300,27 @@ mod tests {
         let first = make();
         assert!(first.into_u64() & LIGHT != 0);
         assert!(lock(&first).is_some());
-        assert!(lock(&first).expect("live").release().is_some());
+        assert!(lock(&first).expect("live").release(None).is_some());
         assert!(lock(&first).is_none(), "closed");
         let second = make();
         assert_eq!(second.into_u64() & SLOT_MASK, first.into_u64() & SLOT_MASK);
         assert_ne!(second, first);
         assert!(lock(&first).is_none(), "a stale id finds nothing");
         assert!(lock(&second).is_some());
-        assert!(lock(&second).expect("live").release().is_some());
+        assert!(lock(&second).expect("live").release(None).is_some());
     }
 
     #[test]
     fn a_span_lives_while_it_is_held_and_closes_on_any_thread() {
         let id = make();
         lock(&id).expect("live").refs += 1;
-        assert!(lock(&id).expect("live").release().is_none(), "still held");
+        assert!(
+            lock(&id).expect("live").release(None).is_none(),
+            "still held"
+        );
         let moved = id.clone();
         std::thread::spawn(move || {
-            assert!(lock(&moved).expect("live").release().is_some());
+            assert!(lock(&moved).expect("live").release(None).is_some());
         })
         .join()
         .expect("closed there");
@@ -270,7 +331,7 @@ mod tests {
             next.into_u64() & !(GENERATION_MASK << (SLOT_BITS + SHARD_BITS)),
             id.into_u64() & !(GENERATION_MASK << (SLOT_BITS + SHARD_BITS))
         );
-        assert!(lock(&next).expect("live").release().is_some());
+        assert!(lock(&next).expect("live").release(None).is_some());
     }
 
     #[test]
@@ -281,7 +342,7 @@ mod tests {
             .map(|_| std::thread::spawn(make).join().expect("made"))
             .collect();
         for id in later.iter().chain([&made]) {
-            assert!(lock(id).expect("live").release().is_some());
+            assert!(lock(id).expect("live").release(None).is_some());
             assert!(lock(id).is_none());
         }
     }
