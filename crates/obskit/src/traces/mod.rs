@@ -4,6 +4,7 @@
 pub(crate) mod attributes;
 pub(crate) mod bridge;
 mod console;
+mod ids;
 mod otlp_proto;
 pub(crate) mod own;
 mod sampling;

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use opentelemetry::Context;
 use opentelemetry::trace::{
-    Span as _, SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceId,
-    TraceState, Tracer as _,
+    Span as _, SpanContext, SpanKind, TraceContextExt as _, TraceFlags, TraceState, Tracer as _,
 };
 use opentelemetry_sdk::trace::Tracer;
 
+use super::ids::{random_span_id, random_trace_id};
 use super::own::{Described, OwnSpans};
 use crate::config::Sampler;
 
@@ -137,30 +137,6 @@ fn unsampled_child(parent: &Context) -> SpanContext {
         )
     };
     SpanContext::new(trace_id, random_span_id(), flags, false, state)
-}
-
-/// A new random trace id, as the SDK's id generator makes one: never zero
-/// (an invalid id).
-pub(super) fn random_trace_id() -> TraceId {
-    TraceId::from(nonzero(|| fastrand::u128(..)))
-}
-
-/// A new random span id, never zero (see [`random_trace_id`]).
-pub(super) fn random_span_id() -> SpanId {
-    SpanId::from(nonzero(|| fastrand::u64(..)))
-}
-
-/// A random id that is not zero (an invalid id): drawn again in the
-/// unlikely case, which keeps every other value equally likely. Drawing
-/// from a range (`1..`) would instead map a full-width draw onto it, a
-/// wide multiplication and division on every id.
-fn nonzero<T: Default + PartialEq>(draw: impl Fn() -> T) -> T {
-    loop {
-        let id = draw();
-        if id != T::default() {
-            return id;
-        }
-    }
 }
 
 /// A ratio's decision when it does not depend on the trace id.
@@ -290,16 +266,6 @@ mod tests {
 
     fn test_own_spans() -> Arc<OwnSpans> {
         Arc::new(OwnSpans::capture(Arc::default(), Arc::default()))
-    }
-
-    #[test]
-    fn a_zero_draw_is_drawn_again() {
-        let draws = std::cell::Cell::new(0_u64);
-        let id = nonzero(|| {
-            draws.set(draws.get() + 1);
-            draws.get() / 3
-        });
-        assert_eq!((id, draws.get()), (1, 3));
     }
 
     #[test]

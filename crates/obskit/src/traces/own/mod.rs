@@ -33,7 +33,7 @@ use super::ExportProcessor;
 #[cfg(feature = "grpc")]
 use super::attributes::RpcServer;
 use super::attributes::{HttpServer, TypedAttributes};
-use super::sampling::{random_span_id, random_trace_id};
+use super::ids::{random_span_id, random_trace_id};
 
 /// The name of obskit's tracer, the scope of every span it starts.
 pub(crate) const SCOPE_NAME: &str = "obskit";
