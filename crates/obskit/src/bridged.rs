@@ -73,9 +73,13 @@ pub(crate) struct SpanEvent {
 /// A span not started yet.
 pub(crate) struct Pending {
     parent: Context,
+    /// Where its code location attributes come from (written first).
+    meta: &'static Metadata<'static>,
     name: Cow<'static, str>,
     kind: SpanKind,
     start: SystemTime,
+    /// The attributes after its code location: its fields, and the
+    /// attributes set before it started.
     attributes: Vec<KeyValue>,
     pub(crate) events: Vec<opentelemetry::trace::Event>,
     links: Vec<Link>,
@@ -85,10 +89,11 @@ pub(crate) struct Pending {
 impl Pending {
     /// A pending span named after `meta`, with its code location.
     pub(crate) fn new(meta: &'static Metadata<'static>, parent: Context) -> Self {
-        let mut attributes = Vec::with_capacity(meta.fields().len() + 3);
-        fields::location(meta, &mut attributes);
+        // Room for the code location too, put first when the SDK starts it.
+        let attributes = Vec::with_capacity(meta.fields().len() + 3);
         Self {
             parent,
+            meta,
             name: Cow::Borrowed(meta.name()),
             kind: SpanKind::Internal,
             start: SystemTime::now(),
@@ -161,12 +166,14 @@ pub(crate) trait OwnStart: Send + Sync {
     fn starts(&self, parent: &Context) -> bool;
 
     /// The context holding a new sampled span under `parent` that started
-    /// at `start`.
+    /// at `start`: its attributes are the code location `meta` gives (as
+    /// [`fields::location`] makes them), then `attributes`.
     fn start(
         &self,
         parent: &Context,
         kind: SpanKind,
         name: Cow<'static, str>,
+        meta: &'static Metadata<'static>,
         attributes: Vec<KeyValue>,
         start: SystemTime,
     ) -> Context;
@@ -207,10 +214,11 @@ impl Bridged {
         };
         let Pending {
             parent,
+            meta,
             name,
             kind,
             start,
-            attributes,
+            mut attributes,
             events,
             links,
             status,
@@ -218,7 +226,7 @@ impl Bridged {
         if let Some(own) = &starter.own
             && own.starts(&parent)
         {
-            let cx = own.start(&parent, kind, name, attributes, start);
+            let cx = own.start(&parent, kind, name, meta, attributes, start);
             {
                 let span = cx.span();
                 for event in events {
@@ -237,6 +245,12 @@ impl Bridged {
             };
             return;
         }
+        // The code location first: appended, then rotated to the front, in
+        // the room kept for it.
+        let recorded = attributes.len();
+        fields::location(meta, &mut attributes);
+        let location = attributes.len() - recorded;
+        attributes.rotate_right(location);
         let tracer = &starter.tracer;
         let builder = tracer
             .span_builder(name)

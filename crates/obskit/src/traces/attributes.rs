@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 use opentelemetry::KeyValue;
+use tracing::Metadata;
 
 use crate::export::proto::{attributes, pre_key, pre_kv_i64, pre_kv_str};
 use crate::request_id::RequestId;
@@ -207,6 +208,78 @@ mod rpc {
 }
 #[cfg(feature = "grpc")]
 pub(crate) use rpc::RpcServer;
+
+pre_key!(CODE_FILE_PATH = "code.file.path");
+pre_key!(CODE_MODULE_NAME = "code.module.name");
+pre_key!(CODE_LINE_NUMBER = "code.line.number");
+
+/// Slots of [`LOCATIONS`]: more callsites than spans in a batch, usually.
+const LOCATION_SLOTS: usize = 64;
+
+thread_local! {
+    /// The code location attributes of callsites written on this thread
+    /// (the export's), by the address of their metadata and the field they
+    /// were written as, one per slot: a callsite's spans repeat them.
+    #[allow(clippy::type_complexity)]
+    static LOCATIONS: std::cell::RefCell<[Option<(usize, u32, Box<[u8]>)>; LOCATION_SLOTS]> =
+        const { std::cell::RefCell::new([const { None }; LOCATION_SLOTS]) };
+}
+
+/// Writes the code location attributes of `meta`'s callsite, as the
+/// bridge's `KeyValue`s would be written, in the repeated field `field`.
+fn location(meta: &Metadata<'static>, out: &mut Vec<u8>, field: u32) {
+    if let Some(file) = meta.file() {
+        pre_kv_str(out, field, CODE_FILE_PATH, file.as_bytes());
+    }
+    if let Some(module) = meta.module_path() {
+        pre_kv_str(out, field, CODE_MODULE_NAME, module.as_bytes());
+    }
+    if let Some(line) = meta.line() {
+        pre_kv_i64(out, field, CODE_LINE_NUMBER, i64::from(line));
+    }
+}
+
+/// A bridged `tracing` span's attributes: its code location, read from its
+/// callsite's metadata when written, then its fields, as the bridge keeps
+/// them.
+#[derive(Debug, Clone)]
+pub(crate) struct BridgedSpan {
+    /// The span's callsite: its file, module and line.
+    pub(crate) meta: &'static Metadata<'static>,
+    /// The span's fields and the attributes set before it started.
+    pub(crate) fields: Vec<KeyValue>,
+}
+
+impl TypedAttributes for BridgedSpan {
+    fn len(&self) -> usize {
+        usize::from(self.meta.file().is_some())
+            + usize::from(self.meta.module_path().is_some())
+            + usize::from(self.meta.line().is_some())
+            + self.fields.len()
+    }
+
+    fn encode(&self, out: &mut Vec<u8>, field: u32) {
+        // A callsite's location is the same bytes for each of its spans:
+        // copied as last written for it, when it still is in the cache.
+        let key = std::ptr::from_ref(self.meta) as usize;
+        let slot = ((key >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize;
+        LOCATIONS.with_borrow_mut(|cache| match &cache[slot] {
+            Some((k, f, bytes)) if *k == key && *f == field => out.extend_from_slice(bytes),
+            _ => {
+                let mut bytes = Vec::new();
+                location(self.meta, &mut bytes, field);
+                out.extend_from_slice(&bytes);
+                cache[slot] = Some((key, field, bytes.into_boxed_slice()));
+            }
+        });
+        attributes(out, field, &self.fields);
+    }
+
+    fn key_values(&self, out: &mut Vec<KeyValue>) {
+        crate::bridged::fields::location(self.meta, out);
+        out.extend_from_slice(&self.fields);
+    }
+}
 
 /// Text copied out of a request (a path, a host), kept inline when short
 /// so that copying it allocates nothing.

@@ -36,12 +36,13 @@ use opentelemetry::trace::{SpanKind, TraceContextExt as _};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 use opentelemetry_sdk::trace::Tracer;
 use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Subscriber};
+use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context as LayerContext, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 pub(crate) use crate::bridged::{Bridged, Pending};
 use crate::bridged::{OwnStart, Recorded, Starter, span_event};
+use crate::traces::attributes::BridgedSpan;
 use crate::traces::{Described, OwnSpans, Sampling};
 
 /// Bridged spans known to be sampled, as obskit's own spans.
@@ -60,12 +61,15 @@ impl OwnStart for OwnBridged {
         parent: &Context,
         kind: SpanKind,
         name: Cow<'static, str>,
+        meta: &'static Metadata<'static>,
         attributes: Vec<KeyValue>,
         start: SystemTime,
     ) -> Context {
-        let span = self
-            .own
-            .start_at(parent, kind, name, Described::List(attributes), start);
+        let described = Described::Bridged(BridgedSpan {
+            meta,
+            fields: attributes,
+        });
+        let span = self.own.start_at(parent, kind, name, described, start);
         parent.with_span(span)
     }
 }

@@ -32,7 +32,7 @@ use parking_lot::Mutex;
 use super::ExportProcessor;
 #[cfg(feature = "grpc")]
 use super::attributes::RpcServer;
-use super::attributes::{HttpServer, TypedAttributes};
+use super::attributes::{BridgedSpan, HttpServer, TypedAttributes};
 use super::ids::{random_span_id, random_trace_id};
 
 /// The name of obskit's tracer, the scope of every span it starts.
@@ -246,6 +246,8 @@ pub(crate) enum Described {
     List(Vec<KeyValue>),
     /// A served HTTP request's.
     HttpServer(HttpServer),
+    /// A bridged `tracing` span's: its code location and fields.
+    Bridged(BridgedSpan),
     /// A served RPC's.
     #[cfg(feature = "grpc")]
     RpcServer(RpcServer),
@@ -256,6 +258,7 @@ impl Described {
         match self {
             Self::List(l) => l.len(),
             Self::HttpServer(a) => a.len(),
+            Self::Bridged(a) => a.len(),
             #[cfg(feature = "grpc")]
             Self::RpcServer(a) => a.len(),
         }
@@ -266,6 +269,7 @@ impl Described {
         match self {
             Self::List(l) => crate::export::proto::attributes(out, field, l),
             Self::HttpServer(a) => a.encode(out, field),
+            Self::Bridged(a) => a.encode(out, field),
             #[cfg(feature = "grpc")]
             Self::RpcServer(a) => a.encode(out, field),
         }
@@ -275,6 +279,7 @@ impl Described {
         match self {
             Self::List(l) => out.extend_from_slice(l),
             Self::HttpServer(a) => a.key_values(out),
+            Self::Bridged(a) => a.key_values(out),
             #[cfg(feature = "grpc")]
             Self::RpcServer(a) => a.key_values(out),
         }

@@ -17,10 +17,11 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanLimits, SpanProcessor};
 use parking_lot::Mutex;
 use prost::Message as _;
+use tracing::Metadata;
 
 use super::*;
 use crate::request_id::RequestId;
-use crate::traces::attributes::{HttpServer, Text};
+use crate::traces::attributes::{BridgedSpan, HttpServer, Text};
 use crate::traces::otlp_proto::Encoder;
 
 /// Keeps the SDK's ended spans.
@@ -58,6 +59,81 @@ fn http_attributes() -> HttpServer {
         request_id: RequestId::parse(b"req-42").unwrap(),
         headers: vec![KeyValue::new("http.request.header.x-tenant", "acme")],
     }
+}
+
+/// A `tracing` callsite, with its code location or without.
+struct Site(&'static Metadata<'static>);
+
+impl tracing_core::Callsite for Site {
+    fn set_interest(&self, _: tracing_core::Interest) {}
+    fn metadata(&self) -> &Metadata<'_> {
+        self.0
+    }
+}
+
+static LOCATED_SITE: Site = Site(&LOCATED);
+static LOCATED: Metadata<'static> = Metadata::new(
+    "load_order",
+    "shop::orders",
+    tracing::Level::INFO,
+    Some("src/orders.rs"),
+    Some(42),
+    Some("shop::orders"),
+    tracing_core::field::FieldSet::new(
+        &["order.id"],
+        tracing_core::identify_callsite!(&LOCATED_SITE),
+    ),
+    tracing_core::metadata::Kind::SPAN,
+);
+
+static UNLOCATED_SITE: Site = Site(&UNLOCATED);
+static UNLOCATED: Metadata<'static> = Metadata::new(
+    "generated",
+    "shop",
+    tracing::Level::INFO,
+    None,
+    None,
+    None,
+    tracing_core::field::FieldSet::new(&[], tracing_core::identify_callsite!(&UNLOCATED_SITE)),
+    tracing_core::metadata::Kind::SPAN,
+);
+
+/// A bridged span's fields, of every kind of value, long ones included:
+/// 8 of them, 11 attributes with the code location.
+fn bridged_fields() -> Vec<KeyValue> {
+    vec![
+        KeyValue::new("order.id", 42_i64),
+        KeyValue::new("customer", "acme"),
+        KeyValue::new("express", true),
+        KeyValue::new("ratio", 0.25),
+        KeyValue::new("note", "n".repeat(200)),
+        KeyValue::new("k".repeat(130), -1_i64),
+        KeyValue::new(
+            "tags",
+            opentelemetry::Value::Array(opentelemetry::Array::String(vec!["a".into(), "b".into()])),
+        ),
+        KeyValue::new("empty", ""),
+    ]
+}
+
+/// A bridged span's attributes.
+fn bridged_attributes() -> Described {
+    Described::Bridged(BridgedSpan {
+        meta: &LOCATED,
+        fields: bridged_fields(),
+    })
+}
+
+/// The attributes a span can start with, and its kind: a served request's,
+/// a bridged span's.
+fn starts() -> [(SpanKind, fn() -> Described); 2] {
+    [
+        (
+            SpanKind::Server,
+            || Described::HttpServer(http_attributes()),
+        ),
+        (SpanKind::Internal, bridged_attributes),
+    ]
 }
 
 /// The same calls, on either span.
@@ -119,8 +195,13 @@ fn parents() -> Vec<Context> {
     ]
 }
 
-/// The SDK's span and obskit's, for the same parent and calls.
-fn both(parent: &Context, limits: SpanLimits, extra: usize) -> (SpanData, OwnFinished) {
+/// The SDK's span and obskit's, for the same parent, start and calls.
+fn both(
+    parent: &Context,
+    limits: SpanLimits,
+    extra: usize,
+    (kind, described): (SpanKind, fn() -> Described),
+) -> (SpanData, OwnFinished) {
     let sdk = Sdk::default();
     let provider = SdkTracerProvider::builder()
         .with_span_limits(limits)
@@ -131,8 +212,8 @@ fn both(parent: &Context, limits: SpanLimits, extra: usize) -> (SpanData, OwnFin
     let mut span = tracer.build_with_context(
         tracer
             .span_builder("GET")
-            .with_kind(SpanKind::Server)
-            .with_attributes(Described::HttpServer(http_attributes()).into_key_values()),
+            .with_kind(kind.clone())
+            .with_attributes(described().into_key_values()),
         parent,
     );
     exercise(&mut span, extra);
@@ -145,12 +226,7 @@ fn both(parent: &Context, limits: SpanLimits, extra: usize) -> (SpanData, OwnFin
         closed: Arc::new(AtomicBool::new(false)),
     });
     assert!(own.can_start(parent));
-    let mut span = own.start(
-        parent,
-        SpanKind::Server,
-        "GET".into(),
-        Described::HttpServer(http_attributes()),
-    );
+    let mut span = own.start(parent, kind, "GET".into(), described());
     exercise(&mut span, extra);
     drop(span);
 
@@ -209,17 +285,20 @@ fn an_own_span_is_the_sdks_span() {
         (limits(4, 0, 0, 0), 0),
     ];
     for (limits, extra) in cases {
-        for (i, parent) in parents().iter().enumerate() {
-            let (sdk, mut own) = both(parent, limits, extra);
-            align(&sdk, &mut own, parent);
-            assert_eq!(own.to_span_data(), sdk, "parent {i}, {limits:?}");
-            let ours = decode(&[Finished::Own(own.clone())]);
-            let reference = decode(&[Finished::Sdk(sdk.clone())]);
-            assert_eq!(ours, reference, "parent {i}, {limits:?}");
-            // Mixed in one batch, in one scope.
-            let mixed = decode(&[Finished::Own(own), Finished::Sdk(sdk)]);
-            assert_eq!(mixed.resource_spans[0].scope_spans.len(), 1);
-            assert_eq!(mixed.resource_spans[0].scope_spans[0].spans.len(), 2);
+        for (kind, described) in starts() {
+            for (i, parent) in parents().iter().enumerate() {
+                let (sdk, mut own) = both(parent, limits, extra, (kind.clone(), described));
+                align(&sdk, &mut own, parent);
+                let case = format!("{kind:?}, parent {i}, {limits:?}");
+                assert_eq!(own.to_span_data(), sdk, "{case}");
+                let ours = decode(&[Finished::Own(own.clone())]);
+                let reference = decode(&[Finished::Sdk(sdk.clone())]);
+                assert_eq!(ours, reference, "{case}");
+                // Mixed in one batch, in one scope.
+                let mixed = decode(&[Finished::Own(own), Finished::Sdk(sdk)]);
+                assert_eq!(mixed.resource_spans[0].scope_spans.len(), 1);
+                assert_eq!(mixed.resource_spans[0].scope_spans[0].spans.len(), 2);
+            }
         }
     }
 }
@@ -243,6 +322,39 @@ fn typed_attributes_encode_as_their_key_values() {
         let mut generic = Vec::new();
         crate::export::proto::attributes(&mut generic, 9, &kvs);
         assert_eq!(typed, generic);
+    }
+}
+
+/// A bridged span's attributes write what the bridge's `KeyValue`s write:
+/// the code location as the bridge reads it (none for a callsite without
+/// one), then the fields.
+#[test]
+fn bridged_attributes_encode_as_their_key_values() {
+    for (meta, fields) in [
+        (&LOCATED, bridged_fields()),
+        (&LOCATED, Vec::new()),
+        (&UNLOCATED, bridged_fields()),
+        (&UNLOCATED, Vec::new()),
+    ] {
+        let a = BridgedSpan {
+            meta,
+            fields: fields.clone(),
+        };
+        let mut expected = Vec::new();
+        crate::bridged::fields::location(meta, &mut expected);
+        expected.extend(fields);
+        let mut kvs = Vec::new();
+        a.key_values(&mut kvs);
+        assert_eq!(kvs, expected);
+        assert_eq!(a.len(), kvs.len());
+        // Written twice (the second time from the cache), in two fields.
+        for field in [9, 9, 3, 9] {
+            let mut typed = Vec::new();
+            a.encode(&mut typed, field);
+            let mut generic = Vec::new();
+            crate::export::proto::attributes(&mut generic, field, &kvs);
+            assert_eq!(typed, generic, "{} in field {field}", meta.name());
+        }
     }
 }
 
