@@ -13,8 +13,7 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanLimits, SpanProcessor};
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanLimits};
 use parking_lot::Mutex;
 use prost::Message as _;
 use tracing::Metadata;
@@ -22,24 +21,9 @@ use tracing::Metadata;
 use super::*;
 use crate::request_id::RequestId;
 use crate::traces::attributes::{BridgedSpan, HttpServer, Text};
+// The SDK's ended spans, kept.
+use crate::traces::bridge::tests::Finished as Sdk;
 use crate::traces::otlp_proto::Encoder;
-
-/// Keeps the SDK's ended spans.
-#[derive(Debug, Clone, Default)]
-struct Sdk(Arc<Mutex<Vec<SpanData>>>);
-
-impl SpanProcessor for Sdk {
-    fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &Context) {}
-    fn on_end(&self, span: SpanData) {
-        self.0.lock().push(span);
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-}
 
 fn at(nanos: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(1_700_000_000_000_000_000 + nanos)
