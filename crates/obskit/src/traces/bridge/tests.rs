@@ -16,8 +16,8 @@ use crate::SpanExt as _;
 use crate::config::Sampler;
 use crate::traces::{Sampling, remote_parent, sdk_sampler};
 
-/// A span processor that keeps every ended span (the light-span tests use
-/// it too).
+/// A span processor that keeps every ended span (the light-span and
+/// own-span tests use it too).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Finished(pub(crate) Arc<Mutex<Vec<SpanData>>>);
 
