@@ -266,9 +266,10 @@ pub(crate) fn attributes_len(field: u32, kvs: &[KeyValue]) -> usize {
 /// Defines the constant `NAME`: the `key` field of a `KeyValue` message
 /// (field 1, its length, the key's bytes) for a key known when obskit is
 /// built, prepared once. Its size is part of its type, so writing it
-/// copies a fixed number of bytes.
+/// copies a fixed number of bytes. For example (the macro is the crate's
+/// own, so this is not run as a doc test):
 ///
-/// ```ignore
+/// ```text
 /// pre_key!(METHOD = "http.request.method");
 /// ```
 macro_rules! pre_key {
