@@ -189,6 +189,18 @@ fn unsampled_work(dispatch: &tracing::Dispatch) {
     tracing::info!("after");
 }
 
+/// Runs `run` with registry spans, then with light spans, checks both give
+/// the same (lines and exported spans), and returns it.
+fn the_same_light_or_not<T: PartialEq + std::fmt::Debug>(run: impl Fn(bool) -> T) -> T {
+    let registry = run(false);
+    let light = run(true);
+    assert_eq!(
+        light, registry,
+        "light spans (left) differ from registry spans"
+    );
+    registry
+}
+
 #[test]
 fn light_spans_log_and_export_as_registry_spans_do() {
     let run = |light: bool| {
@@ -198,10 +210,7 @@ fn light_spans_log_and_export_as_registry_spans_do() {
         });
         (harness.lines(), harness.exported())
     };
-    let (registry_lines, registry_spans) = run(false);
-    let (light_lines, light_spans) = run(true);
-    assert_eq!(light_lines, registry_lines);
-    assert_eq!(light_spans, registry_spans);
+    let (registry_lines, registry_spans) = the_same_light_or_not(run);
     // The comparison is about something: spans listed with their fields,
     // the trace's ids, and the sampled root exported.
     let in_sum = registry_lines
@@ -399,10 +408,7 @@ fn sampled_light_spans_log_and_export_as_registry_spans_do() {
         });
         (harness.named_lines(), harness.exported_in_full())
     };
-    let (registry_lines, registry_spans) = run(false);
-    let (light_lines, light_spans) = run(true);
-    assert_eq!(light_lines, registry_lines);
-    assert_eq!(light_spans, registry_spans);
+    let (registry_lines, registry_spans) = the_same_light_or_not(run);
     // The comparison is about something.
     let slow = registry_lines
         .iter()
