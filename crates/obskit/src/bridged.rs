@@ -111,6 +111,17 @@ impl Pending {
         let SpanFields {
             name, kind, status, ..
         } = fields;
+        self.set_otel(name, kind, status);
+    }
+
+    /// Takes what the `otel.name`, `otel.kind` and `otel.status_code`
+    /// fields said, where they said anything.
+    fn set_otel(
+        &mut self,
+        name: Option<Cow<'static, str>>,
+        kind: Option<SpanKind>,
+        status: Option<Status>,
+    ) {
         if let Some(name) = name {
             self.name = name;
         }
@@ -280,15 +291,7 @@ impl Bridged {
         match self {
             Self::Pending(pending) => {
                 pending.attributes.extend(attributes);
-                if let Some(name) = name {
-                    pending.name = name;
-                }
-                if let Some(kind) = kind {
-                    pending.kind = kind;
-                }
-                if let Some(status) = status {
-                    pending.status = status;
-                }
+                pending.set_otel(name, kind, status);
             }
             Self::Started { cx, .. } => {
                 let span = cx.span();
