@@ -182,7 +182,9 @@ pub fn grpc(stack: Stack, otlp: &str) -> anyhow::Result<(GrpcService, Built)> {
     use obskit::slo::Slo;
     use tower::{Layer as _, ServiceExt};
 
-    let echo = obskit_grpc_testing::EchoService::new().server();
+    let echo = obskit_grpc_testing::EchoService::new()
+        .without_trace_id()
+        .server();
     match stack {
         Stack::Plain => Ok((
             tower::util::BoxCloneService::new(echo),

@@ -36,12 +36,15 @@ pub type Forward = Arc<dyn Fn(EchoRequest) -> Forwarded + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct EchoService {
     forward: Option<Forward>,
+    /// Answers leave `trace_id` empty (see [`EchoService::without_trace_id`]).
+    no_trace_id: bool,
 }
 
 impl std::fmt::Debug for EchoService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EchoService")
             .field("forwards", &self.forward.is_some())
+            .field("no_trace_id", &self.no_trace_id)
             .finish()
     }
 }
@@ -57,6 +60,33 @@ impl EchoService {
     pub fn forwarding(forward: Forward) -> Self {
         Self {
             forward: Some(forward),
+            no_trace_id: false,
+        }
+    }
+
+    /// The same service, answering without the trace id it sees (`trace_id`
+    /// left empty), so a benchmark's handler does the same work with
+    /// instrumentation and without: a service with no OpenTelemetry context
+    /// answers an empty id anyway, and formatting the id would count the
+    /// test handler's work against the instrumentation.
+    ///
+    /// ```
+    /// let service = obskit_grpc_testing::EchoService::new().without_trace_id();
+    /// assert!(format!("{service:?}").contains("no_trace_id: true"));
+    /// ```
+    #[must_use]
+    pub fn without_trace_id(mut self) -> Self {
+        self.no_trace_id = true;
+        self
+    }
+
+    /// The trace id answers carry: the current context's, unless the
+    /// service answers without it.
+    fn trace_id(&self) -> String {
+        if self.no_trace_id {
+            String::new()
+        } else {
+            current_trace_id()
         }
     }
 
@@ -102,7 +132,7 @@ impl Echo for EchoService {
             };
             return forward(downstream).await.map(Response::new);
         }
-        let trace_id = current_trace_id();
+        let trace_id = self.trace_id();
         pause(req.delay_ms).await;
         match requested_status(&req) {
             Some(status) => Err(status),
@@ -120,7 +150,7 @@ impl Echo for EchoService {
         request: Request<EchoRequest>,
     ) -> Result<Response<Self::ServerStreamStream>, Status> {
         let req = request.into_inner();
-        let trace_id = current_trace_id();
+        let trace_id = self.trace_id();
         if req.count == 0
             && let Some(status) = requested_status(&req)
         {
@@ -151,7 +181,7 @@ impl Echo for EchoService {
         &self,
         request: Request<Streaming<EchoRequest>>,
     ) -> Result<Response<EchoReply>, Status> {
-        let trace_id = current_trace_id();
+        let trace_id = self.trace_id();
         let mut stream = request.into_inner();
         let mut joined = Vec::new();
         while let Some(req) = stream.next().await {
@@ -174,7 +204,7 @@ impl Echo for EchoService {
         &self,
         request: Request<Streaming<EchoRequest>>,
     ) -> Result<Response<Self::BidiStream>, Status> {
-        let trace_id = current_trace_id();
+        let trace_id = self.trace_id();
         let replies = request.into_inner().then(move |req| {
             let trace_id = trace_id.clone();
             async move {

@@ -97,7 +97,7 @@ async fn termination() {
 fn serve(stack: Stack, port: u16, otlp: &str) -> anyhow::Result<()> {
     let runtime = runtime()?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let echo = EchoService::new().server();
+    let echo = EchoService::new().without_trace_id().server();
     match stack {
         Stack::Plain => runtime.block_on(async {
             eprintln!("grpc-bench: plain tonic on {addr}");
