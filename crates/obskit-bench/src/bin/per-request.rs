@@ -46,6 +46,20 @@ struct Args {
     /// HTTP requests to the routes, or unary gRPC calls.
     #[arg(long, value_enum, default_value = "http")]
     protocol: Protocol,
+    /// A `traceparent` every request carries (a caller that traces), e.g.
+    /// `00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01`; none by default.
+    #[arg(long)]
+    traceparent: Option<String>,
+}
+
+impl Args {
+    /// A request of `builder`, with the `traceparent` asked for.
+    fn traced(&self, builder: http::request::Builder) -> http::request::Builder {
+        match &self.traceparent {
+            Some(value) => builder.header("traceparent", value.as_str()),
+            None => builder,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -108,7 +122,10 @@ fn http(args: &Args, runtime: &tokio::runtime::Runtime) -> anyhow::Result<(Strin
             for _ in 0..n {
                 let response = router
                     .clone()
-                    .oneshot(Request::get(args.path.as_str()).body(Body::empty())?)
+                    .oneshot(
+                        args.traced(Request::get(args.path.as_str()))
+                            .body(Body::empty())?,
+                    )
                     .await?;
                 ensure!(
                     response.status() == StatusCode::OK,
@@ -150,7 +167,8 @@ fn grpc(args: &Args, runtime: &tokio::runtime::Runtime) -> anyhow::Result<(Strin
     let drive = |n: u64| {
         runtime.block_on(async {
             for _ in 0..n {
-                let request = Request::post(UNARY)
+                let request = args
+                    .traced(Request::post(UNARY))
                     .header(http::header::CONTENT_TYPE, "application/grpc")
                     .header(http::header::TE, "trailers")
                     .body(tonic::body::Body::new(http_body_util::Full::new(
