@@ -100,6 +100,23 @@ impl Read for HeaderMap {
         header(self, &field.header).map(|v| v.to_str().unwrap_or(UNREADABLE))
     }
 
+    fn only(&self, field: &Field) -> Option<&str> {
+        let only = if self.is_empty() {
+            return None;
+        } else if self.keys_len() <= SCANNED {
+            // One pass over the few values held: the first of the name,
+            // and whether another follows.
+            let mut named = self.iter().filter(|(n, _)| **n == field.header);
+            let (_, first) = named.next()?;
+            named.next().is_none().then_some(first)
+        } else {
+            let mut values = self.get_all(&field.header).iter();
+            let first = values.next()?;
+            values.next().is_none().then_some(first)
+        };
+        only.map(|v| v.to_str().unwrap_or(UNREADABLE))
+    }
+
     fn each_prefixed(&self, prefix: &str, limit: usize, f: &mut dyn FnMut(&str, &str)) {
         // Header names are stored lowercase.
         let named = self

@@ -6,13 +6,30 @@ use opentelemetry::trace::{SpanId, TraceId};
 
 use crate::hex::write_hex;
 
+/// What each byte is worth as a lowercase hex digit; `INVALID` for a
+/// byte that is none.
+const LOWER_NIBBLE: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Marks a byte that is not a lowercase hex digit in [`LOWER_NIBBLE`].
+const INVALID: u8 = 0xff;
+
 /// One lowercase hex digit.
 fn lower_nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
+    let v = LOWER_NIBBLE[usize::from(c)];
+    (v != INVALID).then_some(v)
 }
 
 /// One hex digit of either case.
@@ -34,10 +51,16 @@ pub(crate) fn lower_hex<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
         return None;
     }
     let mut out = [0u8; N];
+    // Every digit is looked up and the invalid marks are gathered, so the
+    // loop has no branch: an id is read in one pass, checked once.
+    let mut invalid = 0u8;
     for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        *o = hex_byte(pair)?;
+        let hi = LOWER_NIBBLE[usize::from(pair[0])];
+        let lo = LOWER_NIBBLE[usize::from(pair[1])];
+        invalid |= (hi | lo) & 0xf0;
+        *o = hi << 4 | (lo & 0x0f);
     }
-    Some(out)
+    (invalid == 0).then_some(out)
 }
 
 /// One to `2 * N` hex digits of either case, read as a number and stored
@@ -116,6 +139,23 @@ mod tests {
         assert_eq!(lower_hex::<2>(b"0ag0"), None);
         assert_eq!(hex_byte(b"7f"), Some(0x7f));
         assert_eq!(hex_byte(b"7"), None);
+    }
+
+    #[test]
+    fn every_byte_but_a_lowercase_digit_is_refused_in_every_place() {
+        for byte in 0..=u8::MAX {
+            let valid = byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte);
+            for at in 0..4 {
+                let mut digits = *b"0aff";
+                digits[at] = byte;
+                let read = lower_hex::<2>(&digits);
+                assert_eq!(read.is_some(), valid, "{byte:#04x} at {at}");
+                if let Some(read) = read {
+                    let text = format!("{:02x}{:02x}", read[0], read[1]);
+                    assert_eq!(text.as_bytes(), digits, "{byte:#04x} at {at}");
+                }
+            }
+        }
     }
 
     #[test]

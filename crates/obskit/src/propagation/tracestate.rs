@@ -90,6 +90,11 @@ impl TraceState {
                 }
             }
         }
+        if members.is_empty() {
+            // No member (the usual case: no `tracestate` at all): the
+            // shared empty list, not an allocation of its own.
+            return Self::default();
+        }
         Self {
             members: members.into(),
         }
