@@ -54,8 +54,10 @@ fn json_log(c: &mut Criterion) {
     let request_span = telemetry.tracer().start("GET /orders/{id}");
     let request_id = RequestId::parse(b"3f2c9a7e-bench").expect("a valid request id");
     {
-        let _cx = obskit::opentelemetry::Context::current_with_span(request_span)
-            .with_value(request_id)
+        let _cx = request_id
+            .add_to(&obskit::opentelemetry::Context::current_with_span(
+                request_span,
+            ))
             .attach();
         bench_in_span(c, "json_log/obskit", &obskit_dispatch);
     }

@@ -13,6 +13,8 @@ use std::cell::RefCell;
 use bytes::{Bytes, BytesMut};
 use http::HeaderValue;
 
+use crate::propagation::Carried;
+
 /// The request id header: read from requests, written on responses.
 pub static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 
@@ -136,7 +138,64 @@ impl RequestId {
     /// # Ok(()) }
     /// ```
     pub fn current() -> Option<Self> {
-        opentelemetry::Context::map_current(|cx| cx.get::<Self>().cloned())
+        opentelemetry::Context::map_current(Self::from_context)
+    }
+
+    /// The request id `cx` carries: the one of the request whose context
+    /// it is (or was), kept for a task that took the context along, or one
+    /// given with [`add_to`](Self::add_to) (or put in as a context value of
+    /// its own, `cx.with_value(id)`). [`current`](Self::current) reads the
+    /// current context.
+    ///
+    /// ```
+    /// use obskit::opentelemetry::Context;
+    /// use obskit::request_id::RequestId;
+    ///
+    /// let id = RequestId::parse(b"job-7").expect("a safe id");
+    /// let cx = id.add_to(&Context::new());
+    /// assert_eq!(RequestId::from_context(&cx), Some(id));
+    /// assert_eq!(RequestId::from_context(&Context::new()), None);
+    /// ```
+    pub fn from_context(cx: &opentelemetry::Context) -> Option<Self> {
+        match Carried::of(cx).and_then(|c| c.request_id.as_ref()) {
+            Some(value) => Some(Self(value.clone())),
+            // An id a caller put in the context as a value of its own.
+            None => cx.get::<Self>().cloned(),
+        }
+    }
+
+    /// `parent` with this id as its request id, for work that is not a
+    /// served request but should be found by one id in the logs (a job, a
+    /// batch): every line written in the returned context carries it, as
+    /// a request's lines carry theirs.
+    ///
+    /// ```
+    /// use obskit::opentelemetry::Context;
+    /// use obskit::request_id::RequestId;
+    ///
+    /// let id = RequestId::generate();
+    /// let _attached = id.add_to(&Context::current()).attach();
+    /// assert_eq!(RequestId::current(), Some(id));
+    /// ```
+    #[must_use]
+    pub fn add_to(&self, parent: &opentelemetry::Context) -> opentelemetry::Context {
+        Carried::onto(parent.clone(), None, Some(self.0.clone()))
+    }
+
+    /// The text of the request id `cx` carries, without a copy.
+    pub(crate) fn text_in(cx: &opentelemetry::Context) -> Option<&str> {
+        // A safe id is ASCII by construction.
+        Self::bytes_in(cx).map(|b| std::str::from_utf8(b).unwrap_or_default())
+    }
+
+    /// [`text_in`](Self::text_in) as bytes, for a line built as bytes.
+    pub(crate) fn bytes_in(cx: &opentelemetry::Context) -> Option<&[u8]> {
+        let value = match Carried::of(cx).and_then(|c| c.request_id.as_ref()) {
+            Some(value) => value,
+            // An id a caller put in the context as a value of its own.
+            None => cx.get::<Self>()?.header_value(),
+        };
+        Some(value.as_bytes())
     }
 
     /// The id as text.

@@ -38,7 +38,11 @@ impl LayerState {
     ) -> Started {
         let start = Instant::now();
         let request_id = RequestId::from_headers(req.headers());
-        let parent = self.propagator.extract(req.headers());
+        // The request id rides in the value extraction adds anyway: one
+        // map of context values per request.
+        let parent = self
+            .propagator
+            .extract_request(req.headers(), request_id.header_value().clone());
         let cx = crate::traces::start_described(
             &self.tracer,
             &self.own,
@@ -47,8 +51,7 @@ impl LayerState {
             SpanKind::Server,
             bare_name,
             || describe(req, &request_id),
-        )
-        .with_value(request_id.clone());
+        );
         req.extensions_mut().insert(request_id.clone());
         Started {
             cx,

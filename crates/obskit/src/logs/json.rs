@@ -238,10 +238,10 @@ fn push_context_ids(out: &mut String) {
         if sc.is_valid() {
             push_ids(out, sc.trace_id().to_bytes(), sc.span_id().to_bytes());
         }
-        if let Some(id) = cx.get::<RequestId>() {
+        if let Some(id) = RequestId::text_in(cx) {
             // A request id is safe text by construction: nothing to escape.
             out.push_str("\"request_id\":\"");
-            out.push_str(id.as_str());
+            out.push_str(id);
             out.push_str("\",");
         }
     });
@@ -430,10 +430,10 @@ fn push_context_id_bytes(out: &mut Vec<u8>) {
         if sc.is_valid() {
             out.extend_from_slice(&ids_text(sc.trace_id().to_bytes(), sc.span_id().to_bytes()));
         }
-        if let Some(id) = cx.get::<RequestId>() {
+        if let Some(id) = RequestId::bytes_in(cx) {
             // A request id is safe text by construction: nothing to escape.
             out.extend_from_slice(b"\"request_id\":\"");
-            out.extend_from_slice(id.header_value().as_bytes());
+            out.extend_from_slice(id);
             out.extend_from_slice(b"\",");
         }
     });

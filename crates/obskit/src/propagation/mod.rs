@@ -139,6 +139,50 @@ pub(crate) struct Incoming {
     pub(crate) state: TraceState,
 }
 
+/// What obskit keeps in an OpenTelemetry context beside its span and its
+/// baggage, as one value: a served request's context is then built with
+/// one map of values, not a map for each (every `Context::with_value`
+/// copies the map it adds to). Read and written only here and through
+/// [`RequestId`](crate::request_id::RequestId).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Carried {
+    /// What extraction learnt about the incoming trace.
+    pub(crate) incoming: Option<Incoming>,
+    /// The request id's text (a `RequestId`'s header value).
+    pub(crate) request_id: Option<http::HeaderValue>,
+}
+
+impl Carried {
+    /// What `cx` carries, if anything.
+    pub(crate) fn of(cx: &Context) -> Option<&Self> {
+        cx.get::<Self>()
+    }
+
+    /// `cx` carrying `incoming` and `request_id` where they are given, and
+    /// what it carried before where they are not.
+    pub(crate) fn onto(
+        cx: Context,
+        incoming: Option<Incoming>,
+        request_id: Option<http::HeaderValue>,
+    ) -> Context {
+        if incoming.is_none() && request_id.is_none() {
+            return cx;
+        }
+        let carried = match Self::of(&cx) {
+            // A served request's context: nothing before.
+            None => Self {
+                incoming,
+                request_id,
+            },
+            Some(before) => Self {
+                incoming: incoming.or_else(|| before.incoming.clone()),
+                request_id: request_id.or_else(|| before.request_id.clone()),
+            },
+        };
+        cx.with_value(carried)
+    }
+}
+
 impl Propagator {
     /// The propagators in `list`, in its order (a repeated one counts
     /// once); an empty list propagates nothing.
@@ -179,7 +223,18 @@ impl Propagator {
     /// The context the headers carry (a remote parent, baggage), on top of
     /// an empty context. Only the listed formats' headers are looked up.
     pub fn extract(&self, headers: &http::HeaderMap) -> Context {
-        self.extract_onto(Context::new(), headers)
+        self.extract_onto(Context::new(), headers, None)
+    }
+
+    /// [`extract`](Self::extract) for a served request whose id is
+    /// `request_id`: the id goes into the same context value as what the
+    /// headers say about the incoming trace.
+    pub(crate) fn extract_request(
+        &self,
+        headers: &http::HeaderMap,
+        request_id: http::HeaderValue,
+    ) -> Context {
+        self.extract_onto(Context::new(), headers, Some(request_id))
     }
 
     /// Writes the headers of every listed format for the span and baggage
@@ -190,15 +245,20 @@ impl Propagator {
         self.inject_into(cx, headers);
     }
 
-    fn extract_onto<R: Read + ?Sized>(&self, mut cx: Context, carrier: &R) -> Context {
+    fn extract_onto<R: Read + ?Sized>(
+        &self,
+        mut cx: Context,
+        carrier: &R,
+        request_id: Option<http::HeaderValue>,
+    ) -> Context {
         let mut parent = false;
+        let mut incoming = None;
         for kind in &self.list {
             match kind {
                 Kind::TraceContext if !parent => {
-                    if let Some((span_context, incoming)) = tracecontext::extract(carrier) {
-                        cx = cx
-                            .with_remote_span_context(span_context)
-                            .with_value(incoming);
+                    if let Some((span_context, found)) = tracecontext::extract(carrier) {
+                        cx = cx.with_remote_span_context(span_context);
+                        incoming = Some(found);
                         parent = true;
                     }
                 }
@@ -206,6 +266,7 @@ impl Propagator {
                     if let Some(found) = b3::extract(carrier) {
                         cx = remote(
                             cx,
+                            &mut incoming,
                             found.trace_id,
                             found.span_id,
                             found.sampling.sampled(),
@@ -220,6 +281,7 @@ impl Propagator {
                         if !parent && let Some(found) = jaeger::parse(value) {
                             cx = remote(
                                 cx,
+                                &mut incoming,
                                 found.trace_id,
                                 found.span_id,
                                 found.sampled,
@@ -234,15 +296,15 @@ impl Propagator {
                 Kind::TraceContext | Kind::B3 | Kind::B3Multi => {}
             }
         }
-        cx
+        Carried::onto(cx, incoming, request_id)
     }
 
     fn inject_into<W: Write + ?Sized>(&self, cx: &Context, out: &mut W) {
         let span = cx.span();
         let span_context = span.span_context();
         let valid = span_context.is_valid();
-        let incoming = cx
-            .get::<Incoming>()
+        let incoming = Carried::of(cx)
+            .and_then(|c| c.incoming.as_ref())
             .filter(|i| i.trace_id == span_context.trace_id());
         let debug = incoming.is_some_and(|i| i.debug);
         for kind in &self.list {
@@ -261,14 +323,28 @@ impl Propagator {
     }
 }
 
-/// `cx` with the remote parent a B3 or Jaeger header names. Its trace id
-/// is not known to be random, so no W3C random flag is sent for it.
-fn remote(cx: Context, trace_id: TraceId, span_id: SpanId, sampled: bool, debug: bool) -> Context {
+/// `cx` with the remote parent a B3 or Jaeger header names, and what is
+/// known of it in `incoming`. Its trace id is not known to be random, so
+/// no W3C random flag is sent for it.
+fn remote(
+    cx: Context,
+    incoming: &mut Option<Incoming>,
+    trace_id: TraceId,
+    span_id: SpanId,
+    sampled: bool,
+    debug: bool,
+) -> Context {
     let flags = if sampled {
         TraceFlags::SAMPLED
     } else {
         TraceFlags::default()
     };
+    *incoming = Some(Incoming {
+        trace_id,
+        random: false,
+        debug,
+        state: TraceState::default(),
+    });
     cx.with_remote_span_context(SpanContext::new(
         trace_id,
         span_id,
@@ -276,12 +352,6 @@ fn remote(cx: Context, trace_id: TraceId, span_id: SpanId, sampled: bool, debug:
         true,
         SdkState::NONE,
     ))
-    .with_value(Incoming {
-        trace_id,
-        random: false,
-        debug,
-        state: TraceState::default(),
-    })
 }
 
 impl TextMapPropagator for Propagator {
@@ -290,7 +360,7 @@ impl TextMapPropagator for Propagator {
     }
 
     fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
-        self.extract_onto(cx.clone(), extractor)
+        self.extract_onto(cx.clone(), extractor, None)
     }
 
     fn fields(&self) -> FieldIter<'_> {

@@ -134,7 +134,7 @@ fn no_tracestate_header_is_sent_empty() {
 #[test]
 fn tracestate_without_traceparent_is_ignored() {
     let cx = Propagator::default().extract(&headers(&[(TRACESTATE, "foo=1")]));
-    assert!(cx.get::<Incoming>().is_none());
+    assert!(Carried::of(&cx).is_none());
     assert!(!cx.span().span_context().is_valid());
 }
 
@@ -246,4 +246,40 @@ fn random_headers_never_panic() {
             assert!(!ts.is_empty() && ts.len() <= 512);
         }
     });
+}
+
+#[test]
+fn a_served_requests_id_rides_in_the_value_extraction_adds() {
+    let tp = format!("00-{TID}-{SID}-01");
+    let id = http::HeaderValue::from_static("req-9");
+    let propagator = Propagator::default();
+    let cx = propagator.extract_request(
+        &headers(&[(TRACEPARENT, tp.as_str()), (TRACESTATE, "foo=1")]),
+        id.clone(),
+    );
+    let carried = Carried::of(&cx).expect("the request's value");
+    assert_eq!(carried.request_id.as_ref(), Some(&id));
+    let incoming = carried.incoming.as_ref().expect("the incoming trace");
+    assert_eq!(incoming.trace_id, cx.span().span_context().trace_id());
+    assert_eq!(
+        crate::request_id::RequestId::from_context(&cx).map(|r| r.to_string()),
+        Some("req-9".to_owned())
+    );
+
+    // A trace extracted later onto the same context keeps its request id
+    // and replaces what was known of the incoming trace.
+    let other = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let carrier = HashMap::from([(TRACEPARENT.to_owned(), other.to_owned())]);
+    let again = propagator.extract_with_context(&cx, &carrier);
+    let carried = Carried::of(&again).expect("the value, replaced");
+    assert_eq!(carried.request_id.as_ref(), Some(&id));
+    assert_eq!(
+        carried.incoming.as_ref().map(|i| i.trace_id),
+        Some(again.span().span_context().trace_id())
+    );
+    assert_ne!(again.span().span_context().trace_id(), incoming.trace_id);
+
+    // Headers with no trace leave a context without a request id alone.
+    let bare = propagator.extract(&headers(&[]));
+    assert!(Carried::of(&bare).is_none());
 }

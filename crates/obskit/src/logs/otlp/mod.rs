@@ -132,10 +132,7 @@ where
                     sc.trace_flags().to_u8(),
                 )
             });
-            (
-                trace,
-                cx.get::<RequestId>().map(|id| id.as_str().to_owned()),
-            )
+            (trace, RequestId::text_in(cx).map(str::to_owned))
         });
         if let Some(id) = request_id {
             attributes.push(("request_id", AnyValue::Str(id)));
