@@ -25,7 +25,7 @@
 # COUNT_MESSAGING_STACKS ("plain obskit obskit-unsampled"; empty for none),
 # COUNT_MESSAGING_BROKERS ("rabbitmq nats"),
 # COUNT_MESSAGES (5000), COUNT_CALLGRIND_MESSAGES (500),
-# COUNT_PATHS ("/users/42 /orders/42"), COUNT_N (20000), COUNT_CALLGRIND_N (2000),
+# COUNT_PATHS ("/users/42 /orders/42 traced:/users/42"; `traced:` sends a sampled traceparent), COUNT_N (20000), COUNT_CALLGRIND_N (2000),
 # COUNT_RENDER_FORMATS ("prometheus openmetrics"; empty for none), COUNT_RENDER_SERIES (10000),
 # COUNT_RENDERS (5), COUNT_SINK_PORT (14319), COUNT_BUILD (1), COUNT_OUT (a new directory under /tmp).
 #
@@ -37,7 +37,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 read -r -a STACKS <<<"${COUNT_STACKS-plain obskit obskit-unsampled popular}"
-read -r -a PATHS <<<"${COUNT_PATHS:-/users/42 /orders/42}"
+read -r -a PATHS <<<"${COUNT_PATHS:-/users/42 /orders/42 traced:/users/42}"
+TRACEPARENT=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
 read -r -a GRPC_STACKS <<<"${COUNT_GRPC_STACKS-plain obskit obskit-unsampled}"
 read -r -a MSG_STACKS <<<"${COUNT_MESSAGING_STACKS-plain obskit obskit-unsampled}"
 read -r -a MSG_BROKERS <<<"${COUNT_MESSAGING_BROKERS-rabbitmq nats}"
@@ -102,7 +103,10 @@ curl -sf -o /dev/null "$SINK/stats" || die "the OTLP sink did not start on port 
 per_request() {
     local stack=$1 path=$2 n=$3 target
     shift 3
-    if [[ $path == grpc ]]; then target=(--protocol grpc); else target=(--path "$path"); fi
+    if [[ $path == grpc ]]; then target=(--protocol grpc); else target=(--path "${path#traced:}"); fi
+    # A `traced:` route: each request carries a sampled traceparent, as
+    # one from a caller that traces does.
+    [[ $path == traced:* ]] && target+=(--traceparent "$TRACEPARENT")
     OTEL_SERVICE_NAME=count-$stack RUST_LOG=info OTEL_BSP_SCHEDULE_DELAY=600000 OTEL_BSP_MAX_QUEUE_SIZE=200000 "$@" "$BIN/per-request" --stack "$stack" "${target[@]}" \
         --requests "$n" --warmup 500 --otlp "$SINK" >"$OUT/last.stdout" 2>"$OUT/last.stderr" ||
         { cat "$OUT/last.stderr" >&2; die "per-request failed for $stack $path"; }
@@ -170,6 +174,7 @@ row() {
     allocs=$(sed -E 's/.* allocs_per_req=([0-9.]+).*/\1/' <<<"$line")
     bytes=$(sed -E 's/.* bytes_per_req=([0-9.]+).*/\1/' <<<"$line")
     [[ $path == grpc ]] && what="gRPC unary Echo/Unary"
+    [[ $path == traced:* ]] && what="GET ${path#traced:}, traced"
     echo "| $stack | $what | $ins | $main | $other | $sys | $cs | $allocs | $bytes |"
 }
 for stack in "${STACKS[@]}"; do
