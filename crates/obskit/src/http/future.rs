@@ -35,9 +35,7 @@ impl Awaited for Served {
     fn respond<B: Body>(self, response: &mut Response<B>) -> Option<Pending> {
         answer_request_id(response.headers_mut(), &self.request_id);
         let status = response.status();
-        let length = response
-            .headers()
-            .get(CONTENT_LENGTH)
+        let length = crate::propagation::carrier::header(response.headers(), &CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         let sent = self.finish.protocol().method != "HEAD"
