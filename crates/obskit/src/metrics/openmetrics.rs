@@ -33,13 +33,14 @@ use super::exemplar::Exemplar;
 use super::series::HistogramSeries;
 use super::snapshot::{FamilyView, Kind, Series, Snapshot};
 use super::text::{
-    DECIMAL_MAX_LEN, F64Text, INTEGER_LIMIT, UNIX_MILLIS_MAX_LEN, write_decimal, write_unix_millis,
+    DECIMAL_MAX_LEN, F64Text, INTEGER_LIMIT, UNIX_MILLIS_MAX_LEN, UnixMillisText, write_decimal,
 };
 use crate::hex::write_hex;
 
 /// Appends every family of `snapshot` to `out`, then `# EOF`. Every byte
 /// comes from a `&str` or is ASCII written here, so `out` holds UTF-8.
 pub(super) fn write(snapshot: &Snapshot, out: &mut Vec<u8>) {
+    let mut clock = UnixMillisText::new();
     for family in &snapshot.families {
         let name = &*family.name;
         match family.kind {
@@ -51,7 +52,7 @@ pub(super) fn write(snapshot: &Snapshot, out: &mut Vec<u8>) {
                             sample_start(out, name, "", &c.labels);
                             let value = c.get();
                             match c.exemplar() {
-                                Some(e) => value_with_exemplar(out, value, &e),
+                                Some(e) => value_with_exemplar(out, value, &e, &mut clock),
                                 None => value_line(out, value),
                             }
                         }
@@ -84,7 +85,7 @@ pub(super) fn write(snapshot: &Snapshot, out: &mut Vec<u8>) {
                 metadata(out, family, name, "histogram");
                 for series in family.series.iter() {
                     if let Series::Histogram(h) = series {
-                        histogram(out, name, h);
+                        histogram(out, name, h, &mut clock);
                     }
                 }
             }
@@ -93,7 +94,7 @@ pub(super) fn write(snapshot: &Snapshot, out: &mut Vec<u8>) {
     put(out, "# EOF\n");
 }
 
-fn histogram(out: &mut Vec<u8>, name: &str, h: &HistogramSeries) {
+fn histogram(out: &mut Vec<u8>, name: &str, h: &HistogramSeries, clock: &mut UnixMillisText) {
     let labels = &*h.labels;
     // `name_bucket{labels` is written once, then copied from the output
     // for each other bucket: one copy where there were four appends.
@@ -118,7 +119,7 @@ fn histogram(out: &mut Vec<u8>, name: &str, h: &HistogramSeries) {
         }
         cumulative += h.bucket(i);
         match h.exemplar(i) {
-            Some(e) => value_with_exemplar(out, cumulative, &e),
+            Some(e) => value_with_exemplar(out, cumulative, &e, clock),
             None => value_line(out, cumulative),
         }
     }
@@ -130,7 +131,7 @@ fn histogram(out: &mut Vec<u8>, name: &str, h: &HistogramSeries) {
     out.extend_from_slice(&inf.as_bytes()[usize::from(labels.is_empty())..]);
     cumulative += h.bucket(last);
     match h.exemplar(last) {
-        Some(e) => value_with_exemplar(out, cumulative, &e),
+        Some(e) => value_with_exemplar(out, cumulative, &e, clock),
         None => value_line(out, cumulative),
     }
     let sum = h.sum();
@@ -221,7 +222,7 @@ const EXEMPLAR_MAX: usize = VALUE_AT + F64Text::MAX_LEN + 1 + UNIX_MILLIS_MAX_LE
 /// into the output cost less than appends, and need no check that they are
 /// text as a `String` would.
 #[inline]
-fn value_with_exemplar(out: &mut Vec<u8>, value: u64, e: &Exemplar) {
+fn value_with_exemplar(out: &mut Vec<u8>, value: u64, e: &Exemplar, clock: &mut UnixMillisText) {
     let start = out.len();
     // Newlines: the one that ends the line is there already.
     out.extend_from_slice(&[b'\n'; DECIMAL_MAX_LEN + EXEMPLAR_MAX]);
@@ -229,7 +230,7 @@ fn value_with_exemplar(out: &mut Vec<u8>, value: u64, e: &Exemplar) {
     let at = write_decimal(line, value);
     // There is room: the value takes at most `DECIMAL_MAX_LEN`.
     if let Some(exemplar) = line[at..].first_chunk_mut::<EXEMPLAR_MAX>() {
-        let len = at + write_exemplar(exemplar, e);
+        let len = at + write_exemplar(exemplar, e, clock);
         out.truncate(start + len);
     } else {
         out.truncate(start);
@@ -241,7 +242,7 @@ fn value_with_exemplar(out: &mut Vec<u8>, value: u64, e: &Exemplar) {
 /// `out`, at fixed places up to the value; returns its length plus one for
 /// the newline `out` holds after it.
 #[inline]
-fn write_exemplar(out: &mut [u8; EXEMPLAR_MAX], e: &Exemplar) -> usize {
+fn write_exemplar(out: &mut [u8; EXEMPLAR_MAX], e: &Exemplar, clock: &mut UnixMillisText) -> usize {
     out[..VALUE_AT].copy_from_slice(EXEMPLAR);
     write_hex(&mut out[TRACE_AT..TRACE_AT + 32], &e.trace_id);
     write_hex(&mut out[SPAN_AT..SPAN_AT + 16], &e.span_id);
@@ -249,7 +250,7 @@ fn write_exemplar(out: &mut [u8; EXEMPLAR_MAX], e: &Exemplar) -> usize {
     let value = write_f64(rest, e.value);
     let (_, rest) = rest.split_at_mut(value);
     rest[0] = b' ';
-    let time = write_unix_millis(&mut rest[1..], e.unix_millis);
+    let time = clock.write(&mut rest[1..], e.unix_millis);
     VALUE_AT + value + time + 2
 }
 

@@ -205,28 +205,108 @@ pub(super) const UNIX_MILLIS_MAX_LEN: usize = 21;
 /// timestamps, seconds with three decimals (`1764630000.123`), at the start
 /// of `out` (at least [`UNIX_MILLIS_MAX_LEN`] bytes long); returns its
 /// length.
-#[inline]
 pub(super) fn write_unix_millis(out: &mut [u8], millis: u64) -> usize {
-    let seconds = millis / 1000;
-    // Below 1000: the casts keep it.
-    let ms = (millis % 1000) as usize;
-    // Ten digits from 2001 to 2286: the common case, at fixed places.
-    if let Some(text) = out.first_chunk_mut::<14>()
-        && (1_000_000_000..10_000_000_000).contains(&seconds)
-    {
-        // Below 100, below 10^8 and below 10: the casts keep them.
-        text[..2].copy_from_slice(&DIGIT_PAIRS[(seconds / 100_000_000) as usize]);
-        text[2..10].copy_from_slice(&eight_digits((seconds % 100_000_000) as u32));
-        text[10] = b'.';
-        text[11] = b'0' + (ms / 100) as u8;
-        text[12..].copy_from_slice(&DIGIT_PAIRS[ms % 100]);
-        return 14;
-    }
-    let point = write_decimal(out, seconds);
+    let point = write_decimal(out, millis / 1000);
     out[point] = b'.';
-    out[point + 1] = b'0' + (ms / 100) as u8;
-    out[point + 2..point + 4].copy_from_slice(&DIGIT_PAIRS[ms % 100]);
+    // Below 1000: the cast keeps it.
+    write_millis(&mut out[point + 1..point + 4], (millis % 1000) as usize);
     point + 4
+}
+
+/// Writes timestamps as [`write_unix_millis`] does, keeping the digits of
+/// the last seconds of ten digits (2001 to 2286) it wrote: a scrape's
+/// exemplars mostly hold the newest observation of each series, so on a
+/// busy service many fall in the same few seconds, and their seconds are
+/// copied rather than worked out again.
+///
+/// One slot per second modulo [`UnixMillisText::SLOTS`], so that exemplars
+/// of a few neighbouring seconds, in whatever order the series come, find
+/// theirs; the slot used last is tried first, with no division.
+pub(super) struct UnixMillisText {
+    /// The slot used last.
+    last: usize,
+    /// The first millisecond of the second each slot holds, one of ten
+    /// digits.
+    starts: [u64; Self::SLOTS],
+    /// The ten digits of each slot's second.
+    digits: [[u8; 10]; Self::SLOTS],
+}
+
+impl UnixMillisText {
+    /// Seconds kept, a power of two.
+    const SLOTS: usize = 8;
+
+    /// Each slot holding a second of ten digits (the first ones), so that
+    /// only such seconds are ever found.
+    #[inline]
+    pub(super) fn new() -> Self {
+        const FIRST: UnixMillisText = {
+            let mut text = UnixMillisText {
+                last: 0,
+                starts: [0; UnixMillisText::SLOTS],
+                digits: [*b"1000000000"; UnixMillisText::SLOTS],
+            };
+            let mut slot = 0;
+            while slot < UnixMillisText::SLOTS {
+                // 10^9 is a multiple of the slot count, so second 10^9 + i
+                // falls in slot i; i is a single digit.
+                text.starts[slot] = (1_000_000_000 + slot as u64) * 1000;
+                text.digits[slot][9] = b'0' + slot as u8;
+                slot += 1;
+            }
+            text
+        };
+        FIRST
+    }
+
+    /// Writes `millis` as [`write_unix_millis`] does, at the start of `out`
+    /// (at least [`UNIX_MILLIS_MAX_LEN`] bytes long); returns its length.
+    #[inline]
+    pub(super) fn write(&mut self, out: &mut [u8], millis: u64) -> usize {
+        let mut slot = self.last % Self::SLOTS;
+        let mut ms = millis.wrapping_sub(self.starts[slot]);
+        if ms >= 1000 {
+            let seconds = millis / 1000;
+            // Below the slot count: the cast keeps it.
+            slot = (seconds % Self::SLOTS as u64) as usize;
+            ms = millis % 1000;
+            if self.starts[slot] != millis - ms && !self.keep(slot, seconds) {
+                return write_unix_millis(out, millis);
+            }
+            self.last = slot;
+        }
+        let Some(text) = out.first_chunk_mut::<14>() else {
+            return write_unix_millis(out, millis);
+        };
+        text[..10].copy_from_slice(&self.digits[slot]);
+        text[10] = b'.';
+        // Below 1000: the cast keeps it.
+        write_millis(&mut text[11..], ms as usize);
+        14
+    }
+
+    /// Keeps `seconds` in `slot` if it has ten digits; says whether.
+    #[inline(never)]
+    fn keep(&mut self, slot: usize, seconds: u64) -> bool {
+        if !(1_000_000_000..10_000_000_000).contains(&seconds) {
+            return false;
+        }
+        let digits = &mut self.digits[slot];
+        // Below 100 and below 10^8: the casts keep them.
+        digits[..2].copy_from_slice(&DIGIT_PAIRS[(seconds / 100_000_000) as usize]);
+        digits[2..].copy_from_slice(&eight_digits((seconds % 100_000_000) as u32));
+        self.starts[slot] = seconds * 1000;
+        true
+    }
+}
+
+/// Writes `ms` (below 1000) as three digits into `out`.
+#[inline]
+fn write_millis(out: &mut [u8], ms: usize) {
+    let hundreds = ms / 100;
+    // Below 10: the cast keeps it.
+    out[0] = b'0' + hundreds as u8;
+    out[1..3].copy_from_slice(&DIGIT_PAIRS[ms - hundreds * 100]);
 }
 
 /// The longest decimal [`write_decimal`] writes: `u64::MAX` has 20 digits.

@@ -107,6 +107,45 @@ fn timestamps_are_seconds_with_three_decimals() {
 }
 
 #[test]
+fn timestamps_written_with_a_kept_second_match_those_written_alone() {
+    let mut millis = vec![
+        0,
+        999,
+        1_000,
+        999_999_999_999,
+        1_000_000_000_000,
+        1_000_000_000_999,
+        1_000_000_007_123,
+        1_000_000_008_123,
+        1_764_630_000_123,
+        1_764_630_000_999,
+        1_764_630_001_000,
+        1_764_629_999_999,
+        9_999_999_999_999,
+        10_000_000_000_000,
+        u64::MAX,
+    ];
+    // Runs in one second, each followed by a jump, in and out of the range
+    // of ten digits.
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..500 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let at = 1_000_000_000_000 + x % 9_000_000_000_000;
+        millis.extend([at, at + x % 7, at + x % 1_000, at + 1_000, x, x >> (x % 64)]);
+    }
+    let mut kept = UnixMillisText::new();
+    for m in millis.iter().copied().chain(millis.iter().rev().copied()) {
+        let mut alone = [b'-'; UNIX_MILLIS_MAX_LEN + 1];
+        let len = write_unix_millis(&mut alone, m);
+        let mut out = [b'-'; UNIX_MILLIS_MAX_LEN + 1];
+        assert_eq!(kept.write(&mut out, m), len, "{m}");
+        assert_eq!(out, alone, "{m}");
+    }
+}
+
+#[test]
 fn decimals_written_in_place_match_push_u64() {
     let mut values = vec![0, 1, 9, 10, 11, 99, 100, 101, u64::MAX, u64::MAX - 1];
     let mut power = 1_u64;
