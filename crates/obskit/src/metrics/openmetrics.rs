@@ -35,7 +35,7 @@ use super::snapshot::{FamilyView, Kind, Series, Snapshot};
 use super::text::{
     DECIMAL_MAX_LEN, F64Text, INTEGER_LIMIT, UNIX_MILLIS_MAX_LEN, UnixMillisText, write_decimal,
 };
-use crate::hex::write_hex;
+use crate::hex::write_hex_lanes;
 
 /// Appends every family of `snapshot` to `out`, then `# EOF`. Every byte
 /// comes from a `&str` or is ASCII written here, so `out` holds UTF-8.
@@ -244,8 +244,8 @@ fn value_with_exemplar(out: &mut Vec<u8>, value: u64, e: &Exemplar, clock: &mut 
 #[inline]
 fn write_exemplar(out: &mut [u8; EXEMPLAR_MAX], e: &Exemplar, clock: &mut UnixMillisText) -> usize {
     out[..VALUE_AT].copy_from_slice(EXEMPLAR);
-    write_hex(&mut out[TRACE_AT..TRACE_AT + 32], &e.trace_id);
-    write_hex(&mut out[SPAN_AT..SPAN_AT + 16], &e.span_id);
+    write_hex_lanes(&mut out[TRACE_AT..TRACE_AT + 32], &e.trace_id);
+    write_hex_lanes(&mut out[SPAN_AT..SPAN_AT + 16], &e.span_id);
     let (_, rest) = out.split_at_mut(VALUE_AT);
     let value = write_f64(rest, e.value);
     let (_, rest) = rest.split_at_mut(value);
