@@ -47,9 +47,10 @@ pub(super) fn write(snapshot: &Snapshot, out: &mut Vec<u8>) {
             Kind::Counter => match name.strip_suffix("_total") {
                 Some(base) => {
                     metadata(out, family, base, "counter");
+                    let start = NameBlock::new(name);
                     for series in family.series.iter() {
                         if let Series::Counter(c) = series {
-                            sample_start(out, name, "", &c.labels);
+                            start.sample_start(out, &c.labels);
                             let value = c.get();
                             match c.exemplar() {
                                 Some(e) => value_with_exemplar(out, value, &e, &mut clock),
@@ -60,9 +61,10 @@ pub(super) fn write(snapshot: &Snapshot, out: &mut Vec<u8>) {
                 }
                 None => {
                     metadata(out, family, name, "unknown");
+                    let start = NameBlock::new(name);
                     for series in family.series.iter() {
                         if let Series::Counter(c) = series {
-                            sample_start(out, name, "", &c.labels);
+                            start.sample_start(out, &c.labels);
                             value_line(out, c.get());
                         }
                     }
@@ -73,9 +75,10 @@ pub(super) fn write(snapshot: &Snapshot, out: &mut Vec<u8>) {
                     Some(base) => metadata(out, family, base, "info"),
                     None => metadata(out, family, name, "gauge"),
                 }
+                let start = NameBlock::new(name);
                 for series in family.series.iter() {
                     if let Series::Gauge(g) = series {
-                        sample_start(out, name, "", &g.labels);
+                        start.sample_start(out, &g.labels);
                         put(out, F64Text::new().format(g.get()));
                         out.push(b'\n');
                     }
@@ -172,6 +175,43 @@ fn metadata(out: &mut Vec<u8>, family: &FamilyView, base: &str, word: &str) {
         out.push(b' ');
         put(out, &help.openmetrics);
         out.push(b'\n');
+    }
+}
+
+/// A family's sample name and `{`, in a block of fixed size when it fits:
+/// each series' line starts with a copy of the whole block (a few moves,
+/// no call) cut to length.
+struct NameBlock<'a> {
+    name: &'a str,
+    /// `name{`, then spaces; empty when it does not fit.
+    block: [u8; NAME_BLOCK],
+}
+
+/// The size of a [`NameBlock`]'s block.
+const NAME_BLOCK: usize = 64;
+
+impl<'a> NameBlock<'a> {
+    fn new(name: &'a str) -> Self {
+        let mut block = [b' '; NAME_BLOCK];
+        if let Some(start) = block.get_mut(..name.len() + 1) {
+            start[..name.len()].copy_from_slice(name.as_bytes());
+            start[name.len()] = b'{';
+        }
+        Self { name, block }
+    }
+
+    /// `name{labels} `, as [`sample_start`] writes it.
+    #[inline]
+    fn sample_start(&self, out: &mut Vec<u8>, labels: &str) {
+        if labels.is_empty() || self.name.len() >= NAME_BLOCK {
+            sample_start(out, self.name, "", labels);
+            return;
+        }
+        let start = out.len();
+        out.extend_from_slice(&self.block);
+        out.truncate(start + self.name.len() + 1);
+        put(out, labels);
+        out.extend_from_slice(b"} ");
     }
 }
 

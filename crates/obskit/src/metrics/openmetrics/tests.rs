@@ -306,3 +306,29 @@ fn short_decimals_are_written_as_ryu_writes_them() {
         }
     }
 }
+
+#[test]
+fn a_name_block_starts_lines_as_sample_start_does() {
+    for len in [
+        1,
+        20,
+        NAME_BLOCK - 2,
+        NAME_BLOCK - 1,
+        NAME_BLOCK,
+        NAME_BLOCK + 30,
+    ] {
+        let name = "n".repeat(len);
+        let start = NameBlock::new(&name);
+        for labels in ["", "a=\"b\"", "service_name=\"svc\",id=\"12\""] {
+            let mut expected = b"x".to_vec();
+            sample_start(&mut expected, &name, "", labels);
+            let mut out = b"x".to_vec();
+            start.sample_start(&mut out, labels);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(expected).unwrap(),
+                "{len} {labels}"
+            );
+        }
+    }
+}
