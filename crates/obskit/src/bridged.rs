@@ -3,6 +3,7 @@
 //! pending (what the SDK span will be made of), started, or carrying an
 //! unsampled parent's context. A leaf: it uses nothing else in the crate.
 
+mod attrs;
 pub(crate) mod fields;
 
 use std::borrow::Cow;
@@ -16,6 +17,7 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::Tracer;
 use tracing::Metadata;
 
+pub(crate) use attrs::Attrs;
 use fields::{EventFields, SpanFields};
 use tracing::{Event, Level};
 
@@ -37,7 +39,7 @@ pub(crate) enum Bridged {
 /// Fields of a span visited apart from it: what [`Bridged::apply`] records.
 #[derive(Default)]
 pub(crate) struct Recorded {
-    attributes: Vec<KeyValue>,
+    attributes: Attrs,
     name: Option<Cow<'static, str>>,
     kind: Option<SpanKind>,
     status: Option<Status>,
@@ -46,7 +48,7 @@ pub(crate) struct Recorded {
 impl Recorded {
     /// The fields `record` visits.
     pub(crate) fn new(record: impl FnOnce(&mut SpanFields<'_>)) -> Self {
-        let mut attributes = Vec::new();
+        let mut attributes = Attrs::default();
         let mut fields = SpanFields::new(&mut attributes);
         record(&mut fields);
         let SpanFields {
@@ -80,7 +82,7 @@ pub(crate) struct Pending {
     start: SystemTime,
     /// The attributes after its code location: its fields, and the
     /// attributes set before it started.
-    attributes: Vec<KeyValue>,
+    attributes: Attrs,
     pub(crate) events: Vec<opentelemetry::trace::Event>,
     links: Vec<Link>,
     pub(crate) status: Status,
@@ -89,8 +91,7 @@ pub(crate) struct Pending {
 impl Pending {
     /// A pending span named after `meta`, with its code location.
     pub(crate) fn new(meta: &'static Metadata<'static>, parent: Context) -> Self {
-        // Room for the code location too, put first when the SDK starts it.
-        let attributes = Vec::with_capacity(meta.fields().len() + 3);
+        let attributes = Attrs::with_capacity(meta.fields().len());
         Self {
             parent,
             meta,
@@ -185,7 +186,7 @@ pub(crate) trait OwnStart: Send + Sync {
         kind: SpanKind,
         name: Cow<'static, str>,
         meta: &'static Metadata<'static>,
-        attributes: Vec<KeyValue>,
+        attributes: Attrs,
         start: SystemTime,
     ) -> Context;
 }
@@ -229,7 +230,7 @@ impl Bridged {
             name,
             kind,
             start,
-            mut attributes,
+            attributes,
             events,
             links,
             status,
@@ -256,12 +257,11 @@ impl Bridged {
             };
             return;
         }
-        // The code location first: appended, then rotated to the front, in
-        // the room kept for it.
-        let recorded = attributes.len();
-        fields::location(meta, &mut attributes);
-        let location = attributes.len() - recorded;
-        attributes.rotate_right(location);
+        // The code location first.
+        let mut all = Vec::with_capacity(3 + attributes.len());
+        fields::location(meta, &mut all);
+        all.extend(attributes);
+        let attributes = all;
         let tracer = &starter.tracer;
         let builder = tracer
             .span_builder(name)

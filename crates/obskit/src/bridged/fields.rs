@@ -9,6 +9,8 @@ use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
 use tracing::field::{Field, Visit};
 
+use super::Attrs;
+
 /// Sets the span's name.
 const NAME: &str = "otel.name";
 /// Sets the span's kind: `server`, `client`, `producer`, `consumer`, `internal`.
@@ -42,14 +44,14 @@ macro_rules! typed_attributes {
 /// to `attributes`, and what the `otel.*` fields set.
 #[derive(Debug)]
 pub(crate) struct SpanFields<'a> {
-    pub(crate) attributes: &'a mut Vec<KeyValue>,
+    pub(crate) attributes: &'a mut Attrs,
     pub(crate) name: Option<Cow<'static, str>>,
     pub(crate) kind: Option<SpanKind>,
     pub(crate) status: Option<Status>,
 }
 
 impl<'a> SpanFields<'a> {
-    pub(crate) fn new(attributes: &'a mut Vec<KeyValue>) -> Self {
+    pub(crate) fn new(attributes: &'a mut Attrs) -> Self {
         Self {
             attributes,
             name: None,

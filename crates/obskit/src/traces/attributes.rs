@@ -247,7 +247,7 @@ pub(crate) struct BridgedSpan {
     /// The span's callsite: its file, module and line.
     pub(crate) meta: &'static Metadata<'static>,
     /// The span's fields and the attributes set before it started.
-    pub(crate) fields: Vec<KeyValue>,
+    pub(crate) fields: crate::bridged::Attrs,
 }
 
 impl TypedAttributes for BridgedSpan {
@@ -272,12 +272,14 @@ impl TypedAttributes for BridgedSpan {
                 cache[slot] = Some((key, field, bytes.into_boxed_slice()));
             }
         });
-        attributes(out, field, &self.fields);
+        for kv in self.fields.iter() {
+            attributes(out, field, std::slice::from_ref(kv));
+        }
     }
 
     fn key_values(&self, out: &mut Vec<KeyValue>) {
         crate::bridged::fields::location(self.meta, out);
-        out.extend_from_slice(&self.fields);
+        out.extend(self.fields.iter().cloned());
     }
 }
 

@@ -33,15 +33,15 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use opentelemetry::trace::{SpanKind, TraceContextExt as _};
-use opentelemetry::{Context, ContextGuard, KeyValue};
+use opentelemetry::{Context, ContextGuard};
 use opentelemetry_sdk::trace::Tracer;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context as LayerContext, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::bridged::{Attrs, OwnStart, Recorded, Starter, span_event};
 pub(crate) use crate::bridged::{Bridged, Pending};
-use crate::bridged::{OwnStart, Recorded, Starter, span_event};
 use crate::traces::attributes::BridgedSpan;
 use crate::traces::{Described, OwnSpans, Sampling};
 
@@ -62,7 +62,7 @@ impl OwnStart for OwnBridged {
         kind: SpanKind,
         name: Cow<'static, str>,
         meta: &'static Metadata<'static>,
-        attributes: Vec<KeyValue>,
+        attributes: Attrs,
         start: SystemTime,
     ) -> Context {
         let described = Described::Bridged(BridgedSpan {

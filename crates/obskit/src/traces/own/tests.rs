@@ -104,7 +104,7 @@ fn bridged_fields() -> Vec<KeyValue> {
 fn bridged_attributes() -> Described {
     Described::Bridged(BridgedSpan {
         meta: &LOCATED,
-        fields: bridged_fields(),
+        fields: bridged_fields().into(),
     })
 }
 
@@ -322,7 +322,7 @@ fn bridged_attributes_encode_as_their_key_values() {
     ] {
         let a = BridgedSpan {
             meta,
-            fields: fields.clone(),
+            fields: fields.clone().into(),
         };
         let mut expected = Vec::new();
         crate::bridged::fields::location(meta, &mut expected);
