@@ -274,17 +274,42 @@ const MAX_SPARE_BYTES: usize = 4 << 20;
 
 /// An encoder holding the pre-encoded resource and reusable buffers.
 ///
-/// Each span is written once, in place in its scope's buffer, behind room
-/// left for its length (see [`nested_in_place`]); the request is then
-/// assembled from the scope buffers. Counting every length before writing
-/// (as the log and metric encoders do) would visit each attribute twice,
-/// and a span's attributes are most of its bytes.
+/// Each span is written once, in place, behind room left for its length
+/// (see [`nested_in_place`]). The spans of the batch's first scope (all of
+/// them, usually) are written straight into the request, behind room left
+/// for the two lengths before them, sized from the last batch: the request
+/// is not copied again unless a length takes another number of bytes than
+/// the room left. Spans of other scopes go to buffers of their own, appended
+/// after. Counting every length before writing (as the log and metric
+/// encoders do) would visit each attribute twice, and a span's attributes
+/// are most of its bytes.
 #[derive(Debug, Default)]
 pub(crate) struct Encoder {
     resource: Vec<u8>,
     schema_url: String,
     /// Emptied scope buffers, kept for the next batch.
     spare: Vec<Vec<u8>>,
+    /// The bytes per span of the last batch, rounded up: what the next
+    /// request's buffer and lengths are sized by.
+    span_bytes: usize,
+}
+
+/// The scope a finished span was recorded under.
+fn scope_of(s: &Finished) -> &InstrumentationScope {
+    match s {
+        Finished::Sdk(s) => &s.instrumentation_scope,
+        Finished::Own(_) => super::own::scope(),
+    }
+}
+
+/// Writes `v` as a varint filling `slot`, which is as long as its varint.
+fn varint_into(slot: &mut [u8], mut v: u64) {
+    let last = slot.len() - 1;
+    for byte in &mut slot[..last] {
+        *byte = (v as u8) | 0x80;
+        v >>= 7;
+    }
+    slot[last] = v as u8;
 }
 
 impl Encoder {
@@ -295,54 +320,79 @@ impl Encoder {
 
     /// An `ExportTraceServiceRequest` holding `spans`, grouped by scope.
     pub(crate) fn encode(&mut self, spans: &[Finished]) -> Vec<u8> {
+        /// The spans of a scope other than the first.
         struct Group<'a> {
             scope: &'a InstrumentationScope,
             scope_body: Vec<u8>,
             /// The group's `Span` fields, each behind its key and length.
             spans: Vec<u8>,
         }
-        let mut groups: Vec<Group<'_>> = Vec::new();
+        let Some(first) = spans.first().map(scope_of) else {
+            return self.without_spans();
+        };
+        let first_body = scope(first);
+        // The lengths in front of the first scope's spans, as the last
+        // batch's size makes them: room is left for them at that width.
+        let estimate = spans.len() * self.span_bytes;
+        let group_estimate = len_delimited_len(1, first_body.len()) + estimate;
+        let resource_estimate =
+            len_delimited_len(1, self.resource.len()) + len_delimited_len(2, group_estimate);
+        let group_width = varint_len(group_estimate as u64);
+        let resource_width = varint_len(resource_estimate as u64);
+        let mut out = Vec::with_capacity(1 + resource_width + resource_estimate + estimate / 8);
+        key(&mut out, 1, LEN);
+        let resource_at = out.len();
+        out.resize(resource_at + resource_width, 0);
+        nested(&mut out, 1, &self.resource);
+        key(&mut out, 2, LEN);
+        let group_at = out.len();
+        out.resize(group_at + group_width, 0);
+        let group_start = out.len();
+        nested(&mut out, 1, &first_body);
+
+        // Group 0 is the first scope's, in `out`; group `i` is `others[i - 1]`.
+        let mut others: Vec<Group<'_>> = Vec::new();
         let mut last = 0;
         for s in spans {
-            let sc = match s {
-                Finished::Sdk(s) => &s.instrumentation_scope,
-                Finished::Own(_) => super::own::scope(),
+            let sc = scope_of(s);
+            let last_scope = match last {
+                0 => first,
+                i => others[i - 1].scope,
             };
             // Spans of one scope usually come together: try the last first.
-            let idx = if groups.get(last).is_some_and(|g| same_scope(g.scope, sc)) {
+            let idx = if same_scope(last_scope, sc) {
                 last
-            } else if let Some(i) = groups.iter().position(|g| same_scope(g.scope, sc)) {
-                i
+            } else if same_scope(first, sc) {
+                0
+            } else if let Some(i) = others.iter().position(|g| same_scope(g.scope, sc)) {
+                i + 1
             } else {
-                groups.push(Group {
+                others.push(Group {
                     scope: sc,
                     scope_body: scope(sc),
                     spans: self.spare.pop().unwrap_or_default(),
                 });
-                groups.len() - 1
+                others.len()
             };
             last = idx;
-            nested_in_place(&mut groups[idx].spans, 2, |out| finished(out, s));
+            let buf = match idx {
+                0 => &mut out,
+                i => &mut others[i - 1].spans,
+            };
+            nested_in_place(buf, 2, |out| finished(out, s));
         }
-        let group_len = |g: &Group<'_>| {
-            len_delimited_len(1, g.scope_body.len())
-                + g.spans.len()
-                + opt_bytes_len(3, g.scope.schema_url().unwrap_or_default().len())
-        };
-        let resource_spans = len_delimited_len(1, self.resource.len())
-            + groups
-                .iter()
-                .map(|g| len_delimited_len(2, group_len(g)))
-                .sum::<usize>()
-            + opt_bytes_len(3, self.schema_url.len());
-        let total = len_delimited_len(1, resource_spans);
-        let mut out = Vec::with_capacity(total);
-        key(&mut out, 1, LEN);
-        varint(&mut out, resource_spans as u64);
-        nested(&mut out, 1, &self.resource);
-        for mut group in groups {
+        opt_bytes_field(
+            &mut out,
+            3,
+            first.schema_url().unwrap_or_default().as_bytes(),
+        );
+        let group_len = out.len() - group_start;
+        for mut group in others {
+            let len = len_delimited_len(1, group.scope_body.len())
+                + group.spans.len()
+                + opt_bytes_len(3, group.scope.schema_url().unwrap_or_default().len());
             key(&mut out, 2, LEN);
-            varint(&mut out, group_len(&group) as u64);
+            varint(&mut out, len as u64);
             nested(&mut out, 1, &group.scope_body);
             out.extend_from_slice(&group.spans);
             opt_bytes_field(
@@ -357,7 +407,42 @@ impl Encoder {
             }
         }
         opt_bytes_field(&mut out, 3, self.schema_url.as_bytes());
-        debug_assert_eq!(out.len(), total, "the counted length is the written one");
+
+        // Everything after the resource spans' length, the first group's
+        // length at its own width.
+        let group_width_now = varint_len(group_len as u64);
+        let resource_len =
+            out.len() - (resource_at + resource_width) - group_width + group_width_now;
+        if varint_len(resource_len as u64) == resource_width && group_width_now == group_width {
+            varint_into(
+                &mut out[resource_at..resource_at + resource_width],
+                resource_len as u64,
+            );
+            varint_into(&mut out[group_at..group_start], group_len as u64);
+        } else {
+            // Another width than the room left (the first batch, or one of
+            // another size): the head is written again and the rest moved.
+            let mut head = Vec::with_capacity(group_start + 10);
+            key(&mut head, 1, LEN);
+            varint(&mut head, resource_len as u64);
+            nested(&mut head, 1, &self.resource);
+            key(&mut head, 2, LEN);
+            varint(&mut head, group_len as u64);
+            out.splice(..group_start, head);
+        }
+        self.span_bytes = out.len().div_ceil(spans.len());
+        out
+    }
+
+    /// A request with no spans: the resource alone.
+    fn without_spans(&self) -> Vec<u8> {
+        let body =
+            len_delimited_len(1, self.resource.len()) + opt_bytes_len(3, self.schema_url.len());
+        let mut out = Vec::with_capacity(len_delimited_len(1, body));
+        key(&mut out, 1, LEN);
+        varint(&mut out, body as u64);
+        nested(&mut out, 1, &self.resource);
+        opt_bytes_field(&mut out, 3, self.schema_url.as_bytes());
         out
     }
 }
@@ -510,6 +595,33 @@ mod tests {
             let mut encoder = Self::default();
             encoder.set_resource(resource);
             encoder
+        }
+    }
+
+    /// A reused encoder leaves room for the lengths as the last batch's
+    /// size makes them: whether a batch fits that room or not, it writes
+    /// what a new encoder writes.
+    #[test]
+    fn batches_of_any_size_encode_as_a_new_encoder_does() {
+        let resource = Resource::builder_empty().with_service_name("svc").build();
+        let one = |i: u64| {
+            let scope = if i % 7 == 3 { "tracing" } else { "obskit" };
+            Finished::Sdk(span_data("GET /a", scope, i, Status::Unset))
+        };
+        let mut encoder = Encoder::default_with(&resource);
+        for n in [1, 200, 200, 3, 0, 1000, 50, 1000, 1] {
+            let batch: Vec<Finished> = (0..n).map(one).collect();
+            let bytes = encoder.encode(&batch);
+            let new = Encoder::default_with(&resource).encode(&batch);
+            assert_eq!(bytes, new, "{n} spans");
+            let decoded = ExportTraceServiceRequest::decode(bytes.as_slice()).expect("valid");
+            let spans: usize = decoded
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .map(|s| s.spans.len())
+                .sum();
+            assert_eq!(spans as u64, n);
         }
     }
 
