@@ -42,7 +42,7 @@
 mod fields;
 mod store;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
@@ -116,16 +116,24 @@ thread_local! {
     /// its node (recording may run a `Debug` impl that makes spans, so it
     /// is never done with a node locked); the node's emptied buffers take
     /// their place.
-    static SCRATCH: Cell<Fields> = const { Cell::new(Fields::new()) };
+    static SCRATCH: RefCell<Fields> = const { RefCell::new(Fields::new()) };
 }
 
 /// Runs `f` with this thread's spare field buffers (new ones when they are
 /// in use or gone).
 fn with_scratch<R>(f: impl FnOnce(&mut Fields) -> R) -> R {
-    let mut fields = SCRATCH.try_with(Cell::take).unwrap_or_default();
-    let result = f(&mut fields);
-    let _ = SCRATCH.try_with(|scratch| scratch.set(fields));
-    result
+    let mut f = Some(f);
+    // Borrowed in place: recording a field that makes a span finds them
+    // in use, and takes new ones.
+    let done = SCRATCH.try_with(|scratch| {
+        let mut fields = scratch.try_borrow_mut().ok()?;
+        f.take().map(|f| f(&mut fields))
+    });
+    match (done, f) {
+        (Ok(Some(result)), _) => result,
+        (_, Some(f)) => f(&mut Fields::default()),
+        (_, None) => unreachable!("`f` ran and returned"),
+    }
 }
 
 /// One entered span, in [`ENTERED`].
