@@ -388,11 +388,13 @@ where
                 node.refs = 1;
                 if let Some(fields) = fields {
                     // The node's buffers are empty: they become the spare.
-                    std::mem::swap(&mut node.fields, fields);
+                    node.fields.take_from(fields);
                 }
             })
         };
-        if !self.light.json_fields || attrs.values().is_empty() {
+        // A callsite without fields records none (one whose values are all
+        // empty records none either, through the buffers).
+        if !self.light.json_fields || attrs.metadata().fields().is_empty() {
             return init(None);
         }
         with_scratch(|fields| {
@@ -678,7 +680,12 @@ where
             self.inner.enter(&promoted);
             return push(owner, promoted, false, false, None);
         }
-        let (cx, started) = match (node.otel.get_mut(), self.light.tracer.get()) {
+        let tracer = if node.otel.is_some() {
+            self.light.tracer.get()
+        } else {
+            None
+        };
+        let (cx, started) = match (node.otel.get_mut(), tracer) {
             // Started on first entry; its context attached.
             (Some(otel), Some(tracer)) => {
                 let cx = otel.context(tracer);

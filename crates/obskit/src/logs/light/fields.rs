@@ -73,7 +73,19 @@ impl Fields {
         self.pending.append(&mut other.pending);
     }
 
+    /// Takes `other`'s fields into these, which are empty, leaving these
+    /// buffers to `other` (a buffer holding nothing stays where it is).
+    pub(super) fn take_from(&mut self, other: &mut Fields) {
+        if !other.json.is_empty() {
+            std::mem::swap(&mut self.json, &mut other.json);
+        }
+        if !other.pending.is_empty() {
+            std::mem::swap(&mut self.pending, &mut other.pending);
+        }
+    }
+
     /// Empties the fields, keeping their buffers unless one grew huge.
+    #[inline]
     pub(super) fn clear(&mut self) {
         if self.json.capacity() > 1024 {
             self.json = String::new();

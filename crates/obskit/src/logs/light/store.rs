@@ -211,6 +211,7 @@ impl std::ops::DerefMut for Locked {
 impl Locked {
     /// Lets go of one holder; once none is left, ends its OpenTelemetry
     /// span with `starter`, frees the slot and returns what the span held.
+    #[inline]
     pub(super) fn release(mut self, starter: Option<&Starter>) -> Option<Freed> {
         let slot = self.slot;
         let node = &mut *self;
