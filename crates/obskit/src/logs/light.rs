@@ -324,8 +324,8 @@ where
 
     /// Where a span with `attrs` goes.
     fn place(&self, attrs: &Attributes<'_>) -> Place {
-        let tracer = self.light.tracer.get();
         if let Some(parent) = attrs.parent() {
+            let tracer = self.light.tracer.get();
             if !is_light(parent) {
                 return Place::Registry;
             }
@@ -400,7 +400,11 @@ where
         with_scratch(|fields| {
             attrs.record(&mut fields.recorder());
             let id = init(Some(&mut *fields));
-            fields.clear();
+            if id.is_none() {
+                // No node took what was recorded (one that did gave back
+                // its buffers, empty).
+                fields.clear();
+            }
             id
         })
     }
