@@ -79,6 +79,7 @@ const SCANNED: usize = 8;
 /// A request or response carries few headers, and most looked for are
 /// absent: comparing each name held costs less than hashing the one
 /// wanted.
+#[inline]
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a HeaderValue> {
     match headers.keys_len() {
         0 => None,
