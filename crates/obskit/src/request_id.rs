@@ -157,11 +157,7 @@ impl RequestId {
     /// assert_eq!(RequestId::from_context(&Context::new()), None);
     /// ```
     pub fn from_context(cx: &opentelemetry::Context) -> Option<Self> {
-        match Carried::of(cx).and_then(|c| c.request_id.as_ref()) {
-            Some(value) => Some(Self(value.clone())),
-            // An id a caller put in the context as a value of its own.
-            None => cx.get::<Self>().cloned(),
-        }
+        Self::value_in(cx).cloned().map(Self)
     }
 
     /// `parent` with this id as its request id, for work that is not a
@@ -190,12 +186,16 @@ impl RequestId {
 
     /// [`text_in`](Self::text_in) as bytes, for a line built as bytes.
     pub(crate) fn bytes_in(cx: &opentelemetry::Context) -> Option<&[u8]> {
-        let value = match Carried::of(cx).and_then(|c| c.request_id.as_ref()) {
-            Some(value) => value,
-            // An id a caller put in the context as a value of its own.
-            None => cx.get::<Self>()?.header_value(),
-        };
-        Some(value.as_bytes())
+        Self::value_in(cx).map(HeaderValue::as_bytes)
+    }
+
+    /// The header value of the request id `cx` carries: in the value
+    /// extraction adds, or put in as a context value of its own.
+    fn value_in(cx: &opentelemetry::Context) -> Option<&HeaderValue> {
+        match Carried::of(cx).and_then(|c| c.request_id.as_ref()) {
+            Some(value) => Some(value),
+            None => cx.get::<Self>().map(Self::header_value),
+        }
     }
 
     /// The id as text.

@@ -102,9 +102,10 @@ impl Read for HeaderMap {
     }
 
     fn only(&self, field: &Field) -> Option<&str> {
-        let only = if self.is_empty() {
+        if self.is_empty() {
             return None;
-        } else if self.keys_len() <= SCANNED {
+        }
+        let only = if self.keys_len() <= SCANNED {
             // One pass over the few values held: the first of the name,
             // and whether another follows.
             let mut named = self.iter().filter(|(n, _)| **n == field.header);
