@@ -247,17 +247,7 @@ fn nested_in_place(out: &mut Vec<u8>, field: u32, write: impl FnOnce(&mut Vec<u8
     out.extend_from_slice(&[0; ROOM]);
     write(out);
     let len = out.len() - at - ROOM;
-    // The length as a varint, on the stack.
-    let mut header = [0_u8; 10];
-    let mut n = 0;
-    let mut v = len as u64;
-    while v >= 0x80 {
-        header[n] = (v as u8) | 0x80;
-        v >>= 7;
-        n += 1;
-    }
-    header[n] = v as u8;
-    n += 1;
+    let n = varint_len(len as u64);
     if n != ROOM {
         let end = out.len();
         if n > ROOM {
@@ -266,7 +256,7 @@ fn nested_in_place(out: &mut Vec<u8>, field: u32, write: impl FnOnce(&mut Vec<u8
         out.copy_within(at + ROOM..end, at + n);
         out.truncate(at + n + len);
     }
-    out[at..at + n].copy_from_slice(&header[..n]);
+    varint_into(&mut out[at..at + n], len as u64);
 }
 
 /// The largest scope buffer kept for the next batch.
@@ -301,6 +291,10 @@ fn scope_of(s: &Finished) -> &InstrumentationScope {
         Finished::Own(_) => super::own::scope(),
     }
 }
+
+/// Where a request's resource spans length starts: after their one-byte
+/// key.
+const RESOURCE_AT: usize = 1;
 
 /// Writes `v` as a varint filling `slot`, which is as long as its varint.
 fn varint_into(slot: &mut [u8], mut v: u64) {
@@ -340,14 +334,7 @@ impl Encoder {
         let group_width = varint_len(group_estimate as u64);
         let resource_width = varint_len(resource_estimate as u64);
         let mut out = Vec::with_capacity(1 + resource_width + resource_estimate + estimate / 8);
-        key(&mut out, 1, LEN);
-        let resource_at = out.len();
-        out.resize(resource_at + resource_width, 0);
-        nested(&mut out, 1, &self.resource);
-        key(&mut out, 2, LEN);
-        let group_at = out.len();
-        out.resize(group_at + group_width, 0);
-        let group_start = out.len();
+        let group_start = self.head(&mut out, resource_width, group_width);
         nested(&mut out, 1, &first_body);
 
         // Group 0 is the first scope's, in `out`; group `i` is `others[i - 1]`.
@@ -412,26 +399,44 @@ impl Encoder {
         // length at its own width.
         let group_width_now = varint_len(group_len as u64);
         let resource_len =
-            out.len() - (resource_at + resource_width) - group_width + group_width_now;
-        if varint_len(resource_len as u64) == resource_width && group_width_now == group_width {
-            varint_into(
-                &mut out[resource_at..resource_at + resource_width],
-                resource_len as u64,
-            );
-            varint_into(&mut out[group_at..group_start], group_len as u64);
+            out.len() - (RESOURCE_AT + resource_width) - group_width + group_width_now;
+        let resource_width_now = varint_len(resource_len as u64);
+        let group_start = if (resource_width_now, group_width_now) == (resource_width, group_width)
+        {
+            group_start
         } else {
             // Another width than the room left (the first batch, or one of
             // another size): the head is written again and the rest moved.
             let mut head = Vec::with_capacity(group_start + 10);
-            key(&mut head, 1, LEN);
-            varint(&mut head, resource_len as u64);
-            nested(&mut head, 1, &self.resource);
-            key(&mut head, 2, LEN);
-            varint(&mut head, group_len as u64);
+            let start = self.head(&mut head, resource_width_now, group_width_now);
             out.splice(..group_start, head);
-        }
+            start
+        };
+        varint_into(
+            &mut out[RESOURCE_AT..RESOURCE_AT + resource_width_now],
+            resource_len as u64,
+        );
+        varint_into(
+            &mut out[group_start - group_width_now..group_start],
+            group_len as u64,
+        );
         self.span_bytes = out.len().div_ceil(spans.len());
         out
+    }
+
+    /// Appends the request's head up to its first scope's body: the
+    /// resource spans' key and `resource_width` bytes of room for their
+    /// length (at [`RESOURCE_AT`]), the resource, then the first scope's
+    /// key and `group_width` bytes of room for its length. Returns where
+    /// the first scope's body starts, just after that room.
+    fn head(&self, out: &mut Vec<u8>, resource_width: usize, group_width: usize) -> usize {
+        key(out, 1, LEN);
+        debug_assert_eq!(out.len(), RESOURCE_AT, "a request's head starts the buffer");
+        out.resize(RESOURCE_AT + resource_width, 0);
+        nested(out, 1, &self.resource);
+        key(out, 2, LEN);
+        out.resize(out.len() + group_width, 0);
+        out.len()
     }
 
     /// A request with no spans: the resource alone.
